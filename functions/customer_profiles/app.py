@@ -1,0 +1,58 @@
+"""Customer profiles, Talon.One style: PUT /v2/customer_profiles/{integrationId} and the inventory read."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from patron.errors import UnsupportedFeatureError
+from patron.http.api import Request, Response, RestApi
+from patron.http.validation import parse_model
+from patron.profiles import talon
+from patron.wiring import profile_service, profiles_settings
+
+api = RestApi(max_body_bytes=lambda: profiles_settings().max_body_bytes)
+
+_RULE_ENGINE_CONTENT = {"triggeredCampaigns", "loyalty", "event", "awardedGiveaways", "ruleFailureReasons"}
+_INVENTORY_PARTS = ("referrals", "coupons", "loyalty", "giveaways", "achievements")
+
+
+def _rule_engine_unavailable(path: str) -> UnsupportedFeatureError:
+    return UnsupportedFeatureError(
+        "The rule engine is not available yet; call without runRuleEngine=true.", "rule_engine_unavailable", path
+    )
+
+
+@api.route("PUT", "/v2/customer_profiles/{integrationId}")
+def update_customer_profile_v2(request: Request) -> Response:
+    if request.query_bool("runRuleEngine"):
+        raise _rule_engine_unavailable("query.runRuleEngine")
+    request.query_bool("dry")  # accepted (it only matters with the rule engine) but must be a boolean
+    body = parse_model(talon.CustomerProfileIntegrationRequestV2, request.json())
+    if body.evaluable_campaign_ids:
+        raise _rule_engine_unavailable("evaluableCampaignIds")
+    if body.audiences_changes and (body.audiences_changes.adds or body.audiences_changes.deletes):
+        raise UnsupportedFeatureError("Audiences are not available yet.", "audiences_unavailable", "audiencesChanges")
+    content = set(body.response_content or [])
+    if content & _RULE_ENGINE_CONTENT:
+        raise _rule_engine_unavailable("responseContent")
+    profile = profile_service().update(
+        request.caller.application_id, request.path_params["integrationId"], body.attributes or {}
+    )
+    account_id = profiles_settings().account_id
+    return Response.json(talon.update_response(profile, account_id, "customerProfile" in content))
+
+
+@api.route("GET", "/v1/customer_profiles/{integrationId}/inventory")
+def get_customer_inventory(request: Request) -> Response:
+    for part in _INVENTORY_PARTS:
+        if request.query_bool(part):
+            raise UnsupportedFeatureError(
+                f"The {part} inventory is not available yet.", f"{part}_unavailable", f"query.{part}"
+            )
+    include_profile = bool(request.query_bool("profile"))
+    profile = profile_service().get(request.caller.application_id, request.path_params["integrationId"])
+    return Response.json(talon.inventory_response(profile, profiles_settings().account_id, include_profile))
+
+
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return api.resolve(event, context)

@@ -1,0 +1,1 @@
+"""Applications (tenants) and their API keys."""

@@ -1,0 +1,1 @@
+"""Request authentication: which key, which application, which scope."""

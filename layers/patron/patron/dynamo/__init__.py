@@ -1,0 +1,1 @@
+"""DynamoDB plumbing shared by the repositories: client factory, value codec, error translation."""

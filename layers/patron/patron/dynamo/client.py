@@ -1,0 +1,21 @@
+"""The DynamoDB client, built lazily once per process (never at import time)."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import TYPE_CHECKING
+
+import boto3
+from botocore.config import Config
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+# Lambda is billed by the millisecond: fail fast and let the caller's retry policy decide.
+_CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=2, read_timeout=5)
+
+
+@cache
+def dynamodb_client() -> DynamoDBClient:
+    # The endpoint comes from AWS_ENDPOINT_URL_DYNAMODB when set (the local runtime points it at DynamoDB Local).
+    return boto3.client("dynamodb", config=_CONFIG)

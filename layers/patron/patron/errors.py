@@ -1,0 +1,92 @@
+"""Typed errors with stable machine-readable codes; `patron.http.errors` maps them to HTTP in one place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class FieldIssue:
+    """One problem with one field of a request, located by a JSON path such as `attributes.age`."""
+
+    path: str
+    code: str
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"path": self.path, "code": self.code, "message": self.message}
+
+
+@dataclass
+class PatronError(Exception):
+    """Base of every error a caller may see. Messages never carry personal data or request values."""
+
+    message: str
+    code: str = "internal_error"
+    status: int = 500
+    details: list[FieldIssue] = field(default_factory=list)
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.message}"
+
+    def body(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.details:
+            body["errors"] = [issue.as_dict() for issue in self.details]
+        return body
+
+
+class ValidationError(PatronError):
+    def __init__(self, message: str, details: list[FieldIssue] | None = None, code: str = "invalid_request"):
+        super().__init__(message=message, code=code, status=400, details=details or [])
+
+
+class MalformedJsonError(PatronError):
+    def __init__(self) -> None:
+        super().__init__(message="The request body is not valid JSON.", code="malformed_json", status=400)
+
+
+class PayloadTooLargeError(PatronError):
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            message=f"The request body exceeds the limit of {limit} bytes.", code="payload_too_large", status=413
+        )
+
+
+class NotFoundError(PatronError):
+    def __init__(self, message: str, code: str = "not_found"):
+        super().__init__(message=message, code=code, status=404)
+
+
+class ConflictError(PatronError):
+    def __init__(self, message: str, code: str = "conflict"):
+        super().__init__(message=message, code=code, status=409)
+
+
+class UnsupportedFeatureError(PatronError):
+    """A documented parameter whose feature Patron does not run yet: refused, never pretended."""
+
+    def __init__(self, message: str, code: str, path: str):
+        super().__init__(
+            message=message,
+            code=code,
+            status=400,
+            details=[FieldIssue(path=path, code=code, message=message)],
+        )
+
+
+class UnauthorizedError(PatronError):
+    def __init__(self, message: str = "Missing or invalid API key.") -> None:
+        super().__init__(message=message, code="unauthorized", status=401)
+
+
+class ForbiddenError(PatronError):
+    def __init__(self, message: str = "This API key's scope does not allow this route.") -> None:
+        super().__init__(message=message, code="forbidden", status=403)
+
+
+class ServiceUnavailableError(PatronError):
+    def __init__(self, message: str = "A dependency is unavailable; retry later.") -> None:
+        super().__init__(message=message, code="service_unavailable", status=503)

@@ -1,0 +1,94 @@
+"""The customer profile entity, and the rules every attribute value must satisfy before it is stored."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from patron.errors import FieldIssue
+
+MAX_INTEGRATION_ID_LENGTH = 1000  # Talon.One's CustomerProfile.integrationId maxLength
+MAX_ATTRIBUTE_NAME_LENGTH = 255
+MAX_ATTRIBUTE_VALUE_BYTES = 16 * 1024  # one value, as JSON; the whole profile must also fit a 400 KB item
+MAX_ATTRIBUTES_PER_REQUEST = 500
+MAX_NESTING_DEPTH = 16  # DynamoDB allows 32 levels; half leaves room for our own structure
+# DynamoDB numbers: 38 significant digits, magnitudes 1E-130 .. 9.99E+125.
+MAX_NUMBER_DIGITS = 38
+
+
+@dataclass(frozen=True)
+class CustomerProfile:
+    application_id: int
+    integration_id: str
+    profile_id: int
+    created: str
+    updated: str
+    last_activity: str
+    version: int
+    closed_sessions: int = 0
+    total_sales: Decimal = Decimal(0)
+    attributes: dict[str, Any] = field(default_factory=dict)
+
+
+def integration_id_issue(integration_id: str) -> FieldIssue | None:
+    if not integration_id or not integration_id.strip():
+        return FieldIssue("integrationId", "invalid_value", "The integration id must not be empty.")
+    if len(integration_id) > MAX_INTEGRATION_ID_LENGTH:
+        return FieldIssue(
+            "integrationId", "too_long", f"The integration id has at most {MAX_INTEGRATION_ID_LENGTH} characters."
+        )
+    return None
+
+
+def _encoded_size(value: Any) -> int:
+    from patron.http.jsonbody import dumps
+
+    return len(dumps(value).encode("utf-8"))
+
+
+def _value_issues(value: Any, path: str, depth: int) -> list[FieldIssue]:
+    if depth > MAX_NESTING_DEPTH:
+        return [FieldIssue(path, "too_deep", f"Values nest at most {MAX_NESTING_DEPTH} levels.")]
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return []
+    if isinstance(value, int | Decimal):
+        number = Decimal(value)
+        digits = len(number.as_tuple().digits)
+        exponent = number.adjusted()
+        if digits > MAX_NUMBER_DIGITS or (number != 0 and not -130 <= exponent <= 125):
+            return [FieldIssue(path, "number_out_of_range", "Numbers have at most 38 significant digits.")]
+        return []
+    if isinstance(value, list):
+        return [issue for i, item in enumerate(value) for issue in _value_issues(item, f"{path}[{i}]", depth + 1)]
+    if isinstance(value, dict):
+        return [
+            issue
+            for key, item in value.items()
+            for issue in _value_issues(item, f"{path}.{key}", depth + 1)
+        ]
+    return [FieldIssue(path, "invalid_type", "Unsupported value type.")]
+
+
+def attribute_issues(attributes: dict[str, Any]) -> list[FieldIssue]:
+    """Every reason these attributes cannot be stored, each with its field path; empty when they can."""
+    issues: list[FieldIssue] = []
+    if len(attributes) > MAX_ATTRIBUTES_PER_REQUEST:
+        issues.append(
+            FieldIssue("attributes", "too_many", f"At most {MAX_ATTRIBUTES_PER_REQUEST} attributes per request.")
+        )
+    for name, value in attributes.items():
+        path = f"attributes.{name}"
+        if not name or len(name) > MAX_ATTRIBUTE_NAME_LENGTH:
+            issues.append(
+                FieldIssue(path, "invalid_name", f"Attribute names have 1 to {MAX_ATTRIBUTE_NAME_LENGTH} characters.")
+            )
+            continue
+        nested = _value_issues(value, path, 1)
+        if nested:
+            issues.extend(nested)
+        elif _encoded_size(value) > MAX_ATTRIBUTE_VALUE_BYTES:
+            issues.append(
+                FieldIssue(path, "value_too_large", f"An attribute value is at most {MAX_ATTRIBUTE_VALUE_BYTES} bytes.")
+            )
+    return issues

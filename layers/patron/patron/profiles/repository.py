@@ -1,0 +1,125 @@
+"""Storage of customer profiles: the interface and its DynamoDB implementation."""
+
+from __future__ import annotations
+
+import random
+import time
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Protocol
+
+from botocore.exceptions import ClientError
+
+from patron.dynamo import codec
+from patron.dynamo.errors import error_code, translate
+from patron.errors import FieldIssue, ValidationError
+from patron.profiles.keys import ATTRIBUTE_PREFIX, PROFILE_SK, profile_pk
+from patron.profiles.model import CustomerProfile
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+_EPOCH_MS = 1_704_067_200_000  # 2024-01-01T00:00:00Z
+
+
+def new_profile_id() -> int:
+    """A numeric id (Talon.One's CustomerProfile.id is an integer): time-ordered, 12 random bits, < 2**53."""
+    return ((int(time.time() * 1000) - _EPOCH_MS) << 12) | random.getrandbits(12)  # noqa: S311 - not a secret
+
+
+class ProfileRepository(Protocol):
+    def upsert(
+        self, application_id: int, integration_id: str, set_attributes: dict[str, Any], remove: list[str], now: str
+    ) -> CustomerProfile: ...
+
+    def get(self, application_id: int, integration_id: str) -> CustomerProfile | None: ...
+
+
+def profile_from_item(item: dict[str, Any]) -> CustomerProfile:
+    return CustomerProfile(
+        application_id=int(item["applicationId"]),
+        integration_id=str(item["integrationId"]),
+        profile_id=int(item["profileId"]),
+        created=str(item["created"]),
+        updated=str(item["updated"]),
+        last_activity=str(item["lastActivity"]),
+        version=int(item["version"]),
+        closed_sessions=int(item["closedSessions"]),
+        total_sales=Decimal(item["totalSales"]),
+        attributes={
+            name[len(ATTRIBUTE_PREFIX) :]: value for name, value in item.items() if name.startswith(ATTRIBUTE_PREFIX)
+        },
+    )
+
+
+class DynamoProfileRepository:
+    def __init__(self, client: DynamoDBClient, table_name: str):
+        self._client = client
+        self._table = table_name
+
+    def upsert(
+        self, application_id: int, integration_id: str, set_attributes: dict[str, Any], remove: list[str], now: str
+    ) -> CustomerProfile:
+        """Creates the profile or merges into it, in one UpdateItem (one write, one round trip)."""
+        names = {
+            "#app": "applicationId",
+            "#iid": "integrationId",
+            "#pid": "profileId",
+            "#created": "created",
+            "#updated": "updated",
+            "#activity": "lastActivity",
+            "#version": "version",
+            "#closed": "closedSessions",
+            "#sales": "totalSales",
+        }
+        values: dict[str, Any] = {
+            ":app": application_id,
+            ":iid": integration_id,
+            ":pid": new_profile_id(),
+            ":now": now,
+            ":zero": 0,
+            ":one": 1,
+        }
+        sets = [
+            "#app = :app",
+            "#iid = :iid",
+            "#pid = if_not_exists(#pid, :pid)",
+            "#created = if_not_exists(#created, :now)",
+            "#activity = if_not_exists(#activity, :now)",
+            "#closed = if_not_exists(#closed, :zero)",
+            "#sales = if_not_exists(#sales, :zero)",
+            "#updated = :now",
+            "#version = if_not_exists(#version, :zero) + :one",
+        ]
+        for index, (name, value) in enumerate(set_attributes.items()):
+            names[f"#a{index}"] = ATTRIBUTE_PREFIX + name
+            values[f":a{index}"] = value
+            sets.append(f"#a{index} = :a{index}")
+        expression = "SET " + ", ".join(sets)
+        if remove:
+            for index, name in enumerate(remove):
+                names[f"#r{index}"] = ATTRIBUTE_PREFIX + name
+            expression += " REMOVE " + ", ".join(f"#r{index}" for index in range(len(remove)))
+        try:
+            result = self._client.update_item(
+                TableName=self._table,
+                Key=codec.to_item({"PK": profile_pk(application_id, integration_id), "SK": PROFILE_SK}),
+                UpdateExpression=expression,
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=codec.to_item(values),
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as exc:
+            if error_code(exc) == "ValidationException" and "size" in str(exc).lower():
+                raise ValidationError(
+                    "The profile would exceed the maximum stored size.",
+                    [FieldIssue("attributes", "profile_too_large", "The profile would exceed 400 KB.")],
+                ) from None
+            raise translate(exc) from exc
+        return profile_from_item(codec.from_item(result["Attributes"]))
+
+    def get(self, application_id: int, integration_id: str) -> CustomerProfile | None:
+        result = self._client.get_item(
+            TableName=self._table,
+            Key=codec.to_item({"PK": profile_pk(application_id, integration_id), "SK": PROFILE_SK}),
+        )
+        return profile_from_item(codec.from_item(result["Item"])) if "Item" in result else None

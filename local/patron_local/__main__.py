@@ -1,0 +1,86 @@
+"""`python -m patron_local run` (what `make run` calls): Patron on http://127.0.0.1:3000 with a demo key.
+
+Settings (environment):
+  PATRON_PORT           port to listen on (default 3000)
+  PATRON_HOST           interface to bind (default 127.0.0.1)
+  PATRON_IN_MEMORY=1    keep data in memory instead of .patron/data (lost on exit)
+  PATRON_DEMO_API_KEY   a fixed demo key (a key printed by an earlier run, or any patron_<16>_<43> key)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+
+from patron.applications.model import Scope
+from patron.errors import PatronError
+from patron_local.runtime import LocalRuntime, RuntimeOptions
+from patron_local.server import serve
+from patron_local.state import DATA_DIR, STATE_FILE, LocalState
+
+DEMO_APPLICATION = "demo"
+DEMO_KEY_LABEL = "demo key (make run)"
+
+
+def _demo_key(runtime: LocalRuntime) -> str:
+    service = runtime.applications()
+    application = next((app for app in service.list_applications() if app.name == DEMO_APPLICATION), None)
+    if application is None:
+        application = service.create_application(DEMO_APPLICATION)
+    fixed = os.environ.get("PATRON_DEMO_API_KEY", "").strip()
+    if fixed:
+        service.register_key(application.id, fixed, Scope.INTEGRATION, DEMO_KEY_LABEL)
+        return fixed
+    # A new key each start; the previous run's demo keys stop working so stale keys do not pile up.
+    for key in service.list_keys(application.id):
+        if key.label == DEMO_KEY_LABEL and not key.revoked:
+            service.revoke_key(key.key_id)
+    return service.create_key(application.id, Scope.INTEGRATION, DEMO_KEY_LABEL).secret
+
+
+def run() -> int:
+    in_memory = os.environ.get("PATRON_IN_MEMORY", "") in ("1", "true", "yes")
+    host = os.environ.get("PATRON_HOST", "127.0.0.1")
+    port = int(os.environ.get("PATRON_PORT", "3000"))
+    runtime = LocalRuntime(RuntimeOptions(data_dir=None if in_memory else DATA_DIR)).start()
+    try:
+        key = _demo_key(runtime)
+        server = serve(runtime.gateway, host=host, port=port)
+    except (PatronError, OSError) as error:
+        runtime.stop()
+        print(f"patron: cannot start: {error}", file=sys.stderr)
+        return 1
+    base_url = f"http://{host}:{port}"
+    LocalState(base_url, runtime.dynamodb_endpoint, runtime.table_names["ConfigTable"], os.getpid()).save()
+    storage = "in memory" if in_memory else f"in {DATA_DIR}"
+    print(f"Patron is running at {base_url} (data {storage})")
+    print(f"Demo application key: {key}")
+    print(f"Try: curl -X PUT {base_url}/v2/customer_profiles/alice -H 'Authorization: ApiKey-v1 {key}' "
+          "-H 'Content-Type: application/json' -d '{\"attributes\": {\"tier\": \"gold\"}}'")
+    print("Press Ctrl-C to stop.", flush=True)
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    try:
+        stopped.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.shutdown()
+        runtime.stop()
+        STATE_FILE.unlink(missing_ok=True)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m patron_local", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("command", choices=["run"])
+    parser.parse_args(argv)
+    return run()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

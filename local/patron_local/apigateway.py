@@ -1,0 +1,326 @@
+"""API Gateway (REST, Lambda proxy) as the template configures it: routing, the REQUEST authorizer and its
+policy, usage-plan throttling, gateway responses, and the proxy event and response formats."""
+
+from __future__ import annotations
+
+import base64
+import fnmatch
+import json
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import unquote
+
+from patron_local.functions import FunctionRegistry
+from patron_local.ratelimit import Throttle, retry_after_header
+from patron_local.template import GatewayResponse, Route, Template
+
+API_GATEWAY_MAX_PAYLOAD = 10 * 1024 * 1024
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+API_ID = "patronlocal"
+
+# API Gateway's own defaults, used when the template does not override a response type.
+_DEFAULTS: dict[str, tuple[int, str]] = {
+    "UNAUTHORIZED": (401, "Unauthorized"),
+    "ACCESS_DENIED": (403, "User is not authorized to access this resource"),
+    "MISSING_AUTHENTICATION_TOKEN": (403, "Missing Authentication Token"),
+    "INVALID_API_KEY": (403, "Forbidden"),
+    "THROTTLED": (429, "Too Many Requests"),
+    "REQUEST_TOO_LARGE": (413, "Request Too Long"),
+    "AUTHORIZER_FAILURE": (500, "Internal server error"),
+    "AUTHORIZER_CONFIGURATION_ERROR": (500, "Internal server error"),
+    "INTEGRATION_FAILURE": (502, "Internal server error"),
+}
+
+
+@dataclass
+class HttpRequest:
+    method: str
+    path: str
+    query: list[tuple[str, str]] = field(default_factory=list)
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    body: bytes = b""
+    source_ip: str = "127.0.0.1"
+
+
+@dataclass
+class HttpResponse:
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+
+    def header(self, name: str) -> str | None:
+        return next((value for key, value in self.headers if key.lower() == name.lower()), None)
+
+    def json(self) -> Any:
+        return json.loads(self.body) if self.body else None
+
+
+@dataclass(frozen=True)
+class RateLimits:
+    rate: float
+    burst: int
+
+
+LimitsLookup = Callable[[str, dict[str, Any]], RateLimits | None]
+
+
+class _CompiledRoute:
+    def __init__(self, route: Route):
+        self.route = route
+        self.segments = [segment for segment in route.resource.split("/") if segment]
+
+    def match(self, parts: list[str]) -> tuple[int, dict[str, str]] | None:
+        """(specificity, path parameters) when the path matches; literal segments outrank parameters."""
+        params: dict[str, str] = {}
+        literals = 0
+        for index, segment in enumerate(self.segments):
+            if segment.startswith("{") and segment.endswith("+}"):
+                if index >= len(parts):
+                    return None
+                params[segment[1:-2]] = "/".join(parts[index:])
+                return literals, params
+            if index >= len(parts):
+                return None
+            if segment.startswith("{") and segment.endswith("}"):
+                params[segment[1:-1]] = unquote(parts[index])
+            elif segment != parts[index]:
+                return None
+            else:
+                literals += 1
+        if len(parts) != len(self.segments):
+            return None
+        return literals, params
+
+
+def _policy_allows(policy: dict[str, Any], method_arn: str) -> bool:
+    """IAM evaluation for execute-api:Invoke: an explicit Deny wins, then any Allow."""
+    statements = policy.get("Statement", [])
+    if isinstance(statements, dict):
+        statements = [statements]
+    allowed = False
+    for statement in statements:
+        resources = statement.get("Resource", [])
+        resources = [resources] if isinstance(resources, str) else resources
+        if not any(fnmatch.fnmatchcase(method_arn, pattern) for pattern in resources):
+            continue
+        if statement.get("Effect") == "Deny":
+            return False
+        if statement.get("Effect") == "Allow":
+            allowed = True
+    return allowed
+
+
+def _grouped(pairs: list[tuple[str, str]]) -> tuple[dict[str, str] | None, dict[str, list[str]] | None]:
+    if not pairs:
+        return None, None
+    single: dict[str, str] = {}
+    multi: dict[str, list[str]] = {}
+    for name, value in pairs:
+        single[name] = value
+        multi.setdefault(name, []).append(value)
+    return single, multi
+
+
+class ApiGateway:
+    def __init__(
+        self,
+        template: Template,
+        registry: FunctionRegistry,
+        stage: str,
+        limits: LimitsLookup | None = None,
+        throttle: Throttle | None = None,
+    ):
+        self._registry = registry
+        self._stage = stage
+        self._routes = [_CompiledRoute(route) for route in template.routes()]
+        self._authorizer = template.authorizer_function()
+        self._responses = template.gateway_responses()
+        self._limits = limits
+        self._throttle = throttle or Throttle()
+
+    def handle(self, request: HttpRequest) -> HttpResponse:
+        request_id = str(uuid.uuid4())
+        if len(request.body) > API_GATEWAY_MAX_PAYLOAD:
+            return self._gateway_response("REQUEST_TOO_LARGE", request_id)
+        found = self._match(request.method.upper(), request.path)
+        if found is None:
+            return self._gateway_response("MISSING_AUTHENTICATION_TOKEN", request_id)
+        route, path_params = found
+        method_arn = (
+            f"arn:aws:execute-api:{REGION}:{ACCOUNT}:{API_ID}/{self._stage}/{request.method.upper()}{request.path}"
+        )
+        authorizer_context: dict[str, Any] = {}
+        usage_key: str | None = None
+        if route.authorized and self._authorizer:
+            outcome = self._authorize(request, route, path_params, method_arn, request_id)
+            if isinstance(outcome, HttpResponse):
+                return outcome
+            authorizer_context, usage_key = outcome
+        if route.api_key_required:
+            refused = self._check_usage_plan(usage_key, authorizer_context, request_id)
+            if refused is not None:
+                return refused
+        event = self._proxy_event(request, route, path_params, authorizer_context, request_id)
+        try:
+            result = self._registry.invoke(route.function_id, event)
+            return self._from_proxy_response(result)
+        except Exception:  # noqa: BLE001 - API Gateway turns any Lambda failure into a 502
+            return self._gateway_response("DEFAULT_5XX", request_id, status=502, message="Internal server error")
+
+    # -- steps ---------------------------------------------------------------------------------------------
+
+    def _match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
+        parts = [part for part in path.split("/") if part]
+        best: tuple[int, Route, dict[str, str]] | None = None
+        for compiled in self._routes:
+            if compiled.route.method not in (method, "ANY"):
+                continue
+            matched = compiled.match(parts)
+            if matched is not None and (best is None or matched[0] > best[0]):
+                best = (matched[0], compiled.route, matched[1])
+        return (best[1], best[2]) if best else None
+
+    def _authorize(
+        self, request: HttpRequest, route: Route, path_params: dict[str, str], method_arn: str, request_id: str
+    ) -> tuple[dict[str, Any], str | None] | HttpResponse:
+        assert self._authorizer is not None
+        headers, multi_headers = _grouped(request.headers)
+        query, multi_query = _grouped(request.query)
+        event = {
+            "type": "REQUEST",
+            "methodArn": method_arn,
+            "resource": route.resource,
+            "path": request.path,
+            "httpMethod": request.method.upper(),
+            "headers": headers or {},
+            "multiValueHeaders": multi_headers or {},
+            "queryStringParameters": query or {},
+            "multiValueQueryStringParameters": multi_query or {},
+            "pathParameters": path_params,
+            "stageVariables": {},
+            "requestContext": self._request_context(request, route, request_id, {}),
+        }
+        started = time.perf_counter()
+        try:
+            result = self._registry.invoke(self._authorizer, event)
+        except Exception as exc:  # noqa: BLE001 - the authorizer's contract is "raise Unauthorized"
+            if str(exc) == "Unauthorized":
+                return self._gateway_response("UNAUTHORIZED", request_id)
+            return self._gateway_response("AUTHORIZER_FAILURE", request_id)
+        if not isinstance(result, dict) or "policyDocument" not in result or "principalId" not in result:
+            return self._gateway_response("AUTHORIZER_CONFIGURATION_ERROR", request_id)
+        if not _policy_allows(result["policyDocument"], method_arn):
+            return self._gateway_response("ACCESS_DENIED", request_id)
+        context = {key: value for key, value in (result.get("context") or {}).items()}
+        context["principalId"] = result["principalId"]
+        context["integrationLatency"] = int((time.perf_counter() - started) * 1000)
+        return context, result.get("usageIdentifierKey")
+
+    def _check_usage_plan(
+        self, usage_key: str | None, authorizer_context: dict[str, Any], request_id: str
+    ) -> HttpResponse | None:
+        if not usage_key or self._limits is None:
+            return self._gateway_response("INVALID_API_KEY", request_id) if not usage_key else None
+        limits = self._limits(usage_key, authorizer_context)
+        if limits is None:
+            return self._gateway_response("INVALID_API_KEY", request_id)
+        wait = self._throttle.acquire(usage_key, limits.rate, limits.burst)
+        if wait is None:
+            return None
+        return self._gateway_response("THROTTLED", request_id, retry_after=retry_after_header(wait))
+
+    def _request_context(
+        self, request: HttpRequest, route: Route, request_id: str, authorizer: dict[str, Any]
+    ) -> dict[str, Any]:
+        user_agent = next((value for name, value in request.headers if name.lower() == "user-agent"), None)
+        now = time.time()
+        context: dict[str, Any] = {
+            "resourceId": "local",
+            "resourcePath": route.resource,
+            "httpMethod": request.method.upper(),
+            "extendedRequestId": request_id,
+            "requestTime": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
+            "path": f"/{self._stage}{request.path}",
+            "accountId": ACCOUNT,
+            "protocol": "HTTP/1.1",
+            "stage": self._stage,
+            "domainPrefix": "localhost",
+            "requestTimeEpoch": int(now * 1000),
+            "requestId": request_id,
+            "identity": {"sourceIp": request.source_ip, "userAgent": user_agent},
+            "domainName": "localhost",
+            "apiId": API_ID,
+        }
+        if authorizer:
+            context["authorizer"] = authorizer
+        return context
+
+    def _proxy_event(
+        self,
+        request: HttpRequest,
+        route: Route,
+        path_params: dict[str, str],
+        authorizer: dict[str, Any],
+        request_id: str,
+    ) -> dict[str, Any]:
+        headers, multi_headers = _grouped(request.headers)
+        query, multi_query = _grouped(request.query)
+        body: str | None = None
+        encoded = False
+        if request.body:
+            try:
+                body = request.body.decode("utf-8")
+            except UnicodeDecodeError:
+                body, encoded = base64.b64encode(request.body).decode("ascii"), True
+        return {
+            "resource": route.resource,
+            "path": request.path,
+            "httpMethod": request.method.upper(),
+            "headers": headers,
+            "multiValueHeaders": multi_headers,
+            "queryStringParameters": query,
+            "multiValueQueryStringParameters": multi_query,
+            "pathParameters": path_params or None,
+            "stageVariables": None,
+            "requestContext": self._request_context(request, route, request_id, authorizer),
+            "body": body,
+            "isBase64Encoded": encoded,
+        }
+
+    def _from_proxy_response(self, result: Any) -> HttpResponse:
+        if not isinstance(result, dict) or not isinstance(result.get("statusCode"), int):
+            return self._gateway_response("DEFAULT_5XX", "", status=502, message="Internal server error")
+        headers: list[tuple[str, str]] = [(str(k), str(v)) for k, v in (result.get("headers") or {}).items()]
+        for name, values in (result.get("multiValueHeaders") or {}).items():
+            headers.extend((str(name), str(value)) for value in values)
+        raw = result.get("body") or ""
+        body = base64.b64decode(raw) if result.get("isBase64Encoded") else str(raw).encode("utf-8")
+        return HttpResponse(status=int(result["statusCode"]), headers=headers, body=body)
+
+    def _gateway_response(
+        self,
+        kind: str,
+        request_id: str,
+        status: int | None = None,
+        message: str | None = None,
+        retry_after: str | None = None,
+    ) -> HttpResponse:
+        default_status, default_message = _DEFAULTS.get(kind, (status or 500, message or "Internal server error"))
+        family = "DEFAULT_4XX" if (status or default_status) < 500 else "DEFAULT_5XX"
+        spec = self._responses.get(kind) or self._responses.get(family) or GatewayResponse(None, None)
+        text = message or default_message
+        body = spec.body or json.dumps({"message": text})
+        body = (
+            body.replace("$context.error.messageString", json.dumps(text)[1:-1])
+            .replace("$context.error.message", text)
+            .replace("$context.requestId", request_id)
+        )
+        headers = [("Content-Type", "application/json"), *spec.headers.items()]
+        if retry_after is not None:
+            headers = [(name, value) for name, value in headers if name.lower() != "retry-after"]
+            headers.append(("Retry-After", retry_after))
+        return HttpResponse(status=status or spec.status or default_status, headers=headers, body=body.encode())

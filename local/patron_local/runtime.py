@@ -1,0 +1,214 @@
+"""The local runtime: the template's API, authorizer, tables, queues and state machines in one process."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl
+
+import boto3
+
+from patron.applications.model import Application
+from patron.applications.repository import DynamoApplicationRepository
+from patron.applications.service import ApplicationService
+from patron.errors import NotFoundError
+from patron_local.apigateway import ACCOUNT, REGION, ApiGateway, HttpRequest, HttpResponse, RateLimits
+from patron_local.dynamodb_local import PROJECT_ROOT, DynamoDBLocal, ensure_tables, local_aws_environment
+from patron_local.functions import FunctionRegistry
+from patron_local.template import PhysicalResources, Template
+
+DEFAULT_TEMPLATE = PROJECT_ROOT / "template.yaml"
+_LIMITS_CACHE_SECONDS = 1.0
+
+
+@dataclass
+class RuntimeOptions:
+    template_path: Path = DEFAULT_TEMPLATE
+    # None keeps everything in memory; a folder keeps DynamoDB Local's data between restarts.
+    data_dir: Path | None = None
+    # An already running DynamoDB Local (the test suite shares one); None starts one.
+    dynamodb_endpoint: str | None = None
+    parameter_overrides: dict[str, str] = field(default_factory=dict)
+    table_prefix: str = "patron-local-"
+
+
+def reset_process_caches() -> None:
+    """Forget settings, clients and services built for an earlier runtime in this process."""
+    from patron import wiring
+    from patron.dynamo import client
+
+    client.dynamodb_client.cache_clear()
+    for name in dir(wiring):
+        factory = getattr(wiring, name)
+        if callable(factory) and hasattr(factory, "cache_clear"):
+            factory.cache_clear()
+
+
+class LocalRuntime:
+    def __init__(self, options: RuntimeOptions | None = None):
+        self.options = options or RuntimeOptions()
+        self.template = Template.load(self.options.template_path)
+        parameters = self.template.parameter_defaults()
+        parameters.update(self.options.parameter_overrides)
+        self.resources = PhysicalResources(parameters=parameters, region=REGION, account_id=ACCOUNT)
+        self.registry = FunctionRegistry(self.template.functions())
+        self.dynamodb: DynamoDBLocal | None = None
+        self.dynamodb_endpoint = ""
+        self.table_names: dict[str, str] = {}
+        self.environment: dict[str, str] = {}
+        self._moto: Any = None
+        self._queues: Any = None
+        self.workflows: Any = None
+        self._gateway: ApiGateway | None = None
+        self._limits_cache: dict[int, tuple[float, RateLimits | None, str]] = {}
+        self._limits_lock = threading.Lock()
+
+    # -- lifecycle -----------------------------------------------------------------------------------------
+
+    def start(self) -> LocalRuntime:
+        os.environ.update(local_aws_environment())
+        if self.options.dynamodb_endpoint:
+            self.dynamodb_endpoint = self.options.dynamodb_endpoint
+        else:
+            self.dynamodb = DynamoDBLocal(data_dir=self.options.data_dir)
+            self.dynamodb_endpoint = self.dynamodb.start()
+        os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = self.dynamodb_endpoint
+        self.table_names = ensure_tables(self.dynamodb_client(), self.template, self.options.table_prefix)
+        for logical_id, name in self.table_names.items():
+            self.resources.refs[logical_id] = name
+            self.resources.attributes[(logical_id, "Arn")] = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{name}"
+        for logical_id in self.registry.functions:
+            arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{logical_id}"
+            self.resources.refs[logical_id] = logical_id
+            self.resources.attributes[(logical_id, "Arn")] = arn
+        self._start_async_services()
+        self._apply_function_environment()
+        reset_process_caches()
+        self._gateway = ApiGateway(
+            self.template,
+            self.registry,
+            stage=self.template.stage_name(self.resources.parameters),
+            limits=self._rate_limits,
+        )
+        if self._queues is not None:
+            self._queues.start()
+        return self
+
+    def stop(self) -> None:
+        if self._queues is not None:
+            self._queues.stop()
+        if self._moto is not None:
+            self._moto.stop()
+        if self.dynamodb is not None:
+            self.dynamodb.stop()
+
+    def __enter__(self) -> LocalRuntime:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+    def _start_async_services(self) -> None:
+        has_queues = bool(self.template.resources_of("AWS::SQS::Queue"))
+        has_workflows = bool(self.template.resources_of("AWS::Serverless::StateMachine"))
+        if not (has_queues or has_workflows):
+            return
+        from patron_local.moto_services import MotoServices
+        from patron_local.queues import QueueRuntime
+        from patron_local.workflows import WorkflowRuntime
+
+        self._moto = MotoServices(self.registry)
+        endpoint = self._moto.start()
+        for service in ("SQS", "S3", "SFN", "STEPFUNCTIONS"):
+            os.environ[f"AWS_ENDPOINT_URL_{service}"] = endpoint
+        self._queues = QueueRuntime(self.template, self.resources, self.registry, self._moto.client("sqs"))
+        self._queues.provision()
+        self.workflows = WorkflowRuntime(self.template, self.resources, self._moto.client("stepfunctions"))
+        self.workflows.provision()
+
+    def _apply_function_environment(self) -> None:
+        """Lambda gives each function its own variables; in one process they must agree, and do here."""
+        merged: dict[str, str] = {}
+        for function in self.registry.functions.values():
+            for name, value in function.environment.items():
+                resolved = str(self.resources.resolve(value))
+                if name in merged and merged[name] != resolved:
+                    raise ValueError(f"functions disagree on {name}; the local runtime needs one value per name")
+                merged[name] = resolved
+        self.environment = merged
+        os.environ.update(merged)
+
+    @property
+    def gateway(self) -> ApiGateway:
+        assert self._gateway is not None, "start() the runtime first"
+        return self._gateway
+
+    # -- clients and services --------------------------------------------------------------------------------
+
+    def dynamodb_client(self) -> Any:
+        return boto3.client("dynamodb", endpoint_url=self.dynamodb_endpoint, region_name=REGION)
+
+    def applications(self) -> ApplicationService:
+        return ApplicationService(DynamoApplicationRepository(self.dynamodb_client(), self.table_names["ConfigTable"]))
+
+    def wait_idle(self, timeout: float = 30.0) -> bool:
+        return True if self._queues is None else bool(self._queues.wait_idle(timeout))
+
+    # -- usage plans -----------------------------------------------------------------------------------------
+
+    def _rate_limits(self, usage_key: str, authorizer_context: dict[str, Any]) -> RateLimits | None:
+        """The usage plan behind a key: the application's own limits, read from the config table."""
+        try:
+            application_id = int(authorizer_context["applicationId"])
+        except (KeyError, ValueError):
+            return None
+        now = time.monotonic()
+        with self._limits_lock:
+            cached = self._limits_cache.get(application_id)
+        if cached is None or cached[0] <= now:
+            try:
+                application: Application | None = self.applications().get_application(application_id)
+            except NotFoundError:
+                application = None
+            limits = (
+                RateLimits(application.rate_limit.rate, application.rate_limit.burst) if application else None
+            )
+            cached = (now + _LIMITS_CACHE_SECONDS, limits, application.usage_key if application else "")
+            with self._limits_lock:
+                self._limits_cache[application_id] = cached
+        _, limits, expected_key = cached
+        return limits if expected_key == usage_key else None
+
+    # -- requests --------------------------------------------------------------------------------------------
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        headers: dict[str, str] | list[tuple[str, str]] | None = None,
+        body: Any = None,
+        query: dict[str, str] | None = None,
+    ) -> HttpResponse:
+        """One HTTP request through API Gateway's behaviour, in-process (no port)."""
+        if isinstance(body, bytes):
+            raw = body
+        elif isinstance(body, str):
+            raw = body.encode("utf-8")
+        elif body is None:
+            raw = b""
+        else:
+            raw = json.dumps(body).encode("utf-8")
+        header_pairs = list(headers.items()) if isinstance(headers, dict) else list(headers or [])
+        if raw and not any(name.lower() == "content-type" for name, _ in header_pairs):
+            header_pairs.append(("Content-Type", "application/json"))
+        path, _, query_string = path.partition("?")
+        pairs = parse_qsl(query_string, keep_blank_values=True) + list((query or {}).items())
+        return self.gateway.handle(
+            HttpRequest(method=method, path=path, query=[(str(k), str(v)) for k, v in pairs], headers=header_pairs,
+                        body=raw)
+        )
