@@ -52,7 +52,8 @@ LAMBDA_PYTHON := python3.13
 build: $(STAMPS)/sam
 	@py=$$(command -v pyenv >/dev/null && PYENV_VERSION=3.13 pyenv which $(LAMBDA_PYTHON) 2>/dev/null || command -v $(LAMBDA_PYTHON)); \
 	  test -n "$$py" || { echo "sam build needs $(LAMBDA_PYTHON) on PATH"; exit 1; }; \
-	  PATH="$$(dirname $$py):$(CURDIR)/$(SAM_VENV)/bin:$$PATH" $(SAM_VENV)/bin/sam build --template template.yaml
+	  PATH="$$(dirname $$py):$(CURDIR)/$(SAM_VENV)/bin:$$PATH" $(SAM_VENV)/bin/sam build --template template.yaml && \
+	  $$py -m compileall -q .aws-sam/build  # ship bytecode: Lambda cannot write __pycache__, cold starts double without
 
 test: deps lint typecheck template-check build
 	$(PY) -m pytest

@@ -8,9 +8,13 @@ from patron.auth import policy
 from patron.auth.credentials import header_values
 from patron.errors import ForbiddenError, UnauthorizedError
 from patron.logs import get_logger
+from patron.settings import AuthorizerSettings
 from patron.wiring import authenticator
 
 log = get_logger("patron.authorizer")
+
+# The settings this function reads; a template test checks template.yaml gives it every one.
+SETTINGS = AuthorizerSettings
 
 
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -20,7 +24,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     except UnauthorizedError as error:
         log.info("request refused", reason=error.message)
         # API Gateway answers 401 (the UNAUTHORIZED gateway response) for exactly this message.
-        raise Exception("Unauthorized") from None  # noqa: TRY002 - the contract API Gateway defines
+        raise Exception("Unauthorized") from None
     try:
         auth.authorize(grant, str(event.get("httpMethod", "")), str(event.get("resource", "")))
     except ForbiddenError:

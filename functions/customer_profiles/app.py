@@ -8,7 +8,11 @@ from patron.errors import UnsupportedFeatureError
 from patron.http.api import Request, Response, RestApi
 from patron.http.validation import parse_model
 from patron.profiles import talon
+from patron.settings import ProfilesSettings
 from patron.wiring import profile_service, profiles_settings
+
+# The settings this function reads; a template test checks template.yaml gives it every one.
+SETTINGS = ProfilesSettings
 
 api = RestApi(max_body_bytes=lambda: profiles_settings().max_body_bytes)
 
@@ -18,7 +22,9 @@ _INVENTORY_PARTS = ("referrals", "coupons", "loyalty", "giveaways", "achievement
 
 def _rule_engine_unavailable(path: str) -> UnsupportedFeatureError:
     return UnsupportedFeatureError(
-        "The rule engine is not available yet; call without runRuleEngine=true.", "rule_engine_unavailable", path
+        "The rule engine is not available yet; call without runRuleEngine=true.",
+        "rule_engine_unavailable",
+        path,
     )
 
 

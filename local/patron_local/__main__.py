@@ -58,8 +58,10 @@ def run() -> int:
     storage = "in memory" if in_memory else f"in {DATA_DIR}"
     print(f"Patron is running at {base_url} (data {storage})")
     print(f"Demo application key: {key}")
-    print(f"Try: curl -X PUT {base_url}/v2/customer_profiles/alice -H 'Authorization: ApiKey-v1 {key}' "
-          "-H 'Content-Type: application/json' -d '{\"attributes\": {\"tier\": \"gold\"}}'")
+    print(
+        f"Try: curl -X PUT {base_url}/v2/customer_profiles/alice -H 'Authorization: ApiKey-v1 {key}' "
+        '-H \'Content-Type: application/json\' -d \'{"attributes": {"tier": "gold"}}\''
+    )
     print("Press Ctrl-C to stop.", flush=True)
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
@@ -75,8 +77,11 @@ def run() -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m patron_local", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m patron_local",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("command", choices=["run"])
     parser.parse_args(argv)
     return run()

@@ -168,7 +168,7 @@ class ApiGateway:
         try:
             result = self._registry.invoke(route.function_id, event)
             return self._from_proxy_response(result)
-        except Exception:  # noqa: BLE001 - API Gateway turns any Lambda failure into a 502
+        except Exception:
             return self._gateway_response("DEFAULT_5XX", request_id, status=502, message="Internal server error")
 
     # -- steps ---------------------------------------------------------------------------------------------
@@ -185,7 +185,12 @@ class ApiGateway:
         return (best[1], best[2]) if best else None
 
     def _authorize(
-        self, request: HttpRequest, route: Route, path_params: dict[str, str], method_arn: str, request_id: str
+        self,
+        request: HttpRequest,
+        route: Route,
+        path_params: dict[str, str],
+        method_arn: str,
+        request_id: str,
     ) -> tuple[dict[str, Any], str | None] | HttpResponse:
         assert self._authorizer is not None
         headers, multi_headers = _grouped(request.headers)
@@ -207,7 +212,7 @@ class ApiGateway:
         started = time.perf_counter()
         try:
             result = self._registry.invoke(self._authorizer, event)
-        except Exception as exc:  # noqa: BLE001 - the authorizer's contract is "raise Unauthorized"
+        except Exception as exc:
             if str(exc) == "Unauthorized":
                 return self._gateway_response("UNAUTHORIZED", request_id)
             return self._gateway_response("AUTHORIZER_FAILURE", request_id)

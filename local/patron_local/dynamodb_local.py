@@ -45,8 +45,15 @@ class DynamoDBLocal:
         if java is None:
             raise RuntimeError("DynamoDB Local needs Java 17+ on PATH.")
         jar = find_jar()
-        command = [java, f"-Djava.library.path={jar.parent / 'DynamoDBLocal_lib'}", "-Xmx512m", "-jar", str(jar),
-                   "-port", str(self.port)]
+        command = [
+            java,
+            f"-Djava.library.path={jar.parent / 'DynamoDBLocal_lib'}",
+            "-Xmx512m",
+            "-jar",
+            str(jar),
+            "-port",
+            str(self.port),
+        ]
         # -sharedDb: one database whatever the credentials, so the CLI and the runtime see the same tables.
         command.append("-sharedDb")
         if self.data_dir is None:
@@ -54,8 +61,7 @@ class DynamoDBLocal:
         else:
             self.data_dir.mkdir(parents=True, exist_ok=True)
             command += ["-dbPath", str(self.data_dir.resolve())]
-        self._process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                         cwd=jar.parent)
+        self._process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=jar.parent)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
@@ -116,8 +122,8 @@ def local_aws_environment() -> dict[str, str]:
     """Credentials and region the local runtime's clients use; never real ones."""
     return {
         "AWS_ACCESS_KEY_ID": "local",
-        "AWS_SECRET_ACCESS_KEY": "local",  # noqa: S105 - not a secret
-        "AWS_SESSION_TOKEN": "local",  # noqa: S105
+        "AWS_SECRET_ACCESS_KEY": "local",
+        "AWS_SESSION_TOKEN": "local",
         "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
         "AWS_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
     }

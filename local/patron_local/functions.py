@@ -60,8 +60,9 @@ class FunctionRegistry:
     def invoke(self, logical_id: str, event: Any) -> Any:
         function = self.functions[logical_id]
         handler = self.handler(logical_id)
-        context = LambdaContext(function_name=logical_id, memory_limit_in_mb=function.memory_mb,
-                                timeout_s=function.timeout_s)
+        context = LambdaContext(
+            function_name=logical_id, memory_limit_in_mb=function.memory_mb, timeout_s=function.timeout_s
+        )
         started = time.monotonic()
         result = handler(event, context)
         if time.monotonic() - started > function.timeout_s:

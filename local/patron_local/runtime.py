@@ -175,9 +175,7 @@ class LocalRuntime:
                 application: Application | None = self.applications().get_application(application_id)
             except NotFoundError:
                 application = None
-            limits = (
-                RateLimits(application.rate_limit.rate, application.rate_limit.burst) if application else None
-            )
+            limits = RateLimits(application.rate_limit.rate, application.rate_limit.burst) if application else None
             cached = (now + _LIMITS_CACHE_SECONDS, limits, application.usage_key if application else "")
             with self._limits_lock:
                 self._limits_cache[application_id] = cached
@@ -209,6 +207,11 @@ class LocalRuntime:
         path, _, query_string = path.partition("?")
         pairs = parse_qsl(query_string, keep_blank_values=True) + list((query or {}).items())
         return self.gateway.handle(
-            HttpRequest(method=method, path=path, query=[(str(k), str(v)) for k, v in pairs], headers=header_pairs,
-                        body=raw)
+            HttpRequest(
+                method=method,
+                path=path,
+                query=[(str(k), str(v)) for k, v in pairs],
+                headers=header_pairs,
+                body=raw,
+            )
         )

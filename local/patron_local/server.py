@@ -47,7 +47,7 @@ def serve(gateway: ApiGateway, host: str = "127.0.0.1", port: int = 3000) -> Thr
 
         do_GET = do_PUT = do_POST = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _handle
 
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base class's name
+        def log_message(self, format: str, *args: object) -> None:
             return  # request lines may carry personal data in paths; the handlers log what matters
 
     server = ThreadingHTTPServer((host, port), Handler)

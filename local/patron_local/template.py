@@ -9,8 +9,25 @@ from typing import Any
 
 import yaml
 
-_INTRINSICS = ("Ref", "GetAtt", "Sub", "Join", "Select", "Split", "If", "Equals", "Not", "And", "Or", "FindInMap",
-               "GetAZs", "ImportValue", "Base64", "Cidr", "Condition")
+_INTRINSICS = (
+    "Ref",
+    "GetAtt",
+    "Sub",
+    "Join",
+    "Select",
+    "Split",
+    "If",
+    "Equals",
+    "Not",
+    "And",
+    "Or",
+    "FindInMap",
+    "GetAZs",
+    "ImportValue",
+    "Base64",
+    "Cidr",
+    "Condition",
+)
 
 
 class _CfnLoader(yaml.SafeLoader):
@@ -236,8 +253,13 @@ class PhysicalResources:
         return {key: self.resolve(item) for key, item in value.items()}
 
     def _ref(self, name: str) -> str:
-        pseudo = {"AWS::Region": self.region, "AWS::AccountId": self.account_id, "AWS::StackName": "patron-local",
-                  "AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com"}
+        pseudo = {
+            "AWS::Region": self.region,
+            "AWS::AccountId": self.account_id,
+            "AWS::StackName": "patron-local",
+            "AWS::Partition": "aws",
+            "AWS::URLSuffix": "amazonaws.com",
+        }
         if name in pseudo:
             return pseudo[name]
         if name in self.parameters:

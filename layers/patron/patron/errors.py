@@ -51,7 +51,9 @@ class MalformedJsonError(PatronError):
 class PayloadTooLargeError(PatronError):
     def __init__(self, limit: int) -> None:
         super().__init__(
-            message=f"The request body exceeds the limit of {limit} bytes.", code="payload_too_large", status=413
+            message=f"The request body exceeds the limit of {limit} bytes.",
+            code="payload_too_large",
+            status=413,
         )
 
 

@@ -24,6 +24,18 @@ class _JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
+class _StdoutHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever sys.stdout is at the time (Lambda's, or a test's capture)."""
+
+    @property
+    def stream(self) -> Any:
+        return sys.stdout
+
+    @stream.setter
+    def stream(self, _: Any) -> None:
+        return None
+
+
 class StructuredLogger:
     """`log.info("profile updated", created=True)`: the message is constant, the facts are fields."""
 
@@ -57,7 +69,7 @@ def _configure() -> None:
     _configured = True
     root = logging.getLogger("patron")
     if not root.handlers:
-        handler = logging.StreamHandler(sys.stdout)
+        handler = _StdoutHandler()
         handler.setFormatter(_JsonFormatter())
         root.addHandler(handler)
         root.propagate = False

@@ -30,5 +30,9 @@ def deny(grant: Grant, method_arn: str) -> dict[str, Any]:
     return {
         "principalId": f"key/{grant.key_id}",
         "policyDocument": {"Version": "2012-10-17", "Statement": [_statement("Deny", method_arn)]},
-        "context": {"applicationId": str(grant.application_id), "scope": grant.scope.value, "keyId": grant.key_id},
+        "context": {
+            "applicationId": str(grant.application_id),
+            "scope": grant.scope.value,
+            "keyId": grant.key_id,
+        },
     }

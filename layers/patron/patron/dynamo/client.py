@@ -18,4 +18,5 @@ _CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeou
 @cache
 def dynamodb_client() -> DynamoDBClient:
     # The endpoint comes from AWS_ENDPOINT_URL_DYNAMODB when set (the local runtime points it at DynamoDB Local).
-    return boto3.client("dynamodb", config=_CONFIG)
+    client: DynamoDBClient = boto3.client("dynamodb", config=_CONFIG)
+    return client

@@ -15,7 +15,8 @@ _deserializer = TypeDeserializer()
 
 
 def to_attribute(value: Any) -> AttributeValueTypeDef:
-    return _serializer.serialize(value)  # type: ignore[return-value]
+    serialized: AttributeValueTypeDef = _serializer.serialize(value)
+    return serialized
 
 
 def to_item(values: Mapping[str, Any]) -> dict[str, AttributeValueTypeDef]:

@@ -8,7 +8,7 @@ allows (measured in docs/architecture.md); pydantic models still type every rout
 from __future__ import annotations
 
 import base64
-import logging
+import traceback
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -102,7 +102,8 @@ def _raw_body(event: Mapping[str, Any]) -> bytes:
         return b""
     if event.get("isBase64Encoded"):
         return base64.b64decode(body)
-    return str(body).encode("utf-8")
+    # surrogatepass: a lone surrogate is then refused as malformed JSON rather than failing here.
+    return str(body).encode("utf-8", "surrogatepass")
 
 
 def _caller(event: Mapping[str, Any]) -> Caller:
@@ -179,7 +180,10 @@ class RestApi:
             if error.status >= 500:
                 _log.error("request failed", code=error.code, route=f"{method} {resource}")
             return error_response(error)
-        except Exception:
-            # The stack trace goes to the log (no request values in it); the body says only what failed.
-            logging.getLogger("patron.http").exception("unhandled error in %s %s", method, resource)
+        except Exception as exc:
+            # Where it failed, never the exception's text: that may quote request values (personal data).
+            frames = [
+                f"{frame.filename}:{frame.lineno} {frame.name}" for frame in traceback.extract_tb(exc.__traceback__)
+            ]
+            _log.error("unhandled error", route=f"{method} {resource}", error=type(exc).__name__, frames=frames[-8:])
             return error_response(PatronError(message="Internal error.", code="internal_error", status=500))

@@ -36,7 +36,9 @@ def integration_id_issue(integration_id: str) -> FieldIssue | None:
         return FieldIssue("integrationId", "invalid_value", "The integration id must not be empty.")
     if len(integration_id) > MAX_INTEGRATION_ID_LENGTH:
         return FieldIssue(
-            "integrationId", "too_long", f"The integration id has at most {MAX_INTEGRATION_ID_LENGTH} characters."
+            "integrationId",
+            "too_long",
+            f"The integration id has at most {MAX_INTEGRATION_ID_LENGTH} characters.",
         )
     return None
 
@@ -62,11 +64,7 @@ def _value_issues(value: Any, path: str, depth: int) -> list[FieldIssue]:
     if isinstance(value, list):
         return [issue for i, item in enumerate(value) for issue in _value_issues(item, f"{path}[{i}]", depth + 1)]
     if isinstance(value, dict):
-        return [
-            issue
-            for key, item in value.items()
-            for issue in _value_issues(item, f"{path}.{key}", depth + 1)
-        ]
+        return [issue for key, item in value.items() for issue in _value_issues(item, f"{path}.{key}", depth + 1)]
     return [FieldIssue(path, "invalid_type", "Unsupported value type.")]
 
 
@@ -89,6 +87,10 @@ def attribute_issues(attributes: dict[str, Any]) -> list[FieldIssue]:
             issues.extend(nested)
         elif _encoded_size(value) > MAX_ATTRIBUTE_VALUE_BYTES:
             issues.append(
-                FieldIssue(path, "value_too_large", f"An attribute value is at most {MAX_ATTRIBUTE_VALUE_BYTES} bytes.")
+                FieldIssue(
+                    path,
+                    "value_too_large",
+                    f"An attribute value is at most {MAX_ATTRIBUTE_VALUE_BYTES} bytes.",
+                )
             )
     return issues

@@ -23,12 +23,17 @@ _EPOCH_MS = 1_704_067_200_000  # 2024-01-01T00:00:00Z
 
 def new_profile_id() -> int:
     """A numeric id (Talon.One's CustomerProfile.id is an integer): time-ordered, 12 random bits, < 2**53."""
-    return ((int(time.time() * 1000) - _EPOCH_MS) << 12) | random.getrandbits(12)  # noqa: S311 - not a secret
+    return ((int(time.time() * 1000) - _EPOCH_MS) << 12) | random.getrandbits(12)
 
 
 class ProfileRepository(Protocol):
     def upsert(
-        self, application_id: int, integration_id: str, set_attributes: dict[str, Any], remove: list[str], now: str
+        self,
+        application_id: int,
+        integration_id: str,
+        set_attributes: dict[str, Any],
+        remove: list[str],
+        now: str,
     ) -> CustomerProfile: ...
 
     def get(self, application_id: int, integration_id: str) -> CustomerProfile | None: ...
@@ -57,7 +62,12 @@ class DynamoProfileRepository:
         self._table = table_name
 
     def upsert(
-        self, application_id: int, integration_id: str, set_attributes: dict[str, Any], remove: list[str], now: str
+        self,
+        application_id: int,
+        integration_id: str,
+        set_attributes: dict[str, Any],
+        remove: list[str],
+        now: str,
     ) -> CustomerProfile:
         """Creates the profile or merges into it, in one UpdateItem (one write, one round trip)."""
         names = {

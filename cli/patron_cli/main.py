@@ -1,0 +1,163 @@
+"""patron: manage applications (tenants) and API keys, locally or on a deployed stack.
+
+  patron applications create NAME [--rate R --burst B]     patron keys create APP_ID [--scope S] [--label L]
+  patron applications list                                  patron keys list APP_ID
+  patron applications set-rate-limit APP_ID --rate R --burst B
+                                                            patron keys revoke KEY_ID
+
+Without --stack the CLI acts on the local runtime (`make run`'s data). --stack NAME acts on a deployed stack
+with your AWS credentials. Every command takes --json. A new key's secret is printed once and never again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from typing import Any
+
+from patron.applications.model import DEFAULT_RATE_LIMIT, ApiKey, Application, RateLimit, Scope
+from patron.applications.service import ApplicationService
+from patron.errors import PatronError
+from patron_cli.targets import TargetError, local_service, stack_service
+
+
+def _application_view(application: Application) -> dict[str, Any]:
+    return {
+        "id": application.id,
+        "name": application.name,
+        "created": application.created,
+        "rateLimit": application.rate_limit.rate,
+        "burstLimit": application.rate_limit.burst,
+    }
+
+
+def _key_view(key: ApiKey) -> dict[str, Any]:
+    # Never the hash nor the usage-plan key: neither is the operator's business.
+    return {
+        "keyId": key.key_id,
+        "applicationId": key.application_id,
+        "scope": key.scope.value,
+        "label": key.label,
+        "created": key.created,
+        "revoked": key.revoked,
+        "revokedAt": key.revoked_at,
+    }
+
+
+def _table(rows: list[dict[str, Any]], columns: list[str]) -> str:
+    if not rows:
+        return "(none)"
+    widths = {col: max(len(col), *(len(str(row.get(col, ""))) for row in rows)) for col in columns}
+    lines = ["  ".join(col.ljust(widths[col]) for col in columns)]
+    lines += ["  ".join(str(row.get(col, "")).ljust(widths[col]) for col in columns) for row in rows]
+    return "\n".join(lines)
+
+
+Command = Callable[[ApplicationService, argparse.Namespace], tuple[Any, str]]
+
+
+def create_application(service: ApplicationService, args: argparse.Namespace) -> tuple[Any, str]:
+    application = service.create_application(args.name, RateLimit(args.rate, args.burst))
+    view = _application_view(application)
+    return view, f"Created application {application.id} ({application.name})"
+
+
+def list_applications(service: ApplicationService, args: argparse.Namespace) -> tuple[Any, str]:
+    views = [_application_view(app) for app in service.list_applications()]
+    return views, _table(views, ["id", "name", "created", "rateLimit", "burstLimit"])
+
+
+def set_rate_limit(service: ApplicationService, args: argparse.Namespace) -> tuple[Any, str]:
+    application = service.set_rate_limit(args.application_id, RateLimit(args.rate, args.burst))
+    view = _application_view(application)
+    return (
+        view,
+        f"Application {application.id}: {application.rate_limit.rate}/s, burst {application.rate_limit.burst}",
+    )
+
+
+def create_key(service: ApplicationService, args: argparse.Namespace) -> tuple[Any, str]:
+    new = service.create_key(args.application_id, Scope(args.scope), args.label)
+    view = {**_key_view(new.key), "key": new.secret}
+    text = f"Created {new.key.scope.value} key {new.key.key_id} for application {new.key.application_id}.\n"
+    text += f"Key (shown once, store it now): {new.secret}"
+    return view, text
+
+
+def list_keys(service: ApplicationService, args: argparse.Namespace) -> tuple[Any, str]:
+    views = [_key_view(key) for key in service.list_keys(args.application_id)]
+    return views, _table(views, ["keyId", "scope", "label", "created", "revoked"])
+
+
+def revoke_key(service: ApplicationService, args: argparse.Namespace) -> tuple[Any, str]:
+    key = service.revoke_key(args.key_id)
+    return _key_view(key), f"Revoked key {key.key_id} (at {key.revoked_at})"
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--json", action="store_true", help="machine-readable output")
+    common.add_argument("--stack", help="a deployed stack's name (default: the local runtime)")
+    common.add_argument("--region", help="AWS region of the stack (default: your AWS configuration)")
+
+    parser = argparse.ArgumentParser(
+        prog="patron", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    groups = parser.add_subparsers(dest="group", required=True)
+
+    apps = groups.add_parser("applications", help="applications (tenants)").add_subparsers(dest="action", required=True)
+    create = apps.add_parser("create", parents=[common], help="create an application")
+    create.add_argument("name")
+    create.add_argument("--rate", type=float, default=DEFAULT_RATE_LIMIT.rate, help="requests per second")
+    create.add_argument("--burst", type=int, default=DEFAULT_RATE_LIMIT.burst, help="burst size")
+    create.set_defaults(command=create_application)
+    apps.add_parser("list", parents=[common], help="list applications").set_defaults(command=list_applications)
+    limit = apps.add_parser("set-rate-limit", parents=[common], help="change an application's rate limit")
+    limit.add_argument("application_id", type=int)
+    limit.add_argument("--rate", type=float, required=True)
+    limit.add_argument("--burst", type=int, required=True)
+    limit.set_defaults(command=set_rate_limit)
+
+    keys = groups.add_parser("keys", help="API keys").add_subparsers(dest="action", required=True)
+    key_create = keys.add_parser("create", parents=[common], help="create a key (shown once)")
+    key_create.add_argument("application_id", type=int)
+    key_create.add_argument("--scope", choices=[scope.value for scope in Scope], default=Scope.INTEGRATION.value)
+    key_create.add_argument("--label", default="")
+    key_create.set_defaults(command=create_key)
+    key_list = keys.add_parser("list", parents=[common], help="list an application's keys")
+    key_list.add_argument("application_id", type=int)
+    key_list.set_defaults(command=list_keys)
+    key_revoke = keys.add_parser("revoke", parents=[common], help="revoke a key")
+    key_revoke.add_argument("key_id")
+    key_revoke.set_defaults(command=revoke_key)
+    return parser
+
+
+def _target(args: argparse.Namespace) -> AbstractContextManager[ApplicationService]:
+    return stack_service(args.stack, args.region) if args.stack else local_service()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    command: Command = args.command
+    try:
+        with _target(args) as service:
+            result, text = command(service, args)
+    except PatronError as error:
+        if args.json:
+            print(json.dumps({"error": error.body()}), file=sys.stderr)
+        else:
+            print(f"patron: {error.message}", file=sys.stderr)
+        return 1
+    except TargetError as error:
+        print(f"patron: {error}", file=sys.stderr)
+        return 2
+    print(json.dumps(result, indent=2) if args.json else text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

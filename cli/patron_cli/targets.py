@@ -1,0 +1,70 @@
+"""Where the CLI acts: the local runtime's data, or a deployed stack found by its name."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from patron.applications.repository import DynamoApplicationRepository
+from patron.applications.service import ApplicationService
+from patron_cli.usage_plans import ApiGatewayUsagePlans
+
+
+class TargetError(RuntimeError):
+    pass
+
+
+def _local_state_path() -> Path:
+    from patron_local.state import STATE_FILE
+
+    return Path(os.environ.get("PATRON_LOCAL_STATE", STATE_FILE))
+
+
+@contextmanager
+def local_service() -> Iterator[ApplicationService]:
+    """The running local runtime's tables; when none runs, DynamoDB Local is started on the same data folder."""
+    from patron_local.dynamodb_local import DynamoDBLocal, ensure_tables, local_aws_environment
+    from patron_local.runtime import DEFAULT_TEMPLATE, RuntimeOptions
+    from patron_local.state import DATA_DIR, LocalState
+    from patron_local.template import Template
+
+    os.environ.update(local_aws_environment())
+    state = LocalState.load(_local_state_path())
+    if state is not None:
+        client = boto3.client("dynamodb", endpoint_url=state.dynamodb_endpoint)
+        yield ApplicationService(DynamoApplicationRepository(client, state.config_table))
+        return
+    database = DynamoDBLocal(data_dir=DATA_DIR)
+    endpoint = database.start()
+    try:
+        client = boto3.client("dynamodb", endpoint_url=endpoint)
+        tables = ensure_tables(client, Template.load(DEFAULT_TEMPLATE), RuntimeOptions().table_prefix)
+        yield ApplicationService(DynamoApplicationRepository(client, tables["ConfigTable"]))
+    finally:
+        database.stop()
+
+
+def stack_outputs(cloudformation: Any, stack_name: str) -> dict[str, str]:
+    try:
+        stacks = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
+    except Exception as error:  # botocore's ClientError for a missing stack or missing credentials
+        raise TargetError(f"cannot read stack {stack_name}: {error}") from None
+    return {output["OutputKey"]: output["OutputValue"] for output in stacks[0].get("Outputs", [])}
+
+
+@contextmanager
+def stack_service(stack_name: str, region: str | None) -> Iterator[ApplicationService]:
+    """A deployed stack, with the operator's AWS credentials."""
+    session = boto3.session.Session(region_name=region)
+    outputs = stack_outputs(session.client("cloudformation"), stack_name)
+    try:
+        table, api_id, stage = outputs["ConfigTableName"], outputs["RestApiId"], outputs["StageName"]
+    except KeyError as missing:
+        raise TargetError(f"stack {stack_name} has no output {missing}; is it a Patron stack?") from None
+    usage_plans = ApiGatewayUsagePlans(session.client("apigateway"), api_id, stage)
+    yield ApplicationService(DynamoApplicationRepository(session.client("dynamodb"), table), usage_plans)

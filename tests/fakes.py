@@ -1,0 +1,98 @@
+"""In-memory fakes of the repositories, type-checked against their interfaces (see the assignments below)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from decimal import Decimal
+from typing import Any
+
+from patron.applications.model import ApiKey, Application, RateLimit
+from patron.applications.repository import ApplicationRepository
+from patron.errors import NotFoundError
+from patron.profiles.model import CustomerProfile
+from patron.profiles.repository import ProfileRepository, new_profile_id
+
+
+class InMemoryApplicationRepository:
+    def __init__(self) -> None:
+        self.applications: dict[int, Application] = {}
+        self.keys: dict[str, ApiKey] = {}
+        self.key_reads = 0
+        self._next_id = 0
+
+    def next_application_id(self) -> int:
+        self._next_id += 1
+        return self._next_id
+
+    def add_application(self, application: Application) -> None:
+        assert application.id not in self.applications
+        self.applications[application.id] = application
+
+    def get_application(self, application_id: int) -> Application | None:
+        return self.applications.get(application_id)
+
+    def list_applications(self) -> list[Application]:
+        return sorted(self.applications.values(), key=lambda app: app.id)
+
+    def update_rate_limit(self, application_id: int, rate_limit: RateLimit) -> Application:
+        if application_id not in self.applications:
+            raise NotFoundError("No such application.", code="application_not_found")
+        self.applications[application_id] = replace(self.applications[application_id], rate_limit=rate_limit)
+        return self.applications[application_id]
+
+    def add_key(self, key: ApiKey) -> None:
+        assert key.key_id not in self.keys
+        self.keys[key.key_id] = key
+
+    def get_key(self, key_id: str) -> ApiKey | None:
+        self.key_reads += 1
+        return self.keys.get(key_id)
+
+    def list_keys(self, application_id: int) -> list[ApiKey]:
+        return sorted((k for k in self.keys.values() if k.application_id == application_id), key=lambda k: k.created)
+
+    def revoke_key(self, key_id: str, revoked_at: str) -> ApiKey:
+        if key_id not in self.keys:
+            raise NotFoundError("No such API key.", code="api_key_not_found")
+        key = self.keys[key_id]
+        if key.revoked_at is None:
+            self.keys[key_id] = replace(key, revoked_at=revoked_at)
+        return self.keys[key_id]
+
+
+class InMemoryProfileRepository:
+    def __init__(self) -> None:
+        self.profiles: dict[tuple[int, str], CustomerProfile] = {}
+
+    def upsert(
+        self,
+        application_id: int,
+        integration_id: str,
+        set_attributes: dict[str, Any],
+        remove: list[str],
+        now: str,
+    ) -> CustomerProfile:
+        current = self.profiles.get((application_id, integration_id)) or CustomerProfile(
+            application_id=application_id,
+            integration_id=integration_id,
+            profile_id=new_profile_id(),
+            created=now,
+            updated=now,
+            last_activity=now,
+            version=0,
+            total_sales=Decimal(0),
+        )
+        attributes = {**current.attributes, **set_attributes}
+        for name in remove:
+            attributes.pop(name, None)
+        updated = replace(current, attributes=attributes, updated=now, version=current.version + 1)
+        self.profiles[(application_id, integration_id)] = updated
+        return updated
+
+    def get(self, application_id: int, integration_id: str) -> CustomerProfile | None:
+        return self.profiles.get((application_id, integration_id))
+
+
+# The fakes must keep satisfying the interfaces the services depend on (mypy checks these).
+_application_repository: ApplicationRepository = InMemoryApplicationRepository()
+_profile_repository: ProfileRepository = InMemoryProfileRepository()

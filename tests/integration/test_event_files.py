@@ -1,0 +1,57 @@
+"""The files under events/ (what `sam local invoke -e` takes) replay through the real handlers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+EVENTS = Path(__file__).resolve().parents[2] / "events"
+
+
+def load_event(function: str, name: str) -> dict:
+    return json.loads((EVENTS / function / f"{name}.json").read_text())
+
+
+def with_tenant(event: dict, tenant) -> dict:
+    event["requestContext"]["authorizer"]["applicationId"] = str(tenant.application_id)
+    return event
+
+
+def test_every_function_has_an_unhappy_path_event():
+    for folder in EVENTS.iterdir():
+        names = [path.stem for path in folder.glob("*.json")]
+        assert any(word in name for name in names for word in ("malformed", "without", "invalid", "unknown"))
+
+
+def test_update_profile_event(runtime, tenant):
+    response = runtime.registry.invoke(
+        "CustomerProfilesFunction", with_tenant(load_event("customer_profiles", "update_profile"), tenant)
+    )
+    assert response["statusCode"] == 200
+    assert json.loads(response["body"])["customerProfile"]["attributes"] == {"tier": "gold", "visits": 3}
+    read = runtime.registry.invoke(
+        "CustomerProfilesFunction", with_tenant(load_event("customer_profiles", "get_inventory"), tenant)
+    )
+    assert json.loads(read["body"])["profile"]["integrationId"] == "customer-42"
+
+
+def test_malformed_json_event(runtime, tenant):
+    event = with_tenant(load_event("customer_profiles", "update_profile_malformed_json"), tenant)
+    response = runtime.registry.invoke("CustomerProfilesFunction", event)
+    assert response["statusCode"] == 400 and json.loads(response["body"])["code"] == "malformed_json"
+
+
+def test_authorizer_events(runtime, tenant):
+    with pytest.raises(Exception, match=r"^Unauthorized$"):
+        runtime.registry.invoke("AuthorizerFunction", load_event("authorizer", "request_without_key"))
+    with pytest.raises(Exception, match=r"^Unauthorized$"):
+        runtime.registry.invoke("AuthorizerFunction", load_event("authorizer", "request"))  # unknown key
+    event = load_event("authorizer", "request")
+    event["headers"] = {"Authorization": f"ApiKey-v1 {tenant.key}"}
+    event["multiValueHeaders"] = {"Authorization": [f"ApiKey-v1 {tenant.key}"]}
+    result = runtime.registry.invoke("AuthorizerFunction", event)
+    assert result["policyDocument"]["Statement"][0]["Effect"] == "Allow"
+    assert result["context"]["applicationId"] == str(tenant.application_id)
+    assert tenant.key not in json.dumps(result)
