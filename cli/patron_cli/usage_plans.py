@@ -37,7 +37,7 @@ class ApiGatewayUsagePlans:
         self._client.update_usage_plan(
             usagePlanId=plan_id,
             patchOperations=[
-                {"op": "replace", "path": "/throttle/rateLimit", "value": str(application.rate_limit.rate)},
+                {"op": "replace", "path": "/throttle/rateLimit", "value": f"{application.rate_limit.rate:g}"},
                 {"op": "replace", "path": "/throttle/burstLimit", "value": str(application.rate_limit.burst)},
             ],
         )
