@@ -131,5 +131,7 @@ class DynamoProfileRepository:
         result = self._client.get_item(
             TableName=self._table,
             Key=codec.to_item({"PK": profile_pk(application_id, integration_id), "SK": PROFILE_SK}),
+            # Read-your-writes: an integration reads the profile it has just updated.
+            ConsistentRead=True,
         )
         return profile_from_item(codec.from_item(result["Item"])) if "Item" in result else None
