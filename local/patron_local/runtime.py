@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -71,6 +72,10 @@ class LocalRuntime:
     # -- lifecycle -----------------------------------------------------------------------------------------
 
     def start(self) -> LocalRuntime:
+        # CodeUri is relative to the template, as in SAM: handlers import from the template's folder.
+        template_dir = str(self.options.template_path.resolve().parent)
+        if template_dir not in sys.path:
+            sys.path.insert(0, template_dir)
         os.environ.update(local_aws_environment())
         if self.options.dynamodb_endpoint:
             self.dynamodb_endpoint = self.options.dynamodb_endpoint
@@ -152,6 +157,11 @@ class LocalRuntime:
 
     def dynamodb_client(self) -> Any:
         return boto3.client("dynamodb", endpoint_url=self.dynamodb_endpoint, region_name=REGION)
+
+    def aws_client(self, service: str) -> Any:
+        """A client of moto's SQS, S3 or Step Functions, as the handlers see them."""
+        assert self._moto is not None, "this template has no queues or state machines"
+        return self._moto.client(service)
 
     def applications(self) -> ApplicationService:
         return ApplicationService(DynamoApplicationRepository(self.dynamodb_client(), self.table_names["ConfigTable"]))

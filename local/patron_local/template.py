@@ -152,9 +152,12 @@ class Template:
         return result
 
     def api(self) -> tuple[str, dict[str, Any]]:
+        """The template's REST API; a template without one (only queues and workflows) has an empty one."""
         apis = self.resources_of("AWS::Serverless::Api")
-        if len(apis) != 1:
-            raise ValueError("the local runtime serves exactly one AWS::Serverless::Api")
+        if len(apis) > 1:
+            raise ValueError("the local runtime serves at most one AWS::Serverless::Api")
+        if not apis:
+            return "", {}
         name, resource = next(iter(apis.items()))
         return name, dict(resource.get("Properties", {}))
 
