@@ -1,0 +1,32 @@
+"""`make bench`: the three benchmarks in turn, cold start first (before DynamoDB Local's JVM takes the CPU).
+
+.venv/bin/python -m bench.all [--rounds N] [--n N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from bench import authorizer, capacity, cold_start
+from bench.common import start_runtime
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.all", description=__doc__)
+    parser.add_argument("--rounds", type=int, default=cold_start.DEFAULT_ROUNDS, help="cold-start processes per row")
+    parser.add_argument("--n", type=int, default=authorizer.DEFAULT_N, help="authorizer requests per arm")
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    cold_start.run(args.rounds)
+    runtime = start_runtime()
+    try:
+        capacity.run(runtime)
+        authorizer.run(runtime, args.n)
+    finally:
+        runtime.stop()
+    print(f"\nbench: done in {time.perf_counter() - started:.0f} s; JSON in .patron/bench/")
+
+
+if __name__ == "__main__":
+    main()
