@@ -1,14 +1,14 @@
 """Cold start: module init of each Lambda function in template.yaml against a bare boto3 handler.
 
-What a cold start pays in Python is the handler module's import plus whatever the first request builds before
-its first I/O. Our handlers build settings, clients and services lazily (`patron.wiring`'s cached factories), so
-measuring the import alone would flatter them: each child process imports the handler module and then calls the
-factories its first request calls (FIRST_REQUEST below). The bare handler imports boto3 and builds one DynamoDB
-client. Both are timed inside the child with time.perf_counter (interpreter start-up is the same for both and
-left out), as fresh `python -c` processes, interleaved in alternating order; the budget compares medians.
+What a cold start pays in Python is the handler module's import plus whatever the first request builds before its
+first I/O. Our handlers build settings, clients and services lazily (the cached factories of each context's
+`wiring` module), so measuring the import alone would flatter them: each child process imports the handler module
+and then calls the factories its first request calls (FIRST_REQUEST below). The bare handler imports boto3 and
+builds one DynamoDB client. Both are timed inside the child with time.perf_counter (interpreter start-up is the
+same for both and left out), as fresh `python -c` processes, interleaved in alternating order; the budget compares
+medians.
 
-    .venv/bin/python -m bench.cold_start [--rounds N]
-"""
+.venv/bin/python -m bench.cold_start [--rounds N]"""
 
 from __future__ import annotations
 
@@ -32,12 +32,15 @@ BASELINE = "bare handler"
 # Per handler module: what its first request builds before any I/O, as (module, call) pairs. A function missing
 # here is measured on its import alone and flagged, so a new function cannot pass by omission.
 FIRST_REQUEST: dict[str, list[tuple[str, str]]] = {
-    "functions.authorizer.app": [("patron.wiring", "authenticator()")],
+    "functions.authorizer.app": [("patron.auth.wiring", "authenticator()")],
     "functions.customer_profiles.app": [
-        ("patron.wiring", "profiles_settings()"),
-        ("patron.wiring", "profile_service()"),
-        # defer_build=True moves this model's schema build to the first PUT's validation.
-        ("patron.profiles.talon", "CustomerProfileIntegrationRequestV2.model_validate({})"),
+        ("patron.profiles.wiring", "profiles_settings()"),
+        ("patron.profiles.wiring", "profile_service()"),
+        # msgspec builds a type's decoder on its first use: the first PUT's validation pays it.
+        (
+            "patron.http.validation",
+            "parse_model(__import__('patron.profiles.talon').profiles.talon.CustomerProfileIntegrationRequestV2, {})",
+        ),
     ],
 }
 

@@ -6,10 +6,10 @@ from typing import Any
 
 from patron.auth import policy
 from patron.auth.credentials import header_values
+from patron.auth.wiring import authenticator
 from patron.errors import ForbiddenError, UnauthorizedError
 from patron.logs import get_logger
 from patron.settings import AuthorizerSettings
-from patron.wiring import authenticator
 
 log = get_logger("patron.authorizer")
 

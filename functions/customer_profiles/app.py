@@ -8,8 +8,8 @@ from patron.errors import UnsupportedFeatureError
 from patron.http.api import Request, Response, RestApi
 from patron.http.validation import parse_model
 from patron.profiles import talon
+from patron.profiles.wiring import profile_service, profiles_settings
 from patron.settings import ProfilesSettings
-from patron.wiring import profile_service, profiles_settings
 
 # The settings this function reads; a template test checks template.yaml gives it every one.
 SETTINGS = ProfilesSettings

@@ -40,14 +40,14 @@ class RuntimeOptions:
 
 def reset_process_caches() -> None:
     """Forget settings, clients and services built for an earlier runtime in this process."""
-    from patron import wiring
     from patron.dynamo import client
 
     client.dynamodb_client.cache_clear()
-    for name in dir(wiring):
-        factory = getattr(wiring, name)
-        if callable(factory) and hasattr(factory, "cache_clear"):
-            factory.cache_clear()
+    for name, module in list(sys.modules.items()):
+        if name.startswith("patron.") and name.endswith(".wiring"):
+            for factory in vars(module).values():
+                if callable(factory) and hasattr(factory, "cache_clear"):
+                    factory.cache_clear()
 
 
 class LocalRuntime:

@@ -1,55 +1,53 @@
 """Configuration: one typed model per function, read from the environment once (at first use) and validated.
 
 Resource names come only from here; nothing defaults a table name. Lambda functions get these variables from
-`template.yaml`; the local runtime sets the same ones from the same template.
+`template.yaml`; the local runtime sets the same ones from the same template. Field `foo_bar` is read from the
+variable `FOO_BAR`.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Self
+from typing import Annotated, Self
 
-from pydantic import BaseModel, ConfigDict, Field
-from pydantic import ValidationError as PydanticValidationError
+import msgspec
 
 
 class ConfigurationError(RuntimeError):
     """A function was deployed without a setting it needs; raised at cold start, never per request."""
 
 
-def _env_name(field_name: str) -> str:
-    return field_name.upper()
-
-
-class Settings(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="ignore", alias_generator=_env_name, populate_by_name=True)
-
+class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=False, rename="upper"):
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Self:
         source = os.environ if environ is None else environ
-        names = {field.alias or name for name, field in cls.model_fields.items()}
+        values = {name: source[name] for name in cls.variable_names() if name in source}
         try:
-            return cls.model_validate({name: source[name] for name in names if name in source})
-        except PydanticValidationError as exc:
-            problems = ", ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-            raise ConfigurationError(f"{cls.__name__} is invalid: {problems}") from None
+            # strict=False: environment values are strings; "60" becomes 60 where an int is declared.
+            return msgspec.convert(values, cls, strict=False)
+        except msgspec.ValidationError as error:
+            raise ConfigurationError(f"{cls.__name__} is invalid: {error}") from None
 
     @classmethod
     def variable_names(cls) -> set[str]:
         """The environment variables this model reads; the template tests check each function sets them."""
-        return {field.alias or name for name, field in cls.model_fields.items()}
+        return set(cls.__struct_encode_fields__)
 
 
-class HttpSettings(Settings):
+Positive = Annotated[int, msgspec.Meta(gt=0)]
+TableName = Annotated[str, msgspec.Meta(min_length=3, max_length=255)]
+
+
+class HttpSettings(Settings, frozen=True):
     # Bodies over this many bytes answer 413 before any handler work (API Gateway's own ceiling is 10 MB).
-    max_body_bytes: int = Field(gt=0, le=6 * 1024 * 1024)
+    max_body_bytes: Annotated[int, msgspec.Meta(gt=0, le=6 * 1024 * 1024)]
 
 
-class AuthorizerSettings(Settings):
-    config_table_name: str = Field(min_length=3)
+class AuthorizerSettings(Settings, frozen=True):
+    config_table_name: TableName
     # How long the authorizer may trust a key lookup: the documented bound on revocation.
-    key_cache_ttl_seconds: int = Field(ge=0, le=300)
+    key_cache_ttl_seconds: Annotated[int, msgspec.Meta(ge=0, le=300)]
     # Routes a `public` key may call, as "METHOD /resource" separated by commas.
     public_routes: str = ""
 
@@ -57,7 +55,7 @@ class AuthorizerSettings(Settings):
         return frozenset(route.strip() for route in self.public_routes.split(",") if route.strip())
 
 
-class ProfilesSettings(HttpSettings):
-    profiles_table_name: str = Field(min_length=3)
+class ProfilesSettings(HttpSettings, frozen=True):
+    profiles_table_name: TableName
     # Reported as CustomerProfile.accountId (Talon.One's account); one Patron deployment is one account.
-    account_id: int = Field(ge=1)
+    account_id: Positive

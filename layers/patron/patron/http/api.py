@@ -2,7 +2,7 @@
 
 API Gateway has already matched the route, so dispatch is a dictionary lookup on (method, resource). We do not
 use Powertools' resolver: with its validation middleware it costs more cold-start time than the whole budget
-allows (measured in docs/architecture.md); pydantic models still type every route in and out.
+allows (measured in docs/architecture.md); msgspec Structs type request bodies (patron.http.validation).
 """
 
 from __future__ import annotations
@@ -13,8 +13,6 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-
-from pydantic import BaseModel
 
 from patron.errors import (
     FieldIssue,
@@ -83,8 +81,6 @@ class Response:
 
     @classmethod
     def json(cls, body: Any, status: int = 200) -> Response:
-        if isinstance(body, BaseModel):
-            body = body.model_dump(mode="json", by_alias=True, exclude_none=True)
         return cls(status=status, body=body)
 
 

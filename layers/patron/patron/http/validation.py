@@ -1,45 +1,48 @@
-"""pydantic validation errors -> 400s that name each field by its path, never echoing the value sent."""
+"""Request bodies -> typed models (msgspec Structs), and validation errors -> 400s that name each field by its
+path, never echoing the value sent."""
 
 from __future__ import annotations
 
+import re
 from typing import Any, TypeVar
 
-from pydantic import BaseModel
-from pydantic import ValidationError as PydanticValidationError
+import msgspec
 
 from patron.errors import FieldIssue, ValidationError
 
-M = TypeVar("M", bound=BaseModel)
+M = TypeVar("M", bound=msgspec.Struct)
 
-_CODES = {
-    "extra_forbidden": "unknown_field",
-    "missing": "missing_field",
-}
-
-
-def field_path(location: tuple[int | str, ...], root: str = "") -> str:
-    path = root
-    for part in location:
-        if isinstance(part, int):
-            path += f"[{part}]"
-        else:
-            path += f".{part}" if path else str(part)
-    return path or "$"
+_AT = re.compile(r" - at `\$(?P<path>[^`]*)`$")
+_UNKNOWN = re.compile(r"^Object contains unknown field `(?P<field>[^`]*)`")
+_MISSING = re.compile(r"^Object missing required field `(?P<field>[^`]*)`")
+_QUOTED = re.compile(r"'[^']*'")
 
 
-def issues_from(exc: PydanticValidationError, root: str = "") -> list[FieldIssue]:
-    return [
-        FieldIssue(
-            path=field_path(tuple(error["loc"]), root),
-            code=_CODES.get(error["type"], "invalid_value"),
-            message=error["msg"],
-        )
-        for error in exc.errors(include_input=False, include_url=False)
-    ]
+def _join(root: str, path: str) -> str:
+    """msgspec's `$.a.b[0]` under `root`, written `a.b[0]` (`$` for the body itself)."""
+    path = path.lstrip(".")
+    if root and path:
+        return f"{root}{path}" if path.startswith("[") else f"{root}.{path}"
+    return root or path or "$"
+
+
+def issue_from(error: msgspec.ValidationError, root: str = "") -> FieldIssue:
+    message = str(error)
+    located = _AT.search(message)
+    path = located.group("path") if located else ""
+    message = message[: located.start()] if located else message
+    if unknown := _UNKNOWN.match(message):
+        return FieldIssue(_join(root, f"{path}.{unknown.group('field')}"), "unknown_field", "Unknown field.")
+    if missing := _MISSING.match(message):
+        return FieldIssue(_join(root, f"{path}.{missing.group('field')}"), "missing_field", "Required field.")
+    if message.startswith("Invalid enum value"):
+        return FieldIssue(_join(root, path), "invalid_value", "Not one of the allowed values.")
+    # msgspec names types and bounds, not values; quoted fragments are dropped all the same.
+    return FieldIssue(_join(root, path), "invalid_value", _QUOTED.sub("the value", message))
 
 
 def parse_model(model: type[M], data: Any, root: str = "") -> M:
     try:
-        return model.model_validate(data)
-    except PydanticValidationError as exc:
-        raise ValidationError("The request is invalid.", issues_from(exc, root)) from None
+        return msgspec.convert(data, model)
+    except msgspec.ValidationError as error:
+        raise ValidationError("The request is invalid.", [issue_from(error, root)]) from None

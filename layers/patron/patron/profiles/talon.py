@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+import msgspec
 
 from patron.profiles.model import CustomerProfile
 
@@ -14,21 +14,20 @@ ResponseContent = Literal[
 ]
 
 
-class AudiencesChanges(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    adds: list[int] = Field(default_factory=list)
-    deletes: list[int] = Field(default_factory=list)
+class AudiencesChanges(msgspec.Struct, forbid_unknown_fields=True):
+    adds: list[int] = []
+    deletes: list[int] = []
 
 
-class CustomerProfileIntegrationRequestV2(BaseModel):
-    model_config = ConfigDict(extra="forbid", defer_build=True)
+class CustomerProfileIntegrationRequestV2(msgspec.Struct, forbid_unknown_fields=True, rename="camel"):
     attributes: dict[str, Any] | None = None
-    evaluable_campaign_ids: list[int] | None = Field(default=None, alias="evaluableCampaignIds")
-    audiences_changes: AudiencesChanges | None = Field(default=None, alias="audiencesChanges")
-    response_content: list[ResponseContent] | None = Field(default=None, alias="responseContent")
+    evaluable_campaign_ids: list[int] | None = None
+    audiences_changes: AudiencesChanges | None = None
+    response_content: list[ResponseContent] | None = None
 
 
 def profile_response(profile: CustomerProfile, account_id: int) -> dict[str, Any]:
+    """talon_one.models.CustomerProfile."""
     return {
         "id": profile.profile_id,
         "created": profile.created,

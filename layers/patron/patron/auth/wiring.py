@@ -1,4 +1,4 @@
-"""Cached factories: settings, clients and services are built on first use, once per process."""
+"""Cached factories of the authorizer: built on first use, once per process (never at import time)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,7 @@ from functools import cache
 from patron.applications.repository import DynamoApplicationRepository
 from patron.auth.authenticator import Authenticator
 from patron.dynamo.client import dynamodb_client
-from patron.profiles.repository import DynamoProfileRepository
-from patron.profiles.service import ProfileService
-from patron.settings import AuthorizerSettings, ProfilesSettings
+from patron.settings import AuthorizerSettings
 
 
 @cache
@@ -25,13 +23,3 @@ def authenticator() -> Authenticator:
         cache_ttl_seconds=settings.key_cache_ttl_seconds,
         public_routes=settings.public_route_set(),
     )
-
-
-@cache
-def profiles_settings() -> ProfilesSettings:
-    return ProfilesSettings.from_environ()
-
-
-@cache
-def profile_service() -> ProfileService:
-    return ProfileService(DynamoProfileRepository(dynamodb_client(), profiles_settings().profiles_table_name))
