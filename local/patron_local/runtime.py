@@ -60,6 +60,7 @@ class LocalRuntime:
         self.registry = FunctionRegistry(self.template.functions())
         self.dynamodb: DynamoDBLocal | None = None
         self.dynamodb_endpoint = ""
+        self._dynamodb_client: Any = None
         self.table_names: dict[str, str] = {}
         self.environment: dict[str, str] = {}
         self._moto: Any = None
@@ -156,7 +157,9 @@ class LocalRuntime:
     # -- clients and services --------------------------------------------------------------------------------
 
     def dynamodb_client(self) -> Any:
-        return boto3.client("dynamodb", endpoint_url=self.dynamodb_endpoint, region_name=REGION)
+        if self._dynamodb_client is None:
+            self._dynamodb_client = boto3.client("dynamodb", endpoint_url=self.dynamodb_endpoint, region_name=REGION)
+        return self._dynamodb_client
 
     def aws_client(self, service: str) -> Any:
         """A client of moto's SQS, S3 or Step Functions, as the handlers see them."""

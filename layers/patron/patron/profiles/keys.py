@@ -10,3 +10,9 @@ ATTRIBUTE_PREFIX = "a:"
 
 def profile_pk(application_id: int, integration_id: str) -> str:
     return f"APP#{application_id}#PROFILE#{integration_id}"
+
+
+def parse_profile_pk(pk: str) -> tuple[int, str]:
+    """(application id, integration id) of a profile key; the integration id may itself contain '#'."""
+    _, application_id, _, integration_id = pk.split("#", 3)
+    return int(application_id), integration_id

@@ -12,7 +12,7 @@ from botocore.exceptions import ClientError
 from patron.dynamo import codec
 from patron.dynamo.errors import error_code, translate
 from patron.errors import FieldIssue, ValidationError
-from patron.profiles.keys import ATTRIBUTE_PREFIX, PROFILE_SK, profile_pk
+from patron.profiles.keys import ATTRIBUTE_PREFIX, PROFILE_SK, parse_profile_pk, profile_pk
 from patron.profiles.model import CustomerProfile
 
 if TYPE_CHECKING:
@@ -40,16 +40,18 @@ class ProfileRepository(Protocol):
 
 
 def profile_from_item(item: dict[str, Any]) -> CustomerProfile:
+    application_id, integration_id = parse_profile_pk(str(item["PK"]))
     return CustomerProfile(
-        application_id=int(item["applicationId"]),
-        integration_id=str(item["integrationId"]),
+        application_id=application_id,
+        integration_id=integration_id,
         profile_id=int(item["profileId"]),
         created=str(item["created"]),
         updated=str(item["updated"]),
         last_activity=str(item["lastActivity"]),
         version=int(item["version"]),
-        closed_sessions=int(item["closedSessions"]),
-        total_sales=Decimal(item["totalSales"]),
+        # Absent until sessions exist: every byte of a profile item is paid on each write.
+        closed_sessions=int(item.get("closedSessions", 0)),
+        total_sales=Decimal(item.get("totalSales", 0)),
         attributes={
             name[len(ATTRIBUTE_PREFIX) :]: value for name, value in item.items() if name.startswith(ATTRIBUTE_PREFIX)
         },
@@ -71,32 +73,23 @@ class DynamoProfileRepository:
     ) -> CustomerProfile:
         """Creates the profile or merges into it, in one UpdateItem (one write, one round trip)."""
         names = {
-            "#app": "applicationId",
-            "#iid": "integrationId",
             "#pid": "profileId",
             "#created": "created",
             "#updated": "updated",
             "#activity": "lastActivity",
             "#version": "version",
-            "#closed": "closedSessions",
-            "#sales": "totalSales",
         }
         values: dict[str, Any] = {
-            ":app": application_id,
-            ":iid": integration_id,
             ":pid": new_profile_id(),
             ":now": now,
             ":zero": 0,
             ":one": 1,
         }
+        # The application and integration ids live in the key only (see parse_profile_pk).
         sets = [
-            "#app = :app",
-            "#iid = :iid",
             "#pid = if_not_exists(#pid, :pid)",
             "#created = if_not_exists(#created, :now)",
             "#activity = if_not_exists(#activity, :now)",
-            "#closed = if_not_exists(#closed, :zero)",
-            "#sales = if_not_exists(#sales, :zero)",
             "#updated = :now",
             "#version = if_not_exists(#version, :zero) + :one",
         ]
