@@ -19,12 +19,6 @@ class TargetError(RuntimeError):
     pass
 
 
-def _local_state_path() -> Path:
-    from patron_local.state import STATE_FILE
-
-    return Path(os.environ.get("PATRON_LOCAL_STATE", STATE_FILE))
-
-
 @contextmanager
 def local_service() -> Iterator[ApplicationService]:
     """The running local runtime's tables; when none runs, DynamoDB Local is started on the same data folder."""
@@ -34,12 +28,12 @@ def local_service() -> Iterator[ApplicationService]:
     from patron_local.template import Template
 
     os.environ.update(local_aws_environment())
-    state = LocalState.load(_local_state_path())
+    state = LocalState.load()
     if state is not None:
         client = boto3.client("dynamodb", endpoint_url=state.dynamodb_endpoint)
         yield ApplicationService(DynamoApplicationRepository(client, state.config_table))
         return
-    database = DynamoDBLocal(data_dir=DATA_DIR)
+    database = DynamoDBLocal(data_dir=Path(os.environ.get("PATRON_DATA_DIR", DATA_DIR)))
     endpoint = database.start()
     try:
         client = boto3.client("dynamodb", endpoint_url=endpoint)

@@ -5,6 +5,8 @@ Settings (environment):
   PATRON_HOST           interface to bind (default 127.0.0.1)
   PATRON_IN_MEMORY=1    keep data in memory instead of .patron/data (lost on exit)
   PATRON_DEMO_API_KEY   a fixed demo key (a key printed by an earlier run, or any patron_<16>_<43> key)
+  PATRON_DATA_DIR       where persisted data lives (default .patron/data/dynamodb)
+  PATRON_LOCAL_STATE    where the running runtime tells the CLI how to reach it (default .patron/local.json)
 """
 
 from __future__ import annotations
@@ -14,12 +16,13 @@ import os
 import signal
 import sys
 import threading
+from pathlib import Path
 
 from patron.applications.model import Scope
 from patron.errors import PatronError
 from patron_local.runtime import LocalRuntime, RuntimeOptions
 from patron_local.server import serve
-from patron_local.state import DATA_DIR, STATE_FILE, LocalState
+from patron_local.state import DATA_DIR, LocalState, state_file
 
 DEMO_APPLICATION = "demo"
 DEMO_KEY_LABEL = "demo key (make run)"
@@ -45,7 +48,8 @@ def run() -> int:
     in_memory = os.environ.get("PATRON_IN_MEMORY", "") in ("1", "true", "yes")
     host = os.environ.get("PATRON_HOST", "127.0.0.1")
     port = int(os.environ.get("PATRON_PORT", "3000"))
-    runtime = LocalRuntime(RuntimeOptions(data_dir=None if in_memory else DATA_DIR)).start()
+    data_dir = Path(os.environ.get("PATRON_DATA_DIR", DATA_DIR))
+    runtime = LocalRuntime(RuntimeOptions(data_dir=None if in_memory else data_dir)).start()
     try:
         key = _demo_key(runtime)
         server = serve(runtime.gateway, host=host, port=port)
@@ -55,7 +59,7 @@ def run() -> int:
         return 1
     base_url = f"http://{host}:{port}"
     LocalState(base_url, runtime.dynamodb_endpoint, runtime.table_names["ConfigTable"], os.getpid()).save()
-    storage = "in memory" if in_memory else f"in {DATA_DIR}"
+    storage = "in memory" if in_memory else f"in {data_dir}"
     print(f"Patron is running at {base_url} (data {storage})")
     print(f"Demo application key: {key}")
     print(
@@ -72,7 +76,7 @@ def run() -> int:
     finally:
         server.shutdown()
         runtime.stop()
-        STATE_FILE.unlink(missing_ok=True)
+        state_file().unlink(missing_ok=True)
     return 0
 
 

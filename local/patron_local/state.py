@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from patron_local.dynamodb_local import PROJECT_ROOT
 
 STATE_DIR = PROJECT_ROOT / ".patron"
-STATE_FILE = STATE_DIR / "local.json"
 DATA_DIR = STATE_DIR / "data" / "dynamodb"
+
+
+def state_file() -> Path:
+    """`.patron/local.json`, or PATRON_LOCAL_STATE (tests run a second runtime without touching yours)."""
+    return Path(os.environ.get("PATRON_LOCAL_STATE", STATE_DIR / "local.json"))
 
 
 @dataclass(frozen=True)
@@ -20,12 +25,14 @@ class LocalState:
     config_table: str
     pid: int
 
-    def save(self, path: Path = STATE_FILE) -> None:
+    def save(self, path: Path | None = None) -> None:
+        path = path or state_file()
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(asdict(self), indent=2))
 
     @classmethod
-    def load(cls, path: Path = STATE_FILE) -> LocalState | None:
+    def load(cls, path: Path | None = None) -> LocalState | None:
+        path = path or state_file()
         try:
             return cls(**json.loads(path.read_text()))
         except (OSError, ValueError, TypeError):
