@@ -320,7 +320,8 @@ class ApiGateway:
         text = message or default_message
         body = spec.body or json.dumps({"message": text})
         body = (
-            body.replace("$context.error.messageString", json.dumps(text)[1:-1])
+            # messageString is the quoted message (a JSON string literal), as on API Gateway.
+            body.replace("$context.error.messageString", json.dumps(text))
             .replace("$context.error.message", text)
             .replace("$context.requestId", request_id)
         )

@@ -102,3 +102,9 @@ def test_the_handler_sees_the_tenant_from_the_authorizer_not_the_request(runtime
         body={"applicationId": tenant.application_id + 1},
     )
     assert response.status == 400 and response.json()["errors"][0]["code"] == "unknown_field"
+
+
+def test_responses_without_a_template_entry_fall_back_to_default_4xx_as_valid_json(runtime):
+    response = runtime.gateway._gateway_response("INVALID_API_KEY", "req-1")
+    assert response.status == 403
+    assert response.json() == {"code": "bad_request", "message": "Forbidden"}
