@@ -10,7 +10,7 @@ from patron.applications.model import ApiKey, Application, RateLimit
 from patron.applications.repository import ApplicationRepository
 from patron.errors import NotFoundError
 from patron.profiles.model import CustomerProfile
-from patron.profiles.repository import ProfileRepository, new_profile_id
+from patron.profiles.repository import ProfileRepository, ProfileUpdate, new_profile_id
 
 
 class InMemoryApplicationRepository:
@@ -89,8 +89,17 @@ class InMemoryProfileRepository:
         self.profiles[(application_id, integration_id)] = updated
         return updated
 
+    def upsert_many(self, application_id: int, updates: list[ProfileUpdate], now: str) -> list[CustomerProfile]:
+        return [
+            self.upsert(application_id, update.integration_id, update.set_attributes, update.remove, now)
+            for update in updates
+        ]
+
     def get(self, application_id: int, integration_id: str) -> CustomerProfile | None:
         return self.profiles.get((application_id, integration_id))
+
+    def erase(self, application_id: int, integration_id: str) -> bool:
+        return self.profiles.pop((application_id, integration_id), None) is not None
 
 
 # The fakes must keep satisfying the interfaces the services depend on (mypy checks these).

@@ -1,10 +1,10 @@
-"""Customer profiles, Talon.One style: PUT /v2/customer_profiles/{integrationId} and the inventory read."""
+"""Customer profiles, Talon.One style: update one or many, read the inventory, erase a customer's data."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from patron.errors import UnsupportedFeatureError
+from patron.errors import FieldIssue, UnsupportedFeatureError, ValidationError
 from patron.http.api import Request, Response, RestApi
 from patron.http.validation import parse_model
 from patron.profiles import talon
@@ -46,6 +46,27 @@ def update_customer_profile_v2(request: Request) -> Response:
     )
     account_id = profiles_settings().account_id
     return Response.json(talon.update_response(profile, account_id, "customerProfile" in content))
+
+
+@api.route("PUT", "/v2/customer_profiles")
+def update_customer_profiles_v2(request: Request) -> Response:
+    silent = request.query.get("silent", "yes")
+    if silent not in ("yes", "no"):
+        raise ValidationError(
+            "A query parameter is invalid.", [FieldIssue("query.silent", "invalid_value", "Expected yes or no.")]
+        )
+    body = parse_model(talon.MultipleCustomerProfileIntegrationRequest, request.json())
+    items = [(item.integration_id, item.attributes or {}) for item in body.customer_profiles]
+    profiles = profile_service().update_many(request.caller.application_id, items)
+    if silent == "yes":
+        return Response(status=204)
+    return Response.json(talon.bulk_update_response(profiles, profiles_settings().account_id))
+
+
+@api.route("DELETE", "/v1/customer_data/{integrationId}")
+def delete_customer_data(request: Request) -> Response:
+    profile_service().erase(request.caller.application_id, request.path_params["integrationId"])
+    return Response(status=204)
 
 
 @api.route("GET", "/v1/customer_profiles/{integrationId}/inventory")

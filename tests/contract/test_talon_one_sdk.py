@@ -78,3 +78,27 @@ def test_a_wrong_key_is_401_for_the_sdk(base_url):
     with pytest.raises(ApiException) as raised:
         integration_api(base_url, "patron_aaaaaaaaaaaaaaaa_" + "B" * 43).get_customer_inventory("x", profile=True)
     assert raised.value.status == 401
+
+
+def test_bulk_update_and_delete_customer_data_with_the_sdk(base_url, tenant):
+    api = integration_api(base_url, tenant.key)
+    first, second = f"sdk-{uuid.uuid4().hex[:8]}", f"sdk-{uuid.uuid4().hex[:8]}"
+    request = talon_one.MultipleCustomerProfileIntegrationRequest.from_dict(
+        {
+            "customerProfiles": [
+                {"integrationId": first, "attributes": {"tier": "gold"}},
+                {"integrationId": second, "attributes": {"tier": "silver"}},
+            ]
+        }
+    )
+    assert request is not None
+    response = api.update_customer_profiles_v2(request, silent="no")
+    assert isinstance(response, talon_one.MultipleCustomerProfileIntegrationResponseV2)
+    states = response.integration_states or []
+    assert [state.customer_profile.integration_id for state in states] == [first, second]
+    assert api.update_customer_profiles_v2(request, silent="yes") is None  # 204
+
+    api.delete_customer_data(first)
+    with pytest.raises(NotFoundException):
+        api.get_customer_inventory(first, profile=True)
+    assert api.get_customer_inventory(second, profile=True).profile is not None

@@ -55,3 +55,15 @@ def test_authorizer_events(runtime, tenant):
     assert result["policyDocument"]["Statement"][0]["Effect"] == "Allow"
     assert result["context"]["applicationId"] == str(tenant.application_id)
     assert tenant.key not in json.dumps(result)
+
+
+def test_bulk_update_and_delete_customer_data_events(runtime, tenant):
+    bulk = runtime.registry.invoke(
+        "CustomerProfilesFunction", with_tenant(load_event("customer_profiles", "update_profiles_bulk"), tenant)
+    )
+    assert bulk["statusCode"] == 200
+    assert len(json.loads(bulk["body"])["integrationStates"]) == 2
+    deleted = runtime.registry.invoke(
+        "CustomerProfilesFunction", with_tenant(load_event("customer_profiles", "delete_customer_data"), tenant)
+    )
+    assert deleted["statusCode"] == 204

@@ -76,3 +76,35 @@ def test_an_invalid_attribute_writes_nothing_even_beside_valid_ones():
     with pytest.raises(ValidationError):
         ProfileService(repository).update(1, "alice", {"ok": 1, "bad": "x" * (MAX_ATTRIBUTE_VALUE_BYTES + 1)})
     assert repository.profiles == {}
+
+
+def test_bulk_update_validates_everything_before_writing_and_names_each_item():
+    repository = InMemoryProfileRepository()
+    items = [("ok", {"a": 1}), ("", {"a": 1}), ("fine", {"big": "x" * (MAX_ATTRIBUTE_VALUE_BYTES + 1)})]
+    with pytest.raises(ValidationError) as raised:
+        ProfileService(repository).update_many(1, items)
+    found = paths(raised.value.details)
+    assert ("customerProfiles[1].integrationId", "invalid_value") in found
+    assert ("customerProfiles[2].attributes.big", "value_too_large") in found
+    assert repository.profiles == {}
+
+
+def test_bulk_update_merges_repeated_ids_in_order_and_answers_per_item():
+    service = ProfileService(InMemoryProfileRepository())
+    result = service.update_many(1, [("a", {"x": 1, "y": 1}), ("b", {"x": 2}), ("a", {"y": None, "z": 3})])
+    assert [profile.integration_id for profile in result] == ["a", "b", "a"]
+    assert result[0].attributes == result[2].attributes == {"x": 1, "z": 3}
+    assert result[0].version == 1  # one write for both items of "a"
+
+
+def test_bulk_update_refuses_more_than_1000_profiles():
+    with pytest.raises(ValidationError) as raised:
+        ProfileService(InMemoryProfileRepository()).update_many(1, [(f"c{i}", {}) for i in range(1001)])
+    assert paths(raised.value.details) == {("customerProfiles", "too_many")}
+
+
+def test_erasing_an_unknown_profile_is_not_found():
+    from patron.errors import NotFoundError
+
+    with pytest.raises(NotFoundError):
+        ProfileService(InMemoryProfileRepository()).erase(1, "nobody")

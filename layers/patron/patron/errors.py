@@ -17,6 +17,10 @@ class FieldIssue:
     def as_dict(self) -> dict[str, str]:
         return {"path": self.path, "code": self.code, "message": self.message}
 
+    def under(self, root: str) -> FieldIssue:
+        """The same issue inside a larger document: `attributes.x` under `customerProfiles[3]`."""
+        return FieldIssue(f"{root}.{self.path}" if self.path != "$" else root, self.code, self.message)
+
 
 @dataclass
 class PatronError(Exception):

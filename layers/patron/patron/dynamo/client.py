@@ -13,7 +13,10 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 # Lambda is billed by the millisecond: fail fast and let the caller's retry policy decide.
-_CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=2, read_timeout=5)
+# The pool holds a bulk request's concurrent calls (patron.profiles.repository.BULK_CONCURRENCY).
+_CONFIG = Config(
+    retries={"mode": "standard", "max_attempts": 3}, connect_timeout=2, read_timeout=5, max_pool_connections=16
+)
 
 
 @cache

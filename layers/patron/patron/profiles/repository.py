@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import random
 import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -19,11 +21,20 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 _EPOCH_MS = 1_704_067_200_000  # 2024-01-01T00:00:00Z
+# Concurrent UpdateItem calls of one bulk request; the DynamoDB client's connection pool matches it.
+BULK_CONCURRENCY = 16
 
 
 def new_profile_id() -> int:
     """A numeric id (Talon.One's CustomerProfile.id is an integer): time-ordered, 12 random bits, < 2**53."""
     return ((int(time.time() * 1000) - _EPOCH_MS) << 12) | random.getrandbits(12)
+
+
+@dataclass(frozen=True)
+class ProfileUpdate:
+    integration_id: str
+    set_attributes: dict[str, Any]
+    remove: list[str]
 
 
 class ProfileRepository(Protocol):
@@ -36,7 +47,15 @@ class ProfileRepository(Protocol):
         now: str,
     ) -> CustomerProfile: ...
 
+    def upsert_many(self, application_id: int, updates: list[ProfileUpdate], now: str) -> list[CustomerProfile]:
+        """One upsert per update (distinct integration ids), in any order; returns every resulting profile."""
+        ...
+
     def get(self, application_id: int, integration_id: str) -> CustomerProfile | None: ...
+
+    def erase(self, application_id: int, integration_id: str) -> bool:
+        """Deletes everything stored for this profile; False when there was no profile."""
+        ...
 
 
 def profile_from_item(item: dict[str, Any]) -> CustomerProfile:
@@ -119,6 +138,28 @@ class DynamoProfileRepository:
                 ) from None
             raise translate(exc) from exc
         return profile_from_item(codec.from_item(result["Attributes"]))
+
+    def upsert_many(self, application_id: int, updates: list[ProfileUpdate], now: str) -> list[CustomerProfile]:
+        # A merge needs UpdateItem (BatchWriteItem only replaces whole items), so the calls run side by side: one
+        # round trip per profile, but BULK_CONCURRENCY of them in flight. Profiles are independent items, so a
+        # failure part-way leaves each profile either updated or untouched; a retry of the request is safe.
+        with ThreadPoolExecutor(max_workers=BULK_CONCURRENCY) as pool:
+            return list(
+                pool.map(
+                    lambda update: self.upsert(
+                        application_id, update.integration_id, update.set_attributes, update.remove, now
+                    ),
+                    updates,
+                )
+            )
+
+    def erase(self, application_id: int, integration_id: str) -> bool:
+        result = self._client.delete_item(
+            TableName=self._table,
+            Key=codec.to_item({"PK": profile_pk(application_id, integration_id), "SK": PROFILE_SK}),
+            ReturnValues="ALL_OLD",
+        )
+        return "Attributes" in result
 
     def get(self, application_id: int, integration_id: str) -> CustomerProfile | None:
         result = self._client.get_item(

@@ -1,13 +1,27 @@
-"""Customer profile use cases: create-or-merge, read."""
+"""Customer profile use cases: create-or-merge (one or many), read, erase."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from patron.clock import Clock, SystemClock, iso
-from patron.errors import NotFoundError, ValidationError
+from patron.errors import FieldIssue, NotFoundError, ValidationError
 from patron.profiles.model import CustomerProfile, attribute_issues, integration_id_issue
-from patron.profiles.repository import ProfileRepository
+from patron.profiles.repository import ProfileRepository, ProfileUpdate
+
+MAX_PROFILES_PER_BULK_UPDATE = 1000  # Talon.One's limit for PUT /v2/customer_profiles
+
+
+def _issues(integration_id: str, attributes: dict[str, Any]) -> list[FieldIssue]:
+    return [issue for issue in [integration_id_issue(integration_id)] if issue] + attribute_issues(attributes)
+
+
+def _as_update(integration_id: str, attributes: dict[str, Any]) -> ProfileUpdate:
+    return ProfileUpdate(
+        integration_id=integration_id,
+        set_attributes={name: value for name, value in attributes.items() if value is not None},
+        remove=[name for name, value in attributes.items() if value is None],
+    )
 
 
 class ProfileService:
@@ -17,15 +31,44 @@ class ProfileService:
 
     def update(self, application_id: int, integration_id: str, attributes: dict[str, Any]) -> CustomerProfile:
         """Creates the profile if new; merges `attributes` into it (a null value removes that attribute)."""
-        issues = [issue for issue in [integration_id_issue(integration_id)] if issue] + attribute_issues(attributes)
+        issues = _issues(integration_id, attributes)
         if issues:
             raise ValidationError("The profile update is invalid.", issues)
-        to_set = {name: value for name, value in attributes.items() if value is not None}
-        to_remove = [name for name, value in attributes.items() if value is None]
-        return self._repository.upsert(application_id, integration_id, to_set, to_remove, iso(self._clock.now()))
+        update = _as_update(integration_id, attributes)
+        return self._repository.upsert(
+            application_id, integration_id, update.set_attributes, update.remove, iso(self._clock.now())
+        )
+
+    def update_many(self, application_id: int, items: list[tuple[str, dict[str, Any]]]) -> list[CustomerProfile]:
+        """Updates up to 1000 profiles. Every item is validated before anything is written; the same integration
+        id twice merges in request order (later values win). Returns the resulting profile for each item."""
+        if len(items) > MAX_PROFILES_PER_BULK_UPDATE:
+            raise ValidationError(
+                "Too many profiles in one request.",
+                [FieldIssue("customerProfiles", "too_many", f"At most {MAX_PROFILES_PER_BULK_UPDATE} profiles.")],
+            )
+        issues = [
+            issue.under(f"customerProfiles[{index}]")
+            for index, (integration_id, attributes) in enumerate(items)
+            for issue in _issues(integration_id, attributes)
+        ]
+        if issues:
+            raise ValidationError("The profile update is invalid.", issues)
+        merged: dict[str, dict[str, Any]] = {}
+        for integration_id, attributes in items:
+            merged.setdefault(integration_id, {}).update(attributes)
+        updates = [_as_update(integration_id, attributes) for integration_id, attributes in merged.items()]
+        stored = self._repository.upsert_many(application_id, updates, iso(self._clock.now()))
+        by_id = {profile.integration_id: profile for profile in stored}
+        return [by_id[integration_id] for integration_id, _ in items]
 
     def get(self, application_id: int, integration_id: str) -> CustomerProfile:
         profile = self._repository.get(application_id, integration_id)
         if profile is None:
             raise NotFoundError("No customer profile with this integration id.", code="profile_not_found")
         return profile
+
+    def erase(self, application_id: int, integration_id: str) -> None:
+        """Deletes the profile and everything stored about the person under it."""
+        if not self._repository.erase(application_id, integration_id):
+            raise NotFoundError("No customer profile with this integration id.", code="profile_not_found")

@@ -26,6 +26,15 @@ class CustomerProfileIntegrationRequestV2(msgspec.Struct, forbid_unknown_fields=
     response_content: list[ResponseContent] | None = None
 
 
+class MultipleCustomerProfileIntegrationRequestItem(msgspec.Struct, forbid_unknown_fields=True, rename="camel"):
+    integration_id: str
+    attributes: dict[str, Any] | None = None
+
+
+class MultipleCustomerProfileIntegrationRequest(msgspec.Struct, forbid_unknown_fields=True, rename="camel"):
+    customer_profiles: list[MultipleCustomerProfileIntegrationRequestItem]
+
+
 def profile_response(profile: CustomerProfile, account_id: int) -> dict[str, Any]:
     """talon_one.models.CustomerProfile."""
     return {
@@ -55,3 +64,8 @@ def update_response(profile: CustomerProfile, account_id: int, include_profile: 
 def inventory_response(profile: CustomerProfile, account_id: int, include_profile: bool) -> dict[str, Any]:
     """CustomerInventory."""
     return {"profile": profile_response(profile, account_id)} if include_profile else {}
+
+
+def bulk_update_response(profiles: list[CustomerProfile], account_id: int) -> dict[str, Any]:
+    """MultipleCustomerProfileIntegrationResponseV2: one CustomerProfileUpdateV2Response per request item."""
+    return {"integrationStates": [{"customerProfile": profile_response(p, account_id)} for p in profiles]}
