@@ -80,7 +80,11 @@ def test_an_invalid_attribute_writes_nothing_even_beside_valid_ones():
 
 def test_bulk_update_validates_everything_before_writing_and_names_each_item():
     repository = InMemoryProfileRepository()
-    items = [("ok", {"a": 1}), ("", {"a": 1}), ("fine", {"big": "x" * (MAX_ATTRIBUTE_VALUE_BYTES + 1)})]
+    items: list[tuple[str, dict]] = [
+        ("ok", {"a": 1}),
+        ("", {"a": 1}),
+        ("fine", {"big": "x" * (MAX_ATTRIBUTE_VALUE_BYTES + 1)}),
+    ]
     with pytest.raises(ValidationError) as raised:
         ProfileService(repository).update_many(1, items)
     found = paths(raised.value.details)
