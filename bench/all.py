@@ -1,4 +1,4 @@
-"""`make bench`: the three benchmarks in turn, cold start first (before DynamoDB Local's JVM takes the CPU).
+"""`make bench`: the benchmarks in turn, cold start first (before DynamoDB Local's JVM takes the CPU).
 
 .venv/bin/python -m bench.all [--rounds N] [--n N]
 """
@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from bench import authorizer, capacity, cold_start
+from bench import authorizer, bulk, capacity, cold_start
 from bench.common import start_runtime
 
 
@@ -23,6 +23,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         capacity.run(runtime)
         authorizer.run(runtime, args.n)
+        bulk.run(runtime)
     finally:
         runtime.stop()
     print(f"\nbench: done in {time.perf_counter() - started:.0f} s; JSON in .patron/bench/")
