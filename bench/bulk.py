@@ -80,10 +80,14 @@ def run(runtime: LocalRuntime, profiles: int = DEFAULT_PROFILES, rounds: int = D
     results: dict[str, Any] = {"profiles": profiles, "rounds": rounds, "arms": {}}
     for name, runs in samples.items():
         seconds = statistics.median(r["seconds"] for r in runs)
-        calls = statistics.median(r["calls"] for r in runs) / profiles
+        per_profile = statistics.median(r["calls"] for r in runs) / profiles
         wcu = statistics.median(r["wcu"] for r in runs) / profiles
-        results["arms"][name] = {"profiles_per_second": profiles / seconds, "calls_per_profile": calls, "wcu": wcu}
-        rows.append([name, f"{profiles / seconds:,.0f}", f"{seconds:.2f}", f"{calls:.3f}", f"{wcu:.2f}"])
+        results["arms"][name] = {
+            "profiles_per_second": profiles / seconds,
+            "calls_per_profile": per_profile,
+            "wcu": wcu,
+        }
+        rows.append([name, f"{profiles / seconds:,.0f}", f"{seconds:.2f}", f"{per_profile:.3f}", f"{wcu:.2f}"])
     speedup = results["arms"]["bulk"]["profiles_per_second"] / results["arms"]["one by one"]["profiles_per_second"]
     results["throughput_ratio"] = speedup
     print_table(
