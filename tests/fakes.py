@@ -8,7 +8,7 @@ from typing import Any
 
 from patron.applications.model import ApiKey, Application, RateLimit
 from patron.applications.repository import ApplicationRepository
-from patron.errors import NotFoundError
+from patron.errors import NotFoundError, PatronError
 from patron.profiles.model import CustomerProfile
 from patron.profiles.repository import ProfileRepository, ProfileUpdate, new_profile_id
 
@@ -89,7 +89,9 @@ class InMemoryProfileRepository:
         self.profiles[(application_id, integration_id)] = updated
         return updated
 
-    def upsert_many(self, application_id: int, updates: list[ProfileUpdate], now: str) -> list[CustomerProfile]:
+    def upsert_many(
+        self, application_id: int, updates: list[ProfileUpdate], now: str
+    ) -> list[CustomerProfile | PatronError]:
         return [
             self.upsert(application_id, update.integration_id, update.set_attributes, update.remove, now)
             for update in updates

@@ -18,6 +18,7 @@ from patron_local.ratelimit import Throttle, retry_after_header
 from patron_local.template import GatewayResponse, Route, Template
 
 API_GATEWAY_MAX_PAYLOAD = 10 * 1024 * 1024
+LAMBDA_MAX_SYNC_PAYLOAD = 6 * 1024 * 1024  # the whole invocation event, as Lambda counts it
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 API_ID = "patronlocal"
@@ -165,6 +166,9 @@ class ApiGateway:
             if refused is not None:
                 return refused
         event = self._proxy_event(request, route, path_params, authorizer_context, request_id)
+        if len(json.dumps(event).encode("utf-8")) > LAMBDA_MAX_SYNC_PAYLOAD:
+            # Lambda refuses the invocation (RequestTooLargeException); API Gateway reports an integration failure.
+            return self._gateway_response("INTEGRATION_FAILURE", request_id)
         try:
             result = self._registry.invoke(route.function_id, event)
             return self._from_proxy_response(result)
@@ -174,7 +178,11 @@ class ApiGateway:
     # -- steps ---------------------------------------------------------------------------------------------
 
     def _match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
-        parts = [part for part in path.split("/") if part]
+        parts = path.split("/")[1:]
+        if parts and parts[-1] == "":
+            parts = parts[:-1]  # a trailing slash matches the resource, as on API Gateway
+        if any(part == "" for part in parts):
+            return None  # an empty segment (//) matches no resource
         best: tuple[int, Route, dict[str, str]] | None = None
         for compiled in self._routes:
             if compiled.route.method not in (method, "ANY"):
@@ -274,13 +282,8 @@ class ApiGateway:
     ) -> dict[str, Any]:
         headers, multi_headers = _grouped(request.headers)
         query, multi_query = _grouped(request.query)
-        body: str | None = None
-        encoded = False
-        if request.body:
-            try:
-                body = request.body.decode("utf-8")
-            except UnicodeDecodeError:
-                body, encoded = base64.b64encode(request.body).decode("ascii"), True
+        # Without binaryMediaTypes (the template has none) API Gateway passes every body as text.
+        body = request.body.decode("utf-8", "replace") if request.body else None
         return {
             "resource": route.resource,
             "path": request.path,
@@ -293,11 +296,23 @@ class ApiGateway:
             "stageVariables": None,
             "requestContext": self._request_context(request, route, request_id, authorizer),
             "body": body,
-            "isBase64Encoded": encoded,
+            "isBase64Encoded": False,
         }
 
     def _from_proxy_response(self, result: Any) -> HttpResponse:
-        if not isinstance(result, dict) or not isinstance(result.get("statusCode"), int):
+        # Lambda serialises the handler's return value as JSON; API Gateway then needs an integer status and,
+        # if any, a string body and string header values. Anything else is a malformed proxy response (502).
+        try:
+            result = json.loads(json.dumps(result))
+        except (TypeError, ValueError):
+            result = None
+        well_formed = (
+            isinstance(result, dict)
+            and isinstance(result.get("statusCode"), int)
+            and isinstance(result.get("body", ""), str | None)
+            and all(isinstance(v, str | int | float | bool) for v in (result.get("headers") or {}).values())
+        )
+        if not well_formed:
             return self._gateway_response("DEFAULT_5XX", "", status=502, message="Internal server error")
         headers: list[tuple[str, str]] = [(str(k), str(v)) for k, v in (result.get("headers") or {}).items()]
         for name, values in (result.get("multiValueHeaders") or {}).items():

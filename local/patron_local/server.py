@@ -17,13 +17,50 @@ def serve(gateway: ApiGateway, host: str = "127.0.0.1", port: int = 3000) -> Thr
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
-        def _handle(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            # Read at most one byte past API Gateway's limit: enough to answer 413 without buffering more.
+        def _read_body(self) -> bytes | None:
+            """The body, or None when its framing is broken. Reads at most one byte past API Gateway's limit:
+            enough to answer 413 without buffering more."""
+            if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+                return self._read_chunked()
+            try:
+                length = int(self.headers.get("Content-Length") or 0)
+            except ValueError:
+                return None
+            if length < 0:
+                return None
             body = self.rfile.read(min(length, _READ_LIMIT)) if length else b""
             if length > _READ_LIMIT:
+                self.close_connection = True  # the rest is never read
+            return body
+
+        def _read_chunked(self) -> bytes | None:
+            body = bytearray()
+            while True:
+                try:
+                    size = int(self.rfile.readline(64).split(b";")[0].strip() or b"x", 16)
+                except ValueError:
+                    return None
+                if size == 0:
+                    self.rfile.readline(64)
+                    return bytes(body)
+                if len(body) + size > _READ_LIMIT:
+                    self.close_connection = True
+                    return bytes(body) + b"\0" * (_READ_LIMIT - len(body))
+                body += self.rfile.read(size)
+                self.rfile.readline(64)
+
+        def _handle(self) -> None:
+            body = self._read_body()
+            if body is None:
                 self.close_connection = True
-                body = body + b"\0"  # still over the limit; the rest is never read
+                self._send(
+                    HttpResponse(
+                        400,
+                        [("Content-Type", "application/json")],
+                        b'{"code":"bad_request","message":"Malformed request framing."}',
+                    )
+                )
+                return
             url = urlsplit(self.path)
             request = HttpRequest(
                 method=self.command,

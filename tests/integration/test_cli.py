@@ -42,7 +42,8 @@ def test_applications_and_keys_lifecycle_locally(runtime, local_state, capsys):
     assert secret not in json.dumps(listed) and "keyHash" not in listed[0]
 
     headers = {"api-key": secret}
-    assert runtime.request("GET", "/v1/customer_profiles/x/inventory", headers=headers).status == 404
+    reached = runtime.request("GET", "/v1/customer_profiles/x/inventory", headers=headers)
+    assert reached.status == 404 and reached.json()["code"] == "profile_not_found"
     revoked = run_json(capsys, "keys", "revoke", created["keyId"])
     assert revoked["revoked"] is True
     time.sleep(TEST_KEY_CACHE_TTL_SECONDS + 0.2)

@@ -15,7 +15,9 @@ class FieldIssue:
     message: str
 
     def as_dict(self) -> dict[str, str]:
-        return {"path": self.path, "code": self.code, "message": self.message}
+        # A path may quote a key that is not valid text (a lone surrogate): written escaped, never as is.
+        path = self.path.encode("utf-8", "backslashreplace").decode("utf-8")
+        return {"path": path, "code": self.code, "message": self.message}
 
     def under(self, root: str) -> FieldIssue:
         """The same issue inside a larger document: `attributes.x` under `customerProfiles[3]`."""
@@ -49,7 +51,10 @@ class ValidationError(PatronError):
 
 class MalformedJsonError(PatronError):
     def __init__(self) -> None:
-        super().__init__(message="The request body is not valid JSON.", code="malformed_json", status=400)
+        message = "The request body is not valid JSON."
+        super().__init__(
+            message=message, code="malformed_json", status=400, details=[FieldIssue("$", "malformed_json", message)]
+        )
 
 
 class PayloadTooLargeError(PatronError):

@@ -6,12 +6,16 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from patron.errors import FieldIssue
+from patron.errors import FieldIssue, ValidationError
 
-MAX_INTEGRATION_ID_LENGTH = 1000  # Talon.One's CustomerProfile.integrationId maxLength
+MAX_INTEGRATION_ID_LENGTH = 1000  # Talon.One's CustomerProfile.integrationId maxLength, in characters
+# ... and in UTF-8 bytes: the id is part of a partition key (2048 bytes at most, with our prefix).
+MAX_INTEGRATION_ID_BYTES = 1024
 MAX_ATTRIBUTE_NAME_LENGTH = 255
 MAX_ATTRIBUTE_VALUE_BYTES = 16 * 1024  # one value, as JSON; the whole profile must also fit a 400 KB item
-MAX_ATTRIBUTES_PER_REQUEST = 500
+# One UpdateItem carries every attribute of a request, and DynamoDB caps an update expression at 4 KB:
+# 200 placeholders ("#a199=:a199," is 12 bytes) plus the fixed part stay well under it.
+MAX_ATTRIBUTES_PER_REQUEST = 200
 MAX_NESTING_DEPTH = 16  # DynamoDB allows 32 levels; half leaves room for our own structure
 # DynamoDB numbers: 38 significant digits, magnitudes 1E-130 .. 9.99E+125.
 MAX_NUMBER_DIGITS = 38
@@ -31,14 +35,26 @@ class CustomerProfile:
     attributes: dict[str, Any] = field(default_factory=dict)
 
 
+def _is_text(value: str) -> bool:
+    """Encodable as UTF-8 (a JSON escape can smuggle in a lone surrogate, which DynamoDB cannot store)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def integration_id_issue(integration_id: str) -> FieldIssue | None:
     if not integration_id or not integration_id.strip():
         return FieldIssue("integrationId", "invalid_value", "The integration id must not be empty.")
-    if len(integration_id) > MAX_INTEGRATION_ID_LENGTH:
+    if not _is_text(integration_id):
+        return FieldIssue("integrationId", "invalid_value", "The integration id is not valid text.")
+    if len(integration_id) > MAX_INTEGRATION_ID_LENGTH or len(integration_id.encode()) > MAX_INTEGRATION_ID_BYTES:
         return FieldIssue(
             "integrationId",
             "too_long",
-            f"The integration id has at most {MAX_INTEGRATION_ID_LENGTH} characters.",
+            f"The integration id has at most {MAX_INTEGRATION_ID_LENGTH} characters"
+            f" and {MAX_INTEGRATION_ID_BYTES} bytes of UTF-8.",
         )
     return None
 
@@ -52,19 +68,28 @@ def _encoded_size(value: Any) -> int:
 def _value_issues(value: Any, path: str, depth: int) -> list[FieldIssue]:
     if depth > MAX_NESTING_DEPTH:
         return [FieldIssue(path, "too_deep", f"Values nest at most {MAX_NESTING_DEPTH} levels.")]
-    if isinstance(value, bool) or value is None or isinstance(value, str):
+    if isinstance(value, bool) or value is None:
         return []
+    if isinstance(value, str):
+        return [] if _is_text(value) else [FieldIssue(path, "invalid_value", "Not valid text.")]
     if isinstance(value, int | Decimal):
         number = Decimal(value)
+        if number.is_zero():
+            return []  # any zero is stored as 0 (jsonbody normalises 0E+999999)
         digits = len(number.as_tuple().digits)
-        exponent = number.adjusted()
-        if digits > MAX_NUMBER_DIGITS or (number != 0 and not -130 <= exponent <= 125):
+        if digits > MAX_NUMBER_DIGITS or not -130 <= number.adjusted() <= 125:
             return [FieldIssue(path, "number_out_of_range", "Numbers have at most 38 significant digits.")]
         return []
     if isinstance(value, list):
         return [issue for i, item in enumerate(value) for issue in _value_issues(item, f"{path}[{i}]", depth + 1)]
     if isinstance(value, dict):
-        return [issue for key, item in value.items() for issue in _value_issues(item, f"{path}.{key}", depth + 1)]
+        issues = []
+        for key, item in value.items():
+            if not key or not _is_text(key):
+                issues.append(FieldIssue(f"{path}.{key}", "invalid_name", "Map keys must be non-empty text."))
+            else:
+                issues.extend(_value_issues(item, f"{path}.{key}", depth + 1))
+        return issues
     return [FieldIssue(path, "invalid_type", "Unsupported value type.")]
 
 
@@ -77,7 +102,7 @@ def attribute_issues(attributes: dict[str, Any]) -> list[FieldIssue]:
         )
     for name, value in attributes.items():
         path = f"attributes.{name}"
-        if not name or len(name) > MAX_ATTRIBUTE_NAME_LENGTH:
+        if not name or len(name) > MAX_ATTRIBUTE_NAME_LENGTH or not _is_text(name):
             issues.append(
                 FieldIssue(path, "invalid_name", f"Attribute names have 1 to {MAX_ATTRIBUTE_NAME_LENGTH} characters.")
             )
@@ -94,3 +119,11 @@ def attribute_issues(attributes: dict[str, Any]) -> list[FieldIssue]:
                 )
             )
     return issues
+
+
+class ProfileTooLargeError(ValidationError):
+    """The merge is valid on its own, but the stored profile would pass DynamoDB's 400 KB item limit."""
+
+    def __init__(self, root: str = "") -> None:
+        issue = FieldIssue("attributes", "profile_too_large", "The profile would exceed the 400 KB stored limit.")
+        super().__init__("The profile would exceed the maximum stored size.", [issue.under(root) if root else issue])

@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 from botocore.exceptions import ClientError
 
 from patron.dynamo import codec
-from patron.dynamo.errors import error_code, translate
-from patron.errors import FieldIssue, ValidationError
+from patron.dynamo.errors import is_item_too_large, translate
+from patron.errors import PatronError
 from patron.profiles.keys import ATTRIBUTE_PREFIX, PROFILE_SK, parse_profile_pk, profile_pk
-from patron.profiles.model import CustomerProfile
+from patron.profiles.model import CustomerProfile, ProfileTooLargeError
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -47,8 +47,10 @@ class ProfileRepository(Protocol):
         now: str,
     ) -> CustomerProfile: ...
 
-    def upsert_many(self, application_id: int, updates: list[ProfileUpdate], now: str) -> list[CustomerProfile]:
-        """One upsert per update (distinct integration ids), in any order; returns every resulting profile."""
+    def upsert_many(
+        self, application_id: int, updates: list[ProfileUpdate], now: str
+    ) -> list[CustomerProfile | PatronError]:
+        """One upsert per update (distinct integration ids); for each, in order, its profile or why it failed."""
         ...
 
     def get(self, application_id: int, integration_id: str) -> CustomerProfile | None: ...
@@ -131,27 +133,25 @@ class DynamoProfileRepository:
                 ReturnValues="ALL_NEW",
             )
         except ClientError as exc:
-            if error_code(exc) == "ValidationException" and "size" in str(exc).lower():
-                raise ValidationError(
-                    "The profile would exceed the maximum stored size.",
-                    [FieldIssue("attributes", "profile_too_large", "The profile would exceed 400 KB.")],
-                ) from None
+            if is_item_too_large(exc):
+                raise ProfileTooLargeError() from None
             raise translate(exc) from exc
         return profile_from_item(codec.from_item(result["Attributes"]))
 
-    def upsert_many(self, application_id: int, updates: list[ProfileUpdate], now: str) -> list[CustomerProfile]:
+    def upsert_many(
+        self, application_id: int, updates: list[ProfileUpdate], now: str
+    ) -> list[CustomerProfile | PatronError]:
         # A merge needs UpdateItem (BatchWriteItem only replaces whole items), so the calls run side by side: one
-        # round trip per profile, but BULK_CONCURRENCY of them in flight. Profiles are independent items, so a
-        # failure part-way leaves each profile either updated or untouched; a retry of the request is safe.
+        # round trip per profile, BULK_CONCURRENCY in flight. Profiles are independent items: one that fails (it
+        # would pass 400 KB, or DynamoDB throttles) is reported and the others stand; a retry is safe.
+        def one(update: ProfileUpdate) -> CustomerProfile | PatronError:
+            try:
+                return self.upsert(application_id, update.integration_id, update.set_attributes, update.remove, now)
+            except PatronError as error:
+                return error
+
         with ThreadPoolExecutor(max_workers=BULK_CONCURRENCY) as pool:
-            return list(
-                pool.map(
-                    lambda update: self.upsert(
-                        application_id, update.integration_id, update.set_attributes, update.remove, now
-                    ),
-                    updates,
-                )
-            )
+            return list(pool.map(one, updates))
 
     def erase(self, application_id: int, integration_id: str) -> bool:
         result = self._client.delete_item(

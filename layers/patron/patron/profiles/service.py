@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from patron.clock import Clock, SystemClock, iso
-from patron.errors import FieldIssue, NotFoundError, ValidationError
+from patron.errors import FieldIssue, NotFoundError, PatronError, ValidationError
 from patron.profiles.model import CustomerProfile, attribute_issues, integration_id_issue
 from patron.profiles.repository import ProfileRepository, ProfileUpdate
 
@@ -14,6 +14,12 @@ MAX_PROFILES_PER_BULK_UPDATE = 1000  # Talon.One's limit for PUT /v2/customer_pr
 
 def _issues(integration_id: str, attributes: dict[str, Any]) -> list[FieldIssue]:
     return [issue for issue in [integration_id_issue(integration_id)] if issue] + attribute_issues(attributes)
+
+
+def _check_integration_id(integration_id: str) -> None:
+    issue = integration_id_issue(integration_id)
+    if issue:
+        raise ValidationError("The integration id is invalid.", [issue])
 
 
 def _as_update(integration_id: str, attributes: dict[str, Any]) -> ProfileUpdate:
@@ -58,11 +64,24 @@ class ProfileService:
         for integration_id, attributes in items:
             merged.setdefault(integration_id, {}).update(attributes)
         updates = [_as_update(integration_id, attributes) for integration_id, attributes in merged.items()]
-        stored = self._repository.upsert_many(application_id, updates, iso(self._clock.now()))
-        by_id = {profile.integration_id: profile for profile in stored}
-        return [by_id[integration_id] for integration_id, _ in items]
+        outcomes = self._repository.upsert_many(application_id, updates, iso(self._clock.now()))
+        by_id = {update.integration_id: outcome for update, outcome in zip(updates, outcomes, strict=True)}
+        failed = [
+            (index, outcome)
+            for index, (integration_id, _) in enumerate(items)
+            if isinstance(outcome := by_id[integration_id], PatronError)
+        ]
+        if failed:
+            if any(not isinstance(error, ValidationError) for _, error in failed):
+                raise next(error for _, error in failed if not isinstance(error, ValidationError))
+            raise ValidationError(
+                "Some profiles could not be updated; the others were.",
+                [issue.under(f"customerProfiles[{index}]") for index, error in failed for issue in error.details],
+            )
+        return [outcome for integration_id, _ in items if isinstance(outcome := by_id[integration_id], CustomerProfile)]
 
     def get(self, application_id: int, integration_id: str) -> CustomerProfile:
+        _check_integration_id(integration_id)
         profile = self._repository.get(application_id, integration_id)
         if profile is None:
             raise NotFoundError("No customer profile with this integration id.", code="profile_not_found")
@@ -70,5 +89,6 @@ class ProfileService:
 
     def erase(self, application_id: int, integration_id: str) -> None:
         """Deletes the profile and everything stored about the person under it."""
+        _check_integration_id(integration_id)
         if not self._repository.erase(application_id, integration_id):
             raise NotFoundError("No customer profile with this integration id.", code="profile_not_found")
