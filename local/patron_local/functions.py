@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import importlib
 import threading
 import time
@@ -13,6 +14,9 @@ from typing import Any
 from patron_local.template import Function
 
 Handler = Callable[[Any, Any], Any]
+
+# The function whose handler is running in this context (None outside handlers): what local IAM checks use.
+CURRENT_FUNCTION: contextvars.ContextVar[str | None] = contextvars.ContextVar("patron_current_function", default=None)
 
 
 @dataclass
@@ -64,7 +68,11 @@ class FunctionRegistry:
             function_name=logical_id, memory_limit_in_mb=function.memory_mb, timeout_s=function.timeout_s
         )
         started = time.monotonic()
-        result = handler(event, context)
+        token = CURRENT_FUNCTION.set(logical_id)
+        try:
+            result = handler(event, context)
+        finally:
+            CURRENT_FUNCTION.reset(token)
         if time.monotonic() - started > function.timeout_s:
             raise FunctionTimeoutError(f"{logical_id} exceeded its {function.timeout_s} s timeout")
         return result

@@ -21,6 +21,7 @@ from patron.errors import NotFoundError
 from patron_local.apigateway import ACCOUNT, REGION, ApiGateway, HttpRequest, HttpResponse, RateLimits
 from patron_local.dynamodb_local import PROJECT_ROOT, DynamoDBLocal, ensure_tables, local_aws_environment
 from patron_local.functions import FunctionRegistry
+from patron_local.iam import DynamoDBPolicyEnforcer
 from patron_local.template import PhysicalResources, Template
 
 DEFAULT_TEMPLATE = PROJECT_ROOT / "template.yaml"
@@ -67,6 +68,7 @@ class LocalRuntime:
         self._queues: Any = None
         self.workflows: Any = None
         self._gateway: ApiGateway | None = None
+        self._iam: DynamoDBPolicyEnforcer | None = None
         self._limits_cache: dict[int, tuple[float, RateLimits | None, str]] = {}
         self._limits_lock = threading.Lock()
 
@@ -94,6 +96,12 @@ class LocalRuntime:
             self.resources.attributes[(logical_id, "Arn")] = arn
         self._start_async_services()
         self._apply_function_environment()
+        self._iam = DynamoDBPolicyEnforcer(
+            self.template,
+            self.resources,
+            {name: self.resources.attributes[(logical_id, "Arn")] for logical_id, name in self.table_names.items()},
+        )
+        self._iam.install()
         reset_process_caches()
         self._gateway = ApiGateway(
             self.template,
@@ -106,6 +114,8 @@ class LocalRuntime:
         return self
 
     def stop(self) -> None:
+        if self._iam is not None:
+            self._iam.uninstall()
         if self._queues is not None:
             self._queues.stop()
         if self._moto is not None:

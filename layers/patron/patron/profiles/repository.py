@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import random
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -150,8 +151,11 @@ class DynamoProfileRepository:
             except PatronError as error:
                 return error
 
+        # Each call runs in a copy of the caller's context, so request-scoped context (logging, the local
+        # runtime's per-function IAM check) follows the work into the pool's threads.
+        contexts = [contextvars.copy_context() for _ in updates]
         with ThreadPoolExecutor(max_workers=BULK_CONCURRENCY) as pool:
-            return list(pool.map(one, updates))
+            return list(pool.map(lambda context, update: context.run(one, update), contexts, updates))
 
     def erase(self, application_id: int, integration_id: str) -> bool:
         result = self._client.delete_item(

@@ -1,0 +1,92 @@
+"""Each function's IAM policy, enforced locally on its DynamoDB calls.
+
+On AWS a function that calls an action its role lacks gets AccessDeniedException; in one process all functions
+share one client, so without this a missing permission would only show after deploying. The runtime knows which
+function is running (`functions.CURRENT_FUNCTION`) and checks each DynamoDB call against that function's
+`Policies` statements from the template. Calls made outside any function (the runtime's own, tests') pass.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+from botocore.exceptions import ClientError
+
+from patron_local.functions import CURRENT_FUNCTION
+from patron_local.template import PhysicalResources, Template
+
+
+@dataclass(frozen=True)
+class Grant:
+    actions: tuple[str, ...]
+    resources: tuple[str, ...]
+
+    def allows(self, action: str, resource: str) -> bool:
+        return any(fnmatch.fnmatchcase(action, a) for a in self.actions) and any(
+            fnmatch.fnmatchcase(resource, r) for r in self.resources
+        )
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def function_grants(template: Template, resources: PhysicalResources) -> dict[str, list[Grant]]:
+    grants: dict[str, list[Grant]] = {}
+    for logical_id in template.resources_of("AWS::Serverless::Function"):
+        policies = template.function_properties(logical_id).get("Policies", []) or []
+        grants[logical_id] = [
+            Grant(
+                actions=tuple(str(a) for a in _as_list(statement.get("Action", []))),
+                resources=tuple(str(resources.resolve(r)) for r in _as_list(statement.get("Resource", []))),
+            )
+            for policy in policies
+            if isinstance(policy, dict)
+            for statement in _as_list(policy.get("Statement", []))
+            if statement.get("Effect") == "Allow"
+        ]
+    return grants
+
+
+def _tables_touched(operation: str, params: dict[str, Any]) -> list[str]:
+    if "TableName" in params:
+        return [str(params["TableName"])]
+    if operation in ("BatchGetItem", "BatchWriteItem"):
+        return [str(name) for name in params.get("RequestItems", {})]
+    if operation in ("TransactWriteItems", "TransactGetItems"):
+        return [str(body["TableName"]) for item in params.get("TransactItems", []) for body in item.values()]
+    return []
+
+
+class DynamoDBPolicyEnforcer:
+    def __init__(self, template: Template, resources: PhysicalResources, table_arns: dict[str, str]):
+        self._grants = function_grants(template, resources)
+        self._table_arns = table_arns  # table name -> ARN
+        self._unique_id = f"patron-local-iam-{id(self)}"
+
+    def install(self) -> None:
+        # Registered on boto3's default session: every DynamoDB client the handlers build inherits it.
+        # before-parameter-build sees the call's API parameters (TableName, IndexName, ...), as IAM does.
+        boto3._get_default_session().events.register(  # boto3 exposes no public accessor
+            "before-parameter-build.dynamodb.*", self._check, unique_id=self._unique_id
+        )
+
+    def uninstall(self) -> None:
+        boto3._get_default_session().events.unregister("before-parameter-build.dynamodb.*", unique_id=self._unique_id)
+
+    def _check(self, model: Any, params: dict[str, Any], **_: Any) -> None:
+        function = CURRENT_FUNCTION.get()
+        if function is None or function not in self._grants:
+            return
+        operation = str(model.name)
+        action = f"dynamodb:{operation}"
+        for table in _tables_touched(operation, params):
+            arn = self._table_arns.get(table, f"arn:aws:dynamodb:us-east-1:123456789012:table/{table}")
+            if params.get("IndexName"):
+                arn = f"{arn}/index/{params['IndexName']}"
+            if not any(grant.allows(action, arn) for grant in self._grants[function]):
+                message = f"{function} is not authorized to perform: {action} on resource: {arn}"
+                raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": message}}, operation)
