@@ -18,6 +18,8 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from patron.applications.model import DEFAULT_RATE_LIMIT, ApiKey, Application, RateLimit, Scope
 from patron.applications.service import ApplicationService
 from patron.errors import PatronError
@@ -152,8 +154,13 @@ def main(argv: list[str] | None = None) -> int:
         else:
             print(f"patron: {error.message}", file=sys.stderr)
         return 1
-    except TargetError as error:
-        print(f"patron: {error}", file=sys.stderr)
+    except (TargetError, ClientError, BotoCoreError, LookupError) as error:
+        # The target is unreachable or refused (credentials, permissions, a missing stack or usage plan).
+        message = str(error)
+        print(
+            json.dumps({"error": {"code": "target_error", "message": message}}) if args.json else f"patron: {message}",
+            file=sys.stderr,
+        )
         return 2
     print(json.dumps(result, indent=2) if args.json else text)
     return 0

@@ -7,33 +7,48 @@ from typing import Any
 from patron.applications.model import Application
 
 
-def plan_name(application: Application) -> str:
-    return f"patron-app-{application.id}"
-
-
 class ApiGatewayUsagePlans:
-    """Creates the application's usage-plan API key (its value is the one the authorizer names) and plan."""
+    """Creates the application's usage-plan API key (its value is the one the authorizer names) and plan.
+
+    Names carry the REST API id, so two stacks in one account (staging, prod) never touch each other's plans.
+    Each step first looks for what an interrupted earlier run left, so running a command again completes it.
+    """
 
     def __init__(self, client: Any, rest_api_id: str, stage: str):
         self._client = client
+        self._rest_api_id = rest_api_id
         self._api_stage = {"apiId": rest_api_id, "stage": stage}
 
+    def plan_name(self, application: Application) -> str:
+        return f"patron-{self._rest_api_id}-app-{application.id}"
+
     def register(self, application: Application) -> None:
-        key = self._client.create_api_key(
-            name=plan_name(application),
-            value=application.usage_key,
-            enabled=True,
-            description="Patron application usage key (never given to clients)",
+        name = self.plan_name(application)
+        key_id = (
+            self._find("get_api_keys", name)
+            or self._client.create_api_key(
+                name=name,
+                value=application.usage_key,
+                enabled=True,
+                description="Patron application usage key (never given to clients)",
+            )["id"]
         )
-        plan = self._client.create_usage_plan(
-            name=plan_name(application),
-            apiStages=[self._api_stage],
-            throttle={"rateLimit": application.rate_limit.rate, "burstLimit": application.rate_limit.burst},
+        plan_id = (
+            self._find("get_usage_plans", name)
+            or self._client.create_usage_plan(
+                name=name,
+                apiStages=[self._api_stage],
+                throttle={"rateLimit": application.rate_limit.rate, "burstLimit": application.rate_limit.burst},
+            )["id"]
         )
-        self._client.create_usage_plan_key(usagePlanId=plan["id"], keyId=key["id"], keyType="API_KEY")
+        attached = self._client.get_usage_plan_keys(usagePlanId=plan_id).get("items", [])
+        if not any(item.get("id") == key_id for item in attached):
+            self._client.create_usage_plan_key(usagePlanId=plan_id, keyId=key_id, keyType="API_KEY")
 
     def update(self, application: Application) -> None:
-        plan_id = self._find_plan(plan_name(application))
+        plan_id = self._find("get_usage_plans", self.plan_name(application))
+        if plan_id is None:
+            raise LookupError(f"usage plan {self.plan_name(application)} not found")
         self._client.update_usage_plan(
             usagePlanId=plan_id,
             patchOperations=[
@@ -42,9 +57,9 @@ class ApiGatewayUsagePlans:
             ],
         )
 
-    def _find_plan(self, name: str) -> str:
-        for page in self._client.get_paginator("get_usage_plans").paginate():
-            for plan in page.get("items", []):
-                if plan.get("name") == name:
-                    return str(plan["id"])
-        raise LookupError(f"usage plan {name} not found")
+    def _find(self, operation: str, name: str) -> str | None:
+        for page in self._client.get_paginator(operation).paginate():
+            for item in page.get("items", []):
+                if item.get("name") == name:
+                    return str(item["id"])
+        return None

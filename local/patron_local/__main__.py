@@ -37,10 +37,8 @@ def _demo_key(runtime: LocalRuntime) -> str:
     if fixed:
         service.register_key(application.id, fixed, Scope.INTEGRATION, DEMO_KEY_LABEL)
         return fixed
-    # A new key each start; the previous run's demo keys stop working so stale keys do not pile up.
-    for key in service.list_keys(application.id):
-        if key.label == DEMO_KEY_LABEL and not key.revoked:
-            service.revoke_key(key.key_id)
+    # A new key each start. Earlier demo keys keep working (a script may have saved one to pass back as
+    # PATRON_DEMO_API_KEY); `patron keys list 1` shows them and `patron keys revoke` ends them.
     return service.create_key(application.id, Scope.INTEGRATION, DEMO_KEY_LABEL).secret
 
 

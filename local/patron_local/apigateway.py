@@ -15,12 +15,10 @@ from urllib.parse import unquote
 
 from patron_local.functions import FunctionRegistry
 from patron_local.ratelimit import Throttle, retry_after_header
-from patron_local.template import GatewayResponse, Route, Template
+from patron_local.template import ACCOUNT, REGION, GatewayResponse, Route, Template
 
 API_GATEWAY_MAX_PAYLOAD = 10 * 1024 * 1024
 LAMBDA_MAX_SYNC_PAYLOAD = 6 * 1024 * 1024  # the whole invocation event, as Lambda counts it
-REGION = "us-east-1"
-ACCOUNT = "123456789012"
 API_ID = "patronlocal"
 
 # API Gateway's own defaults, used when the template does not override a response type.

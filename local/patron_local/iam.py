@@ -16,7 +16,7 @@ import boto3
 from botocore.exceptions import ClientError
 
 from patron_local.functions import CURRENT_FUNCTION
-from patron_local.template import PhysicalResources, Template
+from patron_local.template import ACCOUNT, REGION, PhysicalResources, Template
 
 
 @dataclass(frozen=True)
@@ -84,7 +84,7 @@ class DynamoDBPolicyEnforcer:
         operation = str(model.name)
         action = f"dynamodb:{operation}"
         for table in _tables_touched(operation, params):
-            arn = self._table_arns.get(table, f"arn:aws:dynamodb:us-east-1:123456789012:table/{table}")
+            arn = self._table_arns.get(table, f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{table}")
             if params.get("IndexName"):
                 arn = f"{arn}/index/{params['IndexName']}"
             if not any(grant.allows(action, arn) for grant in self._grants[function]):

@@ -20,11 +20,10 @@ from moto.core.config import default_user_config
 from moto.server import ThreadedMotoServer
 
 from patron_local.functions import FunctionRegistry, FunctionTimeoutError
+from patron_local.template import ACCOUNT, REGION
 
 LOGGER = logging.getLogger(__name__)
 
-REGION = "us-east-1"
-ACCOUNT_ID = "123456789012"
 
 # boto3 ships no type information and only the DynamoDB stubs are installed: clients are untyped.
 Client = Any
@@ -40,7 +39,7 @@ _SAVED: dict[str, Any] = {}
 
 def local_function_arn(logical_id: str) -> str:
     """The ARN a template function has locally; its function name is the logical id."""
-    return f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{logical_id}"
+    return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{logical_id}"
 
 
 def function_name_of(function_name: str) -> str:

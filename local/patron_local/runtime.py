@@ -18,11 +18,11 @@ from patron.applications.model import Application
 from patron.applications.repository import DynamoApplicationRepository
 from patron.applications.service import ApplicationService
 from patron.errors import NotFoundError
-from patron_local.apigateway import ACCOUNT, REGION, ApiGateway, HttpRequest, HttpResponse, RateLimits
+from patron_local.apigateway import ApiGateway, HttpRequest, HttpResponse, RateLimits
 from patron_local.dynamodb_local import PROJECT_ROOT, DynamoDBLocal, ensure_tables, local_aws_environment
 from patron_local.functions import FunctionRegistry
 from patron_local.iam import DynamoDBPolicyEnforcer
-from patron_local.template import PhysicalResources, Template
+from patron_local.template import ACCOUNT, REGION, PhysicalResources, Template
 
 DEFAULT_TEMPLATE = PROJECT_ROOT / "template.yaml"
 _LIMITS_CACHE_SECONDS = 1.0

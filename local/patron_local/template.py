@@ -9,6 +9,10 @@ from typing import Any
 
 import yaml
 
+# The account and region every local ARN and URL uses.
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+
 _INTRINSICS = (
     "Ref",
     "GetAtt",
@@ -232,8 +236,8 @@ class PhysicalResources:
     parameters: dict[str, str]
     refs: dict[str, str] = field(default_factory=dict)
     attributes: dict[tuple[str, str], str] = field(default_factory=dict)
-    region: str = "us-east-1"
-    account_id: str = "123456789012"
+    region: str = REGION
+    account_id: str = ACCOUNT
 
     def resolve(self, value: Any) -> Any:
         if isinstance(value, list):

@@ -9,7 +9,9 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from patron.applications.model import Application, RateLimit
 from patron_cli.main import main
+from patron_cli.usage_plans import ApiGatewayUsagePlans
 from patron_local.state import LocalState
 from tests.conftest import TEST_KEY_CACHE_TTL_SECONDS
 
@@ -116,9 +118,16 @@ def test_a_deployed_stack_is_found_by_name_and_gets_usage_plans(monkeypatch, cap
     )
     plans = apigateway.get_usage_plans()["items"]
     assert [(p["name"], p["throttle"]) for p in plans] == [
-        (f"patron-app-{application['id']}", {"rateLimit": 2.0, "burstLimit": 20})
+        (f"patron-{api_id}-app-{application['id']}", {"rateLimit": 2.0, "burstLimit": 20})
     ]
     assert plans[0]["apiStages"] == [{"apiId": api_id, "stage": "live"}]
+    assert len(apigateway.get_usage_plan_keys(usagePlanId=plans[0]["id"])["items"]) == 1
+
+    # Registering again (an interrupted earlier run) completes without duplicating anything.
+    again = Application(application["id"], "eu-shop", "", RateLimit(2, 20), usage_key="x" * 30)
+    ApiGatewayUsagePlans(apigateway, api_id, "live").register(again)
+    assert len(apigateway.get_usage_plans()["items"]) == 1
+    assert len(apigateway.get_api_keys()["items"]) == 1
     assert len(apigateway.get_usage_plan_keys(usagePlanId=plans[0]["id"])["items"]) == 1
 
     run_json(
@@ -138,4 +147,5 @@ def test_a_deployed_stack_is_found_by_name_and_gets_usage_plans(monkeypatch, cap
     throttle = apigateway.get_usage_plan(usagePlanId=plans[0]["id"])["throttle"]
     assert (float(throttle["rateLimit"]), int(throttle["burstLimit"])) == (5.0, 50)
 
-    assert main(["applications", "list", "--stack", "no-such-stack", "--region", region]) == 2
+    assert main(["applications", "list", "--stack", "no-such-stack", "--region", region, "--json"]) == 2
+    assert json.loads(capsys.readouterr().err)["error"]["code"] == "target_error"

@@ -83,3 +83,29 @@ def test_an_integration_key_may_call_every_route(setup):
     grant = authenticator.authenticate(headers(service.create_key(application.id, Scope.INTEGRATION).secret))
     authenticator.authorize(grant, "PUT", "/v2/customer_profiles/{integrationId}")
     authenticator.authorize(grant, "POST", "/v2/events")
+
+
+def test_a_flood_of_unknown_key_ids_does_not_evict_real_keys(setup):
+    repository, service, application, _, authenticator = setup
+    secret = service.create_key(application.id, Scope.INTEGRATION).secret
+    authenticator.authenticate(headers(secret))
+    from patron.applications import apikeys
+
+    for _ in range(2000):
+        with pytest.raises(UnauthorizedError):
+            authenticator.authenticate(headers(apikeys.new_key()[1]))
+    reads = repository.key_reads
+    authenticator.authenticate(headers(secret))
+    assert repository.key_reads == reads  # still cached
+
+
+def test_an_unknown_key_is_remembered_only_briefly(setup):
+    _, service, application, clock, authenticator = setup
+    from patron.applications import apikeys
+
+    key_id, secret = apikeys.new_key()
+    with pytest.raises(UnauthorizedError):
+        authenticator.authenticate(headers(secret))
+    service.register_key(application.id, secret, Scope.INTEGRATION)
+    clock.now = 6.0  # past the short negative cache, well inside the key TTL
+    assert authenticator.authenticate(headers(secret)).key_id == key_id

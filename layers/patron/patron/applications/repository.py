@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from botocore.exceptions import ClientError
 
+from patron.applications import keys
 from patron.applications.model import ApiKey, Application, RateLimit, Scope
 from patron.dynamo import codec
 from patron.dynamo.errors import is_condition_failure, translate
@@ -32,14 +33,6 @@ class ApplicationRepository(Protocol):
     def get_key(self, key_id: str) -> ApiKey | None: ...
     def list_keys(self, application_id: int) -> list[ApiKey]: ...
     def revoke_key(self, key_id: str, revoked_at: str) -> ApiKey: ...
-
-
-def _app_pk(application_id: int) -> str:
-    return f"APP#{application_id}"
-
-
-def _key_pk(key_id: str) -> str:
-    return f"KEY#{key_id}"
 
 
 def _application_from(item: dict[str, Any]) -> Application:
@@ -73,7 +66,7 @@ class DynamoApplicationRepository:
     def next_application_id(self) -> int:
         result = self._client.update_item(
             TableName=self._table,
-            Key=codec.to_item({"PK": "COUNTER", "SK": "APP"}),
+            Key=codec.to_item({"PK": keys.COUNTER_PK, "SK": keys.COUNTER_SK}),
             UpdateExpression="ADD #v :one",
             ExpressionAttributeNames={"#v": "value"},
             ExpressionAttributeValues={":one": {"N": "1"}},
@@ -83,10 +76,10 @@ class DynamoApplicationRepository:
 
     def add_application(self, application: Application) -> None:
         item = {
-            "PK": _app_pk(application.id),
-            "SK": "APP",
-            "GSI1PK": "APPS",
-            "GSI1SK": f"{application.id:012d}",
+            "PK": keys.application_pk(application.id),
+            "SK": keys.APPLICATION_SK,
+            "GSI1PK": keys.ALL_APPLICATIONS,
+            "GSI1SK": keys.application_gsi1sk(application.id),
             "applicationId": application.id,
             "name": application.name,
             "created": application.created,
@@ -102,18 +95,19 @@ class DynamoApplicationRepository:
 
     def get_application(self, application_id: int) -> Application | None:
         result = self._client.get_item(
-            TableName=self._table, Key=codec.to_item({"PK": _app_pk(application_id), "SK": "APP"})
+            TableName=self._table,
+            Key=codec.to_item({"PK": keys.application_pk(application_id), "SK": keys.APPLICATION_SK}),
         )
         return _application_from(codec.from_item(result["Item"])) if "Item" in result else None
 
     def list_applications(self) -> list[Application]:
-        return [_application_from(item) for item in self._query_gsi1("APPS")]
+        return [_application_from(item) for item in self._query_gsi1(keys.ALL_APPLICATIONS)]
 
     def update_rate_limit(self, application_id: int, rate_limit: RateLimit) -> Application:
         try:
             result = self._client.update_item(
                 TableName=self._table,
-                Key=codec.to_item({"PK": _app_pk(application_id), "SK": "APP"}),
+                Key=codec.to_item({"PK": keys.application_pk(application_id), "SK": keys.APPLICATION_SK}),
                 UpdateExpression="SET rateLimit = :rate, burstLimit = :burst",
                 ConditionExpression="attribute_exists(PK)",
                 ExpressionAttributeValues=codec.to_item(
@@ -129,10 +123,10 @@ class DynamoApplicationRepository:
 
     def add_key(self, key: ApiKey) -> None:
         item = {
-            "PK": _key_pk(key.key_id),
-            "SK": "KEY",
-            "GSI1PK": f"{_app_pk(key.application_id)}#KEYS",
-            "GSI1SK": f"{key.created}#{key.key_id}",
+            "PK": keys.api_key_pk(key.key_id),
+            "SK": keys.API_KEY_SK,
+            "GSI1PK": keys.application_keys_gsi1pk(key.application_id),
+            "GSI1SK": keys.api_key_gsi1sk(key.created, key.key_id),
             "keyId": key.key_id,
             "applicationId": key.application_id,
             "scope": key.scope.value,
@@ -148,17 +142,19 @@ class DynamoApplicationRepository:
         )
 
     def get_key(self, key_id: str) -> ApiKey | None:
-        result = self._client.get_item(TableName=self._table, Key=codec.to_item({"PK": _key_pk(key_id), "SK": "KEY"}))
+        result = self._client.get_item(
+            TableName=self._table, Key=codec.to_item({"PK": keys.api_key_pk(key_id), "SK": keys.API_KEY_SK})
+        )
         return _key_from(codec.from_item(result["Item"])) if "Item" in result else None
 
     def list_keys(self, application_id: int) -> list[ApiKey]:
-        return [_key_from(item) for item in self._query_gsi1(f"{_app_pk(application_id)}#KEYS")]
+        return [_key_from(item) for item in self._query_gsi1(keys.application_keys_gsi1pk(application_id))]
 
     def revoke_key(self, key_id: str, revoked_at: str) -> ApiKey:
         try:
             result = self._client.update_item(
                 TableName=self._table,
-                Key=codec.to_item({"PK": _key_pk(key_id), "SK": "KEY"}),
+                Key=codec.to_item({"PK": keys.api_key_pk(key_id), "SK": keys.API_KEY_SK}),
                 # Revoking twice keeps the first revocation time.
                 UpdateExpression="SET revokedAt = if_not_exists(revokedAt, :now)",
                 ConditionExpression="attribute_exists(PK)",

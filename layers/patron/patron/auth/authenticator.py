@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from patron.applications import apikeys
 from patron.applications.model import ApiKey, Scope
@@ -13,6 +15,9 @@ from patron.auth.credentials import presented_key
 from patron.errors import ForbiddenError, UnauthorizedError
 
 _MAX_CACHED_KEYS = 10_000
+# Unknown key ids are remembered separately and briefly: a flood of made-up ids cannot evict real keys.
+_MAX_CACHED_UNKNOWN = 1_000
+_UNKNOWN_TTL_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -35,7 +40,9 @@ class Authenticator:
         self._ttl = cache_ttl_seconds
         self._public_routes = public_routes
         self._monotonic = monotonic
-        self._cache: dict[str, tuple[float, ApiKey | None]] = {}
+        # Least recently used first (dict order); a hit moves the key to the end.
+        self._cache: OrderedDict[str, tuple[float, ApiKey]] = OrderedDict()
+        self._unknown: OrderedDict[str, float] = OrderedDict()
 
     def authenticate(self, headers: Mapping[str, Iterable[str]]) -> Grant:
         key = presented_key(headers)
@@ -60,10 +67,22 @@ class Authenticator:
         now = self._monotonic()
         cached = self._cache.get(key_id)
         if cached is not None and cached[0] > now:
+            self._cache.move_to_end(key_id)
             return cached[1]
+        if self._unknown.get(key_id, 0.0) > now:
+            return None
         stored = self._repository.get_key(key_id)
-        if self._ttl > 0:
-            if len(self._cache) >= _MAX_CACHED_KEYS:
-                self._cache.clear()
-            self._cache[key_id] = (now + self._ttl, stored)
+        if self._ttl <= 0:
+            return stored
+        if stored is None:
+            _remember(self._unknown, key_id, now + min(self._ttl, _UNKNOWN_TTL_SECONDS), _MAX_CACHED_UNKNOWN)
+        else:
+            _remember(self._cache, key_id, (now + self._ttl, stored), _MAX_CACHED_KEYS)
         return stored
+
+
+def _remember(cache: OrderedDict[str, Any], key: str, value: Any, limit: int) -> None:
+    cache[key] = value
+    cache.move_to_end(key)
+    while len(cache) > limit:
+        cache.popitem(last=False)
