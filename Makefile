@@ -22,7 +22,8 @@ $(STAMPS)/venv: pyproject.toml layers/patron/requirements.txt
 
 $(STAMPS)/node: package.json package-lock.json
 	@mkdir -p $(STAMPS)
-	@command -v java >/dev/null || { echo "DynamoDB Local needs Java 17+ on PATH"; exit 1; }
+	@v=$$(java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -1); \
+	  [ -n "$$v" ] && [ "$$v" -ge 17 ] || { echo "DynamoDB Local needs Java 17+ on PATH (found: $${v:-none})"; exit 1; }
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
