@@ -9,8 +9,9 @@ from typing import Any
 from patron.applications.model import ApiKey, Application, RateLimit
 from patron.applications.repository import ApplicationRepository
 from patron.errors import NotFoundError, PatronError
-from patron.profiles.model import CustomerProfile
-from patron.profiles.repository import ProfileRepository, ProfileUpdate, new_profile_id
+from patron.profiles.identifiers import IdentifierKind
+from patron.profiles.model import CustomerProfile, IdentifierTakenError, VersionConflictError
+from patron.profiles.repository import ProfileChange, ProfileRepository, ProfileUpdate, new_profile_id
 
 
 class InMemoryApplicationRepository:
@@ -63,6 +64,7 @@ class InMemoryApplicationRepository:
 class InMemoryProfileRepository:
     def __init__(self) -> None:
         self.profiles: dict[tuple[int, str], CustomerProfile] = {}
+        self.claims: dict[tuple[int, str, str], str] = {}
 
     def upsert(
         self,
@@ -100,8 +102,37 @@ class InMemoryProfileRepository:
     def get(self, application_id: int, integration_id: str) -> CustomerProfile | None:
         return self.profiles.get((application_id, integration_id))
 
+    def write(self, application_id: int, current: CustomerProfile | None, change: ProfileChange) -> CustomerProfile:
+        stored = self.profiles.get((application_id, change.integration_id))
+        if (stored.version if stored else 0) != change.expected_version:
+            raise VersionConflictError()
+        me = change.integration_id
+        old = stored.identifiers.claims() if stored else set()
+        for kind, value in change.identifiers.claims() - old:
+            owner = self.claims.get((application_id, kind, value))
+            if owner not in (None, me):
+                raise IdentifierTakenError(
+                    {"email": "email", "phone": "phone", "crmId": "crmId"}.get(kind, "deviceIds")
+                )
+        for kind, value in old - change.identifiers.claims():
+            self.claims.pop((application_id, kind, value), None)
+        for kind, value in change.identifiers.claims():
+            self.claims[(application_id, kind, value)] = me
+        profile = self.upsert(application_id, me, change.set_attributes, change.remove, change.now)
+        profile = replace(profile, identifiers=change.identifiers, version=change.expected_version + 1)
+        self.profiles[(application_id, me)] = profile
+        return profile
+
+    def owner_of(self, application_id: int, kind: IdentifierKind, value: str) -> str | None:
+        return self.claims.get((application_id, kind, value))
+
     def erase(self, application_id: int, integration_id: str) -> bool:
-        return self.profiles.pop((application_id, integration_id), None) is not None
+        profile = self.profiles.pop((application_id, integration_id), None)
+        if profile is None:
+            return False
+        for kind, value in profile.identifiers.claims():
+            self.claims.pop((application_id, kind, value), None)
+        return True
 
 
 # The fakes must keep satisfying the interfaces the services depend on (mypy checks these).

@@ -51,13 +51,28 @@ def function_grants(template: Template, resources: PhysicalResources) -> dict[st
     return grants
 
 
-def _tables_touched(operation: str, params: dict[str, Any]) -> list[str]:
-    if "TableName" in params:
-        return [str(params["TableName"])]
-    if operation in ("BatchGetItem", "BatchWriteItem"):
-        return [str(name) for name in params.get("RequestItems", {})]
+# A transaction is authorised item by item, by the action each item performs (as IAM evaluates it).
+_TRANSACT_ACTIONS = {
+    "Put": "PutItem",
+    "Update": "UpdateItem",
+    "Delete": "DeleteItem",
+    "ConditionCheck": "ConditionCheckItem",
+    "Get": "GetItem",
+}
+
+
+def _requests(operation: str, params: dict[str, Any]) -> list[tuple[str, str]]:
+    """(action, table) pairs a call needs permission for."""
     if operation in ("TransactWriteItems", "TransactGetItems"):
-        return [str(body["TableName"]) for item in params.get("TransactItems", []) for body in item.values()]
+        return [
+            (f"dynamodb:{_TRANSACT_ACTIONS[kind]}", str(body["TableName"]))
+            for item in params.get("TransactItems", [])
+            for kind, body in item.items()
+        ]
+    if operation in ("BatchGetItem", "BatchWriteItem"):
+        return [(f"dynamodb:{operation}", str(name)) for name in params.get("RequestItems", {})]
+    if "TableName" in params:
+        return [(f"dynamodb:{operation}", str(params["TableName"]))]
     return []
 
 
@@ -82,8 +97,7 @@ class DynamoDBPolicyEnforcer:
         if function is None or function not in self._grants:
             return
         operation = str(model.name)
-        action = f"dynamodb:{operation}"
-        for table in _tables_touched(operation, params):
+        for action, table in _requests(operation, params):
             arn = self._table_arns.get(table, f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{table}")
             if params.get("IndexName"):
                 arn = f"{arn}/index/{params['IndexName']}"

@@ -38,3 +38,17 @@ def test_a_function_cannot_call_what_its_policy_does_not_grant(runtime):
 
 def test_outside_any_function_calls_pass(runtime):
     dynamodb_client().scan(TableName=runtime.table_names["ProfilesTable"], Limit=1)
+
+
+def test_transactions_are_authorised_item_by_item(runtime):
+    client = dynamodb_client()
+    profiles = runtime.table_names["ProfilesTable"]
+    token = CURRENT_FUNCTION.set("AuthorizerFunction")
+    try:
+        with pytest.raises(ClientError) as denied:
+            client.transact_write_items(
+                TransactItems=[{"Delete": {"TableName": profiles, "Key": {"PK": {"S": "x"}, "SK": {"S": "y"}}}}]
+            )
+        assert "dynamodb:DeleteItem" in denied.value.response["Error"]["Message"]
+    finally:
+        CURRENT_FUNCTION.reset(token)

@@ -60,3 +60,13 @@ class ProfilesSettings(HttpSettings, frozen=True):
     profiles_table_name: TableName
     # Reported as CustomerProfile.accountId (Talon.One's account); one Patron deployment is one account.
     account_id: Positive
+
+
+class ProfileTableSettings(Settings, frozen=True):
+    """What the profile repository needs, whichever function it runs in."""
+
+    profiles_table_name: TableName
+
+
+class CustomersSettings(HttpSettings, frozen=True):
+    profiles_table_name: TableName

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 PROFILE_SK = "PROFILE"
+IDENTIFIER_SK = "IDENT"
 # Custom attributes are stored as top-level item attributes under this prefix, so one UpdateItem can both
 # create a profile and merge attributes into it (a nested map cannot be created and updated in one expression).
 ATTRIBUTE_PREFIX = "a:"
@@ -16,3 +17,8 @@ def parse_profile_pk(pk: str) -> tuple[int, str]:
     """(application id, integration id) of a profile key; the integration id may itself contain '#'."""
     _, application_id, _, integration_id = pk.split("#", 3)
     return int(application_id), integration_id
+
+
+def identifier_pk(application_id: int, kind: str, value: str) -> str:
+    """The item that claims an identifier (an email, a phone, ...) for one profile of one application."""
+    return f"APP#{application_id}#IDENT#{kind}#{value}"

@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from patron.errors import FieldIssue, ValidationError
+from patron.errors import ConflictError, FieldIssue, ValidationError
+from patron.profiles.identifiers import Identifiers
 
 MAX_INTEGRATION_ID_LENGTH = 1000  # Talon.One's CustomerProfile.integrationId maxLength, in characters
 # ... and in UTF-8 bytes: the id is part of a partition key (2048 bytes at most, with our prefix).
@@ -33,6 +34,7 @@ class CustomerProfile:
     closed_sessions: int = 0
     total_sales: Decimal = Decimal(0)
     attributes: dict[str, Any] = field(default_factory=dict)
+    identifiers: Identifiers = field(default_factory=Identifiers)
 
 
 def _is_text(value: str) -> bool:
@@ -127,3 +129,18 @@ class ProfileTooLargeError(ValidationError):
     def __init__(self, root: str = "") -> None:
         issue = FieldIssue("attributes", "profile_too_large", "The profile would exceed the 400 KB stored limit.")
         super().__init__("The profile would exceed the maximum stored size.", [issue.under(root) if root else issue])
+
+
+class VersionConflictError(ConflictError):
+    """The profile changed since it was read (a parallel update): nothing was written."""
+
+    def __init__(self) -> None:
+        super().__init__("The profile was changed by another request; read it and try again.", "version_conflict")
+
+
+class IdentifierTakenError(ConflictError):
+    """Another profile of the application holds this identifier: nothing was written."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__("Another customer already has this identifier.", "identifier_taken")
+        self.details = [FieldIssue(path, "identifier_taken", "Another customer already has this identifier.")]

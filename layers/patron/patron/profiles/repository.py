@@ -8,15 +8,28 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol
 
 from botocore.exceptions import ClientError
 
 from patron.dynamo import codec
-from patron.dynamo.errors import is_item_too_large, translate
+from patron.dynamo.errors import error_code, is_item_too_large, translate
 from patron.errors import PatronError
-from patron.profiles.keys import ATTRIBUTE_PREFIX, PROFILE_SK, parse_profile_pk, profile_pk
-from patron.profiles.model import CustomerProfile, ProfileTooLargeError
+from patron.profiles.identifiers import IdentifierKind, Identifiers
+from patron.profiles.keys import (
+    ATTRIBUTE_PREFIX,
+    IDENTIFIER_SK,
+    PROFILE_SK,
+    identifier_pk,
+    parse_profile_pk,
+    profile_pk,
+)
+from patron.profiles.model import (
+    CustomerProfile,
+    IdentifierTakenError,
+    ProfileTooLargeError,
+    VersionConflictError,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -24,11 +37,34 @@ if TYPE_CHECKING:
 _EPOCH_MS = 1_704_067_200_000  # 2024-01-01T00:00:00Z
 # Concurrent UpdateItem calls of one bulk request; the DynamoDB client's connection pool matches it.
 BULK_CONCURRENCY = 16
+_ERASE_ATTEMPTS = 3
 
 
 def new_profile_id() -> int:
     """A numeric id (Talon.One's CustomerProfile.id is an integer): time-ordered, 12 random bits, < 2**53."""
     return ((int(time.time() * 1000) - _EPOCH_MS) << 12) | random.getrandbits(12)
+
+
+IDENTIFIERS_ATTRIBUTE = "ids"
+_IDENTIFIER_PATHS = {
+    IdentifierKind.EMAIL: "email",
+    IdentifierKind.PHONE: "phone",
+    IdentifierKind.CRM_ID: "crmId",
+    IdentifierKind.DEVICE_ID: "deviceIds",
+}
+
+
+@dataclass(frozen=True)
+class ProfileChange:
+    """A read-modify-write of one profile: applied only if the profile is still at `expected_version`
+    (0: it must not exist yet), together with the identifier claims it makes and releases."""
+
+    integration_id: str
+    set_attributes: dict[str, Any]
+    remove: list[str]
+    identifiers: Identifiers
+    expected_version: int
+    now: str
 
 
 @dataclass(frozen=True)
@@ -56,6 +92,15 @@ class ProfileRepository(Protocol):
 
     def get(self, application_id: int, integration_id: str) -> CustomerProfile | None: ...
 
+    def write(self, application_id: int, current: CustomerProfile | None, change: ProfileChange) -> CustomerProfile:
+        """Applies `change` in one transaction with its identifier claims; raises VersionConflictError or
+        IdentifierTakenError (and writes nothing) when the profile moved on or an identifier is taken."""
+        ...
+
+    def owner_of(self, application_id: int, kind: IdentifierKind, value: str) -> str | None:
+        """The integration id of the profile holding this identifier, if any."""
+        ...
+
     def erase(self, application_id: int, integration_id: str) -> bool:
         """Deletes everything stored for this profile; False when there was no profile."""
         ...
@@ -77,7 +122,66 @@ def profile_from_item(item: dict[str, Any]) -> CustomerProfile:
         attributes={
             name[len(ATTRIBUTE_PREFIX) :]: value for name, value in item.items() if name.startswith(ATTRIBUTE_PREFIX)
         },
+        identifiers=Identifiers.from_dict(item.get(IDENTIFIERS_ATTRIBUTE)),
     )
+
+
+def _merge_expression(
+    set_attributes: dict[str, Any],
+    remove: list[str],
+    now: str,
+    identifiers: Identifiers | None = None,
+    next_version: int | None = None,
+    profile_id: int | None = None,
+) -> tuple[str, dict[str, str], dict[str, Any]]:
+    """The UpdateExpression that creates a profile or merges into it. Without `next_version` the version is
+    incremented in place (the single-request path); with it, it is set (the read-modify-write path)."""
+    names = {
+        "#pid": "profileId",
+        "#created": "created",
+        "#updated": "updated",
+        "#activity": "lastActivity",
+        "#version": "version",
+    }
+    values: dict[str, Any] = {":pid": profile_id or new_profile_id(), ":now": now}
+    # The application and integration ids live in the key only (see parse_profile_pk).
+    sets = [
+        "#pid = if_not_exists(#pid, :pid)",
+        "#created = if_not_exists(#created, :now)",
+        "#activity = if_not_exists(#activity, :now)",
+        "#updated = :now",
+    ]
+    if next_version is None:
+        values.update({":zero": 0, ":one": 1})
+        sets.append("#version = if_not_exists(#version, :zero) + :one")
+    else:
+        values[":version"] = next_version
+        sets.append("#version = :version")
+    removes: list[str] = []
+    if identifiers is not None:
+        names["#ids"] = IDENTIFIERS_ATTRIBUTE
+        stored = identifiers.as_dict()
+        if stored:
+            values[":ids"] = stored
+            sets.append("#ids = :ids")
+        else:
+            removes.append("#ids")
+    for index, (name, value) in enumerate(set_attributes.items()):
+        names[f"#a{index}"] = ATTRIBUTE_PREFIX + name
+        values[f":a{index}"] = value
+        sets.append(f"#a{index} = :a{index}")
+    for index, name in enumerate(remove):
+        names[f"#r{index}"] = ATTRIBUTE_PREFIX + name
+        removes.append(f"#r{index}")
+    expression = "SET " + ", ".join(sets)
+    if removes:
+        expression += " REMOVE " + ", ".join(removes)
+    return expression, names, values
+
+
+def _cancellation_codes(exc: ClientError) -> list[str]:
+    reasons = exc.response.get("CancellationReasons") or []
+    return [str(reason.get("Code", "None")) for reason in reasons]
 
 
 class DynamoProfileRepository:
@@ -94,36 +198,7 @@ class DynamoProfileRepository:
         now: str,
     ) -> CustomerProfile:
         """Creates the profile or merges into it, in one UpdateItem (one write, one round trip)."""
-        names = {
-            "#pid": "profileId",
-            "#created": "created",
-            "#updated": "updated",
-            "#activity": "lastActivity",
-            "#version": "version",
-        }
-        values: dict[str, Any] = {
-            ":pid": new_profile_id(),
-            ":now": now,
-            ":zero": 0,
-            ":one": 1,
-        }
-        # The application and integration ids live in the key only (see parse_profile_pk).
-        sets = [
-            "#pid = if_not_exists(#pid, :pid)",
-            "#created = if_not_exists(#created, :now)",
-            "#activity = if_not_exists(#activity, :now)",
-            "#updated = :now",
-            "#version = if_not_exists(#version, :zero) + :one",
-        ]
-        for index, (name, value) in enumerate(set_attributes.items()):
-            names[f"#a{index}"] = ATTRIBUTE_PREFIX + name
-            values[f":a{index}"] = value
-            sets.append(f"#a{index} = :a{index}")
-        expression = "SET " + ", ".join(sets)
-        if remove:
-            for index, name in enumerate(remove):
-                names[f"#r{index}"] = ATTRIBUTE_PREFIX + name
-            expression += " REMOVE " + ", ".join(f"#r{index}" for index in range(len(remove)))
+        expression, names, values = _merge_expression(set_attributes, remove, now)
         try:
             result = self._client.update_item(
                 TableName=self._table,
@@ -157,13 +232,152 @@ class DynamoProfileRepository:
         with ThreadPoolExecutor(max_workers=BULK_CONCURRENCY) as pool:
             return list(pool.map(lambda context, update: context.run(one, update), contexts, updates))
 
-    def erase(self, application_id: int, integration_id: str) -> bool:
-        result = self._client.delete_item(
-            TableName=self._table,
-            Key=codec.to_item({"PK": profile_pk(application_id, integration_id), "SK": PROFILE_SK}),
-            ReturnValues="ALL_OLD",
+    def write(self, application_id: int, current: CustomerProfile | None, change: ProfileChange) -> CustomerProfile:
+        """One TransactWriteItems: the profile (conditional on its version) and every identifier claimed or
+        released. The result is computed from `current` and `change`: the condition guarantees it is exact."""
+        me = change.integration_id
+        old_claims = current.identifiers.claims() if current else set()
+        new_claims = change.identifiers.claims()
+        claims = sorted(new_claims - old_claims)
+        releases = sorted(old_claims - new_claims)
+        profile_id = current.profile_id if current else new_profile_id()
+        expression, names, values = _merge_expression(
+            change.set_attributes,
+            change.remove,
+            change.now,
+            identifiers=change.identifiers,
+            next_version=change.expected_version + 1,
+            profile_id=profile_id,
         )
-        return "Attributes" in result
+        if change.expected_version == 0:
+            condition = "attribute_not_exists(PK)"
+        else:
+            condition = "#version = :expected"
+            values[":expected"] = change.expected_version
+        items: list[dict[str, Any]] = [
+            {
+                "Update": {
+                    "TableName": self._table,
+                    "Key": codec.to_item({"PK": profile_pk(application_id, me), "SK": PROFILE_SK}),
+                    "UpdateExpression": expression,
+                    "ConditionExpression": condition,
+                    "ExpressionAttributeNames": names,
+                    "ExpressionAttributeValues": codec.to_item(values),
+                }
+            }
+        ]
+        for kind, value in claims:
+            items.append(
+                {
+                    "Put": {
+                        "TableName": self._table,
+                        "Item": codec.to_item(
+                            {"PK": identifier_pk(application_id, kind, value), "SK": IDENTIFIER_SK, "owner": me}
+                        ),
+                        # Free, or already ours (a retry after a lost answer).
+                        "ConditionExpression": "attribute_not_exists(PK) OR #owner = :me",
+                        "ExpressionAttributeNames": {"#owner": "owner"},
+                        "ExpressionAttributeValues": codec.to_item({":me": me}),
+                    }
+                }
+            )
+        for kind, value in releases:
+            items.append(
+                {
+                    "Delete": {
+                        "TableName": self._table,
+                        "Key": codec.to_item({"PK": identifier_pk(application_id, kind, value), "SK": IDENTIFIER_SK}),
+                        "ConditionExpression": "attribute_not_exists(PK) OR #owner = :me",
+                        "ExpressionAttributeNames": {"#owner": "owner"},
+                        "ExpressionAttributeValues": codec.to_item({":me": me}),
+                    }
+                }
+            )
+        try:
+            self._client.transact_write_items(TransactItems=items)  # type: ignore[arg-type]
+        except ClientError as exc:
+            self._raise_cancelled(exc, claims)
+        attributes = {**(current.attributes if current else {}), **change.set_attributes}
+        for name in change.remove:
+            attributes.pop(name, None)
+        return CustomerProfile(
+            application_id=application_id,
+            integration_id=me,
+            profile_id=profile_id,
+            created=current.created if current else change.now,
+            updated=change.now,
+            last_activity=current.last_activity if current else change.now,
+            version=change.expected_version + 1,
+            closed_sessions=current.closed_sessions if current else 0,
+            total_sales=current.total_sales if current else Decimal(0),
+            attributes=attributes,
+            identifiers=change.identifiers,
+        )
+
+    def _raise_cancelled(self, exc: ClientError, claims: list[tuple[IdentifierKind, str]]) -> NoReturn:
+        if is_item_too_large(exc):
+            raise ProfileTooLargeError() from None
+        if error_code(exc) != "TransactionCanceledException":
+            raise translate(exc) from exc
+        codes = _cancellation_codes(exc)
+        if codes and codes[0] == "ConditionalCheckFailed":
+            raise VersionConflictError() from None
+        for index, (kind, _) in enumerate(claims, start=1):
+            if index < len(codes) and codes[index] == "ConditionalCheckFailed":
+                raise IdentifierTakenError(_IDENTIFIER_PATHS[kind]) from None
+        if "ConditionalCheckFailed" in codes:
+            raise VersionConflictError() from None  # a released claim moved: the profile changed under us
+        if "TransactionConflict" in codes:
+            raise VersionConflictError() from None  # a parallel transaction on the same items
+        raise translate(exc) from exc
+
+    def owner_of(self, application_id: int, kind: IdentifierKind, value: str) -> str | None:
+        result = self._client.get_item(
+            TableName=self._table,
+            Key=codec.to_item({"PK": identifier_pk(application_id, kind, value), "SK": IDENTIFIER_SK}),
+            ConsistentRead=True,
+        )
+        return str(codec.from_item(result["Item"])["owner"]) if "Item" in result else None
+
+    def erase(self, application_id: int, integration_id: str) -> bool:
+        """The profile and every identifier claim it holds, in one transaction conditional on the version read;
+        retried if the profile changes in between."""
+        for _ in range(_ERASE_ATTEMPTS):
+            current = self.get(application_id, integration_id)
+            if current is None:
+                return False
+            items: list[dict[str, Any]] = [
+                {
+                    "Delete": {
+                        "TableName": self._table,
+                        "Key": codec.to_item({"PK": profile_pk(application_id, integration_id), "SK": PROFILE_SK}),
+                        "ConditionExpression": "#version = :version",
+                        "ExpressionAttributeNames": {"#version": "version"},
+                        "ExpressionAttributeValues": codec.to_item({":version": current.version}),
+                    }
+                }
+            ]
+            for kind, value in sorted(current.identifiers.claims()):
+                items.append(
+                    {
+                        "Delete": {
+                            "TableName": self._table,
+                            "Key": codec.to_item(
+                                {"PK": identifier_pk(application_id, kind, value), "SK": IDENTIFIER_SK}
+                            ),
+                            "ConditionExpression": "attribute_not_exists(PK) OR #owner = :me",
+                            "ExpressionAttributeNames": {"#owner": "owner"},
+                            "ExpressionAttributeValues": codec.to_item({":me": integration_id}),
+                        }
+                    }
+                )
+            try:
+                self._client.transact_write_items(TransactItems=items)  # type: ignore[arg-type]
+                return True
+            except ClientError as exc:
+                if error_code(exc) != "TransactionCanceledException":
+                    raise translate(exc) from exc
+        raise VersionConflictError()
 
     def get(self, application_id: int, integration_id: str) -> CustomerProfile | None:
         result = self._client.get_item(

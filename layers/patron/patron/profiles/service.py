@@ -5,11 +5,30 @@ from __future__ import annotations
 from typing import Any
 
 from patron.clock import Clock, SystemClock, iso
-from patron.errors import FieldIssue, NotFoundError, PatronError, ValidationError
-from patron.profiles.model import CustomerProfile, attribute_issues, integration_id_issue
-from patron.profiles.repository import ProfileRepository, ProfileUpdate
+from patron.errors import ConflictError, FieldIssue, NotFoundError, PatronError, ValidationError
+from patron.profiles.identifiers import (
+    IdentifierKind,
+    IdentifierPatch,
+    Identifiers,
+    normalise_email,
+    normalise_id,
+    normalise_phone,
+)
+from patron.profiles.model import CustomerProfile, VersionConflictError, attribute_issues, integration_id_issue
+from patron.profiles.repository import ProfileChange, ProfileRepository, ProfileUpdate
 
 MAX_PROFILES_PER_BULK_UPDATE = 1000  # Talon.One's limit for PUT /v2/customer_profiles
+# A read-modify-write that loses a race re-reads and re-applies (nothing is lost); after this many races in a
+# row, the caller gets 409.
+WRITE_ATTEMPTS = 4
+
+
+_NORMALISERS = {
+    IdentifierKind.EMAIL: normalise_email,
+    IdentifierKind.PHONE: normalise_phone,
+    IdentifierKind.CRM_ID: normalise_id,
+    IdentifierKind.DEVICE_ID: normalise_id,
+}
 
 
 def _issues(integration_id: str, attributes: dict[str, Any]) -> list[FieldIssue]:
@@ -79,6 +98,55 @@ class ProfileService:
                 [issue.under(f"customerProfiles[{index}]") for index, error in failed for issue in error.details],
             )
         return [outcome for integration_id, _ in items if isinstance(outcome := by_id[integration_id], CustomerProfile)]
+
+    def update_customer(
+        self,
+        application_id: int,
+        integration_id: str,
+        attributes: dict[str, Any],
+        identifiers: IdentifierPatch,
+        expected_version: int | None = None,
+    ) -> CustomerProfile:
+        """Creates or merges a customer with identifiers. `expected_version` (0: must be new) makes the write
+        conditional for the caller: a mismatch is 409 `version_conflict`. Without it, a parallel update is
+        absorbed by re-reading and re-applying, so no update is ever lost. An identifier held by another
+        customer is 409 `identifier_taken`; nothing is written in either case."""
+        issues = _issues(integration_id, attributes)
+        if issues:
+            raise ValidationError("The customer update is invalid.", issues)
+        update = _as_update(integration_id, attributes)
+        if identifiers.empty and expected_version is None:
+            return self._repository.upsert(
+                application_id, integration_id, update.set_attributes, update.remove, iso(self._clock.now())
+            )
+        for _ in range(WRITE_ATTEMPTS):
+            current = self._repository.get(application_id, integration_id)
+            version = current.version if current else 0
+            if expected_version is not None and expected_version != version:
+                raise VersionConflictError()
+            change = ProfileChange(
+                integration_id=integration_id,
+                set_attributes=update.set_attributes,
+                remove=update.remove,
+                identifiers=identifiers.applied_to(current.identifiers if current else Identifiers()),
+                expected_version=version,
+                now=iso(self._clock.now()),
+            )
+            try:
+                return self._repository.write(application_id, current, change)
+            except VersionConflictError:
+                if expected_version is not None:
+                    raise
+        raise ConflictError("The customer is being changed by other requests; try again.", "concurrent_update")
+
+    def find(self, application_id: int, kind: IdentifierKind, value: str) -> CustomerProfile:
+        """The customer holding an identifier (one index read, then the profile read)."""
+        normalised = _NORMALISERS[kind](value)
+        owner = self._repository.owner_of(application_id, kind, normalised) if normalised else None
+        profile = self._repository.get(application_id, owner) if owner else None
+        if profile is None:
+            raise NotFoundError("No customer with this identifier.", code="customer_not_found")
+        return profile
 
     def get(self, application_id: int, integration_id: str) -> CustomerProfile:
         _check_integration_id(integration_id)

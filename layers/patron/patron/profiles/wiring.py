@@ -7,7 +7,7 @@ from functools import cache
 from patron.dynamo.client import dynamodb_client
 from patron.profiles.repository import DynamoProfileRepository
 from patron.profiles.service import ProfileService
-from patron.settings import ProfilesSettings
+from patron.settings import CustomersSettings, ProfilesSettings, ProfileTableSettings
 
 
 @cache
@@ -16,5 +16,11 @@ def profiles_settings() -> ProfilesSettings:
 
 
 @cache
+def customers_settings() -> CustomersSettings:
+    return CustomersSettings.from_environ()
+
+
+@cache
 def profile_service() -> ProfileService:
-    return ProfileService(DynamoProfileRepository(dynamodb_client(), profiles_settings().profiles_table_name))
+    table = ProfileTableSettings.from_environ().profiles_table_name
+    return ProfileService(DynamoProfileRepository(dynamodb_client(), table))

@@ -1,0 +1,72 @@
+"""Patron's own customer routes' wire shapes (Talon.One style: JSON, camelCase, integrationIds), carrying the
+identifiers ExpertSender, Rfmcube and Maestra integrations send: email, phone, CRM id, device ids."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from patron.errors import FieldIssue, ValidationError
+from patron.profiles.identifiers import KEEP, Change, IdentifierPatch, parse_patch
+from patron.profiles.model import CustomerProfile
+
+
+class CustomerRequest(msgspec.Struct, forbid_unknown_fields=True, rename="camel"):
+    # UNSET (absent) leaves an identifier as it is; null removes it.
+    email: str | msgspec.UnsetType | None = msgspec.UNSET
+    phone: str | msgspec.UnsetType | None = msgspec.UNSET
+    crm_id: str | msgspec.UnsetType | None = msgspec.UNSET
+    device_ids: list[str] = []
+    remove_device_ids: list[str] = []
+    attributes: dict[str, Any] = {}
+
+
+def _change(value: str | msgspec.UnsetType | None) -> Change:
+    return KEEP if value is msgspec.UNSET else value
+
+
+def identifier_patch(request: CustomerRequest) -> IdentifierPatch:
+    patch, issues = parse_patch(
+        email=_change(request.email),
+        phone=_change(request.phone),
+        crm_id=_change(request.crm_id),
+        device_ids=request.device_ids,
+        remove_device_ids=request.remove_device_ids,
+    )
+    if issues:
+        raise ValidationError("The customer's identifiers are invalid.", issues)
+    return patch
+
+
+def expected_version(if_match: str | None) -> int | None:
+    """`If-Match: 3` or `If-Match: "3"` (the ETag we send); 0 asks for a customer that does not exist yet."""
+    if if_match is None:
+        return None
+    text = if_match.strip().removeprefix("W/").strip('"')
+    if not text.isdigit():
+        raise ValidationError(
+            "The If-Match header is invalid.",
+            [FieldIssue("header.If-Match", "invalid_value", "Expected a version number (the ETag).")],
+        )
+    return int(text)
+
+
+def customer_response(profile: CustomerProfile) -> dict[str, Any]:
+    ids = profile.identifiers
+    return {
+        "integrationId": profile.integration_id,
+        "id": profile.profile_id,
+        "version": profile.version,
+        "created": profile.created,
+        "updated": profile.updated,
+        "email": ids.email,
+        "phone": ids.phone,
+        "crmId": ids.crm_id,
+        "deviceIds": sorted(ids.device_ids),
+        "attributes": profile.attributes,
+    }
+
+
+def etag(profile: CustomerProfile) -> str:
+    return f'"{profile.version}"'
