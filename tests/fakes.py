@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
 from patron.applications.model import ApiKey, Application, RateLimit
 from patron.applications.repository import ApplicationRepository
+from patron.catalog.model import AttributeDescriptor, EntityKind
+from patron.catalog.repository import CatalogRepository
 from patron.errors import NotFoundError, PatronError
+from patron.idempotency.model import (
+    MAX_STORED_BYTES,
+    IdempotencyRecord,
+    ResponseTooLargeToStoreError,
+    StoredResponse,
+    encode_body,
+    stored_size,
+)
+from patron.idempotency.repository import IdempotencyRepository
 from patron.profiles.identifiers import IdentifierKind
 from patron.profiles.model import CustomerProfile, IdentifierTakenError, VersionConflictError
 from patron.profiles.repository import ProfileChange, ProfileRepository, ProfileUpdate, new_profile_id
@@ -138,3 +151,98 @@ class InMemoryProfileRepository:
 # The fakes must keep satisfying the interfaces the services depend on (mypy checks these).
 _application_repository: ApplicationRepository = InMemoryApplicationRepository()
 _profile_repository: ProfileRepository = InMemoryProfileRepository()
+
+
+class InMemoryCatalogRepository:
+    """The catalog's storage in memory. `calls` records each call as the DynamoDB round trip it stands for;
+    `before_add` runs inside the next conditional write, before its condition: a concurrent writer winning."""
+
+    def __init__(self) -> None:
+        self.descriptors: dict[tuple[int, EntityKind, str], AttributeDescriptor] = {}
+        self.calls: list[str] = []
+        self.before_add: Callable[[], None] | None = None
+
+    def load(self, application_id: int, kind: EntityKind) -> list[AttributeDescriptor]:
+        self.calls.append("Query")
+        found = [d for (app, k, _), d in self.descriptors.items() if (app, k) == (application_id, kind)]
+        return sorted(found, key=lambda descriptor: descriptor.name)  # sort key order, as a Query returns them
+
+    def add_if_absent(
+        self, application_id: int, kind: EntityKind, descriptor: AttributeDescriptor
+    ) -> AttributeDescriptor | None:
+        self.calls.append("PutItem")
+        if self.before_add is not None:
+            race, self.before_add = self.before_add, None
+            race()
+        existing = self.descriptors.get((application_id, kind, descriptor.name))
+        if existing is not None:
+            return existing
+        self.descriptors[(application_id, kind, descriptor.name)] = descriptor
+        return None
+
+    def replace(self, application_id: int, kind: EntityKind, descriptor: AttributeDescriptor) -> None:
+        self.calls.append("PutItem")
+        self.descriptors[(application_id, kind, descriptor.name)] = descriptor
+
+
+_catalog_repository: CatalogRepository = InMemoryCatalogRepository()
+
+
+class InMemoryIdempotencyRepository:
+    """The idempotency table in memory, with the DynamoDB implementation's conditions (patron.idempotency)."""
+
+    def __init__(self) -> None:
+        self.records: dict[tuple[int, str], IdempotencyRecord] = {}
+        self.subjects: dict[tuple[int, str], dict[str, int]] = {}  # (app, subject) -> {key: expiresAt}
+        self.calls: list[str] = []
+        self._lock = threading.Lock()
+
+    def claim(self, record: IdempotencyRecord, now_ms: int) -> IdempotencyRecord | None:
+        with self._lock:
+            self.calls.append("claim")
+            current = self.records.get((record.application_id, record.key))
+            replaceable = (
+                current is None
+                or current.expires_at <= now_ms // 1000
+                or (current.in_flight and current.locked_until_ms <= now_ms)
+            )
+            if not replaceable:
+                return current
+            self.records[(record.application_id, record.key)] = record
+            return None
+
+    def add_subjects(self, application_id: int, key: str, subjects: Sequence[str], expires_at: int) -> None:
+        with self._lock:
+            self.calls.append("add_subjects")
+            for subject in subjects:
+                self.subjects.setdefault((application_id, subject), {})[key] = expires_at
+
+    def complete(self, application_id: int, key: str, owner: str, response: StoredResponse) -> bool:
+        with self._lock:
+            self.calls.append("complete")
+            body, _ = encode_body(response.body)
+            if stored_size(response, body) > MAX_STORED_BYTES:
+                raise ResponseTooLargeToStoreError()
+            current = self.records.get((application_id, key))
+            if current is None or current.owner != owner or not current.in_flight:
+                return False
+            self.records[(application_id, key)] = replace(current, response=response, owner="", locked_until_ms=0)
+            return True
+
+    def release(self, application_id: int, key: str, owner: str) -> None:
+        with self._lock:
+            self.calls.append("release")
+            current = self.records.get((application_id, key))
+            if current is not None and current.owner == owner and current.in_flight:
+                del self.records[(application_id, key)]
+
+    def forget_subject(self, application_id: int, subject: str) -> int:
+        with self._lock:
+            self.calls.append("forget_subject")
+            keys = self.subjects.pop((application_id, subject), {})
+            for key in keys:
+                self.records.pop((application_id, key), None)
+            return len(keys)
+
+
+_idempotency_repository: IdempotencyRepository = InMemoryIdempotencyRepository()

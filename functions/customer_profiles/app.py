@@ -4,20 +4,38 @@ from __future__ import annotations
 
 from typing import Any
 
-from patron.errors import FieldIssue, UnsupportedFeatureError, ValidationError
+from patron.errors import FieldIssue, PatronError, UnsupportedFeatureError, ValidationError
 from patron.http.api import Request, Response, RestApi
 from patron.http.validation import parse_model
+from patron.idempotency.settings import IdempotencySettings
+from patron.idempotency.wiring import idempotency_store
 from patron.profiles import talon
 from patron.profiles.wiring import profile_service, profiles_settings
 from patron.settings import ProfilesSettings
 
 # The settings this function reads; a template test checks template.yaml gives it every one.
-SETTINGS = ProfilesSettings
+SETTINGS = (ProfilesSettings, IdempotencySettings)
 
-api = RestApi(max_body_bytes=lambda: profiles_settings().max_body_bytes)
+api = RestApi(max_body_bytes=lambda: profiles_settings().max_body_bytes, idempotency=idempotency_store)
 
 _RULE_ENGINE_CONTENT = {"triggeredCampaigns", "loyalty", "event", "awardedGiveaways", "ruleFailureReasons"}
 _INVENTORY_PARTS = ("referrals", "coupons", "loyalty", "giveaways", "achievements")
+
+
+def _profile_subject(request: Request) -> list[str]:
+    return [request.path_params["integrationId"]]
+
+
+def _bulk_subjects(request: Request) -> list[str]:
+    """Every integration id of a bulk body, read leniently: a body the route refused still names its people."""
+    try:
+        body = request.json()
+    except PatronError:
+        return []
+    profiles = body.get("customerProfiles") if isinstance(body, dict) else None
+    if not isinstance(profiles, list):
+        return []
+    return [p["integrationId"] for p in profiles if isinstance(p, dict) and isinstance(p.get("integrationId"), str)]
 
 
 def _rule_engine_unavailable(path: str) -> UnsupportedFeatureError:
@@ -28,7 +46,7 @@ def _rule_engine_unavailable(path: str) -> UnsupportedFeatureError:
     )
 
 
-@api.route("PUT", "/v2/customer_profiles/{integrationId}")
+@api.route("PUT", "/v2/customer_profiles/{integrationId}", idempotent=True, subjects=_profile_subject)
 def update_customer_profile_v2(request: Request) -> Response:
     if request.query_bool("runRuleEngine"):
         raise _rule_engine_unavailable("query.runRuleEngine")
@@ -48,7 +66,7 @@ def update_customer_profile_v2(request: Request) -> Response:
     return Response.json(talon.update_response(profile, account_id, "customerProfile" in content))
 
 
-@api.route("PUT", "/v2/customer_profiles")
+@api.route("PUT", "/v2/customer_profiles", idempotent=True, subjects=_bulk_subjects)
 def update_customer_profiles_v2(request: Request) -> Response:
     silent = request.query.get("silent", "yes")
     if silent not in ("yes", "no"):
@@ -63,7 +81,7 @@ def update_customer_profiles_v2(request: Request) -> Response:
     return Response.json(talon.bulk_update_response(profiles, profiles_settings().account_id))
 
 
-@api.route("DELETE", "/v1/customer_data/{integrationId}")
+@api.route("DELETE", "/v1/customer_data/{integrationId}", idempotent=True, subjects=_profile_subject)
 def delete_customer_data(request: Request) -> Response:
     profile_service().erase(request.caller.application_id, request.path_params["integrationId"])
     return Response(status=204)

@@ -70,3 +70,9 @@ class ProfileTableSettings(Settings, frozen=True):
 
 class CustomersSettings(HttpSettings, frozen=True):
     profiles_table_name: TableName
+
+
+class OrdersSettings(HttpSettings, frozen=True):
+    orders_table_name: TableName
+    profiles_table_name: TableName
+    config_table_name: TableName

@@ -3,6 +3,9 @@
 API Gateway has already matched the route, so dispatch is a dictionary lookup on (method, resource). We do not
 use Powertools' resolver: with its validation middleware it costs more cold-start time than the whole budget
 allows (measured in docs/architecture.md); msgspec Structs type request bodies (patron.http.validation).
+
+A route registered with `idempotent=True` honours an `Idempotency-Key` header through the idempotency store
+(patron.idempotency.service); without the header nothing changes.
 """
 
 from __future__ import annotations
@@ -10,9 +13,10 @@ from __future__ import annotations
 import base64
 import traceback
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 from patron.errors import (
     FieldIssue,
@@ -23,7 +27,13 @@ from patron.errors import (
     ValidationError,
 )
 from patron.http import jsonbody
+from patron.idempotency import model as idempotency
+from patron.idempotency.fingerprint import request_fingerprint
 from patron.logs import get_logger
+
+if TYPE_CHECKING:
+    # Only a type here: the store (and the DynamoDB code behind it) reaches the resolver through a factory.
+    from patron.idempotency.service import IdempotencyStore
 
 _log = get_logger("patron.http")
 
@@ -85,6 +95,15 @@ class Response:
 
 
 Route = Callable[[Request], Response]
+# Whom a route's response concerns (profile integration ids): stored responses about them are erased with them.
+Subjects = Callable[[Request], Iterable[str]]
+
+
+@dataclass(frozen=True)
+class _RouteSpec:
+    handler: Route
+    idempotent: bool = False
+    subjects: Subjects | None = None
 
 
 def _lower_headers(event: Mapping[str, Any]) -> dict[str, str]:
@@ -115,6 +134,49 @@ def _caller(event: Mapping[str, Any]) -> Caller:
         raise UnauthorizedError() from None
 
 
+def _idempotency_key(event: Mapping[str, Any]) -> str | None:
+    """The Idempotency-Key header's value (any letter case), None without one; two different values are a 400."""
+    wanted = idempotency.HEADER.lower()
+    values = {
+        str(value)
+        for name, many in (event.get("multiValueHeaders") or {}).items()
+        if str(name).lower() == wanted
+        for value in (many or [])
+    }
+    values |= {str(value) for name, value in (event.get("headers") or {}).items() if str(name).lower() == wanted}
+    if not values:
+        return None
+    if len(values) > 1:
+        raise idempotency.invalid_key()
+    return idempotency.parse_key(values.pop())
+
+
+def _remaining_ms(context: Any) -> int | None:
+    """How long this invocation may still run: an in-flight key is held no longer than that."""
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    return int(remaining()) if callable(remaining) else None
+
+
+def _stored(proxy: dict[str, Any]) -> idempotency.StoredResponse:
+    return idempotency.StoredResponse(
+        status=int(proxy["statusCode"]),
+        headers={str(name): str(value) for name, value in (proxy.get("headers") or {}).items()},
+        body=str(proxy.get("body") or ""),
+    )
+
+
+def _proxy_from(stored: idempotency.StoredResponse, replayed: bool) -> dict[str, Any]:
+    headers = dict(stored.headers)
+    if replayed:
+        headers[idempotency.REPLAYED_HEADER] = "true"
+    return {
+        "statusCode": stored.status,
+        "headers": headers,
+        "body": stored.body,
+        "isBase64Encoded": False,
+    }
+
+
 def to_proxy_response(response: Response) -> dict[str, Any]:
     headers = dict(JSON_HEADERS) if response.body is not None else {}
     headers.update(response.headers)
@@ -133,13 +195,27 @@ def error_response(error: PatronError) -> dict[str, Any]:
 class RestApi:
     """Routes of one Lambda function, keyed as API Gateway names them: ("PUT", "/v2/customer_profiles/{id}")."""
 
-    def __init__(self, max_body_bytes: Callable[[], int]):
-        self._routes: dict[tuple[str, str], Route] = {}
+    def __init__(
+        self,
+        max_body_bytes: Callable[[], int],
+        idempotency: Callable[[], IdempotencyStore] | None = None,
+    ):
+        self._routes: dict[tuple[str, str], _RouteSpec] = {}
         self._max_body_bytes = max_body_bytes
+        self._idempotency = idempotency
 
-    def route(self, method: str, resource: str) -> Callable[[Route], Route]:
+    def route(
+        self, method: str, resource: str, *, idempotent: bool = False, subjects: Subjects | None = None
+    ) -> Callable[[Route], Route]:
+        """`idempotent=True`: an Idempotency-Key header makes retries safe (the API needs an idempotency store).
+        `subjects`: whom a stored response concerns, so that erasing them erases it (see IdempotencyStore)."""
+        if idempotent and self._idempotency is None:
+            raise ValueError(f"{method} {resource}: an idempotent route needs RestApi(idempotency=...)")
+        if subjects is not None and not idempotent:
+            raise ValueError(f"{method} {resource}: subjects only apply to idempotent routes")
+
         def register(handler: Route) -> Route:
-            self._routes[(method.upper(), resource)] = handler
+            self._routes[(method.upper(), resource)] = _RouteSpec(handler, idempotent, subjects)
             return handler
 
         return register
@@ -147,6 +223,10 @@ class RestApi:
     @property
     def routes(self) -> frozenset[tuple[str, str]]:
         return frozenset(self._routes)
+
+    @property
+    def idempotent_routes(self) -> frozenset[tuple[str, str]]:
+        return frozenset(route for route, spec in self._routes.items() if spec.idempotent)
 
     def resolve(self, event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
         request_id = str((event.get("requestContext") or {}).get("requestId") or uuid.uuid4())
@@ -157,8 +237,8 @@ class RestApi:
             raw = _raw_body(event)
             if len(raw) > limit:
                 raise PayloadTooLargeError(limit)
-            handler = self._routes.get((method, resource))
-            if handler is None:
+            spec = self._routes.get((method, resource))
+            if spec is None:
                 raise NotFoundError("No such route.", code="route_not_found")
             request = Request(
                 method=method,
@@ -171,15 +251,41 @@ class RestApi:
                 caller=_caller(event),
                 request_id=request_id,
             )
+            key = _idempotency_key(event) if spec.idempotent else None
+            if key is None or self._idempotency is None:
+                return self._dispatch(spec.handler, request)
+            outcome = self._idempotency().run(
+                request.caller.application_id,
+                key,
+                request_fingerprint(method, resource, request.path_params, request.query, raw),
+                execute=lambda: _stored(self._dispatch(spec.handler, request)),
+                subjects=partial(spec.subjects, request) if spec.subjects is not None else tuple,
+                lease_ms=_remaining_ms(context),
+            )
+            return _proxy_from(outcome.response, outcome.replayed)
+        except PatronError as error:
+            return self._error(error, method, resource)
+        except Exception as exc:
+            return self._unexpected(exc, method, resource)
+
+    def _dispatch(self, handler: Route, request: Request) -> dict[str, Any]:
+        """The route's answer as a proxy response, errors mapped (what an idempotent request stores)."""
+        try:
             return to_proxy_response(handler(request))
         except PatronError as error:
-            if error.status >= 500:
-                _log.error("request failed", code=error.code, route=f"{method} {resource}")
-            return error_response(error)
+            return self._error(error, request.method, request.resource)
         except Exception as exc:
-            # Where it failed, never the exception's text: that may quote request values (personal data).
-            frames = [
-                f"{frame.filename}:{frame.lineno} {frame.name}" for frame in traceback.extract_tb(exc.__traceback__)
-            ]
-            _log.error("unhandled error", route=f"{method} {resource}", error=type(exc).__name__, frames=frames[-8:])
-            return error_response(PatronError(message="Internal error.", code="internal_error", status=500))
+            return self._unexpected(exc, request.method, request.resource)
+
+    @staticmethod
+    def _error(error: PatronError, method: str, resource: str) -> dict[str, Any]:
+        if error.status >= 500:
+            _log.error("request failed", code=error.code, route=f"{method} {resource}")
+        return error_response(error)
+
+    @staticmethod
+    def _unexpected(exc: Exception, method: str, resource: str) -> dict[str, Any]:
+        # Where it failed, never the exception's text: that may quote request values (personal data).
+        frames = [f"{frame.filename}:{frame.lineno} {frame.name}" for frame in traceback.extract_tb(exc.__traceback__)]
+        _log.error("unhandled error", route=f"{method} {resource}", error=type(exc).__name__, frames=frames[-8:])
+        return error_response(PatronError(message="Internal error.", code="internal_error", status=500))

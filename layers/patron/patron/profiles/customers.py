@@ -65,6 +65,7 @@ def customer_response(profile: CustomerProfile) -> dict[str, Any]:
         "crmId": ids.crm_id,
         "deviceIds": sorted(ids.device_ids),
         "attributes": profile.attributes,
+        "stats": profile.stats.as_response(),
     }
 
 

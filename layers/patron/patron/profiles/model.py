@@ -8,6 +8,7 @@ from typing import Any
 
 from patron.errors import ConflictError, FieldIssue, ValidationError
 from patron.profiles.identifiers import Identifiers
+from patron.profiles.stats import CustomerStats
 
 MAX_INTEGRATION_ID_LENGTH = 1000  # Talon.One's CustomerProfile.integrationId maxLength, in characters
 # ... and in UTF-8 bytes: the id is part of a partition key (2048 bytes at most, with our prefix).
@@ -35,6 +36,7 @@ class CustomerProfile:
     total_sales: Decimal = Decimal(0)
     attributes: dict[str, Any] = field(default_factory=dict)
     identifiers: Identifiers = field(default_factory=Identifiers)
+    stats: CustomerStats = field(default_factory=CustomerStats)
 
 
 def _is_text(value: str) -> bool:
@@ -67,7 +69,8 @@ def _encoded_size(value: Any) -> int:
     return len(dumps(value).encode("utf-8"))
 
 
-def _value_issues(value: Any, path: str, depth: int) -> list[FieldIssue]:
+def value_issues(value: Any, path: str, depth: int = 1) -> list[FieldIssue]:
+    """Why a JSON value cannot be stored in DynamoDB (each issue with its path); empty when it can."""
     if depth > MAX_NESTING_DEPTH:
         return [FieldIssue(path, "too_deep", f"Values nest at most {MAX_NESTING_DEPTH} levels.")]
     if isinstance(value, bool) or value is None:
@@ -83,14 +86,14 @@ def _value_issues(value: Any, path: str, depth: int) -> list[FieldIssue]:
             return [FieldIssue(path, "number_out_of_range", "Numbers have at most 38 significant digits.")]
         return []
     if isinstance(value, list):
-        return [issue for i, item in enumerate(value) for issue in _value_issues(item, f"{path}[{i}]", depth + 1)]
+        return [issue for i, item in enumerate(value) for issue in value_issues(item, f"{path}[{i}]", depth + 1)]
     if isinstance(value, dict):
         issues = []
         for key, item in value.items():
             if not key or not _is_text(key):
                 issues.append(FieldIssue(f"{path}.{key}", "invalid_name", "Map keys must be non-empty text."))
             else:
-                issues.extend(_value_issues(item, f"{path}.{key}", depth + 1))
+                issues.extend(value_issues(item, f"{path}.{key}", depth + 1))
         return issues
     return [FieldIssue(path, "invalid_type", "Unsupported value type.")]
 
@@ -109,7 +112,7 @@ def attribute_issues(attributes: dict[str, Any]) -> list[FieldIssue]:
                 FieldIssue(path, "invalid_name", f"Attribute names have 1 to {MAX_ATTRIBUTE_NAME_LENGTH} characters.")
             )
             continue
-        nested = _value_issues(value, path, 1)
+        nested = value_issues(value, path, 1)
         if nested:
             issues.extend(nested)
         elif _encoded_size(value) > MAX_ATTRIBUTE_VALUE_BYTES:

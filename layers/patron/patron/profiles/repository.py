@@ -30,6 +30,7 @@ from patron.profiles.model import (
     ProfileTooLargeError,
     VersionConflictError,
 )
+from patron.profiles.stats import CustomerStats
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -123,6 +124,7 @@ def profile_from_item(item: dict[str, Any]) -> CustomerProfile:
             name[len(ATTRIBUTE_PREFIX) :]: value for name, value in item.items() if name.startswith(ATTRIBUTE_PREFIX)
         },
         identifiers=Identifiers.from_dict(item.get(IDENTIFIERS_ATTRIBUTE)),
+        stats=CustomerStats.from_item(item),
     )
 
 
@@ -312,6 +314,7 @@ class DynamoProfileRepository:
             total_sales=current.total_sales if current else Decimal(0),
             attributes=attributes,
             identifiers=change.identifiers,
+            stats=current.stats if current else CustomerStats(),
         )
 
     def _raise_cancelled(self, exc: ClientError, claims: list[tuple[IdentifierKind, str]]) -> NoReturn:

@@ -148,6 +148,11 @@ class ProfileService:
             raise NotFoundError("No customer with this identifier.", code="customer_not_found")
         return profile
 
+    def exists(self, application_id: int, integration_id: str) -> bool:
+        return integration_id_issue(integration_id) is None and (
+            self._repository.get(application_id, integration_id) is not None
+        )
+
     def get(self, application_id: int, integration_id: str) -> CustomerProfile:
         _check_integration_id(integration_id)
         profile = self._repository.get(application_id, integration_id)

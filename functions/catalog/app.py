@@ -1,0 +1,27 @@
+"""The attribute catalog: the customer, order and product attributes an application uses, with their types."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from patron.catalog import wire
+from patron.catalog.model import entity_kind
+from patron.catalog.settings import CatalogSettings
+from patron.catalog.wiring import catalog_service, catalog_settings
+from patron.http.api import Request, Response, RestApi
+
+# The settings this function reads; a template test checks template.yaml gives it every one.
+SETTINGS = CatalogSettings
+
+api = RestApi(max_body_bytes=lambda: catalog_settings().max_body_bytes)
+
+
+@api.route("GET", "/v1/attributes/{entity}")
+def list_entity_attributes(request: Request) -> Response:
+    kind = entity_kind(request.path_params["entity"])
+    descriptors = catalog_service().list(request.caller.application_id, kind)
+    return Response.json(wire.attribute_list_response(descriptors))
+
+
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return api.resolve(event, context)

@@ -1,0 +1,63 @@
+"""Rfmcube's push API: POST /v1/merge_customer, /v1/merge_order, /v1/delete_customer (reference 001)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from patron.errors import NotFoundError
+from patron.http.api import Request, Response, RestApi
+from patron.orders import rfmcube
+from patron.orders.wiring import customer_eraser, customer_resolver, order_service, orders_settings
+from patron.profiles.identifiers import IdentifierKind, IdentifierPatch
+from patron.profiles.wiring import profile_service
+from patron.settings import OrdersSettings
+
+# The settings this function reads; a template test checks template.yaml gives it every one.
+SETTINGS = OrdersSettings
+
+api = RestApi(max_body_bytes=lambda: orders_settings().max_body_bytes)
+
+
+@api.route("POST", "/v1/merge_customer")
+def merge_customer(request: Request) -> Response:
+    """Adds or updates the customer's data (never their orders). A customer without an id is a guest, found
+    by their email."""
+    customer, trigger = rfmcube.parse_merge_customer(request.json())
+    application_id = request.caller.application_id
+    integration_id = customer_resolver().resolve(application_id, customer.customer_id, customer.email)
+    patch = IdentifierPatch(email=customer.email) if customer.email is not None else IdentifierPatch()
+    profile = profile_service().update_customer(application_id, integration_id, customer.attributes, patch)
+    # triggerIntegrations is accepted; no third-party integration is wired yet, so there is nothing to start.
+    return Response.json({"success": True, "customerId": profile.integration_id, "triggerIntegrations": trigger})
+
+
+@api.route("POST", "/v1/merge_order")
+def merge_order(request: Request) -> Response:
+    order, trigger = rfmcube.parse_merge_order(request.json())
+    stored = order_service().upsert(request.caller.application_id, order)
+    return Response.json(
+        {"success": True, "orderId": stored.order_id, "customerId": stored.customer_id, "triggerIntegrations": trigger}
+    )
+
+
+@api.route("POST", "/v1/delete_customer")
+def delete_customer(request: Request) -> Response:
+    """Deletes the customer and all their orders: searched by id first, then by email."""
+    customer_id, email = rfmcube.parse_delete_customer(request.json())
+    application_id = request.caller.application_id
+    target = None
+    if customer_id is not None and profile_service().exists(application_id, customer_id):
+        target = customer_id
+    elif email is not None:
+        try:
+            target = profile_service().find(application_id, IdentifierKind.EMAIL, email).integration_id
+        except NotFoundError:
+            target = None
+    if target is None:
+        raise NotFoundError("No customer with this id or email.", code="customer_not_found")
+    deleted_orders = customer_eraser().erase(application_id, target)
+    return Response.json({"success": True, "deletedOrders": deleted_orders})
+
+
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return api.resolve(event, context)

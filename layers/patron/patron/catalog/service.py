@@ -1,0 +1,242 @@
+"""The attribute catalog's use cases: check values against their descriptors (registering new ones), and list.
+
+Every write path calls `check_and_register`, so its steady state costs no DynamoDB call: each (application,
+kind) catalog is cached in memory for `ttl_seconds` after it was read. The cache only ever lets through values of
+a type the table held at most `ttl_seconds` ago; it never refuses on its own (a disagreement is re-read from the
+table first) and never loses a descriptor (new ones are conditional writes). Round trips per call:
+
+  nothing new, cache warm ............ 0
+  cache cold or expired .............. +1 Query (consistent; one more per 1 MB page)
+  each new attribute ................. +1 conditional PutItem (the loser of a race learns the winner from it)
+  a type disagreeing with the cache .. +1 Query (all such attributes at once), then refuse or accept
+  overwrite=True ..................... 1 Query + 1 PutItem per attribute whose type changes (or is new)
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from patron.catalog.keys import MAX_NAME_BYTES
+from patron.catalog.model import (
+    AttributeDescriptor,
+    AttributeType,
+    EntityKind,
+    accepts,
+    infer_type,
+    mismatch_issue,
+)
+from patron.catalog.repository import CatalogRepository
+from patron.clock import Clock, SystemClock, iso
+from patron.errors import FieldIssue, ValidationError
+from patron.logs import get_logger
+
+_log = get_logger("patron.catalog")
+
+DEFAULT_TTL_SECONDS = 60
+# (application, kind) catalogs kept per process; the least recently loaded goes first.
+DEFAULT_MAX_CACHED = 1024
+
+Catalog = Mapping[str, AttributeDescriptor]
+
+
+@dataclass(frozen=True)
+class _Use:
+    """One typed value in a call: which item (its path root), which attribute, which type."""
+
+    root: str
+    name: str
+    type: AttributeType
+
+    def mismatch(self, expected: AttributeType) -> FieldIssue:
+        issue = mismatch_issue(self.name, expected, self.type)
+        return issue.under(self.root) if self.root else issue
+
+
+@dataclass(frozen=True)
+class _Entry:
+    loaded_at: datetime
+    # Replaced, never mutated: a reader keeps a consistent snapshot without copying.
+    descriptors: Catalog
+
+
+def _name_issue(root: str, name: str) -> FieldIssue | None:
+    try:
+        size = len(name.encode("utf-8"))
+    except UnicodeEncodeError:
+        size = -1
+    if 0 < size <= MAX_NAME_BYTES:
+        return None
+    issue = FieldIssue(
+        f"attributes.{name}", "invalid_name", f"Attribute names are non-empty text of at most {MAX_NAME_BYTES} bytes."
+    )
+    return issue.under(root) if root else issue
+
+
+def _refuse(issues: list[FieldIssue]) -> ValidationError:
+    return ValidationError("Some attribute values do not match their type in the attribute catalog.", issues)
+
+
+def _typed_uses(items: Sequence[tuple[str, Mapping[str, Any]]]) -> list[_Use]:
+    uses: list[_Use] = []
+    issues: list[FieldIssue] = []
+    for root, attributes in items:
+        for name, value in attributes.items():
+            kind = infer_type(value)
+            if kind is None:
+                continue  # null removes an attribute elsewhere; it has no type
+            if issue := _name_issue(root, name):
+                issues.append(issue)
+            else:
+                uses.append(_Use(root, name, kind))
+    if issues:
+        raise ValidationError("Some attribute names are invalid.", issues)
+    return uses
+
+
+def _call_types(uses: list[_Use]) -> dict[str, AttributeType]:
+    """One type per attribute for the whole call: the first value's type, widened from date to string when the
+    call also holds plain strings for it. A value fitting neither is refused: a call must agree with itself."""
+    types: dict[str, AttributeType] = {}
+    for use in uses:
+        current = types.setdefault(use.name, use.type)
+        if not accepts(current, use.type) and accepts(use.type, current):
+            types[use.name] = use.type
+    issues = [use.mismatch(types[use.name]) for use in uses if not accepts(types[use.name], use.type)]
+    if issues:
+        raise _refuse(issues)
+    return types
+
+
+class CatalogService:
+    def __init__(
+        self,
+        repository: CatalogRepository,
+        clock: Clock | None = None,
+        ttl_seconds: float = DEFAULT_TTL_SECONDS,
+        max_cached: int = DEFAULT_MAX_CACHED,
+    ):
+        if ttl_seconds < 0 or max_cached < 1:
+            raise ValueError("ttl_seconds must be >= 0 and max_cached >= 1")
+        self._repository = repository
+        self._clock = clock or SystemClock()
+        self._ttl = ttl_seconds
+        self._max_cached = max_cached
+        self._cache: OrderedDict[tuple[int, EntityKind], _Entry] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def check_and_register(
+        self, application_id: int, kind: EntityKind, attributes: Mapping[str, Any], overwrite: bool = False
+    ) -> None:
+        """Checks each non-null value against its attribute's descriptor and registers the new attributes.
+
+        Raises ValidationError (nothing registered, unless another request won a race for a new attribute and the
+        ones written before it stay) with one `attributes.<name>` issue, code
+        `attribute_type_mismatch`, per value of another type than its descriptor's. With `overwrite`, the types
+        inferred from these values replace the stored ones instead (Rfmcube's overwriteDescriptors).
+        """
+        self.check_and_register_many(application_id, kind, [("", attributes)], overwrite=overwrite)
+
+    def check_and_register_many(
+        self,
+        application_id: int,
+        kind: EntityKind,
+        items: Sequence[tuple[str, Mapping[str, Any]]],
+        overwrite: bool = False,
+    ) -> None:
+        """`check_and_register` for a batch of (root, attributes) items, checked together before anything is
+        registered; issues read `<root>.attributes.<name>` (the bare path when root is empty). Within one call
+        an attribute takes its first value's type (date widened to string if plain strings come too); values of
+        another type are refused."""
+        uses = _typed_uses(items)
+        if not uses:
+            return
+        types = _call_types(uses)
+        if overwrite:
+            self._overwrite(application_id, kind, types)
+            return
+        catalog, fresh = self._catalog(application_id, kind)
+        if not fresh and any(u.name in catalog and not accepts(catalog[u.name].type, u.type) for u in uses):
+            # The cache may predate an overwrite elsewhere: only the table may refuse a value.
+            catalog = self._load(application_id, kind)
+        issues = [
+            use.mismatch(catalog[use.name].type)
+            for use in uses
+            if use.name in catalog and not accepts(catalog[use.name].type, use.type)
+        ]
+        if issues:
+            raise _refuse(issues)
+        now = iso(self._clock.now())
+        added = 0
+        for name, attribute_type in types.items():
+            if name in catalog:
+                continue
+            descriptor = AttributeDescriptor(name, attribute_type, now)
+            winner = self._repository.add_if_absent(application_id, kind, descriptor)
+            self._remember(application_id, kind, winner or descriptor)
+            if winner is None:
+                added += 1
+            else:  # another request registered it first (maybe another type): its type stands
+                issues.extend(
+                    u.mismatch(winner.type) for u in uses if u.name == name and not accepts(winner.type, u.type)
+                )
+        if added:
+            _log.info("attributes registered", kind=kind.value, count=added)
+        if issues:
+            raise _refuse(issues)
+
+    def list(self, application_id: int, kind: EntityKind) -> list[AttributeDescriptor]:
+        """Every descriptor, sorted by name. Always read from the table (one Query), never from the cache."""
+        return sorted(self._load(application_id, kind).values(), key=lambda descriptor: descriptor.name)
+
+    # -- overwrite -------------------------------------------------------------------------------------------
+
+    def _overwrite(self, application_id: int, kind: EntityKind, types: dict[str, AttributeType]) -> None:
+        # Decided on a fresh read: a stale cache agreeing with the call would skip a write the table needs.
+        catalog = self._load(application_id, kind)
+        now = iso(self._clock.now())
+        changed = 0
+        for name, attribute_type in types.items():
+            known = catalog.get(name)
+            if known is not None and known.type == attribute_type:
+                continue
+            descriptor = AttributeDescriptor(name, attribute_type, known.first_seen if known else now)
+            self._repository.replace(application_id, kind, descriptor)
+            self._remember(application_id, kind, descriptor)
+            changed += 1
+        if changed:
+            _log.info("attribute types overwritten", kind=kind.value, count=changed)
+
+    # -- the cache -------------------------------------------------------------------------------------------
+
+    def _catalog(self, application_id: int, kind: EntityKind) -> tuple[Catalog, bool]:
+        """The catalog, and whether it was read from the table just now."""
+        now = self._clock.now()
+        with self._lock:
+            entry = self._cache.get((application_id, kind))
+        if entry is not None and 0 <= (now - entry.loaded_at).total_seconds() < self._ttl:
+            return entry.descriptors, False
+        return self._load(application_id, kind), True
+
+    def _load(self, application_id: int, kind: EntityKind) -> Catalog:
+        loaded_at = self._clock.now()
+        descriptors = {d.name: d for d in self._repository.load(application_id, kind)}
+        with self._lock:
+            self._cache[(application_id, kind)] = _Entry(loaded_at, descriptors)
+            self._cache.move_to_end((application_id, kind))
+            while len(self._cache) > self._max_cached:
+                self._cache.popitem(last=False)
+        return descriptors
+
+    def _remember(self, application_id: int, kind: EntityKind, descriptor: AttributeDescriptor) -> None:
+        """Adds what this process wrote or learnt to a cached catalog. A catalog not cached stays absent: a cache
+        entry always means 'the whole catalog as of loaded_at, plus what we learnt since'."""
+        with self._lock:
+            entry = self._cache.get((application_id, kind))
+            if entry is not None:
+                descriptors = {**entry.descriptors, descriptor.name: descriptor}
+                self._cache[(application_id, kind)] = _Entry(entry.loaded_at, descriptors)

@@ -1,0 +1,1 @@
+"""Idempotency-Key: a keyed create or update runs once; a retry gets the stored response back."""

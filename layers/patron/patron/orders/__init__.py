@@ -1,0 +1,1 @@
+"""Orders: the customer's purchases, their statuses, and the statistics they feed."""

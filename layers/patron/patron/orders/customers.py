@@ -1,0 +1,35 @@
+"""Which customer an order belongs to: its customer id, or the customer holding its email."""
+
+from __future__ import annotations
+
+import uuid
+
+from patron.errors import NotFoundError
+from patron.profiles.identifiers import IdentifierKind, IdentifierPatch
+from patron.profiles.model import IdentifierTakenError
+from patron.profiles.service import ProfileService
+
+GUEST_PREFIX = "guest-"
+
+
+class ProfileCustomerResolver:
+    def __init__(self, profiles: ProfileService):
+        self._profiles = profiles
+
+    def resolve(self, application_id: int, customer_id: str | None, email: str | None) -> str:
+        if customer_id is not None:
+            return customer_id
+        assert email is not None  # the payload parser requires one of the two
+        try:
+            return self._profiles.find(application_id, IdentifierKind.EMAIL, email).integration_id
+        except NotFoundError:
+            pass
+        # A guest (Rfmcube: an email and no id): a customer of its own, found by that email from now on.
+        guest = f"{GUEST_PREFIX}{uuid.uuid4().hex}"
+        try:
+            self._profiles.update_customer(application_id, guest, {}, IdentifierPatch(email=email))
+        except IdentifierTakenError:
+            pass  # another request created the guest first: it holds the email now
+        else:
+            return guest
+        return self._profiles.find(application_id, IdentifierKind.EMAIL, email).integration_id

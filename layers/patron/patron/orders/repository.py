@@ -1,0 +1,380 @@
+"""Storage of orders, and the transactions that keep customers' statistics exact.
+
+An order write is one TransactWriteItems across two tables: the order (conditional on the version read), its
+index item in the customer's partition (for listing, and for first/last order dates), and each affected
+customer's statistics (absolute values computed from the version of the profile read, conditional on it).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Protocol
+
+from botocore.exceptions import ClientError
+
+from patron.dynamo import codec
+from patron.dynamo.errors import error_code, translate
+from patron.errors import FieldIssue, ValidationError
+from patron.orders.keys import CUSTOMER_ORDER_PREFIX, ORDER_SK, customer_order_sk, customer_orders_pk, order_pk
+from patron.orders.model import Order, OrderState
+from patron.profiles.keys import FIRST_ORDER_AT, LAST_ORDER_AT, ORDERS_COUNT, PROFILE_SK, SALES_TOTAL, profile_pk
+from patron.profiles.model import VersionConflictError
+from patron.profiles.repository import new_profile_id
+from patron.profiles.stats import CustomerStats
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+_EXTREMES_PAGE = 50
+
+
+@dataclass(frozen=True)
+class StatsUpdate:
+    """New statistics for one customer, valid only if the profile is still at `expected_version` (0: absent)."""
+
+    customer_id: str
+    expected_version: int
+    stats: CustomerStats
+
+
+@dataclass(frozen=True)
+class OrderSummary:
+    order_id: str
+    created_at: str
+    amount: Decimal
+    state: OrderState
+    status: str | None
+    status_label: str | None
+    currency: str | None
+    deleted: bool
+
+
+class OrderRepository(Protocol):
+    def get(self, application_id: int, order_id: str) -> Order | None: ...
+
+    def customer_stats(self, application_id: int, customer_id: str) -> tuple[int, CustomerStats]:
+        """(profile version, statistics); (0, empty) when the customer has no profile yet."""
+        ...
+
+    def counted_extremes(
+        self, application_id: int, customer_id: str, excluding_order_id: str
+    ) -> tuple[str | None, str | None]:
+        """The first and last dates of the customer's orders that count as sales, leaving one order out."""
+        ...
+
+    def write(self, application_id: int, old: Order | None, new: Order, stats: list[StatsUpdate], now: str) -> None:
+        """All of it or nothing; VersionConflictError when the order or a profile moved on."""
+        ...
+
+    def list_for_customer(
+        self, application_id: int, customer_id: str, limit: int, cursor: str | None
+    ) -> tuple[list[OrderSummary], str | None]: ...
+
+    def delete_for_customer(self, application_id: int, customer_id: str) -> int:
+        """Deletes every order of the customer (orders and index items); returns how many."""
+        ...
+
+
+def order_to_item(order: Order) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "PK": order_pk(order.application_id, order.order_id),
+        "SK": ORDER_SK,
+        "customerId": order.customer_id,
+        "createdAt": order.created_at,
+        "amount": order.amount,
+        "state": order.state.value,
+        "deleted": order.deleted,
+        "version": order.version,
+        "written": order.written,
+    }
+    optional = {
+        "status": order.status,
+        "statusLabel": order.status_label,
+        "currency": order.currency,
+        "updatedAt": order.updated_at,
+    }
+    item.update({name: value for name, value in optional.items() if value is not None})
+    if order.items:
+        item["items"] = order.items
+    if order.extra:
+        item["extra"] = order.extra
+    return item
+
+
+def order_from_item(application_id: int, order_id: str, item: dict[str, Any]) -> Order:
+    return Order(
+        application_id=application_id,
+        order_id=order_id,
+        customer_id=str(item["customerId"]),
+        created_at=str(item["createdAt"]),
+        amount=Decimal(item["amount"]),
+        state=OrderState(str(item["state"])),
+        status=str(item["status"]) if "status" in item else None,
+        status_label=str(item["statusLabel"]) if "statusLabel" in item else None,
+        currency=str(item["currency"]) if "currency" in item else None,
+        updated_at=str(item["updatedAt"]) if "updatedAt" in item else None,
+        deleted=bool(item.get("deleted", False)),
+        items=list(item.get("items", [])),
+        extra=dict(item.get("extra", {})),
+        version=int(item["version"]),
+        written=str(item.get("written", "")),
+    )
+
+
+def _index_item(order: Order) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "PK": customer_orders_pk(order.application_id, order.customer_id),
+        "SK": customer_order_sk(order.created_at, order.order_id),
+        "orderId": order.order_id,
+        "createdAt": order.created_at,
+        "amount": order.amount,
+        "state": order.state.value,
+        "deleted": order.deleted,
+        "counted": order.counts_as_sale,
+    }
+    for name, value in (("status", order.status), ("statusLabel", order.status_label), ("currency", order.currency)):
+        if value is not None:
+            item[name] = value
+    return item
+
+
+def _summary(item: dict[str, Any]) -> OrderSummary:
+    return OrderSummary(
+        order_id=str(item["orderId"]),
+        created_at=str(item["createdAt"]),
+        amount=Decimal(item["amount"]),
+        state=OrderState(str(item["state"])),
+        status=str(item["status"]) if "status" in item else None,
+        status_label=str(item["statusLabel"]) if "statusLabel" in item else None,
+        currency=str(item["currency"]) if "currency" in item else None,
+        deleted=bool(item.get("deleted", False)),
+    )
+
+
+def _encode_cursor(key: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"sk": key["SK"]["S"]}).encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> str:
+    """The sort key to resume after. Only its own partition can be read with it, so a forged cursor reads
+    nothing that the caller could not list anyway."""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        sort_key = json.loads(base64.urlsafe_b64decode(padded.encode()))["sk"]
+        if not isinstance(sort_key, str) or not sort_key.startswith(CUSTOMER_ORDER_PREFIX):
+            raise ValueError("not ours")
+        return sort_key
+    except (ValueError, KeyError, TypeError):
+        raise ValidationError(
+            "The cursor is invalid.", [FieldIssue("query.cursor", "invalid_value", "Not a cursor we gave.")]
+        ) from None
+
+
+class DynamoOrderRepository:
+    def __init__(self, client: DynamoDBClient, orders_table: str, profiles_table: str):
+        self._client = client
+        self._orders = orders_table
+        self._profiles = profiles_table
+
+    def get(self, application_id: int, order_id: str) -> Order | None:
+        result = self._client.get_item(
+            TableName=self._orders,
+            Key=codec.to_item({"PK": order_pk(application_id, order_id), "SK": ORDER_SK}),
+            ConsistentRead=True,
+        )
+        return order_from_item(application_id, order_id, codec.from_item(result["Item"])) if "Item" in result else None
+
+    def customer_stats(self, application_id: int, customer_id: str) -> tuple[int, CustomerStats]:
+        result = self._client.get_item(
+            TableName=self._profiles,
+            Key=codec.to_item({"PK": profile_pk(application_id, customer_id), "SK": PROFILE_SK}),
+            ConsistentRead=True,
+            ProjectionExpression="#v, #c, #s, #f, #l",
+            ExpressionAttributeNames={
+                "#v": "version",
+                "#c": ORDERS_COUNT,
+                "#s": SALES_TOTAL,
+                "#f": FIRST_ORDER_AT,
+                "#l": LAST_ORDER_AT,
+            },
+        )
+        if "Item" not in result:
+            return 0, CustomerStats()
+        item = codec.from_item(result["Item"])
+        return int(item["version"]), CustomerStats.from_item(item)
+
+    def counted_extremes(
+        self, application_id: int, customer_id: str, excluding_order_id: str
+    ) -> tuple[str | None, str | None]:
+        return (
+            self._first_counted(application_id, customer_id, excluding_order_id, forward=True),
+            self._first_counted(application_id, customer_id, excluding_order_id, forward=False),
+        )
+
+    def _first_counted(self, application_id: int, customer_id: str, excluding: str, forward: bool) -> str | None:
+        arguments: dict[str, Any] = {
+            "TableName": self._orders,
+            "KeyConditionExpression": "PK = :pk AND begins_with(SK, :prefix)",
+            "FilterExpression": "#counted = :yes AND #order <> :excluded",
+            "ExpressionAttributeNames": {"#counted": "counted", "#order": "orderId"},
+            "ExpressionAttributeValues": codec.to_item(
+                {
+                    ":pk": customer_orders_pk(application_id, customer_id),
+                    ":prefix": CUSTOMER_ORDER_PREFIX,
+                    ":yes": True,
+                    ":excluded": excluding,
+                }
+            ),
+            "ScanIndexForward": forward,
+            "ConsistentRead": True,
+            "Limit": _EXTREMES_PAGE,
+        }
+        while True:
+            page = self._client.query(**arguments)
+            for item in page.get("Items", []):
+                return str(codec.from_item(item)["createdAt"])
+            if "LastEvaluatedKey" not in page:
+                return None
+            arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def write(self, application_id: int, old: Order | None, new: Order, stats: list[StatsUpdate], now: str) -> None:
+        order_item = order_to_item(new)
+        if old is None:
+            order_condition: dict[str, Any] = {"ConditionExpression": "attribute_not_exists(PK)"}
+        else:
+            order_condition = {
+                "ConditionExpression": "#version = :version",
+                "ExpressionAttributeNames": {"#version": "version"},
+                "ExpressionAttributeValues": codec.to_item({":version": old.version}),
+            }
+        items: list[dict[str, Any]] = [
+            {"Put": {"TableName": self._orders, "Item": codec.to_item(order_item), **order_condition}},
+            {"Put": {"TableName": self._orders, "Item": codec.to_item(_index_item(new))}},
+        ]
+        if old is not None and (old.customer_id, old.created_at) != (new.customer_id, new.created_at):
+            items.append(
+                {
+                    "Delete": {
+                        "TableName": self._orders,
+                        "Key": codec.to_item(
+                            {
+                                "PK": customer_orders_pk(application_id, old.customer_id),
+                                "SK": customer_order_sk(old.created_at, old.order_id),
+                            }
+                        ),
+                    }
+                }
+            )
+        items.extend(self._stats_update(application_id, update, now) for update in stats)
+        try:
+            self._client.transact_write_items(TransactItems=items)  # type: ignore[arg-type]
+        except ClientError as exc:
+            if error_code(exc) == "TransactionCanceledException":
+                raise VersionConflictError() from None
+            raise translate(exc) from exc
+
+    def _stats_update(self, application_id: int, update: StatsUpdate, now: str) -> dict[str, Any]:
+        stats = update.stats
+        names = {
+            "#pid": "profileId",
+            "#created": "created",
+            "#activity": "lastActivity",
+            "#updated": "updated",
+            "#version": "version",
+            "#count": ORDERS_COUNT,
+            "#sales": SALES_TOTAL,
+            "#first": FIRST_ORDER_AT,
+            "#last": LAST_ORDER_AT,
+        }
+        values: dict[str, Any] = {
+            ":pid": new_profile_id(),
+            ":now": now,
+            ":next": update.expected_version + 1,
+            ":count": stats.orders_count,
+            ":sales": stats.sales_total,
+        }
+        # An order may arrive before its customer: the profile is created with the statistics.
+        sets = [
+            "#pid = if_not_exists(#pid, :pid)",
+            "#created = if_not_exists(#created, :now)",
+            "#activity = if_not_exists(#activity, :now)",
+            "#updated = :now",
+            "#version = :next",
+            "#count = :count",
+            "#sales = :sales",
+        ]
+        removes = []
+        for placeholder, value in (("#first", stats.first_order_at), ("#last", stats.last_order_at)):
+            if value is None:
+                removes.append(placeholder)
+            else:
+                values[f":{placeholder[1:]}"] = value
+                sets.append(f"{placeholder} = :{placeholder[1:]}")
+        expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
+        if update.expected_version == 0:
+            condition = "attribute_not_exists(PK)"
+        else:
+            condition = "#version = :expected"
+            values[":expected"] = update.expected_version
+        return {
+            "Update": {
+                "TableName": self._profiles,
+                "Key": codec.to_item({"PK": profile_pk(application_id, update.customer_id), "SK": PROFILE_SK}),
+                "UpdateExpression": expression,
+                "ConditionExpression": condition,
+                "ExpressionAttributeNames": names,
+                "ExpressionAttributeValues": codec.to_item(values),
+            }
+        }
+
+    def list_for_customer(
+        self, application_id: int, customer_id: str, limit: int, cursor: str | None
+    ) -> tuple[list[OrderSummary], str | None]:
+        arguments: dict[str, Any] = {
+            "TableName": self._orders,
+            "KeyConditionExpression": "PK = :pk AND begins_with(SK, :prefix)",
+            "ExpressionAttributeValues": codec.to_item(
+                {":pk": customer_orders_pk(application_id, customer_id), ":prefix": CUSTOMER_ORDER_PREFIX}
+            ),
+            "ScanIndexForward": False,  # newest first
+            "Limit": limit,
+        }
+        if cursor:
+            arguments["ExclusiveStartKey"] = codec.to_item(
+                {"PK": customer_orders_pk(application_id, customer_id), "SK": _decode_cursor(cursor)}
+            )
+        page = self._client.query(**arguments)
+        summaries = [_summary(codec.from_item(item)) for item in page.get("Items", [])]
+        last = page.get("LastEvaluatedKey")
+        return summaries, _encode_cursor(last) if last else None
+
+    def delete_for_customer(self, application_id: int, customer_id: str) -> int:
+        keys: list[dict[str, Any]] = []
+        arguments: dict[str, Any] = {
+            "TableName": self._orders,
+            "KeyConditionExpression": "PK = :pk",
+            "ExpressionAttributeValues": codec.to_item({":pk": customer_orders_pk(application_id, customer_id)}),
+            "ConsistentRead": True,
+        }
+        orders = 0
+        while True:
+            page = self._client.query(**arguments)
+            for raw in page.get("Items", []):
+                item = codec.from_item(raw)
+                keys.append({"PK": item["PK"], "SK": item["SK"]})
+                if "orderId" in item:
+                    orders += 1
+                    keys.append({"PK": order_pk(application_id, str(item["orderId"])), "SK": ORDER_SK})
+            if "LastEvaluatedKey" not in page:
+                break
+            arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        for start in range(0, len(keys), 25):
+            requests = [{"DeleteRequest": {"Key": codec.to_item(key)}} for key in keys[start : start + 25]]
+            pending: dict[str, Any] = {self._orders: requests}
+            while pending:
+                result = self._client.batch_write_item(RequestItems=pending)
+                pending = dict(result.get("UnprocessedItems") or {})
+        return orders

@@ -1,0 +1,185 @@
+"""Order use cases: create or update (idempotent by order id), read, change status, soft delete, list a
+customer's orders; and the rule that keeps each customer's statistics exact whatever the sequence of changes."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Protocol
+
+from patron.clock import Clock, SystemClock, iso
+from patron.errors import ConflictError, FieldIssue, NotFoundError, ValidationError
+from patron.orders.model import Contribution, Order, order_id_issue
+from patron.orders.repository import OrderRepository, OrderSummary, StatsUpdate
+from patron.orders.statuses import MAX_MAPPED_STATUSES, StatusMapping, StatusMappingRepository
+from patron.orders.wire import OrderInput
+from patron.profiles.model import VersionConflictError
+from patron.profiles.stats import CustomerStats
+
+WRITE_ATTEMPTS = 5
+MAX_PAGE_SIZE = 100
+
+
+class CustomerResolver(Protocol):
+    def resolve(self, application_id: int, customer_id: str | None, email: str | None) -> str:
+        """The integration id of the order's customer: its id, or the customer holding its email (a guest
+        customer is created for an email nobody holds yet)."""
+        ...
+
+
+def recompute(
+    stats: CustomerStats,
+    customer_id: str,
+    before: Contribution | None,
+    after: Contribution | None,
+    extremes_without_this_order: Callable[[], tuple[str | None, str | None]],
+) -> CustomerStats:
+    """One customer's statistics after one order changed from `before` to `after` (either may be another
+    customer's or None). Counts and sums move by the difference; first and last order dates are re-read from
+    the customer's other orders only when the order that held one of them stops counting or moves."""
+    count, total = stats.orders_count, stats.sales_total
+    first, last = stats.first_order_at, stats.last_order_at
+    removed = before if before is not None and before.customer_id == customer_id else None
+    added = after if after is not None and after.customer_id == customer_id else None
+    if removed:
+        count, total = count - 1, total - removed.amount
+        if removed.date in (first, last):
+            first, last = extremes_without_this_order()
+    if added:
+        count, total = count + 1, total + added.amount
+        first = added.date if first is None or added.date < first else first
+        last = added.date if last is None or added.date > last else last
+    if count == 0:
+        first = last = None
+    return CustomerStats(orders_count=count, sales_total=total, first_order_at=first, last_order_at=last)
+
+
+class OrderService:
+    def __init__(
+        self,
+        orders: OrderRepository,
+        statuses: StatusMappingRepository,
+        customers: CustomerResolver,
+        clock: Clock | None = None,
+    ):
+        self._orders = orders
+        self._statuses = statuses
+        self._customers = customers
+        self._clock = clock or SystemClock()
+
+    def upsert(self, application_id: int, order: OrderInput) -> Order:
+        """Creates or replaces the order. Replaying the same order changes nothing (and writes nothing)."""
+        customer_id = self._customers.resolve(application_id, order.customer_id, order.customer_email)
+        mapping = self._statuses.get(application_id)
+
+        def replace(old: Order | None) -> Order:
+            return Order(
+                application_id=application_id,
+                order_id=order.order_id,
+                customer_id=customer_id,
+                created_at=order.created_at,
+                amount=order.amount,
+                state=mapping.state_of(order.status),
+                status=order.status,
+                status_label=order.status_label,
+                currency=order.currency,
+                updated_at=order.updated_at,
+                deleted=old.deleted if old else False,
+                items=order.items,
+                extra=order.extra,
+            )
+
+        return self._change(application_id, order.order_id, replace, must_exist=False)
+
+    def update_status(self, application_id: int, order_id: str, status: str, label: str | None) -> Order:
+        mapping = self._statuses.get(application_id)
+
+        def restatus(old: Order | None) -> Order:
+            assert old is not None
+            return dataclasses.replace(old, status=status, status_label=label, state=mapping.state_of(status))
+
+        return self._change(application_id, order_id, restatus, must_exist=True)
+
+    def soft_delete(self, application_id: int, order_id: str) -> Order:
+        """ExpertSender's IsDeleted: the order stays readable, flagged, and out of the statistics."""
+
+        def flag(old: Order | None) -> Order:
+            assert old is not None  # must_exist
+            return dataclasses.replace(old, deleted=True)
+
+        return self._change(application_id, order_id, flag, must_exist=True)
+
+    def get(self, application_id: int, order_id: str) -> Order:
+        _check_order_id(order_id)
+        order = self._orders.get(application_id, order_id)
+        if order is None:
+            raise NotFoundError("No order with this id.", code="order_not_found")
+        return order
+
+    def list_for_customer(
+        self, application_id: int, customer_id: str, limit: int, cursor: str | None
+    ) -> tuple[list[OrderSummary], str | None]:
+        if not 1 <= limit <= MAX_PAGE_SIZE:
+            raise ValidationError(
+                "The page size is invalid.",
+                [FieldIssue("query.limit", "invalid_value", f"Between 1 and {MAX_PAGE_SIZE}.")],
+            )
+        return self._orders.list_for_customer(application_id, customer_id, limit, cursor)
+
+    def status_mapping(self, application_id: int) -> StatusMapping:
+        return self._statuses.get(application_id)
+
+    def set_status_mapping(self, application_id: int, mapping: StatusMapping) -> StatusMapping:
+        """Applies to orders written from now on; existing orders keep their state until rewritten."""
+        if len(mapping.states) > MAX_MAPPED_STATUSES:
+            raise ValidationError(
+                "Too many statuses.", [FieldIssue("states", "too_many", f"At most {MAX_MAPPED_STATUSES}.")]
+            )
+        stamped = dataclasses.replace(mapping, updated=iso(self._clock.now()))
+        self._statuses.put(application_id, stamped)
+        return stamped
+
+    def _change(
+        self, application_id: int, order_id: str, build: Callable[[Order | None], Order], must_exist: bool
+    ) -> Order:
+        _check_order_id(order_id)
+        for _ in range(WRITE_ATTEMPTS):
+            old = self._orders.get(application_id, order_id)
+            if old is None and must_exist:
+                raise NotFoundError("No order with this id.", code="order_not_found")
+            candidate = build(old)
+            if old is not None and old.same_content(candidate):
+                return old
+            now = iso(self._clock.now())
+            new = dataclasses.replace(candidate, version=(old.version if old else 0) + 1, written=now)
+            try:
+                self._orders.write(application_id, old, new, self._stats_updates(application_id, old, new), now)
+                return new
+            except VersionConflictError:
+                continue  # the order or a customer changed since we read them: read again
+        raise ConflictError("The order is being changed by other requests; try again.", "concurrent_update")
+
+    def _stats_updates(self, application_id: int, old: Order | None, new: Order) -> list[StatsUpdate]:
+        before, after = (old.contribution() if old else None), new.contribution()
+        if before == after:
+            return []
+        updates = []
+        for customer_id in sorted({c.customer_id for c in (before, after) if c is not None}):
+            version, stats = self._orders.customer_stats(application_id, customer_id)
+            updated = recompute(
+                stats,
+                customer_id,
+                before,
+                after,
+                lambda customer_id=customer_id: self._orders.counted_extremes(  # type: ignore[misc]
+                    application_id, customer_id, new.order_id
+                ),
+            )
+            if updated != stats or version == 0:
+                updates.append(StatsUpdate(customer_id, version, updated))
+        return updates
+
+
+def _check_order_id(order_id: str) -> None:
+    if issue := order_id_issue(order_id):
+        raise ValidationError("The order id is invalid.", [issue])

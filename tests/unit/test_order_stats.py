@@ -1,0 +1,64 @@
+"""The statistics rule: exact counts, sums and first/last dates under every change."""
+
+from decimal import Decimal
+
+from patron.orders.model import Contribution
+from patron.orders.service import recompute
+from patron.profiles.stats import CustomerStats
+
+
+def c(amount: str, date: str, customer: str = "alice") -> Contribution:
+    return Contribution(customer, Decimal(amount), date)
+
+
+def never() -> tuple[str | None, str | None]:
+    raise AssertionError("the extremes should not be re-read here")
+
+
+EMPTY = CustomerStats()
+
+
+def test_a_first_sale_sets_everything():
+    stats = recompute(EMPTY, "alice", None, c("10.50", "2024-01-02"), never)
+    assert stats == CustomerStats(1, Decimal("10.50"), "2024-01-02", "2024-01-02")
+    assert stats.average_order_value == Decimal("10.50")
+
+
+def test_an_amount_change_moves_the_sum_only():
+    start = CustomerStats(2, Decimal("30"), "2024-01-01", "2024-02-01")
+    stats = recompute(start, "alice", c("10", "2024-01-15"), c("25", "2024-01-15"), never)
+    assert stats == CustomerStats(2, Decimal("45"), "2024-01-01", "2024-02-01")
+
+
+def test_cancelling_the_first_order_re_reads_the_first_date():
+    start = CustomerStats(3, Decimal("60"), "2024-01-01", "2024-03-01")
+    stats = recompute(start, "alice", c("10", "2024-01-01"), None, lambda: ("2024-02-01", "2024-03-01"))
+    assert stats == CustomerStats(2, Decimal("50"), "2024-02-01", "2024-03-01")
+
+
+def test_cancelling_the_only_order_empties_the_statistics():
+    start = CustomerStats(1, Decimal("10"), "2024-01-01", "2024-01-01")
+    assert recompute(start, "alice", c("10", "2024-01-01"), None, lambda: (None, None)) == EMPTY
+
+
+def test_moving_an_order_to_another_customer_moves_its_contribution():
+    start = CustomerStats(1, Decimal("10"), "2024-01-01", "2024-01-01")
+    moved = c("10", "2024-01-01", customer="bob")
+    assert recompute(start, "alice", c("10", "2024-01-01"), moved, lambda: (None, None)) == EMPTY
+    assert recompute(EMPTY, "bob", c("10", "2024-01-01"), moved, never) == CustomerStats(
+        1, Decimal("10"), "2024-01-01", "2024-01-01"
+    )
+
+
+def test_an_order_in_the_middle_never_re_reads():
+    start = CustomerStats(2, Decimal("20"), "2024-01-01", "2024-03-01")
+    stats = recompute(start, "alice", c("5", "2024-02-01"), c("5", "2024-02-02"), never)
+    assert stats == CustomerStats(2, Decimal("20"), "2024-01-01", "2024-03-01")
+
+
+def test_a_later_date_on_the_last_order_re_reads_then_extends():
+    start = CustomerStats(2, Decimal("20"), "2024-01-01", "2024-03-01")
+    stats = recompute(
+        start, "alice", c("10", "2024-03-01"), c("10", "2024-04-01"), lambda: ("2024-01-01", "2024-01-01")
+    )
+    assert stats == CustomerStats(2, Decimal("20"), "2024-01-01", "2024-04-01")
