@@ -9,12 +9,13 @@ from patron.http.api import Request, Response, RestApi
 from patron.http.validation import parse_model
 from patron.idempotency.settings import IdempotencySettings
 from patron.idempotency.wiring import idempotency_store
+from patron.orders.wiring import customer_eraser
 from patron.profiles import talon
 from patron.profiles.wiring import profile_service, profiles_settings
-from patron.settings import ProfilesSettings
+from patron.settings import ErasureSettings, ProfilesSettings
 
 # The settings this function reads; a template test checks template.yaml gives it every one.
-SETTINGS = (ProfilesSettings, IdempotencySettings)
+SETTINGS = (ProfilesSettings, IdempotencySettings, ErasureSettings)
 
 api = RestApi(max_body_bytes=lambda: profiles_settings().max_body_bytes, idempotency=idempotency_store)
 
@@ -83,7 +84,10 @@ def update_customer_profiles_v2(request: Request) -> Response:
 
 @api.route("DELETE", "/v1/customer_data/{integrationId}", idempotent=True, subjects=_profile_subject)
 def delete_customer_data(request: Request) -> Response:
-    profile_service().erase(request.caller.application_id, request.path_params["integrationId"])
+    """Erases the person: profile, identifiers, orders (or, with ?anonymise=true, their orders kept under a
+    tombstone id with no personal data, so application-wide figures stand) and stored idempotent responses."""
+    anonymise = bool(request.query_bool("anonymise"))
+    customer_eraser().erase(request.caller.application_id, request.path_params["integrationId"], anonymise)
     return Response(status=204)
 
 

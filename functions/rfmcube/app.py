@@ -6,6 +6,7 @@ from typing import Any
 
 from patron.errors import NotFoundError
 from patron.http.api import Request, Response, RestApi
+from patron.idempotency.settings import IdempotencySettings
 from patron.orders import rfmcube
 from patron.orders.wiring import customer_eraser, customer_resolver, order_service, orders_settings
 from patron.profiles.identifiers import IdentifierKind, IdentifierPatch
@@ -13,7 +14,7 @@ from patron.profiles.wiring import profile_service
 from patron.settings import OrdersSettings
 
 # The settings this function reads; a template test checks template.yaml gives it every one.
-SETTINGS = OrdersSettings
+SETTINGS = (OrdersSettings, IdempotencySettings)
 
 api = RestApi(max_body_bytes=lambda: orders_settings().max_body_bytes)
 

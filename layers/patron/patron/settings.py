@@ -76,3 +76,12 @@ class OrdersSettings(HttpSettings, frozen=True):
     orders_table_name: TableName
     profiles_table_name: TableName
     config_table_name: TableName
+
+
+class ErasureSettings(Settings, frozen=True):
+    """What erasing a person touches: their orders, profile and identifiers (and idempotency records,
+    through IdempotencySettings)."""
+
+    orders_table_name: TableName
+    profiles_table_name: TableName
+    config_table_name: TableName

@@ -1,27 +1,65 @@
-"""Erasing a person: every order (and its index items), then the profile with its identifier claims.
+"""Erasing a person: their orders (deleted, or kept anonymously), idempotency records that quote them, then
+the profile with its identifier claims.
 
-Orders go first: if the profile erasure then fails, a retry finds the profile and finishes; the other way round
-would leave orders nobody can reach by the customer's identifiers.
+Orders go first: if a later step fails, a retry finds the profile and finishes; the other way round would leave
+orders nobody can reach by the customer's identifiers.
 """
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Callable
+
 from patron.errors import NotFoundError
 from patron.orders.repository import OrderRepository
+from patron.orders.service import OrderService
 from patron.profiles.service import ProfileService
+
+ANONYMOUS_PREFIX = "anonymous-"
+_PAGE = 100
+
+Forget = Callable[[int, str], int]
 
 
 class CustomerEraser:
-    def __init__(self, profiles: ProfileService, orders: OrderRepository):
+    def __init__(
+        self,
+        profiles: ProfileService,
+        orders: OrderRepository,
+        order_service: OrderService,
+        forget: Forget | None = None,
+    ):
         self._profiles = profiles
         self._orders = orders
+        self._order_service = order_service
+        self._forget = forget
 
-    def erase(self, application_id: int, integration_id: str) -> int:
-        """Returns how many orders were deleted; NotFoundError when there was nothing at all."""
-        deleted = self._orders.delete_for_customer(application_id, integration_id)
+    def erase(self, application_id: int, integration_id: str, anonymise: bool = False) -> int:
+        """Returns how many orders were deleted or anonymised; NotFoundError when there was nothing at all.
+
+        With `anonymise`, orders stay (amounts, dates, statuses, items) under a new tombstone customer with no
+        personal data, so application-wide figures do not change; their free fields (delivery, ...) go."""
+        if anonymise:
+            handled = self._anonymise_orders(application_id, integration_id)
+        else:
+            handled = self._orders.delete_for_customer(application_id, integration_id)
+        if self._forget is not None:
+            self._forget(application_id, integration_id)
         try:
             self._profiles.erase(application_id, integration_id)
         except NotFoundError:
-            if not deleted:
+            if not handled:
                 raise
-        return deleted
+        return handled
+
+    def _anonymise_orders(self, application_id: int, integration_id: str) -> int:
+        tombstone = f"{ANONYMOUS_PREFIX}{uuid.uuid4().hex}"
+        moved = 0
+        while True:
+            # Each moved order leaves this customer's list, so the first page is always the next one.
+            page, _ = self._orders.list_for_customer(application_id, integration_id, _PAGE, None)
+            if not page:
+                return moved
+            for summary in page:
+                self._order_service.anonymise(application_id, summary.order_id, tombstone)
+                moved += 1

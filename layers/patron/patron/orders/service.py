@@ -109,6 +109,15 @@ class OrderService:
 
         return self._change(application_id, order_id, flag, must_exist=True)
 
+    def anonymise(self, application_id: int, order_id: str, tombstone_customer_id: str) -> Order:
+        """Moves the order to a customer with no personal data, keeping what the figures need."""
+
+        def strip(old: Order | None) -> Order:
+            assert old is not None
+            return dataclasses.replace(old, customer_id=tombstone_customer_id, extra={})
+
+        return self._change(application_id, order_id, strip, must_exist=True)
+
     def get(self, application_id: int, order_id: str) -> Order:
         _check_order_id(order_id)
         order = self._orders.get(application_id, order_id)

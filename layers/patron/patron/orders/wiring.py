@@ -5,13 +5,14 @@ from __future__ import annotations
 from functools import cache
 
 from patron.dynamo.client import dynamodb_client
+from patron.idempotency.wiring import idempotency_store
 from patron.orders.customers import ProfileCustomerResolver
 from patron.orders.erasure import CustomerEraser
 from patron.orders.repository import DynamoOrderRepository
 from patron.orders.service import OrderService
 from patron.orders.statuses import DynamoStatusMappingRepository
 from patron.profiles.wiring import profile_service
-from patron.settings import OrdersSettings
+from patron.settings import ErasureSettings, OrdersSettings
 
 
 @cache
@@ -37,8 +38,11 @@ def order_service() -> OrderService:
 
 @cache
 def customer_eraser() -> CustomerEraser:
-    settings = orders_settings()
-    return CustomerEraser(
-        profile_service(),
-        DynamoOrderRepository(dynamodb_client(), settings.orders_table_name, settings.profiles_table_name),
+    """For the functions that erase people (they need the orders, profiles and idempotency tables)."""
+    settings = ErasureSettings.from_environ()
+    client = dynamodb_client()
+    orders = DynamoOrderRepository(client, settings.orders_table_name, settings.profiles_table_name)
+    service = OrderService(
+        orders, DynamoStatusMappingRepository(client, settings.config_table_name), customer_resolver()
     )
+    return CustomerEraser(profile_service(), orders, service, forget=idempotency_store().forget_subject)

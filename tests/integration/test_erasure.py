@@ -1,0 +1,99 @@
+"""Erasing a person leaves no trace in any table: profile, identifiers, attributes, orders, idempotency
+records. Anonymised erasure keeps the order figures under a tombstone id with no personal data."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer
+
+from patron.idempotency.model import decode_body
+
+_deserializer = TypeDeserializer()
+
+
+def everything(runtime) -> str:
+    """Every item of every table as text, stored response bodies decompressed."""
+    client = runtime.dynamodb_client()
+    texts = []
+    for table in runtime.table_names.values():
+        for page in client.get_paginator("scan").paginate(TableName=table):
+            for raw in page.get("Items", []):
+                item: dict[str, Any] = {k: _deserializer.deserialize(v) for k, v in raw.items()}
+                texts.append(json.dumps(item, default=str))
+                if "bodyZ" in item:
+                    texts.append(decode_body(str(item["bodyZ"]), compressed=True))
+    return "\n".join(texts)
+
+
+def seed(runtime, tenant, canary: str) -> tuple[str, str]:
+    customer = f"person-{canary[:12]}"
+    email = f"{canary[:12]}@example.com"
+    headers = {**tenant.headers, "Idempotency-Key": f"k-{canary[:8]}"}
+    assert (
+        runtime.request(
+            "PUT",
+            f"/v2/customer_profiles/{customer}",
+            headers=headers,
+            body={"attributes": {"note": canary}, "responseContent": ["customerProfile"]},
+        ).status
+        == 200
+    )
+    assert (
+        runtime.request(
+            "PUT",
+            f"/v1/customers/{customer}",
+            headers=tenant.headers,
+            body={"email": email, "phone": "+393331234567", "crmId": f"crm-{canary}", "deviceIds": [f"dev-{canary}"]},
+        ).status
+        == 200
+    )
+    for index in range(3):
+        assert (
+            runtime.request(
+                "PUT",
+                f"/v1/orders/ord-{canary[:8]}-{index}",
+                headers=tenant.headers,
+                body={
+                    "customerId": customer,
+                    "createdAt": f"2024-0{index + 1}-01",
+                    "amount": 10 + index,
+                    "delivery": {"street": f"{canary} street"},
+                    "items": [{"sku": "A1", "quantity": 1}],
+                },
+            ).status
+            == 200
+        )
+    return customer, email
+
+
+def test_erasure_leaves_no_canary_anywhere(runtime, tenant):
+    canary = uuid.uuid4().hex
+    customer, email = seed(runtime, tenant, canary)
+    text = everything(runtime)
+    assert canary in text and customer in text and email in text
+    assert runtime.request("DELETE", f"/v1/customer_data/{customer}", headers=tenant.headers).status == 204
+    text = everything(runtime)
+    assert canary not in text
+    assert customer not in text
+    assert email not in text
+    assert runtime.request("GET", f"/v1/orders/ord-{canary[:8]}-0", headers=tenant.headers).status == 404
+
+
+def test_anonymised_erasure_keeps_the_figures_and_no_personal_data(runtime, tenant):
+    canary = uuid.uuid4().hex
+    customer, email = seed(runtime, tenant, canary)
+    response = runtime.request(
+        "DELETE", f"/v1/customer_data/{customer}", headers=tenant.headers, query={"anonymise": "true"}
+    )
+    assert response.status == 204
+    text = everything(runtime)
+    assert canary not in text and customer not in text and email not in text
+    order = runtime.request("GET", f"/v1/orders/ord-{canary[:8]}-2", headers=tenant.headers).json()
+    assert order["amount"] == 12 and order["items"] == [{"sku": "A1", "quantity": 1}] and "delivery" not in order
+    tombstone = order["customerId"]
+    assert tombstone.startswith("anonymous-")
+    stats = runtime.request("GET", f"/v1/customers/{tombstone}", headers=tenant.headers).json()["stats"]
+    assert (stats["ordersCount"], stats["totalSales"]) == (3, 33)
