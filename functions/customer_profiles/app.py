@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from patron.catalog.settings import CatalogStoreSettings
 from patron.errors import FieldIssue, PatronError, UnsupportedFeatureError, ValidationError
 from patron.http.api import Request, Response, RestApi
 from patron.http.validation import parse_model
@@ -15,7 +16,7 @@ from patron.profiles.wiring import profile_service, profiles_settings
 from patron.settings import ErasureSettings, ProfilesSettings
 
 # The settings this function reads; a template test checks template.yaml gives it every one.
-SETTINGS = (ProfilesSettings, IdempotencySettings, ErasureSettings)
+SETTINGS = (ProfilesSettings, IdempotencySettings, ErasureSettings, CatalogStoreSettings)
 
 api = RestApi(max_body_bytes=lambda: profiles_settings().max_body_bytes, idempotency=idempotency_store)
 

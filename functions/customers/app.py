@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from patron.catalog.settings import CatalogStoreSettings
 from patron.errors import FieldIssue, ValidationError
 from patron.http.api import Request, Response, RestApi
 from patron.http.validation import parse_model
@@ -14,7 +15,7 @@ from patron.profiles.wiring import customers_settings, profile_service
 from patron.settings import CustomersSettings
 
 # The settings this function reads; a template test checks template.yaml gives it every one.
-SETTINGS = CustomersSettings
+SETTINGS = (CustomersSettings, CatalogStoreSettings)
 
 api = RestApi(max_body_bytes=lambda: customers_settings().max_body_bytes)
 

@@ -27,7 +27,9 @@ def merge_customer(request: Request) -> Response:
     application_id = request.caller.application_id
     integration_id = customer_resolver().resolve(application_id, customer.customer_id, customer.email)
     patch = IdentifierPatch(email=customer.email) if customer.email is not None else IdentifierPatch()
-    profile = profile_service().update_customer(application_id, integration_id, customer.attributes, patch)
+    profile = rfmcube.merge_customer_attributes(
+        lambda: profile_service().update_customer(application_id, integration_id, customer.attributes, patch)
+    )
     # triggerIntegrations is accepted; no third-party integration is wired yet, so there is nothing to start.
     return Response.json({"success": True, "customerId": profile.integration_id, "triggerIntegrations": trigger})
 
@@ -35,7 +37,7 @@ def merge_customer(request: Request) -> Response:
 @api.route("POST", "/v1/merge_order")
 def merge_order(request: Request) -> Response:
     order, trigger = rfmcube.parse_merge_order(request.json())
-    stored = order_service().upsert(request.caller.application_id, order)
+    stored = order_service().upsert(request.caller.application_id, order, root="order")
     return Response.json(
         {"success": True, "orderId": stored.order_id, "customerId": stored.customer_id, "triggerIntegrations": trigger}
     )

@@ -9,6 +9,7 @@ function is running (`functions.CURRENT_FUNCTION`) and checks each DynamoDB call
 from __future__ import annotations
 
 import fnmatch
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,16 +19,37 @@ from botocore.exceptions import ClientError
 from patron_local.functions import CURRENT_FUNCTION
 from patron_local.template import ACCOUNT, REGION, PhysicalResources, Template
 
+# Every table of the template keys its items by a string partition key named PK.
+_PARTITION_KEY = "PK"
+_LEADING_KEYS = "dynamodb:LeadingKeys"
+
 
 @dataclass(frozen=True)
 class Grant:
     actions: tuple[str, ...]
     resources: tuple[str, ...]
+    # `ForAllValues:StringLike: dynamodb:LeadingKeys` patterns: the partition keys the grant reaches (None: any).
+    leading_keys: tuple[str, ...] | None = None
 
-    def allows(self, action: str, resource: str) -> bool:
-        return any(fnmatch.fnmatchcase(action, a) for a in self.actions) and any(
-            fnmatch.fnmatchcase(resource, r) for r in self.resources
+    def allows(self, action: str, resource: str, partition_key: str | None) -> bool:
+        if not any(fnmatch.fnmatchcase(action, a) for a in self.actions):
+            return False
+        if not any(fnmatch.fnmatchcase(resource, r) for r in self.resources):
+            return False
+        if self.leading_keys is None:
+            return True
+        # IAM's wildcards are * and ?, which fnmatch reads the same way (our patterns use no [ ]).
+        return partition_key is not None and any(
+            fnmatch.fnmatchcase(partition_key, pattern) for pattern in self.leading_keys
         )
+
+
+def _leading_keys(statement: dict[str, Any]) -> tuple[str, ...] | None:
+    condition = statement.get("Condition") or {}
+    for operator, tests in condition.items():
+        if operator in ("ForAllValues:StringLike", "ForAllValues:StringEquals") and _LEADING_KEYS in tests:
+            return tuple(str(pattern) for pattern in _as_list(tests[_LEADING_KEYS]))
+    return None
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -42,6 +64,7 @@ def function_grants(template: Template, resources: PhysicalResources) -> dict[st
             Grant(
                 actions=tuple(str(a) for a in _as_list(statement.get("Action", []))),
                 resources=tuple(str(resources.resolve(r)) for r in _as_list(statement.get("Resource", []))),
+                leading_keys=_leading_keys(statement),
             )
             for policy in policies
             if isinstance(policy, dict)
@@ -61,18 +84,37 @@ _TRANSACT_ACTIONS = {
 }
 
 
-def _requests(operation: str, params: dict[str, Any]) -> list[tuple[str, str]]:
-    """(action, table) pairs a call needs permission for."""
+def _partition_key(body: dict[str, Any]) -> str | None:
+    """The partition key a request body reaches: its Key or Item, or a Query's `PK = :value`."""
+    for holder in ("Key", "Item"):
+        if isinstance(body.get(holder), dict) and _PARTITION_KEY in body[holder]:
+            return str(body[holder][_PARTITION_KEY].get("S"))
+    condition = str(body.get("KeyConditionExpression", ""))
+    match = re.search(rf"\b{_PARTITION_KEY}\s*=\s*(:\w+)", condition)
+    if match:
+        value = (body.get("ExpressionAttributeValues") or {}).get(match.group(1), {})
+        return str(value.get("S")) if "S" in value else None
+    return None
+
+
+def _requests(operation: str, params: dict[str, Any]) -> list[tuple[str, str, str | None]]:
+    """(action, table, partition key) triples a call needs permission for."""
     if operation in ("TransactWriteItems", "TransactGetItems"):
         return [
-            (f"dynamodb:{_TRANSACT_ACTIONS[kind]}", str(body["TableName"]))
+            (f"dynamodb:{_TRANSACT_ACTIONS[kind]}", str(body["TableName"]), _partition_key(body))
             for item in params.get("TransactItems", [])
             for kind, body in item.items()
         ]
     if operation in ("BatchGetItem", "BatchWriteItem"):
-        return [(f"dynamodb:{operation}", str(name)) for name in params.get("RequestItems", {})]
+        found = []
+        for table, requests in params.get("RequestItems", {}).items():
+            bodies = requests.get("Keys", []) if isinstance(requests, dict) else requests
+            for request in bodies:
+                body = next(iter(request.values())) if operation == "BatchWriteItem" else {"Key": request}
+                found.append((f"dynamodb:{operation}", str(table), _partition_key(body)))
+        return found
     if "TableName" in params:
-        return [(f"dynamodb:{operation}", str(params["TableName"]))]
+        return [(f"dynamodb:{operation}", str(params["TableName"]), _partition_key(params))]
     return []
 
 
@@ -97,10 +139,11 @@ class DynamoDBPolicyEnforcer:
         if function is None or function not in self._grants:
             return
         operation = str(model.name)
-        for action, table in _requests(operation, params):
+        for action, table, partition_key in _requests(operation, params):
             arn = self._table_arns.get(table, f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{table}")
             if params.get("IndexName"):
                 arn = f"{arn}/index/{params['IndexName']}"
-            if not any(grant.allows(action, arn) for grant in self._grants[function]):
+            if not any(grant.allows(action, arn, partition_key) for grant in self._grants[function]):
+                # As AWS words it, without the key (it may name a person).
                 message = f"{function} is not authorized to perform: {action} on resource: {arn}"
                 raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": message}}, operation)

@@ -53,3 +53,15 @@ def test_transactions_are_authorised_item_by_item(runtime):
         assert "dynamodb:DeleteItem" in denied.value.response["Error"]["Message"]
     finally:
         CURRENT_FUNCTION.reset(token)
+
+
+def test_partition_key_conditions_are_enforced(runtime):
+    client = dynamodb_client()
+    config = runtime.table_names["ConfigTable"]
+    token = CURRENT_FUNCTION.set("AuthorizerFunction")
+    try:
+        client.get_item(TableName=config, Key={"PK": {"S": "KEY#abc"}, "SK": {"S": "KEY"}})  # its own prefix
+        with pytest.raises(ClientError):
+            client.get_item(TableName=config, Key={"PK": {"S": "APP#1"}, "SK": {"S": "APP"}})
+    finally:
+        CURRENT_FUNCTION.reset(token)

@@ -135,3 +135,16 @@ def test_public_routes_name_routes_that_exist():
 def test_the_revocation_bound_is_at_most_five_minutes():
     parameter = TEMPLATE.parameters["KeyCacheTtlSeconds"]
     assert parameter["MaxValue"] <= 300 and parameter["Default"] <= parameter["MaxValue"]
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_the_shared_config_table_is_reached_only_through_key_prefixes(function):
+    """Applications, API keys, the catalog and status mappings share the config table: a function that is
+    not the key manager reaches it only under partition-key conditions (dynamodb:LeadingKeys)."""
+    properties = own_properties(function)
+    statements = [s for policy in properties.get("Policies", []) for s in policy.get("Statement", [])]
+    for statement in statements:
+        if referenced_ids(statement["Resource"]) == {"ConfigTable"}:
+            leading = statement.get("Condition", {}).get("ForAllValues:StringLike", {}).get("dynamodb:LeadingKeys")
+            assert leading, f"{function} reaches the whole config table"
+            assert all(pattern.startswith(("KEY#", "APP#*#")) for pattern in leading)

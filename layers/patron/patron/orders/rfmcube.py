@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from patron.errors import FieldIssue, ValidationError
 from patron.orders.wire import OrderInput, parse_order
 from patron.profiles.identifiers import normalise_email
 from patron.profiles.model import attribute_issues, integration_id_issue
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -91,3 +94,11 @@ def parse_delete_customer(payload: Any) -> tuple[str | None, str | None]:
     if issues:
         raise ValidationError("The request is invalid.", issues)
     return customer_id, email
+
+
+def merge_customer_attributes(write: Callable[[], T]) -> T:
+    """Runs the customer write, naming refused fields where Rfmcube sends them (`customer.<name>`)."""
+    try:
+        return write()
+    except ValidationError as error:
+        raise ValidationError(error.message, [_rooted(issue.under("customer")) for issue in error.details]) from None

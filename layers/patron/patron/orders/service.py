@@ -7,6 +7,7 @@ import dataclasses
 from collections.abc import Callable
 from typing import Protocol
 
+from patron.catalog.model import EntityKind
 from patron.clock import Clock, SystemClock, iso
 from patron.errors import ConflictError, FieldIssue, NotFoundError, ValidationError
 from patron.orders.model import Contribution, Order, order_id_issue
@@ -14,6 +15,7 @@ from patron.orders.repository import OrderRepository, OrderSummary, StatsUpdate
 from patron.orders.statuses import MAX_MAPPED_STATUSES, StatusMapping, StatusMappingRepository
 from patron.orders.wire import OrderInput
 from patron.profiles.model import VersionConflictError
+from patron.profiles.service import AttributeCatalog
 from patron.profiles.stats import CustomerStats
 
 WRITE_ATTEMPTS = 5
@@ -61,14 +63,18 @@ class OrderService:
         statuses: StatusMappingRepository,
         customers: CustomerResolver,
         clock: Clock | None = None,
+        catalog: AttributeCatalog | None = None,
     ):
         self._orders = orders
         self._statuses = statuses
         self._customers = customers
         self._clock = clock or SystemClock()
+        self._catalog = catalog
 
-    def upsert(self, application_id: int, order: OrderInput) -> Order:
-        """Creates or replaces the order. Replaying the same order changes nothing (and writes nothing)."""
+    def upsert(self, application_id: int, order: OrderInput, root: str = "") -> Order:
+        """Creates or replaces the order. Replaying the same order changes nothing (and writes nothing).
+        `root` names where the order sits in the request, for error paths (Rfmcube: `order`)."""
+        self._register(application_id, order, root)
         customer_id = self._customers.resolve(application_id, order.customer_id, order.customer_email)
         mapping = self._statuses.get(application_id)
 
@@ -90,6 +96,27 @@ class OrderService:
             )
 
         return self._change(application_id, order.order_id, replace, must_exist=False)
+
+    def _register(self, application_id: int, order: OrderInput, root: str) -> None:
+        """The order's own fields enter the order catalog, its items' fields the product catalog; another type
+        than the catalog's is refused before anything is written."""
+        if self._catalog is None:
+            return
+        prefix = f"{root}." if root else ""
+        try:
+            self._catalog.check_and_register_many(application_id, EntityKind.ORDER, [("", order.extra)])
+            self._catalog.check_and_register_many(
+                application_id, EntityKind.PRODUCT, [(f"items[{i}]", item) for i, item in enumerate(order.items)]
+            )
+        except ValidationError as error:
+            # The catalog names fields `<root>.attributes.<name>`; in an order they sit directly in it.
+            raise ValidationError(
+                error.message,
+                [
+                    FieldIssue(prefix + issue.path.replace("attributes.", "", 1), issue.code, issue.message)
+                    for issue in error.details
+                ],
+            ) from None
 
     def update_status(self, application_id: int, order_id: str, status: str, label: str | None) -> Order:
         mapping = self._statuses.get(application_id)

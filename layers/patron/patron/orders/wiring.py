@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import cache
 
+from patron.catalog.wiring import catalog_service
 from patron.dynamo.client import dynamodb_client
 from patron.idempotency.wiring import idempotency_store
 from patron.orders.customers import ProfileCustomerResolver
@@ -33,6 +34,7 @@ def order_service() -> OrderService:
         DynamoOrderRepository(client, settings.orders_table_name, settings.profiles_table_name),
         DynamoStatusMappingRepository(client, settings.config_table_name),
         customer_resolver(),
+        catalog=catalog_service(),
     )
 
 

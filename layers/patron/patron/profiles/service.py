@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
 
+from patron.catalog.model import EntityKind
 from patron.clock import Clock, SystemClock, iso
 from patron.errors import ConflictError, FieldIssue, NotFoundError, PatronError, ValidationError
 from patron.profiles.identifiers import (
@@ -49,16 +51,33 @@ def _as_update(integration_id: str, attributes: dict[str, Any]) -> ProfileUpdate
     )
 
 
+class AttributeCatalog(Protocol):
+    """The attribute catalog (patron.catalog): types inferred on first use, another type refused."""
+
+    def check_and_register_many(
+        self, application_id: int, kind: EntityKind, items: Sequence[tuple[str, Mapping[str, Any]]]
+    ) -> None: ...
+
+
 class ProfileService:
-    def __init__(self, repository: ProfileRepository, clock: Clock | None = None):
+    def __init__(
+        self, repository: ProfileRepository, clock: Clock | None = None, catalog: AttributeCatalog | None = None
+    ):
         self._repository = repository
         self._clock = clock or SystemClock()
+        self._catalog = catalog
+
+    def _register(self, application_id: int, items: Sequence[tuple[str, Mapping[str, Any]]]) -> None:
+        """Every attribute's type checked against the catalog (new ones registered) before anything is written."""
+        if self._catalog is not None:
+            self._catalog.check_and_register_many(application_id, EntityKind.CUSTOMER, items)
 
     def update(self, application_id: int, integration_id: str, attributes: dict[str, Any]) -> CustomerProfile:
         """Creates the profile if new; merges `attributes` into it (a null value removes that attribute)."""
         issues = _issues(integration_id, attributes)
         if issues:
             raise ValidationError("The profile update is invalid.", issues)
+        self._register(application_id, [("", attributes)])
         update = _as_update(integration_id, attributes)
         return self._repository.upsert(
             application_id, integration_id, update.set_attributes, update.remove, iso(self._clock.now())
@@ -79,6 +98,9 @@ class ProfileService:
         ]
         if issues:
             raise ValidationError("The profile update is invalid.", issues)
+        self._register(
+            application_id, [(f"customerProfiles[{i}]", attributes) for i, (_, attributes) in enumerate(items)]
+        )
         merged: dict[str, dict[str, Any]] = {}
         for integration_id, attributes in items:
             merged.setdefault(integration_id, {}).update(attributes)
@@ -114,6 +136,7 @@ class ProfileService:
         issues = _issues(integration_id, attributes)
         if issues:
             raise ValidationError("The customer update is invalid.", issues)
+        self._register(application_id, [("", attributes)])
         update = _as_update(integration_id, attributes)
         if identifiers.empty and expected_version is None:
             return self._repository.upsert(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import cache
 
+from patron.catalog.wiring import catalog_service
 from patron.dynamo.client import dynamodb_client
 from patron.profiles.repository import DynamoProfileRepository
 from patron.profiles.service import ProfileService
@@ -23,4 +24,4 @@ def customers_settings() -> CustomersSettings:
 @cache
 def profile_service() -> ProfileService:
     table = ProfileTableSettings.from_environ().profiles_table_name
-    return ProfileService(DynamoProfileRepository(dynamodb_client(), table))
+    return ProfileService(DynamoProfileRepository(dynamodb_client(), table), catalog=catalog_service())
