@@ -41,6 +41,28 @@ FIRST_REQUEST: dict[str, list[tuple[str, str]]] = {
             "patron.http.validation",
             "parse_model(__import__('patron.profiles.talon').profiles.talon.CustomerProfileIntegrationRequestV2, {})",
         ),
+        ("patron.idempotency.wiring", "idempotency_store()"),
+    ],
+    "functions.customers.app": [
+        ("patron.profiles.wiring", "customers_settings()"),
+        ("patron.profiles.wiring", "profile_service()"),
+        (
+            "patron.http.validation",
+            "parse_model(__import__('patron.profiles.customers').profiles.customers.CustomerRequest, {})",
+        ),
+    ],
+    "functions.catalog.app": [
+        ("patron.catalog.wiring", "catalog_settings()"),
+        ("patron.catalog.wiring", "catalog_service()"),
+    ],
+    "functions.orders.app": [
+        ("patron.orders.wiring", "orders_settings()"),
+        ("patron.orders.wiring", "order_service()"),
+    ],
+    "functions.rfmcube.app": [
+        ("patron.orders.wiring", "orders_settings()"),
+        ("patron.orders.wiring", "order_service()"),
+        ("patron.orders.wiring", "customer_eraser()"),
     ],
 }
 

@@ -6,7 +6,6 @@ from functools import cache
 
 from patron.catalog.wiring import catalog_service
 from patron.dynamo.client import dynamodb_client
-from patron.idempotency.wiring import idempotency_store
 from patron.orders.customers import ProfileCustomerResolver
 from patron.orders.erasure import CustomerEraser
 from patron.orders.repository import DynamoOrderRepository
@@ -41,6 +40,9 @@ def order_service() -> OrderService:
 @cache
 def customer_eraser() -> CustomerEraser:
     """For the functions that erase people (they need the orders, profiles and idempotency tables)."""
+    # Imported here: the functions that never erase (orders) do not load the idempotency store at cold start.
+    from patron.idempotency.wiring import idempotency_store
+
     settings = ErasureSettings.from_environ()
     client = dynamodb_client()
     orders = DynamoOrderRepository(client, settings.orders_table_name, settings.profiles_table_name)
