@@ -22,7 +22,7 @@ def with_tenant(event: dict, tenant) -> dict:
 def test_every_function_has_an_unhappy_path_event():
     for folder in EVENTS.iterdir():
         names = [path.stem for path in folder.glob("*.json")]
-        assert any(word in name for name in names for word in ("malformed", "without", "invalid", "unknown"))
+        assert any(word in name for name in names for word in ("malformed", "without", "invalid", "unknown", "missing"))
 
 
 def test_update_profile_event(runtime, tenant):
@@ -67,3 +67,19 @@ def test_bulk_update_and_delete_customer_data_events(runtime, tenant):
         "CustomerProfilesFunction", with_tenant(load_event("customer_profiles", "delete_customer_data"), tenant)
     )
     assert deleted["statusCode"] == 204
+
+
+def test_customer_order_and_rfmcube_events(runtime, tenant):
+    def invoke(function: str, folder: str, name: str) -> dict:
+        return runtime.registry.invoke(function, with_tenant(load_event(folder, name), tenant))
+
+    assert invoke("CustomersFunction", "customers", "update_customer")["statusCode"] == 200
+    found = invoke("CustomersFunction", "customers", "find_customer_by_email")
+    assert json.loads(found["body"])["crmId"] == "CRM-42"
+    invalid = invoke("CustomersFunction", "customers", "update_customer_invalid_phone")
+    assert invalid["statusCode"] == 400
+    order = invoke("OrdersFunction", "orders", "upsert_order")
+    assert json.loads(order["body"])["customerId"] == "customer-42"
+    assert invoke("OrdersFunction", "orders", "upsert_order_missing_amount")["statusCode"] == 400
+    assert invoke("RfmcubeFunction", "rfmcube", "merge_order")["statusCode"] == 200
+    assert invoke("RfmcubeFunction", "rfmcube", "delete_customer_unknown")["statusCode"] == 404
