@@ -134,8 +134,8 @@ def test_another_applications_orders_are_not_found(runtime, tenant, other_tenant
         == 404
     )
     assert runtime.request("DELETE", f"/v1/orders/{order}", headers=other_tenant.headers).status == 404
-    listed = runtime.request("GET", f"/v1/customers/{customer}/orders", headers=other_tenant.headers).json()
-    assert listed["data"] == []
+    listed = runtime.request("GET", f"/v1/customers/{customer}/orders", headers=other_tenant.headers)
+    assert listed.status == 404 and listed.json()["code"] == "customer_not_found"
     assert runtime.request("GET", f"/v1/orders/{order}", headers=tenant.headers).json()["isDeleted"] is False
 
 

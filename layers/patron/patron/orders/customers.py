@@ -16,6 +16,9 @@ class ProfileCustomerResolver:
     def __init__(self, profiles: ProfileService):
         self._profiles = profiles
 
+    def exists(self, application_id: int, customer_id: str) -> bool:
+        return self._profiles.exists(application_id, customer_id)
+
     def resolve(self, application_id: int, customer_id: str | None, email: str | None) -> str:
         if customer_id is not None:
             return customer_id

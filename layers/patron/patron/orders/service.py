@@ -23,6 +23,8 @@ MAX_PAGE_SIZE = 100
 
 
 class CustomerResolver(Protocol):
+    def exists(self, application_id: int, customer_id: str) -> bool: ...
+
     def resolve(self, application_id: int, customer_id: str | None, email: str | None) -> str:
         """The integration id of the order's customer: its id, or the customer holding its email (a guest
         customer is created for an email nobody holds yet)."""
@@ -160,7 +162,10 @@ class OrderService:
                 "The page size is invalid.",
                 [FieldIssue("query.limit", "invalid_value", f"Between 1 and {MAX_PAGE_SIZE}.")],
             )
-        return self._orders.list_for_customer(application_id, customer_id, limit, cursor)
+        page, next_cursor = self._orders.list_for_customer(application_id, customer_id, limit, cursor)
+        if not page and cursor is None and self._customers.exists(application_id, customer_id) is False:
+            raise NotFoundError("No customer with this integration id.", code="customer_not_found")
+        return page, next_cursor
 
     def status_mapping(self, application_id: int) -> StatusMapping:
         return self._statuses.get(application_id)
