@@ -37,6 +37,7 @@ def update_customer(request: Request) -> Response:
         body.attributes,
         customers.identifier_patch(body),
         customers.expected_version(request.headers.get("if-match")),
+        body.consents,
     )
     return _answer(profile)
 

@@ -18,3 +18,16 @@ class SystemClock:
 def iso(moment: datetime) -> str:
     """RFC 3339 in UTC with milliseconds, e.g. 2026-11-22T09:04:41.123Z (sorts as text)."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def normalise_timestamp(raw: str) -> str | None:
+    """ISO-8601 date or date-time, any offset; naive times are read as UTC. Returns the UTC form we sort by."""
+    text = raw.strip()
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"

@@ -18,6 +18,11 @@ class EntityKind(StrEnum):
     CUSTOMER = "customer"
     ORDER = "order"
     PRODUCT = "product"
+    # Consent channels (email, sms, push, ...): listed by GET /v1/consents, not among the attribute lists.
+    CONSENT = "consent"
+
+
+ATTRIBUTE_KINDS = (EntityKind.CUSTOMER, EntityKind.ORDER, EntityKind.PRODUCT)
 
 
 class AttributeType(StrEnum):
@@ -38,13 +43,11 @@ class AttributeDescriptor:
 
 def entity_kind(raw: str, path: str = "entity") -> EntityKind:
     """The entity kind a client named (exact, lower case), or a 400 naming the field."""
-    try:
-        return EntityKind(raw)
-    except ValueError:
-        allowed = ", ".join(kind.value for kind in EntityKind)
-        raise ValidationError(
-            "Unknown entity.", [FieldIssue(path, "invalid_value", f"The entity is one of: {allowed}.")]
-        ) from None
+    for kind in ATTRIBUTE_KINDS:
+        if kind.value == raw:
+            return kind
+    allowed = ", ".join(kind.value for kind in ATTRIBUTE_KINDS)
+    raise ValidationError("Unknown entity.", [FieldIssue(path, "invalid_value", f"The entity is one of: {allowed}.")])
 
 
 # ISO-8601 extended format only (what JSON APIs send): YYYY-MM-DD, optionally followed by T, hh:mm, optional

@@ -4,7 +4,6 @@ customer's statistics."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
@@ -91,19 +90,6 @@ class Contribution:
     customer_id: str
     amount: Decimal
     date: str
-
-
-def normalise_timestamp(raw: str) -> str | None:
-    """ISO-8601 date or date-time, any offset; naive times are read as UTC. Returns the UTC form we sort by."""
-    text = raw.strip()
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    moment = moment.astimezone(UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 def order_id_issue(order_id: str, path: str = "orderId") -> FieldIssue | None:

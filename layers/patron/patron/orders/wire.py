@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from patron.clock import normalise_timestamp
 from patron.errors import FieldIssue, ValidationError
 from patron.http.jsonbody import dumps
 from patron.orders.model import (
@@ -14,7 +15,6 @@ from patron.orders.model import (
     MAX_ORDER_JSON_BYTES,
     Order,
     OrderState,
-    normalise_timestamp,
     order_id_issue,
 )
 from patron.orders.repository import OrderSummary

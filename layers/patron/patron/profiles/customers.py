@@ -20,6 +20,9 @@ class CustomerRequest(msgspec.Struct, forbid_unknown_fields=True, rename="camel"
     device_ids: list[str] = []
     remove_device_ids: list[str] = []
     attributes: dict[str, Any] = {}
+    # Per channel: {"value": true, "time": "2024-05-01T10:00:00Z", "source": "checkout"} (time defaults to now).
+    # Checked channel by channel (patron.profiles.consents), so every problem names its channel.
+    consents: dict[str, Any] = {}
 
 
 def _change(value: str | msgspec.UnsetType | None) -> Change:
@@ -66,6 +69,7 @@ def customer_response(profile: CustomerProfile) -> dict[str, Any]:
         "deviceIds": sorted(ids.device_ids),
         "attributes": profile.attributes,
         "stats": profile.stats.as_response(),
+        "consents": {channel: consent.as_dict() for channel, consent in sorted(profile.consents.items())},
     }
 
 

@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from patron.errors import ConflictError, FieldIssue, ValidationError
+from patron.profiles.consents import Consent
 from patron.profiles.identifiers import Identifiers
 from patron.profiles.stats import CustomerStats
 
@@ -37,6 +38,7 @@ class CustomerProfile:
     attributes: dict[str, Any] = field(default_factory=dict)
     identifiers: Identifiers = field(default_factory=Identifiers)
     stats: CustomerStats = field(default_factory=CustomerStats)
+    consents: dict[str, Consent] = field(default_factory=dict)
 
 
 def _is_text(value: str) -> bool:

@@ -15,6 +15,7 @@ from botocore.exceptions import ClientError
 from patron.dynamo import codec
 from patron.dynamo.errors import error_code, is_item_too_large, translate
 from patron.errors import PatronError
+from patron.profiles.consents import Consent
 from patron.profiles.identifiers import IdentifierKind, Identifiers
 from patron.profiles.keys import (
     ATTRIBUTE_PREFIX,
@@ -47,6 +48,7 @@ def new_profile_id() -> int:
 
 
 IDENTIFIERS_ATTRIBUTE = "ids"
+CONSENTS_ATTRIBUTE = "consents"
 _IDENTIFIER_PATHS = {
     IdentifierKind.EMAIL: "email",
     IdentifierKind.PHONE: "phone",
@@ -66,6 +68,8 @@ class ProfileChange:
     identifiers: Identifiers
     expected_version: int
     now: str
+    # The whole consent map to store, when the change touches consents.
+    consents: dict[str, Consent] | None = None
 
 
 @dataclass(frozen=True)
@@ -125,6 +129,7 @@ def profile_from_item(item: dict[str, Any]) -> CustomerProfile:
         },
         identifiers=Identifiers.from_dict(item.get(IDENTIFIERS_ATTRIBUTE)),
         stats=CustomerStats.from_item(item),
+        consents={channel: Consent.from_dict(value) for channel, value in (item.get(CONSENTS_ATTRIBUTE) or {}).items()},
     )
 
 
@@ -135,6 +140,7 @@ def _merge_expression(
     identifiers: Identifiers | None = None,
     next_version: int | None = None,
     profile_id: int | None = None,
+    consents: dict[str, Consent] | None = None,
 ) -> tuple[str, dict[str, str], dict[str, Any]]:
     """The UpdateExpression that creates a profile or merges into it. Without `next_version` the version is
     incremented in place (the single-request path); with it, it is set (the read-modify-write path)."""
@@ -168,6 +174,10 @@ def _merge_expression(
             sets.append("#ids = :ids")
         else:
             removes.append("#ids")
+    if consents is not None:
+        names["#consents"] = CONSENTS_ATTRIBUTE
+        values[":consents"] = {channel: consent.as_dict() for channel, consent in consents.items()}
+        sets.append("#consents = :consents")
     for index, (name, value) in enumerate(set_attributes.items()):
         names[f"#a{index}"] = ATTRIBUTE_PREFIX + name
         values[f":a{index}"] = value
@@ -250,6 +260,7 @@ class DynamoProfileRepository:
             identifiers=change.identifiers,
             next_version=change.expected_version + 1,
             profile_id=profile_id,
+            consents=change.consents,
         )
         if change.expected_version == 0:
             condition = "attribute_not_exists(PK)"
@@ -315,6 +326,7 @@ class DynamoProfileRepository:
             attributes=attributes,
             identifiers=change.identifiers,
             stats=current.stats if current else CustomerStats(),
+            consents=change.consents if change.consents is not None else (current.consents if current else {}),
         )
 
     def _raise_cancelled(self, exc: ClientError, claims: list[tuple[IdentifierKind, str]]) -> NoReturn:

@@ -6,8 +6,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from patron.catalog.model import EntityKind
-from patron.clock import Clock, SystemClock, iso
+from patron.clock import Clock, SystemClock, iso, normalise_timestamp
 from patron.errors import ConflictError, FieldIssue, NotFoundError, PatronError, ValidationError
+from patron.profiles.consents import merged, parse_consents
 from patron.profiles.identifiers import (
     IdentifierKind,
     IdentifierPatch,
@@ -128,17 +129,22 @@ class ProfileService:
         attributes: dict[str, Any],
         identifiers: IdentifierPatch,
         expected_version: int | None = None,
+        consents: dict[str, Any] | None = None,
     ) -> CustomerProfile:
         """Creates or merges a customer with identifiers. `expected_version` (0: must be new) makes the write
         conditional for the caller: a mismatch is 409 `version_conflict`. Without it, a parallel update is
         absorbed by re-reading and re-applying, so no update is ever lost. An identifier held by another
         customer is 409 `identifier_taken`; nothing is written in either case."""
-        issues = _issues(integration_id, attributes)
+        given, consent_issues = parse_consents(consents or {}, iso(self._clock.now()), normalise_timestamp)
+        issues = _issues(integration_id, attributes) + consent_issues
         if issues:
             raise ValidationError("The customer update is invalid.", issues)
         self._register(application_id, [("", attributes)])
+        if given and self._catalog is not None:
+            channels = {channel: consent.value for channel, consent in given.items()}
+            self._catalog.check_and_register_many(application_id, EntityKind.CONSENT, [("consents", channels)])
         update = _as_update(integration_id, attributes)
-        if identifiers.empty and expected_version is None:
+        if identifiers.empty and expected_version is None and not given:
             return self._repository.upsert(
                 application_id, integration_id, update.set_attributes, update.remove, iso(self._clock.now())
             )
@@ -154,6 +160,7 @@ class ProfileService:
                 identifiers=identifiers.applied_to(current.identifiers if current else Identifiers()),
                 expected_version=version,
                 now=iso(self._clock.now()),
+                consents=merged(current.consents if current else {}, given) if given else None,
             )
             try:
                 return self._repository.write(application_id, current, change)
