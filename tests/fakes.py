@@ -22,7 +22,8 @@ from patron.idempotency.model import (
     stored_size,
 )
 from patron.idempotency.repository import IdempotencyRepository
-from patron.profiles.identifiers import IdentifierKind
+from patron.profiles.consents import Consent
+from patron.profiles.identifiers import IdentifierKind, Identifiers
 from patron.profiles.model import CustomerProfile, IdentifierTakenError, VersionConflictError
 from patron.profiles.repository import ProfileChange, ProfileRepository, ProfileUpdate, new_profile_id
 
@@ -138,6 +139,37 @@ class InMemoryProfileRepository:
 
     def owner_of(self, application_id: int, kind: IdentifierKind, value: str) -> str | None:
         return self.claims.get((application_id, kind, value))
+
+    def copy_missing_attributes(
+        self, application_id: int, integration_id: str, attributes: dict[str, Any], now: str
+    ) -> None:
+        current = self.profiles.get((application_id, integration_id))
+        missing = {k: v for k, v in attributes.items() if not current or k not in current.attributes}
+        self.upsert(application_id, integration_id, missing, [], now)
+
+    def absorb(
+        self,
+        application_id: int,
+        survivor: CustomerProfile | None,
+        survivor_id: str,
+        absorbed: CustomerProfile,
+        identifiers: Identifiers,
+        consents: dict[str, Consent],
+        now: str,
+    ) -> None:
+        stored = self.profiles.get((application_id, survivor_id))
+        if (stored.version if stored else 0) != (survivor.version if survivor else 0):
+            raise VersionConflictError()
+        base = stored or self.upsert(application_id, survivor_id, {}, [], now)
+        self.profiles[(application_id, survivor_id)] = replace(
+            base, identifiers=identifiers, consents=consents, version=base.version + 1
+        )
+        del self.profiles[(application_id, absorbed.integration_id)]
+        for kind, value in absorbed.identifiers.claims():
+            if (kind, value) in identifiers.claims():
+                self.claims[(application_id, kind, value)] = survivor_id
+            else:
+                self.claims.pop((application_id, kind, value), None)
 
     def erase(self, application_id: int, integration_id: str) -> bool:
         profile = self.profiles.pop((application_id, integration_id), None)

@@ -13,10 +13,10 @@ from patron.idempotency.wiring import idempotency_store
 from patron.orders.wiring import customer_eraser
 from patron.profiles import talon
 from patron.profiles.wiring import profile_service, profiles_settings
-from patron.settings import ErasureSettings, ProfilesSettings
+from patron.settings import CustomerDataSettings, ProfilesSettings
 
 # The settings this function reads; a template test checks template.yaml gives it every one.
-SETTINGS = (ProfilesSettings, IdempotencySettings, ErasureSettings, CatalogStoreSettings)
+SETTINGS = (ProfilesSettings, IdempotencySettings, CustomerDataSettings, CatalogStoreSettings)
 
 api = RestApi(max_body_bytes=lambda: profiles_settings().max_body_bytes, idempotency=idempotency_store)
 

@@ -9,13 +9,14 @@ from patron.catalog.settings import CatalogStoreSettings
 from patron.errors import FieldIssue, ValidationError
 from patron.http.api import Request, Response, RestApi
 from patron.http.validation import parse_model
+from patron.orders.wiring import customer_merger
 from patron.profiles import customers
 from patron.profiles.identifiers import IdentifierKind
 from patron.profiles.wiring import customers_settings, profile_service
-from patron.settings import CustomersSettings
+from patron.settings import CustomerDataSettings, CustomersSettings
 
 # The settings this function reads; a template test checks template.yaml gives it every one.
-SETTINGS = (CustomersSettings, CatalogStoreSettings)
+SETTINGS = (CustomersSettings, CatalogStoreSettings, CustomerDataSettings)
 
 api = RestApi(max_body_bytes=lambda: customers_settings().max_body_bytes)
 
@@ -31,7 +32,7 @@ def _answer(profile: Any) -> Response:
 @api.route("PUT", "/v1/customers/{integrationId}")
 def update_customer(request: Request) -> Response:
     body = parse_model(customers.CustomerRequest, request.json())
-    profile = profile_service().update_customer(
+    profile = customer_merger().update_customer(
         request.caller.application_id,
         request.path_params["integrationId"],
         body.attributes,
@@ -39,6 +40,16 @@ def update_customer(request: Request) -> Response:
         customers.expected_version(request.headers.get("if-match")),
         body.consents,
     )
+    return _answer(profile)
+
+
+@api.route("PUT", "/v1/devices/{deviceId}")
+def update_device_profile(request: Request) -> Response:
+    """Maestra's DeviceUUID: updates the device's customer, or the anonymous profile that stands for it until
+    a customer claims the device (then the two merge)."""
+    body = parse_model(customers.DeviceRequest, request.json())
+    device = customers.device_id(request.path_params["deviceId"])
+    profile = customer_merger().track_device(request.caller.application_id, device, body.attributes, body.consents)
     return _answer(profile)
 
 

@@ -8,7 +8,13 @@ from patron.errors import NotFoundError
 from patron.http.api import Request, Response, RestApi
 from patron.idempotency.settings import IdempotencySettings
 from patron.orders import rfmcube
-from patron.orders.wiring import customer_eraser, customer_resolver, order_service, orders_settings
+from patron.orders.wiring import (
+    customer_eraser,
+    customer_merger,
+    customer_resolver,
+    order_service,
+    orders_settings,
+)
 from patron.profiles.identifiers import IdentifierKind, IdentifierPatch
 from patron.profiles.wiring import profile_service
 from patron.settings import OrdersSettings
@@ -28,7 +34,7 @@ def merge_customer(request: Request) -> Response:
     integration_id = customer_resolver().resolve(application_id, customer.customer_id, customer.email)
     patch = IdentifierPatch(email=customer.email) if customer.email is not None else IdentifierPatch()
     profile = rfmcube.merge_customer_attributes(
-        lambda: profile_service().update_customer(application_id, integration_id, customer.attributes, patch)
+        lambda: customer_merger().update_customer(application_id, integration_id, customer.attributes, patch)
     )
     # triggerIntegrations is accepted; no third-party integration is wired yet, so there is nothing to start.
     return Response.json({"success": True, "customerId": profile.integration_id, "triggerIntegrations": trigger})

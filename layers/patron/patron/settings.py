@@ -78,9 +78,9 @@ class OrdersSettings(HttpSettings, frozen=True):
     config_table_name: TableName
 
 
-class ErasureSettings(Settings, frozen=True):
-    """What erasing a person touches: their orders, profile and identifiers (and idempotency records,
-    through IdempotencySettings)."""
+class CustomerDataSettings(Settings, frozen=True):
+    """What erasing or merging a person touches: their orders, profile and identifiers, the status mapping
+    (erasure also needs IdempotencySettings)."""
 
     orders_table_name: TableName
     profiles_table_name: TableName

@@ -6,10 +6,8 @@ import uuid
 
 from patron.errors import NotFoundError
 from patron.profiles.identifiers import IdentifierKind, IdentifierPatch
-from patron.profiles.model import IdentifierTakenError
+from patron.profiles.model import GUEST_PREFIX, IdentifierTakenError
 from patron.profiles.service import ProfileService
-
-GUEST_PREFIX = "guest-"
 
 
 class ProfileCustomerResolver:

@@ -138,6 +138,15 @@ class OrderService:
 
         return self._change(application_id, order_id, flag, must_exist=True)
 
+    def move_to_customer(self, application_id: int, order_id: str, customer_id: str) -> Order:
+        """The order now belongs to another customer (a merge): its figures move with it."""
+
+        def move(old: Order | None) -> Order:
+            assert old is not None
+            return dataclasses.replace(old, customer_id=customer_id)
+
+        return self._change(application_id, order_id, move, must_exist=True)
+
     def anonymise(self, application_id: int, order_id: str, tombstone_customer_id: str) -> Order:
         """Moves the order to a customer with no personal data, keeping what the figures need."""
 

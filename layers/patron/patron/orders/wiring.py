@@ -8,11 +8,13 @@ from patron.catalog.wiring import catalog_service
 from patron.dynamo.client import dynamodb_client
 from patron.orders.customers import ProfileCustomerResolver
 from patron.orders.erasure import CustomerEraser
+from patron.orders.merge import CustomerMerger
 from patron.orders.repository import DynamoOrderRepository
 from patron.orders.service import OrderService
 from patron.orders.statuses import DynamoStatusMappingRepository
+from patron.profiles.repository import DynamoProfileRepository
 from patron.profiles.wiring import profile_service
-from patron.settings import ErasureSettings, OrdersSettings
+from patron.settings import CustomerDataSettings, OrdersSettings
 
 
 @cache
@@ -43,10 +45,23 @@ def customer_eraser() -> CustomerEraser:
     # Imported here: the functions that never erase (orders) do not load the idempotency store at cold start.
     from patron.idempotency.wiring import idempotency_store
 
-    settings = ErasureSettings.from_environ()
+    settings = CustomerDataSettings.from_environ()
     client = dynamodb_client()
     orders = DynamoOrderRepository(client, settings.orders_table_name, settings.profiles_table_name)
     service = OrderService(
         orders, DynamoStatusMappingRepository(client, settings.config_table_name), customer_resolver()
     )
     return CustomerEraser(profile_service(), orders, service, forget=idempotency_store().forget_subject)
+
+
+@cache
+def customer_merger() -> CustomerMerger:
+    """For the functions whose writes may merge an anonymous profile into a customer."""
+    settings = CustomerDataSettings.from_environ()
+    client = dynamodb_client()
+    orders = DynamoOrderRepository(client, settings.orders_table_name, settings.profiles_table_name)
+    service = OrderService(
+        orders, DynamoStatusMappingRepository(client, settings.config_table_name), customer_resolver()
+    )
+    profiles = DynamoProfileRepository(client, settings.profiles_table_name)
+    return CustomerMerger(profile_service(), profiles, orders, service)

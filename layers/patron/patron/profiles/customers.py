@@ -8,7 +8,7 @@ from typing import Any
 import msgspec
 
 from patron.errors import FieldIssue, ValidationError
-from patron.profiles.identifiers import KEEP, Change, IdentifierPatch, parse_patch
+from patron.profiles.identifiers import KEEP, Change, IdentifierPatch, normalise_id, parse_patch
 from patron.profiles.model import CustomerProfile
 
 
@@ -23,6 +23,20 @@ class CustomerRequest(msgspec.Struct, forbid_unknown_fields=True, rename="camel"
     # Per channel: {"value": true, "time": "2024-05-01T10:00:00Z", "source": "checkout"} (time defaults to now).
     # Checked channel by channel (patron.profiles.consents), so every problem names its channel.
     consents: dict[str, Any] = {}
+
+
+class DeviceRequest(msgspec.Struct, forbid_unknown_fields=True):
+    attributes: dict[str, Any] = {}
+    consents: dict[str, Any] = {}
+
+
+def device_id(raw: str) -> str:
+    device = normalise_id(raw)
+    if device is None:
+        raise ValidationError(
+            "The device id is invalid.", [FieldIssue("deviceId", "invalid_value", "1 to 255 printable characters.")]
+        )
+    return device
 
 
 def _change(value: str | msgspec.UnsetType | None) -> Change:

@@ -24,6 +24,16 @@ MAX_NESTING_DEPTH = 16  # DynamoDB allows 32 levels; half leaves room for our ow
 MAX_NUMBER_DIGITS = 38
 
 
+# Profiles Patron creates for someone not yet known: a device seen before its customer (Maestra's DeviceUUID), a
+# guest known only by email (Rfmcube). When a known customer claims one of their identifiers, they merge into it.
+DEVICE_PREFIX = "anon-"
+GUEST_PREFIX = "guest-"
+
+
+def is_anonymous(integration_id: str) -> bool:
+    return integration_id.startswith((DEVICE_PREFIX, GUEST_PREFIX))
+
+
 @dataclass(frozen=True)
 class CustomerProfile:
     application_id: int

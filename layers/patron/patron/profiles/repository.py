@@ -40,6 +40,7 @@ _EPOCH_MS = 1_704_067_200_000  # 2024-01-01T00:00:00Z
 # Concurrent UpdateItem calls of one bulk request; the DynamoDB client's connection pool matches it.
 BULK_CONCURRENCY = 16
 _ERASE_ATTEMPTS = 3
+_COPY_CHUNK = 150  # attributes per UpdateItem when merging profiles (the expression stays under 4 KB)
 
 
 def new_profile_id() -> int:
@@ -104,6 +105,26 @@ class ProfileRepository(Protocol):
 
     def owner_of(self, application_id: int, kind: IdentifierKind, value: str) -> str | None:
         """The integration id of the profile holding this identifier, if any."""
+        ...
+
+    def copy_missing_attributes(
+        self, application_id: int, integration_id: str, attributes: dict[str, Any], now: str
+    ) -> None:
+        """Sets each attribute the profile does not have yet (creating the profile if needed); idempotent."""
+        ...
+
+    def absorb(
+        self,
+        application_id: int,
+        survivor: CustomerProfile | None,
+        survivor_id: str,
+        absorbed: CustomerProfile,
+        identifiers: Identifiers,
+        consents: dict[str, Consent],
+        now: str,
+    ) -> None:
+        """One transaction: the survivor takes `identifiers` and `consents` (version-checked), the absorbed
+        profile is deleted (version-checked), and each of its claims passes to the survivor."""
         ...
 
     def erase(self, application_id: int, integration_id: str) -> bool:
@@ -345,6 +366,106 @@ class DynamoProfileRepository:
         if "TransactionConflict" in codes:
             raise VersionConflictError() from None  # a parallel transaction on the same items
         raise translate(exc) from exc
+
+    def copy_missing_attributes(
+        self, application_id: int, integration_id: str, attributes: dict[str, Any], now: str
+    ) -> None:
+        names = list(attributes)
+        for start in range(0, len(names), _COPY_CHUNK):
+            chunk = {name: attributes[name] for name in names[start : start + _COPY_CHUNK]}
+            expression, expression_names, values = _merge_expression({}, [], now)
+            for index, (name, value) in enumerate(chunk.items()):
+                expression_names[f"#c{index}"] = ATTRIBUTE_PREFIX + name
+                values[f":c{index}"] = value
+                expression += f", #c{index} = if_not_exists(#c{index}, :c{index})"
+            self._client.update_item(
+                TableName=self._table,
+                Key=codec.to_item({"PK": profile_pk(application_id, integration_id), "SK": PROFILE_SK}),
+                UpdateExpression=expression,
+                ExpressionAttributeNames=expression_names,
+                ExpressionAttributeValues=codec.to_item(values),
+            )
+
+    def absorb(
+        self,
+        application_id: int,
+        survivor: CustomerProfile | None,
+        survivor_id: str,
+        absorbed: CustomerProfile,
+        identifiers: Identifiers,
+        consents: dict[str, Consent],
+        now: str,
+    ) -> None:
+        version = survivor.version if survivor else 0
+        expression, names, values = _merge_expression(
+            {},
+            [],
+            now,
+            identifiers=identifiers,
+            next_version=version + 1,
+            profile_id=survivor.profile_id if survivor else None,
+            consents=consents,
+        )
+        condition = "attribute_not_exists(PK)" if version == 0 else "#version = :expected"
+        if version:
+            values[":expected"] = version
+        items: list[dict[str, Any]] = [
+            {
+                "Update": {
+                    "TableName": self._table,
+                    "Key": codec.to_item({"PK": profile_pk(application_id, survivor_id), "SK": PROFILE_SK}),
+                    "UpdateExpression": expression,
+                    "ConditionExpression": condition,
+                    "ExpressionAttributeNames": names,
+                    "ExpressionAttributeValues": codec.to_item(values),
+                }
+            },
+            {
+                "Delete": {
+                    "TableName": self._table,
+                    "Key": codec.to_item({"PK": profile_pk(application_id, absorbed.integration_id), "SK": PROFILE_SK}),
+                    "ConditionExpression": "#version = :version",
+                    "ExpressionAttributeNames": {"#version": "version"},
+                    "ExpressionAttributeValues": codec.to_item({":version": absorbed.version}),
+                }
+            },
+        ]
+        kept = identifiers.claims()
+        for kind, value in sorted(absorbed.identifiers.claims()):
+            key = codec.to_item({"PK": identifier_pk(application_id, kind, value), "SK": IDENTIFIER_SK})
+            condition_values = codec.to_item({":from": absorbed.integration_id})
+            if (kind, value) in kept:
+                # The claim passes to the survivor: it answers for this identifier from now on.
+                items.append(
+                    {
+                        "Put": {
+                            "TableName": self._table,
+                            "Item": {**key, "owner": {"S": survivor_id}},
+                            "ConditionExpression": "#owner = :from",
+                            "ExpressionAttributeNames": {"#owner": "owner"},
+                            "ExpressionAttributeValues": condition_values,
+                        }
+                    }
+                )
+            else:
+                # The survivor has its own identifier of this kind: the absorbed one is let go.
+                items.append(
+                    {
+                        "Delete": {
+                            "TableName": self._table,
+                            "Key": key,
+                            "ConditionExpression": "#owner = :from",
+                            "ExpressionAttributeNames": {"#owner": "owner"},
+                            "ExpressionAttributeValues": condition_values,
+                        }
+                    }
+                )
+        try:
+            self._client.transact_write_items(TransactItems=items)  # type: ignore[arg-type]
+        except ClientError as exc:
+            if error_code(exc) == "TransactionCanceledException":
+                raise VersionConflictError() from None
+            raise translate(exc) from exc
 
     def owner_of(self, application_id: int, kind: IdentifierKind, value: str) -> str | None:
         result = self._client.get_item(
