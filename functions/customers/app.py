@@ -9,6 +9,8 @@ from patron.catalog.settings import CatalogStoreSettings
 from patron.errors import FieldIssue, ValidationError
 from patron.http.api import Request, Response, RestApi
 from patron.http.validation import parse_model
+from patron.idempotency.settings import IdempotencySettings
+from patron.idempotency.wiring import idempotency_store
 from patron.orders.wiring import customer_merger
 from patron.profiles import customers
 from patron.profiles.identifiers import IdentifierKind
@@ -16,9 +18,9 @@ from patron.profiles.wiring import customers_settings, profile_service
 from patron.settings import CustomerDataSettings, CustomersSettings
 
 # The settings this function reads; a template test checks template.yaml gives it every one.
-SETTINGS = (CustomersSettings, CatalogStoreSettings, CustomerDataSettings)
+SETTINGS = (CustomersSettings, CatalogStoreSettings, CustomerDataSettings, IdempotencySettings)
 
-api = RestApi(max_body_bytes=lambda: customers_settings().max_body_bytes)
+api = RestApi(max_body_bytes=lambda: customers_settings().max_body_bytes, idempotency=idempotency_store)
 
 _LOOKUPS = {kind.value: kind for kind in IdentifierKind}
 
@@ -29,7 +31,7 @@ def _answer(profile: Any) -> Response:
     return response
 
 
-@api.route("PUT", "/v1/customers/{integrationId}")
+@api.route("PUT", "/v1/customers/{integrationId}", idempotent=True, subjects=lambda r: [r.path_params["integrationId"]])
 def update_customer(request: Request) -> Response:
     body = parse_model(customers.CustomerRequest, request.json())
     profile = customer_merger().update_customer(
@@ -43,7 +45,7 @@ def update_customer(request: Request) -> Response:
     return _answer(profile)
 
 
-@api.route("PUT", "/v1/devices/{deviceId}")
+@api.route("PUT", "/v1/devices/{deviceId}", idempotent=True, subjects=lambda r: [r.path_params["deviceId"]])
 def update_device_profile(request: Request) -> Response:
     """Maestra's DeviceUUID: updates the device's customer, or the anonymous profile that stands for it until
     a customer claims the device (then the two merge)."""

@@ -6,20 +6,28 @@ from typing import Any
 
 from patron.errors import FieldIssue, ValidationError
 from patron.http.api import Request, Response, RestApi
+from patron.idempotency.settings import IdempotencySettings
+from patron.idempotency.wiring import idempotency_store
 from patron.orders import wire
 from patron.orders.statuses import StatusMapping
 from patron.orders.wiring import order_service, orders_settings
 from patron.settings import OrdersSettings
 
 # The settings this function reads; a template test checks template.yaml gives it every one.
-SETTINGS = OrdersSettings
+SETTINGS = (OrdersSettings, IdempotencySettings)
 
-api = RestApi(max_body_bytes=lambda: orders_settings().max_body_bytes)
+api = RestApi(max_body_bytes=lambda: orders_settings().max_body_bytes, idempotency=idempotency_store)
+
+
+def _order_subject(request: Request) -> list[str]:
+    """Stored answers quote the order (and what was sent with it): erasing its customer erases them."""
+    return [request.path_params["orderId"]]
+
 
 DEFAULT_PAGE_SIZE = 20
 
 
-@api.route("PUT", "/v1/orders/{orderId}")
+@api.route("PUT", "/v1/orders/{orderId}", idempotent=True, subjects=_order_subject)
 def upsert_order(request: Request) -> Response:
     order = wire.parse_order(request.json(), order_id=request.path_params["orderId"])
     return Response.json(wire.order_response(order_service().upsert(request.caller.application_id, order)))
@@ -31,7 +39,7 @@ def get_order(request: Request) -> Response:
     return Response.json(wire.order_response(order))
 
 
-@api.route("PUT", "/v1/orders/{orderId}/status")
+@api.route("PUT", "/v1/orders/{orderId}/status", idempotent=True, subjects=_order_subject)
 def update_order_status(request: Request) -> Response:
     body = request.json()
     status = wire.parse_status(body)
@@ -41,7 +49,7 @@ def update_order_status(request: Request) -> Response:
     return Response.json(wire.order_response(order))
 
 
-@api.route("DELETE", "/v1/orders/{orderId}")
+@api.route("DELETE", "/v1/orders/{orderId}", idempotent=True, subjects=_order_subject)
 def delete_order(request: Request) -> Response:
     order = order_service().soft_delete(request.caller.application_id, request.path_params["orderId"])
     return Response.json(wire.order_response(order))
@@ -63,7 +71,7 @@ def get_order_statuses(request: Request) -> Response:
     return Response.json(wire.mapping_response(order_service().status_mapping(request.caller.application_id)))
 
 
-@api.route("PUT", "/v1/order_statuses")
+@api.route("PUT", "/v1/order_statuses", idempotent=True)
 def set_order_statuses(request: Request) -> Response:
     mapping: StatusMapping = wire.parse_mapping(request.json())
     stored = order_service().set_status_mapping(request.caller.application_id, mapping)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from patron.errors import NotFoundError
+from patron.errors import NotFoundError, PatronError
 from patron.http.api import Request, Response, RestApi
 from patron.idempotency.settings import IdempotencySettings
+from patron.idempotency.wiring import idempotency_store
 from patron.orders import rfmcube
 from patron.orders.wiring import (
     customer_eraser,
@@ -22,10 +24,23 @@ from patron.settings import OrdersSettings
 # The settings this function reads; a template test checks template.yaml gives it every one.
 SETTINGS = (OrdersSettings, IdempotencySettings)
 
-api = RestApi(max_body_bytes=lambda: orders_settings().max_body_bytes)
+api = RestApi(max_body_bytes=lambda: orders_settings().max_body_bytes, idempotency=idempotency_store)
 
 
-@api.route("POST", "/v1/merge_customer")
+def _entity_subject(entity: str) -> Callable[[Request], list[str]]:
+    """Whom a stored answer concerns: the customer's id or email, or the order's id, as sent."""
+
+    def subjects(request: Request) -> list[str]:
+        try:
+            sent = request.json().get(entity) or {}
+        except (PatronError, AttributeError):
+            return []
+        return [str(sent[name]) for name in ("id", "email") if isinstance(sent, dict) and sent.get(name) is not None]
+
+    return subjects
+
+
+@api.route("POST", "/v1/merge_customer", idempotent=True, subjects=_entity_subject("customer"))
 def merge_customer(request: Request) -> Response:
     """Adds or updates the customer's data (never their orders). A customer without an id is a guest, found
     by their email."""
@@ -40,7 +55,7 @@ def merge_customer(request: Request) -> Response:
     return Response.json({"success": True, "customerId": profile.integration_id, "triggerIntegrations": trigger})
 
 
-@api.route("POST", "/v1/merge_order")
+@api.route("POST", "/v1/merge_order", idempotent=True, subjects=_entity_subject("order"))
 def merge_order(request: Request) -> Response:
     order, trigger = rfmcube.parse_merge_order(request.json())
     stored = order_service().upsert(request.caller.application_id, order, root="order")
@@ -49,7 +64,8 @@ def merge_order(request: Request) -> Response:
     )
 
 
-@api.route("POST", "/v1/delete_customer")
+# Its answer names nobody (a count), so a stored one needs no subject.
+@api.route("POST", "/v1/delete_customer", idempotent=True)
 def delete_customer(request: Request) -> Response:
     """Deletes the customer and all their orders: searched by id first, then by email."""
     customer_id, email = rfmcube.parse_delete_customer(request.json())

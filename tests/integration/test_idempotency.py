@@ -327,3 +327,21 @@ def test_forgetting_a_subject_leaves_no_trace_of_it_in_the_idempotency_table(run
     # Forgotten: the same key and request run again.
     rerun = put(runtime, tenant, name, {"attributes": person, "responseContent": ["customerProfile"]}, key="k1")
     assert rerun.status == 200 and rerun.header("Idempotent-Replayed") is None
+
+
+def test_customer_order_and_rfmcube_writes_replay_with_a_key(runtime, tenant):
+    customer, order = f"idem-{uuid.uuid4().hex[:8]}", f"idem-o-{uuid.uuid4().hex[:8]}"
+    calls = [
+        ("PUT", f"/v1/customers/{customer}", {"attributes": {"a": 1}}),
+        ("PUT", f"/v1/orders/{order}", {"customerId": customer, "createdAt": "2024-01-01", "amount": 5}),
+        ("PUT", f"/v1/orders/{order}/status", {"status": "10"}),
+        ("POST", "/v1/merge_customer", json.dumps({"customer": {"id": customer, "b": 2}})),
+        ("DELETE", f"/v1/orders/{order}", None),
+    ]
+    for index, (method, path, body) in enumerate(calls):
+        headers = {**tenant.headers, "Idempotency-Key": f"multi-{index}-{customer}"}
+        first = runtime.request(method, path, headers=headers, body=body)
+        again = runtime.request(method, path, headers=headers, body=body)
+        assert first.status == 200, (path, first.body)
+        assert again.status == 200 and again.header("Idempotent-Replayed") == "true", path
+        assert again.body == first.body

@@ -39,22 +39,26 @@ class CustomerEraser:
 
         With `anonymise`, orders stay (amounts, dates, statuses, items) under a new tombstone customer with no
         personal data, so application-wide figures do not change; their free fields (delivery, ...) go."""
+        profile = self._profiles.find_by_id(application_id, integration_id)
         if anonymise:
-            handled = self._anonymise_orders(application_id, integration_id)
+            order_ids = self._anonymise_orders(application_id, integration_id)
         else:
-            handled = self._orders.delete_for_customer(application_id, integration_id)
+            order_ids = self._orders.delete_for_customer(application_id, integration_id)
         if self._forget is not None:
-            self._forget(application_id, integration_id)
+            # Stored responses are filed under whom they concern: the person, their identifiers, their orders.
+            identifiers = [value for _, value in sorted(profile.identifiers.claims())] if profile else []
+            for subject in [integration_id, *identifiers, *order_ids]:
+                self._forget(application_id, subject)
         try:
             self._profiles.erase(application_id, integration_id)
         except NotFoundError:
-            if not handled:
+            if not order_ids:
                 raise
-        return handled
+        return len(order_ids)
 
-    def _anonymise_orders(self, application_id: int, integration_id: str) -> int:
+    def _anonymise_orders(self, application_id: int, integration_id: str) -> list[str]:
         tombstone = f"{ANONYMOUS_PREFIX}{uuid.uuid4().hex}"
-        moved = 0
+        moved: list[str] = []
         while True:
             # Each moved order leaves this customer's list, so the first page is always the next one.
             page, _ = self._orders.list_for_customer(application_id, integration_id, _PAGE, None)
@@ -62,4 +66,4 @@ class CustomerEraser:
                 return moved
             for summary in page:
                 self._order_service.anonymise(application_id, summary.order_id, tombstone)
-                moved += 1
+                moved.append(summary.order_id)

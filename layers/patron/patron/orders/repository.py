@@ -73,8 +73,8 @@ class OrderRepository(Protocol):
         self, application_id: int, customer_id: str, limit: int, cursor: str | None
     ) -> tuple[list[OrderSummary], str | None]: ...
 
-    def delete_for_customer(self, application_id: int, customer_id: str) -> int:
-        """Deletes every order of the customer (orders and index items); returns how many."""
+    def delete_for_customer(self, application_id: int, customer_id: str) -> list[str]:
+        """Deletes every order of the customer (orders and index items); returns their ids."""
         ...
 
 
@@ -351,22 +351,22 @@ class DynamoOrderRepository:
         last = page.get("LastEvaluatedKey")
         return summaries, _encode_cursor(last) if last else None
 
-    def delete_for_customer(self, application_id: int, customer_id: str) -> int:
+    def delete_for_customer(self, application_id: int, customer_id: str) -> list[str]:
         keys: list[dict[str, Any]] = []
+        order_ids: list[str] = []
         arguments: dict[str, Any] = {
             "TableName": self._orders,
             "KeyConditionExpression": "PK = :pk",
             "ExpressionAttributeValues": codec.to_item({":pk": customer_orders_pk(application_id, customer_id)}),
             "ConsistentRead": True,
         }
-        orders = 0
         while True:
             page = self._client.query(**arguments)
             for raw in page.get("Items", []):
                 item = codec.from_item(raw)
                 keys.append({"PK": item["PK"], "SK": item["SK"]})
                 if "orderId" in item:
-                    orders += 1
+                    order_ids.append(str(item["orderId"]))
                     keys.append({"PK": order_pk(application_id, str(item["orderId"])), "SK": ORDER_SK})
             if "LastEvaluatedKey" not in page:
                 break
@@ -377,4 +377,4 @@ class DynamoOrderRepository:
             while pending:
                 result = self._client.batch_write_item(RequestItems=pending)
                 pending = dict(result.get("UnprocessedItems") or {})
-        return orders
+        return order_ids

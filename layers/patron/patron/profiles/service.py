@@ -178,6 +178,12 @@ class ProfileService:
             raise NotFoundError("No customer with this identifier.", code="customer_not_found")
         return profile
 
+    def find_by_id(self, application_id: int, integration_id: str) -> CustomerProfile | None:
+        """The profile, or None (also for an id that cannot exist)."""
+        if integration_id_issue(integration_id) is not None:
+            return None
+        return self._repository.get(application_id, integration_id)
+
     def exists(self, application_id: int, integration_id: str) -> bool:
         return integration_id_issue(integration_id) is None and (
             self._repository.get(application_id, integration_id) is not None
