@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from bench import authorizer, bulk, capacity, cold_start
+from bench import authorizer, bulk, capacity, capacity_customers, cold_start
 from bench.common import start_runtime
 
 
@@ -22,11 +22,13 @@ def main(argv: list[str] | None = None) -> None:
     runtime = start_runtime()
     try:
         capacity.run(runtime)
+        per_route = capacity_customers.run(runtime)
         authorizer.run(runtime, args.n)
         bulk.run(runtime)
     finally:
         runtime.stop()
     print(f"\nbench: done in {time.perf_counter() - started:.0f} s; JSON in .patron/bench/")
+    capacity_customers.check(per_route)  # a Scan on a request path fails the run, once every table is printed
 
 
 if __name__ == "__main__":

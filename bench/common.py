@@ -13,10 +13,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bench.dynamo_meter import Call, DynamoMeter
+
 if TYPE_CHECKING:
     from patron_local.runtime import LocalRuntime
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+AUTHORIZER = "AuthorizerFunction"  # the template's authorizer function: its DynamoDB calls are reported apart
 OUTPUT_DIR = PROJECT_ROOT / ".patron" / "bench"
 
 
@@ -133,6 +136,26 @@ def new_api_key(runtime: LocalRuntime, application_name: str) -> tuple[int, str]
     service = runtime.applications()
     application = service.create_application(application_name, RateLimit(rate=10_000, burst=5_000))
     return application.id, service.create_key(application.id, Scope.INTEGRATION, "bench").secret
+
+
+class FunctionMeter(DynamoMeter):
+    """`DynamoMeter`, each call tagged with the Lambda function whose handler made it (None: outside handlers).
+    The local runtime sets `CURRENT_FUNCTION` around each invocation, and the handlers' worker threads run in a
+    copy of that context, so their calls are tagged too."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._functions: dict[int, str | None] = {}  # id(call): the meter keeps every call it recorded
+
+    def record(self, operation: str, params: Any, response: Any, error: str | None) -> Call:
+        from patron_local.functions import CURRENT_FUNCTION
+
+        call = super().record(operation, params, response, error)
+        self._functions[id(call)] = CURRENT_FUNCTION.get()
+        return call
+
+    def function_of(self, call: Call) -> str | None:
+        return self._functions.get(id(call))
 
 
 def fail(message: str) -> None:
