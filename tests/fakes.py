@@ -171,7 +171,7 @@ class InMemoryProfileRepository:
             else:
                 self.claims.pop((application_id, kind, value), None)
 
-    def erase(self, application_id: int, integration_id: str) -> bool:
+    def erase(self, application_id: int, integration_id: str, current: CustomerProfile | None = None) -> bool:
         profile = self.profiles.pop((application_id, integration_id), None)
         if profile is None:
             return False

@@ -70,17 +70,15 @@ def delete_customer(request: Request) -> Response:
     """Deletes the customer and all their orders: searched by id first, then by email."""
     customer_id, email = rfmcube.parse_delete_customer(request.json())
     application_id = request.caller.application_id
-    target = None
-    if customer_id is not None and profile_service().exists(application_id, customer_id):
-        target = customer_id
-    elif email is not None:
+    profile = profile_service().find_by_id(application_id, customer_id) if customer_id is not None else None
+    if profile is None and email is not None:
         try:
-            target = profile_service().find(application_id, IdentifierKind.EMAIL, email).integration_id
+            profile = profile_service().find(application_id, IdentifierKind.EMAIL, email)
         except NotFoundError:
-            target = None
-    if target is None:
+            profile = None
+    if profile is None:
         raise NotFoundError("No customer with this id or email.", code="customer_not_found")
-    deleted_orders = customer_eraser().erase(application_id, target)
+    deleted_orders = customer_eraser().erase(application_id, profile.integration_id, profile=profile)
     return Response.json({"success": True, "deletedOrders": deleted_orders})
 
 

@@ -11,7 +11,7 @@ def c(amount: str, date: str, customer: str = "alice") -> Contribution:
     return Contribution(customer, Decimal(amount), date)
 
 
-def never() -> tuple[str | None, str | None]:
+def never(*_: bool) -> tuple[str | None, str | None]:
     raise AssertionError("the extremes should not be re-read here")
 
 
@@ -32,19 +32,25 @@ def test_an_amount_change_moves_the_sum_only():
 
 def test_cancelling_the_first_order_re_reads_the_first_date():
     start = CustomerStats(3, Decimal("60"), "2024-01-01", "2024-03-01")
-    stats = recompute(start, "alice", c("10", "2024-01-01"), None, lambda: ("2024-02-01", "2024-03-01"))
+    stats = recompute(
+        start,
+        "alice",
+        c("10", "2024-01-01"),
+        None,
+        lambda first, last: ("2024-02-01" if first else None, "2024-03-01" if last else None),
+    )
     assert stats == CustomerStats(2, Decimal("50"), "2024-02-01", "2024-03-01")
 
 
 def test_cancelling_the_only_order_empties_the_statistics():
     start = CustomerStats(1, Decimal("10"), "2024-01-01", "2024-01-01")
-    assert recompute(start, "alice", c("10", "2024-01-01"), None, lambda: (None, None)) == EMPTY
+    assert recompute(start, "alice", c("10", "2024-01-01"), None, never) == EMPTY  # no re-read needed
 
 
 def test_moving_an_order_to_another_customer_moves_its_contribution():
     start = CustomerStats(1, Decimal("10"), "2024-01-01", "2024-01-01")
     moved = c("10", "2024-01-01", customer="bob")
-    assert recompute(start, "alice", c("10", "2024-01-01"), moved, lambda: (None, None)) == EMPTY
+    assert recompute(start, "alice", c("10", "2024-01-01"), moved, never) == EMPTY
     assert recompute(EMPTY, "bob", c("10", "2024-01-01"), moved, never) == CustomerStats(
         1, Decimal("10"), "2024-01-01", "2024-01-01"
     )
@@ -58,7 +64,19 @@ def test_an_order_in_the_middle_never_re_reads():
 
 def test_a_later_date_on_the_last_order_re_reads_then_extends():
     start = CustomerStats(2, Decimal("20"), "2024-01-01", "2024-03-01")
-    stats = recompute(
-        start, "alice", c("10", "2024-03-01"), c("10", "2024-04-01"), lambda: ("2024-01-01", "2024-01-01")
-    )
+    asked = []
+
+    def extremes(first: bool, last: bool) -> tuple[str | None, str | None]:
+        asked.append((first, last))
+        return (None, "2024-01-01")
+
+    stats = recompute(start, "alice", c("10", "2024-03-01"), c("10", "2024-04-01"), extremes)
     assert stats == CustomerStats(2, Decimal("20"), "2024-01-01", "2024-04-01")
+    assert asked == [(False, True)]  # only the end the order held
+
+
+def test_an_amount_change_on_the_first_and_last_order_re_reads_nothing():
+    start = CustomerStats(1, Decimal("10"), "2024-01-01", "2024-01-01")
+    assert recompute(start, "alice", c("10", "2024-01-01"), c("12", "2024-01-01"), never) == CustomerStats(
+        1, Decimal("12"), "2024-01-01", "2024-01-01"
+    )

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from patron.errors import NotFoundError
 from patron.orders.repository import OrderRepository
 from patron.orders.service import OrderService
+from patron.profiles.model import CustomerProfile
 from patron.profiles.service import ProfileService
 
 ANONYMOUS_PREFIX = "anonymous-"
@@ -34,12 +35,18 @@ class CustomerEraser:
         self._order_service = order_service
         self._forget = forget
 
-    def erase(self, application_id: int, integration_id: str, anonymise: bool = False) -> int:
+    def erase(
+        self,
+        application_id: int,
+        integration_id: str,
+        anonymise: bool = False,
+        profile: CustomerProfile | None = None,
+    ) -> int:
         """Returns how many orders were deleted or anonymised; NotFoundError when there was nothing at all.
 
         With `anonymise`, orders stay (amounts, dates, statuses, items) under a new tombstone customer with no
         personal data, so application-wide figures do not change; their free fields (delivery, ...) go."""
-        profile = self._profiles.find_by_id(application_id, integration_id)
+        profile = profile or self._profiles.find_by_id(application_id, integration_id)
         if anonymise:
             order_ids = self._anonymise_orders(application_id, integration_id)
         else:
@@ -50,7 +57,7 @@ class CustomerEraser:
             for subject in [integration_id, *identifiers, *order_ids]:
                 self._forget(application_id, subject)
         try:
-            self._profiles.erase(application_id, integration_id)
+            self._profiles.erase(application_id, integration_id, profile)
         except NotFoundError:
             if not order_ids:
                 raise

@@ -60,9 +60,10 @@ class OrderRepository(Protocol):
         ...
 
     def counted_extremes(
-        self, application_id: int, customer_id: str, excluding_order_id: str
+        self, application_id: int, customer_id: str, excluding_order_id: str, first: bool, last: bool
     ) -> tuple[str | None, str | None]:
-        """The first and last dates of the customer's orders that count as sales, leaving one order out."""
+        """The first and last dates of the customer's orders that count as sales, leaving one order out (each
+        read only when asked for; None otherwise)."""
         ...
 
     def write(self, application_id: int, old: Order | None, new: Order, stats: list[StatsUpdate], now: str) -> None:
@@ -207,11 +208,11 @@ class DynamoOrderRepository:
         return int(item["version"]), CustomerStats.from_item(item)
 
     def counted_extremes(
-        self, application_id: int, customer_id: str, excluding_order_id: str
+        self, application_id: int, customer_id: str, excluding_order_id: str, first: bool, last: bool
     ) -> tuple[str | None, str | None]:
         return (
-            self._first_counted(application_id, customer_id, excluding_order_id, forward=True),
-            self._first_counted(application_id, customer_id, excluding_order_id, forward=False),
+            self._first_counted(application_id, customer_id, excluding_order_id, forward=True) if first else None,
+            self._first_counted(application_id, customer_id, excluding_order_id, forward=False) if last else None,
         )
 
     def _first_counted(self, application_id: int, customer_id: str, excluding: str, forward: bool) -> str | None:

@@ -36,19 +36,28 @@ def recompute(
     customer_id: str,
     before: Contribution | None,
     after: Contribution | None,
-    extremes_without_this_order: Callable[[], tuple[str | None, str | None]],
+    extremes_without_this_order: Callable[[bool, bool], tuple[str | None, str | None]],
 ) -> CustomerStats:
     """One customer's statistics after one order changed from `before` to `after` (either may be another
     customer's or None). Counts and sums move by the difference; first and last order dates are re-read from
-    the customer's other orders only when the order that held one of them stops counting or moves."""
+    the customer's other orders only when the order that held one of them stops counting or moves, and only the
+    end it held (`extremes_without_this_order(need_first, need_last)`)."""
     count, total = stats.orders_count, stats.sales_total
     first, last = stats.first_order_at, stats.last_order_at
     removed = before if before is not None and before.customer_id == customer_id else None
     added = after if after is not None and after.customer_id == customer_id else None
+    if removed and added and removed.date == added.date:
+        # The same order, same date, still counting: only the amount can have moved.
+        return CustomerStats(count, total - removed.amount + added.amount, first, last)
     if removed:
         count, total = count - 1, total - removed.amount
-        if removed.date in (first, last):
-            first, last = extremes_without_this_order()
+        if count == 0:
+            first = last = None
+        elif removed.date in (first, last):
+            need_first, need_last = removed.date == first, removed.date == last
+            new_first, new_last = extremes_without_this_order(need_first, need_last)
+            first = new_first if need_first else first
+            last = new_last if need_last else last
     if added:
         count, total = count + 1, total + added.amount
         first = added.date if first is None or added.date < first else first
@@ -221,8 +230,8 @@ class OrderService:
                 customer_id,
                 before,
                 after,
-                lambda customer_id=customer_id: self._orders.counted_extremes(  # type: ignore[misc]
-                    application_id, customer_id, new.order_id
+                lambda need_first, need_last, customer_id=customer_id: self._orders.counted_extremes(  # type: ignore[misc]
+                    application_id, customer_id, new.order_id, need_first, need_last
                 ),
             )
             if updated != stats or version == 0:

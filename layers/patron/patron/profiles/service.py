@@ -196,8 +196,8 @@ class ProfileService:
             raise NotFoundError("No customer profile with this integration id.", code="profile_not_found")
         return profile
 
-    def erase(self, application_id: int, integration_id: str) -> None:
+    def erase(self, application_id: int, integration_id: str, current: CustomerProfile | None = None) -> None:
         """Deletes the profile and everything stored about the person under it."""
         _check_integration_id(integration_id)
-        if not self._repository.erase(application_id, integration_id):
+        if not self._repository.erase(application_id, integration_id, current):
             raise NotFoundError("No customer profile with this integration id.", code="profile_not_found")
