@@ -24,11 +24,11 @@ _RULE_ENGINE_CONTENT = {"triggeredCampaigns", "loyalty", "event", "awardedGiveaw
 _INVENTORY_PARTS = ("referrals", "coupons", "loyalty", "giveaways", "achievements")
 
 
-def _profile_subject(request: Request) -> list[str]:
+def _profile_subject(request: Request, answer: Any) -> list[str]:
     return [request.path_params["integrationId"]]
 
 
-def _bulk_subjects(request: Request) -> list[str]:
+def _bulk_subjects(request: Request, answer: Any) -> list[str]:
     """Every integration id of a bulk body, read leniently: a body the route refused still names its people."""
     try:
         body = request.json()

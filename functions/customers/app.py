@@ -25,13 +25,22 @@ api = RestApi(max_body_bytes=lambda: customers_settings().max_body_bytes, idempo
 _LOOKUPS = {kind.value: kind for kind in IdentifierKind}
 
 
+def _device_subjects(request: Request, answer: Any) -> list[str]:
+    """Filed under the device and the profile that answered for it: if that profile later merges into a
+    customer, erasing the customer still finds the answer through the device id."""
+    profile = answer.get("integrationId") if isinstance(answer, dict) else None
+    return [request.path_params["deviceId"], *([str(profile)] if profile else [])]
+
+
 def _answer(profile: Any) -> Response:
     response = Response.json(customers.customer_response(profile))
     response.headers["ETag"] = customers.etag(profile)
     return response
 
 
-@api.route("PUT", "/v1/customers/{integrationId}", idempotent=True, subjects=lambda r: [r.path_params["integrationId"]])
+@api.route(
+    "PUT", "/v1/customers/{integrationId}", idempotent=True, subjects=lambda r, _: [r.path_params["integrationId"]]
+)
 def update_customer(request: Request) -> Response:
     body = parse_model(customers.CustomerRequest, request.json())
     profile = customer_merger().update_customer(
@@ -45,7 +54,7 @@ def update_customer(request: Request) -> Response:
     return _answer(profile)
 
 
-@api.route("PUT", "/v1/devices/{deviceId}", idempotent=True, subjects=lambda r: [r.path_params["deviceId"]])
+@api.route("PUT", "/v1/devices/{deviceId}", idempotent=True, subjects=_device_subjects)
 def update_device_profile(request: Request) -> Response:
     """Maestra's DeviceUUID: updates the device's customer, or the anonymous profile that stands for it until
     a customer claims the device (then the two merge)."""

@@ -19,9 +19,11 @@ SETTINGS = (OrdersSettings, IdempotencySettings)
 api = RestApi(max_body_bytes=lambda: orders_settings().max_body_bytes, idempotency=idempotency_store)
 
 
-def _order_subject(request: Request) -> list[str]:
-    """Stored answers quote the order (and what was sent with it): erasing its customer erases them."""
-    return [request.path_params["orderId"]]
+def _order_subject(request: Request, answer: Any) -> list[str]:
+    """Stored answers quote the order and what was sent with it: they are filed under its customer, and erased
+    with them (an answer without one, a 4xx, names nobody)."""
+    customer = answer.get("customerId") if isinstance(answer, dict) else None
+    return [str(customer)] if customer else []
 
 
 DEFAULT_PAGE_SIZE = 20

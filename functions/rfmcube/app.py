@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from patron.errors import NotFoundError, PatronError
@@ -27,20 +26,19 @@ SETTINGS = (OrdersSettings, IdempotencySettings)
 api = RestApi(max_body_bytes=lambda: orders_settings().max_body_bytes, idempotency=idempotency_store)
 
 
-def _entity_subject(entity: str) -> Callable[[Request], list[str]]:
-    """Whom a stored answer concerns: the customer's id or email, or the order's id, as sent."""
+def _entity_subjects(request: Request, answer: Any) -> list[str]:
+    """Filed under the customer who answered (and the email sent, which finds a guest's answers after a merge)."""
+    customer = answer.get("customerId") if isinstance(answer, dict) else None
+    try:
+        sent = request.json()
+    except PatronError:
+        sent = None
+    entity = sent.get("customer") or sent.get("order") if isinstance(sent, dict) else None
+    emails = [entity.get(name) for name in ("email", "customerEmail")] if isinstance(entity, dict) else []
+    return [str(value) for value in [customer, *emails] if isinstance(value, str) and value]
 
-    def subjects(request: Request) -> list[str]:
-        try:
-            sent = request.json().get(entity) or {}
-        except (PatronError, AttributeError):
-            return []
-        return [str(sent[name]) for name in ("id", "email") if isinstance(sent, dict) and sent.get(name) is not None]
 
-    return subjects
-
-
-@api.route("POST", "/v1/merge_customer", idempotent=True, subjects=_entity_subject("customer"))
+@api.route("POST", "/v1/merge_customer", idempotent=True, subjects=_entity_subjects)
 def merge_customer(request: Request) -> Response:
     """Adds or updates the customer's data (never their orders). A customer without an id is a guest, found
     by their email."""
@@ -55,7 +53,7 @@ def merge_customer(request: Request) -> Response:
     return Response.json({"success": True, "customerId": profile.integration_id, "triggerIntegrations": trigger})
 
 
-@api.route("POST", "/v1/merge_order", idempotent=True, subjects=_entity_subject("order"))
+@api.route("POST", "/v1/merge_order", idempotent=True, subjects=_entity_subjects)
 def merge_order(request: Request) -> Response:
     order, trigger = rfmcube.parse_merge_order(request.json())
     stored = order_service().upsert(request.caller.application_id, order, root="order")

@@ -57,7 +57,7 @@ class Harness:
         self.nested_event: dict[str, Any] | None = None
         api = self.api
 
-        @api.route("PUT", "/things/{id}", idempotent=True, subjects=lambda request: [request.path_params["id"]])
+        @api.route("PUT", "/things/{id}", idempotent=True, subjects=lambda request, answer: [request.path_params["id"]])
         def put_thing(request: Request) -> Response:
             self.runs.append(request)
             if self.nested_event is not None:
@@ -416,7 +416,7 @@ def test_subjects_that_cannot_be_stored_ids_are_not_referenced(h):
 def test_a_failing_subjects_callable_releases_the_key_and_still_answers():
     h = Harness()
 
-    def broken(request: Request) -> list[str]:
+    def broken(request: Request, answer: Any) -> list[str]:
         raise RuntimeError("no")
 
     @h.api.route("PUT", "/broken", idempotent=True, subjects=broken)
@@ -436,7 +436,7 @@ def test_an_idempotent_route_needs_a_store():
     with pytest.raises(ValueError, match="idempotency"):
         api.route("PUT", "/x", idempotent=True)
     with pytest.raises(ValueError, match="subjects"):
-        api.route("PUT", "/x", subjects=lambda request: [])
+        api.route("PUT", "/x", subjects=lambda request, answer: [])
 
 
 def fp(body: bytes | str, **overrides: Any) -> str:

@@ -15,7 +15,6 @@ import traceback
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from patron.errors import (
@@ -95,8 +94,9 @@ class Response:
 
 
 Route = Callable[[Request], Response]
-# Whom a route's response concerns (profile integration ids): stored responses about them are erased with them.
-Subjects = Callable[[Request], Iterable[str]]
+# Whom a route's response concerns (integration ids, ...), from the request and the answer's JSON body (None when
+# it has none): stored responses are filed under them, and erased with them.
+Subjects = Callable[[Request, Any], Iterable[str]]
 
 
 @dataclass(frozen=True)
@@ -104,6 +104,13 @@ class _RouteSpec:
     handler: Route
     idempotent: bool = False
     subjects: Subjects | None = None
+
+
+def _answer_json(proxy: Mapping[str, Any]) -> Any:
+    try:
+        return jsonbody.loads(proxy.get("body") or "null")
+    except PatronError:
+        return None
 
 
 def _lower_headers(event: Mapping[str, Any]) -> dict[str, str]:
@@ -254,12 +261,23 @@ class RestApi:
             key = _idempotency_key(event) if spec.idempotent else None
             if key is None or self._idempotency is None:
                 return self._dispatch(spec.handler, request)
+            answered: list[dict[str, Any]] = []
+
+            def execute() -> idempotency.StoredResponse:
+                answered.append(self._dispatch(spec.handler, request))
+                return _stored(answered[0])
+
+            def subjects() -> Iterable[str]:
+                if spec.subjects is None:
+                    return ()
+                return spec.subjects(request, _answer_json(answered[0]) if answered else None)
+
             outcome = self._idempotency().run(
                 request.caller.application_id,
                 key,
                 request_fingerprint(method, resource, request.path_params, request.query, raw),
-                execute=lambda: _stored(self._dispatch(spec.handler, request)),
-                subjects=partial(spec.subjects, request) if spec.subjects is not None else tuple,
+                execute=execute,
+                subjects=subjects,
                 lease_ms=_remaining_ms(context),
             )
             return _proxy_from(outcome.response, outcome.replayed)
