@@ -11,12 +11,13 @@ from patron.http.validation import parse_model
 from patron.idempotency.settings import IdempotencySettings
 from patron.idempotency.wiring import idempotency_store
 from patron.orders.wiring import customer_eraser
+from patron.outbox.wiring import OutboxSettings
 from patron.profiles import talon
 from patron.profiles.wiring import profile_service, profiles_settings
 from patron.settings import CustomerDataSettings, ProfilesSettings
 
 # The settings this function reads; a template test checks template.yaml gives it every one.
-SETTINGS = (ProfilesSettings, IdempotencySettings, CustomerDataSettings, CatalogStoreSettings)
+SETTINGS = (ProfilesSettings, IdempotencySettings, CustomerDataSettings, CatalogStoreSettings, OutboxSettings)
 
 api = RestApi(max_body_bytes=lambda: profiles_settings().max_body_bytes, idempotency=idempotency_store)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from patron.clock import SystemClock, iso
 from patron.errors import NotFoundError, PatronError
 from patron.http.api import Request, Response, RestApi
 from patron.idempotency.settings import IdempotencySettings
@@ -16,12 +17,14 @@ from patron.orders.wiring import (
     order_service,
     orders_settings,
 )
+from patron.outbox.repository import OutboxRecord
+from patron.outbox.wiring import OutboxSettings, outbox
 from patron.profiles.identifiers import IdentifierKind, IdentifierPatch
 from patron.profiles.wiring import profile_service
 from patron.settings import OrdersSettings
 
 # The settings this function reads; a template test checks template.yaml gives it every one.
-SETTINGS = (OrdersSettings, IdempotencySettings)
+SETTINGS = (OrdersSettings, IdempotencySettings, OutboxSettings)
 
 api = RestApi(max_body_bytes=lambda: orders_settings().max_body_bytes, idempotency=idempotency_store)
 
@@ -38,6 +41,12 @@ def _entity_subjects(request: Request, answer: Any) -> list[str]:
     return [str(value) for value in [customer, *emails] if isinstance(value, str) and value]
 
 
+def _record(application_id: int, kind: str, entity_id: str, customer_id: str) -> None:
+    """triggerIntegrations: the change waits in the outbox for the integrations' delivery worker (not built yet).
+    Recorded after the write: if recording fails the request fails, and its retry (a merge) records it."""
+    outbox().record(OutboxRecord(application_id, kind, entity_id, customer_id, iso(SystemClock().now())))
+
+
 @api.route("POST", "/v1/merge_customer", idempotent=True, subjects=_entity_subjects)
 def merge_customer(request: Request) -> Response:
     """Adds or updates the customer's data (never their orders). A customer without an id is a guest, found
@@ -49,7 +58,8 @@ def merge_customer(request: Request) -> Response:
     profile = rfmcube.merge_customer_attributes(
         lambda: customer_merger().update_customer(application_id, integration_id, customer.attributes, patch)
     )
-    # triggerIntegrations is accepted; no third-party integration is wired yet, so there is nothing to start.
+    if trigger:
+        _record(application_id, "customer", profile.integration_id, profile.integration_id)
     return Response.json({"success": True, "customerId": profile.integration_id, "triggerIntegrations": trigger})
 
 
@@ -57,6 +67,8 @@ def merge_customer(request: Request) -> Response:
 def merge_order(request: Request) -> Response:
     order, trigger = rfmcube.parse_merge_order(request.json())
     stored = order_service().upsert(request.caller.application_id, order, root="order")
+    if trigger:
+        _record(request.caller.application_id, "order", stored.order_id, stored.customer_id)
     return Response.json(
         {"success": True, "orderId": stored.order_id, "customerId": stored.customer_id, "triggerIntegrations": trigger}
     )

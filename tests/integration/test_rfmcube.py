@@ -137,3 +137,31 @@ def test_another_applications_customer_cannot_be_deleted(runtime, tenant, other_
     post(runtime, tenant, "merge_customer", json.dumps({"customer": {"id": customer_id}}))
     assert post(runtime, other_tenant, "delete_customer", json.dumps({"id": customer_id})).status == 404
     assert runtime.request("GET", f"/v1/customers/{customer_id}", headers=tenant.headers).status == 200
+
+
+def test_trigger_integrations_records_the_change_in_the_outbox(runtime, tenant):
+    def outbox_entities() -> list[str]:
+        client = runtime.dynamodb_client()
+        items = client.scan(TableName=runtime.table_names["OutboxTable"]).get("Items", [])
+        return [item["entityId"]["S"] for item in items]
+
+    suffix = uuid.uuid4().hex[:8]
+    quiet = post(runtime, tenant, "merge_customer", json.dumps({"customer": {"id": f"q{suffix}"}}))
+    loud = post(
+        runtime, tenant, "merge_customer", json.dumps({"triggerIntegrations": True, "customer": {"id": f"l{suffix}"}})
+    )
+    order = post(
+        runtime,
+        tenant,
+        "merge_order",
+        json.dumps(
+            {
+                "triggerIntegrations": True,
+                "order": {"id": f"o{suffix}", "createdAt": "2024-01-01", "amount": 1, "customerId": f"l{suffix}"},
+            }
+        ),
+    )
+    assert quiet.status == loud.status == order.status == 200
+    recorded = outbox_entities()
+    assert f"l{suffix}" in recorded and f"o{suffix}" in recorded
+    assert f"q{suffix}" not in recorded

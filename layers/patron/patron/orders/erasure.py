@@ -29,11 +29,13 @@ class CustomerEraser:
         orders: OrderRepository,
         order_service: OrderService,
         forget: Forget | None = None,
+        forget_outbox: Forget | None = None,
     ):
         self._profiles = profiles
         self._orders = orders
         self._order_service = order_service
         self._forget = forget
+        self._forget_outbox = forget_outbox
 
     def erase(
         self,
@@ -60,6 +62,8 @@ class CustomerEraser:
                 filed_under += [profile.identifiers.email] if profile.identifiers.email else []
             for subject in filed_under:
                 self._forget(application_id, subject)
+        if self._forget_outbox is not None:
+            self._forget_outbox(application_id, integration_id)
         try:
             self._profiles.erase(application_id, integration_id, profile)
         except NotFoundError:

@@ -44,6 +44,7 @@ def customer_eraser() -> CustomerEraser:
     """For the functions that erase people (they need the orders, profiles and idempotency tables)."""
     # Imported here: the functions that never erase (orders) do not load the idempotency store at cold start.
     from patron.idempotency.wiring import idempotency_store
+    from patron.outbox.wiring import outbox
 
     settings = CustomerDataSettings.from_environ()
     client = dynamodb_client()
@@ -51,7 +52,13 @@ def customer_eraser() -> CustomerEraser:
     service = OrderService(
         orders, DynamoStatusMappingRepository(client, settings.config_table_name), customer_resolver()
     )
-    return CustomerEraser(profile_service(), orders, service, forget=idempotency_store().forget_subject)
+    return CustomerEraser(
+        profile_service(),
+        orders,
+        service,
+        forget=idempotency_store().forget_subject,
+        forget_outbox=outbox().forget_customer,
+    )
 
 
 @cache

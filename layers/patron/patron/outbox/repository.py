@@ -1,0 +1,82 @@
+"""Outbox records: one per change a client asked integrations to hear about.
+
+Key design (docs/data-model.md): PK=`APP#<id>#OUTBOX#<yyyy-mm-ddThh>` (an hour's bucket, so a busy application
+spreads its writes), SK=`<recorded>#<kind>#<entity id>`; GSI1 by customer (`APP#<id>#CUSTOMER#<integration id>`)
+so that erasing a person finds their records. Records carry the entity's and the customer's ids and nothing
+else; they expire after `OUTBOX_TTL_SECONDS` (DynamoDB TTL on `expiresAt`).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+from patron.dynamo import codec
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+
+@dataclass(frozen=True)
+class OutboxRecord:
+    application_id: int
+    kind: str  # "customer" or "order"
+    entity_id: str
+    customer_id: str
+    recorded: str  # UTC timestamp (patron.clock.iso)
+
+
+class OutboxRepository(Protocol):
+    def record(self, entry: OutboxRecord) -> None: ...
+
+    def forget_customer(self, application_id: int, customer_id: str) -> int:
+        """Deletes the customer's records (an erasure); returns how many."""
+        ...
+
+
+class DynamoOutboxRepository:
+    def __init__(self, client: DynamoDBClient, table_name: str, ttl_seconds: int):
+        self._client = client
+        self._table = table_name
+        self._ttl = ttl_seconds
+
+    def record(self, entry: OutboxRecord) -> None:
+        # The same change recorded twice (a retried request) is the same item: SK repeats only if `recorded`
+        # does, and a delivery worker must be idempotent per entity anyway.
+        item = {
+            "PK": f"APP#{entry.application_id}#OUTBOX#{entry.recorded[:13]}",
+            "SK": f"{entry.recorded}#{entry.kind}#{entry.entity_id}",
+            "GSI1PK": _customer_key(entry.application_id, entry.customer_id),
+            "GSI1SK": f"{entry.recorded}#{entry.kind}#{entry.entity_id}",
+            "kind": entry.kind,
+            "entityId": entry.entity_id,
+            "customerId": entry.customer_id,
+            "recorded": entry.recorded,
+            "expiresAt": int(time.time()) + self._ttl,
+        }
+        self._client.put_item(TableName=self._table, Item=codec.to_item(item))
+
+    def forget_customer(self, application_id: int, customer_id: str) -> int:
+        # GSI1 is eventually consistent: a record written a moment before the erasure may be missed here; it
+        # names only ids and expires with the TTL.
+        deleted = 0
+        arguments: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": "GSI1",
+            "KeyConditionExpression": "GSI1PK = :pk",
+            "ExpressionAttributeValues": codec.to_item({":pk": _customer_key(application_id, customer_id)}),
+            "ProjectionExpression": "PK, SK",
+        }
+        while True:
+            page = self._client.query(**arguments)
+            for item in page.get("Items", []):
+                self._client.delete_item(TableName=self._table, Key={"PK": item["PK"], "SK": item["SK"]})
+                deleted += 1
+            if "LastEvaluatedKey" not in page:
+                return deleted
+            arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def _customer_key(application_id: int, customer_id: str) -> str:
+    return f"APP#{application_id}#CUSTOMER#{customer_id}"
