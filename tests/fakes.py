@@ -268,6 +268,13 @@ class InMemoryIdempotencyRepository:
             if current is not None and current.owner == owner and current.in_flight:
                 del self.records[(application_id, key)]
 
+    def refile_subject(self, application_id: int, subject: str, new_subject: str) -> int:
+        with self._lock:
+            self.calls.append("refile_subject")
+            moved = self.subjects.pop((application_id, subject), {})
+            self.subjects.setdefault((application_id, new_subject), {}).update(moved)
+            return len(moved)
+
     def forget_subject(self, application_id: int, subject: str) -> int:
         with self._lock:
             self.calls.append("forget_subject")

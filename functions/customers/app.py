@@ -26,10 +26,10 @@ _LOOKUPS = {kind.value: kind for kind in IdentifierKind}
 
 
 def _device_subjects(request: Request, answer: Any) -> list[str]:
-    """Filed under the device and the profile that answered for it: if that profile later merges into a
-    customer, erasing the customer still finds the answer through the device id."""
+    """Filed under the profile that answered for the device (an anonymous one is refiled under the customer it
+    merges into, so erasing the customer finds the answer)."""
     profile = answer.get("integrationId") if isinstance(answer, dict) else None
-    return [request.path_params["deviceId"], *([str(profile)] if profile else [])]
+    return [str(profile)] if profile else []
 
 
 def _answer(profile: Any) -> Response:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from patron.clock import SystemClock, iso
-from patron.errors import NotFoundError, PatronError
+from patron.errors import NotFoundError
 from patron.http.api import Request, Response, RestApi
 from patron.idempotency.settings import IdempotencySettings
 from patron.idempotency.wiring import idempotency_store
@@ -30,15 +30,9 @@ api = RestApi(max_body_bytes=lambda: orders_settings().max_body_bytes, idempoten
 
 
 def _entity_subjects(request: Request, answer: Any) -> list[str]:
-    """Filed under the customer who answered (and the email sent, which finds a guest's answers after a merge)."""
+    """Filed under the customer who answered (a guest's answers are refiled under the customer it merges into)."""
     customer = answer.get("customerId") if isinstance(answer, dict) else None
-    try:
-        sent = request.json()
-    except PatronError:
-        sent = None
-    entity = sent.get("customer") or sent.get("order") if isinstance(sent, dict) else None
-    emails = [entity.get(name) for name in ("email", "customerEmail")] if isinstance(entity, dict) else []
-    return [str(value) for value in [customer, *emails] if isinstance(value, str) and value]
+    return [str(customer)] if customer else []
 
 
 def _record(application_id: int, kind: str, entity_id: str, customer_id: str) -> None:

@@ -101,3 +101,17 @@ def test_anonymised_erasure_keeps_the_figures_and_no_personal_data(runtime, tena
     assert tombstone.startswith("anonymous-")
     stats = runtime.request("GET", f"/v1/customers/{tombstone}", headers=tenant.headers).json()["stats"]
     assert (stats["ordersCount"], stats["totalSales"]) == (3, 33)
+
+
+def test_answers_given_to_a_device_before_a_merge_are_erased_with_the_customer(runtime, tenant):
+    canary = uuid.uuid4().hex
+    device, customer = f"dev-{canary[:10]}", f"person-{canary[:10]}"
+    keyed = {**tenant.headers, "Idempotency-Key": f"d-{canary[:8]}"}
+    seen = runtime.request("PUT", f"/v1/devices/{device}", headers=keyed, body={"attributes": {"note": canary}})
+    assert seen.status == 200
+    anonymous = seen.json()["integrationId"]
+    claimed = runtime.request("PUT", f"/v1/customers/{customer}", headers=tenant.headers, body={"deviceIds": [device]})
+    assert claimed.status == 200 and claimed.json()["attributes"] == {"note": canary}
+    assert runtime.request("DELETE", f"/v1/customer_data/{customer}", headers=tenant.headers).status == 204
+    text = everything(runtime)
+    assert canary not in text and device not in text and anonymous not in text and customer not in text

@@ -63,6 +63,11 @@ class IdempotencyRepository(Protocol):
         """Deletes every record that concerns `subject`, and the subject's reference items; the number of records."""
         ...
 
+    def refile_subject(self, application_id: int, subject: str, new_subject: str) -> int:
+        """Files every record about `subject` under `new_subject` instead (a profile merged into another);
+        idempotent; the number of references moved."""
+        ...
+
 
 def record_from_item(item: dict[str, Any]) -> IdempotencyRecord:
     response = None
@@ -186,6 +191,27 @@ class DynamoIdempotencyRepository:
             if is_condition_failure(exc):
                 return
             raise translate(exc) from exc
+
+    def refile_subject(self, application_id: int, subject: str, new_subject: str) -> int:
+        partition = keys.subject_pk(application_id, subject)
+        references: list[dict[str, Any]] = []
+        paginator = self._client.get_paginator("query")
+        for page in paginator.paginate(
+            TableName=self._table,
+            KeyConditionExpression="PK = :pk AND begins_with(SK, :prefix)",
+            ExpressionAttributeValues=codec.to_item({":pk": partition, ":prefix": keys.SUBJECT_SK_PREFIX}),
+            ConsistentRead=True,
+        ):
+            references.extend(codec.from_item(item) for item in page.get("Items", []))
+        target = keys.subject_pk(application_id, new_subject)
+        # New references first: if the deletes fail, the records are filed under both, never under neither.
+        self._write_batches(
+            [{"PutRequest": {"Item": codec.to_item({**reference, "PK": target})}} for reference in references]
+        )
+        self._write_batches(
+            [{"DeleteRequest": {"Key": codec.to_item({"PK": partition, "SK": r["SK"]})}} for r in references]
+        )
+        return len(references)
 
     def forget_subject(self, application_id: int, subject: str) -> int:
         partition = keys.subject_pk(application_id, subject)

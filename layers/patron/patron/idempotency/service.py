@@ -113,6 +113,10 @@ class IdempotencyStore:
         """Deletes every stored response about `subject` (an erasure); returns how many records went."""
         return self._repository.forget_subject(application_id, subject)
 
+    def refile_subject(self, application_id: int, subject: str, new_subject: str) -> int:
+        """Stored responses about `subject` now concern `new_subject` (an anonymous profile merged into it)."""
+        return self._repository.refile_subject(application_id, subject, new_subject)
+
     def _store(
         self, record: IdempotencyRecord, response: StoredResponse, subjects: Callable[[], Iterable[str]]
     ) -> None:

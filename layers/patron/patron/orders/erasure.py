@@ -54,14 +54,9 @@ class CustomerEraser:
         else:
             order_ids = self._orders.delete_for_customer(application_id, integration_id)
         if self._forget is not None:
-            # Stored answers are filed under the customer who answered; those given to a device or a guest before
-            # a merge are also filed under the device id or email, which the customer now holds.
-            filed_under = [integration_id]
-            if profile is not None:
-                filed_under += sorted(profile.identifiers.device_ids)
-                filed_under += [profile.identifiers.email] if profile.identifiers.email else []
-            for subject in filed_under:
-                self._forget(application_id, subject)
+            # Stored answers are filed under the customer who answered (those given to a device or a guest before
+            # a merge were refiled under the customer then).
+            self._forget(application_id, integration_id)
         if self._forget_outbox is not None:
             self._forget_outbox(application_id, integration_id)
         try:

@@ -13,6 +13,7 @@ last step (identifiers, consents, the anonymous profile's deletion) is one versi
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from patron.clock import Clock, SystemClock, iso
@@ -69,12 +70,14 @@ class CustomerMerger:
         orders: OrderRepository,
         order_service: OrderService,
         clock: Clock | None = None,
+        refile: Callable[[int, str, str], int] | None = None,
     ):
         self._profiles = profiles
         self._repository = repository
         self._orders = orders
         self._order_service = order_service
         self._clock = clock or SystemClock()
+        self._refile = refile
 
     def update_customer(
         self,
@@ -130,6 +133,9 @@ class CustomerMerger:
                 break
             for summary in page:
                 self._order_service.move_to_customer(application_id, summary.order_id, survivor_id)
+        if self._refile is not None:
+            # Answers stored for the anonymous profile now concern the customer: erasing them erases those too.
+            self._refile(application_id, absorbed_id, survivor_id)
         for _ in range(_ATTEMPTS):
             absorbed = self._repository.get(application_id, absorbed_id)
             if absorbed is None:

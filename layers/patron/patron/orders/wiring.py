@@ -71,4 +71,6 @@ def customer_merger() -> CustomerMerger:
         orders, DynamoStatusMappingRepository(client, settings.config_table_name), customer_resolver()
     )
     profiles = DynamoProfileRepository(client, settings.profiles_table_name)
-    return CustomerMerger(profile_service(), profiles, orders, service)
+    from patron.idempotency.wiring import idempotency_store  # the functions that merge all take Idempotency-Key
+
+    return CustomerMerger(profile_service(), profiles, orders, service, refile=idempotency_store().refile_subject)
