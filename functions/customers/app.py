@@ -12,13 +12,14 @@ from patron.http.validation import parse_model
 from patron.idempotency.settings import IdempotencySettings
 from patron.idempotency.wiring import idempotency_store
 from patron.orders.wiring import customer_merger
+from patron.outbox.wiring import OutboxSettings
 from patron.profiles import customers
 from patron.profiles.identifiers import IdentifierKind
 from patron.profiles.wiring import customers_settings, profile_service
 from patron.settings import CustomerDataSettings, CustomersSettings
 
 # The settings this function reads; a template test checks template.yaml gives it every one.
-SETTINGS = (CustomersSettings, CatalogStoreSettings, CustomerDataSettings, IdempotencySettings)
+SETTINGS = (CustomersSettings, CatalogStoreSettings, CustomerDataSettings, IdempotencySettings, OutboxSettings)
 
 api = RestApi(max_body_bytes=lambda: customers_settings().max_body_bytes, idempotency=idempotency_store)
 
@@ -45,7 +46,7 @@ def update_customer(request: Request) -> Response:
     body = parse_model(customers.CustomerRequest, request.json())
     profile = customer_merger().update_customer(
         request.caller.application_id,
-        request.path_params["integrationId"],
+        customers.client_id(request.path_params["integrationId"]),
         body.attributes,
         customers.identifier_patch(body),
         customers.expected_version(request.headers.get("if-match")),

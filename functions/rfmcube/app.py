@@ -60,6 +60,8 @@ def merge_customer(request: Request) -> Response:
 @api.route("POST", "/v1/merge_order", idempotent=True, subjects=_entity_subjects)
 def merge_order(request: Request) -> Response:
     order, trigger = rfmcube.parse_merge_order(request.json())
+    if order.customer_id is not None and order.customer_email is not None:
+        customer_merger().link_email(request.caller.application_id, order.customer_id, order.customer_email)
     stored = order_service().upsert(request.caller.application_id, order, root="order")
     if trigger:
         _record(request.caller.application_id, "order", stored.order_id, stored.customer_id)
@@ -80,9 +82,16 @@ def delete_customer(request: Request) -> Response:
             profile = profile_service().find(application_id, IdentifierKind.EMAIL, email)
         except NotFoundError:
             profile = None
-    if profile is None:
+    if profile is not None:
+        deleted_orders = customer_eraser().erase(application_id, profile.integration_id, profile=profile)
+    elif customer_id is not None:
+        # Orders that never counted as sales create no profile; they are still the customer's (404 if none).
+        try:
+            deleted_orders = customer_eraser().erase(application_id, customer_id)
+        except NotFoundError:
+            raise NotFoundError("No customer with this id or email.", code="customer_not_found") from None
+    else:
         raise NotFoundError("No customer with this id or email.", code="customer_not_found")
-    deleted_orders = customer_eraser().erase(application_id, profile.integration_id, profile=profile)
     return Response.json({"success": True, "deletedOrders": deleted_orders})
 
 

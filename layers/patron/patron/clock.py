@@ -20,14 +20,21 @@ def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
+# Years a business date can have: four digits sort as text, and the edges cannot overflow on conversion to UTC.
+_FIRST_YEAR, _LAST_YEAR = 1900, 2999
+
+
 def normalise_timestamp(raw: str) -> str | None:
-    """ISO-8601 date or date-time, any offset; naive times are read as UTC. Returns the UTC form we sort by."""
+    """ISO-8601 date or date-time, any offset; naive times are read as UTC. Returns the UTC form we sort by,
+    or None for anything else (including years outside 1900-2999)."""
     text = raw.strip()
     try:
         moment = datetime.fromisoformat(text)
-    except ValueError:
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        moment = moment.astimezone(UTC)
+    except (ValueError, OverflowError):
         return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    moment = moment.astimezone(UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    if not _FIRST_YEAR <= moment.year <= _LAST_YEAR:
+        return None
+    return iso(moment)

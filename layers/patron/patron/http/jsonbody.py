@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import secrets
 from decimal import Decimal
 from typing import Any
 
@@ -31,13 +33,28 @@ def loads(body: bytes | str) -> Any:
         raise MalformedJsonError() from None
 
 
-def _default(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, set | frozenset):
-        return sorted(value)
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+def _number_text(value: Decimal) -> str:
+    """A Decimal as a JSON number with every digit it has (a float would round past 15-17 digits)."""
+    if value == value.to_integral_value():
+        return str(int(value))
+    return format(value.normalize(), "f")
 
 
 def dumps(value: Any) -> str:
-    return json.dumps(value, default=_default, separators=(",", ":"), ensure_ascii=False)
+    # json writes Decimals only through floats, so each one goes in as a placeholder string carrying a random
+    # token (no client value can contain it) and comes back out as its exact digits.
+    token = secrets.token_hex(8)
+    numbers: list[str] = []
+
+    def default(item: Any) -> Any:
+        if isinstance(item, Decimal):
+            numbers.append(_number_text(item))
+            return f"{token}:{len(numbers) - 1}"
+        if isinstance(item, set | frozenset):
+            return sorted(item)
+        raise TypeError(f"not JSON serialisable: {type(item).__name__}")
+
+    text = json.dumps(value, default=default, separators=(",", ":"), ensure_ascii=False)
+    if not numbers:
+        return text
+    return re.sub(f'"{token}:([0-9]+)"', lambda match: numbers[int(match.group(1))], text)

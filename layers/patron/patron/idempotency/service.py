@@ -52,6 +52,11 @@ def _storable(subject: str) -> bool:
         return False
 
 
+# Answers that say "not now" rather than "no": 404 (a status update before its order), 409 (a race or version
+# conflict), 429. Storing them would replay the failure for a day.
+_TRANSIENT = frozenset({404, 409, 429})
+
+
 class IdempotencyStore:
     def __init__(
         self,
@@ -103,7 +108,8 @@ class IdempotencyStore:
         except BaseException:
             self._release(record)
             raise
-        if response.status >= 500:
+        if response.status >= 500 or response.status in _TRANSIENT:
+            # Nothing to replay: a retry may well succeed (the order arrives, the race ends, the quota refills).
             self._release(record)
             return Outcome(response, replayed=False)
         self._store(record, response, subjects)

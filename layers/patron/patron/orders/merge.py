@@ -13,7 +13,8 @@ last step (identifiers, consents, the anonymous profile's deletion) is one versi
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from contextlib import suppress
 from typing import Any
 
 from patron.clock import Clock, SystemClock, iso
@@ -70,14 +71,14 @@ class CustomerMerger:
         orders: OrderRepository,
         order_service: OrderService,
         clock: Clock | None = None,
-        refile: Callable[[int, str, str], int] | None = None,
+        refilers: Sequence[Callable[[int, str, str], int]] = (),
     ):
         self._profiles = profiles
         self._repository = repository
         self._orders = orders
         self._order_service = order_service
         self._clock = clock or SystemClock()
-        self._refile = refile
+        self._refilers = refilers
 
     def update_customer(
         self,
@@ -96,7 +97,7 @@ class CustomerMerger:
                 )
             except IdentifierTakenError:
                 if is_anonymous(integration_id) or not self._absorb_holders(
-                    application_id, integration_id, identifiers
+                    application_id, integration_id, identifiers, expected_version
                 ):
                     raise
         raise ConflictError("The customer is being changed by other requests; try again.", "concurrent_update")
@@ -117,25 +118,63 @@ class CustomerMerger:
                 continue  # another request created the device's profile first: update that one
         raise ConflictError("The device is being changed by other requests; try again.", "concurrent_update")
 
-    def _absorb_holders(self, application_id: int, survivor_id: str, patch: IdentifierPatch) -> bool:
-        absorbed = False
-        for kind, value in _requested_claims(patch):
-            owner = self._repository.owner_of(application_id, kind, value)
-            if owner is not None and owner != survivor_id and is_anonymous(owner):
-                self.absorb(application_id, survivor_id, owner)
-                absorbed = True
-        return absorbed
+    def link_email(self, application_id: int, customer_id: str, email: str) -> None:
+        """An order names its customer by id and email (Rfmcube's merge_order): a guest holding the email merges
+        into the customer; a free email is given to a customer who has none. A known customer holding it keeps
+        it: the order still belongs to the id it names."""
+        owner = self._repository.owner_of(application_id, IdentifierKind.EMAIL, email)
+        if owner == customer_id:
+            return
+        if owner is not None:
+            if is_anonymous(owner):
+                self.absorb(application_id, customer_id, owner)
+            return
+        current = self._repository.get(application_id, customer_id)
+        if current is None or current.identifiers.email is None:
+            # Claimed meanwhile by someone else: the order still names its customer by id.
+            with suppress(IdentifierTakenError):
+                self._profiles.update_customer(application_id, customer_id, {}, IdentifierPatch(email=email))
+
+    def _absorb_holders(
+        self, application_id: int, survivor_id: str, patch: IdentifierPatch, expected_version: int | None
+    ) -> bool:
+        """Merges the anonymous holders of the identifiers the customer claims, but only if the whole update
+        can then succeed: nothing is merged when a known customer holds one, or the version does not match."""
+        holders = {
+            owner
+            for kind, value in _requested_claims(patch)
+            if (owner := self._repository.owner_of(application_id, kind, value)) not in (None, survivor_id)
+        }
+        if not holders or not all(is_anonymous(owner) for owner in holders if owner is not None):
+            return False
+        if expected_version is not None:
+            current = self._repository.get(application_id, survivor_id)
+            if (current.version if current else 0) != expected_version:
+                raise VersionConflictError()
+        for owner in sorted(holder for holder in holders if holder is not None):
+            self.absorb(application_id, survivor_id, owner)
+        return True
 
     def absorb(self, application_id: int, survivor_id: str, absorbed_id: str) -> None:
+        for _ in range(_ATTEMPTS):
+            self._absorb_once(application_id, survivor_id, absorbed_id)
+            # An order may have reached the anonymous profile while it was merging (and re-created it for its
+            # figures): merge again until nothing is left behind.
+            page, _ = self._orders.list_for_customer(application_id, absorbed_id, 1, None)
+            if not page and self._repository.get(application_id, absorbed_id) is None:
+                return
+        raise ConflictError("The customers are being changed by other requests; try again.", "concurrent_update")
+
+    def _absorb_once(self, application_id: int, survivor_id: str, absorbed_id: str) -> None:
         while True:
             page, _ = self._orders.list_for_customer(application_id, absorbed_id, _PAGE, None)
             if not page:
                 break
             for summary in page:
                 self._order_service.move_to_customer(application_id, summary.order_id, survivor_id)
-        if self._refile is not None:
-            # Answers stored for the anonymous profile now concern the customer: erasing them erases those too.
-            self._refile(application_id, absorbed_id, survivor_id)
+        for refile in self._refilers:
+            # What was recorded for the anonymous profile now concerns the customer (and is erased with them).
+            refile(application_id, absorbed_id, survivor_id)
         for _ in range(_ATTEMPTS):
             absorbed = self._repository.get(application_id, absorbed_id)
             if absorbed is None:

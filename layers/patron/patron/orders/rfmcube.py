@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 from patron.errors import FieldIssue, ValidationError
 from patron.orders.wire import OrderInput, parse_order
 from patron.profiles.identifiers import normalise_email
-from patron.profiles.model import attribute_issues, integration_id_issue
+from patron.profiles.model import attribute_issues, integration_id_issue, reserved_id_issue
 
 T = TypeVar("T")
 
@@ -40,6 +40,7 @@ def _envelope(payload: Any, entity: str) -> tuple[dict[str, Any], bool]:
 
 
 def _id(value: Any) -> str | None:
+    """A string or an integer (1E2 would be another spelling of 100)."""
     if isinstance(value, bool):
         return None
     if isinstance(value, str | int):
@@ -53,6 +54,8 @@ def parse_merge_customer(payload: Any) -> tuple[RfmcubeCustomer, bool]:
     customer_id = _id(customer.get("id")) if customer.get("id") is not None else None
     if customer.get("id") is not None and (customer_id is None or integration_id_issue(customer_id)):
         issues.append(FieldIssue("customer.id", "invalid_value", "Expected a string or a number (1000 at most)."))
+    elif customer_id is not None and (reserved := reserved_id_issue(customer_id, "customer.id")):
+        issues.append(reserved)
     email = None
     if customer.get("email") is not None:
         email = normalise_email(customer["email"]) if isinstance(customer["email"], str) else None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from decimal import Context, localcontext
 from typing import Protocol
 
 from patron.catalog.model import EntityKind
@@ -14,11 +15,15 @@ from patron.orders.model import Contribution, Order, order_id_issue
 from patron.orders.repository import OrderRepository, OrderSummary, StatsUpdate
 from patron.orders.statuses import MAX_MAPPED_STATUSES, StatusMapping, StatusMappingRepository
 from patron.orders.wire import OrderInput
-from patron.profiles.model import VersionConflictError
+from patron.profiles.model import VersionConflictError, is_anonymous, reserved_id_issue
 from patron.profiles.service import AttributeCatalog
 from patron.profiles.stats import CustomerStats
 
 WRITE_ATTEMPTS = 5
+# What an anonymised order keeps of its items: the product, never free fields (a gift message, a name...).
+PRODUCT_FIELDS = frozenset(
+    {"item_id", "itemId", "product_id", "productId", "sku", "brand", "category", "quantity", "price", "currency"}
+)
 MAX_PAGE_SIZE = 100
 
 
@@ -42,6 +47,17 @@ def recompute(
     customer's or None). Counts and sums move by the difference; first and last order dates are re-read from
     the customer's other orders only when the order that held one of them stops counting or moves, and only the
     end it held (`extremes_without_this_order(need_first, need_last)`)."""
+    with localcontext(Context(prec=38)):  # DynamoDB's precision: sums of 15-digit amounts stay exact
+        return _recompute(stats, customer_id, before, after, extremes_without_this_order)
+
+
+def _recompute(
+    stats: CustomerStats,
+    customer_id: str,
+    before: Contribution | None,
+    after: Contribution | None,
+    extremes_without_this_order: Callable[[bool, bool], tuple[str | None, str | None]],
+) -> CustomerStats:
     count, total = stats.orders_count, stats.sales_total
     first, last = stats.first_order_at, stats.last_order_at
     removed = before if before is not None and before.customer_id == customer_id else None
@@ -86,6 +102,12 @@ class OrderService:
         """Creates or replaces the order. Replaying the same order changes nothing (and writes nothing).
         `root` names where the order sits in the request, for error paths (Rfmcube: `order`)."""
         self._register(application_id, order, root)
+        # An anonymous profile Patron created (a device's, a guest's) may be named; a client may not make one.
+        anonymous = order.customer_id is not None and is_anonymous(order.customer_id)
+        if anonymous and not self._customers.exists(application_id, order.customer_id or ""):
+            path = f"{root}.customerId" if root else "customerId"
+            issue = reserved_id_issue(order.customer_id or "", path)
+            raise ValidationError("The customer id is reserved.", [issue] if issue else [])
         customer_id = self._customers.resolve(application_id, order.customer_id, order.customer_email)
         mapping = self._statuses.get(application_id)
 
@@ -161,7 +183,8 @@ class OrderService:
 
         def strip(old: Order | None) -> Order:
             assert old is not None
-            return dataclasses.replace(old, customer_id=tombstone_customer_id, extra={})
+            items = [{k: v for k, v in item.items() if k in PRODUCT_FIELDS} for item in old.items]
+            return dataclasses.replace(old, customer_id=tombstone_customer_id, extra={}, items=items)
 
         return self._change(application_id, order_id, strip, must_exist=True)
 

@@ -72,5 +72,7 @@ def customer_merger() -> CustomerMerger:
     )
     profiles = DynamoProfileRepository(client, settings.profiles_table_name)
     from patron.idempotency.wiring import idempotency_store  # the functions that merge all take Idempotency-Key
+    from patron.outbox.wiring import outbox
 
-    return CustomerMerger(profile_service(), profiles, orders, service, refile=idempotency_store().refile_subject)
+    refilers = (idempotency_store().refile_subject, outbox().refile_customer)
+    return CustomerMerger(profile_service(), profiles, orders, service, refilers=refilers)

@@ -34,6 +34,10 @@ class OutboxRepository(Protocol):
         """Deletes the customer's records (an erasure); returns how many."""
         ...
 
+    def refile_customer(self, application_id: int, customer_id: str, new_customer_id: str) -> int:
+        """The records about one customer now concern another (a merge); returns how many."""
+        ...
+
 
 class DynamoOutboxRepository:
     def __init__(self, client: DynamoDBClient, table_name: str, ttl_seconds: int):
@@ -56,6 +60,36 @@ class DynamoOutboxRepository:
             "expiresAt": int(time.time()) + self._ttl,
         }
         self._client.put_item(TableName=self._table, Item=codec.to_item(item))
+
+    def refile_customer(self, application_id: int, customer_id: str, new_customer_id: str) -> int:
+        moved = 0
+        for key in self._customer_records(application_id, customer_id):
+            self._client.update_item(
+                TableName=self._table,
+                Key=key,
+                UpdateExpression="SET GSI1PK = :pk, customerId = :customer",
+                ExpressionAttributeValues=codec.to_item(
+                    {":pk": _customer_key(application_id, new_customer_id), ":customer": new_customer_id}
+                ),
+            )
+            moved += 1
+        return moved
+
+    def _customer_records(self, application_id: int, customer_id: str) -> list[dict[str, Any]]:
+        keys: list[dict[str, Any]] = []
+        arguments: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": "GSI1",
+            "KeyConditionExpression": "GSI1PK = :pk",
+            "ExpressionAttributeValues": codec.to_item({":pk": _customer_key(application_id, customer_id)}),
+            "ProjectionExpression": "PK, SK",
+        }
+        while True:
+            page = self._client.query(**arguments)
+            keys.extend({"PK": item["PK"], "SK": item["SK"]} for item in page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                return keys
+            arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def forget_customer(self, application_id: int, customer_id: str) -> int:
         # GSI1 is eventually consistent: a record written a moment before the erasure may be missed here; it

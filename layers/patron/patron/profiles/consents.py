@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import msgspec
 
+from patron.clock import iso
 from patron.errors import FieldIssue, ValidationError
 from patron.http.validation import parse_model
 
@@ -53,7 +55,7 @@ def parse_consents(raw: dict[str, Any], now: str, normalise_time: Any) -> tuple[
         issues.append(FieldIssue("consents", "too_many", f"At most {MAX_CHANNELS} channels."))
     for channel, value in raw.items():
         path = f"consents.{channel}"
-        if not _CHANNEL.match(channel):
+        if not _CHANNEL.fullmatch(channel):
             issues.append(FieldIssue(path, "invalid_name", "A channel is lower case letters, digits and _."))
             continue
         try:
@@ -65,11 +67,20 @@ def parse_consents(raw: dict[str, Any], now: str, normalise_time: Any) -> tuple[
         if time is None:
             issues.append(FieldIssue(f"{path}.time", "invalid_value", "Expected an ISO-8601 date-time."))
             continue
+        if time > _tomorrow(now):
+            # A consent dated in the future would outrank every later decision: refused (a day of clock skew).
+            issues.append(FieldIssue(f"{path}.time", "invalid_value", "A consent cannot be given in the future."))
+            continue
         if given.source is not None and not 0 < len(given.source) <= MAX_SOURCE_LENGTH:
             issues.append(FieldIssue(f"{path}.source", "invalid_value", f"1 to {MAX_SOURCE_LENGTH} characters."))
             continue
         consents[channel] = Consent(given.value, time, given.source)
     return consents, issues
+
+
+def _tomorrow(now: str) -> str:
+    moment = datetime.strptime(now, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC) + timedelta(days=1)
+    return iso(moment)
 
 
 def merged(current: dict[str, Consent], incoming: dict[str, Consent]) -> dict[str, Consent]:

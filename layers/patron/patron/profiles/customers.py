@@ -9,7 +9,7 @@ import msgspec
 
 from patron.errors import FieldIssue, ValidationError
 from patron.profiles.identifiers import KEEP, Change, IdentifierPatch, normalise_id, parse_patch
-from patron.profiles.model import CustomerProfile
+from patron.profiles.model import CustomerProfile, reserved_id_issue
 
 
 class CustomerRequest(msgspec.Struct, forbid_unknown_fields=True, rename="camel"):
@@ -28,6 +28,13 @@ class CustomerRequest(msgspec.Struct, forbid_unknown_fields=True, rename="camel"
 class DeviceRequest(msgspec.Struct, forbid_unknown_fields=True):
     attributes: dict[str, Any] = {}
     consents: dict[str, Any] = {}
+
+
+def client_id(integration_id: str) -> str:
+    """A customer id a client chose: anything but the prefixes of Patron's anonymous profiles."""
+    if issue := reserved_id_issue(integration_id):
+        raise ValidationError("The integration id is reserved.", [issue])
+    return integration_id
 
 
 def device_id(raw: str) -> str:
@@ -61,7 +68,7 @@ def expected_version(if_match: str | None) -> int | None:
     if if_match is None:
         return None
     text = if_match.strip().removeprefix("W/").strip('"')
-    if not text.isdigit():
+    if not text.isascii() or not text.isdigit() or len(text) > 18:
         raise ValidationError(
             "The If-Match header is invalid.",
             [FieldIssue("header.If-Match", "invalid_value", "Expected a version number (the ETag).")],

@@ -12,15 +12,16 @@ from dataclasses import dataclass, field
 from enum import Enum, StrEnum
 from typing import Literal
 
-from patron.errors import FieldIssue
+from patron.errors import FieldIssue, ValidationError
 
 MAX_EMAIL_LENGTH = 254  # RFC 5321's path limit
 MAX_ID_LENGTH = 255
 MAX_DEVICE_IDS = 20  # per customer: bounds the claims one write may carry (a transaction takes 100 items)
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _PHONE_SEPARATORS = re.compile(r"[\s().\-/]")
-_E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+# ASCII digits only: other scripts' digits would let two spellings of one number be two identifiers.
+_E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 
 
 class IdentifierKind(StrEnum):
@@ -30,9 +31,17 @@ class IdentifierKind(StrEnum):
     DEVICE_ID = "deviceId"
 
 
+def _is_text(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def normalise_email(raw: str) -> str | None:
     email = raw.strip().casefold()
-    return email if len(email) <= MAX_EMAIL_LENGTH and _EMAIL.match(email) else None
+    return email if len(email) <= MAX_EMAIL_LENGTH and _is_text(email) and _EMAIL.fullmatch(email) else None
 
 
 def normalise_phone(raw: str) -> str | None:
@@ -41,12 +50,12 @@ def normalise_phone(raw: str) -> str | None:
     phone = _PHONE_SEPARATORS.sub("", raw.strip())
     if phone.startswith("00"):
         phone = "+" + phone[2:]
-    return phone if _E164.match(phone) else None
+    return phone if _E164.fullmatch(phone) else None
 
 
 def normalise_id(raw: str) -> str | None:
     value = raw.strip()
-    return value if 0 < len(value) <= MAX_ID_LENGTH and value.isprintable() else None
+    return value if 0 < len(value) <= MAX_ID_LENGTH and value.isprintable() and _is_text(value) else None
 
 
 def _as_list(value: object) -> list[object]:
@@ -127,6 +136,11 @@ class IdentifierPatch:
 
     def applied_to(self, current: Identifiers) -> Identifiers:
         devices = (current.device_ids | self.add_device_ids) - self.remove_device_ids
+        if len(devices) > MAX_DEVICE_IDS and len(devices) > len(current.device_ids):
+            raise ValidationError(
+                "Too many device ids.",
+                [FieldIssue("deviceIds", "too_many", f"A customer holds at most {MAX_DEVICE_IDS} device ids.")],
+            )
         return Identifiers(
             email=current.email if self.email is KEEP else self.email,
             phone=current.phone if self.phone is KEEP else self.phone,
@@ -165,6 +179,8 @@ def parse_patch(
             added.add(device)
     if len(added) > MAX_DEVICE_IDS:
         issues.append(FieldIssue("deviceIds", "too_many", f"At most {MAX_DEVICE_IDS} device ids per customer."))
+    if len(remove_device_ids or []) > MAX_DEVICE_IDS:
+        issues.append(FieldIssue("removeDeviceIds", "too_many", f"At most {MAX_DEVICE_IDS} device ids."))
     removed = {d for d in (normalise_id(raw) for raw in remove_device_ids or []) if d is not None}
     patch = IdentifierPatch(patch_email, patch_phone, patch_crm, frozenset(added), frozenset(removed))
     return patch, issues

@@ -34,6 +34,13 @@ def is_anonymous(integration_id: str) -> bool:
     return integration_id.startswith((DEVICE_PREFIX, GUEST_PREFIX))
 
 
+def reserved_id_issue(integration_id: str, path: str = "integrationId") -> FieldIssue | None:
+    """Clients cannot choose ids Patron gives anonymous profiles: such a customer would be merged away."""
+    if is_anonymous(integration_id):
+        return FieldIssue(path, "reserved_id", f"Ids starting with {DEVICE_PREFIX} or {GUEST_PREFIX} are Patron's own.")
+    return None
+
+
 @dataclass(frozen=True)
 class CustomerProfile:
     application_id: int

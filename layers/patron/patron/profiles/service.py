@@ -17,7 +17,13 @@ from patron.profiles.identifiers import (
     normalise_id,
     normalise_phone,
 )
-from patron.profiles.model import CustomerProfile, VersionConflictError, attribute_issues, integration_id_issue
+from patron.profiles.model import (
+    CustomerProfile,
+    VersionConflictError,
+    attribute_issues,
+    integration_id_issue,
+    reserved_id_issue,
+)
 from patron.profiles.repository import ProfileChange, ProfileRepository, ProfileUpdate
 
 MAX_PROFILES_PER_BULK_UPDATE = 1000  # Talon.One's limit for PUT /v2/customer_profiles
@@ -34,8 +40,10 @@ _NORMALISERS = {
 }
 
 
-def _issues(integration_id: str, attributes: dict[str, Any]) -> list[FieldIssue]:
-    return [issue for issue in [integration_id_issue(integration_id)] if issue] + attribute_issues(attributes)
+def _issues(integration_id: str, attributes: dict[str, Any], client_id: bool = False) -> list[FieldIssue]:
+    """`client_id`: the id comes from a client, who may not use the prefixes of anonymous profiles."""
+    checks = [integration_id_issue(integration_id), reserved_id_issue(integration_id) if client_id else None]
+    return [issue for issue in checks if issue] + attribute_issues(attributes)
 
 
 def _check_integration_id(integration_id: str) -> None:
@@ -75,7 +83,7 @@ class ProfileService:
 
     def update(self, application_id: int, integration_id: str, attributes: dict[str, Any]) -> CustomerProfile:
         """Creates the profile if new; merges `attributes` into it (a null value removes that attribute)."""
-        issues = _issues(integration_id, attributes)
+        issues = _issues(integration_id, attributes, client_id=True)
         if issues:
             raise ValidationError("The profile update is invalid.", issues)
         self._register(application_id, [("", attributes)])
@@ -95,7 +103,7 @@ class ProfileService:
         issues = [
             issue.under(f"customerProfiles[{index}]")
             for index, (integration_id, attributes) in enumerate(items)
-            for issue in _issues(integration_id, attributes)
+            for issue in _issues(integration_id, attributes, client_id=True)
         ]
         if issues:
             raise ValidationError("The profile update is invalid.", issues)

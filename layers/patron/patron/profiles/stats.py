@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Context, Decimal, localcontext
 from typing import Any
 
 from patron.profiles.keys import FIRST_ORDER_AT, LAST_ORDER_AT, ORDERS_COUNT, SALES_TOTAL
@@ -20,7 +20,8 @@ class CustomerStats:
     def average_order_value(self) -> Decimal | None:
         if not self.orders_count:
             return None
-        return (self.sales_total / self.orders_count).quantize(Decimal("0.01"))
+        with localcontext(Context(prec=38)):
+            return (self.sales_total / self.orders_count).quantize(Decimal("0.01"))
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> CustomerStats:
