@@ -10,6 +10,9 @@ import pytest
 
 from patron.applications.model import RateLimit, Scope
 
+# The asynchronous half's fixture app (app_template, moto_services), for the tests that ask for it.
+pytest_plugins = ["tests.integration.async_app"]
+
 
 @dataclass(frozen=True)
 class Tenant:

@@ -7,41 +7,19 @@ import base64
 import hashlib
 import importlib
 import json
-import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
 
-from patron_local.functions import FunctionRegistry
 from patron_local.moto_services import MotoServices
 from patron_local.queues import QueueRuntime
 from patron_local.template import PhysicalResources, Template
 
-FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "async_app"
 IDLE_TIMEOUT_S = 15.0
-
-
-@pytest.fixture(scope="module")
-def app_template() -> Iterator[Template]:
-    # The fixture's CodeUri (async_app_functions/<name>/) is relative to its template, as in SAM.
-    sys.path.insert(0, str(FIXTURE))
-    try:
-        yield Template.load(FIXTURE / "template.yaml")
-    finally:
-        sys.path.remove(str(FIXTURE))
-
-
-@pytest.fixture(scope="module")
-def moto_services(app_template: Template) -> Iterator[MotoServices]:
-    services = MotoServices(FunctionRegistry(app_template.functions()))
-    services.start()
-    yield services
-    services.stop()
 
 
 @pytest.fixture

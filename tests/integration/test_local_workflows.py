@@ -6,9 +6,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -23,26 +21,7 @@ from patron_local.queues import QueueRuntime
 from patron_local.template import PhysicalResources, Template
 from patron_local.workflows import WorkflowRuntime
 
-FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "async_app"
 TIMEOUT_S = 15.0
-
-
-@pytest.fixture(scope="module")
-def app_template() -> Iterator[Template]:
-    # The fixture's CodeUri (async_app_functions/<name>/) is relative to its template, as in SAM.
-    sys.path.insert(0, str(FIXTURE))
-    try:
-        yield Template.load(FIXTURE / "template.yaml")
-    finally:
-        sys.path.remove(str(FIXTURE))
-
-
-@pytest.fixture(scope="module")
-def moto_services(app_template: Template) -> Iterator[MotoServices]:
-    services = MotoServices(FunctionRegistry(app_template.functions()))
-    services.start()
-    yield services
-    services.stop()
 
 
 def handler_module(app_template: Template, function_id: str) -> ModuleType:

@@ -94,23 +94,10 @@ class DynamoOutboxRepository:
     def forget_customer(self, application_id: int, customer_id: str) -> int:
         # GSI1 is eventually consistent: a record written a moment before the erasure may be missed here; it
         # names only ids and expires with the TTL.
-        deleted = 0
-        arguments: dict[str, Any] = {
-            "TableName": self._table,
-            "IndexName": "GSI1",
-            "KeyConditionExpression": "GSI1PK = :pk",
-            "ExpressionAttributeValues": codec.to_item({":pk": _customer_key(application_id, customer_id)}),
-            "ProjectionExpression": "PK, SK",
-        }
-        while True:
-            page = self._client.query(**arguments)
-            for item in page.get("Items", []):
-                self._client.delete_item(TableName=self._table, Key={"PK": item["PK"], "SK": item["SK"]})
-                deleted += 1
-            if "LastEvaluatedKey" not in page:
-                return deleted
-            arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-
+        keys = self._customer_records(application_id, customer_id)
+        for key in keys:
+            self._client.delete_item(TableName=self._table, Key=key)
+        return len(keys)
 
 def _customer_key(application_id: int, customer_id: str) -> str:
     return f"APP#{application_id}#CUSTOMER#{customer_id}"
