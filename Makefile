@@ -8,7 +8,7 @@ SAM_VERSION := 1.170.0
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: run test lint typecheck unit integration contract template-check build bench clean deps
+.PHONY: run test lint typecheck unit integration contract template-check build bench openapi clean deps
 
 deps: $(STAMPS)/venv $(STAMPS)/node
 
@@ -61,6 +61,10 @@ test: deps lint typecheck template-check build
 
 bench: deps
 	$(PY) -m bench.all
+
+# docs/openapi.json from the template's routes; a test fails when it drifts.
+openapi: $(STAMPS)/venv
+	$(PY) -m patron_local.openapi
 
 clean:
 	rm -rf $(VENV) $(SAM_VENV) node_modules $(STAMPS) .aws-sam
