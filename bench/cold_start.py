@@ -59,6 +59,10 @@ FIRST_REQUEST: dict[str, list[tuple[str, str]]] = {
         ("patron.orders.wiring", "orders_settings()"),
         ("patron.orders.wiring", "order_service()"),
     ],
+    "functions.imports.app": [("patron.imports.wiring", "import_api()")],
+    "functions.import_steps.app": [("patron.imports.wiring", "import_steps()")],
+    "functions.import_worker.app": [("patron.imports.wiring", "chunk_writer()")],
+    "functions.import_dead_letters.app": [("patron.imports.wiring", "process_store()")],
     "functions.rfmcube.app": [
         ("patron.orders.wiring", "orders_settings()"),
         ("patron.orders.wiring", "order_service()"),

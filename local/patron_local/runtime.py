@@ -132,7 +132,8 @@ class LocalRuntime:
     def _start_async_services(self) -> None:
         has_queues = bool(self.template.resources_of("AWS::SQS::Queue"))
         has_workflows = bool(self.template.resources_of("AWS::Serverless::StateMachine"))
-        if not (has_queues or has_workflows):
+        buckets = self.template.resources_of("AWS::S3::Bucket")
+        if not (has_queues or has_workflows or buckets):
             return
         from patron_local.moto_services import MotoServices
         from patron_local.queues import QueueRuntime
@@ -142,6 +143,13 @@ class LocalRuntime:
         endpoint = self._moto.start()
         for service in ("SQS", "S3", "SFN", "STEPFUNCTIONS"):
             os.environ[f"AWS_ENDPOINT_URL_{service}"] = endpoint
+        s3 = self._moto.client("s3")
+        for logical_id in buckets:
+            # moto is shared by the process: a name per runtime keeps two runtimes' buckets apart.
+            name = f"{self.options.table_prefix}{logical_id}".lower().replace("_", "-")[:63]
+            s3.create_bucket(Bucket=name)
+            self.resources.refs[logical_id] = name
+            self.resources.attributes[(logical_id, "Arn")] = f"arn:aws:s3:::{name}"
         self._queues = QueueRuntime(self.template, self.resources, self.registry, self._moto.client("sqs"))
         self._queues.provision()
         self.workflows = WorkflowRuntime(self.template, self.resources, self._moto.client("stepfunctions"))

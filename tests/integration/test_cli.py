@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 
 import boto3
@@ -66,9 +67,18 @@ def test_text_output_shows_the_key_once(local_state, capsys):
     assert "shown once" in capsys.readouterr().out
 
 
-@mock_aws
-def test_a_deployed_stack_is_found_by_name_and_gets_usage_plans(monkeypatch, capsys):
-    for name in ("AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_SQS", "AWS_ENDPOINT_URL_S3"):
+@pytest.fixture
+def aws_account():
+    """moto in-process, without resetting its state on the way in or out: the session's local runtime keeps its
+    own queues, buckets and state machines in the same process-wide moto backends."""
+    mock = mock_aws()
+    mock.start(reset=False)
+    yield
+    mock.stop(remove_data=False)
+
+
+def test_a_deployed_stack_is_found_by_name_and_gets_usage_plans(aws_account, monkeypatch, capsys):
+    for name in [name for name in os.environ if name.startswith("AWS_ENDPOINT_URL")]:
         monkeypatch.delenv(name, raising=False)
     region = "eu-west-1"
     dynamodb = boto3.client("dynamodb", region_name=region)

@@ -85,3 +85,22 @@ class CustomerDataSettings(Settings, frozen=True):
     orders_table_name: TableName
     profiles_table_name: TableName
     config_table_name: TableName
+
+
+class ProcessStoreSettings(Settings, frozen=True):
+    """Where import processes and their data live."""
+
+    processes_table_name: TableName
+    import_bucket_name: Annotated[str, msgspec.Meta(min_length=3, max_length=63)]
+
+
+class ImportStartSettings(HttpSettings, frozen=True):
+    processes_table_name: TableName
+    import_bucket_name: Annotated[str, msgspec.Meta(min_length=3, max_length=63)]
+    import_state_machine_arn: Annotated[str, msgspec.Meta(min_length=20)]
+
+
+class ImportSplitSettings(Settings, frozen=True):
+    processes_table_name: TableName
+    import_bucket_name: Annotated[str, msgspec.Meta(min_length=3, max_length=63)]
+    import_queue_url: Annotated[str, msgspec.Meta(min_length=10)]

@@ -99,5 +99,6 @@ class DynamoOutboxRepository:
             self._client.delete_item(TableName=self._table, Key=key)
         return len(keys)
 
+
 def _customer_key(application_id: int, customer_id: str) -> str:
     return f"APP#{application_id}#CUSTOMER#{customer_id}"

@@ -64,7 +64,11 @@ class AttributeCatalog(Protocol):
     """The attribute catalog (patron.catalog): types inferred on first use, another type refused."""
 
     def check_and_register_many(
-        self, application_id: int, kind: EntityKind, items: Sequence[tuple[str, Mapping[str, Any]]]
+        self,
+        application_id: int,
+        kind: EntityKind,
+        items: Sequence[tuple[str, Mapping[str, Any]]],
+        overwrite: bool = False,
     ) -> None: ...
 
 

@@ -1,0 +1,85 @@
+"""Rfmcube's bulk import: POST /v1/import answers at once with a processId; GET /v1/processes/{processId}
+reports the process in Rfmcube's shape, with the rejected records, paged."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from patron.errors import FieldIssue, PatronError, ValidationError
+from patron.http.api import Request, Response, RestApi
+from patron.imports.model import PROCESS_TYPE, Process
+from patron.imports.wiring import import_api, start_settings
+from patron.settings import ImportStartSettings
+
+# The settings this function reads; a template test checks template.yaml gives it every one.
+SETTINGS = ImportStartSettings
+
+# The resolver's own limit is Lambda's (the route answers 416 itself, as Rfmcube does, above the inline limit).
+api = RestApi(max_body_bytes=lambda: 6 * 1024 * 1024)
+
+MAX_PAGE = 100
+
+
+class ImportTooLargeError(PatronError):
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            message=f"Imports over {limit} bytes cannot be sent inline; large uploads are not available yet.",
+            code="import_too_large",
+            status=416,
+        )
+
+
+@api.route("POST", "/v1/import")
+def start_import(request: Request) -> Response:
+    limit = start_settings().max_body_bytes
+    if len(request.body) > limit:
+        raise ImportTooLargeError(limit)
+    process = import_api().start(request.caller.application_id, request.body, request.json())
+    return Response.json({"processId": process.process_id}, status=202)
+
+
+@api.route("GET", "/v1/processes/{processId}")
+def get_process(request: Request) -> Response:
+    raw = request.path_params["processId"]
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 18:
+        raise ValidationError("The process id is invalid.", [FieldIssue("processId", "invalid_value", "A number.")])
+    limit = request.query.get("limit", "50")
+    if not limit.isdigit() or not 1 <= int(limit) <= MAX_PAGE:
+        raise ValidationError("The page size is invalid.", [FieldIssue("query.limit", "invalid_value", "1 to 100.")])
+    service = import_api()
+    process = service.get(request.caller.application_id, int(raw))
+    rejected, cursor = service.rejections(
+        request.caller.application_id, int(raw), int(limit), request.query.get("cursor")
+    )
+    return Response.json(
+        {
+            **_rfmcube(process),
+            "rejected": [{"index": r.index, "path": r.path, "reason": r.reason} for r in rejected],
+            "nextCursor": cursor,
+        }
+    )
+
+
+def _rfmcube(process: Process) -> dict[str, Any]:
+    """The shape of Rfmcube's GET /processes/{processId}, plus the reason of a failure."""
+    body: dict[str, Any] = {
+        "processId": process.process_id,
+        "createdAt": process.created,
+        "updatedAt": process.updated,
+        "status": process.status.value,
+        "type": PROCESS_TYPE,
+        "data": {
+            "processedCustomers": process.processed_customers,
+            "totalCustomers": process.total_customers,
+            "processedOrders": process.processed_orders,
+            "totalOrders": process.total_orders,
+            "rejectedRecords": process.rejected,
+        },
+    }
+    if process.failure:
+        body["failure"] = process.failure
+    return body
+
+
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return api.resolve(event, context)

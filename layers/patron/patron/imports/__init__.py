@@ -1,0 +1,1 @@
+"""Bulk imports (Rfmcube's /import): a process per import, its chunks, counters and rejected records."""

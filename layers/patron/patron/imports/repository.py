@@ -1,0 +1,255 @@
+"""Storage of import processes: the process item, one item per finished chunk, and the rejected records.
+
+A chunk finishes once: its item is put with `attribute_not_exists` in the same transaction that adds its
+counts to the process, so a chunk delivered twice (SQS is at-least-once) never counts twice.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import TYPE_CHECKING, Any, Protocol
+
+from botocore.exceptions import ClientError
+
+from patron.dynamo import codec
+from patron.dynamo.errors import error_code, translate
+from patron.errors import FieldIssue, ValidationError
+from patron.imports.keys import CHUNK_PREFIX, PROCESS_SK, REJECT_PREFIX, chunk_sk, counter_pk, process_pk, reject_sk
+from patron.imports.model import ImportOptions, Process, ProcessStatus, Rejection
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+
+class ProcessRepository(Protocol):
+    def next_process_id(self, application_id: int) -> int: ...
+    def create(self, process: Process, input_key: str) -> None: ...
+    def get(self, application_id: int, process_id: int) -> Process | None: ...
+    def input_key(self, application_id: int, process_id: int) -> str: ...
+    def set_status(
+        self, application_id: int, process_id: int, status: ProcessStatus, now: str, **fields: Any
+    ) -> None: ...
+    def complete_chunk(
+        self,
+        application_id: int,
+        process_id: int,
+        index: int,
+        customers: int,
+        orders: int,
+        rejections: list[Rejection],
+        failed: bool,
+        now: str,
+    ) -> bool:
+        """Records a finished chunk once; False when it had already been recorded."""
+        ...
+
+    def rejections(
+        self, application_id: int, process_id: int, limit: int, cursor: str | None
+    ) -> tuple[list[Rejection], str | None]: ...
+
+
+def _process_from(item: dict[str, Any]) -> Process:
+    application_id, _, process_id = str(item["PK"]).removeprefix("APP#").partition("#PROCESS#")
+    return Process(
+        application_id=int(application_id),
+        process_id=int(process_id),
+        status=ProcessStatus(str(item["status"])),
+        created=str(item["created"]),
+        updated=str(item["updated"]),
+        total_customers=int(item["totalCustomers"]),
+        total_orders=int(item["totalOrders"]),
+        processed_customers=int(item.get("processedCustomers", 0)),
+        processed_orders=int(item.get("processedOrders", 0)),
+        chunks_total=int(item.get("chunksTotal", 0)),
+        chunks_done=int(item.get("chunksDone", 0)),
+        chunks_failed=int(item.get("chunksFailed", 0)),
+        rejected=int(item.get("rejected", 0)),
+        failure=str(item["failure"]) if item.get("failure") else None,
+        options=ImportOptions(
+            overwrite_descriptors=bool(item.get("overwriteDescriptors", False)),
+            trigger_integrations=bool(item.get("triggerIntegrations", False)),
+            recalculate_stats=bool(item.get("recalculateStats", False)),
+        ),
+    )
+
+
+class DynamoProcessRepository:
+    def __init__(self, client: DynamoDBClient, table_name: str):
+        self._client = client
+        self._table = table_name
+
+    def next_process_id(self, application_id: int) -> int:
+        result = self._client.update_item(
+            TableName=self._table,
+            Key=codec.to_item({"PK": counter_pk(application_id), "SK": "COUNTER"}),
+            UpdateExpression="ADD #v :one",
+            ExpressionAttributeNames={"#v": "value"},
+            ExpressionAttributeValues={":one": {"N": "1"}},
+            ReturnValues="UPDATED_NEW",
+        )
+        return int(codec.from_item(result["Attributes"])["value"])
+
+    def create(self, process: Process, input_key: str) -> None:
+        item = {
+            "PK": process_pk(process.application_id, process.process_id),
+            "SK": PROCESS_SK,
+            "status": process.status.value,
+            "created": process.created,
+            "updated": process.updated,
+            "totalCustomers": process.total_customers,
+            "totalOrders": process.total_orders,
+            "inputKey": input_key,
+            "overwriteDescriptors": process.options.overwrite_descriptors,
+            "triggerIntegrations": process.options.trigger_integrations,
+            "recalculateStats": process.options.recalculate_stats,
+        }
+        self._client.put_item(
+            TableName=self._table, Item=codec.to_item(item), ConditionExpression="attribute_not_exists(PK)"
+        )
+
+    def _get_item(self, application_id: int, process_id: int) -> dict[str, Any] | None:
+        result = self._client.get_item(
+            TableName=self._table,
+            Key=codec.to_item({"PK": process_pk(application_id, process_id), "SK": PROCESS_SK}),
+            ConsistentRead=True,
+        )
+        return codec.from_item(result["Item"]) if "Item" in result else None
+
+    def get(self, application_id: int, process_id: int) -> Process | None:
+        item = self._get_item(application_id, process_id)
+        return _process_from(item) if item else None
+
+    def input_key(self, application_id: int, process_id: int) -> str:
+        item = self._get_item(application_id, process_id)
+        if item is None:
+            raise LookupError(f"process {process_id} not found")
+        return str(item["inputKey"])
+
+    def set_status(self, application_id: int, process_id: int, status: ProcessStatus, now: str, **fields: Any) -> None:
+        names = {"#status": "status", "#updated": "updated"}
+        values: dict[str, Any] = {":status": status.value, ":now": now}
+        sets = ["#status = :status", "#updated = :now"]
+        for index, (name, value) in enumerate(fields.items()):
+            names[f"#f{index}"] = name
+            values[f":f{index}"] = value
+            sets.append(f"#f{index} = :f{index}")
+        self._client.update_item(
+            TableName=self._table,
+            Key=codec.to_item({"PK": process_pk(application_id, process_id), "SK": PROCESS_SK}),
+            UpdateExpression="SET " + ", ".join(sets),
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=codec.to_item(values),
+        )
+
+    def complete_chunk(
+        self,
+        application_id: int,
+        process_id: int,
+        index: int,
+        customers: int,
+        orders: int,
+        rejections: list[Rejection],
+        failed: bool,
+        now: str,
+    ) -> bool:
+        pk = process_pk(application_id, process_id)
+        # Rejections first, under keys of their own: written again by a redelivery, they are the same items.
+        requests = [
+            {
+                "PutRequest": {
+                    "Item": codec.to_item(
+                        {
+                            "PK": pk,
+                            "SK": reject_sk(index, position),
+                            "index": r.index,
+                            "path": r.path,
+                            "reason": r.reason,
+                        }
+                    )
+                }
+            }
+            for position, r in enumerate(rejections)
+        ]
+        for start in range(0, len(requests), 25):
+            pending: dict[str, Any] = {self._table: requests[start : start + 25]}
+            while pending:
+                result = self._client.batch_write_item(RequestItems=pending)
+                pending = dict(result.get("UnprocessedItems") or {})
+        try:
+            self._client.transact_write_items(
+                TransactItems=[
+                    {
+                        "Put": {
+                            "TableName": self._table,
+                            "Item": codec.to_item({"PK": pk, "SK": chunk_sk(index), "failed": failed}),
+                            "ConditionExpression": "attribute_not_exists(PK)",
+                        }
+                    },
+                    {
+                        "Update": {
+                            "TableName": self._table,
+                            "Key": codec.to_item({"PK": pk, "SK": PROCESS_SK}),
+                            "UpdateExpression": "ADD processedCustomers :c, processedOrders :o, chunksDone :one, "
+                            "chunksFailed :failed, rejected :r SET updated = :now",
+                            "ExpressionAttributeValues": codec.to_item(
+                                {
+                                    ":c": customers,
+                                    ":o": orders,
+                                    ":one": 1,
+                                    ":failed": 1 if failed else 0,
+                                    ":r": len(rejections),
+                                    ":now": now,
+                                }
+                            ),
+                        }
+                    },
+                ]
+            )
+        except ClientError as exc:
+            if error_code(exc) == "TransactionCanceledException":
+                return False  # this chunk was already recorded: a redelivery
+            raise translate(exc) from exc
+        return True
+
+    def rejections(
+        self, application_id: int, process_id: int, limit: int, cursor: str | None
+    ) -> tuple[list[Rejection], str | None]:
+        arguments: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "PK = :pk AND begins_with(SK, :prefix)",
+            "ExpressionAttributeValues": codec.to_item(
+                {":pk": process_pk(application_id, process_id), ":prefix": REJECT_PREFIX}
+            ),
+            "Limit": limit,
+        }
+        if cursor:
+            arguments["ExclusiveStartKey"] = codec.to_item(
+                {"PK": process_pk(application_id, process_id), "SK": _decode(cursor)}
+            )
+        page = self._client.query(**arguments)
+        rejected = [
+            Rejection(index=str(i["index"]), path=str(i["path"]), reason=str(i["reason"]))
+            for i in (codec.from_item(item) for item in page.get("Items", []))
+        ]
+        last = page.get("LastEvaluatedKey")
+        return rejected, _encode(str(last["SK"]["S"])) if last else None
+
+
+def _encode(sort_key: str) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"sk": sort_key}).encode()).decode().rstrip("=")
+
+
+def _decode(cursor: str) -> str:
+    try:
+        sort_key = json.loads(base64.urlsafe_b64decode((cursor + "=" * (-len(cursor) % 4)).encode()))["sk"]
+        if not isinstance(sort_key, str) or not sort_key.startswith(REJECT_PREFIX):
+            raise ValueError("not ours")
+        return sort_key
+    except (ValueError, KeyError, TypeError):
+        raise ValidationError(
+            "The cursor is invalid.", [FieldIssue("query.cursor", "invalid_value", "Not a cursor we gave.")]
+        ) from None
+
+
+__all__ = ["CHUNK_PREFIX", "DynamoProcessRepository", "ProcessRepository"]

@@ -1,0 +1,88 @@
+"""Cached factories of the import functions."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from patron.dynamo.client import dynamodb_client
+from patron.imports.aws import S3ImportStorage, SqsChunkQueue, StepFunctionsWorkflow
+from patron.imports.repository import DynamoProcessRepository
+from patron.imports.service import ChunkWriter, ImportService
+from patron.settings import ImportSplitSettings, ImportStartSettings, ProcessStoreSettings
+
+
+class _NoQueue:
+    def send(self, message: dict[str, Any]) -> None:
+        raise RuntimeError("this function does not split imports")
+
+
+class _NoWorkflow:
+    def start(self, name: str, payload: dict[str, Any]) -> None:
+        raise RuntimeError("this function does not start imports")
+
+
+@cache
+def start_settings() -> ImportStartSettings:
+    return ImportStartSettings.from_environ()
+
+
+@cache
+def import_api() -> ImportService:
+    """POST /v1/import and GET /v1/processes/{processId}."""
+    settings = start_settings()
+    return ImportService(
+        DynamoProcessRepository(dynamodb_client(), settings.processes_table_name),
+        S3ImportStorage(settings.import_bucket_name),
+        _NoQueue(),
+        StepFunctionsWorkflow(settings.import_state_machine_arn),
+    )
+
+
+@cache
+def import_steps() -> ImportService:
+    """The workflow's steps: split, check, finish, fail."""
+    settings = ImportSplitSettings.from_environ()
+    return ImportService(
+        DynamoProcessRepository(dynamodb_client(), settings.processes_table_name),
+        S3ImportStorage(settings.import_bucket_name),
+        SqsChunkQueue(settings.import_queue_url),
+        _NoWorkflow(),
+    )
+
+
+@cache
+def chunk_writer() -> ChunkWriter:
+    from patron.catalog.wiring import catalog_service
+    from patron.orders.wiring import customer_merger, customer_resolver, order_service
+    from patron.outbox.repository import OutboxRecord
+    from patron.outbox.wiring import outbox
+
+    settings = ProcessStoreSettings.from_environ()
+
+    def record(application_id: int, kind: str, entity_id: str, customer_id: str) -> None:
+        from patron.clock import SystemClock, iso
+
+        outbox().record(OutboxRecord(application_id, kind, entity_id, customer_id, iso(SystemClock().now())))
+
+    return ChunkWriter(
+        DynamoProcessRepository(dynamodb_client(), settings.processes_table_name),
+        S3ImportStorage(settings.import_bucket_name),
+        customer_merger(),
+        customer_resolver().resolve,
+        order_service(),
+        catalog_service(),
+        record,
+    )
+
+
+@cache
+def process_store() -> ImportService:
+    """The dead-letter function: it only records failed chunks."""
+    settings = ProcessStoreSettings.from_environ()
+    return ImportService(
+        DynamoProcessRepository(dynamodb_client(), settings.processes_table_name),
+        S3ImportStorage(settings.import_bucket_name),
+        _NoQueue(),
+        _NoWorkflow(),
+    )

@@ -1,0 +1,141 @@
+"""Rfmcube's /import through the whole pipeline on the local runtime: the real ASL on moto, chunks on SQS,
+the worker writing through the domain services, the process reported in Rfmcube's shape."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from typing import Any
+
+DOCUMENTED = (
+    '{ "overwriteDescriptors": false, "triggerIntegrations": false, "recalculateStats": false, "customers": [ '
+    '{ "email": "1test@rfmcube.com", "createdAt": "2020-01-01T13:06:39Z", "updatedAt": "2020-01-01T13:06:39Z", '
+    '"id": "1", "orders": [ { "id": "1", "createdAt": "2020-01-01T13:30:39Z", "updatedAt": "2020-01-01T13:30:39Z", '
+    '"amount": 85.85, "status": "10", "statusLabel": "Completato", "delivery": { "province": "MI" }, "items": [ '
+    '{ "item_id": 1342, "product_id": 43421, "brand": "nike" }, { "item_id": 1340, "product_id": 43420, '
+    '"brand": "nike" } ] } ] } ] }'
+)
+
+
+def headers(tenant) -> dict[str, str]:
+    return {"api-key": tenant.key, "content-type": "application/json"}
+
+
+def wait_for(runtime, tenant, process_id: int, timeout: float = 90) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        body = runtime.request("GET", f"/v1/processes/{process_id}", headers=headers(tenant)).json()
+        if body["status"] in ("completed", "failed"):
+            return body
+        time.sleep(0.5)
+    raise AssertionError(f"process {process_id} did not finish: {body}")
+
+
+def test_the_documented_import_lands_and_reports_rfmcubes_shape(runtime, tenant):
+    started = runtime.request("POST", "/v1/import", headers=headers(tenant), body=DOCUMENTED)
+    assert started.status == 202, started.body
+    process = wait_for(runtime, tenant, started.json()["processId"])
+    assert process["status"] == "completed" and process["type"] == "IMPORT_CUSTOMERS_API", process
+    assert process["data"] == {
+        "processedCustomers": 1,
+        "totalCustomers": 1,
+        "processedOrders": 1,
+        "totalOrders": 1,
+        "rejectedRecords": 0,
+    }
+    assert process["rejected"] == [] and process["createdAt"].endswith("Z")
+    customer = runtime.request("GET", "/v1/customers/1", headers=tenant.headers).json()
+    assert customer["email"] == "1test@rfmcube.com" and customer["stats"]["totalSales"] == 85.85
+
+
+def test_bad_records_are_rejected_with_their_place_and_the_rest_lands(runtime, tenant):
+    suffix = uuid.uuid4().hex[:6]
+    customers: list[dict[str, Any]] = [
+        {
+            "id": f"a{suffix}-{i}",
+            "email": f"a{suffix}-{i}@example.com",
+            "orders": [{"id": f"o{suffix}-{i}", "createdAt": "2024-01-01", "amount": 10}],
+        }
+        for i in range(60)
+    ]
+    customers[7]["email"] = "not an email"
+    customers[42]["orders"].append({"id": f"bad{suffix}", "createdAt": "yesterday", "amount": 1})
+    started = runtime.request("POST", "/v1/import", headers=headers(tenant), body=json.dumps({"customers": customers}))
+    process = wait_for(runtime, tenant, started.json()["processId"])
+    assert process["status"] == "completed"
+    assert process["data"]["processedCustomers"] == 59 and process["data"]["processedOrders"] == 59
+    assert process["data"]["totalCustomers"] == 60 and process["data"]["totalOrders"] == 61
+    assert {(r["index"], r["path"], r["reason"]) for r in process["rejected"]} == {
+        ("7", "customers[7].email", "invalid_value"),
+        ("42.orders[1]", "customers[42].orders[1].createdAt", "invalid_value"),
+    }
+    assert runtime.request("GET", f"/v1/customers/a{suffix}-59", headers=tenant.headers).status == 200
+
+
+def test_import_envelope_errors_and_tenancy(runtime, tenant, other_tenant):
+    bad = runtime.request(
+        "POST",
+        "/v1/import",
+        headers=headers(tenant),
+        body=json.dumps({"overwriteDescriptors": True, "customers": [{"id": "x"}]}),
+    )
+    assert bad.status == 400 and bad.json()["errors"][0]["path"] == "overwriteDescriptors"
+    assert runtime.request("POST", "/v1/import", headers=headers(tenant), body="{").status == 400
+    started = runtime.request("POST", "/v1/import", headers=headers(tenant), body=json.dumps({"customers": []}))
+    process_id = started.json()["processId"]
+    mine = runtime.request("GET", f"/v1/processes/{process_id}", headers=headers(tenant))
+    assert mine.status == 200
+    theirs = runtime.request("GET", f"/v1/processes/{process_id}", headers=headers(other_tenant))
+    assert theirs.status == 404 and theirs.json()["code"] == "process_not_found"
+    assert runtime.request("GET", "/v1/processes/999999", headers=headers(tenant)).status == 404
+    assert runtime.request("GET", "/v1/processes/abc", headers=headers(tenant)).status == 400
+    too_big = "x" * (int(runtime.environment["MAX_BODY_BYTES"]) + 1)
+    assert runtime.request("POST", "/v1/import", headers=headers(tenant), body=too_big).status == 416
+
+
+def test_a_chunk_delivered_again_changes_nothing_and_counts_once(runtime, tenant):
+    suffix = uuid.uuid4().hex[:6]
+    customers = [
+        {"id": f"r{suffix}-{i}", "orders": [{"id": f"ro{suffix}-{i}", "createdAt": "2024-01-01", "amount": 5}]}
+        for i in range(30)
+    ]
+    started = runtime.request("POST", "/v1/import", headers=headers(tenant), body=json.dumps({"customers": customers}))
+    process_id = started.json()["processId"]
+    before = wait_for(runtime, tenant, process_id)
+    assert before["data"]["processedCustomers"] == 30
+    # Every chunk delivered again, in reverse order (SQS is at-least-once and unordered).
+    for chunk in (1, 0, 1):
+        message = {
+            "applicationId": tenant.application_id,
+            "processId": process_id,
+            "chunk": chunk,
+            "key": f"imports/{tenant.application_id}/{process_id}/chunks/{chunk:06d}.json",
+        }
+        result = runtime.registry.invoke(
+            "ImportWorkerFunction", {"Records": [{"messageId": f"m{chunk}", "body": json.dumps(message)}]}
+        )
+        assert result == {"batchItemFailures": []}
+    after = runtime.request("GET", f"/v1/processes/{process_id}", headers=headers(tenant)).json()
+    assert after["data"] == before["data"]
+    stats = runtime.request("GET", f"/v1/customers/r{suffix}-3", headers=tenant.headers).json()["stats"]
+    assert (stats["ordersCount"], stats["totalSales"]) == (1, 5)
+
+
+def test_a_chunk_that_reaches_the_dead_letter_queue_fails_its_process(runtime, tenant):
+    from patron.imports.wiring import process_store
+
+    repository = process_store()._processes  # the test seeds a process whose one chunk is lost
+    process_id = repository.next_process_id(tenant.application_id)
+    from patron.imports.model import Process, ProcessStatus
+
+    repository.create(Process(tenant.application_id, process_id, ProcessStatus.RUNNING, "t", "t", 25, 0), "k")
+    repository.set_status(tenant.application_id, process_id, ProcessStatus.RUNNING, "t", chunksTotal=1)
+    dead = {"applicationId": tenant.application_id, "processId": process_id, "chunk": 0, "key": "lost"}
+    for _ in range(2):  # the DLQ is at-least-once too
+        runtime.registry.invoke("ImportDeadLetterFunction", {"Records": [{"messageId": "d", "body": json.dumps(dead)}]})
+    steps = {"applicationId": tenant.application_id, "processId": process_id}
+    assert runtime.registry.invoke("ImportStepsFunction", {**steps, "step": "check"}) == {"done": True}
+    assert runtime.registry.invoke("ImportStepsFunction", {**steps, "step": "finish"}) == {"status": "failed"}
+    body = runtime.request("GET", f"/v1/processes/{process_id}", headers=headers(tenant)).json()
+    assert body["status"] == "failed" and body["failure"] == "1 chunk(s) could not be written"
