@@ -139,3 +139,31 @@ def test_a_chunk_that_reaches_the_dead_letter_queue_fails_its_process(runtime, t
     assert runtime.registry.invoke("ImportStepsFunction", {**steps, "step": "finish"}) == {"status": "failed"}
     body = runtime.request("GET", f"/v1/processes/{process_id}", headers=headers(tenant)).json()
     assert body["status"] == "failed" and body["failure"] == "1 chunk(s) could not be written"
+
+
+def test_overwrite_descriptors_replaces_the_catalogs_types(runtime, tenant):
+    suffix = uuid.uuid4().hex[:6]
+    runtime.request("PUT", f"/v1/customers/seed{suffix}", headers=tenant.headers, body={"attributes": {"level": 3}})
+
+    def import_level(overwrite: bool) -> dict:
+        body = {
+            "overwriteDescriptors": overwrite,
+            "customers": [
+                {
+                    "id": f"ow{suffix}-{overwrite}",
+                    "level": "gold",
+                    "orders": [{"id": f"owo{suffix}-{overwrite}", "createdAt": "2024-01-01", "amount": 1}],
+                }
+            ],
+        }
+        started = runtime.request("POST", "/v1/import", headers=headers(tenant), body=json.dumps(body))
+        return wait_for(runtime, tenant, started.json()["processId"])
+
+    refused = import_level(False)
+    assert [(r["path"], r["reason"]) for r in refused["rejected"]] == [
+        ("customers[0].level", "attribute_type_mismatch")
+    ]
+    accepted = import_level(True)
+    assert accepted["rejected"] == [] and accepted["data"]["processedCustomers"] == 1
+    catalog = runtime.request("GET", "/v1/attributes/customer", headers=tenant.headers).json()["data"]
+    assert {row["name"]: row["type"] for row in catalog}["level"] == "string"

@@ -219,7 +219,8 @@ class ChunkWriter:
     @staticmethod
     def _rejection(index: str, root: str, error: PatronError, prefix: str) -> Rejection:
         issue = error.details[0] if error.details else None
-        path = issue.path.removeprefix(prefix) if issue else ""
+        # Field paths as the services name them (`customer.x`, `attributes.x`), placed in the import's record.
+        path = issue.path.removeprefix(prefix).removeprefix("attributes.") if issue else ""
         path = path if path.startswith(root) else f"{root}.{path}" if path else root
         return Rejection(index=index, path=path, reason=issue.code if issue else error.code)
 
