@@ -167,3 +167,71 @@ def test_overwrite_descriptors_replaces_the_catalogs_types(runtime, tenant):
     assert accepted["rejected"] == [] and accepted["data"]["processedCustomers"] == 1
     catalog = runtime.request("GET", "/v1/attributes/customer", headers=tenant.headers).json()["data"]
     assert {row["name"]: row["type"] for row in catalog}["level"] == "string"
+
+
+def test_processes_of_one_and_of_two_applications_run_at_once_without_mixing(runtime, tenant, other_tenant):
+    suffix = uuid.uuid4().hex[:6]
+
+    def body(prefix: str, count: int) -> str:
+        return json.dumps(
+            {
+                "customers": [
+                    {
+                        "id": f"{prefix}{suffix}-{i}",
+                        "orders": [{"id": f"{prefix}o{suffix}-{i}", "createdAt": "2024-01-01", "amount": 2}],
+                    }
+                    for i in range(count)
+                ]
+            }
+        )
+
+    runs = [(tenant, body("p", 30)), (tenant, body("q", 40)), (other_tenant, body("p", 50))]
+    started = [
+        (who, runtime.request("POST", "/v1/import", headers=headers(who), body=payload).json()["processId"])
+        for who, payload in runs
+    ]
+    results = [wait_for(runtime, who, process_id) for who, process_id in started]
+    assert [r["data"]["processedCustomers"] for r in results] == [30, 40, 50]
+    assert [r["data"]["processedOrders"] for r in results] == [30, 40, 50]
+    # The same customer ids in two applications are two customers.
+    mine = runtime.request("GET", f"/v1/customers/p{suffix}-0", headers=tenant.headers).json()
+    theirs = runtime.request("GET", f"/v1/customers/p{suffix}-0", headers=other_tenant.headers).json()
+    assert mine["stats"]["ordersCount"] == theirs["stats"]["ordersCount"] == 1
+
+
+def test_a_worker_killed_mid_chunk_loses_and_doubles_nothing_when_the_chunk_comes_back(runtime, tenant, monkeypatch):
+    from patron.imports.service import ChunkWriter
+
+    suffix = uuid.uuid4().hex[:6]
+    real = ChunkWriter._customer
+    killed: list[int] = []
+
+    def dies_once_at_the_tenth(self, application_id, number, raw, options, rejections):
+        if number == 10 and not killed:
+            killed.append(number)
+            raise RuntimeError("the Lambda was stopped")
+        return real(self, application_id, number, raw, options, rejections)
+
+    monkeypatch.setattr(ChunkWriter, "_customer", dies_once_at_the_tenth)
+    customers = [
+        {"id": f"k{suffix}-{i}", "orders": [{"id": f"ko{suffix}-{i}", "createdAt": "2024-01-01", "amount": 3}]}
+        for i in range(20)
+    ]
+    started = runtime.request("POST", "/v1/import", headers=headers(tenant), body=json.dumps({"customers": customers}))
+    process_id = started.json()["processId"]
+    # The failed message comes back after the queue's visibility timeout; here it is delivered again at once.
+    deadline = time.monotonic() + 30
+    while not killed and time.monotonic() < deadline:
+        time.sleep(0.2)
+    message = {
+        "applicationId": tenant.application_id,
+        "processId": process_id,
+        "chunk": 0,
+        "key": f"imports/{tenant.application_id}/{process_id}/chunks/000000.json",
+    }
+    runtime.registry.invoke("ImportWorkerFunction", {"Records": [{"messageId": "again", "body": json.dumps(message)}]})
+    process = wait_for(runtime, tenant, process_id)
+    assert process["data"]["processedCustomers"] == 20 and process["data"]["processedOrders"] == 20
+    for i in (0, 9, 10, 19):
+        stats = runtime.request("GET", f"/v1/customers/k{suffix}-{i}", headers=tenant.headers).json()["stats"]
+        assert (stats["ordersCount"], stats["totalSales"]) == (1, 3)
