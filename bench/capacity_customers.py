@@ -674,6 +674,8 @@ def _rfmcube(session: _Session, probe: Probe, run_id: str, row: Add) -> None:
         "POST /v1/merge_order: new order, existing customer",
         calls,
         [
+            # customerId and customerEmail both sent: who holds the email decides whether a guest merges in.
+            get("email claim", probe.claim("email", email)),
             get("order, absent", 0),
             get("customer statistics", profile_before),
             transact(
@@ -685,7 +687,7 @@ def _rfmcube(session: _Session, probe: Probe, run_id: str, row: Add) -> None:
                 ],
             ),
         ],
-        "as PUT /v1/orders/{id}",
+        "as PUT /v1/orders/{id}, plus the email claim: a guest holding it would merge into the customer",
     )
 
     for index in range(4):
