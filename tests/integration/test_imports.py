@@ -206,11 +206,11 @@ def test_a_worker_killed_mid_chunk_loses_and_doubles_nothing_when_the_chunk_come
     real = ChunkWriter._customer
     killed: list[int] = []
 
-    def dies_once_at_the_tenth(self, application_id, number, raw, options, rejections):
+    def dies_once_at_the_tenth(self, application_id, number, *rest):
         if number == 10 and not killed:
             killed.append(number)
             raise RuntimeError("the Lambda was stopped")
-        return real(self, application_id, number, raw, options, rejections)
+        return real(self, application_id, number, *rest)
 
     monkeypatch.setattr(ChunkWriter, "_customer", dies_once_at_the_tenth)
     customers = [
@@ -235,3 +235,25 @@ def test_a_worker_killed_mid_chunk_loses_and_doubles_nothing_when_the_chunk_come
     for i in (0, 9, 10, 19):
         stats = runtime.request("GET", f"/v1/customers/k{suffix}-{i}", headers=tenant.headers).json()["stats"]
         assert (stats["ordersCount"], stats["totalSales"]) == (1, 3)
+
+
+def test_recalculate_stats_maps_the_imported_customers_orders_again(runtime, tenant):
+    suffix = uuid.uuid4().hex[:6]
+    customer = f"rc{suffix}"
+    for index, status in enumerate(["20", "10"]):
+        runtime.request(
+            "PUT",
+            f"/v1/orders/rc{suffix}-{index}",
+            headers=tenant.headers,
+            body={"customerId": customer, "createdAt": f"2024-0{index + 1}-01", "amount": 10, "status": status},
+        )
+    assert (
+        runtime.request("GET", f"/v1/customers/{customer}", headers=tenant.headers).json()["stats"]["ordersCount"] == 2
+    )  # "20" is not mapped yet: a sale
+    runtime.request("PUT", "/v1/order_statuses", headers=tenant.headers, body={"states": {"20": "returned"}})
+    body = {"recalculateStats": True, "customers": [{"id": customer, "name": "Ada"}]}
+    started = runtime.request("POST", "/v1/import", headers=headers(tenant), body=json.dumps(body))
+    assert wait_for(runtime, tenant, started.json()["processId"])["status"] == "completed"
+    stats = runtime.request("GET", f"/v1/customers/{customer}", headers=tenant.headers).json()["stats"]
+    assert (stats["ordersCount"], stats["totalSales"], stats["firstOrderAt"]) == (1, 10, "2024-02-01T00:00:00.000Z")
+    assert runtime.request("GET", f"/v1/orders/rc{suffix}-0", headers=tenant.headers).json()["state"] == "returned"

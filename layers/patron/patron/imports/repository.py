@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from botocore.exceptions import ClientError
@@ -40,8 +41,13 @@ class ProcessRepository(Protocol):
         rejections: list[Rejection],
         failed: bool,
         now: str,
+        customer_ids: Sequence[str] = (),
     ) -> bool:
-        """Records a finished chunk once; False when it had already been recorded."""
+        """Records a finished chunk once (with the customers it wrote); False when it had already been recorded."""
+        ...
+
+    def customers(self, application_id: int, process_id: int) -> list[str]:
+        """Every customer the process's chunks wrote."""
         ...
 
     def rejections(
@@ -152,6 +158,7 @@ class DynamoProcessRepository:
         rejections: list[Rejection],
         failed: bool,
         now: str,
+        customer_ids: Sequence[str] = (),
     ) -> bool:
         pk = process_pk(application_id, process_id)
         # Rejections first, under keys of their own: written again by a redelivery, they are the same items.
@@ -182,7 +189,9 @@ class DynamoProcessRepository:
                     {
                         "Put": {
                             "TableName": self._table,
-                            "Item": codec.to_item({"PK": pk, "SK": chunk_sk(index), "failed": failed}),
+                            "Item": codec.to_item(
+                                {"PK": pk, "SK": chunk_sk(index), "failed": failed, "customers": list(customer_ids)}
+                            ),
                             "ConditionExpression": "attribute_not_exists(PK)",
                         }
                     },
@@ -211,6 +220,24 @@ class DynamoProcessRepository:
                 return False  # this chunk was already recorded: a redelivery
             raise translate(exc) from exc
         return True
+
+    def customers(self, application_id: int, process_id: int) -> list[str]:
+        found: list[str] = []
+        arguments: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "PK = :pk AND begins_with(SK, :prefix)",
+            "ExpressionAttributeValues": codec.to_item(
+                {":pk": process_pk(application_id, process_id), ":prefix": CHUNK_PREFIX}
+            ),
+            "ConsistentRead": True,
+        }
+        while True:
+            page = self._client.query(**arguments)
+            for item in page.get("Items", []):
+                found.extend(str(c) for c in codec.from_item(item).get("customers", []))
+            if "LastEvaluatedKey" not in page:
+                return sorted(set(found))
+            arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def rejections(
         self, application_id: int, process_id: int, limit: int, cursor: str | None
@@ -250,6 +277,3 @@ def _decode(cursor: str) -> str:
         raise ValidationError(
             "The cursor is invalid.", [FieldIssue("query.cursor", "invalid_value", "Not a cursor we gave.")]
         ) from None
-
-
-__all__ = ["CHUNK_PREFIX", "DynamoProcessRepository", "ProcessRepository"]

@@ -46,12 +46,14 @@ class ImportService:
         queue: ChunkQueue,
         workflow: Workflow,
         clock: Clock | None = None,
+        restate: Callable[[int, str], int] | None = None,
     ):
         self._processes = processes
         self._storage = storage
         self._queue = queue
         self._workflow = workflow
         self._clock = clock or SystemClock()
+        self._restate = restate
 
     def start(self, application_id: int, raw: bytes, payload: Any) -> Process:
         """Checks the envelope, keeps the input in S3, and starts the process's workflow."""
@@ -111,6 +113,11 @@ class ImportService:
 
     def finish(self, application_id: int, process_id: int) -> Process:
         process = self.get(application_id, process_id)
+        if process.options.recalculate_stats and self._restate is not None:
+            # Rfmcube's recalculateStats: every order of the imported customers is mapped again with today's
+            # status mapping, and their statistics follow (each change is the usual order transaction).
+            for customer_id in self._processes.customers(application_id, process_id):
+                self._restate(application_id, customer_id)
         failed = process.chunks_failed > 0
         self._processes.set_status(
             application_id,
@@ -166,9 +173,10 @@ class ChunkWriter:
             self._overwrite_descriptors(application_id, customers)
         rejections: list[Rejection] = []
         written_customers = written_orders = 0
+        touched: list[str] = []
         for position, customer in enumerate(customers):
             number = offset + position
-            accepted, orders_written = self._customer(application_id, number, customer, options, rejections)
+            accepted, orders_written = self._customer(application_id, number, customer, options, rejections, touched)
             written_customers += accepted
             written_orders += orders_written
         return self._processes.complete_chunk(
@@ -180,10 +188,17 @@ class ChunkWriter:
             rejections,
             False,
             iso(self._clock.now()),
+            touched,
         )
 
     def _customer(
-        self, application_id: int, number: int, raw: Any, options: ImportOptions, rejections: list[Rejection]
+        self,
+        application_id: int,
+        number: int,
+        raw: Any,
+        options: ImportOptions,
+        rejections: list[Rejection],
+        touched: list[str],
     ) -> tuple[int, int]:
         root = f"customers[{number}]"
         if not isinstance(raw, dict):
@@ -198,6 +213,7 @@ class ChunkWriter:
         except PatronError as error:
             rejections.append(self._rejection(str(number), root, error, "customer."))
             return 0, 0
+        touched.append(integration_id)
         if options.trigger_integrations and self._record is not None:
             self._record(application_id, "customer", integration_id, integration_id)
         written = 0

@@ -42,12 +42,15 @@ def import_api() -> ImportService:
 @cache
 def import_steps() -> ImportService:
     """The workflow's steps: split, check, finish, fail."""
+    from patron.orders.wiring import order_service
+
     settings = ImportSplitSettings.from_environ()
     return ImportService(
         DynamoProcessRepository(dynamodb_client(), settings.processes_table_name),
         S3ImportStorage(settings.import_bucket_name),
         SqsChunkQueue(settings.import_queue_url),
         _NoWorkflow(),
+        restate=order_service().restate_customer,
     )
 
 

@@ -178,6 +178,25 @@ class OrderService:
 
         return self._change(application_id, order_id, move, must_exist=True)
 
+    def restate_customer(self, application_id: int, customer_id: str) -> int:
+        """Maps every order of the customer again with the current status mapping (recalculateStats); the
+        statistics follow each change. Returns how many orders changed state."""
+        mapping = self._statuses.get(application_id, fresh=True)
+        changed, cursor = 0, None
+        while True:
+            page, cursor = self._orders.list_for_customer(application_id, customer_id, MAX_PAGE_SIZE, cursor)
+            for summary in page:
+                if summary.state is not mapping.state_of(summary.status):
+
+                    def restate(old: Order | None) -> Order:
+                        assert old is not None
+                        return dataclasses.replace(old, state=mapping.state_of(old.status))
+
+                    self._change(application_id, summary.order_id, restate, must_exist=True)
+                    changed += 1
+            if cursor is None:
+                return changed
+
     def anonymise(self, application_id: int, order_id: str, tombstone_customer_id: str) -> Order:
         """Moves the order to a customer with no personal data, keeping what the figures need."""
 

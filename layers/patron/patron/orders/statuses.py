@@ -32,7 +32,10 @@ class StatusMapping:
 
 
 class StatusMappingRepository(Protocol):
-    def get(self, application_id: int) -> StatusMapping: ...
+    def get(self, application_id: int, fresh: bool = False) -> StatusMapping:
+        """The mapping, from a short cache unless `fresh` (a recalculation must see the latest)."""
+        ...
+
     def put(self, application_id: int, mapping: StatusMapping) -> None: ...
 
 
@@ -49,10 +52,10 @@ class DynamoStatusMappingRepository:
         self._monotonic = monotonic
         self._cache: dict[int, tuple[float, StatusMapping]] = {}
 
-    def get(self, application_id: int) -> StatusMapping:
+    def get(self, application_id: int, fresh: bool = False) -> StatusMapping:
         now = self._monotonic()
         cached = self._cache.get(application_id)
-        if cached and cached[0] > now:
+        if cached and cached[0] > now and not fresh:
             return cached[1]
         result = self._client.get_item(
             TableName=self._table, Key=codec.to_item({"PK": _pk(application_id), "SK": "MAPPING"})
