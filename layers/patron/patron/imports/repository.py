@@ -6,16 +6,14 @@ counts to the process, so a chunk delivered twice (SQS is at-least-once) never c
 
 from __future__ import annotations
 
-import base64
-import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from botocore.exceptions import ClientError
 
 from patron.dynamo import codec
+from patron.dynamo import cursor as cursor_codec
 from patron.dynamo.errors import error_code, translate
-from patron.errors import FieldIssue, ValidationError
 from patron.imports.keys import CHUNK_PREFIX, PROCESS_SK, REJECT_PREFIX, chunk_sk, counter_pk, process_pk, reject_sk
 from patron.imports.model import ImportOptions, Process, ProcessStatus, Rejection
 
@@ -252,7 +250,7 @@ class DynamoProcessRepository:
         }
         if cursor:
             arguments["ExclusiveStartKey"] = codec.to_item(
-                {"PK": process_pk(application_id, process_id), "SK": _decode(cursor)}
+                {"PK": process_pk(application_id, process_id), "SK": cursor_codec.decode(cursor, REJECT_PREFIX)}
             )
         page = self._client.query(**arguments)
         rejected = [
@@ -260,20 +258,4 @@ class DynamoProcessRepository:
             for i in (codec.from_item(item) for item in page.get("Items", []))
         ]
         last = page.get("LastEvaluatedKey")
-        return rejected, _encode(str(last["SK"]["S"])) if last else None
-
-
-def _encode(sort_key: str) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"sk": sort_key}).encode()).decode().rstrip("=")
-
-
-def _decode(cursor: str) -> str:
-    try:
-        sort_key = json.loads(base64.urlsafe_b64decode((cursor + "=" * (-len(cursor) % 4)).encode()))["sk"]
-        if not isinstance(sort_key, str) or not sort_key.startswith(REJECT_PREFIX):
-            raise ValueError("not ours")
-        return sort_key
-    except (ValueError, KeyError, TypeError):
-        raise ValidationError(
-            "The cursor is invalid.", [FieldIssue("query.cursor", "invalid_value", "Not a cursor we gave.")]
-        ) from None
+        return rejected, cursor_codec.encode(str(last["SK"]["S"])) if last else None

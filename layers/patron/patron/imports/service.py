@@ -22,7 +22,7 @@ from patron.imports.repository import ProcessRepository
 from patron.orders.merge import CustomerMerger
 from patron.orders.rfmcube import parse_merge_customer
 from patron.orders.service import OrderService
-from patron.orders.wire import parse_order
+from patron.orders.wire import ORDER_FIELDS, parse_order
 from patron.profiles.identifiers import IdentifierPatch
 from patron.profiles.service import AttributeCatalog
 
@@ -248,18 +248,6 @@ class ChunkWriter:
         people = [c for c in customers if isinstance(c, dict)]
         orders = [o for c in people for o in (c.get("orders") or []) if isinstance(o, dict)]
         known = {"id", "email", "orders"}
-        order_known = {
-            "id",
-            "customerId",
-            "customerEmail",
-            "createdAt",
-            "updatedAt",
-            "amount",
-            "currency",
-            "status",
-            "statusLabel",
-            "items",
-        }
         try:
             overwrite(
                 application_id,
@@ -270,7 +258,7 @@ class ChunkWriter:
             overwrite(
                 application_id,
                 EntityKind.ORDER,
-                [("", {k: v for k, v in o.items() if k not in order_known}) for o in orders],
+                [("", {k: v for k, v in o.items() if k not in ORDER_FIELDS}) for o in orders],
                 overwrite=True,
             )
             items = [i for o in orders for i in (o.get("items") or []) if isinstance(i, dict)]

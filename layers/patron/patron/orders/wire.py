@@ -22,18 +22,21 @@ from patron.orders.statuses import StatusMapping
 from patron.profiles.identifiers import normalise_email
 from patron.profiles.model import integration_id_issue, value_issues
 
-_KNOWN = {
-    "id",
-    "customerId",
-    "customerEmail",
-    "createdAt",
-    "updatedAt",
-    "amount",
-    "currency",
-    "status",
-    "statusLabel",
-    "items",
-}
+# The fields an order payload may carry that Patron reads; every other field is kept as sent.
+ORDER_FIELDS = frozenset(
+    {
+        "id",
+        "customerId",
+        "customerEmail",
+        "createdAt",
+        "updatedAt",
+        "amount",
+        "currency",
+        "status",
+        "statusLabel",
+        "items",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -152,7 +155,7 @@ def parse_order(payload: Any, order_id: str | None = None, root: str = "") -> Or
         for index, item in enumerate(items):
             issues.extend(value_issues(item, path(f"items[{index}]")))
 
-    extra = {name: value for name, value in payload.items() if name not in _KNOWN}
+    extra = {name: value for name, value in payload.items() if name not in ORDER_FIELDS}
     for name, value in extra.items():
         if not name:
             issues.append(FieldIssue(path(name), "invalid_name", "Field names must not be empty."))
