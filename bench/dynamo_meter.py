@@ -25,6 +25,7 @@ from __future__ import annotations
 import base64
 import json
 import math
+import re
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -39,6 +40,8 @@ AttributeValue = Mapping[str, Any]  # wire format: {"S": "x"}, {"N": "12.5"}, {"
 Item = Mapping[str, AttributeValue]
 
 _CONTEXT_KEY = "patron_bench_meter_params"
+_INSERT = re.compile(r'\s*INSERT\s+INTO\s+"([^"]+)"\s+VALUE\s*\{(.*)\}\s*$', re.IGNORECASE | re.DOTALL)
+_VALUE_NAME = re.compile(r"'((?:[^']|'')*)'\s*:\s*\?")
 
 
 # -- item sizes ----------------------------------------------------------------------------------------------
@@ -411,16 +414,47 @@ class DynamoMeter:
                 charges.append(Charge(table, basis=f"{error}: not charged"))
                 continue
             consistent = bool(spec.get("ConsistentRead"))
-            sizes = [item_size(item) for item in (response.get("Responses") or {}).get(table, [])]
+            returned = (response.get("Responses") or {}).get(table, [])
+            # A projection does not lower the price: the whole item is read (its size known from an earlier image).
+            sizes = [max(item_size(item), self._seen(table, self._key_in(table, item)) or 0) for item in returned]
+            # Each key is read as a GetItem would be: one that is absent still costs the minimum.
+            unprocessed = len(((response.get("UnprocessedKeys") or {}).get(table) or {}).get("Keys", []))
+            absent = max(0, len(spec.get("Keys", [])) - unprocessed - len(sizes))
             charges.append(
                 Charge(
                     table,
-                    read_units=sum(read_units(size, consistent=consistent) for size in sizes),
+                    read_units=sum(read_units(size, consistent=consistent) for size in sizes)
+                    + absent * read_units(0, consistent=consistent),
                     item_bytes=sum(sizes),
-                    basis=f"{len(sizes)} items, each rounded up; {self._consistency(consistent)}",
+                    basis=f"{len(sizes)} items, each rounded up, {absent} absent; {self._consistency(consistent)}",
                     consistent=consistent,
                 )
             )
+        return charges
+
+    def _price_BatchExecuteStatement(
+        self, params: Mapping[str, Any], response: Mapping[str, Any], error: str | None
+    ) -> list[Charge]:
+        """PartiQL INSERTs (the only statements Patron batches): a write each, as PutItem; a refused one (its key
+        exists) as a failed condition."""
+        charges = []
+        outcomes = response.get("Responses") or []
+        for position, statement in enumerate(params.get("Statements") or []):
+            match = _INSERT.match(str(statement.get("Statement", "")))
+            if error or match is None:
+                charges.append(Charge("", basis=f"{error or 'not an INSERT'}: not metered"))
+                continue
+            table = match.group(1)
+            names = [name.replace("''", "'") for name in _VALUE_NAME.findall(match.group(2))]
+            item = dict(zip(names, statement.get("Parameters") or [], strict=True))
+            key = self._key_in(table, item)
+            failure = (outcomes[position].get("Error") or {}).get("Code") if position < len(outcomes) else None
+            if failure:
+                charges.append(self._failed_write(table, key, {}, CONDITION_FAILED))
+                continue
+            size = item_size(item)
+            self._remember(table, key, size)
+            charges.append(Charge(table, write_units=write_units(size), item_bytes=size, basis="INSERT, as PutItem"))
         return charges
 
     def _price_BatchWriteItem(

@@ -97,6 +97,9 @@ def _partition_key(body: dict[str, Any]) -> str | None:
     return None
 
 
+_PARTIQL = re.compile(r'\s*(INSERT|UPDATE|DELETE|SELECT)\b.*?\b(?:INTO|FROM)?\s*"([^"]+)"', re.IGNORECASE | re.DOTALL)
+
+
 def _requests(operation: str, params: dict[str, Any]) -> list[tuple[str, str, str | None]]:
     """(action, table, partition key) triples a call needs permission for."""
     if operation in ("TransactWriteItems", "TransactGetItems"):
@@ -112,6 +115,14 @@ def _requests(operation: str, params: dict[str, Any]) -> list[tuple[str, str, st
             for request in bodies:
                 body = next(iter(request.values())) if operation == "BatchWriteItem" else {"Key": request}
                 found.append((f"dynamodb:{operation}", str(table), _partition_key(body)))
+        return found
+    if operation == "BatchExecuteStatement":
+        # IAM checks each PartiQL statement as its own action on its table (PartiQLInsert, PartiQLSelect...).
+        found = []
+        for statement in params.get("Statements", []):
+            match = _PARTIQL.match(str(statement.get("Statement", "")))
+            verb, table = (match.group(1).capitalize(), match.group(2)) if match else ("Unknown", "")
+            found.append((f"dynamodb:PartiQL{verb}", table, None))
         return found
     if "TableName" in params:
         return [(f"dynamodb:{operation}", str(params["TableName"]), _partition_key(params))]

@@ -7,9 +7,11 @@ from typing import Any
 
 from patron.dynamo.client import dynamodb_client
 from patron.imports.aws import S3ImportStorage, SqsChunkQueue, StepFunctionsWorkflow
+from patron.imports.batch_store import DynamoBatchStore
 from patron.imports.repository import DynamoProcessRepository
-from patron.imports.service import ChunkWriter, ImportService
-from patron.settings import ImportSplitSettings, ImportStartSettings, ProcessStoreSettings
+from patron.imports.service import ImportService
+from patron.imports.writer import ChunkWriter
+from patron.settings import CustomerDataSettings, ImportSplitSettings, ImportStartSettings, ProcessStoreSettings
 
 
 class _NoQueue:
@@ -57,16 +59,18 @@ def import_steps() -> ImportService:
 @cache
 def chunk_writer() -> ChunkWriter:
     from patron.catalog.wiring import catalog_service
+    from patron.clock import SystemClock, iso
     from patron.orders.wiring import customer_merger, customer_resolver, order_service
     from patron.outbox.repository import OutboxRecord
     from patron.outbox.wiring import outbox
+    from patron.profiles.wiring import profile_service
 
     settings = ProcessStoreSettings.from_environ()
+    customers = CustomerDataSettings.from_environ()
 
-    def record(application_id: int, kind: str, entity_id: str, customer_id: str) -> None:
-        from patron.clock import SystemClock, iso
-
-        outbox().record(OutboxRecord(application_id, kind, entity_id, customer_id, iso(SystemClock().now())))
+    def record(application_id: int, records: list[tuple[str, str, str]]) -> None:
+        now = iso(SystemClock().now())
+        outbox().record_many([OutboxRecord(application_id, *record, now) for record in records])
 
     return ChunkWriter(
         DynamoProcessRepository(dynamodb_client(), settings.processes_table_name),
@@ -76,6 +80,8 @@ def chunk_writer() -> ChunkWriter:
         order_service(),
         catalog_service(),
         record,
+        profiles=profile_service(),
+        batch=DynamoBatchStore(dynamodb_client(), customers.profiles_table_name, customers.orders_table_name),
     )
 
 

@@ -76,6 +76,14 @@ class OrderRepository(Protocol):
         """Deletes every order of the customer (orders and index items); returns their ids."""
         ...
 
+    def write_stats(self, application_id: int, update: StatsUpdate, now: str) -> None:
+        """Stores one customer's statistics alone; VersionConflictError when the profile moved on."""
+        ...
+
+    def delete_index_entry(self, application_id: int, customer_id: str, created_at: str, order_id: str) -> None:
+        """Removes one entry of a customer's order index (one left behind by an interrupted import)."""
+        ...
+
 
 def order_to_item(order: Order) -> dict[str, Any]:
     item: dict[str, Any] = {
@@ -123,7 +131,8 @@ def order_from_item(application_id: int, order_id: str, item: dict[str, Any]) ->
     )
 
 
-def _index_item(order: Order) -> dict[str, Any]:
+def index_item(order: Order) -> dict[str, Any]:
+    """The order's entry in its customer's partition (listing, first and last order dates)."""
     item: dict[str, Any] = {
         "PK": customer_orders_pk(order.application_id, order.customer_id),
         "SK": customer_order_sk(order.created_at, order.order_id),
@@ -232,7 +241,7 @@ class DynamoOrderRepository:
             }
         items: list[dict[str, Any]] = [
             {"Put": {"TableName": self._orders, "Item": codec.to_item(order_item), **order_condition}},
-            {"Put": {"TableName": self._orders, "Item": codec.to_item(_index_item(new))}},
+            {"Put": {"TableName": self._orders, "Item": codec.to_item(index_item(new))}},
         ]
         if old is not None and (old.customer_id, old.created_at) != (new.customer_id, new.created_at):
             items.append(
@@ -255,6 +264,18 @@ class DynamoOrderRepository:
             if error_code(exc) == "TransactionCanceledException":
                 raise VersionConflictError() from None
             raise translate(exc) from exc
+
+    def write_stats(self, application_id: int, update: StatsUpdate, now: str) -> None:
+        try:
+            self._client.update_item(**self._stats_update(application_id, update, now)["Update"])
+        except ClientError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                raise VersionConflictError() from None
+            raise translate(exc) from exc
+
+    def delete_index_entry(self, application_id: int, customer_id: str, created_at: str, order_id: str) -> None:
+        key = {"PK": customer_orders_pk(application_id, customer_id), "SK": customer_order_sk(created_at, order_id)}
+        self._client.delete_item(TableName=self._orders, Key=codec.to_item(key))
 
     def _stats_update(self, application_id: int, update: StatsUpdate, now: str) -> dict[str, Any]:
         stats = update.stats

@@ -4,14 +4,14 @@ customer's orders; and the rule that keeps each customer's statistics exact what
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from decimal import Context, localcontext
 from typing import Protocol
 
 from patron.catalog.model import EntityKind
 from patron.clock import Clock, SystemClock, iso
 from patron.errors import ConflictError, FieldIssue, NotFoundError, ValidationError
-from patron.orders.model import Contribution, Order, order_id_issue
+from patron.orders.model import Contribution, Order, OrderState, order_id_issue
 from patron.orders.repository import OrderRepository, OrderSummary, StatsUpdate
 from patron.orders.statuses import MAX_MAPPED_STATUSES, StatusMapping, StatusMappingRepository
 from patron.orders.wire import OrderInput
@@ -83,6 +83,39 @@ def _recompute(
     return CustomerStats(orders_count=count, sales_total=total, first_order_at=first, last_order_at=last)
 
 
+def stats_of(customer_id: str, contributions: Iterable[Contribution | None]) -> CustomerStats:
+    """A customer's statistics from nothing but these orders' contributions: `recompute`, one order at a time."""
+    stats = CustomerStats()
+    for contribution in contributions:
+        stats = recompute(stats, customer_id, None, contribution, _no_other_orders)
+    return stats
+
+
+def _no_other_orders(first: bool, last: bool) -> tuple[str | None, str | None]:
+    raise AssertionError("an order only added never needs the customer's other orders")
+
+
+def _as_order(
+    application_id: int, order: OrderInput, customer_id: str, mapping: StatusMapping, old: Order | None
+) -> Order:
+    """The order as a create-or-replace stores it (a soft delete survives a replace)."""
+    return Order(
+        application_id=application_id,
+        order_id=order.order_id,
+        customer_id=customer_id,
+        created_at=order.created_at,
+        amount=order.amount,
+        state=mapping.state_of(order.status),
+        status=order.status,
+        status_label=order.status_label,
+        currency=order.currency,
+        updated_at=order.updated_at,
+        deleted=old.deleted if old else False,
+        items=order.items,
+        extra=order.extra,
+    )
+
+
 class OrderService:
     def __init__(
         self,
@@ -112,23 +145,49 @@ class OrderService:
         mapping = self._statuses.get(application_id)
 
         def replace(old: Order | None) -> Order:
-            return Order(
-                application_id=application_id,
-                order_id=order.order_id,
-                customer_id=customer_id,
-                created_at=order.created_at,
-                amount=order.amount,
-                state=mapping.state_of(order.status),
-                status=order.status,
-                status_label=order.status_label,
-                currency=order.currency,
-                updated_at=order.updated_at,
-                deleted=old.deleted if old else False,
-                items=order.items,
-                extra=order.extra,
-            )
+            return _as_order(application_id, order, customer_id, mapping, old)
 
         return self._change(application_id, order.order_id, replace, must_exist=False)
+
+    def new_order(self, application_id: int, order: OrderInput, customer_id: str, root: str = "") -> Order:
+        """The order upsert would store for `customer_id` if the order did not exist yet, checked the same way
+        (catalog types, status mapping) but not written: for writers that store many new orders at once (an
+        import's batches). The customer's statistics are then `stats_of` its new orders."""
+        _check_order_id(order.order_id)
+        self._register(application_id, order, root)
+        order_ = _as_order(application_id, order, customer_id, self._statuses.get(application_id), None)
+        return dataclasses.replace(order_, version=1, written=iso(self._clock.now()))
+
+    def recount_customer(self, application_id: int, customer_id: str) -> CustomerStats:
+        """Recomputes the customer's statistics from their orders, as a repair after writes that bypassed the
+        per-order transactions (an import batch that could not finish its customer). Conditional on the version
+        of the profile read, so a concurrent order write is never overwritten: it is read again."""
+        for _ in range(WRITE_ATTEMPTS):
+            version, stats = self._orders.customer_stats(application_id, customer_id)
+            entries: dict[str, list[OrderSummary]] = {}
+            cursor = None
+            while True:
+                page, cursor = self._orders.list_for_customer(application_id, customer_id, MAX_PAGE_SIZE, cursor)
+                for summary in page:
+                    entries.setdefault(summary.order_id, []).append(summary)
+                if cursor is None:
+                    break
+            contributions = [
+                Contribution(customer_id, s.amount, s.created_at)
+                for s in self._without_stale_entries(application_id, customer_id, entries)
+                if s.state is OrderState.SALE and not s.deleted
+            ]
+            counted = stats_of(customer_id, contributions)
+            if counted == stats and version:
+                return stats
+            try:
+                self._orders.write_stats(
+                    application_id, StatsUpdate(customer_id, version, counted), iso(self._clock.now())
+                )
+                return counted
+            except VersionConflictError:
+                continue
+        raise ConflictError("The customer is being changed by other requests; try again.", "concurrent_update")
 
     def _register(self, application_id: int, order: OrderInput, root: str) -> None:
         """The order's own fields enter the order catalog, its items' fields the product catalog; another type
@@ -226,6 +285,23 @@ class OrderService:
         if not page and cursor is None and self._customers.exists(application_id, customer_id) is False:
             raise NotFoundError("No customer with this integration id.", code="customer_not_found")
         return page, next_cursor
+
+    def _without_stale_entries(
+        self, application_id: int, customer_id: str, entries: dict[str, list[OrderSummary]]
+    ) -> list[OrderSummary]:
+        """One index entry per order: two writers of one new order with different dates can each leave one; the
+        order item says which is current, and the other is deleted."""
+        kept = []
+        for order_id, found in entries.items():
+            if len(found) > 1:
+                order = self._orders.get(application_id, order_id)
+                current = order.created_at if order is not None and order.customer_id == customer_id else None
+                for summary in found:
+                    if summary.created_at != current:
+                        self._orders.delete_index_entry(application_id, customer_id, summary.created_at, order_id)
+                found = [s for s in found if s.created_at == current][:1]
+            kept += found
+        return kept
 
     def status_mapping(self, application_id: int) -> StatusMapping:
         return self._statuses.get(application_id)

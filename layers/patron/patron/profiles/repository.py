@@ -19,8 +19,12 @@ from patron.profiles.consents import Consent
 from patron.profiles.identifiers import IdentifierKind, Identifiers
 from patron.profiles.keys import (
     ATTRIBUTE_PREFIX,
+    FIRST_ORDER_AT,
     IDENTIFIER_SK,
+    LAST_ORDER_AT,
+    ORDERS_COUNT,
     PROFILE_SK,
+    SALES_TOTAL,
     identifier_pk,
     parse_profile_pk,
     profile_pk,
@@ -153,6 +157,39 @@ def profile_from_item(item: dict[str, Any]) -> CustomerProfile:
         stats=CustomerStats.from_item(item),
         consents={channel: Consent.from_dict(value) for channel, value in (item.get(CONSENTS_ATTRIBUTE) or {}).items()},
     )
+
+
+def profile_to_item(profile: CustomerProfile) -> dict[str, Any]:
+    """The item a profile is stored as (the inverse of profile_from_item): what a first write of this profile
+    would leave, for writers that put whole new profiles (an import's batches)."""
+    item: dict[str, Any] = {
+        "PK": profile_pk(profile.application_id, profile.integration_id),
+        "SK": PROFILE_SK,
+        "profileId": profile.profile_id,
+        "created": profile.created,
+        "updated": profile.updated,
+        "lastActivity": profile.last_activity,
+        "version": profile.version,
+    }
+    if stored := profile.identifiers.as_dict():
+        item[IDENTIFIERS_ATTRIBUTE] = stored
+    if profile.consents:
+        item[CONSENTS_ATTRIBUTE] = {channel: consent.as_dict() for channel, consent in profile.consents.items()}
+    if profile.closed_sessions:
+        item["closedSessions"] = profile.closed_sessions
+    if profile.total_sales:
+        item["totalSales"] = profile.total_sales
+    stats = profile.stats
+    if stats.orders_count:
+        item.update({ORDERS_COUNT: stats.orders_count, SALES_TOTAL: stats.sales_total})
+        item.update({FIRST_ORDER_AT: stats.first_order_at, LAST_ORDER_AT: stats.last_order_at})
+    item.update({ATTRIBUTE_PREFIX + name: value for name, value in profile.attributes.items()})
+    return item
+
+
+def claim_item(application_id: int, kind: IdentifierKind, value: str, owner: str) -> dict[str, Any]:
+    """The item by which one profile holds one identifier."""
+    return {"PK": identifier_pk(application_id, kind, value), "SK": IDENTIFIER_SK, "owner": owner}
 
 
 def _merge_expression(
@@ -306,9 +343,7 @@ class DynamoProfileRepository:
                 {
                     "Put": {
                         "TableName": self._table,
-                        "Item": codec.to_item(
-                            {"PK": identifier_pk(application_id, kind, value), "SK": IDENTIFIER_SK, "owner": me}
-                        ),
+                        "Item": codec.to_item(claim_item(application_id, kind, value, me)),
                         # Free, or already ours (a retry after a lost answer).
                         "ConditionExpression": "attribute_not_exists(PK) OR #owner = :me",
                         "ExpressionAttributeNames": {"#owner": "owner"},

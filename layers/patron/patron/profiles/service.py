@@ -24,7 +24,7 @@ from patron.profiles.model import (
     integration_id_issue,
     reserved_id_issue,
 )
-from patron.profiles.repository import ProfileChange, ProfileRepository, ProfileUpdate
+from patron.profiles.repository import ProfileChange, ProfileRepository, ProfileUpdate, new_profile_id
 
 MAX_PROFILES_PER_BULK_UPDATE = 1000  # Talon.One's limit for PUT /v2/customer_profiles
 # A read-modify-write that loses a race re-reads and re-applies (nothing is lost); after this many races in a
@@ -180,6 +180,29 @@ class ProfileService:
                 if expected_version is not None:
                     raise
         raise ConflictError("The customer is being changed by other requests; try again.", "concurrent_update")
+
+    def new_customer(
+        self, application_id: int, integration_id: str, attributes: dict[str, Any], identifiers: IdentifierPatch
+    ) -> CustomerProfile:
+        """The profile update_customer would create for a customer not stored yet, checked the same way (id,
+        attributes, catalog types) but not written: for writers that store many new customers at once (an
+        import's batches), which then write it only if it still does not exist."""
+        issues = _issues(integration_id, attributes)
+        if issues:
+            raise ValidationError("The customer update is invalid.", issues)
+        self._register(application_id, [("", attributes)])
+        now = iso(self._clock.now())
+        return CustomerProfile(
+            application_id=application_id,
+            integration_id=integration_id,
+            profile_id=new_profile_id(),
+            created=now,
+            updated=now,
+            last_activity=now,
+            version=1,
+            attributes=_as_update(integration_id, attributes).set_attributes,
+            identifiers=identifiers.applied_to(Identifiers()),
+        )
 
     def find(self, application_id: int, kind: IdentifierKind, value: str) -> CustomerProfile:
         """The customer holding an identifier (one index read, then the profile read)."""

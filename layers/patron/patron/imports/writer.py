@@ -1,0 +1,326 @@
+"""Writing one import chunk: customers that do not exist yet in batches, every other one record by record.
+
+Both ways apply the same rules, from the same services: the customer is checked and catalogued by
+ProfileService.new_customer (what update_customer checks), each order by OrderService.new_order (what upsert
+checks, the same status mapping), the statistics are `stats_of` the orders (the rule of every order write).
+
+The batch way (a first import into an application: nearly every customer) writes a chunk's new customers in a
+few calls. It takes a customer only if a consistent read shows nothing of it stored (no profile, its identifiers
+free, its orders absent) or only what an interrupted attempt of this same write left (its own claims and
+orders, no profile), and if no earlier record of the chunk shares one of its keys. It writes in an order that
+makes every interruption resumable: claims first (conditional: a claim taken meanwhile sends the customer the
+other way, its own claims released), then the orders and their index entries, the profile last (conditional:
+a profile created meanwhile sends it the other way, and its statistics are then counted again from its
+orders). A profile therefore exists only once everything else of its customer does, and a redelivered chunk
+finds either complete customers (their records are replays on the per-record way, writing nothing more than
+the customer's attributes again) or resumable ones.
+
+The other way is the routes' own: CustomerMerger.update_customer and OrderService.upsert, one record at a time,
+for existing customers, guests known by email only, and anything the batch way declined.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from patron.catalog.model import EntityKind
+from patron.clock import Clock, SystemClock, iso
+from patron.errors import PatronError, ValidationError
+from patron.http import jsonbody
+from patron.imports.aws import ImportStorage
+from patron.imports.batch_store import BatchStore, Claim
+from patron.imports.model import ImportOptions, Rejection
+from patron.imports.repository import ProcessRepository
+from patron.orders.merge import CustomerMerger
+from patron.orders.model import Order
+from patron.orders.rfmcube import parse_merge_customer
+from patron.orders.service import OrderService, stats_of
+from patron.orders.wire import ORDER_FIELDS, parse_order
+from patron.profiles.identifiers import IdentifierPatch
+from patron.profiles.model import CustomerProfile
+from patron.profiles.service import AttributeCatalog, ProfileService
+
+Resolve = Callable[[int, str | None, str | None], str]
+# (application id, [(kind, entity id, customer id)]): outbox records, when the import triggers integrations.
+Record = Callable[[int, list[tuple[str, str, str]]], None]
+
+
+@dataclass
+class _Counts:
+    customers: int = 0
+    orders: int = 0
+    rejections: list[Rejection] = field(default_factory=list)
+    touched: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _NewCustomer:
+    """A record the batch way may write: the profile and orders the services built for it, not written yet."""
+
+    number: int
+    profile: CustomerProfile
+    orders: list[Order]
+    order_rejections: list[Rejection]
+
+    @property
+    def integration_id(self) -> str:
+        return self.profile.integration_id
+
+    @property
+    def claims(self) -> set[Claim]:
+        return self.profile.identifiers.claims()
+
+    def keys(self) -> set[tuple[str, str]]:
+        return {("profile", self.integration_id), *(("claim", f"{k}#{v}") for k, v in self.claims)} | {
+            ("order", order.order_id) for order in self.orders
+        }
+
+
+class ChunkWriter:
+    def __init__(
+        self,
+        processes: ProcessRepository,
+        storage: ImportStorage,
+        merger: CustomerMerger,
+        resolve: Resolve,
+        orders: OrderService,
+        catalog: AttributeCatalog | None,
+        record: Record | None,
+        clock: Clock | None = None,
+        profiles: ProfileService | None = None,
+        batch: BatchStore | None = None,
+    ):
+        self._processes = processes
+        self._storage = storage
+        self._merger = merger
+        self._resolve = resolve
+        self._orders = orders
+        self._catalog = catalog
+        self._record = record
+        self._clock = clock or SystemClock()
+        self._profiles = profiles
+        self._batch = batch
+
+    def write(self, application_id: int, process_id: int, index: int, key: str) -> bool:
+        """Writes the chunk and records it; False when it had been recorded already (a redelivery)."""
+        process = self._processes.get(application_id, process_id)
+        if process is None:
+            return False
+        chunk = jsonbody.loads(self._storage.get(key))
+        offset, customers = int(chunk["offset"]), chunk["customers"]
+        options = process.options
+        if options.overwrite_descriptors:
+            self._overwrite_descriptors(application_id, customers)
+        counts = _Counts()
+        one_by_one = list(range(len(customers)))
+        recount: dict[int, str] = {}
+        if self._batch is not None and self._profiles is not None:
+            one_by_one, recount = self._write_new_customers(application_id, offset, customers, options, counts)
+        for position in one_by_one:
+            self._customer(application_id, offset + position, customers[position], options, counts)
+            if position in recount:
+                # Its orders went out with the batch but its profile did not: the statistics are counted again.
+                self._orders.recount_customer(application_id, recount[position])
+        counts.rejections.sort(key=lambda r: _record_order(r.index))
+        return self._processes.complete_chunk(
+            application_id,
+            process_id,
+            index,
+            counts.customers,
+            counts.orders,
+            counts.rejections,
+            False,
+            iso(self._clock.now()),
+            counts.touched,
+        )
+
+    # -- the batch way ---------------------------------------------------------------------------------------
+
+    def _write_new_customers(
+        self, application_id: int, offset: int, customers: list[Any], options: ImportOptions, counts: _Counts
+    ) -> tuple[list[int], dict[int, str]]:
+        """Writes the chunk's new customers in batches; returns the positions left to the per-record way (in
+        order), and those of them whose orders this call wrote (with their integration ids)."""
+        assert self._batch is not None
+        candidates: dict[int, _NewCustomer] = {}
+        for position, raw in enumerate(customers):
+            built = self._build(application_id, offset + position, raw, counts)
+            if built is not None:
+                candidates[position] = built
+        snapshot = self._batch.read(
+            application_id,
+            {c.integration_id for c in candidates.values()},
+            {claim for c in candidates.values() for claim in c.claims},
+            {o.order_id for c in candidates.values() for o in c.orders},
+        )
+        # A record joins the batch only if nothing of it is stored but what an interrupted attempt left, and no
+        # earlier record of the chunk shares a key with it (the per-record way then keeps the records' order).
+        batch: dict[int, _NewCustomer] = {}
+        seen: set[tuple[str, str]] = set()
+        for position in range(len(customers)):
+            candidate = candidates.get(position)
+            if candidate is None:
+                continue
+            me = candidate.integration_id
+            keys = candidate.keys()
+            fresh = (
+                me not in snapshot.profiles
+                and all(snapshot.claims.get(claim, me) == me for claim in candidate.claims)
+                and all(snapshot.orders.get(o.order_id, (me,))[0] == me for o in candidate.orders)
+                and len(keys) == 1 + len(candidate.claims) + len(candidate.orders)  # no order id twice
+                and not keys & seen
+            )
+            seen |= keys
+            if fresh:
+                batch[position] = candidate
+        # Claims first: one taken meanwhile sends its customer the per-record way, with nothing of it written.
+        wanted = [
+            (claim, c.integration_id) for c in batch.values() for claim in c.claims if claim not in snapshot.claims
+        ]
+        refused = self._batch.insert_claims(application_id, wanted) if wanted else set()
+        if refused:
+            for position, candidate in list(batch.items()):
+                if candidate.claims & refused:
+                    mine = [claim for claim in candidate.claims - refused if claim not in snapshot.claims]
+                    self._batch.release_claims(application_id, mine)
+                    del batch[position]
+        # Then the orders (an earlier attempt's entry under another date goes), then the profiles.
+        orders = [order for candidate in batch.values() for order in candidate.orders]
+        stale = [
+            (order.customer_id, stored[1], order.order_id)
+            for order in orders
+            if (stored := snapshot.orders.get(order.order_id)) is not None and stored[1] != order.created_at
+        ]
+        if orders:
+            self._batch.put_orders(orders, stale)
+        not_created = self._batch.insert_profiles([c.profile for c in batch.values()]) if batch else set()
+        recount = {position: c.integration_id for position, c in batch.items() if c.integration_id in not_created}
+        records: list[tuple[str, str, str]] = []
+        for position, candidate in batch.items():
+            if position in recount:
+                continue
+            counts.customers += 1
+            counts.orders += len(candidate.orders)
+            counts.rejections += candidate.order_rejections
+            counts.touched.append(candidate.integration_id)
+            if options.trigger_integrations:
+                records.append(("customer", candidate.integration_id, candidate.integration_id))
+                records += [("order", order.order_id, order.customer_id) for order in candidate.orders]
+        if records and self._record is not None:
+            self._record(application_id, records)
+        return [p for p in range(len(customers)) if p not in batch or p in recount], recount
+
+    def _build(self, application_id: int, number: int, raw: Any, counts: _Counts) -> _NewCustomer | None:
+        """The profile and orders the services would create for this record, or None when the record is not
+        for the batch way (invalid: its rejection comes from the per-record way; or known by email only; or an
+        order naming another customer)."""
+        assert self._profiles is not None
+        if not isinstance(raw, dict) or not isinstance(raw.get("orders") or [], list):
+            return None
+        root = f"customers[{number}]"
+        try:
+            customer, _ = parse_merge_customer({"customer": {k: v for k, v in raw.items() if k != "orders"}})
+            if customer.customer_id is None:
+                return None  # a guest: the resolver finds or creates it by email
+            patch = IdentifierPatch(email=customer.email) if customer.email is not None else IdentifierPatch()
+            profile = self._profiles.new_customer(application_id, customer.customer_id, customer.attributes, patch)
+        except PatronError:
+            return None
+        me = customer.customer_id
+        orders: list[Order] = []
+        rejections: list[Rejection] = []
+        for position, order in enumerate(raw.get("orders") or []):
+            order_root = f"{root}.orders[{position}]"
+            try:
+                fields = dict(order) if isinstance(order, dict) else order
+                if isinstance(fields, dict):
+                    fields.setdefault("customerId", me)
+                parsed = parse_order(fields, root=order_root)
+                if parsed.customer_id != me or parsed.customer_email is not None:
+                    return None
+                orders.append(self._orders.new_order(application_id, parsed, me, root=order_root))
+            except PatronError as error:
+                rejections.append(_rejection(f"{number}.orders[{position}]", order_root, error, ""))
+        stats = stats_of(me, (order.contribution() for order in orders))
+        return _NewCustomer(number, dataclasses.replace(profile, stats=stats), orders, rejections)
+
+    # -- the per-record way ----------------------------------------------------------------------------------
+
+    def _customer(self, application_id: int, number: int, raw: Any, options: ImportOptions, counts: _Counts) -> None:
+        root = f"customers[{number}]"
+        if not isinstance(raw, dict):
+            counts.rejections.append(Rejection(str(number), root, "invalid_value"))
+            return
+        orders = raw.get("orders") or []
+        if not isinstance(orders, list):
+            counts.rejections.append(Rejection(str(number), f"{root}.orders", "invalid_value"))
+            return
+        fields = {name: value for name, value in raw.items() if name != "orders"}
+        try:
+            customer, _ = parse_merge_customer({"customer": fields})
+            integration_id = self._resolve(application_id, customer.customer_id, customer.email)
+            patch = IdentifierPatch(email=customer.email) if customer.email is not None else IdentifierPatch()
+            self._merger.update_customer(application_id, integration_id, customer.attributes, patch)
+        except PatronError as error:
+            counts.rejections.append(_rejection(str(number), root, error, "customer."))
+            return
+        counts.customers += 1
+        counts.touched.append(integration_id)
+        records = [("customer", integration_id, integration_id)]
+        for position, order in enumerate(orders):
+            order_root = f"{root}.orders[{position}]"
+            try:
+                fields = dict(order) if isinstance(order, dict) else order
+                if isinstance(fields, dict):
+                    fields.setdefault("customerId", integration_id)
+                stored = self._orders.upsert(application_id, parse_order(fields, root=order_root), root=order_root)
+            except PatronError as error:
+                counts.rejections.append(_rejection(f"{number}.orders[{position}]", order_root, error, ""))
+                continue
+            counts.orders += 1
+            records.append(("order", stored.order_id, stored.customer_id))
+        if options.trigger_integrations and self._record is not None:
+            self._record(application_id, records)
+
+    def _overwrite_descriptors(self, application_id: int, customers: list[Any]) -> None:
+        """Rfmcube's overwriteDescriptors: the types this call implies replace the catalog's."""
+        if self._catalog is None:
+            return
+        overwrite = self._catalog.check_and_register_many
+        people = [c for c in customers if isinstance(c, dict)]
+        orders = [o for c in people for o in (c.get("orders") or []) if isinstance(o, dict)]
+        known = {"id", "email", "orders"}
+        try:
+            overwrite(
+                application_id,
+                EntityKind.CUSTOMER,
+                [("", {k: v for k, v in c.items() if k not in known}) for c in people],
+                overwrite=True,
+            )
+            overwrite(
+                application_id,
+                EntityKind.ORDER,
+                [("", {k: v for k, v in o.items() if k not in ORDER_FIELDS}) for o in orders],
+                overwrite=True,
+            )
+            items = [i for o in orders for i in (o.get("items") or []) if isinstance(i, dict)]
+            overwrite(application_id, EntityKind.PRODUCT, [("", i) for i in items], overwrite=True)
+        except ValidationError:
+            pass  # conflicting types within the call itself: each record is then checked as usual
+
+
+def _rejection(index: str, root: str, error: PatronError, prefix: str) -> Rejection:
+    issue = error.details[0] if error.details else None
+    # Field paths as the services name them (`customer.x`, `attributes.x`), placed in the import's record.
+    path = issue.path.removeprefix(prefix).removeprefix("attributes.") if issue else ""
+    path = path if path.startswith(root) else f"{root}.{path}" if path else root
+    return Rejection(index=index, path=path, reason=issue.code if issue else error.code)
+
+
+def _record_order(index: str) -> tuple[int, int]:
+    """Rejections listed in file order: "12" before "12.orders[0]" before "13"."""
+    customer, _, order = index.partition(".orders[")
+    return int(customer), int(order.rstrip("]")) if order else -1
