@@ -271,6 +271,17 @@ class DynamoMeter:
     def _learn_key(self, table: str, key: Item) -> None:
         self._key_names[table] = frozenset(key)
 
+    def learn_key_names(self, table: str, names: Iterable[str]) -> None:
+        """Tells the meter a table's key attributes before any request carrying a `Key` does (a run of batch
+        writes only), so it can follow each item's size."""
+        self._key_names[table] = frozenset(names)
+
+    def item_sizes(self) -> dict[tuple[str, str], int]:
+        """The last size written of each item seen, by (table, key as JSON): what storing the same data with a
+        single write per item would cost, item by item."""
+        with self._lock:
+            return dict(self._images)
+
     def _key_in(self, table: str, item: Item) -> Item | None:
         names = self._key_names.get(table)
         if not names or not names <= item.keys():

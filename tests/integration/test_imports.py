@@ -98,12 +98,12 @@ def test_a_chunk_delivered_again_changes_nothing_and_counts_once(runtime, tenant
     suffix = uuid.uuid4().hex[:6]
     customers = [
         {"id": f"r{suffix}-{i}", "orders": [{"id": f"ro{suffix}-{i}", "createdAt": "2024-01-01", "amount": 5}]}
-        for i in range(30)
+        for i in range(130)
     ]
     started = runtime.request("POST", "/v1/import", headers=headers(tenant), body=json.dumps({"customers": customers}))
     process_id = started.json()["processId"]
     before = wait_for(runtime, tenant, process_id)
-    assert before["data"]["processedCustomers"] == 30
+    assert before["data"]["processedCustomers"] == 130
     # Every chunk delivered again, in reverse order (SQS is at-least-once and unordered).
     for chunk in (1, 0, 1):
         message = {

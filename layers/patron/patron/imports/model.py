@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 PROCESS_TYPE = "IMPORT_CUSTOMERS_API"
-CUSTOMERS_PER_CHUNK = 25  # one SQS message (and one S3 object) per chunk; a worker batch holds a few
+# One SQS message (and one S3 object) per chunk: ~1,100 records of a typical history, written in ~60 batch calls.
+CUSTOMERS_PER_CHUNK = 100
 
 
 class ProcessStatus(StrEnum):
