@@ -94,6 +94,7 @@ def history(suffix: str, customers: int = 12) -> list[dict[str, Any]]:
                 "email": f"C{suffix}-{i}@Example.com",
                 "tier": "gold",
                 "visits": i,
+                'shop\'s "note"': "quotes in a name reach PartiQL",
                 "orders": orders,
             }
         )
@@ -117,6 +118,7 @@ def test_the_batch_way_stores_what_the_per_record_way_stores(runtime, tenant, ot
     for i in (0, 3, 11):
         mine, theirs = customer(runtime, tenant, f"c{suffix}-{i}"), customer(runtime, other_tenant, f"c{suffix}-{i}")
         assert mine == theirs and mine["stats"]["ordersCount"] == 2
+        assert mine["attributes"]['shop\'s "note"'] == "quotes in a name reach PartiQL"
         assert orders_of(runtime, tenant, f"c{suffix}-{i}") == orders_of(runtime, other_tenant, f"c{suffix}-{i}")
     found = runtime.request("GET", "/v1/customers", headers=tenant.headers, query={"email": f"c{suffix}-4@example.com"})
     assert found.status == 200 and found.json()["integrationId"] == f"c{suffix}-4"

@@ -80,3 +80,14 @@ def test_an_amount_change_on_the_first_and_last_order_re_reads_nothing():
     assert recompute(start, "alice", c("10", "2024-01-01"), c("12", "2024-01-01"), never) == CustomerStats(
         1, Decimal("12"), "2024-01-01", "2024-01-01"
     )
+
+
+def test_stats_of_new_orders_counts_sales_only_and_spans_their_dates():
+    from patron.orders.service import stats_of
+
+    stats = stats_of(
+        "alice",
+        [c("10.10", "2024-03-01"), None, c("5", "2023-12-31"), c("1", "2024-01-01", customer="bob")],
+    )
+    assert stats == CustomerStats(2, Decimal("15.10"), "2023-12-31", "2024-03-01")
+    assert stats_of("alice", []) == EMPTY
