@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from patron.imports.wiring import import_steps
-from patron.settings import ImportSplitSettings, OrdersSettings
+from patron.settings import ImportSplitSettings
 
 # The settings this function reads; a template test checks template.yaml gives it every one.
-SETTINGS = (ImportSplitSettings, OrdersSettings)
+SETTINGS = ImportSplitSettings
 
 
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

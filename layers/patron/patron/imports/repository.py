@@ -6,7 +6,6 @@ counts to the process, so a chunk delivered twice (SQS is at-least-once) never c
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from botocore.exceptions import ClientError
@@ -14,7 +13,7 @@ from botocore.exceptions import ClientError
 from patron.dynamo import codec
 from patron.dynamo import cursor as cursor_codec
 from patron.dynamo.errors import error_code, translate
-from patron.imports.keys import CHUNK_PREFIX, PROCESS_SK, REJECT_PREFIX, chunk_sk, counter_pk, process_pk, reject_sk
+from patron.imports.keys import PROCESS_SK, REJECT_PREFIX, chunk_sk, counter_pk, process_pk, reject_sk
 from patron.imports.model import ImportOptions, Process, ProcessStatus, Rejection
 
 if TYPE_CHECKING:
@@ -39,13 +38,8 @@ class ProcessRepository(Protocol):
         rejections: list[Rejection],
         failed: bool,
         now: str,
-        customer_ids: Sequence[str] = (),
     ) -> bool:
-        """Records a finished chunk once (with the customers it wrote); False when it had already been recorded."""
-        ...
-
-    def customers(self, application_id: int, process_id: int) -> list[str]:
-        """Every customer the process's chunks wrote."""
+        """Records a finished chunk once; False when it had already been recorded."""
         ...
 
     def rejections(
@@ -156,7 +150,6 @@ class DynamoProcessRepository:
         rejections: list[Rejection],
         failed: bool,
         now: str,
-        customer_ids: Sequence[str] = (),
     ) -> bool:
         pk = process_pk(application_id, process_id)
         # Rejections first, under keys of their own: written again by a redelivery, they are the same items.
@@ -187,9 +180,7 @@ class DynamoProcessRepository:
                     {
                         "Put": {
                             "TableName": self._table,
-                            "Item": codec.to_item(
-                                {"PK": pk, "SK": chunk_sk(index), "failed": failed, "customers": list(customer_ids)}
-                            ),
+                            "Item": codec.to_item({"PK": pk, "SK": chunk_sk(index), "failed": failed}),
                             "ConditionExpression": "attribute_not_exists(PK)",
                         }
                     },
@@ -218,24 +209,6 @@ class DynamoProcessRepository:
                 return False  # this chunk was already recorded: a redelivery
             raise translate(exc) from exc
         return True
-
-    def customers(self, application_id: int, process_id: int) -> list[str]:
-        found: list[str] = []
-        arguments: dict[str, Any] = {
-            "TableName": self._table,
-            "KeyConditionExpression": "PK = :pk AND begins_with(SK, :prefix)",
-            "ExpressionAttributeValues": codec.to_item(
-                {":pk": process_pk(application_id, process_id), ":prefix": CHUNK_PREFIX}
-            ),
-            "ConsistentRead": True,
-        }
-        while True:
-            page = self._client.query(**arguments)
-            for item in page.get("Items", []):
-                found.extend(str(c) for c in codec.from_item(item).get("customers", []))
-            if "LastEvaluatedKey" not in page:
-                return sorted(set(found))
-            arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def rejections(
         self, application_id: int, process_id: int, limit: int, cursor: str | None

@@ -7,7 +7,6 @@ is rejected with its index, field path and reason, and the rest of its chunk is 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 from patron.clock import Clock, SystemClock, iso
@@ -35,14 +34,12 @@ class ImportService:
         queue: ChunkQueue,
         workflow: Workflow,
         clock: Clock | None = None,
-        restate: Callable[[int, str], int] | None = None,
     ):
         self._processes = processes
         self._storage = storage
         self._queue = queue
         self._workflow = workflow
         self._clock = clock or SystemClock()
-        self._restate = restate
 
     def start(self, application_id: int, raw: bytes, payload: Any) -> Process:
         """Checks the envelope, keeps the input in S3, and starts the process's workflow."""
@@ -102,11 +99,6 @@ class ImportService:
 
     def finish(self, application_id: int, process_id: int) -> Process:
         process = self.get(application_id, process_id)
-        if process.options.recalculate_stats and self._restate is not None:
-            # Rfmcube's recalculateStats: every order of the imported customers is mapped again with today's
-            # status mapping, and their statistics follow (each change is the usual order transaction).
-            for customer_id in self._processes.customers(application_id, process_id):
-                self._restate(application_id, customer_id)
         failed = process.chunks_failed > 0
         self._processes.set_status(
             application_id,

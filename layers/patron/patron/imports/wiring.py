@@ -44,7 +44,6 @@ def import_api() -> ImportService:
 @cache
 def import_steps() -> ImportService:
     """The workflow's steps: split, check, finish, fail."""
-    from patron.orders.wiring import order_service
 
     settings = ImportSplitSettings.from_environ()
     return ImportService(
@@ -52,7 +51,6 @@ def import_steps() -> ImportService:
         S3ImportStorage(settings.import_bucket_name),
         SqsChunkQueue(settings.import_queue_url),
         _NoWorkflow(),
-        restate=order_service().restate_customer,
     )
 
 

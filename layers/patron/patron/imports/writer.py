@@ -53,7 +53,6 @@ class _Counts:
     customers: int = 0
     orders: int = 0
     rejections: list[Rejection] = field(default_factory=list)
-    touched: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -114,16 +113,25 @@ class ChunkWriter:
         options = process.options
         if options.overwrite_descriptors:
             self._overwrite_descriptors(application_id, customers)
+        if options.recalculate_stats:
+            # Rfmcube's recalculateStats: today's status mapping, read now, maps this chunk's new orders...
+            self._orders.status_mapping(application_id, fresh=True)
         counts = _Counts()
         one_by_one = list(range(len(customers)))
         recount: dict[int, str] = {}
         if self._batch is not None and self._profiles is not None:
             one_by_one, recount = self._write_new_customers(application_id, offset, customers, options, counts)
+        existing: list[str] = []
         for position in one_by_one:
-            self._customer(application_id, offset + position, customers[position], options, counts)
+            if accepted := self._customer(application_id, offset + position, customers[position], options, counts):
+                existing.append(accepted)
             if position in recount:
                 # Its orders went out with the batch but its profile did not: the statistics are counted again.
                 self._orders.recount_customer(application_id, recount[position])
+        if options.recalculate_stats:
+            # ... and every order the customers written record by record held already (statistics following).
+            for customer_id in dict.fromkeys(existing):
+                self._orders.restate_customer(application_id, customer_id)
         counts.rejections.sort(key=lambda r: _record_order(r.index))
         return self._processes.complete_chunk(
             application_id,
@@ -134,7 +142,6 @@ class ChunkWriter:
             counts.rejections,
             False,
             iso(self._clock.now()),
-            counts.touched,
         )
 
     # -- the batch way ---------------------------------------------------------------------------------------
@@ -205,7 +212,6 @@ class ChunkWriter:
             counts.customers += 1
             counts.orders += len(candidate.orders)
             counts.rejections += candidate.order_rejections
-            counts.touched.append(candidate.integration_id)
             if options.trigger_integrations:
                 records.append(("customer", candidate.integration_id, candidate.integration_id))
                 records += [("order", order.order_id, order.customer_id) for order in candidate.orders]
@@ -249,15 +255,19 @@ class ChunkWriter:
 
     # -- the per-record way ----------------------------------------------------------------------------------
 
-    def _customer(self, application_id: int, number: int, raw: Any, options: ImportOptions, counts: _Counts) -> None:
+    def _customer(
+        self, application_id: int, number: int, raw: Any, options: ImportOptions, counts: _Counts
+    ) -> str | None:
+        """Writes the record through the routes' services; returns the customer's integration id, or None when
+        the record was rejected."""
         root = f"customers[{number}]"
         if not isinstance(raw, dict):
             counts.rejections.append(Rejection(str(number), root, "invalid_value"))
-            return
+            return None
         orders = raw.get("orders") or []
         if not isinstance(orders, list):
             counts.rejections.append(Rejection(str(number), f"{root}.orders", "invalid_value"))
-            return
+            return None
         fields = {name: value for name, value in raw.items() if name != "orders"}
         try:
             customer, _ = parse_merge_customer({"customer": fields})
@@ -266,9 +276,8 @@ class ChunkWriter:
             self._merger.update_customer(application_id, integration_id, customer.attributes, patch)
         except PatronError as error:
             counts.rejections.append(_rejection(str(number), root, error, "customer."))
-            return
+            return None
         counts.customers += 1
-        counts.touched.append(integration_id)
         records = [("customer", integration_id, integration_id)]
         for position, order in enumerate(orders):
             order_root = f"{root}.orders[{position}]"
@@ -284,6 +293,7 @@ class ChunkWriter:
             records.append(("order", stored.order_id, stored.customer_id))
         if options.trigger_integrations and self._record is not None:
             self._record(application_id, records)
+        return integration_id
 
     def _overwrite_descriptors(self, application_id: int, customers: list[Any]) -> None:
         """Rfmcube's overwriteDescriptors: the types this call implies replace the catalog's."""

@@ -303,8 +303,9 @@ class OrderService:
             kept += found
         return kept
 
-    def status_mapping(self, application_id: int) -> StatusMapping:
-        return self._statuses.get(application_id)
+    def status_mapping(self, application_id: int, fresh: bool = False) -> StatusMapping:
+        """`fresh`: read now, not from the short cache (and cached from now on)."""
+        return self._statuses.get(application_id, fresh=fresh)
 
     def set_status_mapping(self, application_id: int, mapping: StatusMapping) -> StatusMapping:
         """Applies to orders written from now on; existing orders keep their state until rewritten."""
