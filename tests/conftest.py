@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -66,3 +67,15 @@ def tenant(runtime) -> Tenant:
 @pytest.fixture
 def other_tenant(runtime) -> Tenant:
     return new_tenant(runtime)
+
+
+@pytest.fixture
+def quick_redelivery(runtime):
+    """A chunk whose worker failed comes back after 1 s instead of the queue's 720 s (as it would, later)."""
+    sqs, url = runtime.aws_client("sqs"), runtime.resources.refs["ImportQueue"]
+    before = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["VisibilityTimeout"])["Attributes"]
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"VisibilityTimeout": "1"})
+    time.sleep(1.5)  # a long poll in flight took the old timeout when it began (the pollers wait up to 1 s)
+    yield
+    assert runtime.wait_idle(30)
+    sqs.set_queue_attributes(QueueUrl=url, Attributes=before)

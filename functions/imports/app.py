@@ -7,7 +7,7 @@ from typing import Any
 
 from patron.errors import FieldIssue, PatronError, ValidationError
 from patron.http.api import Request, Response, RestApi
-from patron.imports.model import PROCESS_TYPE, Process
+from patron.imports.model import PROCESS_TYPE, Process, rfmcube_status
 from patron.imports.wiring import import_api, start_settings
 from patron.settings import ImportStartSettings
 
@@ -20,13 +20,20 @@ api = RestApi(max_body_bytes=lambda: 6 * 1024 * 1024)
 MAX_PAGE = 100
 
 
+UPLOAD_ROUTE = "/v1/import/uploads"
+
+
 class ImportTooLargeError(PatronError):
     def __init__(self, limit: int) -> None:
         super().__init__(
-            message=f"Imports over {limit} bytes cannot be sent inline; large uploads are not available yet.",
+            message=f"Imports over {limit} bytes cannot be sent inline; upload the file: POST {UPLOAD_ROUTE}.",
             code="import_too_large",
             status=416,
         )
+
+    def body(self) -> dict[str, Any]:
+        # Where a large import goes instead, for a client to follow without reading the message.
+        return {**super().body(), "upload": {"method": "POST", "path": UPLOAD_ROUTE}}
 
 
 @api.route("POST", "/v1/import")
@@ -61,12 +68,14 @@ def get_process(request: Request) -> Response:
 
 
 def _rfmcube(process: Process) -> dict[str, Any]:
-    """The shape of Rfmcube's GET /processes/{processId}, plus the reason of a failure."""
+    """The shape of Rfmcube's GET /processes/{processId}, plus the reason of a failure, the state Rfmcube has no
+    name for (statusDetail `awaiting_upload`, reported as `pending`) and an uploaded file's terms."""
+    status, detail = rfmcube_status(process.status)
     body: dict[str, Any] = {
         "processId": process.process_id,
         "createdAt": process.created,
         "updatedAt": process.updated,
-        "status": process.status.value,
+        "status": status,
         "type": PROCESS_TYPE,
         "data": {
             "processedCustomers": process.processed_customers,
@@ -76,6 +85,14 @@ def _rfmcube(process: Process) -> dict[str, Any]:
             "rejectedRecords": process.rejected,
         },
     }
+    if detail is not None:
+        body["statusDetail"] = detail
+    if process.declared_bytes is not None:
+        body["upload"] = {
+            "format": process.input_format.value,
+            "contentLength": process.declared_bytes,
+            "expiresAt": process.upload_expires,
+        }
     if process.failure:
         body["failure"] = process.failure
     return body

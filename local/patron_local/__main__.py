@@ -2,7 +2,8 @@
 
 Settings (environment):
   PATRON_PORT           port to listen on (default 3000)
-  PATRON_HOST           interface to bind (default 127.0.0.1)
+  PATRON_HOST           interface to bind (default 127.0.0.1), for the API and the S3 endpoint
+  PATRON_S3_PORT        port of the S3 endpoint that import upload URLs point at (default: a free one, printed)
   PATRON_IN_MEMORY=1    keep data in memory instead of .patron/data (lost on exit)
   PATRON_DEMO_API_KEY   a fixed demo key (a key printed by an earlier run, or any patron_<16>_<43> key)
   PATRON_DATA_DIR       where persisted data lives (default .patron/data/dynamodb)
@@ -47,7 +48,10 @@ def run() -> int:
     host = os.environ.get("PATRON_HOST", "127.0.0.1")
     port = int(os.environ.get("PATRON_PORT", "3000"))
     data_dir = Path(os.environ.get("PATRON_DATA_DIR", DATA_DIR))
-    runtime = LocalRuntime(RuntimeOptions(data_dir=None if in_memory else data_dir)).start()
+    s3_port = int(os.environ.get("PATRON_S3_PORT", "0"))  # 0: a free port (printed below)
+    runtime = LocalRuntime(
+        RuntimeOptions(data_dir=None if in_memory else data_dir, s3_host=host, s3_port=s3_port)
+    ).start()
     try:
         key = _demo_key(runtime)
         server = serve(runtime.gateway, host=host, port=port)
@@ -59,6 +63,7 @@ def run() -> int:
     LocalState(base_url, runtime.dynamodb_endpoint, runtime.table_names["ConfigTable"], os.getpid()).save()
     storage = "in memory" if in_memory else f"in {data_dir}"
     print(f"Patron is running at {base_url} (data {storage})")
+    print(f"S3 (import upload URLs) at {runtime.s3_endpoint}")
     print(f"Demo application key: {key}")
     print(
         f"Try: curl -X PUT {base_url}/v2/customer_profiles/alice -H 'Authorization: ApiKey-v1 {key}' "

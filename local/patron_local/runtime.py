@@ -7,12 +7,15 @@ import os
 import sys
 import threading
 import time
+import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
 import boto3
+from botocore.config import Config
 
 from patron.applications.model import Application
 from patron.applications.repository import DynamoApplicationRepository
@@ -37,6 +40,9 @@ class RuntimeOptions:
     dynamodb_endpoint: str | None = None
     parameter_overrides: dict[str, str] = field(default_factory=dict)
     table_prefix: str = "patron-local-"
+    # Where the S3 endpoint (s3gateway) listens; presigned URLs point there. Port 0: a free one.
+    s3_host: str = "127.0.0.1"
+    s3_port: int = 0
 
 
 def reset_process_caches() -> None:
@@ -67,6 +73,11 @@ class LocalRuntime:
         self._moto: Any = None
         self._queues: Any = None
         self.workflows: Any = None
+        self.events: Any = None
+        self._s3: Any = None
+        self._moto_s3: Any = None
+        self._eventbridge_buckets: set[str] = set()
+        self._saved_environment: dict[str, str | None] = {}
         self._gateway: ApiGateway | None = None
         self._iam: DynamoDBPolicyEnforcer | None = None
         self._limits_cache: dict[int, tuple[float, RateLimits | None, str]] = {}
@@ -116,12 +127,23 @@ class LocalRuntime:
     def stop(self) -> None:
         if self._iam is not None:
             self._iam.uninstall()
+        if self._s3 is not None:
+            self._s3.stop()
+        if self.events is not None:
+            self.events.stop()
         if self._queues is not None:
             self._queues.stop()
         if self._moto is not None:
             self._moto.stop()
         if self.dynamodb is not None:
             self.dynamodb.stop()
+        # Endpoints this runtime set go back to what they were (another runtime in the process may own them).
+        for name, value in self._saved_environment.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        self._saved_environment = {}
 
     def __enter__(self) -> LocalRuntime:
         return self.start()
@@ -135,25 +157,93 @@ class LocalRuntime:
         buckets = self.template.resources_of("AWS::S3::Bucket")
         if not (has_queues or has_workflows or buckets):
             return
+        from patron_local.eventbridge import EventBusRuntime
         from patron_local.moto_services import MotoServices
         from patron_local.queues import QueueRuntime
+        from patron_local.s3gateway import S3Gateway
         from patron_local.workflows import WorkflowRuntime
 
         self._moto = MotoServices(self.registry)
         endpoint = self._moto.start()
-        for service in ("SQS", "S3", "SFN", "STEPFUNCTIONS"):
-            os.environ[f"AWS_ENDPOINT_URL_{service}"] = endpoint
-        s3 = self._moto.client("s3")
-        for logical_id in buckets:
+        for service in ("SQS", "SFN", "STEPFUNCTIONS"):
+            self._set_environment(f"AWS_ENDPOINT_URL_{service}", endpoint)
+        self._moto_s3 = self._moto.client("s3")
+        for logical_id, resource in buckets.items():
             # moto is shared by the process: a name per runtime keeps two runtimes' buckets apart.
             name = f"{self.options.table_prefix}{logical_id}".lower().replace("_", "-")[:63]
-            s3.create_bucket(Bucket=name)
+            self._moto_s3.create_bucket(Bucket=name)
             self.resources.refs[logical_id] = name
             self.resources.attributes[(logical_id, "Arn")] = f"arn:aws:s3:::{name}"
+            notifications = (resource.get("Properties") or {}).get("NotificationConfiguration") or {}
+            if (notifications.get("EventBridgeConfiguration") or {}).get("EventBridgeEnabled") in (True, "true"):
+                self._eventbridge_buckets.add(name)
         self._queues = QueueRuntime(self.template, self.resources, self.registry, self._moto.client("sqs"))
         self._queues.provision()
         self.workflows = WorkflowRuntime(self.template, self.resources, self._moto.client("stepfunctions"))
         self.workflows.provision()
+        self.events = EventBusRuntime(
+            self.template, self.resources, self.registry, self._moto.client("sqs"), self._queue_url
+        )
+        if buckets:
+            # S3 through the gateway: presigned URLs are checked as S3 checks them, new objects announced.
+            credentials = local_aws_environment()
+            self._s3 = S3Gateway(
+                endpoint,
+                {credentials["AWS_ACCESS_KEY_ID"]: credentials["AWS_SECRET_ACCESS_KEY"]},
+                self._object_created,
+                host=self.options.s3_host,
+                port=self.options.s3_port,
+            )
+            self._set_environment("AWS_ENDPOINT_URL_S3", self._s3.start())
+
+    def _set_environment(self, name: str, value: str) -> None:
+        self._saved_environment.setdefault(name, os.environ.get(name))
+        os.environ[name] = value
+
+    def _queue_url(self, arn: str) -> str | None:
+        queues = self._queues.queues if self._queues is not None else {}
+        return next((queue.url for queue in queues.values() if queue.arn == arn), None)
+
+    def _object_created(self, bucket: str, key: str, reason: str, source_ip: str) -> None:
+        """S3 sends Object Created to EventBridge for a bucket that has EventBridge enabled, as on AWS."""
+        if bucket in self._eventbridge_buckets and self.events is not None:
+            self.events.put_event(self.object_created_event(bucket, key, reason, source_ip))
+
+    def object_created_event(
+        self, bucket: str, key: str, reason: str = "PutObject", source_ip: str = "127.0.0.1"
+    ) -> dict[str, Any]:
+        """The EventBridge event S3 sends for an object now in `bucket` (tests use it to deliver one again)."""
+        head = self._moto_s3.head_object(Bucket=bucket, Key=key)
+        return {
+            "version": "0",
+            "id": str(uuid.uuid4()),
+            "detail-type": "Object Created",
+            "source": "aws.s3",
+            "account": ACCOUNT,
+            "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "region": REGION,
+            "resources": [f"arn:aws:s3:::{bucket}"],
+            "detail": {
+                "version": "0",
+                "bucket": {"name": bucket},
+                "object": {
+                    "key": key,
+                    "size": int(head["ContentLength"]),
+                    "etag": str(head.get("ETag", "")).strip('"'),
+                    "sequencer": f"{time.time_ns():020X}",
+                },
+                "request-id": uuid.uuid4().hex[:16].upper(),
+                "requester": ACCOUNT,
+                "source-ip-address": source_ip,
+                "reason": reason,
+            },
+        }
+
+    @property
+    def s3_endpoint(self) -> str:
+        """The S3 endpoint clients reach (presigned URLs point at it)."""
+        assert self._s3 is not None, "this template has no buckets"
+        return str(self._s3.endpoint_url)
 
     def _apply_function_environment(self) -> None:
         """Lambda gives each function its own variables; in one process they must agree, and do here."""
@@ -180,15 +270,29 @@ class LocalRuntime:
         return self._dynamodb_client
 
     def aws_client(self, service: str) -> Any:
-        """A client of moto's SQS, S3 or Step Functions, as the handlers see them."""
+        """A client of moto's SQS, S3 or Step Functions, as the handlers see them (S3 through the gateway, so an
+        object put with it is announced as on AWS)."""
         assert self._moto is not None, "this template has no queues or state machines"
+        if service == "s3" and self._s3 is not None:
+            return boto3.session.Session().client(
+                "s3",
+                endpoint_url=self._s3.endpoint_url,
+                region_name=REGION,
+                aws_access_key_id="local",
+                aws_secret_access_key="local",  # noqa: S106 - the local runtime's own credentials
+                config=Config(s3={"addressing_style": "path"}),
+            )
         return self._moto.client(service)
 
     def applications(self) -> ApplicationService:
         return ApplicationService(DynamoApplicationRepository(self.dynamodb_client(), self.table_names["ConfigTable"]))
 
     def wait_idle(self, timeout: float = 30.0) -> bool:
-        return True if self._queues is None else bool(self._queues.wait_idle(timeout))
+        """True once no event is being delivered and the queues are drained (events may fill queues: first)."""
+        deadline = time.monotonic() + timeout
+        if self.events is not None and not self.events.wait_idle(timeout):
+            return False
+        return True if self._queues is None else bool(self._queues.wait_idle(max(0.0, deadline - time.monotonic())))
 
     # -- usage plans -----------------------------------------------------------------------------------------
 

@@ -83,3 +83,40 @@ def test_customer_order_and_rfmcube_events(runtime, tenant):
     assert invoke("OrdersFunction", "orders", "upsert_order_missing_amount")["statusCode"] == 400
     assert invoke("RfmcubeFunction", "rfmcube", "merge_order")["statusCode"] == 200
     assert invoke("RfmcubeFunction", "rfmcube", "delete_customer_unknown")["statusCode"] == 404
+
+
+def test_import_upload_events(runtime, tenant):
+    created = runtime.registry.invoke(
+        "ImportUploadsFunction", with_tenant(load_event("import_uploads", "create_upload"), tenant)
+    )
+    assert created["statusCode"] == 201
+    ticket = json.loads(created["body"])
+    assert ticket["headers"]["Content-Length"] == "52428800" and ticket["statusDetail"] == "awaiting_upload"
+    invalid = runtime.registry.invoke(
+        "ImportUploadsFunction", with_tenant(load_event("import_uploads", "create_upload_invalid"), tenant)
+    )
+    assert invalid["statusCode"] == 400
+    assert {e["path"] for e in json.loads(invalid["body"])["errors"]} == {"format", "contentLength"}
+
+
+def test_import_uploaded_events(runtime, tenant):
+    bucket = runtime.resources.refs["ImportBucket"]
+    event = load_event("import_uploaded", "object_created_unknown_process")
+    event["detail"]["bucket"]["name"] = bucket
+    event["detail"]["object"]["key"] = f"imports/{tenant.application_id}/999999999/upload.csv"
+    assert runtime.registry.invoke("ImportUploadedFunction", event) == {"outcome": "ignored"}
+    # The documented event, for a process whose file is in the bucket (the event's size is S3's report; the
+    # consumer asks S3 itself).
+    data = b'{"customers": []}'
+    created = runtime.request(
+        "POST",
+        "/v1/import/uploads",
+        headers={"api-key": tenant.key},
+        body={"format": "json", "contentLength": len(data)},
+    ).json()
+    event = load_event("import_uploaded", "object_created")
+    key = f"imports/{tenant.application_id}/{created['processId']}/upload.json"
+    runtime._moto_s3.put_object(Bucket=bucket, Key=key, Body=data)  # straight into moto: no event of its own
+    event["detail"]["bucket"]["name"] = bucket
+    event["detail"]["object"]["key"] = key
+    assert runtime.registry.invoke("ImportUploadedFunction", event) == {"outcome": "started"}

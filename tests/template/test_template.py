@@ -7,8 +7,11 @@ from typing import Any
 
 import pytest
 
+from patron.imports.model import InputFormat
+from patron.imports.uploads import upload_key
+from patron_local.eventbridge import check_pattern, matches
 from patron_local.runtime import DEFAULT_TEMPLATE
-from patron_local.template import Template
+from patron_local.template import PhysicalResources, Template
 
 TEMPLATE = Template.load(DEFAULT_TEMPLATE)
 FUNCTIONS = sorted(TEMPLATE.resources_of("AWS::Serverless::Function"))
@@ -151,3 +154,97 @@ def test_the_shared_config_table_is_reached_only_through_key_prefixes(function):
             leading = statement.get("Condition", {}).get("ForAllValues:StringLike", {}).get("dynamodb:LeadingKeys")
             assert leading, f"{function} reaches the whole config table"
             assert all(pattern.startswith(("KEY#", "APP#*#")) for pattern in leading)
+
+
+def _events_of(function: str, kind: str) -> dict[str, Any]:
+    events = own_properties(function).get("Events") or {}
+    return {name: event["Properties"] for name, event in events.items() if event.get("Type") == kind}
+
+
+EVENT_DRIVEN = [function for function in FUNCTIONS if _events_of(function, "EventBridgeRule")]
+
+
+def test_uploads_start_processes_through_eventbridge():
+    assert EVENT_DRIVEN == ["ImportUploadedFunction"]
+    # S3 -> EventBridge, not S3 -> Lambda: a direct notification would make bucket and function depend on each other.
+    notifications = TEMPLATE.resources["ImportBucket"]["Properties"]["NotificationConfiguration"]
+    assert notifications == {"EventBridgeConfiguration": {"EventBridgeEnabled": True}}
+
+
+@pytest.mark.parametrize("function", EVENT_DRIVEN)
+def test_event_driven_functions_retry_then_dead_letter(function):
+    properties = own_properties(function)
+    # Asynchronous invocations (EventBridge's): a handler error is retried, then the event goes to an SQS DLQ.
+    invoke = properties["EventInvokeConfig"]
+    assert 1 <= invoke["MaximumRetryAttempts"] <= 2 and invoke["MaximumEventAgeInSeconds"] <= 21600
+    on_failure = invoke["DestinationConfig"]["OnFailure"]
+    assert on_failure["Type"] == "SQS"
+    dlq = on_failure["Destination"]["Fn::GetAtt"][0]
+    queue = TEMPLATE.resources[dlq]
+    assert queue["Type"] == "AWS::SQS::Queue" and queue["Properties"]["SqsManagedSseEnabled"] is True
+    assert queue["Properties"]["MessageRetentionPeriod"] == 1209600
+    # Events EventBridge cannot deliver (throttling, permissions) retry for a bounded time, then the same DLQ.
+    for name, event in _events_of(function, "EventBridgeRule").items():
+        assert set(event["RetryPolicy"]) == {"MaximumRetryAttempts", "MaximumEventAgeInSeconds"}, name
+        assert event["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": [dlq, "Arn"]}}, name
+        # EventBridge may send to the DLQ only for this rule (the rule is named so its ARN is known).
+        policies = [
+            r["Properties"]
+            for r in TEMPLATE.resources_of("AWS::SQS::QueuePolicy").values()
+            if r["Properties"]["Queues"] == [{"Ref": dlq}]
+        ]
+        assert len(policies) == 1
+        (statement,) = policies[0]["PolicyDocument"]["Statement"]
+        assert (
+            statement["Principal"] == {"Service": "events.amazonaws.com"} and statement["Action"] == "sqs:SendMessage"
+        )
+        rule_name = event["RuleName"]["Fn::Sub"]
+        assert statement["Condition"]["ArnEquals"]["aws:SourceArn"]["Fn::Sub"].endswith(f":rule/{rule_name}")
+    # A HeadObject, a GetItem, a conditional update and a StartExecution: well under the timeout.
+    assert properties["Timeout"] <= 60
+
+
+def _s3_resources(function: str, action: str) -> list[Any]:
+    statements = [s for policy in own_properties(function)["Policies"] for s in policy["Statement"]]
+    return [s["Resource"] for s in statements if action in s["Action"]]
+
+
+def test_upload_urls_can_write_upload_objects_only():
+    # A presigned URL carries the permissions of the role that signed it.
+    assert _s3_resources("ImportUploadsFunction", "s3:PutObject") == [
+        {"Fn::Sub": "${ImportBucket.Arn}/imports/*/upload.*"}
+    ]
+    assert _s3_resources("ImportUploadsFunction", "s3:GetObject") == []
+    assert _s3_resources("ImportUploadedFunction", "s3:GetObject") == [
+        {"Fn::Sub": "${ImportBucket.Arn}/imports/*/upload.*"}
+    ]
+    assert _s3_resources("ImportUploadedFunction", "s3:PutObject") == []
+    # The inline route writes its body, not uploads.
+    assert _s3_resources("ImportFunction", "s3:PutObject") == [{"Fn::Sub": "${ImportBucket.Arn}/imports/*/input.json"}]
+
+
+def test_the_upload_limits_are_bounded():
+    size = TEMPLATE.parameters["MaxImportUploadBytes"]
+    assert size["Default"] == 200 * 1024 * 1024 and size["MaxValue"] == 5 * 1024**3  # S3's single-PUT maximum
+    ttl = TEMPLATE.parameters["ImportUploadUrlTtlSeconds"]
+    assert ttl["Default"] == 900 and ttl["MaxValue"] <= 3600
+
+
+def test_the_templates_rule_matches_upload_keys_only():
+    event = _events_of("ImportUploadedFunction", "EventBridgeRule")["Uploaded"]
+    resources = PhysicalResources(parameters={}, refs={"ImportBucket": "imports"})
+    pattern = resources.resolve(event["Pattern"])
+    check_pattern(pattern, "Uploaded")  # what the local runtime's bus applies
+
+    def created(key: str, bucket: str = "imports") -> dict:
+        return {
+            "source": "aws.s3",
+            "detail-type": "Object Created",
+            "detail": {"bucket": {"name": bucket}, "object": {"key": key, "size": 1}},
+        }
+
+    for input_format in InputFormat:
+        assert matches(pattern, created(upload_key(12, 345, input_format)))
+    assert not matches(pattern, created(upload_key(12, 345, InputFormat.JSON), bucket="elsewhere"))
+    for key in ("imports/12/345/input.json", "imports/12/345/chunks/000001.json", "upload.json"):
+        assert not matches(pattern, created(key))

@@ -104,3 +104,29 @@ class ImportSplitSettings(Settings, frozen=True):
     processes_table_name: TableName
     import_bucket_name: Annotated[str, msgspec.Meta(min_length=3, max_length=63)]
     import_queue_url: Annotated[str, msgspec.Meta(min_length=10)]
+
+
+ImportBucketName = Annotated[str, msgspec.Meta(min_length=3, max_length=63)]
+# S3 takes at most 5 GiB in one PUT, and a presigned URL is one PUT.
+UploadBytes = Annotated[int, msgspec.Meta(gt=0, le=5 * 1024 * 1024 * 1024)]
+
+
+class ImportUploadSettings(HttpSettings, frozen=True):
+    """POST /v1/import/uploads: the process, and the presigned URL for its file."""
+
+    processes_table_name: TableName
+    import_bucket_name: ImportBucketName
+    # The largest file an upload may declare (above it: 416), in bytes.
+    max_import_upload_bytes: UploadBytes
+    # How long an upload URL works. At most an hour: a URL signed with a Lambda role's temporary credentials
+    # stops working when they expire, whatever it says.
+    import_upload_url_ttl_seconds: Annotated[int, msgspec.Meta(ge=60, le=3600)]
+
+
+class ImportUploadedSettings(Settings, frozen=True):
+    """The Object Created consumer: checks the upload and starts its process."""
+
+    processes_table_name: TableName
+    import_bucket_name: ImportBucketName
+    import_state_machine_arn: Annotated[str, msgspec.Meta(min_length=20)]
+    max_import_upload_bytes: UploadBytes

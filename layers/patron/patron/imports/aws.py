@@ -1,15 +1,19 @@
-"""Where an import's data goes between steps: S3 objects (the input, its chunks), the chunk queue (SQS) and
-the process workflow (Step Functions). Only this module talks to those services."""
+"""Where an import's data goes between steps: S3 objects (the input, its chunks, presigned uploads), the chunk
+queue (SQS) and the process workflow (Step Functions). Only this module talks to those services."""
 
 from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
 from functools import cache
 from typing import Any, Protocol
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from patron.dynamo.errors import error_code
 
 
 class ImportStorage(Protocol):
@@ -22,7 +26,25 @@ class ChunkQueue(Protocol):
 
 
 class Workflow(Protocol):
-    def start(self, name: str, payload: dict[str, Any]) -> None: ...
+    def start(self, name: str, payload: dict[str, Any]) -> bool:
+        """Starts an execution named `name`. A name runs once: starting it again starts nothing, and answers
+        False where Step Functions reports the repeat (ExecutionAlreadyExists)."""
+        ...
+
+
+@dataclass(frozen=True)
+class PresignedPut:
+    """A URL that lets its holder PUT one object, and the headers the PUT must carry (they are signed)."""
+
+    url: str
+    headers: dict[str, str]
+
+
+class UploadStore(Protocol):
+    def presign_put(self, key: str, content_length: int, content_type: str, expires_in: int) -> PresignedPut: ...
+    def size(self, key: str) -> int | None:
+        """The object's size in bytes; None when there is no such object."""
+        ...
 
 
 @cache
@@ -44,6 +66,45 @@ class S3ImportStorage:
         return body
 
 
+@cache
+def _presigner() -> Any:
+    # Signature version 4 explicitly: the signed headers (Content-Length among them) are what bind the upload.
+    s3: Any = {"addressing_style": "path" if os.environ.get("AWS_ENDPOINT_URL_S3") else "auto"}
+    return boto3.client("s3", config=Config(signature_version="s3v4", s3=s3))
+
+
+class S3UploadStore:
+    def __init__(self, bucket: str):
+        self._bucket = bucket
+
+    def presign_put(self, key: str, content_length: int, content_type: str, expires_in: int) -> PresignedPut:
+        # Content-Length, Content-Type and If-None-Match: * become signed headers: S3 refuses a PUT of another
+        # size or type (403 SignatureDoesNotMatch), and a second PUT to the key (412 PreconditionFailed).
+        url: str = _presigner().generate_presigned_url(
+            "put_object",
+            Params={
+                "Bucket": self._bucket,
+                "Key": key,
+                "ContentLength": content_length,
+                "ContentType": content_type,
+                "IfNoneMatch": "*",
+            },
+            ExpiresIn=expires_in,
+            HttpMethod="PUT",
+        )
+        headers = {"Content-Length": str(content_length), "Content-Type": content_type, "If-None-Match": "*"}
+        return PresignedPut(url=url, headers=headers)
+
+    def size(self, key: str) -> int | None:
+        try:
+            head = _client("s3").head_object(Bucket=self._bucket, Key=key)
+        except ClientError as exc:
+            if error_code(exc) in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise
+        return int(head["ContentLength"])
+
+
 class SqsChunkQueue:
     def __init__(self, queue_url: str):
         self._url = queue_url
@@ -56,5 +117,13 @@ class StepFunctionsWorkflow:
     def __init__(self, state_machine_arn: str):
         self._arn = state_machine_arn
 
-    def start(self, name: str, payload: dict[str, Any]) -> None:
-        _client("stepfunctions").start_execution(stateMachineArn=self._arn, name=name, input=json.dumps(payload))
+    def start(self, name: str, payload: dict[str, Any]) -> bool:
+        try:
+            _client("stepfunctions").start_execution(stateMachineArn=self._arn, name=name, input=json.dumps(payload))
+        except ClientError as exc:
+            # Step Functions answers a repeated start of a running execution (same name and input) with success,
+            # and one of a closed execution with ExecutionAlreadyExists: either way, it ran once.
+            if error_code(exc) == "ExecutionAlreadyExists":
+                return False
+            raise
+        return True

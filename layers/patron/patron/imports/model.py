@@ -11,10 +11,29 @@ CUSTOMERS_PER_CHUNK = 100
 
 
 class ProcessStatus(StrEnum):
+    # An upload URL was handed out (POST /v1/import/uploads) and the file has not arrived yet. Rfmcube documents
+    # no such state: its shape reports it as `pending`, with `statusDetail: awaiting_upload`.
+    AWAITING_UPLOAD = "awaiting_upload"
     PENDING = "pending"
     RUNNING = "running"
     COMPLETED = "completed"
     FAILED = "failed"
+
+
+def rfmcube_status(status: ProcessStatus) -> tuple[str, str | None]:
+    """The status as Rfmcube names it (its own names where it has one), and Patron's finer state where it has
+    none: a process waiting for its upload is Rfmcube's `pending`, detailed `awaiting_upload`."""
+    if status is ProcessStatus.AWAITING_UPLOAD:
+        return ProcessStatus.PENDING.value, status.value
+    return status.value, None
+
+
+class InputFormat(StrEnum):
+    """How an import's input file is written: Rfmcube's JSON envelope, JSON Lines, or CSV."""
+
+    JSON = "json"
+    JSONL = "jsonl"
+    CSV = "csv"
 
 
 @dataclass(frozen=True)
@@ -41,6 +60,12 @@ class Process:
     rejected: int = 0
     failure: str | None = None
     options: ImportOptions = ImportOptions()
+    # Where the input is in S3 and how it is written (an inline import is JSON).
+    input_key: str = ""
+    input_format: InputFormat = InputFormat.JSON
+    # An uploaded input: the size the client declared, and until when its upload URL works (None when inline).
+    declared_bytes: int | None = None
+    upload_expires: str | None = None
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,9 @@ from botocore.exceptions import ClientError
 
 from patron.dynamo import codec
 from patron.dynamo import cursor as cursor_codec
-from patron.dynamo.errors import error_code, translate
+from patron.dynamo.errors import error_code, is_condition_failure, translate
 from patron.imports.keys import PROCESS_SK, REJECT_PREFIX, chunk_sk, counter_pk, process_pk, reject_sk
-from patron.imports.model import ImportOptions, Process, ProcessStatus, Rejection
+from patron.imports.model import ImportOptions, InputFormat, Process, ProcessStatus, Rejection
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -28,6 +28,18 @@ class ProcessRepository(Protocol):
     def set_status(
         self, application_id: int, process_id: int, status: ProcessStatus, now: str, **fields: Any
     ) -> None: ...
+    def transition(
+        self,
+        application_id: int,
+        process_id: int,
+        expected: ProcessStatus,
+        status: ProcessStatus,
+        now: str,
+        **fields: Any,
+    ) -> bool:
+        """Sets the status only if the process is in `expected`; False when it was not (or does not exist)."""
+        ...
+
     def complete_chunk(
         self,
         application_id: int,
@@ -69,7 +81,27 @@ def _process_from(item: dict[str, Any]) -> Process:
             trigger_integrations=bool(item.get("triggerIntegrations", False)),
             recalculate_stats=bool(item.get("recalculateStats", False)),
         ),
+        input_key=str(item.get("inputKey", "")),
+        input_format=InputFormat(str(item.get("format", InputFormat.JSON.value))),
+        declared_bytes=int(item["declaredBytes"]) if "declaredBytes" in item else None,
+        upload_expires=str(item["uploadExpiresAt"]) if "uploadExpiresAt" in item else None,
     )
+
+
+def _status_update(status: ProcessStatus, now: str, fields: dict[str, Any]) -> dict[str, Any]:
+    """UpdateItem arguments that set the status, `updated` and any other fields."""
+    names = {"#status": "status", "#updated": "updated"}
+    values: dict[str, Any] = {":status": status.value, ":now": now}
+    sets = ["#status = :status", "#updated = :now"]
+    for index, (name, value) in enumerate(fields.items()):
+        names[f"#f{index}"] = name
+        values[f":f{index}"] = value
+        sets.append(f"#f{index} = :f{index}")
+    return {
+        "UpdateExpression": "SET " + ", ".join(sets),
+        "ExpressionAttributeNames": names,
+        "ExpressionAttributeValues": codec.to_item(values),
+    }
 
 
 class DynamoProcessRepository:
@@ -101,7 +133,12 @@ class DynamoProcessRepository:
             "overwriteDescriptors": process.options.overwrite_descriptors,
             "triggerIntegrations": process.options.trigger_integrations,
             "recalculateStats": process.options.recalculate_stats,
+            "format": process.input_format.value,
         }
+        if process.declared_bytes is not None:
+            item["declaredBytes"] = process.declared_bytes
+        if process.upload_expires is not None:
+            item["uploadExpiresAt"] = process.upload_expires
         self._client.put_item(
             TableName=self._table, Item=codec.to_item(item), ConditionExpression="attribute_not_exists(PK)"
         )
@@ -125,20 +162,36 @@ class DynamoProcessRepository:
         return str(item["inputKey"])
 
     def set_status(self, application_id: int, process_id: int, status: ProcessStatus, now: str, **fields: Any) -> None:
-        names = {"#status": "status", "#updated": "updated"}
-        values: dict[str, Any] = {":status": status.value, ":now": now}
-        sets = ["#status = :status", "#updated = :now"]
-        for index, (name, value) in enumerate(fields.items()):
-            names[f"#f{index}"] = name
-            values[f":f{index}"] = value
-            sets.append(f"#f{index} = :f{index}")
         self._client.update_item(
             TableName=self._table,
             Key=codec.to_item({"PK": process_pk(application_id, process_id), "SK": PROCESS_SK}),
-            UpdateExpression="SET " + ", ".join(sets),
-            ExpressionAttributeNames=names,
-            ExpressionAttributeValues=codec.to_item(values),
+            **_status_update(status, now, fields),
         )
+
+    def transition(
+        self,
+        application_id: int,
+        process_id: int,
+        expected: ProcessStatus,
+        status: ProcessStatus,
+        now: str,
+        **fields: Any,
+    ) -> bool:
+        update = _status_update(status, now, fields)
+        update["ExpressionAttributeValues"].update(codec.to_item({":expected": expected.value}))
+        try:
+            # One conditional write: of two deliveries of the same event, exactly one moves the process.
+            self._client.update_item(
+                TableName=self._table,
+                Key=codec.to_item({"PK": process_pk(application_id, process_id), "SK": PROCESS_SK}),
+                ConditionExpression="#status = :expected",
+                **update,
+            )
+        except ClientError as exc:
+            if is_condition_failure(exc):
+                return False
+            raise translate(exc) from exc
+        return True
 
     def complete_chunk(
         self,

@@ -10,12 +10,19 @@ import uuid
 from typing import Any
 
 from patron.clock import Clock, SystemClock, iso
-from patron.errors import NotFoundError
+from patron.errors import NotFoundError, PatronError
 from patron.http import jsonbody
 from patron.imports.aws import ChunkQueue, ImportStorage, Workflow
-from patron.imports.model import CUSTOMERS_PER_CHUNK, Process, ProcessStatus, Rejection
+from patron.imports.model import CUSTOMERS_PER_CHUNK, InputFormat, Process, ProcessStatus, Rejection
 from patron.imports.payload import ImportEnvelope, parse_envelope
 from patron.imports.repository import ProcessRepository
+
+
+class InputFormatNotSupportedError(PatronError):
+    """The split reads Rfmcube's JSON envelope only, for now (the workflow fails the process with this name)."""
+
+    def __init__(self, input_format: InputFormat) -> None:
+        super().__init__(message=f"{input_format.value} imports cannot be split yet.", code="format_not_supported")
 
 
 def _input_key(application_id: int, process_id: int) -> str:
@@ -80,7 +87,10 @@ class ImportService:
     def split(self, application_id: int, process_id: int) -> int:
         """Chunks of CUSTOMERS_PER_CHUNK customers (with their orders), each in S3 and announced on the queue.
         Re-running it (a retried step) writes the same chunks again: their completion is recorded once."""
-        raw = self._storage.get(self._processes.input_key(application_id, process_id))
+        process = self.get(application_id, process_id)
+        if process.input_format is not InputFormat.JSON:
+            raise InputFormatNotSupportedError(process.input_format)
+        raw = self._storage.get(process.input_key)
         customers = jsonbody.loads(raw)["customers"]  # numbers stay exact (Decimal) through the chunks
         chunks = [customers[i : i + CUSTOMERS_PER_CHUNK] for i in range(0, len(customers), CUSTOMERS_PER_CHUNK)]
         for index, chunk in enumerate(chunks):

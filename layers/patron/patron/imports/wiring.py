@@ -6,12 +6,20 @@ from functools import cache
 from typing import Any
 
 from patron.dynamo.client import dynamodb_client
-from patron.imports.aws import S3ImportStorage, SqsChunkQueue, StepFunctionsWorkflow
+from patron.imports.aws import S3ImportStorage, S3UploadStore, SqsChunkQueue, StepFunctionsWorkflow
 from patron.imports.batch_store import DynamoBatchStore
 from patron.imports.repository import DynamoProcessRepository
 from patron.imports.service import ImportService
+from patron.imports.uploads import UploadService, UploadStarter
 from patron.imports.writer import ChunkWriter
-from patron.settings import CustomerDataSettings, ImportSplitSettings, ImportStartSettings, ProcessStoreSettings
+from patron.settings import (
+    CustomerDataSettings,
+    ImportSplitSettings,
+    ImportStartSettings,
+    ImportUploadedSettings,
+    ImportUploadSettings,
+    ProcessStoreSettings,
+)
 
 
 class _NoQueue:
@@ -20,7 +28,7 @@ class _NoQueue:
 
 
 class _NoWorkflow:
-    def start(self, name: str, payload: dict[str, Any]) -> None:
+    def start(self, name: str, payload: dict[str, Any]) -> bool:
         raise RuntimeError("this function does not start imports")
 
 
@@ -92,4 +100,34 @@ def process_store() -> ImportService:
         S3ImportStorage(settings.import_bucket_name),
         _NoQueue(),
         _NoWorkflow(),
+    )
+
+
+@cache
+def upload_settings() -> ImportUploadSettings:
+    return ImportUploadSettings.from_environ()
+
+
+@cache
+def upload_service() -> UploadService:
+    """POST /v1/import/uploads."""
+    settings = upload_settings()
+    return UploadService(
+        DynamoProcessRepository(dynamodb_client(), settings.processes_table_name),
+        S3UploadStore(settings.import_bucket_name),
+        max_bytes=settings.max_import_upload_bytes,
+        url_ttl_seconds=settings.import_upload_url_ttl_seconds,
+    )
+
+
+@cache
+def upload_starter() -> UploadStarter:
+    """The Object Created consumer."""
+    settings = ImportUploadedSettings.from_environ()
+    return UploadStarter(
+        DynamoProcessRepository(dynamodb_client(), settings.processes_table_name),
+        S3UploadStore(settings.import_bucket_name),
+        StepFunctionsWorkflow(settings.import_state_machine_arn),
+        bucket=settings.import_bucket_name,
+        max_bytes=settings.max_import_upload_bytes,
     )
