@@ -334,6 +334,31 @@ def test_csv_types_from_header_suffixes():
     ]
 
 
+NUMBERS = [
+    "0",
+    "-0",
+    "7",
+    "-12",
+    "0.0",
+    "-0.0",
+    "85.85",
+    "1E2",
+    "1e-7",
+    "-1.5E+3",
+    "0E5",
+    "1" * 40,
+    "1" * 41,
+    "-" + "9" * 39,
+]
+
+
+def test_csv_numbers_are_typed_exactly_as_jsonbody_reads_them():
+    text = "customer.id,customer.n:number\n" + "".join(f"{i},{n}\n" for i, n in enumerate(NUMBERS))
+    for number, customer in zip(NUMBERS, customers(read(text, "csv")), strict=True):
+        expected = jsonbody.loads(number)
+        assert repr(customer["n"]) == repr(expected), number  # type, value and digits
+
+
 @pytest.mark.parametrize(
     ("column", "cell", "path"),
     [
