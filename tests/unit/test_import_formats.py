@@ -401,6 +401,11 @@ def test_csv_item_rows_of_one_order_become_its_items():
     ]
 
 
+def test_csv_rows_are_one_order_each_without_item_columns():
+    text = "customer.id,order.amount\n1,10\n1,10\n"
+    assert customers(read(text, "csv")) == [{"id": "1", "orders": [{"amount": 10}, {"amount": 10}]}]
+
+
 def test_csv_rows_of_one_customer_that_differ_or_are_apart_make_separate_records():
     text = "customer.id,customer.tier,order.id\n1,gold,o-1\n2,,o-2\n1,gold,o-3\n1,silver,o-4\n"
     assert customers(read(text, "csv")) == [

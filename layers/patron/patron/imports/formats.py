@@ -145,15 +145,16 @@ def chunked(
     pending: list[ImportRecord] = []
     size, customers = 2, 0  # "[]"
     for record in records:
-        grows = isinstance(record, CustomerRecord)
-        extra = len(record.json) + (1 if customers else 0) if isinstance(record, CustomerRecord) else 0
-        if pending and (len(pending) >= max_records or (grows and size + extra > max_bytes)):
+        text = len(record.json) if isinstance(record, CustomerRecord) else None  # problems add no bytes
+        if pending and (
+            len(pending) >= max_records or (text is not None and size + text + (customers > 0) > max_bytes)
+        ):
             yield Chunk(pending[0].index, tuple(pending), size)
             pending, size, customers = [], 2, 0
-            extra = len(record.json) if isinstance(record, CustomerRecord) else 0
         pending.append(record)
-        size += extra
-        customers += grows
+        if text is not None:
+            size += text + (customers > 0)  # a comma before every customer but the first
+            customers += 1
     if pending:
         yield Chunk(pending[0].index, tuple(pending), size)
 
@@ -694,12 +695,13 @@ def _cells(columns: list[_Column]) -> Callable[[list[str]], tuple[str, ...]]:
 def _order_row(
     group: _Group, row: list[str], by_entity: dict[str, list[_Column]], order_key: tuple[str, ...], has_item: bool
 ) -> None:
-    """Adds the row's order (or, for the same order cells as the row before, its item) to the customer."""
+    """Adds the row's order to the customer; with item columns, a row whose order cells are those of the row
+    before adds its item to that order instead."""
     if not any(order_key):
         if has_item:
             group.fail("invalid_value", f"customers[{group.index}].orders")  # an item without an order
         return
-    if order_key != group.order_key:
+    if order_key != group.order_key or not by_entity["item"]:
         order, bad = _typed(by_entity["order"], row)
         if bad is not None:
             group.fail("invalid_value", f"customers[{group.index}].orders[{len(group.orders)}].{bad}")
