@@ -466,7 +466,15 @@ def test_csv_customer_over_the_record_limit_is_rejected_and_its_rows_skipped():
     ],
 )
 def test_csv_bad_header_ends_the_import_before_any_record(header, path):
-    assert problems(read(f"{header}\n1,2,3\n", "csv")) == [(0, "invalid_header", path, True)]
+    records = read(f"\n{header}\n1,2,3\n", "csv")
+    assert problems(records) == [(0, "invalid_header", path, True)]
+    assert records[0].line == 2
+
+
+def test_csv_separated_by_semicolons_fails_at_the_header():
+    assert problems(read("customer.id;customer.email\n1;a@example.com\n", "csv")) == [
+        (0, "invalid_header", "header", True)
+    ]
 
 
 def test_csv_order_items_as_json_when_there_are_no_item_columns():

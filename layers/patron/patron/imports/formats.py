@@ -646,8 +646,8 @@ def _csv_records(source: _Input, max_record_bytes: int) -> Iterator[ImportRecord
                 break  # blank lines before the header are skipped
         else:
             raise _Broken("missing_field", "header")  # an empty file
-        line = rows.line_num
         columns = _columns(header)
+        line = rows.line_num
         by_entity = {entity: [c for c in columns if c.entity == entity] for entity in _ENTITIES}
         customer_cells, order_cells, item_cells = (_cells(by_entity[entity]) for entity in _ENTITIES)
         for row in rows:
