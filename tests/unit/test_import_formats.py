@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import tracemalloc
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -575,3 +577,17 @@ def test_chunks_of_a_file_cover_every_record_in_order():
     assert [c.first_index for c in chunks] == [0, 2]
     merged = [customer for c in chunks for customer in jsonbody.loads(c.customers_json())]
     assert merged == jsonbody.loads(TRICKY)["customers"]
+
+
+# -- docs/imports.md -----------------------------------------------------------------------------------------
+
+
+def test_the_examples_in_the_docs_read_as_documented():
+    blocks = re.findall(r"```(\w*)\n(.*?)```", (Path(__file__).parents[2] / "docs" / "imports.md").read_text(), re.S)
+    payload, csv_reads_as = [text for kind, text in blocks if kind == "json"]
+    [json_lines] = [text for kind, text in blocks if kind == ""]
+    [csv_text] = [text for kind, text in blocks if kind == "csv"]
+    assert customers(read(payload, "json")) == jsonbody.loads(payload)["customers"]
+    assert customers(read(json_lines, "jsonl")) == [jsonbody.loads(line) for line in json_lines.splitlines() if line]
+    expected = [jsonbody.loads(text) for text in re.split(r"\n(?=\{)", csv_reads_as.strip())]
+    assert customers(read(csv_text, "csv")) == expected
