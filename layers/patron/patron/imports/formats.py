@@ -106,10 +106,6 @@ class ImportReader:
             return _json_lines(self._input, self._max)
         return _csv_records(self._input, self._max)
 
-    @property
-    def bytes_read(self) -> int:
-        return self._input.base + len(self._input.data)
-
 
 # -- chunks ------------------------------------------------------------------------------------------------
 
