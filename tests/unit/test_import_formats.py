@@ -515,6 +515,17 @@ def test_csv_line_over_the_limit_ends_the_import():
 # -- the reader ----------------------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("file_format", ["json", "jsonl"])
+def test_reads_an_s3_object_body_in_blocks(file_format):
+    from botocore.response import StreamingBody
+
+    people = jsonbody.loads(TRICKY)["customers"]
+    lines = "\n".join(jsonbody.dumps(p) for p in people)
+    data = (TRICKY if file_format == "json" else lines).encode()
+    body = StreamingBody(io.BytesIO(data), len(data))  # what get_object returns as "Body"
+    assert customers(list(ImportReader(body, file_format, block_size=10))) == people
+
+
 def test_unknown_format_is_refused():
     with pytest.raises(ValidationError) as raised:
         ImportReader(io.BytesIO(b""), "xml")
