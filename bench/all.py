@@ -1,4 +1,5 @@
-"""`make bench`: the benchmarks in turn, cold start first (before DynamoDB Local's JVM takes the CPU).
+"""`make bench`: the benchmarks in turn, cold start first (before DynamoDB Local's JVM takes the CPU), the import
+reader's memory last (it needs no runtime).
 
 .venv/bin/python -m bench.all [--rounds N] [--n N]
 """
@@ -8,7 +9,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from bench import authorizer, bulk, capacity, capacity_customers, cold_start
+from bench import authorizer, bulk, capacity, capacity_customers, cold_start, import_memory
 from bench.common import start_runtime
 
 
@@ -27,8 +28,10 @@ def main(argv: list[str] | None = None) -> None:
         bulk.run(runtime)
     finally:
         runtime.stop()
+    memory = import_memory.run()
     print(f"\nbench: done in {time.perf_counter() - started:.0f} s; JSON in .patron/bench/")
     capacity_customers.check(per_route)  # a Scan on a request path fails the run, once every table is printed
+    import_memory.check(memory)  # so does import memory that grows with the file's size
 
 
 if __name__ == "__main__":
