@@ -43,7 +43,7 @@ def per_record_only():
     real = ChunkWriter._write_new_customers
     calls: list[int] = []
 
-    def declines_all(self, application_id, offset, customers, options, counts):
+    def declines_all(self, application_id, numbers, customers, options, counts):
         calls.append(len(customers))
         return list(range(len(customers))), {}
 

@@ -249,16 +249,43 @@ def test_the_upload_request_is_idempotent(runtime, tenant):
     assert fresh.json()["processId"] != first.json()["processId"]
 
 
-@pytest.mark.parametrize(("input_format", "content_type"), [("jsonl", "application/x-ndjson"), ("csv", "text/csv")])
-def test_jsonl_and_csv_uploads_start_their_process(runtime, tenant, input_format, content_type):
-    """Up to the start only: splitting JSON Lines and CSV is another change (the split reads JSON for now)."""
-    data = b'{"id": "l1"}\n' if input_format == "jsonl" else b"id,email\nc1,c1@example.com\n"
+JSONL = (
+    b'{"id": "%(p)s-1", "email": "%(p)s-1@example.com", "tier": "gold", "orders": ['
+    b'{"id": "%(p)s-o1", "createdAt": "2024-01-01", "amount": 12.5}, {"id": "%(p)s-o2", "createdAt": "2024-02-01",'
+    b' "amount": 7.5}]}\n'
+    b"this line is not JSON\n"
+    b'{"id": "%(p)s-2"}\n'
+)
+CSV = (
+    b"customer.id,customer.email,customer.tier,order.id,order.createdAt,order.amount\r\n"
+    b"%(p)s-1,%(p)s-1@example.com,gold,%(p)s-o1,2024-01-01,12.5\r\n"
+    b"%(p)s-1,%(p)s-1@example.com,gold,%(p)s-o2,2024-02-01,7.5\r\n"
+    b'%(p)s-2,"not an email",,,,\r\n'
+)
+
+
+@pytest.mark.parametrize(
+    ("input_format", "content_type", "template", "rejected"),
+    [
+        ("jsonl", "application/x-ndjson", JSONL, ("1", "customers[1]", "malformed_json")),
+        ("csv", "text/csv", CSV, ("1", "customers[1].email", "invalid_value")),
+    ],
+)
+def test_jsonl_and_csv_uploads_are_imported(runtime, tenant, input_format, content_type, template, rejected):
+    prefix = f"{input_format}{uuid.uuid4().hex[:6]}"
+    data = template % {b"p": prefix.encode()}
     ticket = request_upload(runtime, tenant, {"format": input_format, "contentLength": len(data)}).json()
     assert ticket["headers"]["Content-Type"] == content_type
     assert ticket["uploadUrl"].split("?")[0].endswith(f"/upload.{input_format}")
     assert put(ticket["uploadUrl"], data, ticket["headers"]) == 200
-    assert runtime.wait_idle(20)
-    assert process(runtime, tenant, ticket["processId"]).get("statusDetail") is None  # no longer waiting
+    done = wait_for(runtime, tenant, ticket["processId"])
+    assert done["status"] == "completed", done
+    assert done["data"]["totalCustomers"] == (3 if input_format == "jsonl" else 2)
+    assert done["data"]["totalOrders"] == 2 and done["data"]["processedOrders"] == 2
+    assert [(r["index"], r["path"], r["reason"]) for r in done["rejected"]] == [rejected]
+    body = runtime.request("GET", f"/v1/customers/{prefix}-1", headers=tenant.headers).json()
+    assert body["email"] == f"{prefix}-1@example.com" and body["attributes"]["tier"] == "gold"
+    assert body["stats"]["ordersCount"] == 2 and body["stats"]["totalSales"] == 20
     assert len(executions(runtime, tenant, ticket["processId"])) == 1
 
 

@@ -14,15 +14,21 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from patron.dynamo.errors import error_code
+from patron.imports.formats import Readable
 
 
 class ImportStorage(Protocol):
     def put(self, key: str, body: bytes) -> None: ...
     def get(self, key: str) -> bytes: ...
+    def open(self, key: str) -> Readable:
+        """The object as a stream, read in blocks (an import's input, whatever its size)."""
+        ...
 
 
 class ChunkQueue(Protocol):
-    def send(self, message: dict[str, Any]) -> None: ...
+    def send_many(self, messages: list[dict[str, Any]]) -> None:
+        """Up to 10 messages in one call (SQS's batch)."""
+        ...
 
 
 class Workflow(Protocol):
@@ -63,6 +69,10 @@ class S3ImportStorage:
 
     def get(self, key: str) -> bytes:
         body: bytes = _client("s3").get_object(Bucket=self._bucket, Key=key)["Body"].read()
+        return body
+
+    def open(self, key: str) -> Readable:
+        body: Readable = _client("s3").get_object(Bucket=self._bucket, Key=key)["Body"]
         return body
 
 
@@ -109,8 +119,17 @@ class SqsChunkQueue:
     def __init__(self, queue_url: str):
         self._url = queue_url
 
-    def send(self, message: dict[str, Any]) -> None:
-        _client("sqs").send_message(QueueUrl=self._url, MessageBody=json.dumps(message))
+    def send_many(self, messages: list[dict[str, Any]]) -> None:
+        entries = [{"Id": str(i), "MessageBody": json.dumps(m)} for i, m in enumerate(messages)]
+        for _ in range(5):
+            failed = _client("sqs").send_message_batch(QueueUrl=self._url, Entries=entries).get("Failed") or []
+            if not failed:
+                return
+            retry = {str(f["Id"]) for f in failed if not f.get("SenderFault")}
+            if len(retry) < len(failed):
+                raise RuntimeError(f"SQS refused chunk messages: {sorted(str(f.get('Code')) for f in failed)}")
+            entries = [entry for entry in entries if entry["Id"] in retry]
+        raise RuntimeError("SQS kept failing to take chunk messages.")
 
 
 class StepFunctionsWorkflow:

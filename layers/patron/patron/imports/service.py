@@ -7,22 +7,35 @@ is rejected with its index, field path and reason, and the rest of its chunk is 
 from __future__ import annotations
 
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from patron.clock import Clock, SystemClock, iso
-from patron.errors import NotFoundError, PatronError
+from patron.errors import NotFoundError
 from patron.http import jsonbody
 from patron.imports.aws import ChunkQueue, ImportStorage, Workflow
-from patron.imports.model import CUSTOMERS_PER_CHUNK, InputFormat, Process, ProcessStatus, Rejection
+from patron.imports.formats import Chunk, ImportReader, chunked
+from patron.imports.model import Process, ProcessStatus, Rejection
 from patron.imports.payload import ImportEnvelope, parse_envelope
 from patron.imports.repository import ProcessRepository
 
+SPLIT_CONCURRENCY = 8  # chunk objects stored at once
+MESSAGES_PER_SEND = 10  # SQS's SendMessageBatch limit
 
-class InputFormatNotSupportedError(PatronError):
-    """The split reads Rfmcube's JSON envelope only, for now (the workflow fails the process with this name)."""
 
-    def __init__(self, input_format: InputFormat) -> None:
-        super().__init__(message=f"{input_format.value} imports cannot be split yet.", code="format_not_supported")
+def _order_count(customer: dict[str, Any]) -> int:
+    orders = customer.get("orders")
+    return len(orders) if isinstance(orders, list) else 0
+
+
+def _chunk_body(chunk: Chunk) -> bytes:
+    """The chunk's customers as the file held them (their JSON text is not encoded again), with their record
+    numbers and the records the reader refused."""
+    head = {
+        "indices": [record.index for record in chunk.customers],
+        "problems": [{"index": p.index, "path": p.path, "reason": p.reason} for p in chunk.problems],
+    }
+    return jsonbody.dumps(head)[:-1].encode("utf-8") + b', "customers": ' + chunk.customers_json() + b"}"
 
 
 def _input_key(application_id: int, process_id: int) -> str:
@@ -85,23 +98,52 @@ class ImportService:
     # -- workflow steps ----------------------------------------------------------------------------------
 
     def split(self, application_id: int, process_id: int) -> int:
-        """Chunks of CUSTOMERS_PER_CHUNK customers (with their orders), each in S3 and announced on the queue.
-        Re-running it (a retried step) writes the same chunks again: their completion is recorded once."""
+        """Streams the input (JSON, JSON Lines or CSV) into chunks of at most CUSTOMERS_PER_CHUNK customers, each
+        stored in S3, then announced on the queue; memory stays bounded whatever the file's size. Sets the
+        process's totals. Re-running it (a retried step) writes the same chunks again: each counts once."""
         process = self.get(application_id, process_id)
-        if process.input_format is not InputFormat.JSON:
-            raise InputFormatNotSupportedError(process.input_format)
-        raw = self._storage.get(process.input_key)
-        customers = jsonbody.loads(raw)["customers"]  # numbers stay exact (Decimal) through the chunks
-        chunks = [customers[i : i + CUSTOMERS_PER_CHUNK] for i in range(0, len(customers), CUSTOMERS_PER_CHUNK)]
-        for index, chunk in enumerate(chunks):
-            key = _chunk_key(application_id, process_id, index)
-            body = jsonbody.dumps({"offset": index * CUSTOMERS_PER_CHUNK, "customers": chunk})
-            self._storage.put(key, body.encode("utf-8"))
-            self._queue.send({"applicationId": application_id, "processId": process_id, "chunk": index, "key": key})
+        reader = ImportReader(self._storage.open(process.input_key), process.input_format.value)
+        customers = orders = count = 0
+        pending: list[tuple[str, bytes]] = []
+        with ThreadPoolExecutor(max_workers=SPLIT_CONCURRENCY) as pool:
+            for chunk in chunked(reader):
+                customers += len(chunk.records)
+                orders += sum(_order_count(record.customer) for record in chunk.customers)
+                pending.append((_chunk_key(application_id, process_id, count), _chunk_body(chunk)))
+                count += 1
+                if len(pending) == MESSAGES_PER_SEND:
+                    self._announce(pool, application_id, process_id, count - len(pending), pending)
+                    pending = []
+            self._announce(pool, application_id, process_id, count - len(pending), pending)
         self._processes.set_status(
-            application_id, process_id, ProcessStatus.RUNNING, iso(self._clock.now()), chunksTotal=len(chunks)
+            application_id,
+            process_id,
+            ProcessStatus.RUNNING,
+            iso(self._clock.now()),
+            chunksTotal=count,
+            totalCustomers=customers,
+            totalOrders=orders,
         )
-        return len(chunks)
+        return count
+
+    def _announce(
+        self,
+        pool: ThreadPoolExecutor,
+        application_id: int,
+        process_id: int,
+        first: int,
+        chunks: list[tuple[str, bytes]],
+    ) -> None:
+        """Stores the chunks side by side, then sends their messages (a message never names a missing object)."""
+        if not chunks:
+            return
+        list(pool.map(lambda chunk: self._storage.put(*chunk), chunks))
+        self._queue.send_many(
+            [
+                {"applicationId": application_id, "processId": process_id, "chunk": first + n, "key": key}
+                for n, (key, _) in enumerate(chunks)
+            ]
+        )
 
     def is_done(self, application_id: int, process_id: int) -> bool:
         process = self.get(application_id, process_id)

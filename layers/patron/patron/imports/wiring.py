@@ -23,7 +23,7 @@ from patron.settings import (
 
 
 class _NoQueue:
-    def send(self, message: dict[str, Any]) -> None:
+    def send_many(self, messages: list[dict[str, Any]]) -> None:
         raise RuntimeError("this function does not split imports")
 
 

@@ -109,7 +109,8 @@ class ChunkWriter:
         if process is None:
             return False
         chunk = jsonbody.loads(self._storage.get(key))
-        offset, customers = int(chunk["offset"]), chunk["customers"]
+        # Each customer's record number in the file, and the records the split could not read.
+        numbers, customers = [int(n) for n in chunk["indices"]], chunk["customers"]
         options = process.options
         if options.overwrite_descriptors:
             self._overwrite_descriptors(application_id, customers)
@@ -117,13 +118,14 @@ class ChunkWriter:
             # Rfmcube's recalculateStats: today's status mapping, read now, maps this chunk's new orders...
             self._orders.status_mapping(application_id, fresh=True)
         counts = _Counts()
+        counts.rejections += [Rejection(str(p["index"]), str(p["path"]), str(p["reason"])) for p in chunk["problems"]]
         one_by_one = list(range(len(customers)))
         recount: dict[int, str] = {}
         if self._batch is not None and self._profiles is not None:
-            one_by_one, recount = self._write_new_customers(application_id, offset, customers, options, counts)
+            one_by_one, recount = self._write_new_customers(application_id, numbers, customers, options, counts)
         existing: list[str] = []
         for position in one_by_one:
-            if accepted := self._customer(application_id, offset + position, customers[position], options, counts):
+            if accepted := self._customer(application_id, numbers[position], customers[position], options, counts):
                 existing.append(accepted)
             if position in recount:
                 # Its orders went out with the batch but its profile did not: the statistics are counted again.
@@ -147,14 +149,14 @@ class ChunkWriter:
     # -- the batch way ---------------------------------------------------------------------------------------
 
     def _write_new_customers(
-        self, application_id: int, offset: int, customers: list[Any], options: ImportOptions, counts: _Counts
+        self, application_id: int, numbers: list[int], customers: list[Any], options: ImportOptions, counts: _Counts
     ) -> tuple[list[int], dict[int, str]]:
         """Writes the chunk's new customers in batches; returns the positions left to the per-record way (in
         order), and those of them whose orders this call wrote (with their integration ids)."""
         assert self._batch is not None
         candidates: dict[int, _NewCustomer] = {}
         for position, raw in enumerate(customers):
-            built = self._build(application_id, offset + position, raw, counts)
+            built = self._build(application_id, numbers[position], raw)
             if built is not None:
                 candidates[position] = built
         snapshot = self._batch.read(
@@ -219,7 +221,7 @@ class ChunkWriter:
             self._record(application_id, records)
         return [p for p in range(len(customers)) if p not in batch or p in recount], recount
 
-    def _build(self, application_id: int, number: int, raw: Any, counts: _Counts) -> _NewCustomer | None:
+    def _build(self, application_id: int, number: int, raw: Any) -> _NewCustomer | None:
         """The profile and orders the services would create for this record, or None when the record is not
         for the batch way (invalid: its rejection comes from the per-record way; or known by email only; or an
         order naming another customer)."""
