@@ -8,7 +8,7 @@ SAM_VERSION := 1.170.0
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: run test lint typecheck unit integration contract template-check build bench bench-import-memory openapi clean deps
+.PHONY: run test lint typecheck unit integration contract template-check build bench bench-import bench-import-memory openapi clean deps
 
 deps: $(STAMPS)/venv $(STAMPS)/node
 
@@ -61,6 +61,14 @@ test: deps lint typecheck template-check build
 
 bench: deps
 	$(PY) -m bench.all
+
+# A whole history through the import pipeline, batched against one item per call (about 30 min for the default
+# 20,000 customers and 200,000 orders: the naive arm is the slow one); then the reader's memory.
+# `make bench-import CUSTOMERS=2000` for a quick look.
+CUSTOMERS ?= 20000
+bench-import: deps
+	$(PY) -m bench.import_throughput --customers $(CUSTOMERS)
+	$(PY) -m bench.import_memory
 
 # The streaming import reader's peak memory, 200 MB against 20 MB files (about 40 s; `make bench` runs it too).
 bench-import-memory: deps

@@ -225,6 +225,41 @@ def run_arm(
     }
 
 
+def store_ceiling(runtime: LocalRuntime, items: int = 10_000) -> dict[str, float]:
+    """What DynamoDB Local itself allows on this machine, in the same run: order items written by BatchWriteItem
+    (8 calls in flight, as the worker does) against one PutItem at a time. No end-to-end ratio can pass this."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from patron.dynamo import codec
+    from patron.orders.repository import order_to_item
+
+    client, table = runtime.dynamodb_client(), runtime.table_names["OrdersTable"]
+    sample = next(history(1, 1))["orders"][0]
+
+    def item(tag: str, n: int) -> dict[str, Any]:
+        from patron.orders.model import Order, OrderState
+
+        order = Order(0, f"ceiling-{tag}-{n}", "c", sample["createdAt"], sample["amount"], OrderState.SALE)
+        return codec.to_item({**order_to_item(order), "items": sample["items"]})
+
+    def batch(start: int) -> None:
+        requests = [{"PutRequest": {"Item": item("b", n)}} for n in range(start, start + 25)]
+        while requests:
+            answer = client.batch_write_item(RequestItems={table: requests})
+            requests = (answer.get("UnprocessedItems") or {}).get(table, [])
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(batch, range(0, items, 25)))
+    batched = items / (time.perf_counter() - started)
+    singles = items // 5
+    started = time.perf_counter()
+    for n in range(singles):
+        client.put_item(TableName=table, Item=item("p", n))
+    single = singles / (time.perf_counter() - started)
+    return {"batch_items_per_second": batched, "put_items_per_second": single, "ratio": batched / single}
+
+
 def run(customers: int = DEFAULT_CUSTOMERS, orders: int = DEFAULT_ORDERS, timeout: float = 7200) -> dict[str, Any]:
     from patron.dynamo.client import dynamodb_client
     from patron.imports.wiring import chunk_writer
@@ -242,6 +277,7 @@ def run(customers: int = DEFAULT_CUSTOMERS, orders: int = DEFAULT_ORDERS, timeou
             meter.learn_key_names(runtime.table_names[logical], ("PK", "SK"))
         try:
             results: dict[str, Any] = {"customers": customers, "orders": customers * orders, "arms": {}}
+            results["store_ceiling"] = store_ceiling(runtime)
             results["arms"]["batched"] = run_arm(runtime, meter, "batched", path, records, timeout)
             writer = chunk_writer()  # built by the worker during the first arm, in its environment
             batched_store = writer._batch
@@ -273,6 +309,11 @@ def run(customers: int = DEFAULT_CUSTOMERS, orders: int = DEFAULT_ORDERS, timeou
         rows,
         f"throughput batched / one item per call: {results['throughput_ratio']:.1f}x; "
         f"calls per record: 1/{1 / results['calls_ratio']:.0f} of the naive path",
+    )
+    ceiling = results["store_ceiling"]
+    print(
+        f"DynamoDB Local alone, same run: BatchWriteItem {ceiling['batch_items_per_second']:.0f} items/s (8 in "
+        f"flight), PutItem {ceiling['put_items_per_second']:.0f} items/s: {ceiling['ratio']:.1f}x at most"
     )
     return results
 
