@@ -166,10 +166,10 @@ class DynamoBatchStore:
             application_id = orders[0].application_id
             key = {"PK": customer_orders_pk(application_id, customer_id), "SK": customer_order_sk(created_at, order_id)}
             requests.append({"DeleteRequest": {"Key": codec.to_item(key)}})
-        self._side_by_side(self._write, _chunks(requests, WRITE_ITEMS))
+        self._side_by_side(lambda batch: self._write(self._orders, batch), _chunks(requests, WRITE_ITEMS))
 
-    def _write(self, requests: Sequence[dict[str, Any]]) -> None:
-        pending: dict[str, Any] = {self._orders: list(requests)}
+    def _write(self, table: str, requests: Sequence[dict[str, Any]]) -> None:
+        pending: dict[str, Any] = {table: list(requests)}
         for attempt in range(_ATTEMPTS):
             answer = self._client.batch_write_item(RequestItems=pending)
             pending = dict(answer.get("UnprocessedItems") or {})
@@ -189,12 +189,7 @@ class DynamoBatchStore:
             for k, v in claims
         ]
         for batch in _chunks(requests, WRITE_ITEMS):
-            pending: dict[str, Any] = {self._profiles: list(batch)}
-            for attempt in range(_ATTEMPTS):
-                pending = dict(self._client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {})
-                if not pending:
-                    break
-                _backoff(attempt)
+            self._write(self._profiles, batch)
 
     def insert_profiles(self, profiles: Sequence[CustomerProfile]) -> set[str]:
         failed = self._insert(self._profiles, [profile_to_item(profile) for profile in profiles])

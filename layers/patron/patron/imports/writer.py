@@ -38,7 +38,7 @@ from patron.orders.merge import CustomerMerger
 from patron.orders.model import Order
 from patron.orders.rfmcube import parse_merge_customer
 from patron.orders.service import OrderService, stats_of
-from patron.orders.wire import ORDER_FIELDS, parse_order
+from patron.orders.wire import ORDER_FIELDS, OrderInput, parse_order
 from patron.profiles.identifiers import IdentifierPatch
 from patron.profiles.model import CustomerProfile
 from patron.profiles.service import AttributeCatalog, ProfileService
@@ -243,10 +243,7 @@ class ChunkWriter:
         for position, order in enumerate(raw.get("orders") or []):
             order_root = f"{root}.orders[{position}]"
             try:
-                fields = dict(order) if isinstance(order, dict) else order
-                if isinstance(fields, dict):
-                    fields.setdefault("customerId", me)
-                parsed = parse_order(fields, root=order_root)
+                parsed = _nested_order(order, me, order_root)
                 if parsed.customer_id != me or parsed.customer_email is not None:
                     return None
                 orders.append(self._orders.new_order(application_id, parsed, me, root=order_root))
@@ -284,10 +281,8 @@ class ChunkWriter:
         for position, order in enumerate(orders):
             order_root = f"{root}.orders[{position}]"
             try:
-                fields = dict(order) if isinstance(order, dict) else order
-                if isinstance(fields, dict):
-                    fields.setdefault("customerId", integration_id)
-                stored = self._orders.upsert(application_id, parse_order(fields, root=order_root), root=order_root)
+                parsed = _nested_order(order, integration_id, order_root)
+                stored = self._orders.upsert(application_id, parsed, root=order_root)
             except PatronError as error:
                 counts.rejections.append(_rejection(f"{number}.orders[{position}]", order_root, error, ""))
                 continue
@@ -322,6 +317,12 @@ class ChunkWriter:
             overwrite(application_id, EntityKind.PRODUCT, [("", i) for i in items], overwrite=True)
         except ValidationError:
             pass  # conflicting types within the call itself: each record is then checked as usual
+
+
+def _nested_order(raw: Any, customer_id: str, root: str) -> OrderInput:
+    """An order nested in a customer's record: it belongs to that customer unless it names another."""
+    fields = {"customerId": customer_id, **raw} if isinstance(raw, dict) else raw
+    return parse_order(fields, root=root)
 
 
 def _rejection(index: str, root: str, error: PatronError, prefix: str) -> Rejection:
