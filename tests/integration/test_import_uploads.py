@@ -352,3 +352,31 @@ def test_the_starter_checks_the_object_against_the_maximum_and_the_declared_size
     again = starter.object_created("imports", key)
     assert again is (UploadOutcome.STARTED if failure is None else UploadOutcome.IGNORED)
     assert starter.object_created("another-bucket", key) is UploadOutcome.IGNORED
+
+
+def test_a_process_whose_file_never_came_is_reported_failed_an_hour_after_its_url_expired(runtime, tenant):
+    from datetime import UTC, datetime, timedelta
+
+    from patron.imports.service import ImportService
+
+    ticket = request_upload(runtime, tenant, {"format": "jsonl", "contentLength": 10}).json()
+    assert process(runtime, tenant, ticket["processId"])["statusDetail"] == "awaiting_upload"
+    expiry = datetime.fromisoformat(ticket["expiresAt"].replace("Z", "+00:00"))
+
+    class At:
+        def __init__(self, moment: datetime) -> None:
+            self.moment = moment
+
+        def now(self) -> datetime:
+            return self.moment
+
+    repository = DynamoProcessRepository(runtime.dynamodb_client(), runtime.table_names["ProcessesTable"])
+
+    def seen_at(moment: datetime) -> Process:
+        service = ImportService(repository, None, None, None, clock=At(moment))  # type: ignore[arg-type]
+        return service.get(tenant.application_id, ticket["processId"])
+
+    assert seen_at(expiry + timedelta(minutes=59)).status is ProcessStatus.AWAITING_UPLOAD  # may still be uploading
+    late = seen_at(expiry + timedelta(hours=1, seconds=1))
+    assert late.status is ProcessStatus.FAILED and (late.failure or "").startswith("upload_expired")
+    assert datetime.now(UTC) < expiry  # the route itself still reports it waiting

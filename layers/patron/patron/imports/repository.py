@@ -25,6 +25,10 @@ class ProcessRepository(Protocol):
     def create(self, process: Process, input_key: str) -> None: ...
     def get(self, application_id: int, process_id: int) -> Process | None: ...
     def input_key(self, application_id: int, process_id: int) -> str: ...
+    def chunk_recorded(self, application_id: int, process_id: int, index: int) -> bool:
+        """Whether the chunk's completion is recorded (everything it writes is written)."""
+        ...
+
     def set_status(
         self, application_id: int, process_id: int, status: ProcessStatus, now: str, **fields: Any
     ) -> None: ...
@@ -154,6 +158,11 @@ class DynamoProcessRepository:
     def get(self, application_id: int, process_id: int) -> Process | None:
         item = self._get_item(application_id, process_id)
         return _process_from(item) if item else None
+
+    def chunk_recorded(self, application_id: int, process_id: int, index: int) -> bool:
+        key = {"PK": process_pk(application_id, process_id), "SK": chunk_sk(index)}
+        found = self._client.get_item(TableName=self._table, Key=codec.to_item(key), ConsistentRead=True)
+        return "Item" in found
 
     def input_key(self, application_id: int, process_id: int) -> str:
         item = self._get_item(application_id, process_id)

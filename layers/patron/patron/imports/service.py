@@ -6,8 +6,10 @@ is rejected with its index, field path and reason, and the rest of its chunk is 
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from typing import Any
 
 from patron.clock import Clock, SystemClock, iso
@@ -19,6 +21,7 @@ from patron.imports.model import Process, ProcessStatus, Rejection
 from patron.imports.payload import ImportEnvelope, parse_envelope
 from patron.imports.repository import ProcessRepository
 
+UPLOAD_GRACE = timedelta(hours=1)
 SPLIT_CONCURRENCY = 8  # chunk objects stored at once
 MESSAGES_PER_SEND = 10  # SQS's SendMessageBatch limit
 
@@ -85,9 +88,15 @@ class ImportService:
         return process
 
     def get(self, application_id: int, process_id: int) -> Process:
+        """The process; one still waiting for its file an hour after its upload URL expired is reported failed
+        (an upload begun before the expiry may still be finishing within that hour)."""
         process = self._processes.get(application_id, process_id)
         if process is None:
             raise NotFoundError("No such process.", code="process_not_found")
+        late = iso(self._clock.now() - UPLOAD_GRACE)
+        if process.status is ProcessStatus.AWAITING_UPLOAD and process.upload_expires and process.upload_expires < late:
+            failure = "upload_expired: no file arrived before the upload URL expired; ask for a new one."
+            return dataclasses.replace(process, status=ProcessStatus.FAILED, failure=failure)
         return process
 
     def rejections(

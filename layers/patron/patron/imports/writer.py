@@ -106,8 +106,8 @@ class ChunkWriter:
     def write(self, application_id: int, process_id: int, index: int, key: str) -> bool:
         """Writes the chunk and records it; False when it had been recorded already (a redelivery)."""
         process = self._processes.get(application_id, process_id)
-        if process is None:
-            return False
+        if process is None or self._processes.chunk_recorded(application_id, process_id, index):
+            return False  # a redelivery of a chunk written whole: one read, and nothing written again
         chunk = jsonbody.loads(self._storage.get(key))
         # Each customer's record number in the file, and the records the split could not read.
         numbers, customers = [int(n) for n in chunk["indices"]], chunk["customers"]
