@@ -214,3 +214,64 @@ def test_records_sharing_keys_in_one_chunk_apply_in_file_order(runtime, tenant):
     assert first["attributes"]["tier"] == "gold" and first["stats"]["ordersCount"] == 0
     assert customer(runtime, tenant, f"g{suffix}")["stats"]["ordersCount"] == 1
     assert customer(runtime, tenant, f"e{suffix}")["stats"]["totalSales"] == 7
+
+
+def test_a_profile_created_between_a_crash_and_the_redelivery_still_gets_its_figures(
+    runtime, tenant, monkeypatch, quick_redelivery
+):
+    suffix = uuid.uuid4().hex[:6]
+    real = DynamoBatchStore.insert_profiles
+    target = f"c{suffix}-0"
+    crashed: list[bool] = []
+
+    def crash_then_the_shop_writes(self, profiles):
+        if not crashed:
+            crashed.append(True)
+            # The orders are stored, the profile is not; before the chunk comes back, the shop's API creates it.
+            body = {"attributes": {"vip": True}}
+            assert runtime.request("PUT", f"/v1/customers/{target}", headers=tenant.headers, body=body).status == 200
+            raise RuntimeError("the Lambda was stopped")
+        return real(self, profiles)
+
+    monkeypatch.setattr(DynamoBatchStore, "insert_profiles", crash_then_the_shop_writes)
+    map_cancelled(runtime, tenant)
+    process = wait_for(runtime, tenant, start(runtime, tenant, history(suffix, customers=6)))
+    assert crashed and process["data"]["processedCustomers"] == 5 and process["data"]["processedOrders"] == 15
+    merged = customer(runtime, tenant, target)
+    assert merged["attributes"]["vip"] is True and merged["attributes"]["tier"] == "gold"
+    assert merged["stats"]["ordersCount"] == 2 and merged["stats"]["totalSales"] == pytest.approx(21)
+
+
+def test_a_guest_before_its_customer_in_the_file_is_absorbed_as_record_by_record(runtime, tenant):
+    suffix = uuid.uuid4().hex[:6]
+    email = f"g{suffix}@example.com"
+    people = [
+        {"email": email, "name": "Guest", "orders": [{"id": f"go{suffix}", "createdAt": "2024-01-01", "amount": 4}]},
+        {"id": f"real{suffix}", "email": email, "name": "Real"},
+    ]
+    process = wait_for(runtime, tenant, start(runtime, tenant, people, triggerIntegrations=True))
+    assert process["data"]["processedCustomers"] == 2, process
+    body = customer(runtime, tenant, f"real{suffix}")
+    assert body["attributes"]["name"] == "Real" and body["email"] == email
+    assert body["stats"]["ordersCount"] == 1  # the guest's order moved with it
+
+
+def test_an_order_id_twice_in_one_customer_with_integrations_triggered_lands_once(runtime, tenant):
+    suffix = uuid.uuid4().hex[:6]
+    order = {"id": f"dup{suffix}", "createdAt": "2024-01-01", "amount": 4}
+    people = [{"id": f"t{suffix}", "orders": [order, {**order, "amount": 6}]}]
+    process = wait_for(runtime, tenant, start(runtime, tenant, people, triggerIntegrations=True))
+    assert process["status"] == "completed" and process["data"]["processedOrders"] == 2, process
+    stats = customer(runtime, tenant, f"t{suffix}")["stats"]
+    assert (stats["ordersCount"], stats["totalSales"]) == (1, 6)  # the later one wins, as record by record
+
+
+def test_a_customer_with_more_attribute_names_than_a_statement_holds_is_written_record_by_record(runtime, tenant):
+    from patron.imports.batch_store import insertable
+
+    suffix = uuid.uuid4().hex[:6]
+    attributes = {f"attribute_with_a_rather_long_name_{n:03d}": n for n in range(200)}
+    assert not insertable({f"a:{name}": value for name, value in attributes.items()})
+    process = wait_for(runtime, tenant, start(runtime, tenant, [{"id": f"w{suffix}", **attributes}]))
+    assert process["data"]["processedCustomers"] == 1, process
+    assert customer(runtime, tenant, f"w{suffix}")["attributes"] == attributes

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from patron.dynamo import codec
+from patron.http import jsonbody
 from patron.orders.keys import ORDER_SK, customer_order_sk, customer_orders_pk, order_pk
 from patron.orders.model import Order
 from patron.orders.repository import index_item, order_to_item
@@ -36,9 +37,16 @@ R = TypeVar("R")
 GET_KEYS = 100  # BatchGetItem's limit
 WRITE_ITEMS = 25  # BatchWriteItem's and BatchExecuteStatement's limit
 CONCURRENCY = 8  # calls of one phase in flight (the DynamoDB client's pool holds 16)
-_ATTEMPTS = 8  # for unprocessed items and throttled statements, with jittered exponential backoff
+# For unprocessed items and throttled statements (DynamoDB throttling a table that has not served such a peak
+# yet), with jittered exponential backoff up to 2 s: about 15 s at worst, well inside the worker's 120 s.
+_ATTEMPTS = 12
 # A statement that failed for these reasons will fail again: the record goes the per-record way.
-_FINAL_STATEMENT_ERRORS = {"DuplicateItem", "ConditionalCheckFailed", "ValidationError", "ItemCollectionSizeLimit"}
+_FINAL_STATEMENT_ERRORS = {
+    "DuplicateItem",
+    "ConditionalCheckFailed",
+    "ValidationError",
+    "ItemCollectionSizeLimitExceeded",
+}
 
 
 class BatchWriteError(RuntimeError):
@@ -79,12 +87,24 @@ class BatchStore(Protocol):
         ...
 
 
+MAX_STATEMENT_CHARS = 8_000  # PartiQL's limit is 8,192 characters per statement (every attribute name is in it)
+MAX_INSERT_BYTES = 350 * 1024  # well under DynamoDB's 400 KB item: names, values and their overhead
+
+
+def insertable(item: dict[str, Any]) -> bool:
+    """Whether a PartiQL INSERT can carry this item: its statement within PartiQL's length, the item well under
+    DynamoDB's size limit. Others go the per-record way, which refuses a profile too large with its reason."""
+    statement = sum(len(_literal(name)) + 4 for name in item) + 80
+    size = sum(len(name.encode()) + len(jsonbody.dumps(value).encode()) for name, value in item.items())
+    return statement <= MAX_STATEMENT_CHARS and size <= MAX_INSERT_BYTES
+
+
 def _chunks(values: Sequence[T], size: int) -> list[Sequence[T]]:
     return [values[i : i + size] for i in range(0, len(values), size)]
 
 
 def _backoff(attempt: int) -> None:
-    time.sleep(min(1.0, 0.025 * 2**attempt) * random.random())  # noqa: S311 - jitter, not a secret
+    time.sleep(min(2.0, 0.025 * 2**attempt) * random.random())  # noqa: S311 - jitter, not a secret
 
 
 def _literal(name: str) -> str:
@@ -166,7 +186,8 @@ class DynamoBatchStore:
             application_id = orders[0].application_id
             key = {"PK": customer_orders_pk(application_id, customer_id), "SK": customer_order_sk(created_at, order_id)}
             requests.append({"DeleteRequest": {"Key": codec.to_item(key)}})
-        self._side_by_side(lambda batch: self._write(self._orders, batch), _chunks(requests, WRITE_ITEMS))
+        # 24 per call: an order and its index entry (adjacent) always go out together.
+        self._side_by_side(lambda batch: self._write(self._orders, batch), _chunks(requests, WRITE_ITEMS - 1))
 
     def _write(self, table: str, requests: Sequence[dict[str, Any]]) -> None:
         pending: dict[str, Any] = {table: list(requests)}

@@ -31,7 +31,7 @@ from patron.clock import Clock, SystemClock, iso
 from patron.errors import PatronError, ValidationError
 from patron.http import jsonbody
 from patron.imports.aws import ImportStorage
-from patron.imports.batch_store import BatchStore, Claim
+from patron.imports.batch_store import BatchStore, Claim, insertable
 from patron.imports.model import ImportOptions, Rejection
 from patron.imports.repository import ProcessRepository
 from patron.orders.merge import CustomerMerger
@@ -39,8 +39,9 @@ from patron.orders.model import Order
 from patron.orders.rfmcube import parse_merge_customer
 from patron.orders.service import OrderService, stats_of
 from patron.orders.wire import ORDER_FIELDS, OrderInput, parse_order
-from patron.profiles.identifiers import IdentifierPatch
+from patron.profiles.identifiers import IdentifierKind, IdentifierPatch, normalise_email
 from patron.profiles.model import CustomerProfile
+from patron.profiles.repository import profile_to_item
 from patron.profiles.service import AttributeCatalog, ProfileService
 
 Resolve = Callable[[int, str | None, str | None], str]
@@ -105,6 +106,8 @@ class ChunkWriter:
 
     def write(self, application_id: int, process_id: int, index: int, key: str) -> bool:
         """Writes the chunk and records it; False when it had been recorded already (a redelivery)."""
+        if not key.startswith(f"imports/{application_id}/{process_id}/"):
+            raise ValueError("a chunk message names another process's object")
         process = self._processes.get(application_id, process_id)
         if process is None or self._processes.chunk_recorded(application_id, process_id, index):
             return False  # a redelivery of a chunk written whole: one read, and nothing written again
@@ -152,7 +155,8 @@ class ChunkWriter:
         self, application_id: int, numbers: list[int], customers: list[Any], options: ImportOptions, counts: _Counts
     ) -> tuple[list[int], dict[int, str]]:
         """Writes the chunk's new customers in batches; returns the positions left to the per-record way (in
-        order), and those of them whose orders this call wrote (with their integration ids)."""
+        order), and those of them whose statistics must be counted again from their stored orders afterwards
+        (with their integration ids)."""
         assert self._batch is not None
         candidates: dict[int, _NewCustomer] = {}
         for position, raw in enumerate(customers):
@@ -169,9 +173,11 @@ class ChunkWriter:
         # earlier record of the chunk shares a key with it (the per-record way then keeps the records' order).
         batch: dict[int, _NewCustomer] = {}
         seen: set[tuple[str, str]] = set()
+        recount: dict[int, str] = {}
         for position in range(len(customers)):
             candidate = candidates.get(position)
             if candidate is None:
+                seen |= _keys_named(customers[position])  # a record the per-record way writes: it comes first
                 continue
             me = candidate.integration_id
             keys = candidate.keys()
@@ -185,6 +191,10 @@ class ChunkWriter:
             seen |= keys
             if fresh:
                 batch[position] = candidate
+            elif any(snapshot.orders.get(o.order_id, ("",))[0] == me for o in candidate.orders):
+                # Its orders are stored already: replays on the per-record way change no figure, so if an
+                # interrupted batch attempt wrote them before its profile existed, only a recount counts them.
+                recount[position] = me
         # Claims first: one taken meanwhile sends its customer the per-record way, with nothing of it written.
         wanted = [
             (claim, c.integration_id) for c in batch.values() for claim in c.claims if claim not in snapshot.claims
@@ -206,10 +216,11 @@ class ChunkWriter:
         if orders:
             self._batch.put_orders(orders, stale)
         not_created = self._batch.insert_profiles([c.profile for c in batch.values()]) if batch else set()
-        recount = {position: c.integration_id for position, c in batch.items() if c.integration_id in not_created}
+        declined = {position for position, c in batch.items() if c.integration_id in not_created}
+        recount |= {position: batch[position].integration_id for position in declined}
         records: list[tuple[str, str, str]] = []
         for position, candidate in batch.items():
-            if position in recount:
+            if position in declined:
                 continue
             counts.customers += 1
             counts.orders += len(candidate.orders)
@@ -219,7 +230,7 @@ class ChunkWriter:
                 records += [("order", order.order_id, order.customer_id) for order in candidate.orders]
         if records and self._record is not None:
             self._record(application_id, records)
-        return [p for p in range(len(customers)) if p not in batch or p in recount], recount
+        return [p for p in range(len(customers)) if p not in batch or p in declined], recount
 
     def _build(self, application_id: int, number: int, raw: Any) -> _NewCustomer | None:
         """The profile and orders the services would create for this record, or None when the record is not
@@ -250,7 +261,10 @@ class ChunkWriter:
             except PatronError as error:
                 rejections.append(_rejection(f"{number}.orders[{position}]", order_root, error, ""))
         stats = stats_of(me, (order.contribution() for order in orders))
-        return _NewCustomer(number, dataclasses.replace(profile, stats=stats), orders, rejections)
+        profile = dataclasses.replace(profile, stats=stats)
+        if not insertable(profile_to_item(profile)):
+            return None  # too many or too long attribute names for one statement, or too large an item
+        return _NewCustomer(number, profile, orders, rejections)
 
     # -- the per-record way ----------------------------------------------------------------------------------
 
@@ -289,7 +303,7 @@ class ChunkWriter:
             counts.orders += 1
             records.append(("order", stored.order_id, stored.customer_id))
         if options.trigger_integrations and self._record is not None:
-            self._record(application_id, records)
+            self._record(application_id, list(dict.fromkeys(records)))  # an order id twice is one change
         return integration_id
 
     def _overwrite_descriptors(self, application_id: int, customers: list[Any]) -> None:
@@ -317,6 +331,25 @@ class ChunkWriter:
             overwrite(application_id, EntityKind.PRODUCT, [("", i) for i in items], overwrite=True)
         except ValidationError:
             pass  # conflicting types within the call itself: each record is then checked as usual
+
+
+def _keys_named(raw: Any) -> set[tuple[str, str]]:
+    """The keys a record the batch way declined may write (its id, its email's claim, its orders and the
+    customers they name), as far as they can be read: records after it that share one keep the file's order."""
+    if not isinstance(raw, dict):
+        return set()
+    keys: set[tuple[str, str]] = set()
+    if isinstance(raw.get("id"), str | int) and not isinstance(raw.get("id"), bool):
+        keys.add(("profile", str(raw["id"])))
+    if isinstance(raw.get("email"), str) and (email := normalise_email(raw["email"])):
+        keys.add(("claim", f"{IdentifierKind.EMAIL}#{email}"))
+    orders = raw.get("orders")
+    for order in orders if isinstance(orders, list) else []:
+        if isinstance(order, dict):
+            for kind, name in (("order", "id"), ("profile", "customerId")):
+                if isinstance(order.get(name), str | int):
+                    keys.add((kind, str(order[name])))
+    return keys
 
 
 def _nested_order(raw: Any, customer_id: str, root: str) -> OrderInput:

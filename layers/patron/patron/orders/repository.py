@@ -69,8 +69,10 @@ class OrderRepository(Protocol):
         ...
 
     def list_for_customer(
-        self, application_id: int, customer_id: str, limit: int, cursor: str | None
-    ) -> tuple[list[OrderSummary], str | None]: ...
+        self, application_id: int, customer_id: str, limit: int, cursor: str | None, consistent: bool = False
+    ) -> tuple[list[OrderSummary], str | None]:
+        """`consistent`: every index entry written before the call is seen (a recount needs it)."""
+        ...
 
     def delete_for_customer(self, application_id: int, customer_id: str) -> list[str]:
         """Deletes every order of the customer (orders and index items); returns their ids."""
@@ -332,9 +334,10 @@ class DynamoOrderRepository:
         }
 
     def list_for_customer(
-        self, application_id: int, customer_id: str, limit: int, cursor: str | None
+        self, application_id: int, customer_id: str, limit: int, cursor: str | None, consistent: bool = False
     ) -> tuple[list[OrderSummary], str | None]:
         arguments: dict[str, Any] = {
+            "ConsistentRead": consistent,
             "TableName": self._orders,
             "KeyConditionExpression": "PK = :pk AND begins_with(SK, :prefix)",
             "ExpressionAttributeValues": codec.to_item(

@@ -167,7 +167,9 @@ class OrderService:
             entries: dict[str, list[OrderSummary]] = {}
             cursor = None
             while True:
-                page, cursor = self._orders.list_for_customer(application_id, customer_id, MAX_PAGE_SIZE, cursor)
+                page, cursor = self._orders.list_for_customer(
+                    application_id, customer_id, MAX_PAGE_SIZE, cursor, consistent=True
+                )
                 for summary in page:
                     entries.setdefault(summary.order_id, []).append(summary)
                 if cursor is None:

@@ -55,6 +55,7 @@ class DynamoOutboxRepository:
         self._client.put_item(TableName=self._table, Item=codec.to_item(self._item(entry)))
 
     def record_many(self, entries: list[OutboxRecord]) -> None:
+        entries = list({(e.recorded, e.kind, e.entity_id): e for e in entries}.values())  # one item per key
         for start in range(0, len(entries), 25):
             pending: Any = {
                 self._table: [
