@@ -380,3 +380,34 @@ def test_a_process_whose_file_never_came_is_reported_failed_an_hour_after_its_ur
     late = seen_at(expiry + timedelta(hours=1, seconds=1))
     assert late.status is ProcessStatus.FAILED and (late.failure or "").startswith("upload_expired")
     assert datetime.now(UTC) < expiry  # the route itself still reports it waiting
+
+
+def test_an_upload_whose_event_keeps_failing_fails_its_process_through_the_dead_letter_queue(
+    runtime, tenant, monkeypatch
+):
+    def broken(self, bucket, key):
+        raise RuntimeError("Step Functions is unreachable")
+
+    monkeypatch.setattr(UploadStarter, "object_created", broken)
+    data = b'{"id": "dead-letter-1"}\n'
+    ticket = request_upload(runtime, tenant, {"format": "jsonl", "contentLength": len(data)}).json()
+    assert put(ticket["uploadUrl"], data, ticket["headers"]) == 200
+    # Lambda's retries (shortened locally), then ImportUploadDLQ, then its consumer.
+    done = wait_for(runtime, tenant, ticket["processId"], timeout=60)
+    assert done["status"] == "failed" and done["failure"].startswith("upload_not_started"), done
+    assert runtime.wait_idle(30)
+
+
+def test_a_dead_lettered_upload_event_leaves_a_started_process_alone(runtime, tenant):
+    prefix = f"dl{uuid.uuid4().hex[:6]}"
+    data = customers_file(prefix, 3)
+    ticket = request_upload(runtime, tenant, {"format": "json", "contentLength": len(data)}).json()
+    assert put(ticket["uploadUrl"], data, ticket["headers"]) == 200
+    assert wait_for(runtime, tenant, ticket["processId"])["status"] == "completed"
+    bucket, key = bucket_and_key(ticket["uploadUrl"])
+    late = {"requestPayload": runtime.object_created_event(bucket, key)}
+    result = runtime.registry.invoke(
+        "ImportUploadDeadLetterFunction", {"Records": [{"messageId": "m1", "body": json.dumps(late)}]}
+    )
+    assert result == {"batchItemFailures": []}
+    assert process(runtime, tenant, ticket["processId"])["status"] == "completed"

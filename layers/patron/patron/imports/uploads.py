@@ -228,6 +228,29 @@ class UploadStarter:
         _log.info("import upload received", applicationId=application_id, processId=process_id, started=started)
         return UploadOutcome.STARTED
 
+    def start_failed(self, bucket: str, key: str) -> UploadOutcome:
+        """The Object Created event of this upload kept failing (it reached ImportUploadDLQ): a process still
+        waiting for it, or moved to pending but never started, fails with a reason instead of waiting for ever.
+        A workflow that did start sets the process running again (the workflow's status is the truth)."""
+        parsed = parse_upload_key(key) if bucket == self._bucket else None
+        if parsed is None:
+            return UploadOutcome.IGNORED
+        application_id, process_id, _ = parsed
+        process = self._processes.get(application_id, process_id)
+        if process is None or process.input_key != key:
+            return UploadOutcome.IGNORED
+        failure = "upload_not_started: the file arrived but its import could not be started; upload it again."
+        now = iso(self._clock.now())
+        for status in (ProcessStatus.AWAITING_UPLOAD, ProcessStatus.PENDING):
+            if self._processes.transition(
+                application_id, process_id, status, ProcessStatus.FAILED, now, failure=failure
+            ):
+                _log.warning(
+                    "upload event dead-lettered; process failed", applicationId=application_id, processId=process_id
+                )
+                return UploadOutcome.FAILED
+        return UploadOutcome.IGNORED
+
     def _check_size(self, process: Process, key: str) -> str | None:
         """Why the object cannot be imported, or None. S3 already refuses a presigned PUT of another size; this
         catches an object written some other way."""

@@ -1,0 +1,27 @@
+"""Upload events that kept failing land in ImportUploadDLQ (from EventBridge, the event itself; from Lambda's
+asynchronous retries, a record holding it as `requestPayload`): the process they were to start fails with a
+reason instead of waiting for ever."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from patron.imports.wiring import upload_starter
+from patron.settings import ImportUploadedSettings
+
+# The settings this function reads; a template test checks template.yaml gives it every one.
+SETTINGS = ImportUploadedSettings
+
+
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    failures = []
+    for record in event.get("Records", []):
+        try:
+            body = json.loads(record["body"])
+            dead = body.get("requestPayload", body)
+            detail = dead["detail"]
+            upload_starter().start_failed(str(detail["bucket"]["name"]), str(detail["object"]["key"]))
+        except Exception:
+            failures.append({"itemIdentifier": record["messageId"]})
+    return {"batchItemFailures": failures}
