@@ -10,14 +10,14 @@ plain one). Calls of one phase run side by side.
 from __future__ import annotations
 
 import contextvars
-import random
-import time
 from collections.abc import Callable, Collection, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from patron.dynamo import codec
+from patron.dynamo.batch import ATTEMPTS, MAX_ITEMS, UnprocessedItemsError, backoff, write_all, write_batch
 from patron.http import jsonbody
 from patron.orders.keys import ORDER_SK, customer_order_sk, customer_orders_pk, order_pk
 from patron.orders.model import Order
@@ -35,11 +35,8 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 GET_KEYS = 100  # BatchGetItem's limit
-WRITE_ITEMS = 25  # BatchWriteItem's and BatchExecuteStatement's limit
+STATEMENTS = 25  # BatchExecuteStatement's limit
 CONCURRENCY = 8  # calls of one phase in flight (the DynamoDB client's pool holds 16)
-# For unprocessed items and throttled statements (DynamoDB throttling a table that has not served such a peak
-# yet), with jittered exponential backoff up to 2 s: about 15 s at worst, well inside the worker's 120 s.
-_ATTEMPTS = 12
 # A statement that failed for these reasons will fail again: the record goes the per-record way.
 _FINAL_STATEMENT_ERRORS = {
     "DuplicateItem",
@@ -47,10 +44,6 @@ _FINAL_STATEMENT_ERRORS = {
     "ValidationError",
     "ItemCollectionSizeLimitExceeded",
 }
-
-
-class BatchWriteError(RuntimeError):
-    """DynamoDB kept refusing part of a batch (throttling): the chunk fails and is delivered again."""
 
 
 @dataclass
@@ -101,10 +94,6 @@ def insertable(item: dict[str, Any]) -> bool:
 
 def _chunks(values: Sequence[T], size: int) -> list[Sequence[T]]:
     return [values[i : i + size] for i in range(0, len(values), size)]
-
-
-def _backoff(attempt: int) -> None:
-    time.sleep(min(2.0, 0.025 * 2**attempt) * random.random())  # noqa: S311 - jitter, not a secret
 
 
 def _literal(name: str) -> str:
@@ -165,15 +154,15 @@ class DynamoBatchStore:
             )
             entry["Keys"].append(codec.to_item({"PK": pk, "SK": sk}))
         found: list[tuple[str, dict[str, Any]]] = []
-        for attempt in range(_ATTEMPTS):
+        for attempt in range(ATTEMPTS):
             answer = self._client.batch_get_item(RequestItems=request)
             for table, items in answer.get("Responses", {}).items():
                 found += [(table, codec.from_item(item)) for item in items]
             request = dict(answer.get("UnprocessedKeys") or {})
             if not request:
                 return found
-            _backoff(attempt)
-        raise BatchWriteError("DynamoDB kept some keys of a batch read unprocessed.")
+            backoff(attempt)
+        raise UnprocessedItemsError("DynamoDB kept some keys of a batch read unprocessed.")
 
     # -- writes ----------------------------------------------------------------------------------------------
 
@@ -187,17 +176,7 @@ class DynamoBatchStore:
             key = {"PK": customer_orders_pk(application_id, customer_id), "SK": customer_order_sk(created_at, order_id)}
             requests.append({"DeleteRequest": {"Key": codec.to_item(key)}})
         # 24 per call: an order and its index entry (adjacent) always go out together.
-        self._side_by_side(lambda batch: self._write(self._orders, batch), _chunks(requests, WRITE_ITEMS - 1))
-
-    def _write(self, table: str, requests: Sequence[dict[str, Any]]) -> None:
-        pending: dict[str, Any] = {table: list(requests)}
-        for attempt in range(_ATTEMPTS):
-            answer = self._client.batch_write_item(RequestItems=pending)
-            pending = dict(answer.get("UnprocessedItems") or {})
-            if not pending:
-                return
-            _backoff(attempt)
-        raise BatchWriteError("DynamoDB kept some items of a batch write unprocessed.")
+        self._side_by_side(partial(write_batch, self._client, self._orders), _chunks(requests, MAX_ITEMS - 1))
 
     def insert_claims(self, application_id: int, claims: Sequence[tuple[Claim, str]]) -> set[Claim]:
         items = [claim_item(application_id, kind, value, owner) for (kind, value), owner in claims]
@@ -209,8 +188,7 @@ class DynamoBatchStore:
             {"DeleteRequest": {"Key": codec.to_item({"PK": identifier_pk(application_id, k, v), "SK": IDENTIFIER_SK})}}
             for k, v in claims
         ]
-        for batch in _chunks(requests, WRITE_ITEMS):
-            self._write(self._profiles, batch)
+        write_all(self._client, self._profiles, requests)
 
     def insert_profiles(self, profiles: Sequence[CustomerProfile]) -> set[str]:
         failed = self._insert(self._profiles, [profile_to_item(profile) for profile in profiles])
@@ -229,14 +207,14 @@ class DynamoBatchStore:
             for item in items
         ]
         refused: list[bool] = []
-        for outcome in self._side_by_side(self._execute, _chunks(statements, WRITE_ITEMS)):
+        for outcome in self._side_by_side(self._execute, _chunks(statements, STATEMENTS)):
             refused += outcome
         return refused
 
     def _execute(self, statements: Sequence[dict[str, Any]]) -> list[bool]:
         refused = [False] * len(statements)
         pending = list(range(len(statements)))
-        for attempt in range(_ATTEMPTS):
+        for attempt in range(ATTEMPTS):
             answer = self._client.batch_execute_statement(Statements=[statements[i] for i in pending])  # type: ignore[misc]
             retry = []
             for index, response in zip(pending, answer["Responses"], strict=True):
@@ -250,5 +228,5 @@ class DynamoBatchStore:
             if not retry:
                 return refused
             pending = retry
-            _backoff(attempt)
-        raise BatchWriteError("DynamoDB kept refusing some statements of a batch.")
+            backoff(attempt)
+        raise UnprocessedItemsError("DynamoDB kept refusing some statements of a batch.")

@@ -12,6 +12,7 @@ from botocore.exceptions import ClientError
 
 from patron.dynamo import codec
 from patron.dynamo import cursor as cursor_codec
+from patron.dynamo.batch import write_all
 from patron.dynamo.errors import error_code, is_condition_failure, translate
 from patron.imports.keys import PROCESS_SK, REJECT_PREFIX, chunk_sk, counter_pk, process_pk, reject_sk
 from patron.imports.model import ImportOptions, InputFormat, Process, ProcessStatus, Rejection
@@ -231,11 +232,7 @@ class DynamoProcessRepository:
             }
             for position, r in enumerate(rejections)
         ]
-        for start in range(0, len(requests), 25):
-            pending: dict[str, Any] = {self._table: requests[start : start + 25]}
-            while pending:
-                result = self._client.batch_write_item(RequestItems=pending)
-                pending = dict(result.get("UnprocessedItems") or {})
+        write_all(self._client, self._table, requests)
         try:
             self._client.transact_write_items(
                 TransactItems=[

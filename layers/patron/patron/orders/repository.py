@@ -15,6 +15,7 @@ from botocore.exceptions import ClientError
 
 from patron.dynamo import codec
 from patron.dynamo import cursor as cursor_codec
+from patron.dynamo.batch import write_all
 from patron.dynamo.errors import error_code, translate
 from patron.orders.keys import CUSTOMER_ORDER_PREFIX, ORDER_SK, customer_order_sk, customer_orders_pk, order_pk
 from patron.orders.model import Order, OrderState
@@ -378,10 +379,5 @@ class DynamoOrderRepository:
             if "LastEvaluatedKey" not in page:
                 break
             arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-        for start in range(0, len(keys), 25):
-            requests = [{"DeleteRequest": {"Key": codec.to_item(key)}} for key in keys[start : start + 25]]
-            pending: dict[str, Any] = {self._orders: requests}
-            while pending:
-                result = self._client.batch_write_item(RequestItems=pending)
-                pending = dict(result.get("UnprocessedItems") or {})
+        write_all(self._client, self._orders, [{"DeleteRequest": {"Key": codec.to_item(key)}} for key in keys])
         return order_ids

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from patron.dynamo import codec
+from patron.dynamo.batch import write_all
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -56,19 +57,7 @@ class DynamoOutboxRepository:
 
     def record_many(self, entries: list[OutboxRecord]) -> None:
         entries = list({(e.recorded, e.kind, e.entity_id): e for e in entries}.values())  # one item per key
-        for start in range(0, len(entries), 25):
-            pending: Any = {
-                self._table: [
-                    {"PutRequest": {"Item": codec.to_item(self._item(entry))}} for entry in entries[start : start + 25]
-                ]
-            }
-            for attempt in range(8):
-                pending = self._client.batch_write_item(RequestItems=pending).get("UnprocessedItems")
-                if not pending:
-                    break
-                time.sleep(0.05 * 2**attempt)
-            else:
-                raise RuntimeError("DynamoDB kept some outbox records unprocessed.")
+        write_all(self._client, self._table, [{"PutRequest": {"Item": codec.to_item(self._item(e))}} for e in entries])
 
     def _item(self, entry: OutboxRecord) -> dict[str, Any]:
         return {
