@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from patron.dynamo.client import dynamodb_client
+from patron.dynamo.client import bulk_dynamodb_client, dynamodb_client
 from patron.imports.aws import S3ImportStorage, S3UploadStore, SqsChunkQueue, StepFunctionsWorkflow
 from patron.imports.batch_store import DynamoBatchStore
 from patron.imports.repository import DynamoProcessRepository
@@ -87,7 +87,7 @@ def chunk_writer() -> ChunkWriter:
         catalog_service(),
         record,
         profiles=profile_service(),
-        batch=DynamoBatchStore(dynamodb_client(), customers.profiles_table_name, customers.orders_table_name),
+        batch=DynamoBatchStore(bulk_dynamodb_client(), customers.profiles_table_name, customers.orders_table_name),
     )
 
 
