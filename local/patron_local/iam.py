@@ -31,11 +31,12 @@ class Grant:
     # `ForAllValues:StringLike: dynamodb:LeadingKeys` patterns: the partition keys the grant reaches (None: any).
     leading_keys: tuple[str, ...] | None = None
 
-    def allows(self, action: str, resource: str, partition_key: str | None) -> bool:
-        if not any(fnmatch.fnmatchcase(action, a) for a in self.actions):
-            return False
-        if not any(fnmatch.fnmatchcase(resource, r) for r in self.resources):
-            return False
+    def reaches(self, action: str, resource: str) -> bool:
+        return any(fnmatch.fnmatchcase(action, a) for a in self.actions) and any(
+            fnmatch.fnmatchcase(resource, r) for r in self.resources
+        )
+
+    def allows_key(self, partition_key: str | None) -> bool:
         if self.leading_keys is None:
             return True
         # IAM's wildcards are * and ?, which fnmatch reads the same way (our patterns use no [ ]).
@@ -134,6 +135,9 @@ class DynamoDBPolicyEnforcer:
         self._grants = function_grants(template, resources)
         self._table_arns = table_arns  # table name -> ARN
         self._unique_id = f"patron-local-iam-{id(self)}"
+        # (function, action, resource) -> the function's grants reaching them: a batch asks the same of each
+        # of its items, and only the partition key differs between them.
+        self._reaching: dict[tuple[str, str, str], list[Grant]] = {}
 
     def install(self) -> None:
         # Registered on boto3's default session: every DynamoDB client the handlers build inherits it.
@@ -154,7 +158,11 @@ class DynamoDBPolicyEnforcer:
             arn = self._table_arns.get(table, f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{table}")
             if params.get("IndexName"):
                 arn = f"{arn}/index/{params['IndexName']}"
-            if not any(grant.allows(action, arn, partition_key) for grant in self._grants[function]):
+            reaching = self._reaching.get((function, action, arn))
+            if reaching is None:
+                reaching = [grant for grant in self._grants[function] if grant.reaches(action, arn)]
+                self._reaching[(function, action, arn)] = reaching
+            if not any(grant.allows_key(partition_key) for grant in reaching):
                 # As AWS words it, without the key (it may name a person).
                 message = f"{function} is not authorized to perform: {action} on resource: {arn}"
                 raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": message}}, operation)

@@ -1,9 +1,10 @@
 """The template's SQS queues in moto, and Lambda's SQS event-source semantics in front of in-process handlers.
 
 moto's own event-source mappings are not used: they invoke one record at a time inside SendMessage and ignore
-BatchSize, retries and partial batch responses. Here one poller per event source receives batches the way
-Lambda's pollers do, deletes only what succeeded, and leaves failures to the queue's visibility timeout and
-redrive policy (moto moves a message to the dead-letter queue on the receive after its maxReceiveCount-th).
+BatchSize, retries and partial batch responses. Here each event source's pollers (one, or ScalingConfig's
+MaximumConcurrency) receive batches the way Lambda's pollers do, delete only what succeeded, and leave failures
+to the queue's visibility timeout and redrive policy (moto moves a message to the dead-letter queue on the
+receive after its maxReceiveCount-th).
 """
 
 from __future__ import annotations
@@ -61,6 +62,8 @@ class SqsEventSource:
     batching_window_s: float = 0.0
     report_batch_item_failures: bool = False
     enabled: bool = True
+    # Lambda's ScalingConfig.MaximumConcurrency: this many batches in progress at once (one poller each).
+    concurrency: int = 1
 
 
 class InvalidBatchResponseError(ValueError):
@@ -68,7 +71,7 @@ class InvalidBatchResponseError(ValueError):
 
 
 class QueueRuntime:
-    """Provisions the template's queues and runs one poller thread per enabled SQS event source."""
+    """Provisions the template's queues and runs poller threads for each enabled SQS event source."""
 
     def __init__(
         self, template: Template, resources: PhysicalResources, registry: FunctionRegistry, sqs_client: Client
@@ -164,6 +167,9 @@ class QueueRuntime:
                         report_batch_item_failures="ReportBatchItemFailures"
                         in (properties.get("FunctionResponseTypes") or []),
                         enabled=_truthy(self.resources.resolve(properties.get("Enabled", True))),
+                        concurrency=int(
+                            self.resources.resolve((properties.get("ScalingConfig") or {}).get("MaximumConcurrency", 1))
+                        ),
                     )
                 )
         return sources
@@ -174,14 +180,15 @@ class QueueRuntime:
         self._stop.clear()
         self._sources = [source for source in self.event_sources() if source.enabled]
         for source in self._sources:
-            thread = threading.Thread(
-                target=self._poll,
-                args=(source,),
-                name=f"sqs-{source.function_id}-{source.event_id}",
-                daemon=True,
-            )
-            thread.start()
-            self._threads.append(thread)
+            for poller in range(source.concurrency):
+                thread = threading.Thread(
+                    target=self._poll,
+                    args=(source,),
+                    name=f"sqs-{source.function_id}-{source.event_id}-{poller}",
+                    daemon=True,
+                )
+                thread.start()
+                self._threads.append(thread)
 
     def stop(self) -> None:
         """Stop polling; a batch in progress finishes first (at most one long-poll wait)."""

@@ -89,6 +89,7 @@ def test_provision_creates_dead_letter_queue_first_with_template_properties(queu
     assert sources["Work"].queue.logical_id == "WorkQueue"
     assert (sources["Work"].batch_size, sources["Work"].report_batch_item_failures) == (5, True)
     assert sources["Work"].enabled and not sources["Paused"].enabled
+    assert (sources["Work"].concurrency, sources["Parallel"].concurrency) == (1, 3)
 
 
 def test_batches_never_exceed_batch_size_and_carry_several_records(
@@ -195,3 +196,17 @@ def test_disabled_event_source_is_not_polled(queue_runtime: QueueRuntime, worker
 
     assert worker.invocations() == []
     assert queue_counts(queue_runtime, "PausedQueue") == (1, 0)
+
+
+def test_maximum_concurrency_runs_that_many_batches_at_once_and_no_more(
+    queue_runtime: QueueRuntime, worker: ModuleType
+) -> None:
+    # ScalingConfig.MaximumConcurrency 3, BatchSize 1: nine slow messages keep three invocations busy at a time.
+    send(queue_runtime, *({"id": f"p{index}", "mode": "slow"} for index in range(9)), queue="ParallelQueue")
+
+    queue_runtime.start()
+    assert queue_runtime.wait_idle(IDLE_TIMEOUT_S)
+
+    assert worker.most_at_once() == 3
+    assert deliveries(worker) == Counter({f"p{index}": 1 for index in range(9)})
+    assert queue_counts(queue_runtime, "ParallelQueue") == (0, 0)
