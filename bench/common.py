@@ -147,12 +147,13 @@ class FunctionMeter(DynamoMeter):
         super().__init__()
         self._functions: dict[int, str | None] = {}  # id(call): the meter keeps every call it recorded
 
-    def record(self, operation: str, params: Any, response: Any, error: str | None) -> Call:
+    def _tag(self) -> Any:
         from patron_local.functions import CURRENT_FUNCTION
 
-        call = super().record(operation, params, response, error)
-        self._functions[id(call)] = CURRENT_FUNCTION.get()
-        return call
+        return CURRENT_FUNCTION.get()
+
+    def _tagged(self, call: Call, tag: Any) -> None:
+        self._functions[id(call)] = tag
 
     def function_of(self, call: Call) -> str | None:
         return self._functions.get(id(call))

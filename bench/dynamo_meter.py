@@ -184,6 +184,9 @@ class DynamoMeter:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._calls: list[Call] = []
+        # Calls heard but not priced yet: pricing walks every item's attributes, and doing it on the caller's
+        # thread would slow the very calls being measured (a tenth of the import worker's Python time).
+        self._pending: list[tuple[str, Mapping[str, Any], Mapping[str, Any], str | None, Any]] = []
         self._attempts: dict[str, int] = {}
         # The last size seen of each item, by (table, key): the "before" image of later writes.
         self._images: dict[tuple[str, str], int] = {}
@@ -214,6 +217,7 @@ class DynamoMeter:
     @property
     def calls(self) -> list[Call]:
         with self._lock:
+            self._settle()
             return list(self._calls)
 
     @property
@@ -224,14 +228,16 @@ class DynamoMeter:
 
     def mark(self) -> int:
         with self._lock:
-            return len(self._calls)
+            return len(self._calls) + len(self._pending)
 
     def since(self, mark: int) -> list[Call]:
         with self._lock:
+            self._settle()
             return list(self._calls[mark:])
 
     def reset(self) -> None:
         with self._lock:
+            self._settle()
             self._calls.clear()
             self._attempts.clear()
 
@@ -252,20 +258,41 @@ class DynamoMeter:
         params: dict[str, Any] = context.pop(_CONTEXT_KEY, None) or {}
         status = int(getattr(http_response, "status_code", 200) or 200)
         error = str(parsed.get("Error", {}).get("Code") or "error") if status >= 300 else None
-        self.record(str(model.name), params, parsed, error)
+        with self._lock:
+            self._pending.append((str(model.name), params, parsed, error, self._tag()))
+
+    def _tag(self) -> Any:
+        """What a subclass wants to know of the calling context, taken when the call is heard."""
+        return None
+
+    def _tagged(self, call: Call, tag: Any) -> None:
+        """Hands a priced call its tag (see `_tag`)."""
+
+    def _settle(self) -> None:
+        """Prices the calls heard so far, in the order they were heard (a write's price depends on the item's
+        size before it). Callers hold the lock."""
+        pending, self._pending = self._pending, []
+        for operation, params, response, error, tag in pending:
+            self._tagged(self._price(operation, params, response, error), tag)
 
     # -- pricing -----------------------------------------------------------------------------------------
 
     def record(self, operation: str, params: Mapping[str, Any], response: Mapping[str, Any], error: str | None) -> Call:
         """Prices one call from its request parameters and parsed response (wire-format items)."""
-        pricer = getattr(self, f"_price_{operation}", None)
         with self._lock:
-            if pricer is not None:
-                charges = tuple(pricer(params, response, error))
-            else:
-                charges = (Charge(str(params.get("TableName", "")), basis="no capacity metered for this operation"),)
-            call = Call(operation=operation, charges=charges, error=error)
-            self._calls.append(call)
+            self._settle()
+            call = self._price(operation, params, response, error)
+            self._tagged(call, self._tag())
+        return call
+
+    def _price(self, operation: str, params: Mapping[str, Any], response: Mapping[str, Any], error: str | None) -> Call:
+        pricer = getattr(self, f"_price_{operation}", None)
+        if pricer is not None:
+            charges = tuple(pricer(params, response, error))
+        else:
+            charges = (Charge(str(params.get("TableName", "")), basis="no capacity metered for this operation"),)
+        call = Call(operation=operation, charges=charges, error=error)
+        self._calls.append(call)
         return call
 
     def _learn_key(self, table: str, key: Item) -> None:
@@ -280,6 +307,7 @@ class DynamoMeter:
         """The last size written of each item seen, by (table, key as JSON): what storing the same data with a
         single write per item would cost, item by item."""
         with self._lock:
+            self._settle()
             return dict(self._images)
 
     def _key_in(self, table: str, item: Item) -> Item | None:
