@@ -34,3 +34,10 @@ def test_sets_are_written_sorted_and_other_types_are_refused() -> None:
 def test_malformed_or_non_finite_bodies_are_refused(body: str | bytes) -> None:
     with pytest.raises(MalformedJsonError):
         jsonbody.loads(body)
+
+
+def test_encoded_size_is_the_compact_utf8_json_size() -> None:
+    value = {"name": "Zoë ✓", "amount": Decimal("12.5"), "n": 3, "items": [{"ok": True, "none": None}], "big": 10**50}
+    assert jsonbody.encoded_size(value) == len(jsonbody.dumps(value).encode("utf-8"))
+    # A Decimal counts the digits it carries (limits are checked against the body as sent).
+    assert jsonbody.encoded_size([Decimal("19.90")]) == len("[19.90]")

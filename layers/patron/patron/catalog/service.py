@@ -170,12 +170,11 @@ class CatalogService:
         ]
         if issues:
             raise _refuse(issues)
-        now = iso(self._clock.now())
         added = 0
         for name, attribute_type in types.items():
             if name in catalog:
-                continue
-            descriptor = AttributeDescriptor(name, attribute_type, now)
+                continue  # the usual case once an application's attributes are known: no clock read
+            descriptor = AttributeDescriptor(name, attribute_type, iso(self._clock.now()))
             winner = self._repository.add_if_absent(application_id, kind, descriptor)
             self._remember(application_id, kind, winner or descriptor)
             if winner is None:

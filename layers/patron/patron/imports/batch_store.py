@@ -88,7 +88,7 @@ def insertable(item: dict[str, Any]) -> bool:
     """Whether a PartiQL INSERT can carry this item: its statement within PartiQL's length, the item well under
     DynamoDB's size limit. Others go the per-record way, which refuses a profile too large with its reason."""
     statement = sum(len(_literal(name)) + 4 for name in item) + 80
-    size = sum(len(name.encode()) + len(jsonbody.dumps(value).encode()) for name, value in item.items())
+    size = jsonbody.encoded_size(item)
     return statement <= MAX_STATEMENT_CHARS and size <= MAX_INSERT_BYTES
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from patron.clock import normalise_timestamp
 from patron.errors import FieldIssue, ValidationError
-from patron.http.jsonbody import dumps
+from patron.http.jsonbody import encoded_size
 from patron.orders.model import (
     MAX_ITEMS_PER_ORDER,
     MAX_ORDER_JSON_BYTES,
@@ -161,7 +161,7 @@ def parse_order(payload: Any, order_id: str | None = None, root: str = "") -> Or
             issues.append(FieldIssue(path(name), "invalid_name", "Field names must not be empty."))
         else:
             issues.extend(value_issues(value, path(name)))
-    if not issues and len(dumps(payload).encode("utf-8")) > MAX_ORDER_JSON_BYTES:
+    if not issues and encoded_size(payload) > MAX_ORDER_JSON_BYTES:
         issues.append(FieldIssue(root or "$", "too_large", f"An order is at most {MAX_ORDER_JSON_BYTES} bytes."))
     if issues:
         raise ValidationError("The order is invalid.", issues)

@@ -83,9 +83,9 @@ def integration_id_issue(integration_id: str) -> FieldIssue | None:
 
 
 def _encoded_size(value: Any) -> int:
-    from patron.http.jsonbody import dumps
+    from patron.http.jsonbody import encoded_size
 
-    return len(dumps(value).encode("utf-8"))
+    return encoded_size(value)
 
 
 def value_issues(value: Any, path: str, depth: int = 1) -> list[FieldIssue]:
