@@ -9,6 +9,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.awsrequest import AWSResponse
+from botocore.exceptions import ParamValidationError
 
 from patron.dynamo import client as clients
 from patron.dynamo.client import WireJsonSerializer
@@ -71,13 +72,22 @@ def test_batch_requests_are_botocores_with_a_compact_body(botocore_client: Any, 
     assert len(written["body"]) < len(expected["body"])
 
 
-def test_binary_values_and_other_operations_are_left_to_botocore(botocore_client: Any) -> None:
-    serializer = WireJsonSerializer(botocore_client._serializer)
+def test_binary_values_are_base64_as_botocore_writes_them(botocore_client: Any) -> None:
     binary = {"RequestItems": {"Orders": [{"PutRequest": {"Item": {"PK": {"S": "k"}, "blob": {"B": b"\x00\xff"}}}}]}}
     model = botocore_client.meta.service_model.operation_model("BatchWriteItem")
-    assert serializer.serialize_to_request(binary, model) == botocore_client._serializer.serialize_to_request(
-        binary, model
-    )
+    expected = botocore_client._serializer.serialize_to_request(binary, model)
+    written = WireJsonSerializer(botocore_client._serializer).serialize_to_request(binary, model)
+
+    assert json.loads(written["body"]) == json.loads(expected["body"])
+    assert json.loads(written["body"])["RequestItems"]["Orders"][0]["PutRequest"]["Item"]["blob"] == {"B": "AP8="}
+
+
+def test_what_json_cannot_write_and_other_operations_are_left_to_botocore(botocore_client: Any) -> None:
+    serializer = WireJsonSerializer(botocore_client._serializer)
+    unwritable = {"RequestItems": {"Orders": [{"PutRequest": {"Item": {"PK": {"S": object()}}}}]}}
+    model = botocore_client.meta.service_model.operation_model("BatchWriteItem")
+    with pytest.raises(ParamValidationError):  # botocore's own error, naming the value's path
+        serializer.serialize_to_request(unwritable, model)
 
     put = {"TableName": "Orders", "Item": ITEM}
     model = botocore_client.meta.service_model.operation_model("PutItem")
