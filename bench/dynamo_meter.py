@@ -32,6 +32,8 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+import msgspec
+
 READ_UNIT_BYTES = 4 * 1024
 WRITE_UNIT_BYTES = 1024
 CONDITION_FAILED = "ConditionalCheckFailedException"
@@ -40,6 +42,9 @@ AttributeValue = Mapping[str, Any]  # wire format: {"S": "x"}, {"N": "12.5"}, {"
 Item = Mapping[str, AttributeValue]
 
 _CONTEXT_KEY = "patron_bench_meter_params"
+# Binary values as base64 text, as on the wire (binary_size reads either); anything else JSON has no type for
+# (a response's metadata: datetimes...) as text, which pricing never reads.
+_PENDING = msgspec.json.Encoder(enc_hook=str)
 _INSERT = re.compile(r'\s*INSERT\s+INTO\s+"([^"]+)"\s+VALUE\s*\{(.*)\}\s*$', re.IGNORECASE | re.DOTALL)
 _VALUE_NAME = re.compile(r"'((?:[^']|'')*)'\s*:\s*\?")
 
@@ -185,8 +190,10 @@ class DynamoMeter:
         self._lock = threading.Lock()
         self._calls: list[Call] = []
         # Calls heard but not priced yet: pricing walks every item's attributes, and doing it on the caller's
-        # thread would slow the very calls being measured (a tenth of the import worker's Python time).
-        self._pending: list[tuple[str, Mapping[str, Any], Mapping[str, Any], str | None, Any]] = []
+        # thread would slow the very calls being measured (a tenth of the import worker's Python time). Their
+        # request and response are kept as JSON bytes: kept as dicts, an import's millions of them made every
+        # full collection of the garbage collector walk them, on the measured calls' time.
+        self._pending: list[tuple[str, bytes, bytes, str | None, Any]] = []
         self._attempts: dict[str, int] = {}
         # The last size seen of each item, by (table, key): the "before" image of later writes.
         self._images: dict[tuple[str, str], int] = {}
@@ -258,8 +265,9 @@ class DynamoMeter:
         params: dict[str, Any] = context.pop(_CONTEXT_KEY, None) or {}
         status = int(getattr(http_response, "status_code", 200) or 200)
         error = str(parsed.get("Error", {}).get("Code") or "error") if status >= 300 else None
+        request, response = _PENDING.encode(params), _PENDING.encode(parsed)
         with self._lock:
-            self._pending.append((str(model.name), params, parsed, error, self._tag()))
+            self._pending.append((str(model.name), request, response, error, self._tag()))
 
     def _tag(self) -> Any:
         """What a subclass wants to know of the calling context, taken when the call is heard."""
@@ -273,7 +281,7 @@ class DynamoMeter:
         size before it). Callers hold the lock."""
         pending, self._pending = self._pending, []
         for operation, params, response, error, tag in pending:
-            self._tagged(self._price(operation, params, response, error), tag)
+            self._tagged(self._price(operation, msgspec.json.decode(params), msgspec.json.decode(response), error), tag)
 
     # -- pricing -----------------------------------------------------------------------------------------
 

@@ -172,6 +172,15 @@ def test_batch_write_rounds_each_item_separately(metered: tuple[Any, Stubber, Dy
     assert meter.calls[0].write_units == 5
 
 
+def test_binary_values_are_priced_by_their_bytes_not_their_base64(metered: tuple[Any, Stubber, DynamoMeter]) -> None:
+    # 1,000 raw bytes (1,336 in base64) + "PK" (3) + "blob" (4): one unit; counted as base64 it would be two.
+    client, stubber, meter = metered
+    stubber.add_response("batch_write_item", {"UnprocessedItems": {}})
+    item = {"PK": {"S": "b"}, "blob": {"B": b"\xff" * 1000}}
+    client.batch_write_item(RequestItems={TABLE: [{"PutRequest": {"Item": item}}]})
+    assert meter.calls[0].write_units == 1
+
+
 def test_batch_write_does_not_charge_unprocessed_items(metered: tuple[Any, Stubber, DynamoMeter]) -> None:
     client, stubber, meter = metered
     second = {"PutRequest": {"Item": item_of(3584, "b")}}
