@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from patron.errors import ConflictError, FieldIssue, ValidationError
+from patron.http.jsonbody import encoded_size
 from patron.profiles.consents import Consent
 from patron.profiles.identifiers import Identifiers
 from patron.profiles.stats import CustomerStats
@@ -82,12 +83,6 @@ def integration_id_issue(integration_id: str) -> FieldIssue | None:
     return None
 
 
-def _encoded_size(value: Any) -> int:
-    from patron.http.jsonbody import encoded_size
-
-    return encoded_size(value)
-
-
 def value_issues(value: Any, path: str, depth: int = 1) -> list[FieldIssue]:
     """Why a JSON value cannot be stored in DynamoDB (each issue with its path); empty when it can."""
     if depth > MAX_NESTING_DEPTH:
@@ -134,7 +129,7 @@ def attribute_issues(attributes: dict[str, Any]) -> list[FieldIssue]:
         nested = value_issues(value, path, 1)
         if nested:
             issues.extend(nested)
-        elif _encoded_size(value) > MAX_ATTRIBUTE_VALUE_BYTES:
+        elif encoded_size(value) > MAX_ATTRIBUTE_VALUE_BYTES:
             issues.append(
                 FieldIssue(
                     path,
