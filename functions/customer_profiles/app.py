@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from patron.catalog.settings import CatalogStoreSettings
-from patron.errors import FieldIssue, PatronError, UnsupportedFeatureError, ValidationError
+from patron.errors import PatronError, UnsupportedFeatureError
 from patron.http.api import Request, Response, RestApi
 from patron.http.validation import parse_model
 from patron.idempotency.settings import IdempotencySettings
@@ -71,11 +71,7 @@ def update_customer_profile_v2(request: Request) -> Response:
 
 @api.route("PUT", "/v2/customer_profiles", idempotent=True, subjects=_bulk_subjects)
 def update_customer_profiles_v2(request: Request) -> Response:
-    silent = request.query.get("silent", "yes")
-    if silent not in ("yes", "no"):
-        raise ValidationError(
-            "A query parameter is invalid.", [FieldIssue("query.silent", "invalid_value", "Expected yes or no.")]
-        )
+    silent = request.query_choice("silent", ("yes", "no"), default="yes")
     body = parse_model(talon.MultipleCustomerProfileIntegrationRequest, request.json())
     items = [(item.integration_id, item.attributes or {}) for item in body.customer_profiles]
     profiles = profile_service().update_many(request.caller.application_id, items)

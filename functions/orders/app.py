@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from patron.errors import FieldIssue, ValidationError
 from patron.http.api import Request, Response, RestApi
 from patron.idempotency.settings import IdempotencySettings
 from patron.idempotency.wiring import idempotency_store
 from patron.orders import wire
+from patron.orders.service import MAX_PAGE_SIZE
 from patron.orders.statuses import StatusMapping
 from patron.orders.wiring import order_service, orders_settings
 from patron.settings import OrdersSettings
@@ -59,11 +59,9 @@ def delete_order(request: Request) -> Response:
 
 @api.route("GET", "/v1/customers/{integrationId}/orders")
 def list_customer_orders(request: Request) -> Response:
-    raw_limit = request.query.get("limit", str(DEFAULT_PAGE_SIZE))
-    if not raw_limit.isdigit():
-        raise ValidationError("The page size is invalid.", [FieldIssue("query.limit", "invalid_value", "A number.")])
+    limit = request.query_int("limit", default=DEFAULT_PAGE_SIZE, minimum=1, maximum=MAX_PAGE_SIZE)
     summaries, cursor = order_service().list_for_customer(
-        request.caller.application_id, request.path_params["integrationId"], int(raw_limit), request.query.get("cursor")
+        request.caller.application_id, request.path_params["integrationId"], limit, request.query_cursor()
     )
     return Response.json({"data": [wire.summary_response(s) for s in summaries], "nextCursor": cursor})
 

@@ -125,6 +125,29 @@ def test_a_customers_orders_list_newest_first_with_an_opaque_cursor(runtime, ten
     assert bad.status == 400 and bad.json()["errors"][0]["path"] == "query.cursor"
 
 
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"limit": "\u00b2"},  # isdigit() accepts it, int() does not
+        {"limit": "\u0663"},
+        {"limit": "+5"},
+        {"limit": " 5"},
+        {"limit": "9" * 5000},
+        {"limit": "0"},
+        {"cursor": "not a cursor"},
+        {"cursor": "eyJzayI6ICJcdWQ4MDAifQ"},  # a cursor's shape, carrying a lone surrogate
+    ],
+)
+def test_odd_paging_values_are_400_naming_the_parameter(runtime, tenant, query):
+    customer = cid()
+    put_order(runtime, tenant, oid(), customerId=customer)
+    started = runtime.request("POST", "/v1/import", headers=tenant.headers, body={"customers": []}).json()
+    for path in (f"/v1/customers/{customer}/orders", f"/v1/processes/{started['processId']}"):
+        response = runtime.request("GET", path, headers=tenant.headers, query=query)
+        assert response.status == 400, (path, response.body)
+        assert response.json()["errors"][0]["path"] == f"query.{next(iter(query))}"
+
+
 def test_another_applications_orders_are_not_found(runtime, tenant, other_tenant):
     customer, order = cid(), oid()
     put_order(runtime, tenant, order, customerId=customer)

@@ -408,9 +408,14 @@ def test_a_response_without_a_body_stores_no_subject_references(h):
 def test_subjects_that_cannot_be_stored_ids_are_not_referenced(h):
     too_long = "x" * 1025
     h.resolve(event(thing=too_long))
-    h.resolve(event(key="k2", thing="\ud800"))
     assert h.repository.subjects == {}
-    assert len(h.repository.records) == 2
+    assert len(h.repository.records) == 1
+
+
+def test_a_request_holding_text_that_cannot_be_stored_is_refused_before_the_store(h):
+    answer = h.resolve(event(key="k2", thing="\ud800"))
+    assert answer["statusCode"] == 400 and '"path":"id"' in answer["body"]
+    assert h.repository.records == {} and h.runs == []
 
 
 def test_a_failing_subjects_callable_releases_the_key_and_still_answers():

@@ -8,6 +8,8 @@ import json
 
 from patron.errors import FieldIssue, ValidationError
 
+MAX_SORT_KEY_BYTES = 1024  # DynamoDB's limit: a longer cursor names no key it could have given
+
 
 def encode(sort_key: str) -> str:
     return base64.urlsafe_b64encode(json.dumps({"sk": sort_key}).encode()).decode().rstrip("=")
@@ -19,6 +21,8 @@ def decode(cursor: str, prefix: str) -> str:
         sort_key = json.loads(base64.urlsafe_b64decode((cursor + "=" * (-len(cursor) % 4)).encode()))["sk"]
         if not isinstance(sort_key, str) or not sort_key.startswith(prefix):
             raise ValueError("not ours")
+        if len(sort_key.encode("utf-8")) > MAX_SORT_KEY_BYTES:  # a lone surrogate raises here too (a ValueError)
+            raise ValueError("no key of ours")
         return sort_key
     except (ValueError, KeyError, TypeError):
         raise ValidationError(

@@ -13,7 +13,7 @@ from __future__ import annotations
 import base64
 import traceback
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +26,8 @@ from patron.errors import (
     ValidationError,
 )
 from patron.http import jsonbody
+from patron.http import query as query_values
+from patron.http.text import unreadable_text
 from patron.idempotency import model as idempotency
 from patron.idempotency.fingerprint import request_fingerprint
 from patron.logs import get_logger
@@ -67,19 +69,18 @@ class Request:
             )
         return jsonbody.loads(self.body)
 
+    # Every route reads its query through these (patron.http.query): one parser per kind of value.
     def query_bool(self, name: str) -> bool | None:
-        raw = self.query.get(name)
-        if raw is None:
-            return None
-        lowered = raw.lower()
-        if lowered in ("true", "1"):
-            return True
-        if lowered in ("false", "0"):
-            return False
-        raise ValidationError(
-            "A query parameter is invalid.",
-            [FieldIssue(f"query.{name}", "invalid_value", "Expected true or false.")],
-        )
+        return query_values.boolean(self.query, name)
+
+    def query_int(self, name: str, default: int, minimum: int, maximum: int) -> int:
+        return query_values.integer(self.query, name, default, minimum, maximum)
+
+    def query_choice(self, name: str, allowed: Collection[str], default: str) -> str:
+        return query_values.choice(self.query, name, allowed, default)
+
+    def query_cursor(self, name: str = "cursor") -> str | None:
+        return query_values.cursor(self.query, name)
 
 
 @dataclass
@@ -104,6 +105,7 @@ class _RouteSpec:
     handler: Route
     idempotent: bool = False
     subjects: Subjects | None = None
+    check_body_text: bool = True
 
 
 def _answer_json(proxy: Mapping[str, Any]) -> Any:
@@ -212,17 +214,25 @@ class RestApi:
         self._idempotency = idempotency
 
     def route(
-        self, method: str, resource: str, *, idempotent: bool = False, subjects: Subjects | None = None
+        self,
+        method: str,
+        resource: str,
+        *,
+        idempotent: bool = False,
+        subjects: Subjects | None = None,
+        check_body_text: bool = True,
     ) -> Callable[[Route], Route]:
         """`idempotent=True`: an Idempotency-Key header makes retries safe (the API needs an idempotency store).
-        `subjects`: whom a stored response concerns, so that erasing them erases it (see IdempotencyStore)."""
+        `subjects`: whom a stored response concerns, so that erasing them erases it (see IdempotencyStore).
+        `check_body_text=False`: the route refuses text that cannot be stored in its body itself (an import
+        rejects such a record alone); path, query and headers are checked all the same (patron.http.text)."""
         if idempotent and self._idempotency is None:
             raise ValueError(f"{method} {resource}: an idempotent route needs RestApi(idempotency=...)")
         if subjects is not None and not idempotent:
             raise ValueError(f"{method} {resource}: subjects only apply to idempotent routes")
 
         def register(handler: Route) -> Route:
-            self._routes[(method.upper(), resource)] = _RouteSpec(handler, idempotent, subjects)
+            self._routes[(method.upper(), resource)] = _RouteSpec(handler, idempotent, subjects, check_body_text)
             return handler
 
         return register
@@ -258,6 +268,17 @@ class RestApi:
                 caller=_caller(event),
                 request_id=request_id,
             )
+            # Before the route and the idempotency store: nothing of such a request is stored, its answer neither.
+            if issues := unreadable_text(
+                path=request.path,
+                resource=resource,
+                path_params=request.path_params,
+                query=request.query,
+                headers=request.headers,
+                body=raw,
+                check_body=spec.check_body_text,
+            ):
+                raise ValidationError("The request holds text that cannot be stored.", issues)
             key = _idempotency_key(event) if spec.idempotent else None
             if key is None or self._idempotency is None:
                 return self._dispatch(spec.handler, request)

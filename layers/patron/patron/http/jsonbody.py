@@ -29,6 +29,7 @@ def _integer(text: str) -> int | Decimal:
 
 
 def loads(body: bytes | str) -> Any:
+    """The body's value. Its text may still hold a lone surrogate (`"\\ud800"` is valid JSON): see unencodable."""
     try:
         return json.loads(body, parse_float=_number, parse_int=_integer, parse_constant=_refuse_constant)
     except (ValueError, UnicodeDecodeError, RecursionError):
@@ -84,3 +85,51 @@ def encoded_size(value: Any) -> int:
     """Bytes of `value` as compact UTF-8 JSON: what size limits measure. dumps writes each Decimal through a
     Python callback and a regular expression; this is one C call (the import worker measures every order)."""
     return len(_SIZER.encode(value))
+
+
+# JSON escapes a UTF-16 surrogate as \uD800-\uDFFF. json pairs a high and a low one into one character; a lone one
+# stays in the decoded text as a code point UTF-8 cannot encode, so DynamoDB, S3 and every response would fail on
+# it. Such an escape is the only way into a decoded body (a raw lone surrogate is not UTF-8: malformed JSON), so
+# a body without one is clean without walking it.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+MAX_TEXT_ISSUES = 50  # paths named in one answer; a body may hold thousands
+
+
+def may_be_unencodable(raw: bytes | str) -> bool:
+    """False when the JSON text `raw` cannot decode to a string UTF-8 refuses (one C scan of the bytes)."""
+    data = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else raw
+    return _SURROGATE_ESCAPE.search(data) is not None
+
+
+def is_unencodable(text: str) -> bool:
+    """True when `text` holds a lone surrogate: not Unicode text, and nothing can store or send it."""
+    return _SURROGATE.search(text) is not None
+
+
+def _join(root: str, name: str) -> str:
+    return f"{root}.{name}" if root else name
+
+
+def unencodable_paths(value: Any, root: str = "", limit: int = MAX_TEXT_ISSUES) -> list[str]:
+    """The paths (`attributes.x`, `items[0].name`, `$` for the value itself) of the strings and object keys in a
+    decoded JSON value that are not Unicode text, in document order, at most `limit` of them. A key that is not
+    text is named by itself (FieldIssue writes it escaped)."""
+    found: list[str] = []
+    stack: list[tuple[str, Any]] = [(root, value)]
+    while stack and len(found) < limit:
+        path, item = stack.pop()
+        if isinstance(item, str):
+            if _SURROGATE.search(item):
+                found.append(path or "$")
+        elif isinstance(item, dict):
+            children = []
+            for key, child in item.items():
+                if _SURROGATE.search(key):
+                    found.append(_join(path, key))
+                else:
+                    children.append((_join(path, key), child))
+            stack.extend(reversed(children))
+        elif isinstance(item, list):
+            stack.extend((f"{path}[{index}]", child) for index, child in reversed(list(enumerate(item))))
+    return found[:limit]

@@ -1,0 +1,66 @@
+"""One parser for each kind of query value, used by every route: a bad value is a 400 naming `query.<name>`.
+
+Query strings arrive decoded and untrusted: `str.isdigit()` accepts `²` and `٣` (which `int()` then refuses or
+reads), `int()` accepts signs, spaces and underscores, and a value may be megabytes long. Each parser takes only
+the plain ASCII form it documents.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Mapping
+
+from patron.errors import FieldIssue, ValidationError
+
+_DIGITS = re.compile(r"[0-9]{1,18}")  # ASCII only (re's [0-9] is not \d); 18 digits fit any int64
+# Cursors are URL-safe base64 (patron.dynamo.cursor): anything else is not one Patron gave.
+_CURSOR = re.compile(r"[A-Za-z0-9_-]{1,2048}")
+_TRUE = frozenset({"true", "1"})
+_FALSE = frozenset({"false", "0"})
+
+
+def _invalid(name: str, expected: str) -> ValidationError:
+    return ValidationError("A query parameter is invalid.", [FieldIssue(f"query.{name}", "invalid_value", expected)])
+
+
+def integer(query: Mapping[str, str], name: str, default: int, minimum: int, maximum: int) -> int:
+    """A whole number written in ASCII digits within [minimum, maximum]; `default` when absent."""
+    raw = query.get(name)
+    if raw is None:
+        return default
+    if _DIGITS.fullmatch(raw) is None or not minimum <= int(raw) <= maximum:
+        raise _invalid(name, f"A whole number from {minimum} to {maximum}.")
+    return int(raw)
+
+
+def boolean(query: Mapping[str, str], name: str) -> bool | None:
+    """true/false (any letter case) or 1/0; None when absent."""
+    raw = query.get(name)
+    if raw is None:
+        return None
+    lowered = raw.lower() if raw.isascii() else ""
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise _invalid(name, "Expected true or false.")
+
+
+def choice(query: Mapping[str, str], name: str, allowed: Collection[str], default: str) -> str:
+    """One of `allowed`, exactly as written; `default` when absent."""
+    raw = query.get(name)
+    if raw is None:
+        return default
+    if raw not in allowed:
+        raise _invalid(name, f"One of {', '.join(sorted(allowed))}.")
+    return raw
+
+
+def cursor(query: Mapping[str, str], name: str = "cursor") -> str | None:
+    """A page cursor's shape (what it names is checked where it is decoded); None when absent or empty."""
+    raw = query.get(name)
+    if not raw:
+        return None
+    if _CURSOR.fullmatch(raw) is None:
+        raise _invalid(name, "Not a cursor we gave.")
+    return raw
