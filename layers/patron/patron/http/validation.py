@@ -41,8 +41,34 @@ def issue_from(error: msgspec.ValidationError, root: str = "") -> FieldIssue:
     return FieldIssue(_join(root, path), "invalid_value", _QUOTED.sub("the value", message))
 
 
+def _field_issues(model: type[msgspec.Struct], data: Any, root: str) -> list[FieldIssue]:
+    """Every wrong field of an object at once (msgspec stops at the first): unknown ones, missing ones, and each
+    present one converted on its own. Empty when the fault is not a field's (the caller reports msgspec's)."""
+    if not isinstance(data, dict):
+        return []
+    fields = msgspec.structs.fields(model)
+    names = {field.encode_name for field in fields}
+    issues: list[FieldIssue] = []
+    if model.__struct_config__.forbid_unknown_fields:
+        issues += [
+            FieldIssue(_join(root, str(name)), "unknown_field", "Unknown field.") for name in data if name not in names
+        ]
+    for field in fields:
+        if field.encode_name not in data:
+            if field.required:
+                issues.append(FieldIssue(_join(root, field.encode_name), "missing_field", "Required field."))
+            continue
+        try:
+            msgspec.convert(data[field.encode_name], field.type)
+        except msgspec.ValidationError as error:
+            issues.append(issue_from(error, _join(root, field.encode_name)))
+    return issues
+
+
 def parse_model(model: type[M], data: Any, root: str = "") -> M:
+    """`data` as `model`; a 400 naming every wrong top-level field (within one, the first fault found)."""
     try:
         return msgspec.convert(data, model)
     except msgspec.ValidationError as error:
-        raise ValidationError("The request is invalid.", [issue_from(error, root)]) from None
+        issues = _field_issues(model, data, root) or [issue_from(error, root)]
+        raise ValidationError("The request is invalid.", issues) from None

@@ -12,10 +12,13 @@ import re
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
+
+import msgspec
 
 from patron.clock import Clock, SystemClock, iso
-from patron.errors import FieldIssue, PatronError, ValidationError
+from patron.errors import FieldIssue, PatronError
+from patron.http.validation import parse_model
 from patron.imports.aws import UploadStore, Workflow
 from patron.imports.model import ImportOptions, InputFormat, Process, ProcessStatus
 from patron.imports.repository import ProcessRepository
@@ -29,8 +32,6 @@ CONTENT_TYPES = {
     InputFormat.JSONL: "application/x-ndjson",
     InputFormat.CSV: "text/csv",
 }
-_FLAGS = ("overwriteDescriptors", "triggerIntegrations", "recalculateStats")
-_FIELDS = {"format", "contentLength", *_FLAGS}
 _UPLOAD_KEY = re.compile(
     r"imports/(?P<application>[1-9][0-9]{0,17})/(?P<process>[1-9][0-9]{0,17})/upload\.(?P<format>json|jsonl|csv)"
 )
@@ -60,33 +61,23 @@ class UploadRequest:
     options: ImportOptions
 
 
+class UploadRequestBody(msgspec.Struct, forbid_unknown_fields=True, rename="camel", frozen=True):
+    """POST /v1/import/uploads: the file's format and size, and Rfmcube's import flags."""
+
+    format: InputFormat
+    content_length: Annotated[int, msgspec.Meta(ge=1)]
+    overwrite_descriptors: bool = False
+    trigger_integrations: bool = False
+    recalculate_stats: bool = False
+
+
 def parse_upload_request(payload: Any) -> UploadRequest:
-    """Every problem at once, each named by its field (values are never echoed)."""
-    if not isinstance(payload, dict):
-        raise ValidationError("The upload request is invalid.", [FieldIssue("$", "invalid_value", "An object.")])
-    issues = [FieldIssue(name, "unknown_field", "Unknown field.") for name in sorted(set(payload) - _FIELDS)]
-    raw_format: Any = payload.get("format")
-    if raw_format is None:
-        issues.append(FieldIssue("format", "missing_field", "One of json, jsonl, csv."))
-    elif raw_format not in {f.value for f in InputFormat}:
-        issues.append(FieldIssue("format", "invalid_value", "One of json, jsonl, csv."))
-    length: Any = payload.get("contentLength")
-    if length is None:
-        issues.append(FieldIssue("contentLength", "missing_field", "The file's size in bytes."))
-    elif not isinstance(length, int) or isinstance(length, bool) or length < 1:
-        issues.append(FieldIssue("contentLength", "invalid_value", "A whole number of bytes, at least 1."))
-    flags = {name: payload.get(name, False) for name in _FLAGS}
-    issues += [
-        FieldIssue(name, "invalid_value", "Expected true or false.")
-        for name, value in flags.items()
-        if not isinstance(value, bool)
-    ]
-    if issues:
-        raise ValidationError("The upload request is invalid.", issues)
+    """Every wrong field at once, each named by its path (values are never echoed)."""
+    body = parse_model(UploadRequestBody, payload)
     return UploadRequest(
-        InputFormat(raw_format),
-        length,
-        ImportOptions(flags["overwriteDescriptors"], flags["triggerIntegrations"], flags["recalculateStats"]),
+        body.format,
+        body.content_length,
+        ImportOptions(body.overwrite_descriptors, body.trigger_integrations, body.recalculate_stats),
     )
 
 
