@@ -9,13 +9,15 @@ from patron.errors import FieldIssue, PatronError, ValidationError
 from patron.http.api import Request, Response, RestApi
 from patron.imports.model import PROCESS_TYPE, Process, rfmcube_status
 from patron.imports.wiring import import_api, start_settings
+from patron.idempotency.settings import IdempotencySettings
+from patron.idempotency.wiring import idempotency_store
 from patron.settings import ImportStartSettings
 
 # The settings this function reads; a template test checks template.yaml gives it every one.
-SETTINGS = ImportStartSettings
+SETTINGS = (ImportStartSettings, IdempotencySettings)
 
 # The resolver's own limit is Lambda's (the route answers 416 itself, as Rfmcube does, above the inline limit).
-api = RestApi(max_body_bytes=lambda: 6 * 1024 * 1024)
+api = RestApi(max_body_bytes=lambda: 6 * 1024 * 1024, idempotency=idempotency_store)
 
 MAX_PAGE = 100
 
@@ -36,9 +38,11 @@ class ImportTooLargeError(PatronError):
         return {**super().body(), "upload": {"method": "POST", "path": UPLOAD_ROUTE}}
 
 
-@api.route("POST", "/v1/import")
+# Its answer names nobody (a process id), so a stored one needs no subject. Text that cannot be stored rejects
+# its record alone, in the process's report (the split checks every record), not the whole import.
+@api.route("POST", "/v1/import", idempotent=True, check_body_text=False)
 def start_import(request: Request) -> Response:
-    limit = start_settings().max_body_bytes
+    limit = start_settings().max_import_inline_bytes
     if len(request.body) > limit:
         raise ImportTooLargeError(limit)
     process = import_api().start(request.caller.application_id, request.body, request.json())
@@ -50,14 +54,10 @@ def get_process(request: Request) -> Response:
     raw = request.path_params["processId"]
     if not raw.isascii() or not raw.isdigit() or len(raw) > 18:
         raise ValidationError("The process id is invalid.", [FieldIssue("processId", "invalid_value", "A number.")])
-    limit = request.query.get("limit", "50")
-    if not limit.isdigit() or not 1 <= int(limit) <= MAX_PAGE:
-        raise ValidationError("The page size is invalid.", [FieldIssue("query.limit", "invalid_value", "1 to 100.")])
+    limit = request.query_int("limit", default=50, minimum=1, maximum=MAX_PAGE)
     service = import_api()
     process = service.get(request.caller.application_id, int(raw))
-    rejected, cursor = service.rejections(
-        request.caller.application_id, int(raw), int(limit), request.query.get("cursor")
-    )
+    rejected, cursor = service.rejections(request.caller.application_id, int(raw), limit, request.query_cursor())
     return Response.json(
         {
             **_rfmcube(process),

@@ -90,7 +90,7 @@ def test_import_envelope_errors_and_tenancy(runtime, tenant, other_tenant):
     assert theirs.status == 404 and theirs.json()["code"] == "process_not_found"
     assert runtime.request("GET", "/v1/processes/999999", headers=headers(tenant)).status == 404
     assert runtime.request("GET", "/v1/processes/abc", headers=headers(tenant)).status == 400
-    too_big = "x" * (int(runtime.environment["MAX_BODY_BYTES"]) + 1)
+    too_big = "x" * (int(runtime.environment["MAX_IMPORT_INLINE_BYTES"]) + 1)
     assert runtime.request("POST", "/v1/import", headers=headers(tenant), body=too_big).status == 416
 
 
@@ -252,3 +252,48 @@ def test_recalculate_stats_maps_the_imported_customers_orders_again(runtime, ten
     stats = runtime.request("GET", f"/v1/customers/{customer}", headers=tenant.headers).json()["stats"]
     assert (stats["ordersCount"], stats["totalSales"], stats["firstOrderAt"]) == (1, 10, "2024-02-01T00:00:00.000Z")
     assert runtime.request("GET", f"/v1/orders/rc{suffix}-0", headers=tenant.headers).json()["state"] == "returned"
+
+
+def test_an_idempotency_key_starts_one_process_and_replays_its_id(runtime, tenant):
+    keyed = {**headers(tenant), "Idempotency-Key": f"import-{uuid.uuid4().hex}"}
+    body = {"customers": [{"id": f"idem-{uuid.uuid4().hex[:8]}"}]}
+    first = runtime.request("POST", "/v1/import", headers=keyed, body=body)
+    again = runtime.request("POST", "/v1/import", headers=keyed, body=body)
+    assert first.status == 202 and again.status == 202 and again.header("Idempotent-Replayed") == "true"
+    assert again.json()["processId"] == first.json()["processId"]
+    # No second process: the next one without a key takes the next number.
+    following = runtime.request("POST", "/v1/import", headers=headers(tenant), body=body).json()["processId"]
+    assert following == first.json()["processId"] + 1
+    other = runtime.request("POST", "/v1/import", headers=keyed, body={"customers": []})
+    assert other.status == 422
+
+
+def reference_customers(prefix: str, count: int) -> list[dict[str, Any]]:
+    """Customers shaped like Rfmcube's documented import (about 485 bytes each)."""
+    document = json.loads(DOCUMENTED)["customers"][0]
+    customers = []
+    for n in range(count):
+        customer = json.loads(json.dumps(document))
+        customer["id"], customer["email"] = f"{prefix}-{n}", f"{prefix}.{n}@example.com"
+        customer["orders"][0]["id"] = f"{prefix}-o{n}"
+        customers.append(customer)
+    return customers
+
+
+def test_bodies_up_to_the_inline_limit_are_taken_inline(runtime, tenant):
+    limit = int(runtime.environment["MAX_IMPORT_INLINE_BYTES"])
+    assert limit == 5_000_000  # the template's default
+    prefix = f"inl{uuid.uuid4().hex[:6]}"
+    ordinary = json.dumps({"customers": reference_customers(prefix, 1000)}).encode()
+    assert len(ordinary) > 256 * 1024  # once refused: the general body limit applied
+    started = runtime.request("POST", "/v1/import", headers=headers(tenant), body=ordinary)
+    assert started.status == 202, started.body
+    # The largest body taken fits Lambda's 6 MB event once API Gateway has written it as a JSON string.
+    each = len(json.dumps(reference_customers(prefix, 10_000)[-1]).encode()) + 2  # the longest ids
+    largest = json.dumps({"customers": reference_customers(prefix, limit // each - 1)}).encode()
+    largest = largest[:-1] + b" " * (limit - len(largest)) + b"}"  # whitespace up to the byte
+    assert len(largest) == limit
+    assert runtime.request("POST", "/v1/import", headers=headers(tenant), body=largest).status == 202
+    over = runtime.request("POST", "/v1/import", headers=headers(tenant), body=largest[:-1] + b" }")
+    assert over.status == 416 and over.json()["code"] == "import_too_large"
+    assert wait_for(runtime, tenant, started.json()["processId"])["data"]["processedCustomers"] == 1000

@@ -94,7 +94,11 @@ class ProcessStoreSettings(Settings, frozen=True):
     import_bucket_name: Annotated[str, msgspec.Meta(min_length=3, max_length=63)]
 
 
-class ImportStartSettings(HttpSettings, frozen=True):
+class ImportStartSettings(Settings, frozen=True):
+    # POST /v1/import takes bodies inline up to this many bytes (above: 416, pointing at the upload route).
+    # Lambda takes 6 MB per synchronous call, counting the whole event, where the body is a JSON string: an
+    # ordinary import body grows ~16 % there (quotes escaped), so 5 MB is the most that always fits.
+    max_import_inline_bytes: Annotated[int, msgspec.Meta(gt=0, le=5 * 1024 * 1024)]
     processes_table_name: TableName
     import_bucket_name: Annotated[str, msgspec.Meta(min_length=3, max_length=63)]
     import_state_machine_arn: Annotated[str, msgspec.Meta(min_length=20)]
