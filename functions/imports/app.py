@@ -7,10 +7,10 @@ from typing import Any
 
 from patron.errors import FieldIssue, PatronError, ValidationError
 from patron.http.api import Request, Response, RestApi
-from patron.imports.model import PROCESS_TYPE, Process, rfmcube_status
-from patron.imports.wiring import import_api, start_settings
 from patron.idempotency.settings import IdempotencySettings
 from patron.idempotency.wiring import idempotency_store
+from patron.imports.model import PROCESS_TYPE, Process, rfmcube_status
+from patron.imports.wiring import import_api, start_settings
 from patron.settings import ImportStartSettings
 
 # The settings this function reads; a template test checks template.yaml gives it every one.

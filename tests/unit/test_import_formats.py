@@ -516,10 +516,10 @@ def test_csv_broken_quoting_ends_the_import_and_drops_the_customer_being_read():
         assert records[-1] == RecordProblem(1, "malformed_csv", "$", line=4, final=True)
 
 
-def test_csv_invalid_utf8_ends_the_import():
+def test_csv_invalid_utf8_rejects_its_record_alone():
     records = read(b"customer.id\n1\n\xff\xfe\n2\n", "csv")
-    assert customers(records) == []  # the bad bytes are in the block being decoded
-    assert problems(records) == [(0, "malformed_csv", "$", True)]
+    assert customers(records) == [{"id": "1"}, {"id": "2"}]  # the records around the bad bytes stand
+    assert problems(records) == [(1, "invalid_text", "customers[1].id", False)]
 
 
 def test_csv_line_over_the_limit_ends_the_import():

@@ -97,3 +97,8 @@ def test_path_ids_that_are_not_utf8_are_refused_even_behind_a_base_path():
     assert issues("/v2/customer_profiles/%FE%FE") == [("integrationId", "invalid_encoding")]
     assert issues("/shop/v2/customer_profiles/%ED%A0%80") == [("integrationId", "invalid_encoding")]
     assert issues("/v2/customer_profiles/%EF%BF%BD") == []  # U+FFFD itself, written in UTF-8, is an id like any
+
+
+def test_paths_come_in_document_order_keys_included():
+    body = '{"a": {"x": "\\ud800"}, "\\udfff": 1, "b": ["\\udc00"]}'
+    assert jsonbody.unencodable_paths(jsonbody.loads(body)) == ["a.x", "\udfff", "b[0]"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 
 from patron.errors import PatronError, ServiceUnavailableError
 
@@ -35,3 +35,17 @@ def translate(exc: ClientError) -> PatronError | ClientError:
     if error_code(exc) in _THROTTLED:
         return ServiceUnavailableError()
     return exc
+
+
+def refuses_content(exc: Exception) -> bool:
+    """Whether AWS refused what a request asked it to store (an item too large, a key too long or empty, a value
+    botocore cannot send): the request's content, which a retry does not change. Every other AWS failure
+    (throttling, a 5xx, access denied, a missing table, a timeout, a lost connection) is the infrastructure's."""
+    if isinstance(exc, ClientError):
+        return error_code(exc) == "ValidationException"
+    return isinstance(exc, ParamValidationError)
+
+
+def is_aws_failure(exc: Exception) -> bool:
+    """An error raised by botocore rather than by Patron's own code."""
+    return isinstance(exc, ClientError | BotoCoreError)

@@ -111,6 +111,9 @@ def _join(root: str, name: str) -> str:
     return f"{root}.{name}" if root else name
 
 
+_BAD_KEY = object()
+
+
 def unencodable_paths(value: Any, root: str = "", limit: int = MAX_TEXT_ISSUES) -> list[str]:
     """The paths (`attributes.x`, `items[0].name`, `$` for the value itself) of the strings and object keys in a
     decoded JSON value that are not Unicode text, in document order, at most `limit` of them. A key that is not
@@ -119,17 +122,14 @@ def unencodable_paths(value: Any, root: str = "", limit: int = MAX_TEXT_ISSUES) 
     stack: list[tuple[str, Any]] = [(root, value)]
     while stack and len(found) < limit:
         path, item = stack.pop()
-        if isinstance(item, str):
-            if _SURROGATE.search(item):
-                found.append(path or "$")
+        if item is _BAD_KEY or (isinstance(item, str) and _SURROGATE.search(item)):
+            found.append(path or "$")
         elif isinstance(item, dict):
-            children = []
-            for key, child in item.items():
-                if _SURROGATE.search(key):
-                    found.append(_join(path, key))
-                else:
-                    children.append((_join(path, key), child))
+            # A key that is not text stands for itself (its value is not walked): in document order with the rest.
+            children = [
+                (_join(path, key), _BAD_KEY if _SURROGATE.search(key) else child) for key, child in item.items()
+            ]
             stack.extend(reversed(children))
         elif isinstance(item, list):
             stack.extend((f"{path}[{index}]", child) for index, child in reversed(list(enumerate(item))))
-    return found[:limit]
+    return found

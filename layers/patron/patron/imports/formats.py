@@ -7,18 +7,22 @@ skipped without being held and reported `too_large`) and the chunk being filled.
 
 A record is either a customer, decoded exactly as `patron.http.jsonbody.loads` decodes a request body (numbers as
 int or Decimal, never float), or a problem with one record (its index and a reason code), so one bad record does
-not stop the rest. A problem marked `final` ends the stream: the file cannot be read further (broken JSON, a CSV
+not stop the rest. A record holding text that is not Unicode (a lone UTF-16 surrogate, escaped in JSON or made
+of bytes that are not UTF-8), which nothing downstream could store, is such a problem: `invalid_text`, with the
+path of that text. A problem marked `final` ends the stream: the file cannot be read further (broken JSON, a CSV
 quote never closed, a bad header); the records before it stand and nothing follows it. Records are numbered from
 0 in file order, problems included, so `index` is the `customers[index]` an import's rejections name.
 
 Speed: in JSON, an element's end is found by regular expressions that skip whole strings and bracket-free runs
 in C (one match per customer when nesting stays within eight levels, a loop over brackets only beyond), and the
-element is then decoded by the json module's C scanner. No Python code runs per character.
+element is then decoded by the json module's C scanner. No Python code runs per character. Only a record whose
+JSON text holds a surrogate escape (`may_be_unencodable`) is checked for text that is not Unicode.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import itertools
 import operator
 import re
@@ -61,7 +65,7 @@ class RecordProblem:
     """A record that could not be read. `final`: nothing can be read after it, and the stream ends with it."""
 
     index: int  # the record's position; for a final problem, the number of records read before it
-    reason: str  # malformed_json, malformed_csv, invalid_value, too_large, invalid_header, unknown_field, ...
+    reason: str  # malformed_json, malformed_csv, invalid_value, invalid_text, too_large, invalid_header, ...
     path: str  # `customers[3]`, `customers[3].orders[0].amount`, `$` (the file), `header[2]`, a top-level key
     line: int | None = None
     offset: int | None = None  # JSON: the byte offset in the file where the record (or the break) begins
@@ -69,6 +73,24 @@ class RecordProblem:
 
 
 ImportRecord = CustomerRecord | RecordProblem
+
+
+def unencodable_path(value: Any, root: str) -> str | None:
+    """The path (under `root`) of the first string or key in a decoded record that is not Unicode text, or None
+    when there is none. One encoding in C decides; only a value that fails it is walked. The path is escaped
+    where it quotes such a key, so that the path itself can be stored."""
+    try:
+        jsonbody.encoded_size(value)
+    except UnicodeEncodeError:
+        paths = jsonbody.unencodable_paths(value, root, limit=1)
+        return storable_path(paths[0] if paths else root)
+    return None
+
+
+def storable_path(path: str) -> str:
+    """A path that may quote a key that is not text, written escaped (`\\ud800`) as FieldIssue writes it, so that
+    the path itself can be stored."""
+    return path.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 class ImportReader:
@@ -258,7 +280,8 @@ class _JsonReader:
             yield from self._document()
         except _Broken as broken:
             offset = self._input.offset if broken.offset is None else broken.offset
-            yield RecordProblem(self._index, broken.reason, broken.path, offset=offset, final=True)
+            # A top-level key is quoted in its path: one that is not text is written escaped.
+            yield RecordProblem(self._index, broken.reason, storable_path(broken.path), offset=offset, final=True)
 
     def _document(self) -> Iterator[ImportRecord]:
         source = self._input
@@ -298,35 +321,37 @@ class _JsonReader:
             raise _Broken("missing_field", "customers")
 
     def _customers(self) -> Iterator[ImportRecord]:
+        for offset, raw in self.elements("customers"):
+            if raw is None:
+                yield RecordProblem(self._index, "too_large", f"customers[{self._index}]", offset=offset)
+            else:
+                try:
+                    record = read_json_record(raw, self._index, offset=offset)
+                except MalformedJsonError:
+                    raise _Broken("malformed_json", f"customers[{self._index}]", offset) from None
+                yield record
+            self._index += 1
+
+    def elements(self, name: str) -> Iterator[tuple[int, bytes | None]]:
+        """The array at `pos` (the value of `name`), element by element: each one's file offset and JSON text, not
+        decoded (None when it was larger than max_record_bytes), consumed once taken."""
         source = self._input
         start = self._peek()
         if start != ord("["):
-            raise _Broken("malformed_json" if start is None else "invalid_value", "customers")
+            raise _Broken("malformed_json" if start is None else "invalid_value", name)
         source.pos += 1
         if self._peek() == ord("]"):
             source.pos += 1
             return
-        while True:
+        for position in itertools.count():
             if self._peek() is None:
                 raise _Broken("malformed_json")
             offset = source.offset
-            path = f"customers[{self._index}]"
             try:
                 raw = self._value()
             except _Broken as broken:
-                raise _Broken(broken.reason, path, offset) from None
-            if raw is None:
-                yield RecordProblem(self._index, "too_large", path, offset=offset)
-            else:
-                try:
-                    customer = jsonbody.loads(raw)
-                except MalformedJsonError:
-                    raise _Broken("malformed_json", path, offset) from None
-                if isinstance(customer, dict):
-                    yield CustomerRecord(self._index, customer, raw)
-                else:
-                    yield RecordProblem(self._index, "invalid_value", path, offset=offset)
-            self._index += 1
+                raise _Broken(broken.reason, f"{name}[{position}]", offset) from None
+            yield offset, raw
             following = self._peek()
             if following == ord("]"):
                 source.pos += 1
@@ -334,6 +359,35 @@ class _JsonReader:
             if following != ord(","):
                 raise _Broken("malformed_json")
             source.pos += 1
+
+    def members(self) -> dict[str, bytes]:
+        """The object at `pos`, consumed: each member's value as its JSON text, not decoded."""
+        source = self._input
+        if self._peek() != ord("{"):
+            raise _Broken("malformed_json")
+        source.pos += 1
+        found: dict[str, bytes] = {}
+        if self._peek() == ord("}"):
+            source.pos += 1
+            return found
+        while True:
+            name = self._key()
+            if self._peek() != ord(":"):
+                raise _Broken("malformed_json")
+            source.pos += 1
+            raw = self._value() if self._peek() is not None else None
+            if raw is None:
+                raise _Broken("malformed_json")  # the end of the file, or a value over max_record_bytes
+            found[name] = raw
+            following = self._peek()
+            if following != ord(",") and following != ord("}"):
+                raise _Broken("malformed_json")
+            source.pos += 1
+            if following == ord("}"):
+                return found
+
+    def at_end(self) -> bool:
+        return self._peek() is None
 
     def _flag(self, name: str) -> None:
         if self._peek() is None:
@@ -462,6 +516,60 @@ class _JsonReader:
                 raise _Broken("malformed_json")
 
 
+def read_json_record(
+    raw: bytes, index: int, *, line: int | None = None, offset: int | None = None
+) -> CustomerRecord | RecordProblem:
+    """The customer a record's JSON text holds, or the problem that keeps it out: a value that is not an object,
+    or text that is not Unicode. Raises MalformedJsonError when the text is not JSON. (The import worker reads
+    the records of a damaged chunk with it too.)"""
+    path = f"customers[{index}]"
+    try:
+        customer = jsonbody.loads(raw)
+        suspect = jsonbody.may_be_unencodable(raw)
+    except MalformedJsonError:
+        # Strings that are not UTF-8 break no JSON syntax: read with each bad byte as a lone surrogate, the record
+        # is refused for its text, as one holding an escaped lone surrogate is, and the file goes on.
+        customer = jsonbody.loads(raw.decode("utf-8", "surrogateescape"))
+        suspect = True
+    if not isinstance(customer, dict):
+        return RecordProblem(index, "invalid_value", path, line=line, offset=offset)
+    if suspect and (where := unencodable_path(customer, path)) is not None:
+        return RecordProblem(index, "invalid_text", where, line=line, offset=offset)
+    return CustomerRecord(index, customer, raw, line=line)
+
+
+def _in_memory(data: bytes) -> _JsonReader:
+    """A reader of JSON text held whole: one block, and no value too large."""
+    return _JsonReader(_Input(io.BytesIO(data), max(len(data), 1)), len(data) + 1, {})
+
+
+def split_members(data: bytes) -> dict[str, bytes]:
+    """The members of the JSON object `data`, each value as its JSON text, delimited as the reader delimits a file's
+    records and not decoded: a document whose decoding failed can then be decoded part by part, one bad part
+    hiding no other (the import worker reads a damaged chunk so). MalformedJsonError when the object's own
+    structure is broken."""
+    reader = _in_memory(data)
+    try:
+        members = reader.members()
+    except _Broken:
+        raise MalformedJsonError() from None
+    if not reader.at_end():
+        raise MalformedJsonError()
+    return members
+
+
+def split_elements(data: bytes) -> list[bytes]:
+    """The elements of the JSON array `data`, each as its JSON text, as split_members delimits values."""
+    reader = _in_memory(data)
+    try:
+        elements = [raw for _, raw in reader.elements("$") if raw is not None]  # in memory, none is too large
+    except _Broken:
+        raise MalformedJsonError() from None
+    if not reader.at_end():
+        raise MalformedJsonError()
+    return elements
+
+
 # -- JSON Lines --------------------------------------------------------------------------------------------
 
 
@@ -494,14 +602,10 @@ def _json_lines(source: _Input, max_record_bytes: int) -> Iterator[ImportRecord]
             yield RecordProblem(index, "too_large", path, line=line)
         else:
             try:
-                customer = jsonbody.loads(text)
+                record: ImportRecord = read_json_record(text, index, line=line)
             except MalformedJsonError:
-                yield RecordProblem(index, "malformed_json", path, line=line)
-            else:
-                if isinstance(customer, dict):
-                    yield CustomerRecord(index, customer, text, line=line)
-                else:
-                    yield RecordProblem(index, "invalid_value", path, line=line)
+                record = RecordProblem(index, "malformed_json", path, line=line)
+            yield record
         index += 1
 
 
@@ -544,7 +648,8 @@ def _columns(header: list[str]) -> list[_Column]:
         name, _, kind = cell.strip().partition(":")
         entity, _, rest = name.partition(".")
         path = tuple(rest.split("."))
-        if entity not in _ENTITIES or not all(path) or (kind and kind not in _TYPES):
+        unreadable = jsonbody.is_unencodable(cell)  # bytes that are not UTF-8 (see _text)
+        if entity not in _ENTITIES or not all(path) or (kind and kind not in _TYPES) or unreadable:
             raise _Broken("invalid_header", f"header[{position}]")
         kind = kind or _DEFAULT_TYPES.get((entity, path), "string")
         columns.append(_Column(position, entity, path, kind, path[:-1], path[-1]))
@@ -630,7 +735,15 @@ class _Group:
             return RecordProblem(self.index, self.problem[0], self.problem[1], line=self.line)
         if self.orders:
             self.customer["orders"] = self.orders
-        return CustomerRecord(self.index, self.customer, _ENCODER.encode(self.customer), line=self.line)
+        try:
+            text = _ENCODER.encode(self.customer)
+        except UnicodeEncodeError:
+            # A cell of bytes that are not UTF-8 (read as lone surrogates), or a JSON cell's lone surrogate escape:
+            # the encoding that every record goes through finds them at no extra cost.
+            root = f"customers[{self.index}]"
+            where = unencodable_path(self.customer, root) or root
+            return RecordProblem(self.index, "invalid_text", where, line=self.line)
+        return CustomerRecord(self.index, self.customer, text, line=self.line)
 
 
 def _csv_records(source: _Input, max_record_bytes: int) -> Iterator[ImportRecord]:
@@ -674,7 +787,7 @@ def _csv_records(source: _Input, max_record_bytes: int) -> Iterator[ImportRecord
             _order_row(group, row, by_entity, order_cells(row), any(item_cells(row)))
         if group is not None:
             yield group.record()
-    except (_Broken, csv.Error, UnicodeDecodeError) as error:
+    except (_Broken, csv.Error) as error:
         # The customer being read is dropped with the rest: the problem takes its index.
         reason, path = (error.reason, error.path) if isinstance(error, _Broken) else ("malformed_csv", "$")
         where = max(rows.line_num, line + 1)
@@ -715,15 +828,25 @@ def _order_row(
         items.append(item)
 
 
+def _text(data: bytes) -> str:
+    """UTF-8 bytes as text. A byte that is not UTF-8 becomes a lone surrogate (`surrogateescape`): the record holding
+    it is refused alone (`invalid_text`, Group.record), and the lines around it are read as they are."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("utf-8", "surrogateescape")
+
+
 def _text_lines(source: _Input, max_line_bytes: int) -> Iterator[str]:
-    """The file's lines as text, each with its newline (what csv.reader expects); UTF-8, a BOM skipped."""
+    """The file's lines as text, each with its newline (what csv.reader expects); UTF-8, a BOM skipped. Blocks are
+    cut after a newline, so no character is ever cut in two."""
     source.skip_bom()
     while True:
         data, start = source.data, source.pos
         last = data.rfind(b"\n", start)
         if last >= 0:
             source.pos = last + 1
-            lines = data[start : last + 1].decode("utf-8").split("\n")
+            lines = _text(data[start : last + 1]).split("\n")
             lines.pop()  # what follows the last newline: nothing
             for text in lines:
                 yield text + "\n"
@@ -733,5 +856,5 @@ def _text_lines(source: _Input, max_line_bytes: int) -> Iterator[str]:
         if not source.more():
             if start < len(data):
                 source.pos = len(data)
-                yield data[start:].decode("utf-8")
+                yield _text(data[start:])
             return

@@ -17,6 +17,16 @@ the customer's attributes again) or resumable ones.
 
 The other way is the routes' own: CustomerMerger.update_customer and OrderService.upsert, one record at a time,
 for existing customers, guests known by email only, and anything the batch way declined.
+
+A failure that belongs to one record is that record's alone. Each stage of a record (decoding it out of the
+chunk, validating it, building its items, writing them) is isolated: a record, or one of its orders, that raises
+is rejected with its index and path (the reason the error's code, `unprocessable` for an exception no rule
+foresaw), and the rest of the chunk lands. The batch way sends a record it cannot build the per-record way; a
+batch call that fails for a reason other than the infrastructure's sends the customers of the batch that way
+(their keys read one by one when the read failed; counted again from their orders when orders may be stored),
+where the bad one fails alone. A failure of the infrastructure (`fails_the_chunk`: throttling, a service
+unavailable, a timeout) is never a record's: the chunk fails, and SQS delivers it again, which the resumable
+writes above make safe.
 """
 
 from __future__ import annotations
@@ -28,12 +38,23 @@ from typing import Any
 
 from patron.catalog.model import EntityKind
 from patron.clock import Clock, SystemClock, iso
-from patron.errors import PatronError, ValidationError
+from patron.dynamo.batch import UnprocessedItemsError
+from patron.dynamo.errors import is_aws_failure, refuses_content
+from patron.errors import MalformedJsonError, PatronError, ServiceUnavailableError, ValidationError
 from patron.http import jsonbody
 from patron.imports.aws import ImportStorage
-from patron.imports.batch_store import BatchStore, Claim, insertable
+from patron.imports.batch_store import BatchStore, Claim, Snapshot, insertable
+from patron.imports.formats import (
+    CustomerRecord,
+    read_json_record,
+    split_elements,
+    split_members,
+    storable_path,
+    unencodable_path,
+)
 from patron.imports.model import ImportOptions, Rejection
 from patron.imports.repository import ProcessRepository
+from patron.logs import get_logger
 from patron.orders.merge import CustomerMerger
 from patron.orders.model import Order
 from patron.orders.rfmcube import parse_merge_customer
@@ -47,6 +68,85 @@ from patron.profiles.service import AttributeCatalog, ProfileService
 Resolve = Callable[[int, str | None, str | None], str]
 # (application id, [(kind, entity id, customer id)]): outbox records, when the import triggers integrations.
 Record = Callable[[int, list[tuple[str, str, str]]], None]
+
+log = get_logger("patron.imports.writer")
+
+UNPROCESSABLE = "unprocessable"  # a record (or order) raised an exception that no rule of the services foresaw
+
+
+def fails_the_chunk(error: Exception) -> bool:
+    """Whether an exception met while writing a record is the infrastructure's rather than the record's: an AWS
+    failure other than refused content (patron.dynamo.errors), a batch DynamoDB kept unprocessed, a dependency
+    reported unavailable, the machine's own resources. The chunk then fails and SQS delivers it again; a record
+    is never rejected for what a retry may cure."""
+    if is_aws_failure(error):
+        return not refuses_content(error)
+    return isinstance(error, ServiceUnavailableError | UnprocessedItemsError | OSError | MemoryError)
+
+
+@dataclass
+class DecodedChunk:
+    """A chunk's customers with their record numbers in the file, and the rejections known before any write: the
+    split's problems and the records that could not be decoded here."""
+
+    numbers: list[int]
+    customers: list[Any]
+    rejections: list[Rejection]
+
+
+def decode_chunk(raw: bytes) -> DecodedChunk:
+    """The chunk's records, decoded at once, or one by one when that fails (a record the split accepted cannot
+    fail, but a damaged object or another version's split may): a record that cannot be decoded is rejected
+    alone, as the reader would have rejected it. So is a record holding text that is not Unicode, which the split
+    refuses now but once let through. A chunk whose own structure is broken cannot be told apart into records:
+    it raises, and fails."""
+    try:
+        chunk = jsonbody.loads(raw)
+    except MalformedJsonError:
+        return _decode_one_by_one(raw)
+    customers = chunk["customers"]
+    decoded = DecodedChunk(_numbers(chunk["indices"], customers), [], _problems(chunk["problems"]))
+    if not jsonbody.may_be_unencodable(raw):
+        decoded.customers = customers
+        return decoded
+    numbers, decoded.numbers = decoded.numbers, []
+    for number, customer in zip(numbers, customers, strict=True):
+        if (where := unencodable_path(customer, f"customers[{number}]")) is not None:
+            decoded.rejections.append(Rejection(str(number), where, "invalid_text"))
+        else:
+            decoded.numbers.append(number)
+            decoded.customers.append(customer)
+    return decoded
+
+
+def _decode_one_by_one(raw: bytes) -> DecodedChunk:
+    """The chunk's parts delimited without decoding them (formats.split_members), then each record decoded alone."""
+    members = split_members(raw)
+    elements = split_elements(members["customers"])
+    decoded = DecodedChunk([], [], _problems(jsonbody.loads(members["problems"])))
+    for number, element in zip(_numbers(jsonbody.loads(members["indices"]), elements), elements, strict=True):
+        try:
+            record = read_json_record(element, number)  # the reader's own rules: an object, and Unicode text
+        except MalformedJsonError:
+            decoded.rejections.append(Rejection(str(number), f"customers[{number}]", "malformed_json"))
+            continue
+        if isinstance(record, CustomerRecord):
+            decoded.numbers.append(number)
+            decoded.customers.append(record.customer)
+        else:
+            decoded.rejections.append(Rejection(str(number), record.path, record.reason))
+    return decoded
+
+
+def _numbers(indices: Any, customers: Any) -> list[int]:
+    if not isinstance(indices, list) or not isinstance(customers, list) or len(indices) != len(customers):
+        raise ValueError("a chunk's records and their numbers do not match")
+    return [int(n) for n in indices]
+
+
+def _problems(problems: Any) -> list[Rejection]:
+    """The records the split could not read, as the chunk lists them."""
+    return [Rejection(str(p["index"]), str(p["path"]), str(p["reason"])) for p in problems]
 
 
 @dataclass
@@ -111,17 +211,15 @@ class ChunkWriter:
         process = self._processes.get(application_id, process_id)
         if process is None or self._processes.chunk_recorded(application_id, process_id, index):
             return False  # a redelivery of a chunk written whole: one read, and nothing written again
-        chunk = jsonbody.loads(self._storage.get(key))
-        # Each customer's record number in the file, and the records the split could not read.
-        numbers, customers = [int(n) for n in chunk["indices"]], chunk["customers"]
+        chunk = decode_chunk(self._storage.get(key))
+        numbers, customers = chunk.numbers, chunk.customers  # each customer's record number in the file
         options = process.options
         if options.overwrite_descriptors:
             self._overwrite_descriptors(application_id, customers)
         if options.recalculate_stats:
             # Rfmcube's recalculateStats: today's status mapping, read now, maps this chunk's new orders...
             self._orders.status_mapping(application_id, fresh=True)
-        counts = _Counts()
-        counts.rejections += [Rejection(str(p["index"]), str(p["path"]), str(p["reason"])) for p in chunk["problems"]]
+        counts = _Counts(rejections=chunk.rejections)
         one_by_one = list(range(len(customers)))
         recount: dict[int, str] = {}
         if self._batch is not None and self._profiles is not None:
@@ -160,15 +258,15 @@ class ChunkWriter:
         assert self._batch is not None
         candidates: dict[int, _NewCustomer] = {}
         for position, raw in enumerate(customers):
-            built = self._build(application_id, numbers[position], raw)
+            try:
+                built = self._build(application_id, numbers[position], raw)
+            except Exception as error:
+                if fails_the_chunk(error):
+                    raise
+                built = None  # the per-record way tries it, and rejects it alone if it fails there too
             if built is not None:
                 candidates[position] = built
-        snapshot = self._batch.read(
-            application_id,
-            {c.integration_id for c in candidates.values()},
-            {claim for c in candidates.values() for claim in c.claims},
-            {o.order_id for c in candidates.values() for o in c.orders},
-        )
+        snapshot = self._snapshot(application_id, candidates)
         # A record joins the batch only if nothing of it is stored but what an interrupted attempt left, and no
         # earlier record of the chunk shares a key with it (the per-record way then keeps the records' order).
         batch: dict[int, _NewCustomer] = {}
@@ -195,28 +293,24 @@ class ChunkWriter:
                 # Its orders are stored already: replays on the per-record way change no figure, so if an
                 # interrupted batch attempt wrote them before its profile existed, only a recount counts them.
                 recount[position] = me
-        # Claims first: one taken meanwhile sends its customer the per-record way, with nothing of it written.
-        wanted = [
-            (claim, c.integration_id) for c in batch.values() for claim in c.claims if claim not in snapshot.claims
-        ]
-        refused = self._batch.insert_claims(application_id, wanted) if wanted else set()
-        if refused:
-            for position, candidate in list(batch.items()):
-                if candidate.claims & refused:
-                    mine = [claim for claim in candidate.claims - refused if claim not in snapshot.claims]
-                    self._batch.release_claims(application_id, mine)
-                    del batch[position]
-        # Then the orders (an earlier attempt's entry under another date goes), then the profiles.
-        orders = [order for candidate in batch.values() for order in candidate.orders]
-        stale = [
-            (order.customer_id, stored[1], order.order_id)
-            for order in orders
-            if (stored := snapshot.orders.get(order.order_id)) is not None and stored[1] != order.created_at
-        ]
-        if orders:
-            self._batch.put_orders(orders, stale)
-        not_created = self._batch.insert_profiles([c.profile for c in batch.values()]) if batch else set()
-        declined = {position for position, c in batch.items() if c.integration_id in not_created}
+        # DynamoDB refusing a batch call for its content (not the infrastructure failing) sends the whole batch the
+        # per-record way, nothing of it counted, where the record at fault fails alone.
+        try:
+            self._insert_claims(application_id, batch, snapshot)
+        except Exception as error:
+            if fails_the_chunk(error):
+                raise
+            self._give_up_batch(application_id, batch, error)
+            return list(range(len(customers))), recount
+        try:
+            declined = self._insert_orders_and_profiles(batch, snapshot)
+        except Exception as error:
+            if fails_the_chunk(error):
+                raise
+            self._give_up_batch(application_id, batch, error)
+            # Orders of the batch may be stored already, and replays on the per-record way change no figure.
+            recount |= {position: c.integration_id for position, c in batch.items() if c.orders}
+            return list(range(len(customers))), recount
         recount |= {position: batch[position].integration_id for position in declined}
         records: list[tuple[str, str, str]] = []
         for position, candidate in batch.items():
@@ -232,10 +326,86 @@ class ChunkWriter:
             self._record(application_id, records)
         return [p for p in range(len(customers)) if p not in batch or p in declined], recount
 
+    def _snapshot(self, application_id: int, candidates: dict[int, _NewCustomer]) -> Snapshot:
+        """What is stored of the candidates' keys. When DynamoDB refuses the read for its content, each candidate's
+        keys are read on their own, and a candidate whose keys cannot be read leaves `candidates` for the
+        per-record way (nothing of it can be stored: no write takes a key no read takes)."""
+        assert self._batch is not None
+        try:
+            return self._batch.read(
+                application_id,
+                {c.integration_id for c in candidates.values()},
+                {claim for c in candidates.values() for claim in c.claims},
+                {o.order_id for c in candidates.values() for o in c.orders},
+            )
+        except Exception as error:
+            if fails_the_chunk(error):
+                raise
+            log.warning("import batch read refused, read record by record", error=type(error).__name__)
+        snapshot = Snapshot()
+        for position, candidate in list(candidates.items()):
+            orders = {o.order_id for o in candidate.orders}
+            try:
+                found = self._batch.read(application_id, {candidate.integration_id}, candidate.claims, orders)
+            except Exception as error:
+                if fails_the_chunk(error):
+                    raise
+                del candidates[position]
+                continue
+            snapshot.profiles |= found.profiles
+            snapshot.claims |= found.claims
+            snapshot.orders |= found.orders
+        return snapshot
+
+    def _insert_claims(self, application_id: int, batch: dict[int, _NewCustomer], snapshot: Snapshot) -> None:
+        """Claims first: one taken meanwhile sends its customer the per-record way (it leaves `batch`), with
+        nothing of it written."""
+        assert self._batch is not None
+        wanted = [
+            (claim, c.integration_id) for c in batch.values() for claim in c.claims if claim not in snapshot.claims
+        ]
+        refused = self._batch.insert_claims(application_id, wanted) if wanted else set()
+        if refused:
+            for position, candidate in list(batch.items()):
+                if candidate.claims & refused:
+                    mine = [claim for claim in candidate.claims - refused if claim not in snapshot.claims]
+                    self._batch.release_claims(application_id, mine)
+                    del batch[position]
+
+    def _insert_orders_and_profiles(self, batch: dict[int, _NewCustomer], snapshot: Snapshot) -> set[int]:
+        """Then the orders (an earlier attempt's entry under another date goes), then the profiles; returns the
+        positions of the customers whose profile existed by then (their statistics are counted again)."""
+        assert self._batch is not None
+        orders = [order for candidate in batch.values() for order in candidate.orders]
+        stale = [
+            (order.customer_id, stored[1], order.order_id)
+            for order in orders
+            if (stored := snapshot.orders.get(order.order_id)) is not None and stored[1] != order.created_at
+        ]
+        if orders:
+            self._batch.put_orders(orders, stale)
+        not_created = self._batch.insert_profiles([c.profile for c in batch.values()]) if batch else set()
+        return {position for position, c in batch.items() if c.integration_id in not_created}
+
+    def _give_up_batch(self, application_id: int, batch: dict[int, _NewCustomer], error: Exception) -> None:
+        """Releases the claims held by the batch's customers that still have no profile, so that none stays with a
+        customer the per-record way then rejects (that way takes them again for those it writes). They are read
+        back first: a call that failed leaves unknown which claims it took."""
+        assert self._batch is not None
+        log.warning("import batch refused, written record by record", error=type(error).__name__)
+        owners = {claim: c.integration_id for c in batch.values() for claim in c.claims}
+        if not owners:
+            return
+        stored = self._batch.read(application_id, set(owners.values()), set(owners), set())
+        mine = [c for c, owner in stored.claims.items() if owners[c] == owner and owner not in stored.profiles]
+        if mine:
+            self._batch.release_claims(application_id, mine)
+
     def _build(self, application_id: int, number: int, raw: Any) -> _NewCustomer | None:
         """The profile and orders the services would create for this record, or None when the record is not
         for the batch way (invalid: its rejection comes from the per-record way; or known by email only; or an
-        order naming another customer)."""
+        order naming another customer). An unforeseen exception propagates: the record then goes the per-record
+        way too."""
         assert self._profiles is not None
         if not isinstance(raw, dict) or not isinstance(raw.get("orders") or [], list):
             return None
@@ -246,7 +416,9 @@ class ChunkWriter:
                 return None  # a guest: the resolver finds or creates it by email
             patch = IdentifierPatch(email=customer.email) if customer.email is not None else IdentifierPatch()
             profile = self._profiles.new_customer(application_id, customer.customer_id, customer.attributes, patch)
-        except PatronError:
+        except PatronError as error:
+            if fails_the_chunk(error):
+                raise
             return None
         me = customer.customer_id
         orders: list[Order] = []
@@ -259,6 +431,8 @@ class ChunkWriter:
                     return None
                 orders.append(self._orders.new_order(application_id, parsed, me, root=order_root))
             except PatronError as error:
+                if fails_the_chunk(error):
+                    raise
                 rejections.append(_rejection(f"{number}.orders[{position}]", order_root, error, ""))
         stats = stats_of(me, (order.contribution() for order in orders))
         profile = dataclasses.replace(profile, stats=stats)
@@ -287,7 +461,9 @@ class ChunkWriter:
             integration_id = self._resolve(application_id, customer.customer_id, customer.email)
             patch = IdentifierPatch(email=customer.email) if customer.email is not None else IdentifierPatch()
             self._merger.update_customer(application_id, integration_id, customer.attributes, patch)
-        except PatronError as error:
+        except Exception as error:
+            if fails_the_chunk(error):
+                raise
             counts.rejections.append(_rejection(str(number), root, error, "customer."))
             return None
         counts.customers += 1
@@ -297,7 +473,9 @@ class ChunkWriter:
             try:
                 parsed = _nested_order(order, integration_id, order_root)
                 stored = self._orders.upsert(application_id, parsed, root=order_root)
-            except PatronError as error:
+            except Exception as error:
+                if fails_the_chunk(error):
+                    raise
                 counts.rejections.append(_rejection(f"{number}.orders[{position}]", order_root, error, ""))
                 continue
             counts.orders += 1
@@ -331,6 +509,12 @@ class ChunkWriter:
             overwrite(application_id, EntityKind.PRODUCT, [("", i) for i in items], overwrite=True)
         except ValidationError:
             pass  # conflicting types within the call itself: each record is then checked as usual
+        except Exception as error:
+            if isinstance(error, PatronError) or fails_the_chunk(error):
+                raise
+            # A record the catalog could not take, unforeseen: each record is then checked as usual, against the
+            # catalog as it stands, and the one at fault fails alone.
+            log.warning("import descriptors not overwritten", error=type(error).__name__)
 
 
 def _keys_named(raw: Any) -> set[tuple[str, str]]:
@@ -358,12 +542,18 @@ def _nested_order(raw: Any, customer_id: str, root: str) -> OrderInput:
     return parse_order(fields, root=root)
 
 
-def _rejection(index: str, root: str, error: PatronError, prefix: str) -> Rejection:
+def _rejection(index: str, root: str, error: Exception, prefix: str) -> Rejection:
+    """The rejection of the record (or order) at `root` that raised `error`, which is not the infrastructure's."""
+    if not isinstance(error, PatronError):
+        # No rule named it: the record is rejected at its root. The exception's type is logged, never its text,
+        # which may quote the record's values.
+        log.warning("import record unprocessable", error=type(error).__name__)
+        return Rejection(index=index, path=root, reason=UNPROCESSABLE)
     issue = error.details[0] if error.details else None
     # Field paths as the services name them (`customer.x`, `attributes.x`), placed in the import's record.
     path = issue.path.removeprefix(prefix).removeprefix("attributes.") if issue else ""
     path = path if path.startswith(root) else f"{root}.{path}" if path else root
-    return Rejection(index=index, path=path, reason=issue.code if issue else error.code)
+    return Rejection(index=index, path=storable_path(path), reason=issue.code if issue else error.code)
 
 
 def _record_order(index: str) -> tuple[int, int]:
