@@ -6,14 +6,17 @@ counts to the process, so a chunk delivered twice (SQS is at-least-once) never c
 
 from __future__ import annotations
 
+import random
+import time
 from typing import TYPE_CHECKING, Any, Protocol
 
 from botocore.exceptions import ClientError
 
-from patron.dynamo import codec
+from patron.dynamo import codec, committer
 from patron.dynamo import cursor as cursor_codec
 from patron.dynamo.batch import write_all
-from patron.dynamo.errors import error_code, is_condition_failure, translate
+from patron.dynamo.errors import is_condition_failure, translate
+from patron.errors import ServiceUnavailableError
 from patron.imports.keys import PROCESS_SK, REJECT_PREFIX, chunk_sk, counter_pk, process_pk, reject_sk
 from patron.imports.model import ImportOptions, InputFormat, Process, ProcessStatus, Rejection
 
@@ -109,10 +112,22 @@ def _status_update(status: ProcessStatus, now: str, fields: dict[str, Any]) -> d
     }
 
 
+class _ChunkRecorded(Exception):
+    """The chunk's marker exists: it was recorded before."""
+
+
+class _CountersBusy(Exception):
+    """A parallel transaction held the process's item (another chunk recording itself)."""
+
+
+_COMPLETE_ATTEMPTS = 5
+
+
 class DynamoProcessRepository:
     def __init__(self, client: DynamoDBClient, table_name: str):
         self._client = client
         self._table = table_name
+        self._committer = committer.Committer(client)
 
     def next_process_id(self, application_id: int) -> int:
         result = self._client.update_item(
@@ -233,41 +248,41 @@ class DynamoProcessRepository:
             for position, r in enumerate(rejections)
         ]
         write_all(self._client, self._table, requests)
-        try:
-            self._client.transact_write_items(
-                TransactItems=[
-                    {
-                        "Put": {
-                            "TableName": self._table,
-                            "Item": codec.to_item({"PK": pk, "SK": chunk_sk(index), "failed": failed}),
-                            "ConditionExpression": "attribute_not_exists(PK)",
-                        }
-                    },
-                    {
-                        "Update": {
-                            "TableName": self._table,
-                            "Key": codec.to_item({"PK": pk, "SK": PROCESS_SK}),
-                            "UpdateExpression": "ADD processedCustomers :c, processedOrders :o, chunksDone :one, "
-                            "chunksFailed :failed, rejected :r SET updated = :now",
-                            "ExpressionAttributeValues": codec.to_item(
-                                {
-                                    ":c": customers,
-                                    ":o": orders,
-                                    ":one": 1,
-                                    ":failed": 1 if failed else 0,
-                                    ":r": len(rejections),
-                                    ":now": now,
-                                }
-                            ),
-                        }
-                    },
-                ]
-            )
-        except ClientError as exc:
-            if error_code(exc) == "TransactionCanceledException":
+        plan = [
+            committer.put(
+                self._table,
+                {"PK": pk, "SK": chunk_sk(index), "failed": failed},
+                condition="attribute_not_exists(PK)",
+                failed=_ChunkRecorded,
+            ),
+            committer.update(
+                self._table,
+                {"PK": pk, "SK": PROCESS_SK},
+                "ADD processedCustomers :c, processedOrders :o, chunksDone :one, chunksFailed :failed, rejected :r "
+                "SET updated = :now",
+                values={
+                    ":c": customers,
+                    ":o": orders,
+                    ":one": 1,
+                    ":failed": 1 if failed else 0,
+                    ":r": len(rejections),
+                    ":now": now,
+                },
+            ),
+        ]
+        for attempt in range(_COMPLETE_ATTEMPTS):
+            try:
+                self._committer.commit(plan, conflict=_CountersBusy)
+                return True
+            except _ChunkRecorded:
                 return False  # this chunk was already recorded: a redelivery
-            raise translate(exc) from exc
-        return True
+            except _CountersBusy:
+                # Another chunk of the process was recording itself at that moment (both update its counters):
+                # not a redelivery, so try again; after the last attempt the message fails and SQS brings it back.
+                if attempt + 1 == _COMPLETE_ATTEMPTS:
+                    raise ServiceUnavailableError("The process's counters stayed busy; retry later.") from None
+                time.sleep(random.uniform(0.02, 0.1) * (attempt + 1))  # noqa: S311 - jitter, not secrecy
+        return False  # unreachable: the loop returns or raises
 
     def rejections(
         self, application_id: int, process_id: int, limit: int, cursor: str | None

@@ -11,17 +11,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol
 
-from botocore.exceptions import ClientError
-
-from patron.dynamo import codec
+from patron.dynamo import codec, committer
 from patron.dynamo import cursor as cursor_codec
 from patron.dynamo.batch import write_all
-from patron.dynamo.errors import error_code, translate
 from patron.orders.keys import CUSTOMER_ORDER_PREFIX, ORDER_SK, customer_order_sk, customer_orders_pk, order_pk
 from patron.orders.model import Order, OrderState
-from patron.profiles.keys import FIRST_ORDER_AT, LAST_ORDER_AT, ORDERS_COUNT, PROFILE_SK, SALES_TOTAL, profile_pk
+from patron.profiles import items as profile_items
 from patron.profiles.model import VersionConflictError
-from patron.profiles.repository import new_profile_id
 from patron.profiles.stats import CustomerStats
 
 if TYPE_CHECKING:
@@ -170,6 +166,7 @@ class DynamoOrderRepository:
         self._client = client
         self._orders = orders_table
         self._profiles = profiles_table
+        self._committer = committer.Committer(client)
 
     def get(self, application_id: int, order_id: str) -> Order | None:
         result = self._client.get_item(
@@ -180,23 +177,9 @@ class DynamoOrderRepository:
         return order_from_item(application_id, order_id, codec.from_item(result["Item"])) if "Item" in result else None
 
     def customer_stats(self, application_id: int, customer_id: str) -> tuple[int, CustomerStats]:
-        result = self._client.get_item(
-            TableName=self._profiles,
-            Key=codec.to_item({"PK": profile_pk(application_id, customer_id), "SK": PROFILE_SK}),
-            ConsistentRead=True,
-            ProjectionExpression="#v, #c, #s, #f, #l",
-            ExpressionAttributeNames={
-                "#v": "version",
-                "#c": ORDERS_COUNT,
-                "#s": SALES_TOTAL,
-                "#f": FIRST_ORDER_AT,
-                "#l": LAST_ORDER_AT,
-            },
+        return profile_items.stats_from(
+            self._client.get_item(**profile_items.stats_read(self._profiles, application_id, customer_id))
         )
-        if "Item" not in result:
-            return 0, CustomerStats()
-        item = codec.from_item(result["Item"])
-        return int(item["version"]), CustomerStats.from_item(item)
 
     def counted_extremes(
         self, application_id: int, customer_id: str, excluding_order_id: str, first: bool, last: bool
@@ -233,106 +216,38 @@ class DynamoOrderRepository:
             arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def write(self, application_id: int, old: Order | None, new: Order, stats: list[StatsUpdate], now: str) -> None:
-        order_item = order_to_item(new)
-        if old is None:
-            order_condition: dict[str, Any] = {"ConditionExpression": "attribute_not_exists(PK)"}
-        else:
-            order_condition = {
-                "ConditionExpression": "#version = :version",
-                "ExpressionAttributeNames": {"#version": "version"},
-                "ExpressionAttributeValues": codec.to_item({":version": old.version}),
-            }
-        items: list[dict[str, Any]] = [
-            {"Put": {"TableName": self._orders, "Item": codec.to_item(order_item), **order_condition}},
-            {"Put": {"TableName": self._orders, "Item": codec.to_item(index_item(new))}},
+        conflict = VersionConflictError  # the order or a customer changed since it was read: the caller reads again
+        plan = [
+            committer.put(
+                self._orders,
+                order_to_item(new),
+                condition="attribute_not_exists(PK)" if old is None else "#version = :version",
+                names=None if old is None else {"#version": "version"},
+                values=None if old is None else {":version": old.version},
+                failed=conflict,
+            ),
+            committer.put(self._orders, index_item(new)),
         ]
         if old is not None and (old.customer_id, old.created_at) != (new.customer_id, new.created_at):
-            items.append(
-                {
-                    "Delete": {
-                        "TableName": self._orders,
-                        "Key": codec.to_item(
-                            {
-                                "PK": customer_orders_pk(application_id, old.customer_id),
-                                "SK": customer_order_sk(old.created_at, old.order_id),
-                            }
-                        ),
-                    }
-                }
-            )
-        items.extend(self._stats_update(application_id, update, now) for update in stats)
-        try:
-            self._client.transact_write_items(TransactItems=items)  # type: ignore[arg-type]
-        except ClientError as exc:
-            if error_code(exc) == "TransactionCanceledException":
-                raise VersionConflictError() from None
-            raise translate(exc) from exc
+            old_entry = {
+                "PK": customer_orders_pk(application_id, old.customer_id),
+                "SK": customer_order_sk(old.created_at, old.order_id),
+            }
+            plan.append(committer.delete(self._orders, old_entry))
+        plan += [self._stats_write(application_id, update, now) for update in stats]
+        self._committer.commit(plan, conflict=conflict)
 
     def write_stats(self, application_id: int, update: StatsUpdate, now: str) -> None:
-        try:
-            self._client.update_item(**self._stats_update(application_id, update, now)["Update"])
-        except ClientError as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
-                raise VersionConflictError() from None
-            raise translate(exc) from exc
+        self._committer.commit([self._stats_write(application_id, update, now)], conflict=VersionConflictError)
+
+    def _stats_write(self, application_id: int, update: StatsUpdate, now: str) -> committer.Write:
+        return profile_items.stats_write(
+            self._profiles, application_id, update.customer_id, update.expected_version, update.stats, now
+        )
 
     def delete_index_entry(self, application_id: int, customer_id: str, created_at: str, order_id: str) -> None:
         key = {"PK": customer_orders_pk(application_id, customer_id), "SK": customer_order_sk(created_at, order_id)}
         self._client.delete_item(TableName=self._orders, Key=codec.to_item(key))
-
-    def _stats_update(self, application_id: int, update: StatsUpdate, now: str) -> dict[str, Any]:
-        stats = update.stats
-        names = {
-            "#pid": "profileId",
-            "#created": "created",
-            "#activity": "lastActivity",
-            "#updated": "updated",
-            "#version": "version",
-            "#count": ORDERS_COUNT,
-            "#sales": SALES_TOTAL,
-            "#first": FIRST_ORDER_AT,
-            "#last": LAST_ORDER_AT,
-        }
-        values: dict[str, Any] = {
-            ":pid": new_profile_id(),
-            ":now": now,
-            ":next": update.expected_version + 1,
-            ":count": stats.orders_count,
-            ":sales": stats.sales_total,
-        }
-        # An order may arrive before its customer: the profile is created with the statistics.
-        sets = [
-            "#pid = if_not_exists(#pid, :pid)",
-            "#created = if_not_exists(#created, :now)",
-            "#activity = if_not_exists(#activity, :now)",
-            "#updated = :now",
-            "#version = :next",
-            "#count = :count",
-            "#sales = :sales",
-        ]
-        removes = []
-        for placeholder, value in (("#first", stats.first_order_at), ("#last", stats.last_order_at)):
-            if value is None:
-                removes.append(placeholder)
-            else:
-                values[f":{placeholder[1:]}"] = value
-                sets.append(f"{placeholder} = :{placeholder[1:]}")
-        expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
-        if update.expected_version == 0:
-            condition = "attribute_not_exists(PK)"
-        else:
-            condition = "#version = :expected"
-            values[":expected"] = update.expected_version
-        return {
-            "Update": {
-                "TableName": self._profiles,
-                "Key": codec.to_item({"PK": profile_pk(application_id, update.customer_id), "SK": PROFILE_SK}),
-                "UpdateExpression": expression,
-                "ConditionExpression": condition,
-                "ExpressionAttributeNames": names,
-                "ExpressionAttributeValues": codec.to_item(values),
-            }
-        }
 
     def list_for_customer(
         self, application_id: int, customer_id: str, limit: int, cursor: str | None, consistent: bool = False

@@ -8,12 +8,13 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, NoReturn, Protocol
+from functools import partial
+from typing import TYPE_CHECKING, Any, Protocol
 
 from botocore.exceptions import ClientError
 
-from patron.dynamo import codec
-from patron.dynamo.errors import error_code, is_condition_failure, is_item_too_large, translate
+from patron.dynamo import codec, committer
+from patron.dynamo.errors import is_item_too_large, translate
 from patron.errors import PatronError
 from patron.profiles.consents import Consent
 from patron.profiles.identifiers import IdentifierKind, Identifiers
@@ -44,6 +45,8 @@ _EPOCH_MS = 1_704_067_200_000  # 2024-01-01T00:00:00Z
 # Concurrent UpdateItem calls of one bulk request; the DynamoDB client's connection pool matches it.
 BULK_CONCURRENCY = 16
 _ERASE_ATTEMPTS = 3
+# A claim may be taken or let go by its owner only; absent counts as free (a retry after a lost answer).
+_FREE_OR_MINE = "attribute_not_exists(PK) OR #owner = :me"
 _COPY_CHUNK = 150  # attributes per UpdateItem when merging profiles (the expression stays under 4 KB)
 
 
@@ -250,15 +253,11 @@ def _merge_expression(
     return expression, names, values
 
 
-def _cancellation_codes(exc: ClientError) -> list[str]:
-    reasons = exc.response.get("CancellationReasons") or []
-    return [str(reason.get("Code", "None")) for reason in reasons]
-
-
 class DynamoProfileRepository:
     def __init__(self, client: DynamoDBClient, table_name: str):
         self._client = client
         self._table = table_name
+        self._committer = committer.Committer(client)
 
     def upsert(
         self,
@@ -304,8 +303,9 @@ class DynamoProfileRepository:
             return list(pool.map(lambda context, update: context.run(one, update), contexts, updates))
 
     def write(self, application_id: int, current: CustomerProfile | None, change: ProfileChange) -> CustomerProfile:
-        """One TransactWriteItems: the profile (conditional on its version) and every identifier claimed or
-        released. The result is computed from `current` and `change`: the condition guarantees it is exact."""
+        """One plan: the profile (conditional on its version) and every identifier claimed or released; the
+        committer sends it alone as one conditional UpdateItem when nothing is claimed or released. The result is
+        computed from `current` and `change`: the condition guarantees it is exact."""
         me = change.integration_id
         old_claims = current.identifiers.claims() if current else set()
         new_claims = change.identifiers.claims()
@@ -326,53 +326,42 @@ class DynamoProfileRepository:
         else:
             condition = "#version = :expected"
             values[":expected"] = change.expected_version
-        items: list[dict[str, Any]] = [
-            {
-                "Update": {
-                    "TableName": self._table,
-                    "Key": codec.to_item({"PK": profile_pk(application_id, me), "SK": PROFILE_SK}),
-                    "UpdateExpression": expression,
-                    "ConditionExpression": condition,
-                    "ExpressionAttributeNames": names,
-                    "ExpressionAttributeValues": codec.to_item(values),
-                }
-            }
+        plan = [
+            committer.update(
+                self._table,
+                {"PK": profile_pk(application_id, me), "SK": PROFILE_SK},
+                expression,
+                condition=condition,
+                names=names,
+                values=values,
+                failed=VersionConflictError,
+            ),
+            # Free, or already ours (a retry after a lost answer).
+            *(
+                committer.put(
+                    self._table,
+                    claim_item(application_id, kind, value, me),
+                    condition=_FREE_OR_MINE,
+                    names={"#owner": "owner"},
+                    values={":me": me},
+                    failed=partial(IdentifierTakenError, _IDENTIFIER_PATHS[kind]),
+                )
+                for kind, value in claims
+            ),
+            # A released claim that moved means the profile changed under us.
+            *(
+                committer.delete(
+                    self._table,
+                    {"PK": identifier_pk(application_id, kind, value), "SK": IDENTIFIER_SK},
+                    condition=_FREE_OR_MINE,
+                    names={"#owner": "owner"},
+                    values={":me": me},
+                    failed=VersionConflictError,
+                )
+                for kind, value in releases
+            ),
         ]
-        for kind, value in claims:
-            items.append(
-                {
-                    "Put": {
-                        "TableName": self._table,
-                        "Item": codec.to_item(claim_item(application_id, kind, value, me)),
-                        # Free, or already ours (a retry after a lost answer).
-                        "ConditionExpression": "attribute_not_exists(PK) OR #owner = :me",
-                        "ExpressionAttributeNames": {"#owner": "owner"},
-                        "ExpressionAttributeValues": codec.to_item({":me": me}),
-                    }
-                }
-            )
-        for kind, value in releases:
-            items.append(
-                {
-                    "Delete": {
-                        "TableName": self._table,
-                        "Key": codec.to_item({"PK": identifier_pk(application_id, kind, value), "SK": IDENTIFIER_SK}),
-                        "ConditionExpression": "attribute_not_exists(PK) OR #owner = :me",
-                        "ExpressionAttributeNames": {"#owner": "owner"},
-                        "ExpressionAttributeValues": codec.to_item({":me": me}),
-                    }
-                }
-            )
-        try:
-            if len(items) == 1:
-                # Nothing to claim or release: a conditional UpdateItem costs half a one-item transaction.
-                self._client.update_item(**items[0]["Update"])
-            else:
-                self._client.transact_write_items(TransactItems=items)  # type: ignore[arg-type]
-        except ClientError as exc:
-            if is_condition_failure(exc):
-                raise VersionConflictError() from None
-            self._raise_cancelled(exc, claims)
+        self._committer.commit(plan, too_large=ProfileTooLargeError, conflict=VersionConflictError)
         attributes = {**(current.attributes if current else {}), **change.set_attributes}
         for name in change.remove:
             attributes.pop(name, None)
@@ -391,23 +380,6 @@ class DynamoProfileRepository:
             stats=current.stats if current else CustomerStats(),
             consents=change.consents if change.consents is not None else (current.consents if current else {}),
         )
-
-    def _raise_cancelled(self, exc: ClientError, claims: list[tuple[IdentifierKind, str]]) -> NoReturn:
-        if is_item_too_large(exc):
-            raise ProfileTooLargeError() from None
-        if error_code(exc) != "TransactionCanceledException":
-            raise translate(exc) from exc
-        codes = _cancellation_codes(exc)
-        if codes and codes[0] == "ConditionalCheckFailed":
-            raise VersionConflictError() from None
-        for index, (kind, _) in enumerate(claims, start=1):
-            if index < len(codes) and codes[index] == "ConditionalCheckFailed":
-                raise IdentifierTakenError(_IDENTIFIER_PATHS[kind]) from None
-        if "ConditionalCheckFailed" in codes:
-            raise VersionConflictError() from None  # a released claim moved: the profile changed under us
-        if "TransactionConflict" in codes:
-            raise VersionConflictError() from None  # a parallel transaction on the same items
-        raise translate(exc) from exc
 
     def copy_missing_attributes(
         self, application_id: int, integration_id: str, attributes: dict[str, Any], now: str
@@ -451,63 +423,36 @@ class DynamoProfileRepository:
         condition = "attribute_not_exists(PK)" if version == 0 else "#version = :expected"
         if version:
             values[":expected"] = version
-        items: list[dict[str, Any]] = [
-            {
-                "Update": {
-                    "TableName": self._table,
-                    "Key": codec.to_item({"PK": profile_pk(application_id, survivor_id), "SK": PROFILE_SK}),
-                    "UpdateExpression": expression,
-                    "ConditionExpression": condition,
-                    "ExpressionAttributeNames": names,
-                    "ExpressionAttributeValues": codec.to_item(values),
-                }
-            },
-            {
-                "Delete": {
-                    "TableName": self._table,
-                    "Key": codec.to_item({"PK": profile_pk(application_id, absorbed.integration_id), "SK": PROFILE_SK}),
-                    "ConditionExpression": "#version = :version",
-                    "ExpressionAttributeNames": {"#version": "version"},
-                    "ExpressionAttributeValues": codec.to_item({":version": absorbed.version}),
-                }
-            },
+        plan = [
+            committer.update(
+                self._table,
+                {"PK": profile_pk(application_id, survivor_id), "SK": PROFILE_SK},
+                expression,
+                condition=condition,
+                names=names,
+                values=values,
+            ),
+            committer.delete(
+                self._table,
+                {"PK": profile_pk(application_id, absorbed.integration_id), "SK": PROFILE_SK},
+                condition="#version = :version",
+                names={"#version": "version"},
+                values={":version": absorbed.version},
+            ),
         ]
         kept = identifiers.claims()
         for kind, value in sorted(absorbed.identifiers.claims()):
-            key = codec.to_item({"PK": identifier_pk(application_id, kind, value), "SK": IDENTIFIER_SK})
-            condition_values = codec.to_item({":from": absorbed.integration_id})
+            key = {"PK": identifier_pk(application_id, kind, value), "SK": IDENTIFIER_SK}
+            owner, origin = {"#owner": "owner"}, {":from": absorbed.integration_id}
             if (kind, value) in kept:
                 # The claim passes to the survivor: it answers for this identifier from now on.
-                items.append(
-                    {
-                        "Put": {
-                            "TableName": self._table,
-                            "Item": {**key, "owner": {"S": survivor_id}},
-                            "ConditionExpression": "#owner = :from",
-                            "ExpressionAttributeNames": {"#owner": "owner"},
-                            "ExpressionAttributeValues": condition_values,
-                        }
-                    }
-                )
+                claim = {**key, "owner": survivor_id}
+                plan.append(committer.put(self._table, claim, condition="#owner = :from", names=owner, values=origin))
             else:
                 # The survivor has its own identifier of this kind: the absorbed one is let go.
-                items.append(
-                    {
-                        "Delete": {
-                            "TableName": self._table,
-                            "Key": key,
-                            "ConditionExpression": "#owner = :from",
-                            "ExpressionAttributeNames": {"#owner": "owner"},
-                            "ExpressionAttributeValues": condition_values,
-                        }
-                    }
-                )
-        try:
-            self._client.transact_write_items(TransactItems=items)  # type: ignore[arg-type]
-        except ClientError as exc:
-            if error_code(exc) == "TransactionCanceledException":
-                raise VersionConflictError() from None
-            raise translate(exc) from exc
+                plan.append(committer.delete(self._table, key, condition="#owner = :from", names=owner, values=origin))
+        # Any condition failing means one of the two profiles changed since they were read: the merger reads again.
+        self._committer.commit(plan, conflict=VersionConflictError)
 
     def owner_of(self, application_id: int, kind: IdentifierKind, value: str) -> str | None:
         result = self._client.get_item(
@@ -525,37 +470,30 @@ class DynamoProfileRepository:
                 current = self.get(application_id, integration_id)
             if current is None:
                 return False
-            items: list[dict[str, Any]] = [
-                {
-                    "Delete": {
-                        "TableName": self._table,
-                        "Key": codec.to_item({"PK": profile_pk(application_id, integration_id), "SK": PROFILE_SK}),
-                        "ConditionExpression": "#version = :version",
-                        "ExpressionAttributeNames": {"#version": "version"},
-                        "ExpressionAttributeValues": codec.to_item({":version": current.version}),
-                    }
-                }
+            plan = [
+                committer.delete(
+                    self._table,
+                    {"PK": profile_pk(application_id, integration_id), "SK": PROFILE_SK},
+                    condition="#version = :version",
+                    names={"#version": "version"},
+                    values={":version": current.version},
+                ),
+                *(
+                    committer.delete(
+                        self._table,
+                        {"PK": identifier_pk(application_id, kind, value), "SK": IDENTIFIER_SK},
+                        condition=_FREE_OR_MINE,
+                        names={"#owner": "owner"},
+                        values={":me": integration_id},
+                    )
+                    for kind, value in sorted(current.identifiers.claims())
+                ),
             ]
-            for kind, value in sorted(current.identifiers.claims()):
-                items.append(
-                    {
-                        "Delete": {
-                            "TableName": self._table,
-                            "Key": codec.to_item(
-                                {"PK": identifier_pk(application_id, kind, value), "SK": IDENTIFIER_SK}
-                            ),
-                            "ConditionExpression": "attribute_not_exists(PK) OR #owner = :me",
-                            "ExpressionAttributeNames": {"#owner": "owner"},
-                            "ExpressionAttributeValues": codec.to_item({":me": integration_id}),
-                        }
-                    }
-                )
             try:
-                self._client.transact_write_items(TransactItems=items)  # type: ignore[arg-type]
+                self._committer.commit(plan, conflict=VersionConflictError)
                 return True
-            except ClientError as exc:
-                if error_code(exc) != "TransactionCanceledException":
-                    raise translate(exc) from exc
+            except VersionConflictError:
+                continue  # the profile changed in between: read it again
         raise VersionConflictError()
 
     def get(self, application_id: int, integration_id: str) -> CustomerProfile | None:

@@ -1,0 +1,95 @@
+"""Items of the profiles table that other contexts put in their own plans, built here with this context's keys.
+
+Orders keep each customer's statistics exact in the same transaction as the order (patron.dynamo.committer): the
+orders context decides the figures, and asks this module for the write and the read of them. No other context
+builds a profile key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from patron.dynamo import codec
+from patron.dynamo.committer import Write, update
+from patron.profiles.keys import FIRST_ORDER_AT, LAST_ORDER_AT, ORDERS_COUNT, PROFILE_SK, SALES_TOTAL, profile_pk
+from patron.profiles.model import VersionConflictError
+from patron.profiles.repository import new_profile_id
+from patron.profiles.stats import CustomerStats
+
+_STATS_NAMES = {"#v": "version", "#c": ORDERS_COUNT, "#s": SALES_TOTAL, "#f": FIRST_ORDER_AT, "#l": LAST_ORDER_AT}
+
+
+def stats_read(table: str, application_id: int, customer_id: str) -> dict[str, Any]:
+    """GetItem's parameters for a customer's version and statistics (consistent: a write is conditional on it)."""
+    return {
+        "TableName": table,
+        "Key": codec.to_item({"PK": profile_pk(application_id, customer_id), "SK": PROFILE_SK}),
+        "ConsistentRead": True,
+        "ProjectionExpression": "#v, #c, #s, #f, #l",
+        "ExpressionAttributeNames": _STATS_NAMES,
+    }
+
+
+def stats_from(result: Mapping[str, Any]) -> tuple[int, CustomerStats]:
+    """(version, statistics) from the answer of `stats_read`; (0, none) for a customer without a profile."""
+    if "Item" not in result:
+        return 0, CustomerStats()
+    item = codec.from_item(result["Item"])
+    return int(item["version"]), CustomerStats.from_item(item)
+
+
+def stats_write(
+    table: str, application_id: int, customer_id: str, expected_version: int, stats: CustomerStats, now: str
+) -> Write:
+    """Sets a customer's statistics, if the profile is still at `expected_version` (0: absent). An order may
+    arrive before its customer: the profile is then created with the statistics."""
+    names = {
+        "#pid": "profileId",
+        "#created": "created",
+        "#activity": "lastActivity",
+        "#updated": "updated",
+        "#version": "version",
+        "#count": ORDERS_COUNT,
+        "#sales": SALES_TOTAL,
+        "#first": FIRST_ORDER_AT,
+        "#last": LAST_ORDER_AT,
+    }
+    values: dict[str, Any] = {
+        ":pid": new_profile_id(),
+        ":now": now,
+        ":next": expected_version + 1,
+        ":count": stats.orders_count,
+        ":sales": stats.sales_total,
+    }
+    sets = [
+        "#pid = if_not_exists(#pid, :pid)",
+        "#created = if_not_exists(#created, :now)",
+        "#activity = if_not_exists(#activity, :now)",
+        "#updated = :now",
+        "#version = :next",
+        "#count = :count",
+        "#sales = :sales",
+    ]
+    removes = []
+    for placeholder, value in (("#first", stats.first_order_at), ("#last", stats.last_order_at)):
+        if value is None:
+            removes.append(placeholder)
+        else:
+            values[f":{placeholder[1:]}"] = value
+            sets.append(f"{placeholder} = :{placeholder[1:]}")
+    expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
+    if expected_version == 0:
+        condition = "attribute_not_exists(PK)"
+    else:
+        condition = "#version = :expected"
+        values[":expected"] = expected_version
+    return update(
+        table,
+        {"PK": profile_pk(application_id, customer_id), "SK": PROFILE_SK},
+        expression,
+        condition=condition,
+        names=names,
+        values=values,
+        failed=VersionConflictError,
+    )
