@@ -29,7 +29,7 @@ class RecordingClient:
     def _call(self, name: str, **params: Any) -> dict[str, Any]:
         self.calls.append((name, params))
         if self._error is not None:
-            raise ClientError(self._error, name)
+            raise ClientError(self._error, name)  # type: ignore[arg-type]
         return {}
 
     def transact_write_items(self, **params: Any) -> dict[str, Any]:
