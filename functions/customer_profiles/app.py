@@ -49,11 +49,11 @@ def _rule_engine_unavailable(path: str) -> UnsupportedFeatureError:
     )
 
 
-@api.route("PUT", "/v2/customer_profiles/{integrationId}", idempotent=True, subjects=_profile_subject)
+@api.route("PUT", "/v2/customer_profiles/{integrationId}", idempotent=True, subjects=_profile_subject, dry=True)
 def update_customer_profile_v2(request: Request) -> Response:
     if request.query_bool("runRuleEngine"):
         raise _rule_engine_unavailable("query.runRuleEngine")
-    request.query_bool("dry")  # accepted (it only matters with the rule engine) but must be a boolean
+    dry = bool(request.query_bool("dry"))
     body = parse_model(talon.CustomerProfileIntegrationRequestV2, request.json())
     if body.evaluable_campaign_ids:
         raise _rule_engine_unavailable("evaluableCampaignIds")
@@ -63,7 +63,7 @@ def update_customer_profile_v2(request: Request) -> Response:
     if content & _RULE_ENGINE_CONTENT:
         raise _rule_engine_unavailable("responseContent")
     profile = profile_service().update(
-        request.caller.application_id, request.path_params["integrationId"], body.attributes or {}
+        request.caller.application_id, request.path_params["integrationId"], body.attributes or {}, dry=dry
     )
     account_id = profiles_settings().account_id
     return Response.json(talon.update_response(profile, account_id, "customerProfile" in content))

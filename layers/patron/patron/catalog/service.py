@@ -1,7 +1,9 @@
-"""The attribute catalog's use cases: check values against their descriptors (registering new ones), and list.
+"""The attribute catalog's use cases: check values against their descriptors, register new ones, and list.
 
-Every write path calls `check_and_register`, so its steady state costs no DynamoDB call: each (application,
-kind) catalog is cached in memory for `ttl_seconds` after it was read. The cache only ever lets through values of
+Checking decides and writes nothing (`check_many` returns the additions); registering writes them, so a dry call
+checks exactly as a real one and leaves the catalog as it was. Every write path checks, then registers. The
+steady state costs no DynamoDB call: each (application, kind) catalog is cached in memory for `ttl_seconds`
+after it was read. The cache only ever lets through values of
 a type the table held at most `ttl_seconds` ago; it never refuses on its own (a disagreement is re-read from the
 table first) and never loses a descriptor (new ones are conditional writes). Round trips per call:
 
@@ -112,6 +114,19 @@ def _call_types(uses: list[_Use]) -> dict[str, AttributeType]:
     return types
 
 
+@dataclass(frozen=True)
+class CatalogAdditions:
+    """What a checked call adds to an application's catalog of one kind: decided by `check_many`, written by
+    `register` (a dry call writes nothing). `types`: the new attributes' types (with `overwrite`, every type the
+    call implies, replacing the stored ones)."""
+
+    application_id: int
+    kind: EntityKind
+    uses: tuple[_Use, ...]
+    types: Mapping[str, AttributeType]
+    overwrite: bool = False
+
+
 class CatalogService:
     def __init__(
         self,
@@ -148,17 +163,27 @@ class CatalogService:
         items: Sequence[tuple[str, Mapping[str, Any]]],
         overwrite: bool = False,
     ) -> None:
-        """`check_and_register` for a batch of (root, attributes) items, checked together before anything is
-        registered; issues read `<root>.attributes.<name>` (the bare path when root is empty). Within one call
-        an attribute takes its first value's type (date widened to string if plain strings come too); values of
-        another type are refused."""
+        """`check_and_register` for a batch of (root, attributes) items: `check_many`, then `register`."""
+        self.register(self.check_many(application_id, kind, items, overwrite))
+
+    def check_many(
+        self,
+        application_id: int,
+        kind: EntityKind,
+        items: Sequence[tuple[str, Mapping[str, Any]]],
+        overwrite: bool = False,
+    ) -> CatalogAdditions:
+        """Decides, writing nothing: the batch of (root, attributes) items checked together, issues reading
+        `<root>.attributes.<name>` (the bare path when root is empty). Within one call an attribute takes its
+        first value's type (date widened to string if plain strings come too); values of another type than the
+        call's or the catalog's are refused (ValidationError). Returns what `register` must write: the new
+        attributes (with `overwrite`, every type the call implies)."""
         uses = _typed_uses(items)
         if not uses:
-            return
+            return CatalogAdditions(application_id, kind, (), {}, overwrite)
         types = _call_types(uses)
         if overwrite:
-            self._overwrite(application_id, kind, types)
-            return
+            return CatalogAdditions(application_id, kind, tuple(uses), types, overwrite)
         catalog, fresh = self._catalog(application_id, kind)
         if not fresh and any(u.name in catalog and not accepts(catalog[u.name].type, u.type) for u in uses):
             # The cache may predate an overwrite elsewhere: only the table may refuse a value.
@@ -170,10 +195,21 @@ class CatalogService:
         ]
         if issues:
             raise _refuse(issues)
+        new = {name: attribute_type for name, attribute_type in types.items() if name not in catalog}
+        return CatalogAdditions(application_id, kind, tuple(uses), new, overwrite)
+
+    def register(self, additions: CatalogAdditions) -> None:
+        """Writes what `check_many` decided: each new attribute by a conditional write. Raises ValidationError
+        when another request registered one of them first with another type (its type stands; the descriptors
+        written before stay), with one `attribute_type_mismatch` issue per value of the call it refuses."""
+        application_id, kind = additions.application_id, additions.kind
+        if additions.overwrite:
+            if additions.types:
+                self._overwrite(application_id, kind, dict(additions.types))
+            return
+        issues: list[FieldIssue] = []
         added = 0
-        for name, attribute_type in types.items():
-            if name in catalog:
-                continue  # the usual case once an application's attributes are known: no clock read
+        for name, attribute_type in additions.types.items():
             descriptor = AttributeDescriptor(name, attribute_type, iso(self._clock.now()))
             winner = self._repository.add_if_absent(application_id, kind, descriptor)
             self._remember(application_id, kind, winner or descriptor)
@@ -181,7 +217,9 @@ class CatalogService:
                 added += 1
             else:  # another request registered it first (maybe another type): its type stands
                 issues.extend(
-                    u.mismatch(winner.type) for u in uses if u.name == name and not accepts(winner.type, u.type)
+                    u.mismatch(winner.type)
+                    for u in additions.uses
+                    if u.name == name and not accepts(winner.type, u.type)
                 )
         if added:
             _log.info("attributes registered", kind=kind.value, count=added)

@@ -106,6 +106,7 @@ class _RouteSpec:
     idempotent: bool = False
     subjects: Subjects | None = None
     check_body_text: bool = True
+    dry: bool = False
 
 
 def _answer_json(proxy: Mapping[str, Any]) -> Any:
@@ -221,18 +222,21 @@ class RestApi:
         idempotent: bool = False,
         subjects: Subjects | None = None,
         check_body_text: bool = True,
+        dry: bool = False,
     ) -> Callable[[Route], Route]:
         """`idempotent=True`: an Idempotency-Key header makes retries safe (the API needs an idempotency store).
         `subjects`: whom a stored response concerns, so that erasing them erases it (see IdempotencyStore).
         `check_body_text=False`: the route refuses text that cannot be stored in its body itself (an import
-        rejects such a record alone); path, query and headers are checked all the same (patron.http.text)."""
+        rejects such a record alone); path, query and headers are checked all the same (patron.http.text).
+        `dry=True`: the route honours `?dry=true` (decides, writes nothing), and a dry call's answer is never
+        stored under its Idempotency-Key: it changed nothing, so a retry simply decides again."""
         if idempotent and self._idempotency is None:
             raise ValueError(f"{method} {resource}: an idempotent route needs RestApi(idempotency=...)")
         if subjects is not None and not idempotent:
             raise ValueError(f"{method} {resource}: subjects only apply to idempotent routes")
 
         def register(handler: Route) -> Route:
-            self._routes[(method.upper(), resource)] = _RouteSpec(handler, idempotent, subjects, check_body_text)
+            self._routes[(method.upper(), resource)] = _RouteSpec(handler, idempotent, subjects, check_body_text, dry)
             return handler
 
         return register
@@ -279,7 +283,8 @@ class RestApi:
                 check_body=spec.check_body_text,
             ):
                 raise ValidationError("The request holds text that cannot be stored.", issues)
-            key = _idempotency_key(event) if spec.idempotent else None
+            dry_call = spec.dry and request.query_bool("dry") is True
+            key = _idempotency_key(event) if spec.idempotent and not dry_call else None
             if key is None or self._idempotency is None:
                 return self._dispatch(spec.handler, request)
             answered: list[dict[str, Any]] = []

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from patron.catalog.model import EntityKind
+from patron.catalog.service import CatalogAdditions
 from patron.clock import Clock, SystemClock, iso, normalise_timestamp
 from patron.errors import ConflictError, FieldIssue, NotFoundError, PatronError, ValidationError
 from patron.profiles.consents import merged, parse_consents
@@ -60,8 +62,37 @@ def _as_update(integration_id: str, attributes: dict[str, Any]) -> ProfileUpdate
     )
 
 
+def _merged(application_id: int, current: CustomerProfile | None, update: ProfileUpdate, now: str) -> CustomerProfile:
+    """The profile `upsert` would store for `update` over `current`: a dry call's answer."""
+    if current is None:
+        current = CustomerProfile(
+            application_id=application_id,
+            integration_id=update.integration_id,
+            profile_id=new_profile_id(),
+            created=now,
+            updated=now,
+            last_activity=now,
+            version=0,
+        )
+    attributes = {**current.attributes, **update.set_attributes}
+    for name in update.remove:
+        attributes.pop(name, None)
+    return dataclasses.replace(current, updated=now, version=current.version + 1, attributes=attributes)
+
+
 class AttributeCatalog(Protocol):
-    """The attribute catalog (patron.catalog): types inferred on first use, another type refused."""
+    """The attribute catalog (patron.catalog): types inferred on first use, another type refused. Checking
+    decides (and writes nothing); registering writes what a check decided."""
+
+    def check_many(
+        self,
+        application_id: int,
+        kind: EntityKind,
+        items: Sequence[tuple[str, Mapping[str, Any]]],
+        overwrite: bool = False,
+    ) -> CatalogAdditions: ...
+
+    def register(self, additions: CatalogAdditions) -> None: ...
 
     def check_and_register_many(
         self,
@@ -81,20 +112,34 @@ class ProfileService:
         self._catalog = catalog
 
     def _register(self, application_id: int, items: Sequence[tuple[str, Mapping[str, Any]]]) -> None:
-        """Every attribute's type checked against the catalog (new ones registered) before anything is written."""
+        """Every attribute's type checked against the catalog, and new ones registered, before anything else of
+        the call is written."""
         if self._catalog is not None:
-            self._catalog.check_and_register_many(application_id, EntityKind.CUSTOMER, items)
+            self._catalog.register(self._catalog.check_many(application_id, EntityKind.CUSTOMER, items))
 
-    def update(self, application_id: int, integration_id: str, attributes: dict[str, Any]) -> CustomerProfile:
-        """Creates the profile if new; merges `attributes` into it (a null value removes that attribute)."""
+    def update(
+        self, application_id: int, integration_id: str, attributes: dict[str, Any], dry: bool = False
+    ) -> CustomerProfile:
+        """Creates the profile if new; merges `attributes` into it (a null value removes that attribute).
+        `dry`: checked exactly the same way, and the profile it would make answered, but nothing is written (not
+        the profile, not the catalog's new attributes)."""
         issues = _issues(integration_id, attributes, client_id=True)
         if issues:
             raise ValidationError("The profile update is invalid.", issues)
-        self._register(application_id, [("", attributes)])
+        additions = self._check(application_id, [("", attributes)])
         update = _as_update(integration_id, attributes)
-        return self._repository.upsert(
-            application_id, integration_id, update.set_attributes, update.remove, iso(self._clock.now())
-        )
+        now = iso(self._clock.now())
+        if dry:
+            return _merged(application_id, self._repository.get(application_id, integration_id), update, now)
+        if additions is not None and self._catalog is not None:
+            self._catalog.register(additions)
+        return self._repository.upsert(application_id, integration_id, update.set_attributes, update.remove, now)
+
+    def _check(self, application_id: int, items: Sequence[tuple[str, Mapping[str, Any]]]) -> CatalogAdditions | None:
+        """Every attribute's type checked against the catalog; what it would add, written by the caller."""
+        if self._catalog is None:
+            return None
+        return self._catalog.check_many(application_id, EntityKind.CUSTOMER, items)
 
     def update_many(self, application_id: int, items: list[tuple[str, dict[str, Any]]]) -> list[CustomerProfile]:
         """Updates up to 1000 profiles. Every item is validated before anything is written; the same integration
