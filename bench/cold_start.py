@@ -66,7 +66,7 @@ FIRST_REQUEST: dict[str, list[tuple[str, str]]] = {
     "functions.rfmcube.app": [
         ("patron.orders.wiring", "orders_settings()"),
         ("patron.orders.wiring", "order_service()"),
-        ("patron.orders.wiring", "customer_eraser()"),
+        ("patron.customers.wiring", "customer_eraser()"),
     ],
 }
 

@@ -1,16 +1,16 @@
-"""Customer profiles, Talon.One style: update one or many, read the inventory, erase a customer's data."""
+"""Customer profiles, Talon.One style: update one or many, read the inventory, export or erase a customer's data."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from patron.catalog.settings import CatalogStoreSettings
+from patron.customers.wiring import customer_eraser, customer_exporter
 from patron.errors import PatronError, UnsupportedFeatureError
 from patron.http.api import Request, Response, RestApi
 from patron.http.validation import parse_model
 from patron.idempotency.settings import IdempotencySettings
 from patron.idempotency.wiring import idempotency_store
-from patron.orders.wiring import customer_eraser
 from patron.outbox.wiring import OutboxSettings
 from patron.profiles import talon
 from patron.profiles.wiring import profile_service, profiles_settings
@@ -87,6 +87,15 @@ def delete_customer_data(request: Request) -> Response:
     anonymise = bool(request.query_bool("anonymise"))
     customer_eraser().erase(request.caller.application_id, request.path_params["integrationId"], anonymise)
     return Response(status=204)
+
+
+@api.route("GET", "/v1/customer_data/{integrationId}")
+def export_customer_data(request: Request) -> Response:
+    """Everything Patron holds about the person, as one document (GDPR Art. 15): profile, identifiers,
+    consents, attributes, statistics, orders; later contexts add their sections through the lifecycle port."""
+    return Response.json(
+        customer_exporter().export(request.caller.application_id, request.path_params["integrationId"])
+    )
 
 
 @api.route("GET", "/v1/customer_profiles/{integrationId}/inventory")

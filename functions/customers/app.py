@@ -6,12 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 from patron.catalog.settings import CatalogStoreSettings
+from patron.customers.wiring import customer_merger
 from patron.errors import FieldIssue, ValidationError
 from patron.http.api import Request, Response, RestApi
 from patron.http.validation import parse_model
 from patron.idempotency.settings import IdempotencySettings
 from patron.idempotency.wiring import idempotency_store
-from patron.orders.wiring import customer_merger
 from patron.outbox.wiring import OutboxSettings
 from patron.profiles import customers
 from patron.profiles.identifiers import IdentifierKind

@@ -5,18 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from patron.clock import SystemClock, iso
+from patron.customers.wiring import customer_eraser, customer_merger
 from patron.errors import NotFoundError
 from patron.http.api import Request, Response, RestApi
 from patron.idempotency.settings import IdempotencySettings
 from patron.idempotency.wiring import idempotency_store
 from patron.orders import rfmcube
-from patron.orders.wiring import (
-    customer_eraser,
-    customer_merger,
-    customer_resolver,
-    order_service,
-    orders_settings,
-)
+from patron.orders.wiring import customer_resolver, order_service, orders_settings
 from patron.outbox.repository import OutboxRecord
 from patron.outbox.wiring import OutboxSettings, outbox
 from patron.profiles.identifiers import IdentifierKind, IdentifierPatch
@@ -83,16 +78,16 @@ def delete_customer(request: Request) -> Response:
         except NotFoundError:
             profile = None
     if profile is not None:
-        deleted_orders = customer_eraser().erase(application_id, profile.integration_id, profile=profile)
+        erased = customer_eraser().erase(application_id, profile.integration_id, profile=profile)
     elif customer_id is not None:
         # Orders that never counted as sales create no profile; they are still the customer's (404 if none).
         try:
-            deleted_orders = customer_eraser().erase(application_id, customer_id)
+            erased = customer_eraser().erase(application_id, customer_id)
         except NotFoundError:
             raise NotFoundError("No customer with this id or email.", code="customer_not_found") from None
     else:
         raise NotFoundError("No customer with this id or email.", code="customer_not_found")
-    return Response.json({"success": True, "deletedOrders": deleted_orders})
+    return Response.json({"success": True, "deletedOrders": erased["orders"]})
 
 
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

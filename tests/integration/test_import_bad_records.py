@@ -14,9 +14,9 @@ import pytest
 from botocore.exceptions import ClientError
 
 import patron.imports.service
+from patron.customers.merge import CustomerMerger
 from patron.errors import ServiceUnavailableError
 from patron.imports.batch_store import DynamoBatchStore
-from patron.orders.merge import CustomerMerger
 from patron.orders.repository import DynamoOrderRepository
 from patron.orders.rfmcube import parse_merge_customer
 from patron.orders.service import OrderService

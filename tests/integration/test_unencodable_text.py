@@ -55,6 +55,7 @@ def examples(customer: str, order: str) -> list[Example]:
     return [
         Example("GET", "/v1/attributes/{entity}", {"entity": "customer"}),
         Example("GET", "/v1/consents"),
+        Example("GET", "/v1/customer_data/{integrationId}", {"integrationId": customer}),
         Example(
             "DELETE", "/v1/customer_data/{integrationId}", {"integrationId": f"{customer}-gone"}, {"anonymise": "true"}
         ),

@@ -66,7 +66,8 @@ def import_steps() -> ImportService:
 def chunk_writer() -> ChunkWriter:
     from patron.catalog.wiring import catalog_service
     from patron.clock import SystemClock, iso
-    from patron.orders.wiring import customer_merger, customer_resolver, order_service
+    from patron.customers.wiring import customer_merger
+    from patron.orders.wiring import customer_resolver, order_service
     from patron.outbox.repository import OutboxRecord
     from patron.outbox.wiring import outbox
     from patron.profiles.wiring import profile_service

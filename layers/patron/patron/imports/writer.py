@@ -38,6 +38,7 @@ from typing import Any
 
 from patron.catalog.model import EntityKind
 from patron.clock import Clock, SystemClock, iso
+from patron.customers.merge import CustomerMerger
 from patron.dynamo.batch import UnprocessedItemsError
 from patron.dynamo.errors import is_aws_failure, refuses_content
 from patron.errors import MalformedJsonError, PatronError, ServiceUnavailableError, ValidationError
@@ -55,7 +56,6 @@ from patron.imports.formats import (
 from patron.imports.model import ImportOptions, Rejection
 from patron.imports.repository import ProcessRepository
 from patron.logs import get_logger
-from patron.orders.merge import CustomerMerger
 from patron.orders.model import Order
 from patron.orders.rfmcube import parse_merge_customer
 from patron.orders.service import OrderService, stats_of

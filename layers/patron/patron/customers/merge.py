@@ -6,21 +6,23 @@ merges into the customer: orders (their figures move with them), attributes (the
 (the latest decision per channel), identifiers (the customer's win per kind; device ids add up). Its claims
 then answer for the customer, so the device or email resolves to the survivor from then on.
 
-Each step can be retried: orders move one transaction each, attributes are copied only where missing, and the
-last step (identifiers, consents, the anonymous profile's deletion) is one version-checked transaction.
+Every context holding data about the person takes part through the port (patron.customers.port): each absorbs
+what it holds (orders move with their figures), then refiles what only names the person (stored answers,
+notifications). Each step can be retried: orders move one transaction each, attributes are copied only where
+missing, and the last step (identifiers, consents, the anonymous profile's deletion) is one version-checked
+transaction.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from contextlib import suppress
 from typing import Any
 
 from patron.clock import Clock, SystemClock, iso
+from patron.customers.port import PersonalData
 from patron.errors import ConflictError
-from patron.orders.repository import OrderRepository
-from patron.orders.service import OrderService
 from patron.profiles.consents import merged
 from patron.profiles.identifiers import MAX_DEVICE_IDS, IdentifierKind, IdentifierPatch, Identifiers
 from patron.profiles.model import (
@@ -34,7 +36,6 @@ from patron.profiles.repository import ProfileRepository
 from patron.profiles.service import ProfileService
 
 _ATTEMPTS = 4
-_PAGE = 100
 
 
 def _requested_claims(patch: IdentifierPatch) -> list[tuple[IdentifierKind, str]]:
@@ -68,17 +69,13 @@ class CustomerMerger:
         self,
         profiles: ProfileService,
         repository: ProfileRepository,
-        orders: OrderRepository,
-        order_service: OrderService,
+        holders: Sequence[PersonalData],
         clock: Clock | None = None,
-        refilers: Sequence[Callable[[int, str, str], int]] = (),
     ):
         self._profiles = profiles
         self._repository = repository
-        self._orders = orders
-        self._order_service = order_service
+        self._holders = holders
         self._clock = clock or SystemClock()
-        self._refilers = refilers
 
     def update_customer(
         self,
@@ -160,21 +157,17 @@ class CustomerMerger:
             self._absorb_once(application_id, survivor_id, absorbed_id)
             # An order may have reached the anonymous profile while it was merging (and re-created it for its
             # figures): merge again until nothing is left behind.
-            page, _ = self._orders.list_for_customer(application_id, absorbed_id, 1, None)
-            if not page and self._repository.get(application_id, absorbed_id) is None:
+            left = any(holder.still_holds(application_id, absorbed_id) for holder in self._holders)
+            if not left and self._repository.get(application_id, absorbed_id) is None:
                 return
         raise ConflictError("The customers are being changed by other requests; try again.", "concurrent_update")
 
     def _absorb_once(self, application_id: int, survivor_id: str, absorbed_id: str) -> None:
-        while True:
-            page, _ = self._orders.list_for_customer(application_id, absorbed_id, _PAGE, None)
-            if not page:
-                break
-            for summary in page:
-                self._order_service.move_to_customer(application_id, summary.order_id, survivor_id)
-        for refile in self._refilers:
+        for holder in self._holders:
+            holder.absorb(application_id, survivor_id, absorbed_id)
+        for holder in self._holders:
             # What was recorded for the anonymous profile now concerns the customer (and is erased with them).
-            refile(application_id, absorbed_id, survivor_id)
+            holder.refile(application_id, absorbed_id, survivor_id)
         for _ in range(_ATTEMPTS):
             absorbed = self._repository.get(application_id, absorbed_id)
             if absorbed is None:

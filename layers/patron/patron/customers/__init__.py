@@ -1,0 +1,1 @@
+"""A person's lifecycle: merging, erasing, anonymising and exporting, across every context that holds them."""
