@@ -3,6 +3,7 @@ reports the process in Rfmcube's shape, with the rejected records, paged."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from patron.errors import FieldIssue, PatronError, ValidationError
@@ -33,9 +34,9 @@ class ImportTooLargeError(PatronError):
             status=416,
         )
 
-    def body(self) -> dict[str, Any]:
+    def body(self, path_parameters: Collection[str] = ()) -> dict[str, Any]:
         # Where a large import goes instead, for a client to follow without reading the message.
-        return {**super().body(), "upload": {"method": "POST", "path": UPLOAD_ROUTE}}
+        return {**super().body(path_parameters), "upload": {"method": "POST", "path": UPLOAD_ROUTE}}
 
 
 # Its answer names nobody (a process id), so a stored one needs no subject. Text that cannot be stored rejects

@@ -30,8 +30,21 @@ _ERROR = {
             "type": "array",
             "items": {
                 "type": "object",
-                "required": ["path", "code", "message"],
-                "properties": {"path": {"type": "string"}, "code": {"type": "string"}, "message": {"type": "string"}},
+                "required": ["path", "code", "message", "title", "source"],
+                "description": "Patron's members (path, code, message) and Talon.One's APIError (title, details, "
+                "source), so a client of either reads every error.",
+                "properties": {
+                    "path": {"type": "string"},
+                    "code": {"type": "string"},
+                    "message": {"type": "string"},
+                    "title": {"type": "string", "description": "The issue's code."},
+                    "details": {"type": "string", "description": "The issue's message."},
+                    "source": {
+                        "type": "object",
+                        "description": "A JSON pointer into the body, or the query, header or path parameter.",
+                        "properties": {"pointer": {"type": "string"}, "parameter": {"type": "string"}},
+                    },
+                },
             },
         },
     },

@@ -102,3 +102,19 @@ def test_bulk_update_and_delete_customer_data_with_the_sdk(base_url, tenant):
     with pytest.raises(NotFoundException):
         api.get_customer_inventory(first, profile=True)
     assert api.get_customer_inventory(second, profile=True).profile is not None
+
+
+def test_errors_read_as_talons_error_response(base_url, tenant):
+    api = integration_api(base_url, tenant.key)
+    with pytest.raises(BadRequestException) as raised:
+        api.update_customer_profile_v2(
+            "sdk-errors", talon_one.CustomerProfileIntegrationRequestV2(attributes={"": 1}), dry=True
+        )
+    error = talon_one.ErrorResponse.from_json(str(raised.value.body))
+    assert error is not None and error.message
+    assert error.errors and error.errors[0].title and error.errors[0].source is not None
+    assert error.errors[0].source.pointer == "/attributes/"
+    with pytest.raises(NotFoundException) as missing:
+        api.get_customer_inventory("sdk-nobody", profile=True)
+    not_found = talon_one.ErrorResponse.from_json(str(missing.value.body))
+    assert not_found is not None and not_found.message

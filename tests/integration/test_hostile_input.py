@@ -95,6 +95,9 @@ def test_a_profile_that_would_pass_400_kb_is_400_and_keeps_its_data(runtime, ten
         "path": "attributes",
         "code": "profile_too_large",
         "message": "The profile would exceed the 400 KB stored limit.",
+        "title": "profile_too_large",
+        "details": "The profile would exceed the 400 KB stored limit.",
+        "source": {"pointer": "/attributes"},
     }
     stored = runtime.request(
         "GET", f"/v1/customer_profiles/{name}/inventory", headers=tenant.headers, query={"profile": "true"}
@@ -132,7 +135,7 @@ def test_bulk_names_the_item_that_would_pass_400_kb(runtime, tenant):
         },
     )
     assert response.status == 400
-    assert response.json()["errors"] == [
+    assert [{k: e[k] for k in ("path", "code", "message")} for e in response.json()["errors"]] == [
         {
             "path": "customerProfiles[1].attributes",
             "code": "profile_too_large",

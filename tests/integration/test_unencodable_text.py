@@ -203,7 +203,7 @@ def test_text_that_cannot_be_stored_is_refused_at_every_position_and_changes_not
             hostile.append(
                 (f"query.{name}", example.path_params, {**example.query, name: value + LONE}, {}, example.body)
             )
-        hostile.append((f"headers.{HEADER}", example.path_params, example.query, {HEADER: LONE}, example.body))
+        hostile.append((f"header.{HEADER}", example.path_params, example.query, {HEADER: LONE}, example.body))
         if example.body is not None and example.body_refused:
             hostile += [(at, example.path_params, example.query, {}, body) for at, body in positions(example.body)]
         for at, params, query, extra, body in hostile:

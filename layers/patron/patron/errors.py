@@ -2,8 +2,32 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
+
+# Where a path points outside the body: Talon.One's ErrorSource names it a `parameter`.
+_PARAMETER_PREFIXES = ("query.", "header.")
+
+
+def _source(path: str, path_parameters: Collection[str]) -> dict[str, str]:
+    """Talon.One's ErrorSource for a Patron path: `query.limit` is the parameter `limit`, and so is a path id
+    (`integrationId`); `attributes.x`, `customerProfiles[3].attributes.x` are the JSON pointers `/attributes/x`,
+    `/customerProfiles/3/attributes/x`; `$` is the body itself (`""`)."""
+    if path in path_parameters:
+        return {"parameter": path}
+    for prefix in _PARAMETER_PREFIXES:
+        if path.startswith(prefix):
+            return {"parameter": path.removeprefix(prefix)}
+    if path == "$":
+        return {"pointer": ""}
+    tokens: list[str] = []
+    for part in path.split("."):
+        name, _, indices = part.partition("[")
+        tokens.append(name)
+        tokens += [index.rstrip("]") for index in indices.split("[") if index] if indices else []
+    # RFC 6901: "~" and "/" inside a name are escaped.
+    return {"pointer": "".join("/" + token.replace("~", "~0").replace("/", "~1") for token in tokens)}
 
 
 @dataclass(frozen=True)
@@ -14,10 +38,19 @@ class FieldIssue:
     code: str
     message: str
 
-    def as_dict(self) -> dict[str, str]:
+    def as_dict(self, path_parameters: Collection[str] = ()) -> dict[str, Any]:
+        """Patron's members (`path`, `code`, `message`) and Talon.One's APIError (`title`, `details`, `source`),
+        so a Patron client and a talon-one-sdk client each read every error."""
         # A path may quote a key that is not valid text (a lone surrogate): written escaped, never as is.
         path = self.path.encode("utf-8", "backslashreplace").decode("utf-8")
-        return {"path": path, "code": self.code, "message": self.message}
+        return {
+            "path": path,
+            "code": self.code,
+            "message": self.message,
+            "title": self.code,
+            "details": self.message,
+            "source": _source(path, path_parameters),
+        }
 
     def under(self, root: str) -> FieldIssue:
         """The same issue inside a larger document: `attributes.x` under `customerProfiles[3]`."""
@@ -37,10 +70,11 @@ class PatronError(Exception):
     def __str__(self) -> str:
         return f"{self.code}: {self.message}"
 
-    def body(self) -> dict[str, Any]:
+    def body(self, path_parameters: Collection[str] = ()) -> dict[str, Any]:
+        """`path_parameters`: the route's path ids, which Talon.One's ErrorSource names parameters."""
         body: dict[str, Any] = {"code": self.code, "message": self.message}
         if self.details:
-            body["errors"] = [issue.as_dict() for issue in self.details]
+            body["errors"] = [issue.as_dict(path_parameters) for issue in self.details]
         return body
 
 

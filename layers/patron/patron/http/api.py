@@ -198,8 +198,14 @@ def to_proxy_response(response: Response) -> dict[str, Any]:
     }
 
 
-def error_response(error: PatronError) -> dict[str, Any]:
-    return to_proxy_response(Response(status=error.status, body=error.body(), headers=dict(error.headers)))
+def path_parameters(resource: str) -> frozenset[str]:
+    """The path ids of an API Gateway resource: `/v1/orders/{orderId}` -> {orderId}."""
+    return frozenset(part.strip("{}+") for part in resource.split("/") if part.startswith("{"))
+
+
+def error_response(error: PatronError, resource: str = "") -> dict[str, Any]:
+    body = error.body(path_parameters(resource))
+    return to_proxy_response(Response(status=error.status, body=body, headers=dict(error.headers)))
 
 
 class RestApi:
@@ -325,7 +331,7 @@ class RestApi:
     def _error(error: PatronError, method: str, resource: str) -> dict[str, Any]:
         if error.status >= 500:
             _log.error("request failed", code=error.code, route=f"{method} {resource}")
-        return error_response(error)
+        return error_response(error, resource)
 
     @staticmethod
     def _unexpected(exc: Exception, method: str, resource: str) -> dict[str, Any]:

@@ -60,7 +60,7 @@ def unreadable_text(
     check_body: bool = True,
 ) -> list[FieldIssue]:
     """Every value of the request that is not storable text, by its path (`integrationId`, `query.limit`,
-    `headers.x-y`, `attributes.name`); empty when the request is clean. `check_body=False` leaves the body to
+    `header.x-y`, `attributes.name`); empty when the request is clean. `check_body=False` leaves the body to
     the route (an import rejects such records one by one)."""
     issues = _path_issues(path, resource)
     encoding = {issue.path for issue in issues}
@@ -75,7 +75,7 @@ def unreadable_text(
         if jsonbody.is_unencodable(name) or jsonbody.is_unencodable(value)
     ]
     issues += [
-        _not_text(f"headers.{name}")
+        _not_text(f"header.{name}")
         for name, value in headers.items()
         if jsonbody.is_unencodable(name) or jsonbody.is_unencodable(value)
     ]
