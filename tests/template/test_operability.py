@@ -351,7 +351,8 @@ def test_the_dashboard_shows_the_apis_requests_errors_and_latency():
 
 def test_tracing_is_one_parameter_applied_to_every_function_and_the_api_stage():
     parameter = TEMPLATE.parameters["Tracing"]
-    assert set(parameter["AllowedValues"]) == {"Active", "PassThrough"} and parameter["Default"] == "PassThrough"
+    # Disabled, not PassThrough, by default: SAM grants X-Ray's write policy to every role for any other value.
+    assert set(parameter["AllowedValues"]) == {"Active", "Disabled"} and parameter["Default"] == "Disabled"
     assert TEMPLATE.globals_function()["Tracing"] == {"Ref": "Tracing"}
     for function in FUNCTIONS:
         assert "Tracing" not in TEMPLATE.resources[function].get("Properties", {}), f"{function} overrides Tracing"
