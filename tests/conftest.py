@@ -6,6 +6,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
@@ -57,6 +58,18 @@ def new_tenant(runtime, rate: RateLimit | None = None, scope: Scope = Scope.INTE
     service = runtime.applications()
     application = service.create_application(f"shop-{uuid.uuid4().hex[:6]}", rate or RateLimit(1000, 1000))
     return Tenant(application.id, service.create_key(application.id, scope, "test").secret)
+
+
+@pytest.fixture
+def meter(runtime) -> Iterator[Any]:
+    """Every DynamoDB call the handlers make (they share the process's cached client), priced (bench.dynamo_meter)."""
+    from bench.dynamo_meter import DynamoMeter
+    from patron.dynamo.client import dynamodb_client
+
+    client = dynamodb_client()
+    meter = DynamoMeter().attach(client)
+    yield meter
+    meter.detach(client)
 
 
 @pytest.fixture

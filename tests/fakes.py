@@ -24,8 +24,8 @@ from patron.idempotency.model import (
 from patron.idempotency.repository import IdempotencyRepository
 from patron.profiles.consents import Consent
 from patron.profiles.identifiers import IdentifierKind, Identifiers
-from patron.profiles.model import CustomerProfile, IdentifierTakenError, VersionConflictError
-from patron.profiles.repository import ProfileChange, ProfileRepository, ProfileUpdate, new_profile_id
+from patron.profiles.model import CustomerProfile, IdentifierTakenError, VersionConflictError, new_profile_id
+from patron.profiles.repository import ProfileChange, ProfileRepository, ProfileUpdate
 
 
 class InMemoryApplicationRepository:

@@ -6,12 +6,11 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from bench.dynamo_meter import Call, DynamoMeter
+from bench.dynamo_meter import Call
 from patron.dynamo import codec
 from patron.idempotency import keys
 from patron.idempotency.fingerprint import request_fingerprint
@@ -24,17 +23,6 @@ from tests.conftest import Tenant
 @pytest.fixture
 def name() -> str:
     return f"idem-{uuid.uuid4().hex[:10]}"
-
-
-@pytest.fixture
-def meter(runtime) -> Iterator[DynamoMeter]:
-    """Every DynamoDB call the handlers make (they share the process's cached client)."""
-    from patron.dynamo.client import dynamodb_client
-
-    client = dynamodb_client()
-    meter = DynamoMeter().attach(client)
-    yield meter
-    meter.detach(client)
 
 
 def keyed(tenant: Tenant, key: str | None) -> dict[str, str]:

@@ -15,9 +15,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import pytest
-
-from bench.dynamo_meter import DynamoMeter
 from patron.errors import FieldIssue
 from tests.conftest import Tenant
 
@@ -143,16 +140,6 @@ def url(resource: str, params: dict[str, str]) -> str:
 def shown(path: str) -> str:
     """A path as an error body writes it (a key that is not text is escaped)."""
     return FieldIssue(path, "", "").as_dict()["path"]
-
-
-@pytest.fixture
-def meter(runtime) -> Iterator[DynamoMeter]:
-    from patron.dynamo.client import dynamodb_client
-
-    client = dynamodb_client()
-    meter = DynamoMeter().attach(client)
-    yield meter
-    meter.detach(client)
 
 
 def readable_objects(runtime, tenant: Tenant, customer: str, order: str) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""Items of the profiles table that other contexts put in their own plans, built here with this context's keys.
+"""Item builders of the profiles table, built with this context's keys: for its own plans (a write conditional on
+the version read) and for other contexts' plans.
 
 Orders keep each customer's statistics exact in the same transaction as the order (patron.dynamo.committer): the
 orders context decides the figures, and asks this module for the write and the read of them. No other context
@@ -11,20 +12,55 @@ from collections.abc import Mapping
 from typing import Any
 
 from patron.dynamo import codec
-from patron.dynamo.committer import Write, update
+from patron.dynamo.committer import Failure, Write, update
 from patron.profiles.keys import FIRST_ORDER_AT, LAST_ORDER_AT, ORDERS_COUNT, PROFILE_SK, SALES_TOTAL, profile_pk
-from patron.profiles.model import VersionConflictError
-from patron.profiles.repository import new_profile_id
+from patron.profiles.model import VersionConflictError, new_profile_id
 from patron.profiles.stats import CustomerStats
 
 _STATS_NAMES = {"#v": "version", "#c": ORDERS_COUNT, "#s": SALES_TOTAL, "#f": FIRST_ORDER_AT, "#l": LAST_ORDER_AT}
+
+
+def versioned_update(
+    table: str,
+    application_id: int,
+    integration_id: str,
+    expression: str,
+    names: Mapping[str, str],
+    values: Mapping[str, Any],
+    expected_version: int,
+    failed: Failure | None = VersionConflictError,
+) -> Write:
+    """An update of a profile, valid only if it is still at `expected_version` (0: it must not exist yet)."""
+    if expected_version == 0:
+        return update(
+            table,
+            _key(application_id, integration_id),
+            expression,
+            condition="attribute_not_exists(PK)",
+            names=names,
+            values=values,
+            failed=failed,
+        )
+    return update(
+        table,
+        _key(application_id, integration_id),
+        expression,
+        condition="#version = :expected",
+        names={**names, "#version": "version"},
+        values={**values, ":expected": expected_version},
+        failed=failed,
+    )
+
+
+def _key(application_id: int, integration_id: str) -> dict[str, str]:
+    return {"PK": profile_pk(application_id, integration_id), "SK": PROFILE_SK}
 
 
 def stats_read(table: str, application_id: int, customer_id: str) -> dict[str, Any]:
     """GetItem's parameters for a customer's version and statistics (consistent: a write is conditional on it)."""
     return {
         "TableName": table,
-        "Key": codec.to_item({"PK": profile_pk(application_id, customer_id), "SK": PROFILE_SK}),
+        "Key": codec.to_item(_key(application_id, customer_id)),
         "ConsistentRead": True,
         "ProjectionExpression": "#v, #c, #s, #f, #l",
         "ExpressionAttributeNames": _STATS_NAMES,
@@ -79,17 +115,4 @@ def stats_write(
             values[f":{placeholder[1:]}"] = value
             sets.append(f"{placeholder} = :{placeholder[1:]}")
     expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
-    if expected_version == 0:
-        condition = "attribute_not_exists(PK)"
-    else:
-        condition = "#version = :expected"
-        values[":expected"] = expected_version
-    return update(
-        table,
-        {"PK": profile_pk(application_id, customer_id), "SK": PROFILE_SK},
-        expression,
-        condition=condition,
-        names=names,
-        values=values,
-        failed=VersionConflictError,
-    )
+    return versioned_update(table, application_id, customer_id, expression, names, values, expected_version)

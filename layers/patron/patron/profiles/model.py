@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+import time
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -40,6 +42,14 @@ def reserved_id_issue(integration_id: str, path: str = "integrationId") -> Field
     if is_anonymous(integration_id):
         return FieldIssue(path, "reserved_id", f"Ids starting with {DEVICE_PREFIX} or {GUEST_PREFIX} are Patron's own.")
     return None
+
+
+_EPOCH_MS = 1_704_067_200_000  # 2024-01-01T00:00:00Z
+
+
+def new_profile_id() -> int:
+    """A numeric id (Talon.One's CustomerProfile.id is an integer): time-ordered, 12 random bits, < 2**53."""
+    return ((int(time.time() * 1000) - _EPOCH_MS) << 12) | random.getrandbits(12)
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import contextvars
-import random
-import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
@@ -16,6 +14,7 @@ from botocore.exceptions import ClientError
 from patron.dynamo import codec, committer
 from patron.dynamo.errors import is_item_too_large, translate
 from patron.errors import PatronError
+from patron.profiles import items as profile_items
 from patron.profiles.consents import Consent
 from patron.profiles.identifiers import IdentifierKind, Identifiers
 from patron.profiles.keys import (
@@ -35,24 +34,19 @@ from patron.profiles.model import (
     IdentifierTakenError,
     ProfileTooLargeError,
     VersionConflictError,
+    new_profile_id,
 )
 from patron.profiles.stats import CustomerStats
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-_EPOCH_MS = 1_704_067_200_000  # 2024-01-01T00:00:00Z
 # Concurrent UpdateItem calls of one bulk request; the DynamoDB client's connection pool matches it.
 BULK_CONCURRENCY = 16
 _ERASE_ATTEMPTS = 3
 # A claim may be taken or let go by its owner only; absent counts as free (a retry after a lost answer).
 _FREE_OR_MINE = "attribute_not_exists(PK) OR #owner = :me"
 _COPY_CHUNK = 150  # attributes per UpdateItem when merging profiles (the expression stays under 4 KB)
-
-
-def new_profile_id() -> int:
-    """A numeric id (Talon.One's CustomerProfile.id is an integer): time-ordered, 12 random bits, < 2**53."""
-    return ((int(time.time() * 1000) - _EPOCH_MS) << 12) | random.getrandbits(12)
 
 
 IDENTIFIERS_ATTRIBUTE = "ids"
@@ -321,20 +315,9 @@ class DynamoProfileRepository:
             profile_id=profile_id,
             consents=change.consents,
         )
-        if change.expected_version == 0:
-            condition = "attribute_not_exists(PK)"
-        else:
-            condition = "#version = :expected"
-            values[":expected"] = change.expected_version
         plan = [
-            committer.update(
-                self._table,
-                {"PK": profile_pk(application_id, me), "SK": PROFILE_SK},
-                expression,
-                condition=condition,
-                names=names,
-                values=values,
-                failed=VersionConflictError,
+            profile_items.versioned_update(
+                self._table, application_id, me, expression, names, values, change.expected_version
             ),
             # Free, or already ours (a retry after a lost answer).
             *(
@@ -420,17 +403,9 @@ class DynamoProfileRepository:
             profile_id=survivor.profile_id if survivor else None,
             consents=consents,
         )
-        condition = "attribute_not_exists(PK)" if version == 0 else "#version = :expected"
-        if version:
-            values[":expected"] = version
         plan = [
-            committer.update(
-                self._table,
-                {"PK": profile_pk(application_id, survivor_id), "SK": PROFILE_SK},
-                expression,
-                condition=condition,
-                names=names,
-                values=values,
+            profile_items.versioned_update(
+                self._table, application_id, survivor_id, expression, names, values, version
             ),
             committer.delete(
                 self._table,

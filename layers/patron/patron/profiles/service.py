@@ -24,9 +24,10 @@ from patron.profiles.model import (
     VersionConflictError,
     attribute_issues,
     integration_id_issue,
+    new_profile_id,
     reserved_id_issue,
 )
-from patron.profiles.repository import ProfileChange, ProfileRepository, ProfileUpdate, new_profile_id
+from patron.profiles.repository import ProfileChange, ProfileRepository, ProfileUpdate
 
 MAX_PROFILES_PER_BULK_UPDATE = 1000  # Talon.One's limit for PUT /v2/customer_profiles
 # A read-modify-write that loses a race re-reads and re-applies (nothing is lost); after this many races in a
