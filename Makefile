@@ -37,6 +37,13 @@ $(STAMPS)/sam:
 run: deps
 	$(PY) -m patron_local run
 
+# One function on one event in the local runtime, in memory: what `sam local invoke -e EVENT FN` does, without
+# Docker. `make invoke FN=orders EVENT=events/orders/upsert_order.json`; FN is a logical id or a function's folder.
+.PHONY: invoke
+invoke: deps
+	@test -n "$(FN)" || { echo "usage: make invoke FN=<function> EVENT=<event file>"; exit 2; }
+	@$(PY) -m patron_local.invoke "$(FN)" $(if $(EVENT),"$(EVENT)")
+
 lint: $(STAMPS)/venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .

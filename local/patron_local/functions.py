@@ -6,6 +6,7 @@ import contextvars
 import importlib
 import threading
 import time
+import traceback
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -43,6 +44,23 @@ class LambdaContext:
 
 class FunctionTimeoutError(RuntimeError):
     """The handler ran longer than the function's Timeout (reported after it returns: threads cannot be killed)."""
+
+
+def error_payload(exc: BaseException) -> dict[str, Any]:
+    """What Lambda answers for an invocation that raised, in the Python runtime's shape (Step Functions matches
+    Retry and Catch on errorType; `sam local invoke` prints it)."""
+    if isinstance(exc, FunctionTimeoutError):
+        error_type = "Sandbox.Timedout"
+    elif isinstance(exc, TypeError) and "JSON serializable" in str(exc):
+        error_type = "Runtime.MarshalError"  # the handler returned something that is not JSON
+    else:
+        error_type = type(exc).__name__
+    return {
+        "errorMessage": str(exc),
+        "errorType": error_type,
+        "requestId": str(uuid.uuid4()),
+        "stackTrace": traceback.format_tb(exc.__traceback__),
+    }
 
 
 class FunctionRegistry:

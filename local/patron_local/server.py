@@ -1,14 +1,38 @@
-"""The local runtime over a real port: a threaded HTTP server in front of the in-process API Gateway."""
+"""The local runtime over a real port: a threaded HTTP server in front of the in-process API Gateway.
+
+Every answer is JSON, as API Gateway's are: what the standard library would answer in HTML (a method no route
+has, a request line or headers too long, a malformed request) goes through the gateway's own responses here.
+"""
 
 from __future__ import annotations
 
+import json
 import threading
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
 from patron_local.apigateway import API_GATEWAY_MAX_PAYLOAD, ApiGateway, HttpRequest, HttpResponse
 
 _READ_LIMIT = API_GATEWAY_MAX_PAYLOAD + 1
+# API Gateway's quota on a REST request's line and header values together (10,240 bytes); a longer request line
+# is 414 here, longer headers 431 (docs/local-runtime.md: the status API Gateway itself uses is not documented).
+MAX_REQUEST_HEAD_BYTES = 10_240
+# Connections the kernel queues before the server accepts them: the standard library's 5 reset a burst of
+# parallel clients (16 at once lost 2-9 of 160 connections). A shop's load test locally needs far more.
+LISTEN_BACKLOG = 1024
+# The methods API Gateway's REST APIs route; any other (TRACE, CONNECT, FOO) matches no route.
+_METHODS = ("GET", "PUT", "POST", "DELETE", "PATCH", "HEAD", "OPTIONS")
+
+
+class _Server(ThreadingHTTPServer):
+    request_queue_size = LISTEN_BACKLOG
+    daemon_threads = True
+
+
+def _json(status: int, code: str, message: str) -> HttpResponse:
+    body = json.dumps({"code": code, "message": message}).encode()
+    return HttpResponse(status, [("Content-Type", "application/json")], body)
 
 
 def serve(gateway: ApiGateway, host: str = "127.0.0.1", port: int = 3000) -> ThreadingHTTPServer:
@@ -16,6 +40,7 @@ def serve(gateway: ApiGateway, host: str = "127.0.0.1", port: int = 3000) -> Thr
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        head_read = False  # whether the request's line and headers were read whole
 
         def _read_body(self) -> bytes | None:
             """The body, or None when its framing is broken. Reads at most one byte past API Gateway's limit:
@@ -53,13 +78,7 @@ def serve(gateway: ApiGateway, host: str = "127.0.0.1", port: int = 3000) -> Thr
             body = self._read_body()
             if body is None:
                 self.close_connection = True
-                self._send(
-                    HttpResponse(
-                        400,
-                        [("Content-Type", "application/json")],
-                        b'{"code":"bad_request","message":"Malformed request framing."}',
-                    )
-                )
+                self._send(_json(400, "bad_request", "Malformed request framing."))
                 return
             url = urlsplit(self.path)
             request = HttpRequest(
@@ -82,12 +101,60 @@ def serve(gateway: ApiGateway, host: str = "127.0.0.1", port: int = 3000) -> Thr
             if self.command != "HEAD":
                 self.wfile.write(response.body)
 
+        def parse_request(self) -> bool:
+            line: bytes = getattr(self, "raw_requestline", b"")  # set by handle_one_request (untyped)
+            self.head_read = False
+            if len(line) > MAX_REQUEST_HEAD_BYTES:
+                self.command, self.request_version, self.requestline = "", "", ""
+                self.send_error(HTTPStatus.REQUEST_URI_TOO_LONG)
+                return False
+            if not super().parse_request():
+                return False
+            self.head_read = True
+            head = sum(len(name) + len(value) + 4 for name, value in self.headers.items())
+            if len(line) + head > MAX_REQUEST_HEAD_BYTES:
+                self.send_error(HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE)
+                return False
+            if self.command not in _METHODS:
+                # No route has this method: the gateway's answer for a path and method it does not know. Its body,
+                # if any, is not read: the connection closes.
+                self.close_connection = True
+                self._send(gateway.handle(HttpRequest(method=self.command, path=urlsplit(self.path).path)))
+                return False
+            return True
+
+        def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+            """The standard library's errors (malformed request lines and headers, sizes) as JSON."""
+            self.close_connection = True
+            # Always a status line (the standard library writes none for what it took as HTTP/0.9), and the
+            # rest of an unread head drained first: closing on unread bytes resets the connection, so the
+            # client would never see the answer.
+            if self.request_version in ("", "HTTP/0.9"):
+                self.request_version = "HTTP/1.1"
+            if not getattr(self, "head_read", False):
+                self._drain_head()
+            status = HTTPStatus(code)
+            name = status.phrase.lower().replace(" ", "_").replace("-", "_")
+            self._send(_json(code, "bad_request" if code == 400 else name, status.phrase + "."))
+
+        def _drain_head(self, limit: int = 1 << 20) -> None:
+            """Reads what is left of the request's head (its line and headers), up to `limit` bytes."""
+            self.connection.settimeout(1)
+            try:
+                read = 0
+                while read < limit:
+                    line = self.rfile.readline(65537)
+                    read += len(line)
+                    if line in (b"", b"\r\n", b"\n"):
+                        return
+            except OSError:
+                return
+
         do_GET = do_PUT = do_POST = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _handle
 
         def log_message(self, format: str, *args: object) -> None:
             return  # request lines may carry personal data in paths; the handlers log what matters
 
-    server = ThreadingHTTPServer((host, port), Handler)
-    server.daemon_threads = True
+    server = _Server((host, port), Handler)
     threading.Thread(target=server.serve_forever, name="patron-http", daemon=True).start()
     return server
