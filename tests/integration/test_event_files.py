@@ -290,6 +290,10 @@ SCENARIOS: dict[str, Scenario] = {
         answers(200, then=lambda r, body: body["profile"]["integrationId"] == "customer-42"),
         prepare=after("customer_profiles/update_profile"),
     ),
+    "customer_profiles/export_customer_data": Scenario(
+        answers(200, then=lambda r, body: body["profile"]["integrationId"] == "customer-42"),
+        prepare=after("customer_profiles/update_profile"),
+    ),
     "customer_profiles/update_profiles_bulk": Scenario(
         answers(200, then=lambda r, body: len(body["integrationStates"]) == 2)
     ),
