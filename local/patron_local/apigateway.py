@@ -11,13 +11,17 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import unquote, unquote_to_bytes
 
 from patron_local.functions import FunctionRegistry
 from patron_local.ratelimit import Throttle, retry_after_header
 from patron_local.template import ACCOUNT, REGION, GatewayResponse, Route, Template
 
 API_GATEWAY_MAX_PAYLOAD = 10 * 1024 * 1024
+# The methods a REST API can define (ANY stands for these): any other (TRACE, CONNECT, FOO) matches no method.
+API_GATEWAY_METHODS = frozenset({"GET", "PUT", "POST", "DELETE", "PATCH", "HEAD", "OPTIONS"})
+# An authorized method's ARN (stage, method and path) is at most 1,600 bytes; past that the client gets 414.
+METHOD_ARN_MAX_BYTES = 1600
 LAMBDA_MAX_SYNC_PAYLOAD = 6 * 1024 * 1024  # the whole invocation event, as Lambda counts it
 API_ID = "patronlocal"
 
@@ -85,7 +89,9 @@ class _CompiledRoute:
             if index >= len(parts):
                 return None
             if segment.startswith("{") and segment.endswith("}"):
-                params[segment[1:-1]] = unquote(parts[index])
+                # Escapes that are not UTF-8 become U+FFFD, as a Java decoder's would (docs/local-runtime.md):
+                # the raw segment stays in the event's `path` for the resolver to refuse.
+                params[segment[1:-1]] = unquote(parts[index], errors="replace")
             elif segment != parts[index]:
                 return None
             else:
@@ -152,6 +158,9 @@ class ApiGateway:
         method_arn = (
             f"arn:aws:execute-api:{REGION}:{ACCOUNT}:{API_ID}/{self._stage}/{request.method.upper()}{request.path}"
         )
+        # Measured with the path decoded, the lenient reading of AWS's quota: what is refused here is refused there.
+        if route.authorized and len(unquote_to_bytes(method_arn)) > METHOD_ARN_MAX_BYTES:
+            return self.refuse(414, "Request URI too long")
         authorizer_context: dict[str, Any] = {}
         usage_key: str | None = None
         if route.authorized and self._authorizer:
@@ -173,9 +182,17 @@ class ApiGateway:
         except Exception:
             return self._gateway_response("DEFAULT_5XX", request_id, status=502, message="Internal server error")
 
+    def refuse(self, status: int, message: str) -> HttpResponse:
+        """A refusal no response type of API Gateway's names (a URL or head past its quotas): the template's
+        DEFAULT_4XX (or DEFAULT_5XX) with this status, as API Gateway answers any 4XX without a type of its own."""
+        family = "DEFAULT_4XX" if status < 500 else "DEFAULT_5XX"
+        return self._gateway_response(family, str(uuid.uuid4()), status=status, message=message)
+
     # -- steps ---------------------------------------------------------------------------------------------
 
     def _match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
+        if method not in API_GATEWAY_METHODS:
+            return None  # not even an ANY method covers it
         parts = path.split("/")[1:]
         if parts and parts[-1] == "":
             parts = parts[:-1]  # a trailing slash matches the resource, as on API Gateway

@@ -1,7 +1,8 @@
 """The local runtime over a real port: a threaded HTTP server in front of the in-process API Gateway.
 
-Every answer is JSON, as API Gateway's are: what the standard library would answer in HTML (a method no route
-has, a request line or headers too long, a malformed request) goes through the gateway's own responses here.
+Every answer is JSON, as API Gateway's are. A method no REST API has (TRACE, CONNECT, FOO) reaches the gateway like
+any other and matches no route there; a URL or head past API Gateway's quotas is the gateway's refusal; a malformed
+request line or headers, which never reaches a gateway, gets a stable code of its own here.
 """
 
 from __future__ import annotations
@@ -12,17 +13,26 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
-from patron_local.apigateway import API_GATEWAY_MAX_PAYLOAD, ApiGateway, HttpRequest, HttpResponse
+from patron_local.apigateway import (
+    API_GATEWAY_MAX_PAYLOAD,
+    API_GATEWAY_METHODS,
+    ApiGateway,
+    HttpRequest,
+    HttpResponse,
+)
 
 _READ_LIMIT = API_GATEWAY_MAX_PAYLOAD + 1
-# API Gateway's quota on a REST request's line and header values together (10,240 bytes); a longer request line
-# is 414 here, longer headers 431 (docs/local-runtime.md: the status API Gateway itself uses is not documented).
+# API Gateway's quotas for a regional REST API: a URL of at most 10,240 characters, and the request line and header
+# values together at most 10,240 bytes. Past them the gateway refuses with 414 or 431 here (docs/local-runtime.md:
+# the status AWS uses past this quota is not documented).
 MAX_REQUEST_HEAD_BYTES = 10_240
-# Connections the kernel queues before the server accepts them: the standard library's 5 reset a burst of
+_OVER_QUOTA: dict[int, str] = {
+    HTTPStatus.REQUEST_URI_TOO_LONG: "Request URI too long",
+    HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE: "Request header fields too large",
+}
+# Connections the kernel queues before the server accepts them: the standard library's 5 reset or stall a burst of
 # parallel clients (16 at once lost 2-9 of 160 connections). A shop's load test locally needs far more.
 LISTEN_BACKLOG = 1024
-# The methods API Gateway's REST APIs route; any other (TRACE, CONNECT, FOO) matches no route.
-_METHODS = ("GET", "PUT", "POST", "DELETE", "PATCH", "HEAD", "OPTIONS")
 
 
 class _Server(ThreadingHTTPServer):
@@ -33,6 +43,14 @@ class _Server(ThreadingHTTPServer):
 def _json(status: int, code: str, message: str) -> HttpResponse:
     body = json.dumps({"code": code, "message": message}).encode()
     return HttpResponse(status, [("Content-Type", "application/json")], body)
+
+
+def _malformed(status: int) -> HttpResponse:
+    """The standard library's refusal of a request line or headers it cannot parse, with a stable code (its own
+    message is not echoed: it quotes the request)."""
+    if status == HTTPStatus.HTTP_VERSION_NOT_SUPPORTED:
+        return _json(status, "http_version_not_supported", "Only HTTP/1.0 and HTTP/1.1 are served.")
+    return _json(status, "bad_request", "Malformed request line or headers.")
 
 
 def serve(gateway: ApiGateway, host: str = "127.0.0.1", port: int = 3000) -> ThreadingHTTPServer:
@@ -101,9 +119,12 @@ def serve(gateway: ApiGateway, host: str = "127.0.0.1", port: int = 3000) -> Thr
             if self.command != "HEAD":
                 self.wfile.write(response.body)
 
+        def handle_one_request(self) -> None:
+            self.head_read = False  # a keep-alive connection's next request: not read yet
+            super().handle_one_request()
+
         def parse_request(self) -> bool:
             line: bytes = getattr(self, "raw_requestline", b"")  # set by handle_one_request (untyped)
-            self.head_read = False
             if len(line) > MAX_REQUEST_HEAD_BYTES:
                 self.command, self.request_version, self.requestline = "", "", ""
                 self.send_error(HTTPStatus.REQUEST_URI_TOO_LONG)
@@ -113,29 +134,31 @@ def serve(gateway: ApiGateway, host: str = "127.0.0.1", port: int = 3000) -> Thr
             self.head_read = True
             head = sum(len(name) + len(value) + 4 for name, value in self.headers.items())
             if len(line) + head > MAX_REQUEST_HEAD_BYTES:
+                self._read_body()  # closing on unread bytes would reset the connection before the answer is read
                 self.send_error(HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE)
                 return False
-            if self.command not in _METHODS:
-                # No route has this method: the gateway's answer for a path and method it does not know. Its body,
-                # if any, is not read: the connection closes.
-                self.close_connection = True
-                self._send(gateway.handle(HttpRequest(method=self.command, path=urlsplit(self.path).path)))
+            if self.command not in API_GATEWAY_METHODS:
+                # No do_ method would take it (the standard library's 501, in HTML): it goes to the gateway as any
+                # request does, body read, and matches no route there.
+                self._handle()
                 return False
             return True
 
         def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
-            """The standard library's errors (malformed request lines and headers, sizes) as JSON."""
+            """The standard library's refusals in JSON: a size through the gateway (they are API Gateway's quotas),
+            a malformed request line or headers with a stable code."""
             self.close_connection = True
             # Always a status line (the standard library writes none for what it took as HTTP/0.9), and the
             # rest of an unread head drained first: closing on unread bytes resets the connection, so the
             # client would never see the answer.
             if self.request_version in ("", "HTTP/0.9"):
                 self.request_version = "HTTP/1.1"
-            if not getattr(self, "head_read", False):
+            if not self.head_read:
                 self._drain_head()
-            status = HTTPStatus(code)
-            name = status.phrase.lower().replace(" ", "_").replace("-", "_")
-            self._send(_json(code, "bad_request" if code == 400 else name, status.phrase + "."))
+            if code in _OVER_QUOTA:
+                self._send(gateway.refuse(code, _OVER_QUOTA[code]))
+            else:
+                self._send(_malformed(code))
 
         def _drain_head(self, limit: int = 1 << 20) -> None:
             """Reads what is left of the request's head (its line and headers), up to `limit` bytes."""
