@@ -132,6 +132,15 @@ def test_gateway_errors_are_json_with_stable_codes():
     assert "Retry-After" in responses["THROTTLED"].headers
 
 
+def test_no_gateway_response_that_can_quote_a_key_echoes_the_request():
+    """API Gateway's messages for a bad signature quote the Authorization header (an API key here): those
+    responses are static, and no response that names the request's headers uses the error's own message."""
+    responses = TEMPLATE.gateway_responses()
+    for kind in ("MISSING_AUTHENTICATION_TOKEN", "INCOMPLETE_SIGNATURE", "INVALID_SIGNATURE", "UNAUTHORIZED"):
+        assert kind in responses, kind
+        assert "$context.error" not in (responses[kind].body or ""), kind
+
+
 def test_public_routes_name_routes_that_exist():
     public = TEMPLATE.functions()["AuthorizerFunction"].environment["PUBLIC_ROUTES"]
     declared = {f"{route.method} {route.resource}" for route in TEMPLATE.routes()}
