@@ -9,6 +9,7 @@ from patron.auth.credentials import header_values
 from patron.auth.wiring import authenticator
 from patron.errors import ForbiddenError, UnauthorizedError
 from patron.logs import get_logger
+from patron.observability import event_handler
 from patron.settings import AuthorizerSettings
 
 log = get_logger("patron.authorizer")
@@ -17,6 +18,7 @@ log = get_logger("patron.authorizer")
 SETTINGS = AuthorizerSettings
 
 
+@event_handler
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     auth = authenticator()
     try:

@@ -9,6 +9,7 @@ from patron.catalog.model import EntityKind, entity_kind
 from patron.catalog.settings import CatalogSettings
 from patron.catalog.wiring import catalog_service, catalog_settings
 from patron.http.api import Request, Response, RestApi
+from patron.observability import api_handler
 
 # The settings this function reads; a template test checks template.yaml gives it every one.
 SETTINGS = CatalogSettings
@@ -30,5 +31,6 @@ def list_consents(request: Request) -> Response:
     return Response.json({"data": [{"channel": d.name, "firstSeen": d.first_seen} for d in descriptors]})
 
 
+@api_handler
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return api.resolve(event, context)

@@ -11,6 +11,7 @@ from patron.http.api import Request, Response, RestApi
 from patron.http.validation import parse_model
 from patron.idempotency.settings import IdempotencySettings
 from patron.idempotency.wiring import idempotency_store
+from patron.observability import api_handler
 from patron.outbox.wiring import OutboxSettings
 from patron.profiles import talon
 from patron.profiles.wiring import profile_service, profiles_settings
@@ -110,5 +111,6 @@ def get_customer_inventory(request: Request) -> Response:
     return Response.json(talon.inventory_response(profile, profiles_settings().account_id, include_profile))
 
 
+@api_handler
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return api.resolve(event, context)

@@ -12,6 +12,7 @@ from patron.http.api import Request, Response, RestApi
 from patron.http.validation import parse_model
 from patron.idempotency.settings import IdempotencySettings
 from patron.idempotency.wiring import idempotency_store
+from patron.observability import api_handler
 from patron.outbox.wiring import OutboxSettings
 from patron.profiles import customers
 from patron.profiles.identifiers import IdentifierKind
@@ -82,5 +83,6 @@ def find_customer(request: Request) -> Response:
     return _answer(profile_service().find(request.caller.application_id, _LOOKUPS[name], value))
 
 
+@api_handler
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return api.resolve(event, context)

@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from patron.imports.wiring import import_steps
+from patron.observability import event_handler
 from patron.settings import ImportSplitSettings
 
 # The settings this function reads; a template test checks template.yaml gives it every one.
 SETTINGS = ImportSplitSettings
 
 
+@event_handler
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     application_id, process_id = int(event["applicationId"]), int(event["processId"])
     service = import_steps()

@@ -5,23 +5,20 @@ reason instead of waiting for ever."""
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from patron.imports.wiring import upload_starter
+from patron.observability.sqs import SQSRecord, sqs_handler
 from patron.settings import ImportUploadedSettings
 
 # The settings this function reads; a template test checks template.yaml gives it every one.
 SETTINGS = ImportUploadedSettings
 
 
-def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    failures = []
-    for record in event.get("Records", []):
-        try:
-            body = json.loads(record["body"])
-            dead = body.get("requestPayload", body)
-            detail = dead["detail"]
-            upload_starter().start_failed(str(detail["bucket"]["name"]), str(detail["object"]["key"]))
-        except Exception:
-            failures.append({"itemIdentifier": record["messageId"]})
-    return {"batchItemFailures": failures}
+def fail_upload(record: SQSRecord) -> None:
+    body = json.loads(record.body)
+    dead = body.get("requestPayload", body)
+    detail = dead["detail"]
+    upload_starter().start_failed(str(detail["bucket"]["name"]), str(detail["object"]["key"]))
+
+
+lambda_handler = sqs_handler(fail_upload)

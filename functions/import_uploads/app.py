@@ -10,6 +10,7 @@ from patron.idempotency.settings import IdempotencySettings
 from patron.idempotency.wiring import idempotency_store
 from patron.imports.model import rfmcube_status
 from patron.imports.wiring import upload_service, upload_settings
+from patron.observability import api_handler
 from patron.settings import ImportUploadSettings
 
 # The settings this function reads; a template test checks template.yaml gives it every one.
@@ -42,5 +43,6 @@ def create_import_upload(request: Request) -> Response:
     )
 
 
+@api_handler
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return api.resolve(event, context)

@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import gc
 import json
-from typing import Any
 
 from patron.idempotency.settings import IdempotencySettings
 from patron.imports.wiring import chunk_writer
-from patron.logs import get_logger
+from patron.observability.sqs import SQSRecord, sqs_handler
 from patron.outbox.wiring import OutboxSettings
 from patron.settings import OrdersSettings, ProcessStoreSettings
 
 # The settings this function reads; a template test checks template.yaml gives it every one.
 SETTINGS = (ProcessStoreSettings, OrdersSettings, IdempotencySettings, OutboxSettings)
-
-log = get_logger("patron.import_worker")
 
 # A chunk allocates a few hundred thousand short-lived objects (records, items, requests), nearly all freed by
 # reference counting. With CPython's default thresholds (700, 10, 10) they outlived young collections and set off
@@ -25,15 +22,11 @@ log = get_logger("patron.import_worker")
 gc.set_threshold(50_000, 20, 10)
 
 
-def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    failures = []
-    for record in event.get("Records", []):
-        try:
-            message = json.loads(record["body"])
-            chunk_writer().write(
-                int(message["applicationId"]), int(message["processId"]), int(message["chunk"]), str(message["key"])
-            )
-        except Exception as exc:
-            log.error("import chunk failed", error=type(exc).__name__)
-            failures.append({"itemIdentifier": record["messageId"]})
-    return {"batchItemFailures": failures}
+def write_chunk(record: SQSRecord) -> None:
+    message = json.loads(record.body)
+    chunk_writer().write(
+        int(message["applicationId"]), int(message["processId"]), int(message["chunk"]), str(message["key"])
+    )
+
+
+lambda_handler = sqs_handler(write_chunk)

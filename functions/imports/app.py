@@ -12,6 +12,7 @@ from patron.idempotency.settings import IdempotencySettings
 from patron.idempotency.wiring import idempotency_store
 from patron.imports.model import PROCESS_TYPE, Process, rfmcube_status
 from patron.imports.wiring import import_api, start_settings
+from patron.observability import api_handler
 from patron.settings import ImportStartSettings
 
 # The settings this function reads; a template test checks template.yaml gives it every one.
@@ -99,5 +100,6 @@ def _rfmcube(process: Process) -> dict[str, Any]:
     return body
 
 
+@api_handler
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return api.resolve(event, context)

@@ -7,6 +7,7 @@ from typing import Any
 from patron.http.api import Request, Response, RestApi
 from patron.idempotency.settings import IdempotencySettings
 from patron.idempotency.wiring import idempotency_store
+from patron.observability import api_handler
 from patron.orders import wire
 from patron.orders.service import MAX_PAGE_SIZE
 from patron.orders.statuses import StatusMapping
@@ -78,5 +79,6 @@ def set_order_statuses(request: Request) -> Response:
     return Response.json(wire.mapping_response(stored))
 
 
+@api_handler
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return api.resolve(event, context)

@@ -10,6 +10,7 @@ from patron.errors import NotFoundError
 from patron.http.api import Request, Response, RestApi
 from patron.idempotency.settings import IdempotencySettings
 from patron.idempotency.wiring import idempotency_store
+from patron.observability import api_handler
 from patron.orders import rfmcube
 from patron.orders.wiring import customer_resolver, order_service, orders_settings
 from patron.outbox.repository import OutboxRecord
@@ -90,5 +91,6 @@ def delete_customer(request: Request) -> Response:
     return Response.json({"success": True, "deletedOrders": erased["orders"]})
 
 
+@api_handler
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return api.resolve(event, context)

@@ -21,10 +21,12 @@ from patron.applications.model import Application
 from patron.applications.repository import DynamoApplicationRepository
 from patron.applications.service import ApplicationService
 from patron.errors import NotFoundError
+from patron.logs import send_lines_to
 from patron_local.apigateway import ApiGateway, HttpRequest, HttpResponse, RateLimits
 from patron_local.dynamodb_local import PROJECT_ROOT, DynamoDBLocal, ensure_tables, local_aws_environment
 from patron_local.functions import FunctionRegistry
 from patron_local.iam import DynamoDBPolicyEnforcer
+from patron_local.logstore import LogStore
 from patron_local.template import ACCOUNT, REGION, PhysicalResources, Template
 
 DEFAULT_TEMPLATE = PROJECT_ROOT / "template.yaml"
@@ -82,10 +84,13 @@ class LocalRuntime:
         self._iam: DynamoDBPolicyEnforcer | None = None
         self._limits_cache: dict[int, tuple[float, RateLimits | None, str]] = {}
         self._limits_lock = threading.Lock()
+        # What the functions log and the metric documents they write (stdout on AWS).
+        self.logs = LogStore()
 
     # -- lifecycle -----------------------------------------------------------------------------------------
 
     def start(self) -> LocalRuntime:
+        send_lines_to(self.logs.append)
         # CodeUri is relative to the template, as in SAM: handlers import from the template's folder.
         template_dir = str(self.options.template_path.resolve().parent)
         if template_dir not in sys.path:
@@ -137,6 +142,7 @@ class LocalRuntime:
             self._moto.stop()
         if self.dynamodb is not None:
             self.dynamodb.stop()
+        send_lines_to(None)
         # Endpoints this runtime set go back to what they were (another runtime in the process may own them).
         for name, value in self._saved_environment.items():
             if value is None:
