@@ -1,15 +1,16 @@
 """Cold start: module init of each Lambda function in template.yaml against a bare boto3 handler.
 
 What a cold start pays in Python is the handler module's import plus whatever the first request builds before its
-first I/O. Our handlers build settings, clients and services lazily (the cached factories of each context's
-`wiring` module), so measuring the import alone would flatter them: each child process imports the handler module
-and then calls the factories its first request calls (FIRST_REQUEST below). The bare handler imports boto3 and
+first I/O. Our handlers build settings, clients and services at first use (each function's composition root,
+`patron.wiring`), so measuring the import alone would flatter them: each child process imports the handler module
+and then builds what its first request builds (FIRST_REQUEST below). The bare handler imports boto3 and
 builds one DynamoDB client. Both are timed inside the child with time.perf_counter (interpreter start-up is the
 same for both and left out), as fresh `python -c` processes, interleaved in alternating order; the budget compares
 medians.
 
 `--before DIR` adds the same functions from another tree (e.g. `git archive HEAD | tar -x -C DIR`), interleaved in the
-same run, so a change is measured against its base on the same noisy machine at the same time.
+same run, so a change is measured against its base on the same noisy machine at the same time (a tree from before
+the composition roots has no `services()` to call: compare against one that has them).
 
 .venv/bin/python -m bench.cold_start [--rounds N] [--before DIR]"""
 
@@ -34,51 +35,36 @@ DEFAULT_ROUNDS = 21
 BASELINE = "bare handler"
 BEFORE = " (before)"
 
-# Per handler module: what its first request builds before any I/O, as (module, call) pairs. A function missing
-# here is measured on its import alone and flagged, so a new function cannot pass by omission.
+# Per handler module: what its first request builds before any I/O, as (module, call) pairs: its composition root
+# (patron.wiring), and for the routes with a body the decoder msgspec builds on a type's first use. A function
+# missing here is measured on its import alone and flagged, so a new function cannot pass by omission.
 FIRST_REQUEST: dict[str, list[tuple[str, str]]] = {
-    "functions.authorizer.app": [("patron.auth.wiring", "authenticator()")],
+    "functions.authorizer.app": [("functions.authorizer.app", "authenticator()")],
     "functions.customer_profiles.app": [
-        ("patron.profiles.wiring", "profiles_settings()"),
-        ("patron.profiles.wiring", "profile_service()"),
+        ("functions.customer_profiles.app", "services()"),
         # msgspec builds a type's decoder on its first use: the first PUT's validation pays it.
         (
             "patron.http.validation",
             "parse_model(__import__('patron.profiles.talon').profiles.talon.CustomerProfileIntegrationRequestV2, {})",
         ),
-        ("patron.idempotency.wiring", "idempotency_store()"),
     ],
     "functions.customers.app": [
-        ("patron.profiles.wiring", "customers_settings()"),
-        ("patron.profiles.wiring", "profile_service()"),
+        ("functions.customers.app", "services()"),
         (
             "patron.http.validation",
             "parse_model(__import__('patron.profiles.customers').profiles.customers.CustomerRequest, {})",
         ),
     ],
-    "functions.catalog.app": [
-        ("patron.catalog.wiring", "catalog_settings()"),
-        ("patron.catalog.wiring", "catalog_service()"),
-    ],
-    "functions.orders.app": [
-        ("patron.orders.wiring", "orders_settings()"),
-        ("patron.orders.wiring", "order_service()"),
-    ],
-    "functions.imports.app": [("patron.imports.wiring", "import_api()")],
-    "functions.import_steps.app": [("patron.imports.wiring", "import_steps()")],
-    "functions.import_worker.app": [("patron.imports.wiring", "chunk_writer()")],
-    "functions.import_dead_letters.app": [("patron.imports.wiring", "process_store()")],
-    "functions.import_uploads.app": [
-        ("patron.imports.wiring", "upload_settings()"),
-        ("patron.imports.wiring", "upload_service()"),
-    ],
-    "functions.import_uploaded.app": [("patron.imports.wiring", "upload_starter()")],
-    "functions.import_upload_dead_letters.app": [("patron.imports.wiring", "upload_starter()")],
-    "functions.rfmcube.app": [
-        ("patron.orders.wiring", "orders_settings()"),
-        ("patron.orders.wiring", "order_service()"),
-        ("patron.customers.wiring", "customer_eraser()"),
-    ],
+    "functions.catalog.app": [("functions.catalog.app", "services()")],
+    "functions.orders.app": [("functions.orders.app", "services()")],
+    "functions.imports.app": [("functions.imports.app", "services()")],
+    "functions.import_steps.app": [("functions.import_steps.app", "import_steps()")],
+    "functions.import_worker.app": [("functions.import_worker.app", "chunk_writer()")],
+    "functions.import_dead_letters.app": [("functions.import_dead_letters.app", "process_store()")],
+    "functions.import_uploads.app": [("functions.import_uploads.app", "services()")],
+    "functions.import_uploaded.app": [("functions.import_uploaded.app", "upload_starter()")],
+    "functions.import_upload_dead_letters.app": [("functions.import_upload_dead_letters.app", "upload_starter()")],
+    "functions.rfmcube.app": [("functions.rfmcube.app", "services()")],
 }
 
 # What every function's first invocation builds besides its own factories: the Powertools Logger that holds the

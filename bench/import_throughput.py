@@ -289,8 +289,8 @@ def warm_up(runtime: LocalRuntime, rounds: int = 400) -> None:
 
 
 def run(customers: int = DEFAULT_CUSTOMERS, orders: int = DEFAULT_ORDERS, timeout: float = 7200) -> dict[str, Any]:
+    from functions.import_worker.app import chunk_writer
     from patron.dynamo.client import bulk_dynamodb_client, dynamodb_client
-    from patron.imports.wiring import chunk_writer
 
     records = customers * (1 + orders)
     with tempfile.TemporaryDirectory(prefix="patron-bench-import-") as directory:

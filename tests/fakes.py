@@ -12,6 +12,7 @@ from patron.applications.model import ApiKey, Application, RateLimit
 from patron.applications.repository import ApplicationRepository
 from patron.catalog.model import AttributeDescriptor, EntityKind
 from patron.catalog.repository import CatalogRepository
+from patron.dynamo.committer import Failure, Write
 from patron.errors import NotFoundError, PatronError
 from patron.idempotency.model import (
     MAX_STORED_BYTES,
@@ -116,7 +117,15 @@ class InMemoryProfileRepository:
     def get(self, application_id: int, integration_id: str) -> CustomerProfile | None:
         return self.profiles.get((application_id, integration_id))
 
-    def write(self, application_id: int, current: CustomerProfile | None, change: ProfileChange) -> CustomerProfile:
+    def write(
+        self,
+        application_id: int,
+        current: CustomerProfile | None,
+        change: ProfileChange,
+        also: Sequence[Write] = (),
+    ) -> CustomerProfile:
+        """`also`: other contexts' items in DynamoDB's wire format, which an in-memory store cannot write: none."""
+        assert not also, "the in-memory profiles write no other context's items"
         stored = self.profiles.get((application_id, change.integration_id))
         if (stored.version if stored else 0) != change.expected_version:
             raise VersionConflictError()
@@ -214,6 +223,21 @@ class InMemoryCatalogRepository:
 
     def replace(self, application_id: int, kind: EntityKind, descriptor: AttributeDescriptor) -> None:
         self.calls.append("PutItem")
+        self.descriptors[(application_id, kind, descriptor.name)] = descriptor
+
+    def addition(
+        self, application_id: int, kind: EntityKind, descriptor: AttributeDescriptor, failed: Failure
+    ) -> Write:
+        """Stands for the item (no call: the caller's transaction sends it); `added` writes it as DynamoDB would."""
+        return Write("Put", {"descriptor": (application_id, kind, descriptor)}, failed)
+
+    def added(self, write: Write) -> None:
+        """What committing `write` (from `addition`) does: the descriptor written if its name is free, else the
+        item's failure raised."""
+        application_id, kind, descriptor = write.request["descriptor"]
+        if (application_id, kind, descriptor.name) in self.descriptors:
+            assert write.failed is not None
+            raise write.failed()
         self.descriptors[(application_id, kind, descriptor.name)] = descriptor
 
 

@@ -1,9 +1,11 @@
-"""patron: manage applications (tenants) and API keys, locally or on a deployed stack.
+"""patron: manage applications (tenants) and API keys, and read their API calls, locally or on a deployed stack.
 
   patron applications create NAME [--rate R --burst B]     patron keys create APP_ID [--scope S] [--label L]
   patron applications list                                  patron keys list APP_ID
   patron applications set-rate-limit APP_ID --rate R --burst B
                                                             patron keys revoke KEY_ID
+  patron logs APP_ID [--since 1h] [--limit 50] [--route "PUT /v1/orders/{orderId}"] [--errors]
+  patron health APP_ID [--since 1h]
 
 Without --stack the CLI acts on the local runtime (`make run`'s data). --stack NAME acts on a deployed stack
 with your AWS credentials. Every command takes --json. A new key's secret is printed once and never again.
@@ -23,7 +25,17 @@ from botocore.exceptions import BotoCoreError, ClientError
 from patron.applications.model import DEFAULT_RATE_LIMIT, ApiKey, Application, RateLimit, Scope
 from patron.applications.service import ApplicationService
 from patron.errors import PatronError
-from patron_cli.targets import TargetError, local_service, stack_service
+from patron_cli.calls import (
+    DEFAULT_LIMIT,
+    DEFAULT_SINCE,
+    CallLog,
+    CallQuery,
+    parse_limit,
+    parse_route,
+    parse_since,
+)
+from patron_cli.insights import InsightsError
+from patron_cli.targets import TargetError, local_call_log, local_service, stack_call_log, stack_service
 
 
 def _application_view(application: Application) -> dict[str, Any]:
@@ -58,7 +70,8 @@ def _table(rows: list[dict[str, Any]], columns: list[str]) -> str:
     return "\n".join(lines)
 
 
-Command = Callable[[ApplicationService, argparse.Namespace], tuple[Any, str]]
+# The first argument is what the target gives: an ApplicationService, or a CallLog for `logs` and `health`.
+Command = Callable[[Any, argparse.Namespace], tuple[Any, str]]
 
 
 def create_application(service: ApplicationService, args: argparse.Namespace) -> tuple[Any, str]:
@@ -99,6 +112,37 @@ def revoke_key(service: ApplicationService, args: argparse.Namespace) -> tuple[A
     return _key_view(key), f"Revoked key {key.key_id} (at {key.revoked_at})"
 
 
+def show_logs(log: CallLog, args: argparse.Namespace) -> tuple[Any, str]:
+    query = CallQuery.recent(
+        args.application_id, args.since, limit=args.limit, route=args.route, errors_only=args.errors
+    )
+    views = [call.view() for call in log.calls(query)]
+    rows = [
+        {
+            **view,
+            "code": view["code"] or "",
+            "latencyMs": "" if view["latencyMs"] is None else f"{view['latencyMs']:.1f}",
+            "requestId": view["requestId"] or "",
+        }
+        for view in views
+    ]
+    return views, _table(rows, ["time", "route", "status", "code", "latencyMs", "requestId"])
+
+
+def show_health(log: CallLog, args: argparse.Namespace) -> tuple[Any, str]:
+    views = [route.view() for route in log.health(CallQuery.recent(args.application_id, args.since))]
+    rows = [
+        {
+            **view,
+            "p50Ms": "" if view["p50Ms"] is None else f"{view['p50Ms']:.1f}",
+            "p99Ms": "" if view["p99Ms"] is None else f"{view['p99Ms']:.1f}",
+            "errorCodes": " ".join(f"{code}={count}" for code, count in view["errorCodes"].items()),
+        }
+        for view in views
+    ]
+    return views, _table(rows, ["route", "requests", "4xx", "5xx", "p50Ms", "p99Ms", "errorCodes"])
+
+
 def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--json", action="store_true", help="machine-readable output")
@@ -135,10 +179,27 @@ def _parser() -> argparse.ArgumentParser:
     key_revoke = keys.add_parser("revoke", parents=[common], help="revoke a key")
     key_revoke.add_argument("key_id")
     key_revoke.set_defaults(command=revoke_key)
+
+    since_help = f"how far back: 90s, 15m, 1h, 2d (default {DEFAULT_SINCE})"
+    logs = groups.add_parser("logs", parents=[common], help="an application's recent API calls, newest first")
+    logs.add_argument("application_id", type=int)
+    logs.add_argument("--since", type=parse_since, default=DEFAULT_SINCE, help=since_help)
+    logs.add_argument(
+        "--limit", type=parse_limit, default=DEFAULT_LIMIT, help=f"how many calls at most (default {DEFAULT_LIMIT})"
+    )
+    logs.add_argument("--route", type=parse_route, help='one route, as in the template: "PUT /v1/orders/{orderId}"')
+    logs.add_argument("--errors", action="store_true", help="only calls answered 4xx or 5xx")
+    logs.set_defaults(command=show_logs)
+    health = groups.add_parser("health", parents=[common], help="per route: requests, errors by code, latency")
+    health.add_argument("application_id", type=int)
+    health.add_argument("--since", type=parse_since, default=DEFAULT_SINCE, help=since_help)
+    health.set_defaults(command=show_health)
     return parser
 
 
-def _target(args: argparse.Namespace) -> AbstractContextManager[ApplicationService]:
+def _target(args: argparse.Namespace) -> AbstractContextManager[ApplicationService | CallLog]:
+    if args.group in ("logs", "health"):
+        return stack_call_log(args.stack, args.region) if args.stack else local_call_log()
     return stack_service(args.stack, args.region) if args.stack else local_service()
 
 
@@ -154,8 +215,9 @@ def main(argv: list[str] | None = None) -> int:
         else:
             print(f"patron: {error.message}", file=sys.stderr)
         return 1
-    except (TargetError, ClientError, BotoCoreError, LookupError) as error:
-        # The target is unreachable or refused (credentials, permissions, a missing stack or usage plan).
+    except (TargetError, InsightsError, ClientError, BotoCoreError, LookupError) as error:
+        # The target is unreachable or refused (credentials, permissions, a missing stack or usage plan, a query
+        # that failed or ran too long).
         message = str(error)
         print(
             json.dumps({"error": {"code": "target_error", "message": message}}) if args.json else f"patron: {message}",

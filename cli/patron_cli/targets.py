@@ -12,6 +12,8 @@ import boto3
 
 from patron.applications.repository import DynamoApplicationRepository
 from patron.applications.service import ApplicationService
+from patron_cli.calls import CallLog, DocumentCallLog
+from patron_cli.insights import InsightsCallLog, existing_log_groups, function_log_groups
 from patron_cli.usage_plans import ApiGatewayUsagePlans
 
 
@@ -62,3 +64,24 @@ def stack_service(stack_name: str, region: str | None) -> Iterator[ApplicationSe
         raise TargetError(f"stack {stack_name} has no output {missing}; is it a Patron stack?") from None
     usage_plans = ApiGatewayUsagePlans(session.client("apigateway"), api_id, stage)
     yield ApplicationService(DynamoApplicationRepository(session.client("dynamodb"), table), usage_plans)
+
+
+@contextmanager
+def local_call_log() -> Iterator[CallLog]:
+    """The local runtime's log file (`make run` appends to it; it need not be running). No file: no calls."""
+    from patron_local.logstore import log_file, read_log_file
+
+    path = log_file()
+    yield DocumentCallLog(lambda: read_log_file(path))
+
+
+@contextmanager
+def stack_call_log(stack_name: str, region: str | None) -> Iterator[CallLog]:
+    """A deployed stack's functions' log groups, through CloudWatch Logs Insights."""
+    session = boto3.session.Session(region_name=region)
+    logs = session.client("logs")
+    try:
+        groups = function_log_groups(session.client("cloudformation"), stack_name)
+    except Exception as error:  # botocore's ClientError for a missing stack or missing credentials
+        raise TargetError(f"cannot read stack {stack_name}: {error}") from None
+    yield InsightsCallLog(logs, existing_log_groups(logs, groups))

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from patron.auth import policy
+from patron.auth import policy, wiring
 from patron.auth.credentials import header_values
-from patron.auth.wiring import authenticator
+from patron.dynamo.client import dynamodb_client
 from patron.errors import ForbiddenError, UnauthorizedError
 from patron.logs import get_logger
 from patron.observability import event_handler
-from patron.settings import AuthorizerSettings
+from patron.settings import Auth, Tables
+from patron.wiring import CompositionRoot
 
 log = get_logger("patron.authorizer")
 
-# The settings this function reads; a template test checks template.yaml gives it every one.
-SETTINGS = AuthorizerSettings
+# This function's composition root: the key lookup, from the config table and the Auth group.
+authenticator = CompositionRoot(
+    lambda environ: wiring.authenticator(dynamodb_client(), Tables.from_environ(environ), Auth.from_environ(environ))
+)
 
 
 @event_handler

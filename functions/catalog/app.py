@@ -2,33 +2,51 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from patron.catalog import wire
 from patron.catalog.model import EntityKind, entity_kind
-from patron.catalog.settings import CatalogSettings
-from patron.catalog.wiring import catalog_service, catalog_settings
-from patron.http.api import Request, Response, RestApi
+from patron.catalog.service import CatalogService
+from patron.catalog.wiring import catalog_service
+from patron.dynamo.client import dynamodb_client
+from patron.http.api import Request, RestApi
 from patron.observability import api_handler
-
-# The settings this function reads; a template test checks template.yaml gives it every one.
-SETTINGS = CatalogSettings
-
-api = RestApi(max_body_bytes=lambda: catalog_settings().max_body_bytes)
+from patron.settings import Api, Tables
+from patron.wiring import CompositionRoot
 
 
-@api.route("GET", "/v1/attributes/{entity}")
-def list_entity_attributes(request: Request) -> Response:
+@dataclass(frozen=True)
+class Services:
+    """What this function's handlers use."""
+
+    max_body_bytes: int
+    catalog: CatalogService
+
+
+def compose(environ: Mapping[str, str]) -> Services:
+    """This function's composition root: the catalog (config table) and the API's body limit."""
+    return Services(
+        Api.from_environ(environ).body_limit, catalog_service(dynamodb_client(), Tables.from_environ(environ))
+    )
+
+
+services = CompositionRoot(compose)
+
+api = RestApi(max_body_bytes=lambda: services().max_body_bytes)
+
+
+@api.route("GET", "/v1/attributes/{entity}", answers=wire.AttributeListResponse)
+def list_entity_attributes(request: Request) -> wire.AttributeListResponse:
     kind = entity_kind(request.path_params["entity"])
-    descriptors = catalog_service().list(request.caller.application_id, kind)
-    return Response.json(wire.attribute_list_response(descriptors))
+    return wire.attribute_list_response(services().catalog.list(request.caller.application_id, kind))
 
 
-@api.route("GET", "/v1/consents")
-def list_consents(request: Request) -> Response:
+@api.route("GET", "/v1/consents", answers=wire.ConsentChannelListResponse)
+def list_consents(request: Request) -> wire.ConsentChannelListResponse:
     """The consent channels the application's customers have given or refused (ExpertSender's consent list)."""
-    descriptors = catalog_service().list(request.caller.application_id, EntityKind.CONSENT)
-    return Response.json({"data": [{"channel": d.name, "firstSeen": d.first_seen} for d in descriptors]})
+    return wire.consent_list_response(services().catalog.list(request.caller.application_id, EntityKind.CONSENT))
 
 
 @api_handler

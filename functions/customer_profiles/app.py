@@ -2,25 +2,60 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from patron.catalog.settings import CatalogStoreSettings
-from patron.customers.wiring import customer_eraser, customer_exporter
+from patron.catalog.wiring import catalog_service
+from patron.customers.erasure import CustomerEraser
+from patron.customers.export import CustomerExporter
+from patron.customers.wiring import customer_eraser, customer_exporter, personal_data
+from patron.dynamo.client import dynamodb_client
 from patron.errors import PatronError, UnsupportedFeatureError
-from patron.http.api import Request, Response, RestApi
-from patron.http.validation import parse_model
-from patron.idempotency.settings import IdempotencySettings
+from patron.http.api import Answer, Request, Response, RestApi
+from patron.idempotency.service import IdempotencyStore
 from patron.idempotency.wiring import idempotency_store
 from patron.observability import api_handler
-from patron.outbox.wiring import OutboxSettings
-from patron.profiles import talon
-from patron.profiles.wiring import profile_service, profiles_settings
-from patron.settings import CustomerDataSettings, ProfilesSettings
+from patron.outbox.wiring import outbox
+from patron.profiles import customers, talon
+from patron.profiles.service import ProfileService
+from patron.profiles.wiring import profile_service
+from patron.settings import Api, Tables
+from patron.wiring import CompositionRoot
 
-# The settings this function reads; a template test checks template.yaml gives it every one.
-SETTINGS = (ProfilesSettings, IdempotencySettings, CustomerDataSettings, CatalogStoreSettings, OutboxSettings)
 
-api = RestApi(max_body_bytes=lambda: profiles_settings().max_body_bytes, idempotency=idempotency_store)
+@dataclass(frozen=True)
+class Services:
+    """What this function's handlers use."""
+
+    max_body_bytes: int
+    account_id: int
+    profiles: ProfileService
+    eraser: CustomerEraser
+    exporter: CustomerExporter
+    idempotency: IdempotencyStore
+
+
+def compose(environ: Mapping[str, str]) -> Services:
+    """This function's composition root: profiles (with the catalog), and erasure and export, which visit every
+    context holding personal data (orders, stored answers, notifications)."""
+    client, tables, settings = dynamodb_client(), Tables.from_environ(environ), Api.from_environ(environ)
+    profiles = profile_service(client, tables, catalog_service(client, tables))
+    answers = idempotency_store(client, tables)
+    holders = personal_data(client, tables, profiles, answers, outbox(client, tables))
+    return Services(
+        max_body_bytes=settings.body_limit,
+        account_id=settings.account,
+        profiles=profiles,
+        eraser=customer_eraser(profiles, holders),
+        exporter=customer_exporter(profiles, holders),
+        idempotency=answers,
+    )
+
+
+services = CompositionRoot(compose)
+
+api = RestApi(max_body_bytes=lambda: services().max_body_bytes, idempotency=lambda: services().idempotency)
 
 _RULE_ENGINE_CONTENT = {"triggeredCampaigns", "loyalty", "event", "awardedGiveaways", "ruleFailureReasons"}
 _INVENTORY_PARTS = ("referrals", "coupons", "loyalty", "giveaways", "achievements")
@@ -50,12 +85,21 @@ def _rule_engine_unavailable(path: str) -> UnsupportedFeatureError:
     )
 
 
-@api.route("PUT", "/v2/customer_profiles/{integrationId}", idempotent=True, subjects=_profile_subject, dry=True)
-def update_customer_profile_v2(request: Request) -> Response:
+@api.route(
+    "PUT",
+    "/v2/customer_profiles/{integrationId}",
+    body=talon.CustomerProfileIntegrationRequestV2,
+    answers=talon.CustomerProfileIntegrationResponseV2,
+    idempotent=True,
+    subjects=_profile_subject,
+    dry=True,
+)
+def update_customer_profile_v2(
+    request: Request, body: talon.CustomerProfileIntegrationRequestV2
+) -> talon.CustomerProfileIntegrationResponseV2:
     if request.query_bool("runRuleEngine"):
         raise _rule_engine_unavailable("query.runRuleEngine")
     dry = bool(request.query_bool("dry"))
-    body = parse_model(talon.CustomerProfileIntegrationRequestV2, request.json())
     if body.evaluable_campaign_ids:
         raise _rule_engine_unavailable("evaluableCampaignIds")
     if body.audiences_changes and (body.audiences_changes.adds or body.audiences_changes.deletes):
@@ -63,52 +107,60 @@ def update_customer_profile_v2(request: Request) -> Response:
     content = set(body.response_content or [])
     if content & _RULE_ENGINE_CONTENT:
         raise _rule_engine_unavailable("responseContent")
-    profile = profile_service().update(
+    profile = services().profiles.update(
         request.caller.application_id, request.path_params["integrationId"], body.attributes or {}, dry=dry
     )
-    account_id = profiles_settings().account_id
-    return Response.json(talon.update_response(profile, account_id, "customerProfile" in content))
+    account_id = services().account_id
+    return talon.update_response(profile, account_id, "customerProfile" in content)
 
 
-@api.route("PUT", "/v2/customer_profiles", idempotent=True, subjects=_bulk_subjects)
-def update_customer_profiles_v2(request: Request) -> Response:
+@api.route(
+    "PUT",
+    "/v2/customer_profiles",
+    body=talon.MultipleCustomerProfileIntegrationRequest,
+    answers={200: talon.MultipleCustomerProfileIntegrationResponseV2, 204: None},
+    idempotent=True,
+    subjects=_bulk_subjects,
+)
+def update_customer_profiles_v2(request: Request, body: talon.MultipleCustomerProfileIntegrationRequest) -> Answer:
+    """Updates up to 1,000 profiles at once (`?silent=no` answers each profile, in order; 204 otherwise)."""
     silent = request.query_choice("silent", ("yes", "no"), default="yes")
-    body = parse_model(talon.MultipleCustomerProfileIntegrationRequest, request.json())
     items = [(item.integration_id, item.attributes or {}) for item in body.customer_profiles]
-    profiles = profile_service().update_many(request.caller.application_id, items)
+    profiles = services().profiles.update_many(request.caller.application_id, items)
     if silent == "yes":
         return Response(status=204)
-    return Response.json(talon.bulk_update_response(profiles, profiles_settings().account_id))
+    return talon.bulk_update_response(profiles, services().account_id)
 
 
-@api.route("DELETE", "/v1/customer_data/{integrationId}", idempotent=True, subjects=_profile_subject)
+@api.route(
+    "DELETE", "/v1/customer_data/{integrationId}", answers={204: None}, idempotent=True, subjects=_profile_subject
+)
 def delete_customer_data(request: Request) -> Response:
     """Erases the person: profile, identifiers, orders (or, with ?anonymise=true, their orders kept under a
     tombstone id with no personal data, so application-wide figures stand) and stored idempotent responses."""
     anonymise = bool(request.query_bool("anonymise"))
-    customer_eraser().erase(request.caller.application_id, request.path_params["integrationId"], anonymise)
+    services().eraser.erase(request.caller.application_id, request.path_params["integrationId"], anonymise)
     return Response(status=204)
 
 
-@api.route("GET", "/v1/customer_data/{integrationId}")
-def export_customer_data(request: Request) -> Response:
+@api.route("GET", "/v1/customer_data/{integrationId}", answers=customers.CustomerDataResponse)
+def export_customer_data(request: Request) -> customers.CustomerDataResponse:
     """Everything Patron holds about the person, as one document (GDPR Art. 15): profile, identifiers,
     consents, attributes, statistics, orders; later contexts add their sections through the lifecycle port."""
-    return Response.json(
-        customer_exporter().export(request.caller.application_id, request.path_params["integrationId"])
-    )
+    document = services().exporter.export(request.caller.application_id, request.path_params["integrationId"])
+    return customers.customer_data_export(document)
 
 
-@api.route("GET", "/v1/customer_profiles/{integrationId}/inventory")
-def get_customer_inventory(request: Request) -> Response:
+@api.route("GET", "/v1/customer_profiles/{integrationId}/inventory", answers=talon.CustomerInventory)
+def get_customer_inventory(request: Request) -> talon.CustomerInventory:
     for part in _INVENTORY_PARTS:
         if request.query_bool(part):
             raise UnsupportedFeatureError(
                 f"The {part} inventory is not available yet.", f"{part}_unavailable", f"query.{part}"
             )
     include_profile = bool(request.query_bool("profile"))
-    profile = profile_service().get(request.caller.application_id, request.path_params["integrationId"])
-    return Response.json(talon.inventory_response(profile, profiles_settings().account_id, include_profile))
+    profile = services().profiles.get(request.caller.application_id, request.path_params["integrationId"])
+    return talon.inventory_response(profile, services().account_id, include_profile)
 
 
 @api_handler

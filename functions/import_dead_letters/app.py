@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import json
 
-from patron.imports.wiring import process_store
+from patron.dynamo.client import dynamodb_client
+from patron.imports import wiring
 from patron.observability.sqs import SQSRecord, sqs_handler
-from patron.settings import ProcessStoreSettings
+from patron.settings import Imports, Tables
+from patron.wiring import CompositionRoot
 
-# The settings this function reads; a template test checks template.yaml gives it every one.
-SETTINGS = ProcessStoreSettings
+# This function's composition root: the processes whose chunks it records as failed.
+process_store = CompositionRoot(
+    lambda environ: wiring.process_store(dynamodb_client(), Tables.from_environ(environ), Imports.from_environ(environ))
+)
 
 
 def fail_chunk(record: SQSRecord) -> None:

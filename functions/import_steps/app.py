@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from patron.imports.wiring import import_steps
+from patron.dynamo.client import dynamodb_client
+from patron.imports import wiring
 from patron.observability import event_handler
-from patron.settings import ImportSplitSettings
+from patron.settings import Imports, Tables
+from patron.wiring import CompositionRoot
 
-# The settings this function reads; a template test checks template.yaml gives it every one.
-SETTINGS = ImportSplitSettings
+# This function's composition root: processes, the input's chunks in the bucket, the chunk queue.
+import_steps = CompositionRoot(
+    lambda environ: wiring.import_steps(dynamodb_client(), Tables.from_environ(environ), Imports.from_environ(environ))
+)
 
 
 @event_handler

@@ -6,12 +6,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from patron.imports.wiring import upload_starter
+from patron.dynamo.client import dynamodb_client
+from patron.imports import wiring
 from patron.observability import event_handler
-from patron.settings import ImportUploadedSettings
+from patron.settings import Imports, Tables
+from patron.wiring import CompositionRoot
 
-# The settings this function reads; a template test checks template.yaml gives it every one.
-SETTINGS = ImportUploadedSettings
+# This function's composition root: processes, the bucket the files arrive in, the workflow they start.
+upload_starter = CompositionRoot(
+    lambda environ: wiring.upload_starter(
+        dynamodb_client(), Tables.from_environ(environ), Imports.from_environ(environ)
+    )
+)
 
 
 @event_handler

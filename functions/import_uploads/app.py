@@ -3,44 +3,72 @@ S3 PUT URL for it. The upload itself starts the process (functions/import_upload
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
+from patron.dynamo.client import dynamodb_client
 from patron.http.api import Request, Response, RestApi
-from patron.idempotency.settings import IdempotencySettings
+from patron.idempotency.service import IdempotencyStore
 from patron.idempotency.wiring import idempotency_store
+from patron.imports import wire
 from patron.imports.model import rfmcube_status
-from patron.imports.wiring import upload_service, upload_settings
+from patron.imports.uploads import UploadService, upload_request
+from patron.imports.wiring import upload_service
 from patron.observability import api_handler
-from patron.settings import ImportUploadSettings
+from patron.settings import Api, Imports, Tables
+from patron.wiring import CompositionRoot
 
-# The settings this function reads; a template test checks template.yaml gives it every one.
-SETTINGS = (ImportUploadSettings, IdempotencySettings)
 
-api = RestApi(max_body_bytes=lambda: upload_settings().max_body_bytes, idempotency=idempotency_store)
+@dataclass(frozen=True)
+class Services:
+    """What this function's handlers use."""
+
+    max_body_bytes: int
+    uploads: UploadService
+    idempotency: IdempotencyStore
+
+
+def compose(environ: Mapping[str, str]) -> Services:
+    """This function's composition root: processes, and presigned URLs into the import bucket."""
+    client, tables = dynamodb_client(), Tables.from_environ(environ)
+    return Services(
+        max_body_bytes=Api.from_environ(environ).body_limit,
+        uploads=upload_service(client, tables, Imports.from_environ(environ)),
+        idempotency=idempotency_store(client, tables),
+    )
+
+
+services = CompositionRoot(compose)
+
+api = RestApi(max_body_bytes=lambda: services().max_body_bytes, idempotency=lambda: services().idempotency)
 
 
 # Its answer names nobody (a process and a URL), so a stored one needs no subject.
-@api.route("POST", "/v1/import/uploads", idempotent=True)
-def create_import_upload(request: Request) -> Response:
+@api.route(
+    "POST",
+    "/v1/import/uploads",
+    body=wire.ImportUploadRequest,
+    answers={201: wire.ImportUploadResponse},
+    idempotent=True,
+)
+def create_import_upload(request: Request, body: wire.ImportUploadRequest) -> Response:
     """Creates an import process waiting for its file, and a presigned S3 PUT URL to upload the file to."""
-    ticket = upload_service().request_upload(request.caller.application_id, request.json())
+    ticket = services().uploads.request_upload(request.caller.application_id, upload_request(body))
     process = ticket.process
     status, detail = rfmcube_status(process.status)
-    return Response(
-        status=201,
-        body={
-            "processId": process.process_id,
-            "status": status,
-            "statusDetail": detail,
-            "format": process.input_format.value,
-            "contentLength": process.declared_bytes,
-            "uploadUrl": ticket.url,
-            "method": ticket.method,
-            "headers": ticket.headers,
-            "expiresAt": ticket.expires_at,
-        },
-        headers={"Location": f"/v1/processes/{process.process_id}"},
+    answer = wire.ImportUploadResponse(
+        process_id=process.process_id,
+        status=status,
+        status_detail=detail,
+        format=process.input_format,
+        content_length=process.declared_bytes,
+        upload_url=ticket.url,
+        method=ticket.method,
+        headers=ticket.headers,
+        expires_at=ticket.expires_at,
     )
+    return Response(status=201, body=answer, headers={"Location": f"/v1/processes/{process.process_id}"})
 
 
 @api_handler

@@ -4,15 +4,46 @@ from __future__ import annotations
 
 import gc
 import json
+from collections.abc import Mapping
 
-from patron.idempotency.settings import IdempotencySettings
-from patron.imports.wiring import chunk_writer
+from patron.catalog.wiring import catalog_service
+from patron.customers.wiring import customer_merger, personal_data
+from patron.dynamo.client import bulk_dynamodb_client, dynamodb_client
+from patron.idempotency.wiring import idempotency_store
+from patron.imports import wiring
+from patron.imports.writer import ChunkWriter
 from patron.observability.sqs import SQSRecord, sqs_handler
-from patron.outbox.wiring import OutboxSettings
-from patron.settings import OrdersSettings, ProcessStoreSettings
+from patron.orders.wiring import customer_resolver, order_service
+from patron.outbox.wiring import outbox
+from patron.profiles.wiring import profile_service
+from patron.settings import Imports, Tables
+from patron.wiring import CompositionRoot
 
-# The settings this function reads; a template test checks template.yaml gives it every one.
-SETTINGS = (ProcessStoreSettings, OrdersSettings, IdempotencySettings, OutboxSettings)
+
+def compose(environ: Mapping[str, str]) -> ChunkWriter:
+    """This function's composition root: the routes' own services (customers merged, orders, one catalog, the
+    outbox) for the per-record way, and the batch store for customers the application does not hold yet."""
+    client, tables = dynamodb_client(), Tables.from_environ(environ)
+    catalog = catalog_service(client, tables)
+    profiles = profile_service(client, tables, catalog)
+    resolver = customer_resolver(profiles)
+    notifications = outbox(client, tables)
+    holders = personal_data(client, tables, profiles, idempotency_store(client, tables), notifications)
+    return wiring.chunk_writer(
+        client,
+        bulk_dynamodb_client(),
+        tables,
+        Imports.from_environ(environ),
+        merger=customer_merger(client, tables, profiles, holders),
+        resolver=resolver,
+        orders=order_service(client, tables, resolver, catalog),
+        catalog=catalog,
+        outbox=notifications,
+        profiles=profiles,
+    )
+
+
+chunk_writer = CompositionRoot(compose)
 
 # A chunk allocates a few hundred thousand short-lived objects (records, items, requests), nearly all freed by
 # reference counting. With CPython's default thresholds (700, 10, 10) they outlived young collections and set off

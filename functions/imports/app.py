@@ -3,23 +3,47 @@ reports the process in Rfmcube's shape, with the rejected records, paged."""
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
 from typing import Any
 
+from patron.dynamo.client import dynamodb_client
 from patron.errors import FieldIssue, PatronError, ValidationError
 from patron.http.api import Request, Response, RestApi
-from patron.idempotency.settings import IdempotencySettings
+from patron.idempotency.service import IdempotencyStore
 from patron.idempotency.wiring import idempotency_store
-from patron.imports.model import PROCESS_TYPE, Process, rfmcube_status
-from patron.imports.wiring import import_api, start_settings
+from patron.imports import wire
+from patron.imports.payload import import_envelope
+from patron.imports.service import ImportService
+from patron.imports.wiring import import_api
 from patron.observability import api_handler
-from patron.settings import ImportStartSettings
+from patron.settings import Api, Imports, Tables
+from patron.wiring import CompositionRoot
 
-# The settings this function reads; a template test checks template.yaml gives it every one.
-SETTINGS = (ImportStartSettings, IdempotencySettings)
+
+@dataclass(frozen=True)
+class Services:
+    """What this function's handlers use."""
+
+    max_import_inline_bytes: int
+    imports: ImportService
+    idempotency: IdempotencyStore
+
+
+def compose(environ: Mapping[str, str]) -> Services:
+    """This function's composition root: processes, the input's bucket, the workflow it starts."""
+    client, tables = dynamodb_client(), Tables.from_environ(environ)
+    return Services(
+        max_import_inline_bytes=Api.from_environ(environ).import_inline_limit,
+        imports=import_api(client, tables, Imports.from_environ(environ)),
+        idempotency=idempotency_store(client, tables),
+    )
+
+
+services = CompositionRoot(compose)
 
 # The resolver's own limit is Lambda's (the route answers 416 itself, as Rfmcube does, above the inline limit).
-api = RestApi(max_body_bytes=lambda: 6 * 1024 * 1024, idempotency=idempotency_store)
+api = RestApi(max_body_bytes=lambda: 6 * 1024 * 1024, idempotency=lambda: services().idempotency)
 
 MAX_PAGE = 100
 
@@ -40,64 +64,39 @@ class ImportTooLargeError(PatronError):
         return {**super().body(path_parameters), "upload": {"method": "POST", "path": UPLOAD_ROUTE}}
 
 
-# Its answer names nobody (a process id), so a stored one needs no subject. Text that cannot be stored rejects
-# its record alone, in the process's report (the split checks every record), not the whole import.
-@api.route("POST", "/v1/import", idempotent=True, check_body_text=False)
-def start_import(request: Request) -> Response:
-    limit = start_settings().max_import_inline_bytes
+def _inline_limit(request: Request) -> None:
+    """Before the body is read: a larger import goes through the upload route."""
+    limit = services().max_import_inline_bytes
     if len(request.body) > limit:
         raise ImportTooLargeError(limit)
-    process = import_api().start(request.caller.application_id, request.body, request.json())
-    return Response.json({"processId": process.process_id}, status=202)
 
 
-@api.route("GET", "/v1/processes/{processId}")
-def get_process(request: Request) -> Response:
+# Its answer names nobody (a process id), so a stored one needs no subject. Text that cannot be stored rejects
+# its record alone, in the process's report (the split checks every record), not the whole import.
+@api.route(
+    "POST",
+    "/v1/import",
+    body=wire.ImportRequest,
+    answers={202: wire.ImportResponse},
+    guard=_inline_limit,
+    idempotent=True,
+    check_body_text=False,
+)
+def start_import(request: Request, body: wire.ImportRequest) -> Response:
+    process = services().imports.start(request.caller.application_id, request.body, import_envelope(body))
+    return Response(status=202, body=wire.ImportResponse(process_id=process.process_id))
+
+
+@api.route("GET", "/v1/processes/{processId}", answers=wire.ProcessResponse)
+def get_process(request: Request) -> wire.ProcessResponse:
     raw = request.path_params["processId"]
     if not raw.isascii() or not raw.isdigit() or len(raw) > 18:
         raise ValidationError("The process id is invalid.", [FieldIssue("processId", "invalid_value", "A number.")])
     limit = request.query_int("limit", default=50, minimum=1, maximum=MAX_PAGE)
-    service = import_api()
+    service = services().imports
     process = service.get(request.caller.application_id, int(raw))
     rejected, cursor = service.rejections(request.caller.application_id, int(raw), limit, request.query_cursor())
-    return Response.json(
-        {
-            **_rfmcube(process),
-            "rejected": [{"index": r.index, "path": r.path, "reason": r.reason} for r in rejected],
-            "nextCursor": cursor,
-        }
-    )
-
-
-def _rfmcube(process: Process) -> dict[str, Any]:
-    """The shape of Rfmcube's GET /processes/{processId}, plus the reason of a failure, the state Rfmcube has no
-    name for (statusDetail `awaiting_upload`, reported as `pending`) and an uploaded file's terms."""
-    status, detail = rfmcube_status(process.status)
-    body: dict[str, Any] = {
-        "processId": process.process_id,
-        "createdAt": process.created,
-        "updatedAt": process.updated,
-        "status": status,
-        "type": PROCESS_TYPE,
-        "data": {
-            "processedCustomers": process.processed_customers,
-            "totalCustomers": process.total_customers,
-            "processedOrders": process.processed_orders,
-            "totalOrders": process.total_orders,
-            "rejectedRecords": process.rejected,
-        },
-    }
-    if detail is not None:
-        body["statusDetail"] = detail
-    if process.declared_bytes is not None:
-        body["upload"] = {
-            "format": process.input_format.value,
-            "contentLength": process.declared_bytes,
-            "expiresAt": process.upload_expires,
-        }
-    if process.failure:
-        body["failure"] = process.failure
-    return body
+    return wire.process_response(process, rejected, cursor)
 
 
 @api_handler

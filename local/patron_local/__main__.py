@@ -8,6 +8,7 @@ Settings (environment):
   PATRON_DEMO_API_KEY   a fixed demo key (a key printed by an earlier run, or any patron_<16>_<43> key)
   PATRON_DATA_DIR       where persisted data lives (default .patron/data/dynamodb)
   PATRON_LOCAL_STATE    where the running runtime tells the CLI how to reach it (default .patron/local.json)
+                        and, next to it, logs.jsonl: what `patron logs` and `patron health` read
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pathlib import Path
 
 from patron.applications.model import Scope
 from patron.errors import PatronError
+from patron_local.logstore import log_file
 from patron_local.runtime import LocalRuntime, RuntimeOptions
 from patron_local.server import serve
 from patron_local.state import DATA_DIR, LocalState, state_file
@@ -50,7 +52,7 @@ def run() -> int:
     data_dir = Path(os.environ.get("PATRON_DATA_DIR", DATA_DIR))
     s3_port = int(os.environ.get("PATRON_S3_PORT", "0"))  # 0: a free port (printed below)
     runtime = LocalRuntime(
-        RuntimeOptions(data_dir=None if in_memory else data_dir, s3_host=host, s3_port=s3_port)
+        RuntimeOptions(data_dir=None if in_memory else data_dir, s3_host=host, s3_port=s3_port, log_file=log_file())
     ).start()
     try:
         key = _demo_key(runtime)

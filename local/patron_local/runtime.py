@@ -45,18 +45,20 @@ class RuntimeOptions:
     # Where the S3 endpoint (s3gateway) listens; presigned URLs point there. Port 0: a free one.
     s3_host: str = "127.0.0.1"
     s3_port: int = 0
+    # Where log lines and metric documents are also appended, for `patron logs` / `patron health` in another
+    # process (`make run`: .patron/logs.jsonl); None keeps them in memory only (`runtime.logs`).
+    log_file: Path | None = None
 
 
 def reset_process_caches() -> None:
-    """Forget settings, clients and services built for an earlier runtime in this process."""
+    """Forget settings, clients and services built for an earlier runtime in this process: the DynamoDB clients and
+    every function's composition root (patron.wiring), which builds again from this runtime's environment."""
     from patron.dynamo import client
+    from patron.wiring import forget_roots
 
     client.dynamodb_client.cache_clear()
-    for name, module in list(sys.modules.items()):
-        if name.startswith("patron.") and name.endswith(".wiring"):
-            for factory in vars(module).values():
-                if callable(factory) and hasattr(factory, "cache_clear"):
-                    factory.cache_clear()
+    client.bulk_dynamodb_client.cache_clear()
+    forget_roots()
 
 
 class LocalRuntime:
@@ -85,7 +87,7 @@ class LocalRuntime:
         self._limits_cache: dict[int, tuple[float, RateLimits | None, str]] = {}
         self._limits_lock = threading.Lock()
         # What the functions log and the metric documents they write (stdout on AWS).
-        self.logs = LogStore()
+        self.logs = LogStore(file=self.options.log_file)
 
     # -- lifecycle -----------------------------------------------------------------------------------------
 
@@ -143,6 +145,7 @@ class LocalRuntime:
         if self.dynamodb is not None:
             self.dynamodb.stop()
         send_lines_to(None)
+        self.logs.close()
         # Endpoints this runtime set go back to what they were (another runtime in the process may own them).
         for name, value in self._saved_environment.items():
             if value is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 
 def test_the_export_holds_the_profile_identifiers_consents_and_orders(runtime, tenant, other_tenant):
@@ -36,6 +37,19 @@ def test_the_export_holds_the_profile_identifiers_consents_and_orders(runtime, t
 
 
 def test_every_context_holding_personal_data_is_wired_in(runtime):
-    from patron.customers.wiring import personal_data
+    """Listed once (patron.customers.wiring.personal_data), and so in every function that merges, erases or exports."""
+    from functions.customer_profiles.app import services as profiles
+    from functions.customers.app import services as customers
+    from functions.import_worker.app import chunk_writer
+    from functions.rfmcube.app import services as rfmcube
 
-    assert [holder.section for holder in personal_data()] == ["orders", "storedAnswers", "notifications"]
+    users: list[Any] = [
+        profiles().eraser,
+        profiles().exporter,
+        customers().merger,
+        rfmcube().merger,
+        rfmcube().eraser,
+        chunk_writer()._merger,
+    ]
+    for user in users:
+        assert [holder.section for holder in user._holders] == ["orders", "storedAnswers", "notifications"]

@@ -123,7 +123,7 @@ def test_a_chunk_delivered_again_changes_nothing_and_counts_once(runtime, tenant
 
 
 def test_a_chunk_that_reaches_the_dead_letter_queue_fails_its_process(runtime, tenant):
-    from patron.imports.wiring import process_store
+    from functions.import_dead_letters.app import process_store
 
     repository = process_store()._processes  # the test seeds a process whose one chunk is lost
     process_id = repository.next_process_id(tenant.application_id)

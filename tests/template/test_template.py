@@ -71,16 +71,6 @@ def test_iam_reaches_only_the_functions_own_resources_with_named_actions(functio
 
 
 @pytest.mark.parametrize("function", FUNCTIONS)
-def test_every_setting_a_function_reads_is_given_by_the_template(function):
-    module = importlib.import_module(TEMPLATE.functions()[function].module)
-    # One settings class, or a tuple of them when a handler reads several (profiles + idempotency).
-    classes = module.SETTINGS if isinstance(module.SETTINGS, tuple) else (module.SETTINGS,)
-    wanted = set().union(*(settings.variable_names() for settings in classes))
-    given = set(TEMPLATE.functions()[function].environment)
-    assert wanted <= given, f"{function} misses {wanted - given}"
-
-
-@pytest.mark.parametrize("function", FUNCTIONS)
 def test_the_routes_a_handler_serves_are_exactly_its_template_events(function):
     module = importlib.import_module(TEMPLATE.functions()[function].module)
     declared = {(route.method, route.resource) for route in TEMPLATE.routes() if route.function_id == function}

@@ -7,8 +7,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from patron.catalog.model import AttributeDescriptor, AttributeType, EntityKind
-from patron.catalog.service import CatalogService
+from patron.catalog.service import AttributeTypeTakenError, CatalogService, PendingAdditions
 from patron.clock import iso
+from patron.dynamo.committer import Write
 from patron.errors import ValidationError
 from tests.fakes import InMemoryCatalogRepository
 
@@ -389,3 +390,96 @@ def test_an_overwrite_batch_must_agree_with_itself(service, repository):
         service.check_and_register_many(APP, CUSTOMER, [("c[0]", {"a": 1}), ("c[1]", {"a": True})], overwrite=True)
     assert [issue.path for issue in raised.value.details] == ["c[1].attributes.a"]
     assert stored(repository) == {}
+
+
+# -- additions written by the writer's own transaction ----------------------------------------------------------
+
+
+def commit(repository: InMemoryCatalogRepository, writes: list[Write]) -> None:
+    """What the writer's transaction does with the catalog's items: all of them, or none."""
+    for write in writes:
+        application_id, kind, descriptor = write.request["descriptor"]
+        if (application_id, kind, descriptor.name) in repository.descriptors:
+            assert write.failed is not None
+            raise write.failed()
+    for write in writes:
+        repository.added(write)
+
+
+def test_items_are_one_conditional_put_per_new_attribute_and_call_nothing(service, repository, clock):
+    additions = service.check_many(APP, CUSTOMER, [("", {"a": 1, "b": "x", "gone": None})])
+    repository.calls.clear()
+    writes = service.items(additions)
+    assert [w.action for w in writes] == ["Put", "Put"] and repository.calls == []
+    assert stored(repository) == {}  # nothing written until the writer commits
+    commit(repository, writes)
+    service.written(additions)
+    assert stored(repository) == {"a": T.NUMBER, "b": T.STRING}
+    assert {d.first_seen for d in service.list(APP, CUSTOMER)} == {iso(START)}
+
+
+def test_written_additions_are_known_to_the_cache(service, repository):
+    additions = service.check_many(APP, CUSTOMER, [("", {"a": 1})])
+    commit(repository, service.items(additions))
+    service.written(additions)
+    repository.calls.clear()
+    assert service.check_many(APP, CUSTOMER, [("", {"a": 2})]).types == {}
+    assert repository.calls == []
+
+
+def test_an_overwrite_is_never_an_item_of_a_transaction(service):
+    with pytest.raises(ValueError):
+        service.items(service.check_many(APP, CUSTOMER, [("", {"a": 1})], overwrite=True))
+
+
+def test_a_name_taken_meanwhile_by_an_accepting_type_leaves_the_next_attempt(service, repository):
+    additions = service.check_many(APP, CUSTOMER, [("", {"since": "2020-01-01", "b": 1})])
+    repository.descriptors[(APP, CUSTOMER, "since")] = AttributeDescriptor("since", T.STRING, iso(START))
+    with pytest.raises(AttributeTypeTakenError):
+        commit(repository, service.items(additions))
+    assert stored(repository) == {"since": T.STRING}  # the transaction wrote nothing
+    repository.calls.clear()
+    still = service.recheck([additions])
+    assert repository.calls == ["Query"]
+    assert [a.types for a in still] == [{"b": T.NUMBER}]
+    commit(repository, service.items(still[0]))
+    assert stored(repository) == {"since": T.STRING, "b": T.NUMBER}
+
+
+def test_a_name_taken_meanwhile_by_another_type_refuses_the_values_it_does_not_take(service, repository):
+    additions = service.check_many(APP, CUSTOMER, [("customerProfiles[3]", {"score": "high", "b": 1})])
+    repository.descriptors[(APP, CUSTOMER, "score")] = AttributeDescriptor("score", T.NUMBER, iso(START))
+    with pytest.raises(ValidationError) as raised:
+        service.recheck([additions])
+    assert refusal(raised.value) == [("customerProfiles[3].attributes.score", "attribute_type_mismatch")]
+    assert "number" in raised.value.details[0].message
+
+
+# -- pending additions (an import's batches) ---------------------------------------------------------------------
+
+
+def test_pending_additions_are_decided_record_by_record_and_written_by_nobody(service, repository):
+    pending = PendingAdditions()
+    service.check_many(APP, CUSTOMER, [("", {"level": 3})], pending=pending)
+    with pytest.raises(ValidationError) as raised:
+        service.check_many(APP, CUSTOMER, [("", {"level": "gold"})], pending=pending)  # as if 3 were registered
+    assert refusal(raised.value) == [("attributes.level", "attribute_type_mismatch")]
+    later = service.check_many(APP, CUSTOMER, [("", {"level": 4, "tier": "x"})], pending=pending)
+    assert later.types == {"tier": T.STRING}  # level is not new to it: an earlier record adds it
+    assert [a.types for a in pending.additions()] == [{"level": T.NUMBER, "tier": T.STRING}]
+    assert repository.calls == ["Query"] and stored(repository) == {}
+    for additions in pending.additions():
+        service.register(additions)
+    assert stored(repository) == {"level": T.NUMBER, "tier": T.STRING}
+
+
+def test_pending_additions_keep_each_application_and_kind_apart(service):
+    pending = PendingAdditions()
+    service.check_many(APP, CUSTOMER, [("", {"a": 1})], pending=pending)
+    service.check_many(OTHER_APP, CUSTOMER, [("", {"a": "x"})], pending=pending)
+    service.check_many(APP, ORDER, [("", {"a": True})], pending=pending)
+    assert sorted((a.application_id, a.kind, dict(a.types)) for a in pending.additions()) == [
+        (APP, CUSTOMER, {"a": T.NUMBER}),
+        (APP, ORDER, {"a": T.BOOLEAN}),
+        (OTHER_APP, CUSTOMER, {"a": T.STRING}),
+    ]

@@ -1,25 +1,20 @@
-"""Cached factories of the authorizer: built on first use, once per process (never at import time)."""
+"""Builder of the authorizer's authenticator."""
 
 from __future__ import annotations
 
-from functools import cache
+from typing import TYPE_CHECKING
 
 from patron.applications.repository import DynamoApplicationRepository
 from patron.auth.authenticator import Authenticator
-from patron.dynamo.client import dynamodb_client
-from patron.settings import AuthorizerSettings
+from patron.settings import Auth, Tables
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 
-@cache
-def authorizer_settings() -> AuthorizerSettings:
-    return AuthorizerSettings.from_environ()
-
-
-@cache
-def authenticator() -> Authenticator:
-    settings = authorizer_settings()
+def authenticator(client: DynamoDBClient, tables: Tables, auth: Auth) -> Authenticator:
     return Authenticator(
-        repository=DynamoApplicationRepository(dynamodb_client(), settings.config_table_name),
-        cache_ttl_seconds=settings.key_cache_ttl_seconds,
-        public_routes=settings.public_route_set(),
+        repository=DynamoApplicationRepository(client, tables.config),
+        cache_ttl_seconds=auth.key_cache_ttl,
+        public_routes=auth.public_route_set(),
     )

@@ -12,7 +12,8 @@ from botocore.exceptions import ClientError
 
 from patron.catalog import keys
 from patron.catalog.model import AttributeDescriptor, AttributeType, EntityKind
-from patron.dynamo import codec
+from patron.dynamo import codec, committer
+from patron.dynamo.committer import Failure, Write
 from patron.dynamo.errors import is_condition_failure, translate
 
 if TYPE_CHECKING:
@@ -33,6 +34,13 @@ class CatalogRepository(Protocol):
 
     def replace(self, application_id: int, kind: EntityKind, descriptor: AttributeDescriptor) -> None:
         """Writes the descriptor whether or not one exists (overwriteDescriptors): one write."""
+        ...
+
+    def addition(
+        self, application_id: int, kind: EntityKind, descriptor: AttributeDescriptor, failed: Failure
+    ) -> Write:
+        """The descriptor as an item of another context's transaction (built here, sent by the committer): written
+        only if its name is free; a name taken cancels the transaction, with `failed`."""
         ...
 
 
@@ -97,13 +105,22 @@ class DynamoCatalogRepository:
         except ClientError as exc:
             raise translate(exc) from exc
 
+    def addition(
+        self, application_id: int, kind: EntityKind, descriptor: AttributeDescriptor, failed: Failure
+    ) -> Write:
+        item = _stored(application_id, kind, descriptor)
+        return committer.put(self._table, item, condition="attribute_not_exists(PK)", failed=failed)
+
     @staticmethod
     def _item(application_id: int, kind: EntityKind, descriptor: AttributeDescriptor) -> dict[str, Any]:
-        return codec.to_item(
-            {
-                "PK": keys.catalog_pk(application_id, kind),
-                "SK": keys.attribute_sk(descriptor.name),
-                "type": descriptor.type.value,
-                "firstSeen": descriptor.first_seen,
-            }
-        )
+        return codec.to_item(_stored(application_id, kind, descriptor))
+
+
+def _stored(application_id: int, kind: EntityKind, descriptor: AttributeDescriptor) -> dict[str, Any]:
+    """The item a descriptor is stored as (the inverse of descriptor_from)."""
+    return {
+        "PK": keys.catalog_pk(application_id, kind),
+        "SK": keys.attribute_sk(descriptor.name),
+        "type": descriptor.type.value,
+        "firstSeen": descriptor.first_seen,
+    }

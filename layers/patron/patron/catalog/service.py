@@ -1,21 +1,33 @@
 """The attribute catalog's use cases: check values against their descriptors, register new ones, and list.
 
-Checking decides and writes nothing (`check_many` returns the additions); registering writes them, so a dry call
-checks exactly as a real one and leaves the catalog as it was. Every write path checks, then registers. The
-steady state costs no DynamoDB call: each (application, kind) catalog is cached in memory for `ttl_seconds`
-after it was read. The cache only ever lets through values of
-a type the table held at most `ttl_seconds` ago; it never refuses on its own (a disagreement is re-read from the
-table first) and never loses a descriptor (new ones are conditional writes). Round trips per call:
+Checking decides and writes nothing (`check_many` returns the additions), so a dry call checks exactly as a real
+one and leaves the catalog as it was. The additions are then written one of two ways:
+
+- in the writer's own transaction (`items`, then `written` once it committed): a profile update carries its new
+  attributes' descriptors in the TransactWriteItems of the profile, so a write that fails leaves no descriptor,
+  and one that succeeds never leaves a value without one. Each is a put conditional on the name being free; a
+  name another request took meanwhile cancels the transaction (AttributeTypeTakenError), and `recheck` reads the
+  catalog again: a type that takes the call's values leaves the name out of the next attempt (two requests adding
+  one attribute both succeed), another type refuses them, as a check would;
+- on their own (`register`), before the writer's own writes: one conditional PutItem each, whose loser learns
+  the winner's type in the same round trip. For writers whose records cannot share one transaction (a bulk
+  update, an import's batches, orders): a descriptor may then stay without a value, never a value without one.
+
+The steady state costs no DynamoDB call: each (application, kind) catalog is cached in memory for `ttl_seconds`
+after it was read. The cache only ever lets through values of a type the table held at most `ttl_seconds` ago;
+it never refuses on its own (a disagreement is re-read from the table first) and never loses a descriptor (new
+ones are conditional writes). Round trips per call:
 
   nothing new, cache warm ............ 0
   cache cold or expired .............. +1 Query (consistent; one more per 1 MB page)
-  each new attribute ................. +1 conditional PutItem (the loser of a race learns the winner from it)
+  each new attribute ................. +1 conditional PutItem (registered), or an item of the writer's transaction
   a type disagreeing with the cache .. +1 Query (all such attributes at once), then refuse or accept
   overwrite=True ..................... 1 Query + 1 PutItem per attribute whose type changes (or is new)
 """
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
@@ -34,7 +46,8 @@ from patron.catalog.model import (
 )
 from patron.catalog.repository import CatalogRepository
 from patron.clock import Clock, SystemClock, iso
-from patron.errors import FieldIssue, ValidationError
+from patron.dynamo.committer import Write
+from patron.errors import ConflictError, FieldIssue, ValidationError
 from patron.logs import get_logger
 
 _log = get_logger("patron.catalog")
@@ -117,14 +130,48 @@ def _call_types(uses: list[_Use]) -> dict[str, AttributeType]:
 @dataclass(frozen=True)
 class CatalogAdditions:
     """What a checked call adds to an application's catalog of one kind: decided by `check_many`, written by
-    `register` (a dry call writes nothing). `types`: the new attributes' types (with `overwrite`, every type the
-    call implies, replacing the stored ones)."""
+    `register` or as `items` of the writer's transaction (a dry call writes nothing). `types`: the new attributes'
+    types (with `overwrite`, every type the call implies, replacing the stored ones)."""
 
     application_id: int
     kind: EntityKind
     uses: tuple[_Use, ...]
     types: Mapping[str, AttributeType]
     overwrite: bool = False
+
+
+class AttributeTypeTakenError(ConflictError):
+    """A descriptor in a writer's transaction found its name taken (another request registered the attribute
+    meanwhile): the transaction was cancelled. The writer asks `CatalogService.recheck` what to do next."""
+
+    def __init__(self) -> None:
+        super().__init__("Another request registered an attribute meanwhile.", "attribute_type_taken")
+
+
+class PendingAdditions:
+    """What a writer of many records has decided to add to the catalog and not written yet (an import's batches).
+    Each `check_many` given it sees the earlier checks' additions as if they were registered, so the records agree
+    with each other as they would written one at a time, and adds its own; `register` each of `additions()`,
+    before the records themselves."""
+
+    def __init__(self) -> None:
+        self._pending: dict[tuple[int, EntityKind], CatalogAdditions] = {}
+
+    def types(self, application_id: int, kind: EntityKind) -> Mapping[str, AttributeType]:
+        pending = self._pending.get((application_id, kind))
+        return pending.types if pending else {}
+
+    def add(self, additions: CatalogAdditions) -> None:
+        key = (additions.application_id, additions.kind)
+        earlier = self._pending.get(key)
+        if earlier is None:
+            self._pending[key] = additions
+        elif additions.types or additions.uses:
+            types = {**additions.types, **earlier.types}  # an earlier record's type stands
+            self._pending[key] = CatalogAdditions(*key, earlier.uses + additions.uses, types)
+
+    def additions(self) -> list[CatalogAdditions]:
+        return [additions for additions in self._pending.values() if additions.types]
 
 
 class CatalogService:
@@ -172,12 +219,13 @@ class CatalogService:
         kind: EntityKind,
         items: Sequence[tuple[str, Mapping[str, Any]]],
         overwrite: bool = False,
+        pending: PendingAdditions | None = None,
     ) -> CatalogAdditions:
         """Decides, writing nothing: the batch of (root, attributes) items checked together, issues reading
         `<root>.attributes.<name>` (the bare path when root is empty). Within one call an attribute takes its
         first value's type (date widened to string if plain strings come too); values of another type than the
-        call's or the catalog's are refused (ValidationError). Returns what `register` must write: the new
-        attributes (with `overwrite`, every type the call implies)."""
+        call's or the catalog's (or `pending`'s) are refused (ValidationError). Returns what is to be written: the
+        new attributes (with `overwrite`, every type the call implies), also added to `pending` when given."""
         uses = _typed_uses(items)
         if not uses:
             return CatalogAdditions(application_id, kind, (), {}, overwrite)
@@ -188,20 +236,26 @@ class CatalogService:
         if not fresh and any(u.name in catalog and not accepts(catalog[u.name].type, u.type) for u in uses):
             # The cache may predate an overwrite elsewhere: only the table may refuse a value.
             catalog = self._load(application_id, kind)
+        decided = pending.types(application_id, kind) if pending is not None else {}
+        known = {**decided, **{name: descriptor.type for name, descriptor in catalog.items()}}
         issues = [
-            use.mismatch(catalog[use.name].type)
+            use.mismatch(known[use.name])
             for use in uses
-            if use.name in catalog and not accepts(catalog[use.name].type, use.type)
+            if use.name in known and not accepts(known[use.name], use.type)
         ]
         if issues:
             raise _refuse(issues)
-        new = {name: attribute_type for name, attribute_type in types.items() if name not in catalog}
-        return CatalogAdditions(application_id, kind, tuple(uses), new, overwrite)
+        new = {name: attribute_type for name, attribute_type in types.items() if name not in known}
+        additions = CatalogAdditions(application_id, kind, tuple(uses), new, overwrite)
+        if pending is not None:
+            pending.add(additions)
+        return additions
 
     def register(self, additions: CatalogAdditions) -> None:
-        """Writes what `check_many` decided: each new attribute by a conditional write. Raises ValidationError
-        when another request registered one of them first with another type (its type stands; the descriptors
-        written before stay), with one `attribute_type_mismatch` issue per value of the call it refuses."""
+        """Writes what `check_many` decided, on its own: each new attribute by a conditional write. Raises
+        ValidationError when another request registered one of them first with another type (its type stands; the
+        descriptors written before stay), with one `attribute_type_mismatch` issue per value of the call it
+        refuses."""
         application_id, kind = additions.application_id, additions.kind
         if additions.overwrite:
             if additions.types:
@@ -225,6 +279,52 @@ class CatalogService:
             _log.info("attributes registered", kind=kind.value, count=added)
         if issues:
             raise _refuse(issues)
+
+    def items(self, additions: CatalogAdditions) -> list[Write]:
+        """The new attributes' descriptors as items of the writer's own transaction (patron.dynamo.committer), which
+        writes them with its own items or not at all; after it committed, call `written`. A name another request
+        took meanwhile cancels the transaction with AttributeTypeTakenError: then `recheck`."""
+        if additions.overwrite:
+            raise ValueError("an overwrite replaces descriptors on its own: register it")
+        now = iso(self._clock.now())
+        return [
+            self._repository.addition(
+                additions.application_id,
+                additions.kind,
+                AttributeDescriptor(name, attribute_type, now),
+                AttributeTypeTakenError,
+            )
+            for name, attribute_type in additions.types.items()
+        ]
+
+    def written(self, additions: CatalogAdditions) -> None:
+        """The writer's transaction committed the `items` of `additions`: this instance's cache learns them."""
+        now = iso(self._clock.now())
+        for name, attribute_type in additions.types.items():
+            self._remember(additions.application_id, additions.kind, AttributeDescriptor(name, attribute_type, now))
+        if additions.types:
+            _log.info("attributes registered", kind=additions.kind.value, count=len(additions.types))
+
+    def recheck(self, additions: Sequence[CatalogAdditions]) -> list[CatalogAdditions]:
+        """After a transaction carrying these additions was cancelled by AttributeTypeTakenError: the catalog read
+        again (one Query per kind, the cache refreshed). Raises ValidationError, one `attribute_type_mismatch`
+        issue per value a type another request stored meanwhile refuses; else returns what is still to be added
+        (the names taken by a type that takes the values are left out: nothing is refused, nothing lost)."""
+        issues: list[FieldIssue] = []
+        still: list[CatalogAdditions] = []
+        for added in additions:
+            catalog = self._load(added.application_id, added.kind)
+            issues += [
+                use.mismatch(catalog[use.name].type)
+                for use in added.uses
+                if use.name in added.types and use.name in catalog and not accepts(catalog[use.name].type, use.type)
+            ]
+            new = {name: attribute_type for name, attribute_type in added.types.items() if name not in catalog}
+            if new:
+                still.append(dataclasses.replace(added, types=new))
+        if issues:
+            raise _refuse(issues)
+        return still
 
     def list(self, application_id: int, kind: EntityKind) -> list[AttributeDescriptor]:
         """Every descriptor, sorted by name. Always read from the table (one Query), never from the cache."""

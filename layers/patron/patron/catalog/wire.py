@@ -2,14 +2,38 @@
 
 from __future__ import annotations
 
-from typing import Any
+import msgspec
 
-from patron.catalog.model import AttributeDescriptor
-
-
-def attribute_response(descriptor: AttributeDescriptor) -> dict[str, Any]:
-    return {"name": descriptor.name, "type": descriptor.type.value, "firstSeen": descriptor.first_seen}
+from patron.catalog.model import AttributeDescriptor, AttributeType
 
 
-def attribute_list_response(descriptors: list[AttributeDescriptor]) -> dict[str, Any]:
-    return {"data": [attribute_response(descriptor) for descriptor in descriptors]}
+class AttributeItem(msgspec.Struct, rename="camel"):
+    name: str
+    type: AttributeType
+    first_seen: str
+
+
+class AttributeListResponse(msgspec.Struct):
+    data: list[AttributeItem]
+
+
+class ConsentChannelItem(msgspec.Struct, rename="camel"):
+    channel: str
+    first_seen: str
+
+
+class ConsentChannelListResponse(msgspec.Struct):
+    data: list[ConsentChannelItem]
+
+
+def attribute_response(descriptor: AttributeDescriptor) -> AttributeItem:
+    return AttributeItem(name=descriptor.name, type=descriptor.type, first_seen=descriptor.first_seen)
+
+
+def attribute_list_response(descriptors: list[AttributeDescriptor]) -> AttributeListResponse:
+    return AttributeListResponse(data=[attribute_response(descriptor) for descriptor in descriptors])
+
+
+def consent_list_response(descriptors: list[AttributeDescriptor]) -> ConsentChannelListResponse:
+    """The consent channels the application's customers have given or refused (ExpertSender's consent list)."""
+    return ConsentChannelListResponse(data=[ConsentChannelItem(d.name, d.first_seen) for d in descriptors])

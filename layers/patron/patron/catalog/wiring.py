@@ -1,23 +1,18 @@
-"""Cached factories of the attribute catalog: built on first use, once per process."""
+"""Builder of the attribute catalog (patron.wiring: each function's composition root calls it once)."""
 
 from __future__ import annotations
 
-from functools import cache
+from typing import TYPE_CHECKING
 
 from patron.catalog.repository import DynamoCatalogRepository
 from patron.catalog.service import CatalogService
-from patron.catalog.settings import CatalogSettings, CatalogStoreSettings
-from patron.dynamo.client import dynamodb_client
+from patron.settings import Tables
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 
-@cache
-def catalog_settings() -> CatalogSettings:
-    return CatalogSettings.from_environ()
-
-
-@cache
-def catalog_service() -> CatalogService:
-    # Only the table name: any function holding CONFIG_TABLE_NAME (the profile writers too) may use the catalog.
-    # One service per process, so its cache lives as long as the warm Lambda.
-    settings = CatalogStoreSettings.from_environ()
-    return CatalogService(DynamoCatalogRepository(dynamodb_client(), settings.config_table_name))
+def catalog_service(client: DynamoDBClient, tables: Tables) -> CatalogService:
+    """One per function instance: every service of the function shares it, and its cache lives as long as the
+    warm Lambda. The catalog lives in the config table, which every function writing attributes is given."""
+    return CatalogService(DynamoCatalogRepository(client, tables.config))

@@ -10,6 +10,7 @@ from typing import Any
 from patron.clock import Clock, SystemClock, iso
 from patron.customers.port import PersonalData
 from patron.errors import NotFoundError
+from patron.http.wire import to_builtins
 from patron.profiles.customers import customer_response
 from patron.profiles.service import ProfileService
 
@@ -29,7 +30,7 @@ class CustomerExporter:
         document: dict[str, Any] = {
             "integrationId": integration_id,
             "exportedAt": iso(self._clock.now()),
-            "profile": customer_response(profile) if profile is not None else None,
+            "profile": to_builtins(customer_response(profile)) if profile is not None else None,
         }
         for holder in self._holders:
             section = holder.export(application_id, integration_id)

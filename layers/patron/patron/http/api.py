@@ -4,6 +4,10 @@ API Gateway has already matched the route, so dispatch is a dictionary lookup on
 use Powertools' resolver: with its validation middleware it costs more cold-start time than the whole budget
 allows (measured in docs/architecture.md); msgspec Structs type request bodies (patron.http.validation).
 
+Every route declares its body and its answers as msgspec Structs (`body=`, `answers=`): the resolver decodes the
+body before the route runs, every wrong field reported at once (patron.http.validation), and writes the Struct a
+route returns, after checking it is one the route declared; local/patron_local/openapi.py documents both.
+
 A route registered with `idempotent=True` honours an `Idempotency-Key` header through the idempotency store
 (patron.idempotency.service); without the header nothing changes.
 """
@@ -15,7 +19,9 @@ import traceback
 import uuid
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, overload
+
+import msgspec
 
 from patron.errors import (
     FieldIssue,
@@ -28,6 +34,8 @@ from patron.errors import (
 from patron.http import jsonbody
 from patron.http import query as query_values
 from patron.http.text import unreadable_text
+from patron.http.validation import parse_model
+from patron.http.wire import to_builtins
 from patron.idempotency import model as idempotency
 from patron.idempotency.fingerprint import request_fingerprint
 from patron.logs import get_logger
@@ -50,6 +58,9 @@ class Caller:
     key_id: str
 
 
+_UNREAD = object()
+
+
 @dataclass
 class Request:
     method: str
@@ -61,13 +72,17 @@ class Request:
     body: bytes
     caller: Caller
     request_id: str
+    _json: Any = field(default=_UNREAD, init=False, repr=False, compare=False)
 
     def json(self) -> Any:
-        if not self.body:
-            raise ValidationError(
-                "A JSON body is required.", [FieldIssue("$", "missing_body", "A JSON body is required.")]
-            )
-        return jsonbody.loads(self.body)
+        """The body's JSON value, read once (a route declaring `body=` gets it as its Struct too)."""
+        if self._json is _UNREAD:
+            if not self.body:
+                raise ValidationError(
+                    "A JSON body is required.", [FieldIssue("$", "missing_body", "A JSON body is required.")]
+                )
+            self._json = jsonbody.loads(self.body)
+        return self._json
 
     # Every route reads its query through these (patron.http.query): one parser per kind of value.
     def query_bool(self, name: str) -> bool | None:
@@ -85,6 +100,8 @@ class Request:
 
 @dataclass
 class Response:
+    """A route's answer when a bare Struct (200) does not say enough: another status, headers, no body."""
+
     status: int
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
@@ -94,7 +111,12 @@ class Response:
         return cls(status=status, body=body)
 
 
-Route = Callable[[Request], Response]
+B = TypeVar("B", bound=msgspec.Struct)
+Answer = Response | msgspec.Struct
+Route = Callable[[Request], Answer]
+BodyRoute = Callable[[Request, B], Answer]
+# What a route answers on success: one Struct (200), or the Struct (None: no body) for each status it uses.
+Answers = type[msgspec.Struct] | Mapping[int, type[msgspec.Struct] | None]
 # Whom a route's response concerns (integration ids, ...), from the request and the answer's JSON body (None when
 # it has none): stored responses are filed under them, and erased with them.
 Subjects = Callable[[Request, Any], Iterable[str]]
@@ -102,11 +124,34 @@ Subjects = Callable[[Request, Any], Iterable[str]]
 
 @dataclass(frozen=True)
 class _RouteSpec:
-    handler: Route
+    handler: Callable[..., Answer]
     idempotent: bool = False
     subjects: Subjects | None = None
     check_body_text: bool = True
     dry: bool = False
+    body: type[msgspec.Struct] | None = None
+    answers: Mapping[int, type[msgspec.Struct] | None] | None = None
+    guard: Callable[[Request], None] | None = None
+
+    def call(self, request: Request) -> Response:
+        """Runs the route on its decoded body; its answer must be one it declared (a 500 otherwise)."""
+        if self.guard is not None:
+            self.guard(request)
+        if self.body is None:
+            answer = self.handler(request)
+        else:
+            answer = self.handler(request, parse_model(self.body, request.json()))
+        response = answer if isinstance(answer, Response) else Response(status=200, body=answer)
+        if self.answers is not None:
+            expected = self.answers.get(response.status, _UNDECLARED)
+            body = response.body
+            if expected is _UNDECLARED or (body is not None if expected is None else not isinstance(body, expected)):
+                name = getattr(self.handler, "__name__", "a route")
+                raise TypeError(f"{name} answered {response.status} with {type(body).__name__}, not as declared")
+        return response
+
+
+_UNDECLARED: Any = object()
 
 
 def _answer_json(proxy: Mapping[str, Any]) -> Any:
@@ -188,12 +233,15 @@ def _proxy_from(stored: idempotency.StoredResponse, replayed: bool) -> dict[str,
 
 
 def to_proxy_response(response: Response) -> dict[str, Any]:
-    headers = dict(JSON_HEADERS) if response.body is not None else {}
+    body = response.body
+    headers = dict(JSON_HEADERS) if body is not None else {}
     headers.update(response.headers)
+    if isinstance(body, msgspec.Struct):
+        body = to_builtins(body)
     return {
         "statusCode": response.status,
         "headers": headers,
-        "body": jsonbody.dumps(response.body) if response.body is not None else "",
+        "body": jsonbody.dumps(body) if body is not None else "",
         "isBase64Encoded": False,
     }
 
@@ -220,17 +268,54 @@ class RestApi:
         self._max_body_bytes = max_body_bytes
         self._idempotency = idempotency
 
+    @overload
     def route(
         self,
         method: str,
         resource: str,
         *,
+        body: type[B],
+        answers: Answers | None = None,
+        guard: Callable[[Request], None] | None = None,
         idempotent: bool = False,
         subjects: Subjects | None = None,
         check_body_text: bool = True,
         dry: bool = False,
-    ) -> Callable[[Route], Route]:
-        """`idempotent=True`: an Idempotency-Key header makes retries safe (the API needs an idempotency store).
+    ) -> Callable[[BodyRoute[B]], BodyRoute[B]]: ...
+
+    @overload
+    def route(
+        self,
+        method: str,
+        resource: str,
+        *,
+        body: None = None,
+        answers: Answers | None = None,
+        guard: Callable[[Request], None] | None = None,
+        idempotent: bool = False,
+        subjects: Subjects | None = None,
+        check_body_text: bool = True,
+        dry: bool = False,
+    ) -> Callable[[Route], Route]: ...
+
+    def route(
+        self,
+        method: str,
+        resource: str,
+        *,
+        body: type[msgspec.Struct] | None = None,
+        answers: Answers | None = None,
+        guard: Callable[[Request], None] | None = None,
+        idempotent: bool = False,
+        subjects: Subjects | None = None,
+        check_body_text: bool = True,
+        dry: bool = False,
+    ) -> Callable[[Callable[..., Answer]], Callable[..., Answer]]:
+        """`body=Struct`: the JSON body, decoded into the Struct, is the route's second argument (a 400 naming every
+        wrong field otherwise, before the route runs). `answers=Struct` (200) or `{status: Struct or None}`: what
+        the route returns, a bare Struct for 200 or a Response; anything else it returns is a 500. Both feed
+        docs/openapi.json. `guard`: runs first, before the body is read (a route's own size limit, say).
+        `idempotent=True`: an Idempotency-Key header makes retries safe (the API needs an idempotency store).
         `subjects`: whom a stored response concerns, so that erasing them erases it (see IdempotencyStore).
         `check_body_text=False`: the route refuses text that cannot be stored in its body itself (an import
         rejects such a record alone); path, query and headers are checked all the same (patron.http.text).
@@ -241,8 +326,12 @@ class RestApi:
         if subjects is not None and not idempotent:
             raise ValueError(f"{method} {resource}: subjects only apply to idempotent routes")
 
-        def register(handler: Route) -> Route:
-            self._routes[(method.upper(), resource)] = _RouteSpec(handler, idempotent, subjects, check_body_text, dry)
+        declared = {200: answers} if isinstance(answers, type) else answers
+
+        def register(handler: Callable[..., Answer]) -> Callable[..., Answer]:
+            self._routes[(method.upper(), resource)] = _RouteSpec(
+                handler, idempotent, subjects, check_body_text, dry, body, declared, guard
+            )
             return handler
 
         return register
@@ -254,6 +343,10 @@ class RestApi:
     @property
     def idempotent_routes(self) -> frozenset[tuple[str, str]]:
         return frozenset(route for route, spec in self._routes.items() if spec.idempotent)
+
+    def spec(self, method: str, resource: str) -> _RouteSpec:
+        """A route's declaration (its handler, body and answers), for the OpenAPI document."""
+        return self._routes[(method.upper(), resource)]
 
     def resolve(self, event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
         request_id = str((event.get("requestContext") or {}).get("requestId") or uuid.uuid4())
@@ -292,11 +385,11 @@ class RestApi:
             dry_call = spec.dry and request.query_bool("dry") is True
             key = _idempotency_key(event) if spec.idempotent and not dry_call else None
             if key is None or self._idempotency is None:
-                return self._dispatch(spec.handler, request)
+                return self._dispatch(spec, request)
             answered: list[dict[str, Any]] = []
 
             def execute() -> idempotency.StoredResponse:
-                answered.append(self._dispatch(spec.handler, request))
+                answered.append(self._dispatch(spec, request))
                 return _stored(answered[0])
 
             def subjects() -> Iterable[str]:
@@ -318,10 +411,10 @@ class RestApi:
         except Exception as exc:
             return self._unexpected(exc, method, resource)
 
-    def _dispatch(self, handler: Route, request: Request) -> dict[str, Any]:
+    def _dispatch(self, spec: _RouteSpec, request: Request) -> dict[str, Any]:
         """The route's answer as a proxy response, errors mapped (what an idempotent request stores)."""
         try:
-            return to_proxy_response(handler(request))
+            return to_proxy_response(spec.call(request))
         except PatronError as error:
             return self._error(error, request.method, request.resource)
         except Exception as exc:

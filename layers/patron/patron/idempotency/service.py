@@ -26,10 +26,11 @@ from patron.idempotency.model import (
     StoredResponse,
 )
 from patron.idempotency.repository import IdempotencyRepository
-from patron.idempotency.settings import DAY
 from patron.logs import get_logger
 
 _log = get_logger("patron.idempotency")
+
+DAY = 24 * 3600
 
 # Without a Lambda deadline to go by (tests, scripts), a claim is held as long as Lambda's longest invocation.
 DEFAULT_LEASE_MS = 900_000

@@ -1,24 +1,16 @@
-"""Cached factories of the idempotency store: built on first use, once per process."""
+"""Builder of the idempotency store, for the composition root of any function serving idempotent routes."""
 
 from __future__ import annotations
 
-from functools import cache
+from typing import TYPE_CHECKING
 
-from patron.dynamo.client import dynamodb_client
 from patron.idempotency.repository import DynamoIdempotencyRepository
 from patron.idempotency.service import IdempotencyStore
-from patron.idempotency.settings import IdempotencySettings
+from patron.settings import Tables
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 
-@cache
-def idempotency_settings() -> IdempotencySettings:
-    return IdempotencySettings.from_environ()
-
-
-@cache
-def idempotency_store() -> IdempotencyStore:
-    settings = idempotency_settings()
-    return IdempotencyStore(
-        DynamoIdempotencyRepository(dynamodb_client(), settings.idempotency_table_name),
-        ttl_seconds=settings.idempotency_ttl_seconds,
-    )
+def idempotency_store(client: DynamoDBClient, tables: Tables) -> IdempotencyStore:
+    return IdempotencyStore(DynamoIdempotencyRepository(client, tables.idempotency), ttl_seconds=tables.idempotency_ttl)

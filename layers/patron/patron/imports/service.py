@@ -18,7 +18,7 @@ from patron.http import jsonbody
 from patron.imports.aws import ChunkQueue, ImportStorage, Workflow
 from patron.imports.formats import Chunk, ImportReader, chunked
 from patron.imports.model import Process, ProcessStatus, Rejection
-from patron.imports.payload import ImportEnvelope, parse_envelope
+from patron.imports.payload import ImportEnvelope
 from patron.imports.repository import ProcessRepository
 
 UPLOAD_GRACE = timedelta(hours=1)
@@ -64,9 +64,8 @@ class ImportService:
         self._workflow = workflow
         self._clock = clock or SystemClock()
 
-    def start(self, application_id: int, raw: bytes, payload: Any) -> Process:
-        """Checks the envelope, keeps the input in S3, and starts the process's workflow."""
-        envelope: ImportEnvelope = parse_envelope(payload)
+    def start(self, application_id: int, raw: bytes, envelope: ImportEnvelope) -> Process:
+        """Keeps the input (`raw`, whose envelope was checked) in S3, and starts the process's workflow."""
         now = iso(self._clock.now())
         process = Process(
             application_id=application_id,

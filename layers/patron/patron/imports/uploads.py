@@ -12,13 +12,10 @@ import re
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
-from typing import Annotated, Any
-
-import msgspec
 
 from patron.clock import Clock, SystemClock, iso
 from patron.errors import FieldIssue, PatronError
-from patron.http.validation import parse_model
+from patron.imports import wire
 from patron.imports.aws import UploadStore, Workflow
 from patron.imports.model import ImportOptions, InputFormat, Process, ProcessStatus
 from patron.imports.repository import ProcessRepository
@@ -61,19 +58,8 @@ class UploadRequest:
     options: ImportOptions
 
 
-class UploadRequestBody(msgspec.Struct, forbid_unknown_fields=True, rename="camel", frozen=True):
-    """POST /v1/import/uploads: the file's format and size, and Rfmcube's import flags."""
-
-    format: InputFormat
-    content_length: Annotated[int, msgspec.Meta(ge=1)]
-    overwrite_descriptors: bool = False
-    trigger_integrations: bool = False
-    recalculate_stats: bool = False
-
-
-def parse_upload_request(payload: Any) -> UploadRequest:
-    """Every wrong field at once, each named by its path (values are never echoed)."""
-    body = parse_model(UploadRequestBody, payload)
+def upload_request(body: wire.ImportUploadRequest) -> UploadRequest:
+    """POST /v1/import/uploads's body (decoded, every wrong field named at once) as the service reads it."""
     return UploadRequest(
         body.format,
         body.content_length,
@@ -122,8 +108,7 @@ class UploadService:
         self._url_ttl_seconds = url_ttl_seconds
         self._clock = clock or SystemClock()
 
-    def request_upload(self, application_id: int, payload: Any) -> UploadTicket:
-        request = parse_upload_request(payload)
+    def request_upload(self, application_id: int, request: UploadRequest) -> UploadTicket:
         if request.content_length > self._max_bytes:
             raise UploadTooLargeError(self._max_bytes)
         moment = self._clock.now()

@@ -1,25 +1,27 @@
-"""Cached factories of the import functions."""
+"""Builders of the import functions' services, one per function (patron.wiring composes them)."""
 
 from __future__ import annotations
 
-from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from patron.dynamo.client import bulk_dynamodb_client, dynamodb_client
+from patron.clock import SystemClock, iso
 from patron.imports.aws import S3ImportStorage, S3UploadStore, SqsChunkQueue, StepFunctionsWorkflow
 from patron.imports.batch_store import DynamoBatchStore
 from patron.imports.repository import DynamoProcessRepository
 from patron.imports.service import ImportService
 from patron.imports.uploads import UploadService, UploadStarter
-from patron.imports.writer import ChunkWriter
-from patron.settings import (
-    CustomerDataSettings,
-    ImportSplitSettings,
-    ImportStartSettings,
-    ImportUploadedSettings,
-    ImportUploadSettings,
-    ProcessStoreSettings,
-)
+from patron.outbox.repository import OutboxRecord
+from patron.settings import Imports, Tables
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+    from patron.customers.merge import CustomerMerger
+    from patron.imports.writer import ChunkWriter
+    from patron.orders.customers import ProfileCustomerResolver
+    from patron.orders.service import OrderService
+    from patron.outbox.repository import DynamoOutboxRepository
+    from patron.profiles.service import AttributeCatalog, ProfileService
 
 
 class _NoQueue:
@@ -32,103 +34,88 @@ class _NoWorkflow:
         raise RuntimeError("this function does not start imports")
 
 
-@cache
-def start_settings() -> ImportStartSettings:
-    return ImportStartSettings.from_environ()
+def _processes(client: DynamoDBClient, tables: Tables) -> DynamoProcessRepository:
+    return DynamoProcessRepository(client, tables.processes)
 
 
-@cache
-def import_api() -> ImportService:
+def import_api(client: DynamoDBClient, tables: Tables, imports: Imports) -> ImportService:
     """POST /v1/import and GET /v1/processes/{processId}."""
-    settings = start_settings()
     return ImportService(
-        DynamoProcessRepository(dynamodb_client(), settings.processes_table_name),
-        S3ImportStorage(settings.import_bucket_name),
+        _processes(client, tables),
+        S3ImportStorage(imports.bucket),
         _NoQueue(),
-        StepFunctionsWorkflow(settings.import_state_machine_arn),
+        StepFunctionsWorkflow(imports.state_machine_arn),
     )
 
 
-@cache
-def import_steps() -> ImportService:
+def import_steps(client: DynamoDBClient, tables: Tables, imports: Imports) -> ImportService:
     """The workflow's steps: split, check, finish, fail."""
-
-    settings = ImportSplitSettings.from_environ()
     return ImportService(
-        DynamoProcessRepository(dynamodb_client(), settings.processes_table_name),
-        S3ImportStorage(settings.import_bucket_name),
-        SqsChunkQueue(settings.import_queue_url),
+        _processes(client, tables),
+        S3ImportStorage(imports.bucket),
+        SqsChunkQueue(imports.queue_url),
         _NoWorkflow(),
     )
 
 
-@cache
-def chunk_writer() -> ChunkWriter:
-    from patron.catalog.wiring import catalog_service
-    from patron.clock import SystemClock, iso
-    from patron.customers.wiring import customer_merger
-    from patron.orders.wiring import customer_resolver, order_service
-    from patron.outbox.repository import OutboxRecord
-    from patron.outbox.wiring import outbox
-    from patron.profiles.wiring import profile_service
+def process_store(client: DynamoDBClient, tables: Tables, imports: Imports) -> ImportService:
+    """The dead-letter function: it only records failed chunks."""
+    return ImportService(_processes(client, tables), S3ImportStorage(imports.bucket), _NoQueue(), _NoWorkflow())
 
-    settings = ProcessStoreSettings.from_environ()
-    customers = CustomerDataSettings.from_environ()
+
+def upload_service(client: DynamoDBClient, tables: Tables, imports: Imports) -> UploadService:
+    """POST /v1/import/uploads."""
+    return UploadService(
+        _processes(client, tables),
+        S3UploadStore(imports.bucket),
+        max_bytes=imports.max_upload_bytes,
+        url_ttl_seconds=imports.upload_url_ttl,
+    )
+
+
+def upload_starter(client: DynamoDBClient, tables: Tables, imports: Imports) -> UploadStarter:
+    """The Object Created consumer, and its dead letters' (which fail the process it was to start)."""
+    return UploadStarter(
+        _processes(client, tables),
+        S3UploadStore(imports.bucket),
+        StepFunctionsWorkflow(imports.state_machine_arn),
+        bucket=imports.bucket,
+        max_bytes=imports.max_upload_bytes,
+    )
+
+
+def chunk_writer(
+    client: DynamoDBClient,
+    bulk_client: DynamoDBClient,
+    tables: Tables,
+    imports: Imports,
+    *,
+    merger: CustomerMerger,
+    resolver: ProfileCustomerResolver,
+    orders: OrderService,
+    catalog: AttributeCatalog,
+    outbox: DynamoOutboxRepository,
+    profiles: ProfileService,
+) -> ChunkWriter:
+    """The worker: the routes' own services for the per-record way, and the batch store (its own client) for
+    customers the application does not hold yet."""
+    # Imported here: the other import functions never load the writer and the services it drives.
+    from patron.imports.writer import ChunkWriter
+
+    clock = SystemClock()
 
     def record(application_id: int, records: list[tuple[str, str, str]]) -> None:
-        now = iso(SystemClock().now())
-        outbox().record_many([OutboxRecord(application_id, *record, now) for record in records])
+        now = iso(clock.now())
+        outbox.record_many([OutboxRecord(application_id, *record, now) for record in records])
 
     return ChunkWriter(
-        DynamoProcessRepository(dynamodb_client(), settings.processes_table_name),
-        S3ImportStorage(settings.import_bucket_name),
-        customer_merger(),
-        customer_resolver().resolve,
-        order_service(),
-        catalog_service(),
+        _processes(client, tables),
+        S3ImportStorage(imports.bucket),
+        merger,
+        resolver.resolve,
+        orders,
+        catalog,
         record,
-        profiles=profile_service(),
-        batch=DynamoBatchStore(bulk_dynamodb_client(), customers.profiles_table_name, customers.orders_table_name),
-    )
-
-
-@cache
-def process_store() -> ImportService:
-    """The dead-letter function: it only records failed chunks."""
-    settings = ProcessStoreSettings.from_environ()
-    return ImportService(
-        DynamoProcessRepository(dynamodb_client(), settings.processes_table_name),
-        S3ImportStorage(settings.import_bucket_name),
-        _NoQueue(),
-        _NoWorkflow(),
-    )
-
-
-@cache
-def upload_settings() -> ImportUploadSettings:
-    return ImportUploadSettings.from_environ()
-
-
-@cache
-def upload_service() -> UploadService:
-    """POST /v1/import/uploads."""
-    settings = upload_settings()
-    return UploadService(
-        DynamoProcessRepository(dynamodb_client(), settings.processes_table_name),
-        S3UploadStore(settings.import_bucket_name),
-        max_bytes=settings.max_import_upload_bytes,
-        url_ttl_seconds=settings.import_upload_url_ttl_seconds,
-    )
-
-
-@cache
-def upload_starter() -> UploadStarter:
-    """The Object Created consumer."""
-    settings = ImportUploadedSettings.from_environ()
-    return UploadStarter(
-        DynamoProcessRepository(dynamodb_client(), settings.processes_table_name),
-        S3UploadStore(settings.import_bucket_name),
-        StepFunctionsWorkflow(settings.import_state_machine_arn),
-        bucket=settings.import_bucket_name,
-        max_bytes=settings.max_import_upload_bytes,
+        profiles=profiles,
+        batch=DynamoBatchStore(bulk_client, tables.profiles, tables.orders),
     )

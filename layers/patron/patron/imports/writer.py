@@ -1,8 +1,10 @@
 """Writing one import chunk: customers that do not exist yet in batches, every other one record by record.
 
-Both ways apply the same rules, from the same services: the customer is checked and catalogued by
-ProfileService.new_customer (what update_customer checks), each order by OrderService.new_order (what upsert
-checks, the same status mapping), the statistics are `stats_of` the orders (the rule of every order write).
+Both ways apply the same rules, from the same services: the customer is checked by ProfileService.new_customer
+(what update_customer checks), each order by OrderService.new_order (what upsert checks, the same status
+mapping), the statistics are `stats_of` the orders (the rule of every order write). Their catalog additions are
+decided as the records are built, each record seeing the earlier ones' as registered, and registered before the
+batch writes anything (decide, then write).
 
 The batch way (a first import into an application: nearly every customer) writes a chunk's new customers in a
 few calls. It takes a customer only if a consistent read shows nothing of it stored (no profile, its identifiers
@@ -37,6 +39,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from patron.catalog.model import EntityKind
+from patron.catalog.service import PendingAdditions
 from patron.clock import Clock, SystemClock, iso
 from patron.customers.merge import CustomerMerger
 from patron.dynamo.batch import UnprocessedItemsError
@@ -257,9 +260,12 @@ class ChunkWriter:
         (with their integration ids)."""
         assert self._batch is not None
         candidates: dict[int, _NewCustomer] = {}
+        # What the records add to the catalog, decided as each is built (each sees the earlier ones' additions, as
+        # if registered) and written before any record of the batch.
+        pending = PendingAdditions()
         for position, raw in enumerate(customers):
             try:
-                built = self._build(application_id, numbers[position], raw)
+                built = self._build(application_id, numbers[position], raw, pending)
             except Exception as error:
                 if fails_the_chunk(error):
                     raise
@@ -293,6 +299,8 @@ class ChunkWriter:
                 # Its orders are stored already: replays on the per-record way change no figure, so if an
                 # interrupted batch attempt wrote them before its profile existed, only a recount counts them.
                 recount[position] = me
+        if not self._register_catalog(pending):
+            return list(range(len(customers))), recount
         # DynamoDB refusing a batch call for its content (not the infrastructure failing) sends the whole batch the
         # per-record way, nothing of it counted, where the record at fault fails alone.
         try:
@@ -325,6 +333,23 @@ class ChunkWriter:
         if records and self._record is not None:
             self._record(application_id, records)
         return [p for p in range(len(customers)) if p not in batch or p in declined], recount
+
+    def _register_catalog(self, pending: PendingAdditions) -> bool:
+        """The catalog's new attributes, decided while the chunk's records were built, written before any record
+        of the batch: a value is never stored without its descriptor. False, with nothing of the batch written,
+        when another request gave one of them another type meanwhile: the records then go the per-record way, each
+        checked against the catalog as it stands."""
+        if self._catalog is None:
+            return True
+        try:
+            for additions in pending.additions():
+                self._catalog.register(additions)
+        except Exception as error:
+            if fails_the_chunk(error):
+                raise
+            log.info("import catalog changed meanwhile, written record by record", error=type(error).__name__)
+            return False
+        return True
 
     def _snapshot(self, application_id: int, candidates: dict[int, _NewCustomer]) -> Snapshot:
         """What is stored of the candidates' keys. When DynamoDB refuses the read for its content, each candidate's
@@ -401,11 +426,11 @@ class ChunkWriter:
         if mine:
             self._batch.release_claims(application_id, mine)
 
-    def _build(self, application_id: int, number: int, raw: Any) -> _NewCustomer | None:
+    def _build(self, application_id: int, number: int, raw: Any, pending: PendingAdditions) -> _NewCustomer | None:
         """The profile and orders the services would create for this record, or None when the record is not
         for the batch way (invalid: its rejection comes from the per-record way; or known by email only; or an
-        order naming another customer). An unforeseen exception propagates: the record then goes the per-record
-        way too."""
+        order naming another customer). What they add to the catalog joins `pending` as each check passes, written
+        nowhere yet. An unforeseen exception propagates: the record then goes the per-record way too."""
         assert self._profiles is not None
         if not isinstance(raw, dict) or not isinstance(raw.get("orders") or [], list):
             return None
@@ -415,7 +440,9 @@ class ChunkWriter:
             if customer.customer_id is None:
                 return None  # a guest: the resolver finds or creates it by email
             patch = IdentifierPatch(email=customer.email) if customer.email is not None else IdentifierPatch()
-            profile = self._profiles.new_customer(application_id, customer.customer_id, customer.attributes, patch)
+            profile = self._profiles.new_customer(
+                application_id, customer.customer_id, customer.attributes, patch, pending
+            )
         except PatronError as error:
             if fails_the_chunk(error):
                 raise
@@ -429,7 +456,7 @@ class ChunkWriter:
                 parsed = _nested_order(order, me, order_root)
                 if parsed.customer_id != me or parsed.customer_email is not None:
                     return None
-                orders.append(self._orders.new_order(application_id, parsed, me, root=order_root))
+                orders.append(self._orders.new_order(application_id, parsed, me, root=order_root, pending=pending))
             except PatronError as error:
                 if fails_the_chunk(error):
                     raise

@@ -58,6 +58,6 @@ class OrdersPersonalData:
             for summary in page:
                 order = self._orders.get(application_id, summary.order_id)
                 if order is not None:
-                    orders.append(wire.order_response(order))
+                    orders.append(wire.order_document(order))
             if cursor is None:
                 return orders

@@ -1,4 +1,5 @@
-"""Rfmcube's push API payloads (shared/reference/001): merge_customer, merge_order, delete_customer."""
+"""Rfmcube's push API payloads (shared/reference/001): merge_customer, merge_order, delete_customer, their answers,
+and the rules past their types."""
 
 from __future__ import annotations
 
@@ -6,12 +7,59 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import msgspec
+
 from patron.errors import FieldIssue, ValidationError
-from patron.orders.wire import OrderInput, parse_order
+from patron.http.validation import parse_model
+from patron.http.wire import Email
+from patron.orders.wire import Id, OrderRequest
 from patron.profiles.identifiers import normalise_email
 from patron.profiles.model import attribute_issues, integration_id_issue, reserved_id_issue
 
 T = TypeVar("T")
+
+
+class RfmcubeCustomerItem(msgspec.Struct):
+    """Rfmcube's customer: an id (a guest has none), an email, and any other member (createdAt, name, ...), kept
+    as the customer's attributes."""
+
+    id: Id | None = None
+    email: Email | None = None
+
+
+class MergeCustomerRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, rename="camel"):
+    trigger_integrations: bool = False
+    customer: RfmcubeCustomerItem
+
+
+class MergeOrderRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, rename="camel"):
+    trigger_integrations: bool = False
+    order: OrderRequest
+
+
+class DeleteCustomerRequest(msgspec.Struct, forbid_unknown_fields=True):
+    """By id, then by email; one of them at least."""
+
+    id: Id | None = None
+    email: Email | None = None
+
+
+class MergeCustomerResponse(msgspec.Struct, rename="camel"):
+    success: bool
+    customer_id: str
+    trigger_integrations: bool
+
+
+class MergeOrderResponse(msgspec.Struct, rename="camel"):
+    success: bool
+    order_id: str
+    customer_id: str
+    trigger_integrations: bool
+
+
+class DeleteCustomerResponse(msgspec.Struct, rename="camel"):
+    success: bool
+    deleted_orders: int
 
 
 @dataclass(frozen=True)
@@ -22,52 +70,33 @@ class RfmcubeCustomer:
     attributes: dict[str, Any]
 
 
-def _envelope(payload: Any, entity: str) -> tuple[dict[str, Any], bool]:
-    if not isinstance(payload, dict):
-        raise ValidationError("The request is invalid.", [FieldIssue("$", "invalid_value", "Expected an object.")])
-    issues = [
-        FieldIssue(n, "unknown_field", "Unknown field.") for n in sorted(set(payload) - {"triggerIntegrations", entity})
-    ]
-    trigger = payload.get("triggerIntegrations", False)
-    if not isinstance(trigger, bool):
-        issues.append(FieldIssue("triggerIntegrations", "invalid_value", "Expected true or false."))
-    body = payload.get(entity)
-    if not isinstance(body, dict):
-        issues.append(FieldIssue(entity, "missing_field" if body is None else "invalid_value", "Expected an object."))
-    if issues:
-        raise ValidationError("The request is invalid.", issues)
-    return body, bool(trigger)  # type: ignore[return-value]
-
-
-def _id(value: Any) -> str | None:
-    """A string or an integer (1E2 would be another spelling of 100)."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, str | int):
-        return str(value)
-    return None
-
-
-def parse_merge_customer(payload: Any) -> tuple[RfmcubeCustomer, bool]:
-    customer, trigger = _envelope(payload, "customer")
+def customer_input(fields: RfmcubeCustomerItem, payload: dict[str, Any]) -> RfmcubeCustomer:
+    """The customer's rules past its types, every broken one at once. `payload` is the JSON object `fields` was
+    decoded from: its other members are the attributes."""
     issues: list[FieldIssue] = []
-    customer_id = _id(customer.get("id")) if customer.get("id") is not None else None
-    if customer.get("id") is not None and (customer_id is None or integration_id_issue(customer_id)):
+    customer_id = None if fields.id is None else str(fields.id)
+    if customer_id is not None and integration_id_issue(customer_id):
         issues.append(FieldIssue("customer.id", "invalid_value", "Expected a string or a number (1000 at most)."))
     elif customer_id is not None and (reserved := reserved_id_issue(customer_id, "customer.id")):
         issues.append(reserved)
     email = None
-    if customer.get("email") is not None:
-        email = normalise_email(customer["email"]) if isinstance(customer["email"], str) else None
+    if fields.email is not None:
+        email = normalise_email(fields.email)
         if email is None:
             issues.append(FieldIssue("customer.email", "invalid_value", "Not a valid email address."))
-    if customer.get("id") is None and customer.get("email") is None:
+    if fields.id is None and fields.email is None:
         issues.append(FieldIssue("customer.id", "missing_field", "A customer needs an id or an email."))
-    attributes = {name: value for name, value in customer.items() if name not in ("id", "email")}
+    attributes = {name: value for name, value in payload.items() if name not in ("id", "email")}
     issues += [issue.under("customer") for issue in attribute_issues(attributes)]
     if issues:
         raise ValidationError("The customer is invalid.", [_rooted(issue) for issue in issues])
-    return RfmcubeCustomer(customer_id, email, attributes), trigger
+    return RfmcubeCustomer(customer_id, email, attributes)
+
+
+def parse_merge_customer(payload: Any) -> tuple[RfmcubeCustomer, bool]:
+    """merge_customer's body (a decoded JSON value), as the import's records are read too."""
+    body = parse_model(MergeCustomerRequest, payload)
+    return customer_input(body.customer, payload["customer"]), body.trigger_integrations
 
 
 def _rooted(issue: FieldIssue) -> FieldIssue:
@@ -75,28 +104,19 @@ def _rooted(issue: FieldIssue) -> FieldIssue:
     return FieldIssue(issue.path.replace("customer.attributes.", "customer.", 1), issue.code, issue.message)
 
 
-def parse_merge_order(payload: Any) -> tuple[OrderInput, bool]:
-    order, trigger = _envelope(payload, "order")
-    return parse_order(order, root="order"), trigger
-
-
-def parse_delete_customer(payload: Any) -> tuple[str | None, str | None]:
-    if not isinstance(payload, dict):
-        raise ValidationError("The request is invalid.", [FieldIssue("$", "invalid_value", "Expected an object.")])
-    issues = [FieldIssue(n, "unknown_field", "Unknown field.") for n in sorted(set(payload) - {"id", "email"})]
-    customer_id = _id(payload.get("id")) if payload.get("id") is not None else None
-    if payload.get("id") is not None and customer_id is None:
-        issues.append(FieldIssue("id", "invalid_value", "Expected a string or a number."))
+def delete_request(body: DeleteCustomerRequest) -> tuple[str | None, str | None]:
+    """The customer's id and normalised email, at least one of them."""
+    issues: list[FieldIssue] = []
     email = None
-    if payload.get("email") is not None:
-        email = normalise_email(payload["email"]) if isinstance(payload["email"], str) else None
+    if body.email is not None:
+        email = normalise_email(body.email)
         if email is None:
             issues.append(FieldIssue("email", "invalid_value", "Not a valid email address."))
-    if payload.get("id") is None and payload.get("email") is None:
+    if body.id is None and body.email is None:
         issues.append(FieldIssue("id", "missing_field", "Give the customer's id, email, or both."))
     if issues:
         raise ValidationError("The request is invalid.", issues)
-    return customer_id, email
+    return (None if body.id is None else str(body.id)), email
 
 
 def merge_customer_attributes(write: Callable[[], T]) -> T:

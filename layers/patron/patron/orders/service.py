@@ -9,6 +9,7 @@ from decimal import Context, localcontext
 from typing import Protocol
 
 from patron.catalog.model import EntityKind
+from patron.catalog.service import CatalogAdditions, PendingAdditions
 from patron.clock import Clock, SystemClock, iso
 from patron.errors import ConflictError, FieldIssue, NotFoundError, ValidationError
 from patron.orders.model import Contribution, Order, OrderState, order_id_issue
@@ -149,12 +150,15 @@ class OrderService:
 
         return self._change(application_id, order.order_id, replace, must_exist=False)
 
-    def new_order(self, application_id: int, order: OrderInput, customer_id: str, root: str = "") -> Order:
+    def new_order(
+        self, application_id: int, order: OrderInput, customer_id: str, root: str = "", *, pending: PendingAdditions
+    ) -> Order:
         """The order upsert would store for `customer_id` if the order did not exist yet, checked the same way
         (catalog types, status mapping) but not written: for writers that store many new orders at once (an
-        import's batches). The customer's statistics are then `stats_of` its new orders."""
+        import's batches). The customer's statistics are then `stats_of` its new orders. What it adds to the
+        catalog joins `pending`, which the caller registers before writing the order."""
         _check_order_id(order.order_id)
-        self._register(application_id, order, root)
+        self._check(application_id, order, root, pending)
         order_ = _as_order(application_id, order, customer_id, self._statuses.get(application_id), None)
         return dataclasses.replace(order_, version=1, written=iso(self._clock.now()))
 
@@ -194,14 +198,24 @@ class OrderService:
     def _register(self, application_id: int, order: OrderInput, root: str) -> None:
         """The order's own fields enter the order catalog, its items' fields the product catalog; another type
         than the catalog's is refused before anything is written."""
+        if self._catalog is not None:
+            for additions in self._check(application_id, order, root):
+                self._catalog.register(additions)
+
+    def _check(
+        self, application_id: int, order: OrderInput, root: str, pending: PendingAdditions | None = None
+    ) -> list[CatalogAdditions]:
+        """What the order adds to the order and product catalogs, decided (nothing written); a value of another
+        type than the catalog's is refused, named where it sits in the order."""
         if self._catalog is None:
-            return
+            return []
         prefix = f"{root}." if root else ""
         try:
-            self._catalog.check_and_register_many(application_id, EntityKind.ORDER, [("", order.extra)])
-            self._catalog.check_and_register_many(
-                application_id, EntityKind.PRODUCT, [(f"items[{i}]", item) for i, item in enumerate(order.items)]
-            )
+            items = [(f"items[{i}]", item) for i, item in enumerate(order.items)]
+            return [
+                self._catalog.check_many(application_id, EntityKind.ORDER, [("", order.extra)], pending=pending),
+                self._catalog.check_many(application_id, EntityKind.PRODUCT, items, pending=pending),
+            ]
         except ValidationError as error:
             # The catalog names fields `<root>.attributes.<name>`; in an order they sit directly in it.
             raise ValidationError(

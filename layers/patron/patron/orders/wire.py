@@ -1,15 +1,23 @@
-"""Order payloads as integrations send them (Rfmcube's merge_order, Patron's PUT /v1/orders/{orderId}), read
-into an OrderInput with every problem reported by its field path. Fields we do not know are kept as sent."""
+"""The orders' wire: order payloads as integrations send them (Patron's PUT /v1/orders/{orderId}, Rfmcube's
+merge_order and import), decoded into OrderRequest by msgspec and read into an OrderInput by the order's own rules,
+every problem reported by its field path; fields we do not know are kept as sent. Then the answers, the status
+change and the status mapping."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
+
+import msgspec
+from msgspec import Meta
 
 from patron.clock import normalise_timestamp
 from patron.errors import FieldIssue, ValidationError
 from patron.http.jsonbody import encoded_size
+from patron.http.validation import parse_model
+from patron.http.wire import Email, Number, Open, to_builtins
+from patron.orders import repository
 from patron.orders.model import (
     MAX_ITEMS_PER_ORDER,
     MAX_ORDER_JSON_BYTES,
@@ -17,7 +25,6 @@ from patron.orders.model import (
     OrderState,
     order_id_issue,
 )
-from patron.orders.repository import OrderSummary
 from patron.orders.statuses import StatusMapping
 from patron.profiles.identifiers import normalise_email
 from patron.profiles.model import integration_id_issue, value_issues
@@ -54,20 +61,46 @@ class OrderInput:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+# Ids and statuses arrive as strings or integers (Rfmcube sends both); both read as text. A number with a fraction
+# or an exponent is refused: 1E2 and 100 would be two ids for one value.
+Id = str | int
+Status = Annotated[str, Meta(max_length=100)] | int
+Label = Annotated[str, Meta(max_length=200)]
+# Read by normalise_timestamp; documented as a date-time, the form answers use.
+Timestamp = Annotated[
+    str,
+    Meta(
+        extra_json_schema={"format": "date-time"},
+        description="ISO-8601: a date-time (naive: UTC) or a date; years 1900 to 2999 once in UTC.",
+    ),
+]
+# A list of objects, checked as a whole (`items`, not `items[3]`, names a list that is not one); each item's values
+# are checked by the catalog's rules.
+Items = Annotated[list[Any], Meta(extra_json_schema={"items": {"type": "object"}})]
+
+
+class OrderRequest(msgspec.Struct, kw_only=True, rename="camel"):
+    """An order as integrations send it: Patron's PUT /v1/orders/{orderId}, Rfmcube's merge_order `order` and its
+    import's orders. Members not named here (delivery, payment, custom fields) are kept as sent."""
+
+    id: Id | msgspec.UnsetType = msgspec.UNSET
+    customer_id: Id | None = None
+    customer_email: Email | None = None
+    created_at: Timestamp
+    updated_at: Timestamp | None = None
+    amount: Number
+    currency: Annotated[str, Meta(min_length=1, max_length=10)] | None = None
+    status: Status | None = None
+    status_label: Label | None = None
+    items: Items | None = None
+
+
 def _join(root: str, name: str) -> str:
     return f"{root}.{name}" if root else name
 
 
-def _text_or_number(value: Any) -> str | None:
-    """Ids and statuses arrive as strings or integers (Rfmcube sends both); both read as text. A number with a
-    fraction or an exponent is refused: 1E2 and 100 would be two ids for one value."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, str):
-        return value
-    if isinstance(value, int):
-        return str(value)
-    return None
+def _text(value: Id | None) -> str | None:
+    return None if value is None else str(value)
 
 
 def _money(amount: Decimal) -> bool:
@@ -80,73 +113,52 @@ def _money(amount: Decimal) -> bool:
 
 
 def parse_order(payload: Any, order_id: str | None = None, root: str = "") -> OrderInput:
-    """`order_id` comes from the path when the route has one; otherwise from the payload's `id`."""
-    if not isinstance(payload, dict):
-        raise ValidationError(
-            "The order is invalid.", [FieldIssue(root or "$", "invalid_value", "Expected an object.")]
-        )
+    """An order payload (a decoded JSON value) as the domain reads it, every problem named by its path under
+    `root`. `order_id` comes from the path when the route has one; otherwise from the payload's `id`."""
+    return order_input(parse_model(OrderRequest, payload, root), payload, order_id, root)
+
+
+def order_input(body: OrderRequest, payload: dict[str, Any], order_id: str | None = None, root: str = "") -> OrderInput:
+    """The order's rules past its types (ids, email, dates, amount, items, the members kept as sent), every broken
+    one at once. `payload` is the JSON object `body` was decoded from: its other members are the order's `extra`."""
     issues: list[FieldIssue] = []
 
     def path(name: str) -> str:
         return _join(root, name)
 
-    sent_id = _text_or_number(payload.get("id")) if "id" in payload else None
-    if "id" in payload and sent_id is None:
-        issues.append(FieldIssue(path("id"), "invalid_value", "Expected a string or a number."))
+    sent_id = None if body.id is msgspec.UNSET else str(body.id)
     if order_id is not None and sent_id is not None and sent_id != order_id:
         issues.append(FieldIssue(path("id"), "invalid_value", "Differs from the order id in the path."))
     resolved_id = order_id if order_id is not None else sent_id
     if resolved_id is None:
-        if "id" not in payload:
-            issues.append(FieldIssue(path("id"), "missing_field", "Required field."))
+        issues.append(FieldIssue(path("id"), "missing_field", "Required field."))
         resolved_id = ""
     elif issue := order_id_issue(resolved_id, path("id") if order_id is None else "orderId"):
         issues.append(issue)
 
-    customer_id: str | None = None
-    if payload.get("customerId") is not None:
-        customer_id = _text_or_number(payload["customerId"])
-        if customer_id is None:
-            issues.append(FieldIssue(path("customerId"), "invalid_value", "Expected a string or a number."))
-        elif issue := integration_id_issue(customer_id):
-            issues.append(FieldIssue(path("customerId"), issue.code, issue.message))
-            customer_id = None
+    customer_id = _text(body.customer_id)
+    if customer_id is not None and (issue := integration_id_issue(customer_id)):
+        issues.append(FieldIssue(path("customerId"), issue.code, issue.message))
+        customer_id = None
     customer_email: str | None = None
-    if payload.get("customerEmail") is not None:
-        raw = payload["customerEmail"]
-        customer_email = normalise_email(raw) if isinstance(raw, str) else None
+    if body.customer_email is not None:
+        customer_email = normalise_email(body.customer_email)
         if customer_email is None:
             issues.append(FieldIssue(path("customerEmail"), "invalid_value", "Not a valid email address."))
-    if payload.get("customerId") is None and payload.get("customerEmail") is None:
+    if body.customer_id is None and body.customer_email is None:
         issues.append(FieldIssue(path("customerId"), "missing_field", "An order needs customerId or customerEmail."))
 
-    created_at = _timestamp(payload, "createdAt", path, issues, required=True) or ""
-    updated_at = _timestamp(payload, "updatedAt", path, issues, required=False)
+    created_at = _timestamp(body.created_at, path("createdAt"), issues) or ""
+    updated_at = _timestamp(body.updated_at, path("updatedAt"), issues)
 
-    amount = payload.get("amount")
-    if "amount" not in payload:
-        issues.append(FieldIssue(path("amount"), "missing_field", "Required field."))
-        amount = Decimal(0)
-    elif isinstance(amount, bool) or not isinstance(amount, int | Decimal) or not _money(Decimal(amount)):
+    amount = Decimal(body.amount)
+    if not _money(amount):
         issues.append(
             FieldIssue(path("amount"), "invalid_value", "Expected an amount: at most 15 digits, 6 after the point.")
         )
-        amount = Decimal(0)
 
-    currency = payload.get("currency")
-    if currency is not None and (not isinstance(currency, str) or not 1 <= len(currency) <= 10):
-        issues.append(FieldIssue(path("currency"), "invalid_value", "Expected a currency code."))
-        currency = None
-    status = _text_or_number(payload["status"]) if payload.get("status") is not None else None
-    if payload.get("status") is not None and (status is None or len(status) > 100):
-        issues.append(FieldIssue(path("status"), "invalid_value", "Expected a string or a number (100 at most)."))
-    label = payload.get("statusLabel")
-    if label is not None and (not isinstance(label, str) or len(label) > 200):
-        issues.append(FieldIssue(path("statusLabel"), "invalid_value", "Expected a string (200 at most)."))
-        label = None
-
-    items = payload.get("items") or []
-    if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+    items = body.items or []
+    if not all(isinstance(item, dict) for item in items):
         issues.append(FieldIssue(path("items"), "invalid_value", "Expected a list of objects."))
         items = []
     elif len(items) > MAX_ITEMS_PER_ORDER:
@@ -170,69 +182,109 @@ def parse_order(payload: Any, order_id: str | None = None, root: str = "") -> Or
         customer_id=customer_id,
         customer_email=customer_email,
         created_at=created_at,
-        amount=Decimal(amount),
+        amount=amount,
         updated_at=updated_at,
-        currency=currency,
-        status=status,
-        status_label=label,
+        currency=body.currency,
+        status=_text(body.status),
+        status_label=body.status_label,
         items=items,
         extra=extra,
     )
 
 
-def _timestamp(payload: dict[str, Any], name: str, path: Any, issues: list[FieldIssue], required: bool) -> str | None:
-    raw = payload.get(name)
+def _timestamp(raw: str | None, path: str, issues: list[FieldIssue]) -> str | None:
     if raw is None:
-        if required:
-            issues.append(FieldIssue(path(name), "missing_field", "Required field."))
         return None
-    normalised = normalise_timestamp(raw) if isinstance(raw, str) else None
+    normalised = normalise_timestamp(raw)
     if normalised is None:
-        issues.append(FieldIssue(path(name), "invalid_value", "Expected an ISO-8601 date or date-time."))
+        issues.append(FieldIssue(path, "invalid_value", "Expected an ISO-8601 date or date-time."))
     return normalised
 
 
-def order_response(order: Order) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        **order.extra,
-        "orderId": order.order_id,
-        "customerId": order.customer_id,
-        "createdAt": order.created_at,
-        "updatedAt": order.updated_at,
-        "amount": order.amount,
-        "currency": order.currency,
-        "status": order.status,
-        "statusLabel": order.status_label,
-        "state": order.state.value,
-        "countsAsSale": order.counts_as_sale,
-        "isDeleted": order.deleted,
-        "items": order.items,
-        "version": order.version,
-    }
-    return body
+class OrderResponse(Open, rename="camel"):
+    """An order as stored: the members Patron reads, what it made of them (state, countsAsSale), and every other
+    member as it was sent."""
+
+    order_id: str
+    customer_id: str
+    created_at: str
+    updated_at: str | None
+    amount: Decimal
+    currency: str | None
+    status: str | None
+    status_label: str | None
+    state: OrderState
+    counts_as_sale: bool
+    is_deleted: bool
+    items: list[dict[str, Any]]
+    version: int
 
 
-def summary_response(summary: OrderSummary) -> dict[str, Any]:
-    return {
-        "orderId": summary.order_id,
-        "createdAt": summary.created_at,
-        "amount": summary.amount,
-        "currency": summary.currency,
-        "status": summary.status,
-        "statusLabel": summary.status_label,
-        "state": summary.state.value,
-        "isDeleted": summary.deleted,
-    }
+def order_response(order: Order) -> OrderResponse:
+    return OrderResponse(
+        extra=order.extra,
+        order_id=order.order_id,
+        customer_id=order.customer_id,
+        created_at=order.created_at,
+        updated_at=order.updated_at,
+        amount=order.amount,
+        currency=order.currency,
+        status=order.status,
+        status_label=order.status_label,
+        state=order.state,
+        counts_as_sale=order.counts_as_sale,
+        is_deleted=order.deleted,
+        items=order.items,
+        version=order.version,
+    )
 
 
-def parse_state(value: Any, path: str) -> OrderState:
-    try:
-        return OrderState(value)
-    except ValueError:
-        raise ValidationError(
-            "An order state is invalid.",
-            [FieldIssue(path, "invalid_value", "One of sale, pending, cancelled, returned.")],
-        ) from None
+def order_document(order: Order) -> dict[str, Any]:
+    """The order as GET /v1/orders/{orderId} answers it, as JSON-ready values (a customer's data export)."""
+    document: dict[str, Any] = to_builtins(order_response(order))
+    return document
+
+
+class OrderSummaryItem(msgspec.Struct, rename="camel"):
+    order_id: str
+    created_at: str
+    amount: Decimal
+    currency: str | None
+    status: str | None
+    status_label: str | None
+    state: OrderState
+    is_deleted: bool
+
+
+class OrderListResponse(msgspec.Struct, rename="camel"):
+    """A page of a customer's orders, newest first; `nextCursor` asks for the next page (null: none)."""
+
+    data: list[OrderSummaryItem]
+    next_cursor: str | None
+
+
+def summary_response(summary: repository.OrderSummary) -> OrderSummaryItem:
+    return OrderSummaryItem(
+        order_id=summary.order_id,
+        created_at=summary.created_at,
+        amount=summary.amount,
+        currency=summary.currency,
+        status=summary.status,
+        status_label=summary.status_label,
+        state=summary.state,
+        is_deleted=summary.deleted,
+    )
+
+
+def order_list_response(summaries: list[repository.OrderSummary], cursor: str | None) -> OrderListResponse:
+    return OrderListResponse(data=[summary_response(s) for s in summaries], next_cursor=cursor)
+
+
+class OrderStatusRequest(msgspec.Struct, forbid_unknown_fields=True, rename="camel"):
+    """PUT /v1/orders/{orderId}/status."""
+
+    status: Annotated[str, Meta(min_length=1, max_length=100)] | int
+    status_label: Label | None = None
 
 
 @dataclass(frozen=True)
@@ -241,55 +293,36 @@ class StatusChange:
     label: str | None
 
 
-def parse_status(payload: Any) -> StatusChange:
-    issues: list[FieldIssue] = []
-    if not isinstance(payload, dict):
-        raise ValidationError("The status is invalid.", [FieldIssue("$", "invalid_value", "Expected an object.")])
-    unknown = set(payload) - {"status", "statusLabel"}
-    issues += [FieldIssue(name, "unknown_field", "Unknown field.") for name in sorted(unknown)]
-    status = _text_or_number(payload.get("status"))
-    if status is None or not 0 < len(status) <= 100:
-        issues.append(FieldIssue("status", "invalid_value", "Expected a string or a number (100 at most)."))
-    label = payload.get("statusLabel")
-    if label is not None and (not isinstance(label, str) or len(label) > 200):
-        issues.append(FieldIssue("statusLabel", "invalid_value", "Expected a string (200 at most)."))
-    if issues:
-        raise ValidationError("The status is invalid.", issues)
-    assert status is not None
-    return StatusChange(status=status, label=label)
+def status_change(body: OrderStatusRequest) -> StatusChange:
+    return StatusChange(status=str(body.status), label=body.status_label)
 
 
-def parse_mapping(payload: Any) -> StatusMapping:
-    if not isinstance(payload, dict) or not isinstance(payload.get("states", {}), dict):
-        raise ValidationError(
-            "The mapping is invalid.", [FieldIssue("states", "invalid_value", "Expected an object of statuses.")]
-        )
-    issues = [
-        FieldIssue(name, "unknown_field", "Unknown field.")
-        for name in sorted(set(payload) - {"states", "defaultState"})
-    ]
+class StatusMappingRequest(msgspec.Struct, forbid_unknown_fields=True, rename="camel"):
+    """PUT /v1/order_statuses: raw statuses (1 to 100 characters) and the state each maps to; unmapped statuses
+    and orders without one take `defaultState`."""
+
     states: dict[str, OrderState] = {}
-    for raw, state in payload.get("states", {}).items():
-        try:
-            states[raw] = parse_state(state, f"states.{raw}")
-        except ValidationError as error:
-            issues += error.details
-        if not raw or len(raw) > 100:
-            issues.append(FieldIssue(f"states.{raw}", "invalid_name", "A status has 1 to 100 characters."))
-    default = OrderState.SALE
-    if "defaultState" in payload:
-        try:
-            default = parse_state(payload["defaultState"], "defaultState")
-        except ValidationError as error:
-            issues += error.details
+    default_state: OrderState = OrderState.SALE
+
+
+def status_mapping(body: StatusMappingRequest) -> StatusMapping:
+    issues = [
+        FieldIssue(f"states.{raw}", "invalid_name", "A status has 1 to 100 characters.")
+        for raw in body.states
+        if not raw or len(raw) > 100
+    ]
     if issues:
         raise ValidationError("The mapping is invalid.", issues)
-    return StatusMapping(states=states, default_state=default)
+    return StatusMapping(states=dict(body.states), default_state=body.default_state)
 
 
-def mapping_response(mapping: StatusMapping) -> dict[str, Any]:
-    return {
-        "states": {raw: state.value for raw, state in sorted(mapping.states.items())},
-        "defaultState": mapping.default_state.value,
-        "updated": mapping.updated,
-    }
+class StatusMappingResponse(msgspec.Struct, rename="camel"):
+    states: dict[str, OrderState]
+    default_state: OrderState
+    updated: str | None
+
+
+def mapping_response(mapping: StatusMapping) -> StatusMappingResponse:
+    return StatusMappingResponse(
+        states=dict(sorted(mapping.states.items())), default_state=mapping.default_state, updated=mapping.updated
+    )

@@ -1,36 +1,40 @@
-"""Cached factories of the order functions: built on first use, once per process."""
+"""Builders of the order service and of the resolver that finds an order's customer."""
 
 from __future__ import annotations
 
-from functools import cache
+from typing import TYPE_CHECKING
 
-from patron.catalog.wiring import catalog_service
-from patron.dynamo.client import dynamodb_client
 from patron.orders.customers import ProfileCustomerResolver
 from patron.orders.repository import DynamoOrderRepository
 from patron.orders.service import OrderService
 from patron.orders.statuses import DynamoStatusMappingRepository
-from patron.profiles.wiring import profile_service
-from patron.settings import OrdersSettings
+from patron.profiles.service import AttributeCatalog, ProfileService
+from patron.settings import Tables
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 
-@cache
-def orders_settings() -> OrdersSettings:
-    return OrdersSettings.from_environ()
+def customer_resolver(profiles: ProfileService) -> ProfileCustomerResolver:
+    return ProfileCustomerResolver(profiles)
 
 
-@cache
-def customer_resolver() -> ProfileCustomerResolver:
-    return ProfileCustomerResolver(profile_service())
+def order_repository(client: DynamoDBClient, tables: Tables) -> DynamoOrderRepository:
+    """Orders, and the customers' statistics they keep in the profiles table."""
+    return DynamoOrderRepository(client, tables.orders, tables.profiles)
 
 
-@cache
-def order_service() -> OrderService:
-    settings = orders_settings()
-    client = dynamodb_client()
+def order_service(
+    client: DynamoDBClient,
+    tables: Tables,
+    resolver: ProfileCustomerResolver,
+    catalog: AttributeCatalog | None,
+    orders: DynamoOrderRepository | None = None,
+) -> OrderService:
+    """`catalog` None: a service that never takes new order fields (erasure and merging move or delete orders)."""
     return OrderService(
-        DynamoOrderRepository(client, settings.orders_table_name, settings.profiles_table_name),
-        DynamoStatusMappingRepository(client, settings.config_table_name),
-        customer_resolver(),
-        catalog=catalog_service(),
+        orders or order_repository(client, tables),
+        DynamoStatusMappingRepository(client, tables.config),
+        resolver,
+        catalog=catalog,
     )

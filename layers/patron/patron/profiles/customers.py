@@ -3,18 +3,21 @@ identifiers ExpertSender, Rfmcube and Maestra integrations send: email, phone, C
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import msgspec
 
 from patron.errors import FieldIssue, ValidationError
+from patron.http.wire import Email, Open
+from patron.profiles.consents import Consent
 from patron.profiles.identifiers import KEEP, Change, IdentifierPatch, normalise_id, parse_patch
 from patron.profiles.model import CustomerProfile, reserved_id_issue
 
 
 class CustomerRequest(msgspec.Struct, forbid_unknown_fields=True, rename="camel"):
     # UNSET (absent) leaves an identifier as it is; null removes it.
-    email: str | msgspec.UnsetType | None = msgspec.UNSET
+    email: Email | msgspec.UnsetType | None = msgspec.UNSET
     phone: str | msgspec.UnsetType | None = msgspec.UNSET
     crm_id: str | msgspec.UnsetType | None = msgspec.UNSET
     device_ids: list[str] = []
@@ -76,23 +79,90 @@ def expected_version(if_match: str | None) -> int | None:
     return int(text)
 
 
-def customer_response(profile: CustomerProfile) -> dict[str, Any]:
-    ids = profile.identifiers
-    return {
-        "integrationId": profile.integration_id,
-        "id": profile.profile_id,
-        "version": profile.version,
-        "created": profile.created,
-        "updated": profile.updated,
-        "email": ids.email,
-        "phone": ids.phone,
-        "crmId": ids.crm_id,
-        "deviceIds": sorted(ids.device_ids),
-        "attributes": profile.attributes,
-        "stats": profile.stats.as_response(),
-        "consents": {channel: consent.as_dict() for channel, consent in sorted(profile.consents.items())},
-    }
+class CustomerStatsItem(msgspec.Struct, rename="camel"):
+    """The customer's order statistics (orders that count as sales)."""
+
+    orders_count: int
+    total_sales: Decimal
+    average_order_value: Decimal | None
+    first_order_at: str | None
+    last_order_at: str | None
+
+
+class ConsentItem(msgspec.Struct):
+    value: bool
+    time: str
+    source: str | msgspec.UnsetType = msgspec.UNSET
+
+
+class CustomerResponse(msgspec.Struct, rename="camel"):
+    integration_id: str
+    id: int
+    version: int
+    created: str
+    updated: str
+    email: str | None
+    phone: str | None
+    crm_id: str | None
+    device_ids: list[str]
+    attributes: dict[str, Any]
+    stats: CustomerStatsItem
+    consents: dict[str, ConsentItem]
+
+
+def _consent(consent: Consent) -> ConsentItem:
+    return ConsentItem(consent.value, consent.time, msgspec.UNSET if consent.source is None else consent.source)
+
+
+def customer_response(profile: CustomerProfile) -> CustomerResponse:
+    ids, stats = profile.identifiers, profile.stats
+    return CustomerResponse(
+        integration_id=profile.integration_id,
+        id=profile.profile_id,
+        version=profile.version,
+        created=profile.created,
+        updated=profile.updated,
+        email=ids.email,
+        phone=ids.phone,
+        crm_id=ids.crm_id,
+        device_ids=sorted(ids.device_ids),
+        attributes=profile.attributes,
+        stats=CustomerStatsItem(
+            orders_count=stats.orders_count,
+            total_sales=stats.sales_total,
+            average_order_value=stats.average_order_value,
+            first_order_at=stats.first_order_at,
+            last_order_at=stats.last_order_at,
+        ),
+        consents={channel: _consent(consent) for channel, consent in sorted(profile.consents.items())},
+    )
 
 
 def etag(profile: CustomerProfile) -> str:
     return f'"{profile.version}"'
+
+
+class CustomerDataResponse(Open, rename="camel"):
+    """Everything Patron holds about a person (GET /v1/customer_data/{integrationId}): the profile as
+    GET /v1/customers/{integrationId} answers it (null for a customer known only by orders that never counted as
+    sales), every order as GET /v1/orders/{orderId} answers it, and each later context's own section."""
+
+    integration_id: str
+    exported_at: str
+    profile: CustomerResponse | None
+    orders: list[dict[str, Any]]
+
+
+_EXPORT_MEMBERS = frozenset({"integrationId", "exportedAt", "profile", "orders"})
+
+
+def customer_data_export(document: dict[str, Any]) -> CustomerDataResponse:
+    """The exporter's document (patron.customers.export) as its answer."""
+    profile = document["profile"]
+    return CustomerDataResponse(
+        extra={name: section for name, section in document.items() if name not in _EXPORT_MEMBERS},
+        integration_id=document["integrationId"],
+        exported_at=document["exportedAt"],
+        profile=None if profile is None else msgspec.convert(profile, CustomerResponse),
+        orders=document.get("orders", []),
+    )

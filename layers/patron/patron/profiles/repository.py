@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextvars
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
@@ -99,9 +100,17 @@ class ProfileRepository(Protocol):
 
     def get(self, application_id: int, integration_id: str) -> CustomerProfile | None: ...
 
-    def write(self, application_id: int, current: CustomerProfile | None, change: ProfileChange) -> CustomerProfile:
-        """Applies `change` in one transaction with its identifier claims; raises VersionConflictError or
-        IdentifierTakenError (and writes nothing) when the profile moved on or an identifier is taken."""
+    def write(
+        self,
+        application_id: int,
+        current: CustomerProfile | None,
+        change: ProfileChange,
+        also: Sequence[committer.Write] = (),
+    ) -> CustomerProfile:
+        """Applies `change` in one transaction with its identifier claims and the items of `also` (another
+        context's, built by its own builders: the catalog's new attributes); raises VersionConflictError or
+        IdentifierTakenError, or the error of an item of `also` (and writes nothing) when the profile moved on, an
+        identifier is taken or another item's condition failed."""
         ...
 
     def owner_of(self, application_id: int, kind: IdentifierKind, value: str) -> str | None:
@@ -296,9 +305,15 @@ class DynamoProfileRepository:
         with ThreadPoolExecutor(max_workers=BULK_CONCURRENCY) as pool:
             return list(pool.map(lambda context, update: context.run(one, update), contexts, updates))
 
-    def write(self, application_id: int, current: CustomerProfile | None, change: ProfileChange) -> CustomerProfile:
-        """One plan: the profile (conditional on its version) and every identifier claimed or released; the
-        committer sends it alone as one conditional UpdateItem when nothing is claimed or released. The result is
+    def write(
+        self,
+        application_id: int,
+        current: CustomerProfile | None,
+        change: ProfileChange,
+        also: Sequence[committer.Write] = (),
+    ) -> CustomerProfile:
+        """One plan: the profile (conditional on its version), every identifier claimed or released, and `also`;
+        the committer sends it alone as one conditional UpdateItem when there is nothing else. The result is
         computed from `current` and `change`: the condition guarantees it is exact."""
         me = change.integration_id
         old_claims = current.identifiers.claims() if current else set()
@@ -343,6 +358,7 @@ class DynamoProfileRepository:
                 )
                 for kind, value in releases
             ),
+            *also,
         ]
         self._committer.commit(plan, too_large=ProfileTooLargeError, conflict=VersionConflictError)
         attributes = {**(current.attributes if current else {}), **change.set_attributes}

@@ -7,10 +7,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from patron.catalog.model import EntityKind
-from patron.catalog.service import CatalogAdditions
+from patron.catalog.service import AttributeTypeTakenError, CatalogAdditions, PendingAdditions
 from patron.clock import Clock, SystemClock, iso, normalise_timestamp
+from patron.dynamo.committer import Write
 from patron.errors import ConflictError, FieldIssue, NotFoundError, PatronError, ValidationError
-from patron.profiles.consents import merged, parse_consents
+from patron.profiles.consents import Consent, merged, parse_consents
 from patron.profiles.identifiers import (
     IdentifierKind,
     IdentifierPatch,
@@ -33,7 +34,12 @@ MAX_PROFILES_PER_BULK_UPDATE = 1000  # Talon.One's limit for PUT /v2/customer_pr
 # A read-modify-write that loses a race re-reads and re-applies (nothing is lost); after this many races in a
 # row, the caller gets 409.
 WRITE_ATTEMPTS = 4
+# New attributes' descriptors ride in the profile's own transaction (100 items at most, of which the profile and
+# its identifier claims and releases take up to 47). A write adding more registers them first, on their own.
+MAX_DESCRIPTORS_PER_WRITE = 50
 
+
+_NO_CHANGE = IdentifierPatch()
 
 _NORMALISERS = {
     IdentifierKind.EMAIL: normalise_email,
@@ -83,7 +89,8 @@ def _merged(application_id: int, current: CustomerProfile | None, update: Profil
 
 class AttributeCatalog(Protocol):
     """The attribute catalog (patron.catalog): types inferred on first use, another type refused. Checking
-    decides (and writes nothing); registering writes what a check decided."""
+    decides (and writes nothing); what a check decided is written as items of the writer's own transaction
+    (`items`, then `written`), or on its own (`register`)."""
 
     def check_many(
         self,
@@ -91,9 +98,16 @@ class AttributeCatalog(Protocol):
         kind: EntityKind,
         items: Sequence[tuple[str, Mapping[str, Any]]],
         overwrite: bool = False,
+        pending: PendingAdditions | None = None,
     ) -> CatalogAdditions: ...
 
     def register(self, additions: CatalogAdditions) -> None: ...
+
+    def items(self, additions: CatalogAdditions) -> list[Write]: ...
+
+    def written(self, additions: CatalogAdditions) -> None: ...
+
+    def recheck(self, additions: Sequence[CatalogAdditions]) -> list[CatalogAdditions]: ...
 
     def check_and_register_many(
         self,
@@ -112,35 +126,38 @@ class ProfileService:
         self._clock = clock or SystemClock()
         self._catalog = catalog
 
-    def _register(self, application_id: int, items: Sequence[tuple[str, Mapping[str, Any]]]) -> None:
-        """Every attribute's type checked against the catalog, and new ones registered, before anything else of
-        the call is written."""
-        if self._catalog is not None:
-            self._catalog.register(self._catalog.check_many(application_id, EntityKind.CUSTOMER, items))
-
     def update(
         self, application_id: int, integration_id: str, attributes: dict[str, Any], dry: bool = False
     ) -> CustomerProfile:
-        """Creates the profile if new; merges `attributes` into it (a null value removes that attribute).
+        """Creates the profile if new; merges `attributes` into it (a null value removes that attribute). The
+        descriptors of attributes new to the catalog are written in the profile's own transaction, or not at all.
         `dry`: checked exactly the same way, and the profile it would make answered, but nothing is written (not
         the profile, not the catalog's new attributes)."""
         issues = _issues(integration_id, attributes, client_id=True)
         if issues:
             raise ValidationError("The profile update is invalid.", issues)
-        additions = self._check(application_id, [("", attributes)])
+        additions = self._check(application_id, EntityKind.CUSTOMER, [("", attributes)])
         update = _as_update(integration_id, attributes)
         now = iso(self._clock.now())
         if dry:
             return _merged(application_id, self._repository.get(application_id, integration_id), update, now)
-        if additions is not None and self._catalog is not None:
-            self._catalog.register(additions)
-        return self._repository.upsert(application_id, integration_id, update.set_attributes, update.remove, now)
+        if not additions:
+            # Nothing new for the catalog: one UpdateItem creates or merges, without reading first.
+            return self._repository.upsert(application_id, integration_id, update.set_attributes, update.remove, now)
+        return self._write(application_id, update, additions)
 
-    def _check(self, application_id: int, items: Sequence[tuple[str, Mapping[str, Any]]]) -> CatalogAdditions | None:
-        """Every attribute's type checked against the catalog; what it would add, written by the caller."""
+    def _check(
+        self,
+        application_id: int,
+        kind: EntityKind,
+        items: Sequence[tuple[str, Mapping[str, Any]]],
+        pending: PendingAdditions | None = None,
+    ) -> list[CatalogAdditions]:
+        """Every value's type checked against the catalog, writing nothing: what the call adds to it, if anything."""
         if self._catalog is None:
-            return None
-        return self._catalog.check_many(application_id, EntityKind.CUSTOMER, items)
+            return []
+        additions = self._catalog.check_many(application_id, kind, items, pending=pending)
+        return [additions] if additions.types else []
 
     def update_many(self, application_id: int, items: list[tuple[str, dict[str, Any]]]) -> list[CustomerProfile]:
         """Updates up to 1000 profiles. Every item is validated before anything is written; the same integration
@@ -157,13 +174,15 @@ class ProfileService:
         ]
         if issues:
             raise ValidationError("The profile update is invalid.", issues)
-        self._register(
-            application_id, [(f"customerProfiles[{i}]", attributes) for i, (_, attributes) in enumerate(items)]
-        )
-        merged: dict[str, dict[str, Any]] = {}
+        roots = [(f"customerProfiles[{index}]", attributes) for index, (_, attributes) in enumerate(items)]
+        # A thousand profiles cannot share one transaction: the new attributes are registered first, so a value is
+        # never stored without its descriptor (a descriptor may stay without one, if every write using it fails).
+        for additions in self._check(application_id, EntityKind.CUSTOMER, roots):
+            self._register(additions)
+        merged_items: dict[str, dict[str, Any]] = {}
         for integration_id, attributes in items:
-            merged.setdefault(integration_id, {}).update(attributes)
-        updates = [_as_update(integration_id, attributes) for integration_id, attributes in merged.items()]
+            merged_items.setdefault(integration_id, {}).update(attributes)
+        updates = [_as_update(integration_id, attributes) for integration_id, attributes in merged_items.items()]
         outcomes = self._repository.upsert_many(application_id, updates, iso(self._clock.now()))
         by_id = {update.integration_id: outcome for update, outcome in zip(updates, outcomes, strict=True)}
         failed = [
@@ -192,20 +211,40 @@ class ProfileService:
         """Creates or merges a customer with identifiers. `expected_version` (0: must be new) makes the write
         conditional for the caller: a mismatch is 409 `version_conflict`. Without it, a parallel update is
         absorbed by re-reading and re-applying, so no update is ever lost. An identifier held by another
-        customer is 409 `identifier_taken`; nothing is written in either case."""
+        customer is 409 `identifier_taken`; nothing is written in either case (not the catalog's new attributes
+        or consent channels either: they are items of the same transaction)."""
         given, consent_issues = parse_consents(consents or {}, iso(self._clock.now()), normalise_timestamp)
         issues = _issues(integration_id, attributes) + consent_issues
         if issues:
             raise ValidationError("The customer update is invalid.", issues)
-        self._register(application_id, [("", attributes)])
-        if given and self._catalog is not None:
+        additions = self._check(application_id, EntityKind.CUSTOMER, [("", attributes)])
+        if given:
             channels = {channel: consent.value for channel, consent in given.items()}
-            self._catalog.check_and_register_many(application_id, EntityKind.CONSENT, [("consents", channels)])
+            additions += self._check(application_id, EntityKind.CONSENT, [("consents", channels)])
         update = _as_update(integration_id, attributes)
-        if identifiers.empty and expected_version is None and not given:
+        if identifiers.empty and expected_version is None and not given and not additions:
             return self._repository.upsert(
                 application_id, integration_id, update.set_attributes, update.remove, iso(self._clock.now())
             )
+        return self._write(application_id, update, additions, identifiers, expected_version, given)
+
+    def _write(
+        self,
+        application_id: int,
+        update: ProfileUpdate,
+        additions: list[CatalogAdditions],
+        identifiers: IdentifierPatch = _NO_CHANGE,
+        expected_version: int | None = None,
+        consents: dict[str, Consent] | None = None,
+    ) -> CustomerProfile:
+        """Read, then one transaction conditional on the version read: the profile, the identifier claims it makes
+        and releases, and the descriptors of the attributes (and consent channels) it adds to the catalog."""
+        if sum(len(added.types) for added in additions) > MAX_DESCRIPTORS_PER_WRITE:
+            for added in additions:
+                self._register(added)
+            additions = []
+        descriptors = [item for added in additions for item in self._catalog_items(added)]
+        integration_id = update.integration_id
         for _ in range(WRITE_ATTEMPTS):
             current = self._repository.get(application_id, integration_id)
             version = current.version if current else 0
@@ -218,25 +257,55 @@ class ProfileService:
                 identifiers=identifiers.applied_to(current.identifiers if current else Identifiers()),
                 expected_version=version,
                 now=iso(self._clock.now()),
-                consents=merged(current.consents if current else {}, given) if given else None,
+                consents=merged(current.consents if current else {}, consents) if consents else None,
             )
             try:
-                return self._repository.write(application_id, current, change)
+                profile = self._repository.write(application_id, current, change, also=descriptors)
             except VersionConflictError:
-                if expected_version is not None:
+                # The profile moved, or another transaction held one of the same items (a descriptor two requests
+                # add at once): read again. With If-Match, the version read next decides between 409 and a retry.
+                if expected_version is not None and not descriptors:
                     raise
+                continue
+            except AttributeTypeTakenError:
+                # Another request registered one of the attributes meanwhile: its type refuses the values (400, as
+                # a check would), or takes them and the descriptor leaves the next attempt.
+                assert self._catalog is not None
+                additions = self._catalog.recheck(additions)
+                descriptors = [item for added in additions for item in self._catalog_items(added)]
+                continue
+            for added in additions:
+                self._written(added)
+            return profile
         raise ConflictError("The customer is being changed by other requests; try again.", "concurrent_update")
 
+    def _catalog_items(self, additions: CatalogAdditions) -> list[Write]:
+        return self._catalog.items(additions) if self._catalog is not None else []
+
+    def _written(self, additions: CatalogAdditions) -> None:
+        if self._catalog is not None:
+            self._catalog.written(additions)
+
+    def _register(self, additions: CatalogAdditions) -> None:
+        if self._catalog is not None:
+            self._catalog.register(additions)
+
     def new_customer(
-        self, application_id: int, integration_id: str, attributes: dict[str, Any], identifiers: IdentifierPatch
+        self,
+        application_id: int,
+        integration_id: str,
+        attributes: dict[str, Any],
+        identifiers: IdentifierPatch,
+        pending: PendingAdditions,
     ) -> CustomerProfile:
         """The profile update_customer would create for a customer not stored yet, checked the same way (id,
         attributes, catalog types) but not written: for writers that store many new customers at once (an
-        import's batches), which then write it only if it still does not exist."""
+        import's batches), which then write it only if it still does not exist. What it adds to the catalog joins
+        `pending`, which the caller registers before writing the profile."""
         issues = _issues(integration_id, attributes)
         if issues:
             raise ValidationError("The customer update is invalid.", issues)
-        self._register(application_id, [("", attributes)])
+        self._check(application_id, EntityKind.CUSTOMER, [("", attributes)], pending)
         now = iso(self._clock.now())
         return CustomerProfile(
             application_id=application_id,

@@ -3,11 +3,12 @@ CustomerProfileIntegrationResponseV2, CustomerInventory, CustomerProfile), mappe
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any, Literal
 
 import msgspec
 
-from patron.profiles.model import CustomerProfile
+from patron.profiles import model
 
 ResponseContent = Literal[
     "customerProfile", "triggeredCampaigns", "loyalty", "event", "awardedGiveaways", "ruleFailureReasons"
@@ -35,37 +36,82 @@ class MultipleCustomerProfileIntegrationRequest(msgspec.Struct, forbid_unknown_f
     customer_profiles: list[MultipleCustomerProfileIntegrationRequestItem]
 
 
-def profile_response(profile: CustomerProfile, account_id: int) -> dict[str, Any]:
+class CustomerProfile(msgspec.Struct, rename="camel"):
     """talon_one.models.CustomerProfile."""
-    return {
-        "id": profile.profile_id,
-        "created": profile.created,
-        "integrationId": profile.integration_id,
-        "attributes": profile.attributes,
-        "accountId": account_id,
-        "closedSessions": profile.closed_sessions,
-        "totalSales": profile.total_sales,
-        # Deprecated in Talon.One and always null there.
-        "loyaltyMemberships": None,
-        "audienceMemberships": [],
-        "lastActivity": profile.last_activity,
-        "sandbox": False,
-    }
+
+    id: int
+    created: str
+    integration_id: str
+    attributes: dict[str, Any]
+    account_id: int
+    closed_sessions: int
+    total_sales: Decimal
+    # Deprecated in Talon.One and always null there.
+    loyalty_memberships: None
+    audience_memberships: list[dict[str, Any]]
+    last_activity: str
+    sandbox: bool
 
 
-def update_response(profile: CustomerProfile, account_id: int, include_profile: bool) -> dict[str, Any]:
-    """CustomerProfileIntegrationResponseV2 without the rule engine: no effects, coupons or referrals created."""
-    body: dict[str, Any] = {"effects": [], "createdCoupons": [], "createdReferrals": []}
-    if include_profile:
-        body["customerProfile"] = profile_response(profile, account_id)
-    return body
+class CustomerProfileIntegrationResponseV2(msgspec.Struct, rename="camel"):
+    """Without the rule engine: no effects, coupons or referrals yet; the profile when responseContent asks."""
+
+    effects: list[dict[str, Any]]
+    created_coupons: list[dict[str, Any]]
+    created_referrals: list[dict[str, Any]]
+    customer_profile: CustomerProfile | msgspec.UnsetType = msgspec.UNSET
 
 
-def inventory_response(profile: CustomerProfile, account_id: int, include_profile: bool) -> dict[str, Any]:
-    """CustomerInventory."""
-    return {"profile": profile_response(profile, account_id)} if include_profile else {}
+class CustomerInventory(msgspec.Struct):
+    """The parts asked for (only the profile today)."""
+
+    profile: CustomerProfile | msgspec.UnsetType = msgspec.UNSET
 
 
-def bulk_update_response(profiles: list[CustomerProfile], account_id: int) -> dict[str, Any]:
-    """MultipleCustomerProfileIntegrationResponseV2: one CustomerProfileUpdateV2Response per request item."""
-    return {"integrationStates": [{"customerProfile": profile_response(p, account_id)} for p in profiles]}
+class CustomerProfileUpdateV2Response(msgspec.Struct, rename="camel"):
+    customer_profile: CustomerProfile
+
+
+class MultipleCustomerProfileIntegrationResponseV2(msgspec.Struct, rename="camel"):
+    """One CustomerProfileUpdateV2Response per request item, in order."""
+
+    integration_states: list[CustomerProfileUpdateV2Response]
+
+
+def profile_response(profile: model.CustomerProfile, account_id: int) -> CustomerProfile:
+    return CustomerProfile(
+        id=profile.profile_id,
+        created=profile.created,
+        integration_id=profile.integration_id,
+        attributes=profile.attributes,
+        account_id=account_id,
+        closed_sessions=profile.closed_sessions,
+        total_sales=profile.total_sales,
+        loyalty_memberships=None,
+        audience_memberships=[],
+        last_activity=profile.last_activity,
+        sandbox=False,
+    )
+
+
+def update_response(
+    profile: model.CustomerProfile, account_id: int, include_profile: bool
+) -> CustomerProfileIntegrationResponseV2:
+    return CustomerProfileIntegrationResponseV2(
+        effects=[],
+        created_coupons=[],
+        created_referrals=[],
+        customer_profile=profile_response(profile, account_id) if include_profile else msgspec.UNSET,
+    )
+
+
+def inventory_response(profile: model.CustomerProfile, account_id: int, include_profile: bool) -> CustomerInventory:
+    return CustomerInventory(profile=profile_response(profile, account_id) if include_profile else msgspec.UNSET)
+
+
+def bulk_update_response(
+    profiles: list[model.CustomerProfile], account_id: int
+) -> MultipleCustomerProfileIntegrationResponseV2:
+    return MultipleCustomerProfileIntegrationResponseV2(
+        integration_states=[CustomerProfileUpdateV2Response(profile_response(p, account_id)) for p in profiles]
+    )

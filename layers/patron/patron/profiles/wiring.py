@@ -1,27 +1,16 @@
-"""Cached factories of the customer profiles function: built on first use, once per process."""
+"""Builder of the profile service, for the composition roots of the functions that read or write profiles."""
 
 from __future__ import annotations
 
-from functools import cache
+from typing import TYPE_CHECKING
 
-from patron.catalog.wiring import catalog_service
-from patron.dynamo.client import dynamodb_client
 from patron.profiles.repository import DynamoProfileRepository
-from patron.profiles.service import ProfileService
-from patron.settings import CustomersSettings, ProfilesSettings, ProfileTableSettings
+from patron.profiles.service import AttributeCatalog, ProfileService
+from patron.settings import Tables
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 
-@cache
-def profiles_settings() -> ProfilesSettings:
-    return ProfilesSettings.from_environ()
-
-
-@cache
-def customers_settings() -> CustomersSettings:
-    return CustomersSettings.from_environ()
-
-
-@cache
-def profile_service() -> ProfileService:
-    table = ProfileTableSettings.from_environ().profiles_table_name
-    return ProfileService(DynamoProfileRepository(dynamodb_client(), table), catalog=catalog_service())
+def profile_service(client: DynamoDBClient, tables: Tables, catalog: AttributeCatalog) -> ProfileService:
+    return ProfileService(DynamoProfileRepository(client, tables.profiles), catalog=catalog)

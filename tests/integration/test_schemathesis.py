@@ -1,0 +1,121 @@
+"""docs/openapi.json as a contract the local runtime keeps: schemathesis generates requests for every operation of
+the document from its schemas (valid bodies and, to find the edges, invalid ones), sends them with a tenant's key
+over HTTP, and checks that no answer is a 5xx and that every answer matches the document's schema for its status.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from schemathesis.checks import not_a_server_error
+from schemathesis.core import NOT_SET
+from schemathesis.specs.openapi.checks import response_schema_conformance
+
+from patron_local.openapi import OUTPUT
+from patron_local.server import serve
+
+EXAMPLES = int(os.environ.get("PATRON_SCHEMATHESIS_EXAMPLES", "50"))  # per operation
+SENT: dict[str, int] = {}  # requests sent per operation
+
+schema = schemathesis.openapi.from_path(OUTPUT)
+schema.config.generation.update(with_security_parameters=False)
+
+
+@pytest.fixture(scope="module")
+def base_url(runtime) -> Iterator[str]:
+    server = serve(runtime.gateway, port=0)
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def examples_sent(request) -> Iterator[None]:
+    """After an operation's run: it sent every example (unless it failed, and Hypothesis stopped to shrink)."""
+    failed = request.session.testsfailed
+    yield
+    operation = request.node.name.partition("[")[2].rstrip("]")
+    if request.session.testsfailed == failed:
+        assert SENT.get(operation, 0) >= EXAMPLES, (operation, SENT.get(operation, 0))
+
+
+@schema.parametrize()
+# Every example carries a nonce, so that an operation without parameters runs all its examples too (Hypothesis
+# stops once it has tried every distinct input).
+@schema.given(nonce=st.integers(min_value=0, max_value=2**32))
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.filter_too_much,
+        HealthCheck.data_too_large,
+        HealthCheck.function_scoped_fixture,  # one tenant per operation, shared by its examples: intended
+    ],
+)
+def test_every_operation_answers_as_documented_and_never_5xx(case, nonce, base_url, tenant, examples_sent):
+    SENT[case.operation.label] = SENT.get(case.operation.label, 0) + 1
+    if key := (case.headers or {}).get("Idempotency-Key"):
+        # Unique: the same key with another body is a 422 before the route runs (tests/unit/test_idempotency.py).
+        case.headers["Idempotency-Key"] = f"{key[:200]}{uuid.uuid4().hex}"
+    response = case.call(base_url=base_url, headers=tenant.headers)
+    case.validate_response(response, checks=[not_a_server_error, response_schema_conformance])
+
+
+def test_answers_about_objects_that_exist_match_the_document(base_url, tenant):
+    """Generated ids name nothing that exists, so the reads above answer 404: here every operation runs once on
+    objects made for it (a customer, an order, a process), and each answer is checked against the document."""
+    suffix = uuid.uuid4().hex[:8]
+    customer, order, device, email = f"c-{suffix}", f"o-{suffix}", f"d-{suffix}", f"{suffix}@example.com"
+    consents = {"email": {"value": True, "source": "checkout"}}
+    item = {"sku": "A1", "price": 19.9, "quantity": 2}
+    order_body = {"customerId": customer, "createdAt": "2024-05-01", "amount": 39.8, "items": [item], "note": "x"}
+    answered: dict[str, int] = {}
+
+    def check(method: str, path: str, ids: dict[str, Any] | None = None, query: Any = None, body: Any = None) -> Any:
+        case = schema[path][method].Case(path_parameters=ids, query=query, body=NOT_SET if body is None else body)
+        response = case.call(base_url=base_url, headers=tenant.headers)
+        case.validate_response(response, checks=[not_a_server_error, response_schema_conformance])
+        answered[f"{method} {path}"] = response.status_code
+        return response.json() if response.content else None
+
+    check(
+        "PUT", "/v1/customers/{integrationId}", {"integrationId": customer}, body={"email": email, "consents": consents}
+    )
+    check("PUT", "/v1/devices/{deviceId}", {"deviceId": device}, body={"attributes": {"seen": True}})
+    check("PUT", "/v1/order_statuses", body={"states": {"90": "cancelled"}, "defaultState": "sale"})
+    check("PUT", "/v1/orders/{orderId}", {"orderId": order}, body=order_body)
+    check("PUT", "/v1/orders/{orderId}/status", {"orderId": order}, body={"status": 10, "statusLabel": "Paid"})
+    check("GET", "/v1/orders/{orderId}", {"orderId": order})
+    check("GET", "/v1/customers/{integrationId}/orders", {"integrationId": customer})
+    check("GET", "/v1/customers/{integrationId}", {"integrationId": customer})
+    check("GET", "/v1/customers", query={"email": email})
+    check("PUT", "/v2/customer_profiles/{integrationId}", {"integrationId": customer}, body={"attributes": {"a": 1}})
+    check(
+        "PUT", "/v2/customer_profiles", query={"silent": "no"}, body={"customerProfiles": [{"integrationId": device}]}
+    )
+    check("GET", "/v1/customer_profiles/{integrationId}/inventory", {"integrationId": customer}, {"profile": "true"})
+    check("GET", "/v1/customer_data/{integrationId}", {"integrationId": customer})
+    check("GET", "/v1/attributes/{entity}", {"entity": "order"})
+    check("GET", "/v1/consents")
+    check("GET", "/v1/order_statuses")
+    check("POST", "/v1/merge_customer", body={"triggerIntegrations": True, "customer": {"id": f"r-{suffix}"}})
+    check("POST", "/v1/merge_order", body={"order": {**order_body, "id": f"r{order}", "customerId": f"r-{suffix}"}})
+    check("POST", "/v1/delete_customer", body={"id": f"r-{suffix}"})
+    check("POST", "/v1/import/uploads", body={"format": "csv", "contentLength": 10})
+    started = check("POST", "/v1/import", body={"customers": [{"id": f"i-{suffix}", "orders": [order_body]}]})
+    check("GET", "/v1/processes/{processId}", {"processId": started["processId"]})
+    check("DELETE", "/v1/orders/{orderId}", {"orderId": order})
+    check("DELETE", "/v1/customer_data/{integrationId}", {"integrationId": customer})
+    assert all(status < 300 for status in answered.values()), answered
+    document = json.loads(OUTPUT.read_text())["paths"]
+    assert set(answered) == {f"{method.upper()} {path}" for path, methods in document.items() for method in methods}
