@@ -1,0 +1,261 @@
+"""Each effect definition as a `CompiledEffect`: a function of the evaluation scope that appends Talon.One effects.
+
+The expressions inside are already compiled (`ruleset.py`): functions of the facts (or of the facts and an item)
+answering a `Decimal`, a string, or None when the expression has no value (an absent attribute, a division by
+zero): an effect whose amount has no value gives nothing and says why in the rule failure reasons.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from typing import Any
+
+from patron.promotions.definitions import DiscountScope, ItemDistribution
+from patron.promotions.effects import (
+    AddFreeItemProps,
+    CustomEffectProps,
+    SetDiscountPerAdditionalCostProps,
+    SetDiscountPerItemProps,
+    SetDiscountProps,
+    ShowNotificationProps,
+    TriggerWebhookProps,
+    UpdateAttributeProps,
+)
+from patron.promotions.evaluator import EFFECT_COULD_NOT_BE_APPLIED, CompiledEffect, Scope, Webhook
+from patron.promotions.money import ZERO
+
+HUNDRED = Decimal(100)
+
+Value = Callable[[Any], Any]  # facts -> value
+ItemValue = Callable[[Any, Any], Any]  # facts, item facts -> value
+ItemTest = Callable[[Any, Any], bool]
+Payload = Callable[[Any], dict[str, Any]]
+
+
+def _amount(value: Any) -> Decimal | None:
+    if isinstance(value, Decimal) and value.is_finite():
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return Decimal(value)
+    return None
+
+
+def _desired(scope: Scope, value: Any) -> Decimal | None:
+    amount = _amount(value)
+    return None if amount is None else max(scope.money.round(amount), ZERO)
+
+
+def set_discount(name: str, value: Value, discount_scope: DiscountScope) -> CompiledEffect:
+    def apply(scope: Scope, effect_index: int) -> None:
+        desired = _desired(scope, value(scope.facts))
+        if desired is None:
+            scope.fail(EFFECT_COULD_NOT_BE_APPLIED, effect_index)
+            return
+        pricing = scope.pricing
+        if discount_scope is DiscountScope.CART_ITEMS:
+            room, take = pricing.cart_items_room(), pricing.take_cart_items
+        elif discount_scope is DiscountScope.ADDITIONAL_COSTS:
+            room, take = pricing.additional_costs_room(), pricing.take_additional_costs
+        else:
+            room, take = pricing.session_room(), pricing.take_session
+        granted = scope.grant(desired, room, effect_index)
+        if granted <= 0:
+            return
+        take(granted)
+        props = SetDiscountProps(
+            name=name,
+            value=granted,
+            scope=discount_scope.value,
+            desired_value=desired if granted < desired else None,
+        )
+        scope.outcome.effects.append(scope.effect("setDiscount", props))
+
+    return apply
+
+
+def set_discount_per_item(
+    name: str,
+    matches: ItemTest | None,
+    percent: ItemValue | None,
+    amount: ItemValue | None,
+    distribution: ItemDistribution,
+    cap: Value | None,
+) -> CompiledEffect:
+    def apply(scope: Scope, effect_index: int) -> None:
+        facts, pricing = scope.facts, scope.pricing
+        items = facts.items
+        chosen = [index for index, item in enumerate(items) if matches is None or matches(facts, item)]
+        if not chosen:
+            return
+        limit = None if cap is None else _desired(scope, cap(facts))
+        if distribution is ItemDistribution.PRO_RATA:
+            _pro_rata(scope, effect_index, name, chosen, percent, amount, limit)
+            return
+        given = ZERO
+        for index in chosen:
+            item, line = items[index], pricing.lines[index]
+            units = range(line.quantity) if distribution is ItemDistribution.UNIT else (None,)
+            for unit in units:
+                base = line.price if unit is not None else line.total
+                desired = _item_desired(scope, facts, item, base, percent, amount)
+                if desired is None:
+                    scope.fail(EFFECT_COULD_NOT_BE_APPLIED, effect_index)
+                    return
+                if limit is not None:
+                    desired = min(desired, max(limit - given, ZERO))
+                room = pricing.unit_room(index, unit) if unit is not None else pricing.line_room(index)
+                granted = scope.grant(desired, room, effect_index) if desired > 0 else ZERO
+                if granted <= 0:
+                    continue
+                if unit is not None:
+                    pricing.take_unit(index, unit, granted)
+                else:
+                    pricing.take_line(index, granted)
+                given += granted
+                props = SetDiscountPerItemProps(
+                    name=f"{name}#{index}" if unit is None else f"{name}#{index}.{unit}",
+                    value=granted,
+                    position=index,
+                    sub_position=unit,
+                    desired_value=desired if granted < desired else None,
+                    scope="price",
+                )
+                scope.outcome.effects.append(scope.effect("setDiscountPerItem", props))
+
+    return apply
+
+
+def _item_desired(
+    scope: Scope, facts: Any, item: Any, base: Decimal, percent: ItemValue | None, amount: ItemValue | None
+) -> Decimal | None:
+    if percent is not None:
+        rate = _amount(percent(facts, item))
+        return None if rate is None else _desired(scope, base * rate / HUNDRED)
+    assert amount is not None
+    return _desired(scope, amount(facts, item))
+
+
+def _pro_rata(
+    scope: Scope,
+    effect_index: int,
+    name: str,
+    chosen: list[int],
+    percent: ItemValue | None,
+    amount: ItemValue | None,
+    limit: Decimal | None,
+) -> None:
+    """One total shared by the matching items in proportion to what is left of each (whole minor units that
+    add up exactly): `amount` read once (on the first matching item), or `percent` of their total."""
+    facts, pricing = scope.facts, scope.pricing
+    # Shares follow what is left of each item; together they never take more than the items' or session's rest.
+    weights = [pricing.lines_left[index] for index in chosen]
+    room = min(sum(weights, ZERO), pricing.items_left, pricing.total_left)
+    if percent is not None:
+        rate = _amount(percent(facts, facts.items[chosen[0]]))
+        desired = None if rate is None else _desired(scope, room * rate / HUNDRED)
+    else:
+        assert amount is not None
+        desired = _desired(scope, amount(facts, facts.items[chosen[0]]))
+    if desired is None:
+        scope.fail(EFFECT_COULD_NOT_BE_APPLIED, effect_index)
+        return
+    if limit is not None:
+        desired = min(desired, limit)
+    total = scope.grant(desired, room, effect_index)
+    if total <= 0:
+        return
+    shares = scope.money.split(total, weights)
+    for index, share in zip(chosen, shares, strict=True):
+        if share <= 0:
+            continue
+        pricing.take_line(index, share)
+        props = SetDiscountPerItemProps(
+            name=f"{name}#{index}",
+            value=share,
+            position=index,
+            scope="price",
+            total_discount=total,
+            desired_total_discount=desired if total < desired else None,
+        )
+        scope.outcome.effects.append(scope.effect("setDiscountPerItem", props))
+
+
+def set_discount_per_additional_cost(
+    name: str, cost: str, cost_id: int, percent: Value | None, amount: Value | None
+) -> CompiledEffect:
+    def apply(scope: Scope, effect_index: int) -> None:
+        pricing = scope.pricing
+        if cost not in pricing.additional_costs:
+            return
+        if percent is not None:
+            rate = _amount(percent(scope.facts))
+            base = pricing.additional_costs[cost]
+            desired = None if rate is None else _desired(scope, base * rate / HUNDRED)
+        else:
+            assert amount is not None
+            desired = _desired(scope, amount(scope.facts))
+        if desired is None:
+            scope.fail(EFFECT_COULD_NOT_BE_APPLIED, effect_index)
+            return
+        granted = scope.grant(desired, pricing.cost_room(cost), effect_index)
+        if granted <= 0:
+            return
+        pricing.take_cost(cost, granted)
+        props = SetDiscountPerAdditionalCostProps(
+            name=name,
+            additional_cost_id=cost_id,
+            additional_cost=cost,
+            value=granted,
+            desired_value=desired if granted < desired else None,
+        )
+        scope.outcome.effects.append(scope.effect("setDiscountPerAdditionalCost", props))
+
+    return apply
+
+
+def add_free_item(sku: str, name: str) -> CompiledEffect:
+    def apply(scope: Scope, effect_index: int) -> None:
+        scope.outcome.effects.append(scope.effect("addFreeItem", AddFreeItemProps(sku=sku, name=name)))
+
+    return apply
+
+
+def show_notification(kind: str, title: Callable[[Any], str], body: Callable[[Any], str]) -> CompiledEffect:
+    def apply(scope: Scope, effect_index: int) -> None:
+        props = ShowNotificationProps(notification_type=kind, title=title(scope.facts), body=body(scope.facts))
+        scope.outcome.effects.append(scope.effect("showNotification", props))
+
+    return apply
+
+
+def custom_effect(name: str, effect_id: int, payload: Payload) -> CompiledEffect:
+    def apply(scope: Scope, effect_index: int) -> None:
+        props = CustomEffectProps(effect_id=effect_id, name=name, payload=payload(scope.facts))
+        scope.outcome.effects.append(scope.effect("customEffect", props))
+
+    return apply
+
+
+def update_attribute(target: str, attribute: str, value: Value) -> CompiledEffect:
+    def apply(scope: Scope, effect_index: int) -> None:
+        result = value(scope.facts)
+        if result is None:
+            scope.fail(EFFECT_COULD_NOT_BE_APPLIED, effect_index)
+            return
+        updates = scope.outcome.profile_attributes if target == "profile" else scope.outcome.session_attributes
+        updates[attribute] = result
+        path = f"{target}.attributes.{attribute}" if target == "profile" else f"attributes.{attribute}"
+        scope.outcome.effects.append(scope.effect("updateAttribute", UpdateAttributeProps(path=path, value=result)))
+
+    return apply
+
+
+def trigger_webhook(webhook_id: int, webhook_name: str, payload: Payload) -> CompiledEffect:
+    def apply(scope: Scope, effect_index: int) -> None:
+        body: Mapping[str, Any] = payload(scope.facts)
+        scope.outcome.webhooks.append(Webhook(scope.campaign.id, webhook_id, webhook_name, body))
+        props = TriggerWebhookProps(webhook_id=webhook_id, webhook_name=webhook_name)
+        scope.outcome.effects.append(scope.effect("triggerWebhook", props))
+
+    return apply

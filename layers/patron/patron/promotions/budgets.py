@@ -1,0 +1,97 @@
+"""Campaign budgets: which counters a limit keeps, and how much of each an evaluation may still use.
+
+A counter is named by its campaign, action, entity (none: the whole campaign) and calendar period in the
+application's timezone (`2026-12-03`, `2026-W49`, `2026-12`, `2026`; weeks are ISO weeks). Counters are consumed when
+a session closes, in the close's transaction, each with a condition that it stays within its limit; cancel,
+return and reopen give back exactly what the close consumed (docs/promotions.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from patron.promotions.definitions import Limit, LimitAction, LimitEntity, LimitPeriod
+from patron.promotions.money import ZERO
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class CounterKey:
+    campaign_id: int
+    action: str
+    entity: str  # "" for the whole campaign, else "Profile" / "Session" / "Identifier"
+    entity_id: str
+    period: str  # "overall" or the period's label
+
+    def label(self) -> str:
+        """One string naming the counter (its item's sort key)."""
+        return f"{self.campaign_id}#{self.action}#{self.entity}#{self.entity_id}#{self.period}"
+
+
+def period_label(period: LimitPeriod, local: datetime) -> str:
+    if period is LimitPeriod.DAILY:
+        return local.date().isoformat()
+    if period is LimitPeriod.WEEKLY:
+        year, week, _ = local.isocalendar()
+        return f"{year}-W{week:02d}"
+    if period is LimitPeriod.MONTHLY:
+        return f"{local.year}-{local.month:02d}"
+    if period is LimitPeriod.YEARLY:
+        return str(local.year)
+    return "overall"
+
+
+@dataclass(frozen=True, slots=True)
+class Subjects:
+    """Who a session is, for limits per entity: no profile (anonymous) means per-profile limits do not bind it."""
+
+    session_id: str
+    profile_id: str | None
+    identifiers: tuple[str, ...] = ()
+
+
+def counter_keys(campaign_id: int, limit: Limit, subjects: Subjects, local: datetime) -> list[CounterKey]:
+    """The counters `limit` binds for this session (several for an identifier limit: one per identifier)."""
+    period = period_label(limit.period, local)
+    if not limit.entities:
+        return [CounterKey(campaign_id, limit.action.value, "", "", period)]
+    entity = limit.entities[0]
+    if entity is LimitEntity.PROFILE:
+        ids: Iterable[str] = [subjects.profile_id] if subjects.profile_id else []
+    elif entity is LimitEntity.SESSION:
+        ids = [subjects.session_id]
+    else:
+        ids = subjects.identifiers
+    return [CounterKey(campaign_id, limit.action.value, entity.value, entity_id, period) for entity_id in ids]
+
+
+@dataclass(frozen=True, slots=True)
+class Bound:
+    key: CounterKey
+    limit: Decimal
+
+
+class Budget:
+    """The limits of one campaign for one evaluation: what has been used (read before deciding) plus what this
+    evaluation takes."""
+
+    __slots__ = ("bounds", "used")
+
+    def __init__(self, bounds: list[Bound], used: Mapping[CounterKey, Decimal]):
+        self.bounds = bounds
+        self.used = used
+
+    def left(self, action: LimitAction, taken: Mapping[CounterKey, Decimal]) -> Decimal | None:
+        """What `action` may still take; None when no limit binds it."""
+        room: Decimal | None = None
+        for bound in self.bounds:
+            if bound.key.action != action.value:
+                continue
+            left = bound.limit - self.used.get(bound.key, ZERO) - taken.get(bound.key, ZERO)
+            room = left if room is None else min(room, left)
+        return None if room is None else max(room, ZERO)
+
+    def keys(self, action: LimitAction) -> list[CounterKey]:
+        return [bound.key for bound in self.bounds if bound.key.action == action.value]

@@ -1,0 +1,255 @@
+"""What a shop writes: an application's promotion settings, evaluation groups and campaigns (docs/campaigns.md).
+
+The same Structs read campaign files (YAML or JSON, through the CLI), the management API's bodies and the stored
+ruleset versions, and generate the published JSON Schema (`schema.json`), so an editor completes and checks a
+file with exactly the rules the engine applies. Conditions and value expressions are text in the condition
+language (`rules/`); they are parsed and type-checked when a ruleset is compiled (`ruleset.py`), not here.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+import msgspec
+
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=255)]
+Expression = (
+    Annotated[
+        str,
+        msgspec.Meta(
+            min_length=1,
+            max_length=4096,
+            description="An expression of the condition language (docs/rules.md), e.g. `session.total * 0.1`.",
+        ),
+    ]
+    # A plain number may be written as one (YAML's `value: 10`); it is read as the text it was written as.
+    | int
+    | float
+    | bool
+)
+CampaignId = Annotated[int, msgspec.Meta(ge=1, le=2**31 - 1)]
+Template = Annotated[
+    str,
+    msgspec.Meta(max_length=4096, description="Text where `${expression}` is replaced by the expression's value."),
+]
+
+
+class _Definition(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True, rename="camel"):
+    pass
+
+
+class _Effect(_Definition, frozen=True, tag_field="type"):
+    pass
+
+
+class DiscountScope(StrEnum):
+    SESSION_TOTAL = "sessionTotal"
+    CART_ITEMS = "cartItems"
+    ADDITIONAL_COSTS = "additionalCosts"
+
+
+class SetDiscount(_Effect, frozen=True, tag="setDiscount"):
+    """A discount on the session: `value` is the amount, capped by what the scope holds."""
+
+    name: Name
+    value: Expression
+    scope: DiscountScope = DiscountScope.SESSION_TOTAL
+
+
+class ItemDistribution(StrEnum):
+    EACH = "each"  # per matching cart item (line): the amount for that line
+    UNIT = "unit"  # per unit after flattening: one effect per unit, with its subPosition
+    PRO_RATA = "proRata"  # `amount` is a total shared by the matching items in proportion to their price
+
+
+class SetDiscountPerItem(_Effect, frozen=True, tag="setDiscountPerItem"):
+    """A discount on each matching item: `percent` of its price, or a fixed `amount` (an expression that may read
+    `item`). `cap`, when set, bounds the effect's total over all items."""
+
+    name: Name
+    filter: Expression | None = None
+    percent: Expression | None = None
+    amount: Expression | None = None
+    distribution: ItemDistribution = ItemDistribution.EACH
+    cap: Expression | None = None
+
+
+class SetDiscountPerAdditionalCost(_Effect, frozen=True, tag="setDiscountPerAdditionalCost"):
+    """A discount on one of the session's additional costs (shipping, ...): `percent` of it or a fixed `amount`."""
+
+    name: Name
+    additional_cost: Name
+    percent: Expression | None = None
+    amount: Expression | None = None
+
+
+class AddFreeItem(_Effect, frozen=True, tag="addFreeItem"):
+    sku: Name
+    name: Name
+
+
+class ShowNotification(_Effect, frozen=True, tag="showNotification"):
+    title: Template
+    body: Template
+    notification_type: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] = "info"
+
+
+class CustomEffect(_Effect, frozen=True, tag="customEffect"):
+    """A shop-defined effect: `payload` is answered as given, with `${expression}` in its strings evaluated."""
+
+    name: Name
+    effect_id: Annotated[int, msgspec.Meta(ge=1)] = 1
+    payload: dict[str, Any] = {}
+
+
+class AttributeTarget(StrEnum):
+    SESSION = "session"
+    PROFILE = "profile"
+
+
+class UpdateAttribute(_Effect, frozen=True, tag="updateAttribute"):
+    target: AttributeTarget
+    attribute: Name
+    value: Expression
+
+
+class TriggerWebhook(_Effect, frozen=True, tag="triggerWebhook"):
+    """Recorded in the outbox when the session closes (delivered at least once, with its id)."""
+
+    webhook_id: Annotated[int, msgspec.Meta(ge=1)]
+    webhook_name: Name
+    payload: dict[str, Any] = {}
+
+
+EffectDefinition = (
+    SetDiscount
+    | SetDiscountPerItem
+    | SetDiscountPerAdditionalCost
+    | AddFreeItem
+    | ShowNotification
+    | CustomEffect
+    | UpdateAttribute
+    | TriggerWebhook
+)
+
+
+class Rule(_Definition, frozen=True):
+    title: Name
+    condition: Expression = "true"
+    effects: Annotated[list[EffectDefinition], msgspec.Meta(max_length=50)] = []
+
+
+class CampaignState(StrEnum):
+    ENABLED = "enabled"
+    DISABLED = "disabled"
+    ARCHIVED = "archived"
+
+
+class LimitAction(StrEnum):
+    # Talon.One's names: the total value of the discounts the campaign gave ...
+    SET_DISCOUNT = "setDiscount"
+    # ... and its redemptions: closed sessions in which the campaign triggered.
+    SET_DISCOUNT_EFFECT = "setDiscountEffect"
+
+
+class LimitEntity(StrEnum):
+    PROFILE = "Profile"
+    SESSION = "Session"
+    IDENTIFIER = "Identifier"
+
+
+class LimitPeriod(StrEnum):
+    OVERALL = "overall"
+    DAILY = "daily"
+    WEEKLY = "weekly"
+    MONTHLY = "monthly"
+    YEARLY = "yearly"
+
+
+class Limit(_Definition, frozen=True):
+    """A budget: at most `limit` of `action` per campaign, or per each of `entities` (a profile, a session, a
+    session identifier), in each `period` (calendar periods in the application's timezone; weeks start Monday)."""
+
+    action: LimitAction
+    # A number (`1000`, `99.50`); a string holding one is taken too, as the stored versions write it.
+    limit: Decimal
+    entities: Annotated[list[LimitEntity], msgspec.Meta(max_length=1)] = []
+    period: LimitPeriod = LimitPeriod.OVERALL
+
+    def __post_init__(self) -> None:
+        if self.limit < 0 or not self.limit.is_finite():
+            raise ValueError("a limit is a number of at least 0")
+        if self.action is LimitAction.SET_DISCOUNT_EFFECT and self.limit != self.limit.to_integral_value():
+            raise ValueError("a redemption limit is a whole number")
+
+
+class Campaign(_Definition, frozen=True):
+    id: CampaignId
+    name: Name
+    rules: Annotated[list[Rule], msgspec.Meta(min_length=1, max_length=100)]
+    description: Annotated[str, msgspec.Meta(max_length=10_000)] = ""
+    state: CampaignState = CampaignState.ENABLED
+    # A date-time without an offset is in the application's timezone.
+    start_time: datetime | None = None
+    end_time: datetime | None = None
+    evaluation_group: Name = "default"
+    # Inside its group, campaigns are evaluated by ascending priority, then by id.
+    priority: int = 0
+    limits: Annotated[list[Limit], msgspec.Meta(max_length=20)] = []
+    tags: Annotated[list[Name], msgspec.Meta(max_length=50)] = []
+    features: Annotated[list[Literal["coupons", "referrals", "loyalty", "giveaways"]], msgspec.Meta(max_length=4)] = []
+    attributes: dict[str, Any] = {}
+
+
+class EvaluationMode(StrEnum):
+    STACKABLE = "stackable"  # every triggered campaign applies
+    LIST_ORDER = "listOrder"  # the first triggered campaign applies
+    HIGHEST_DISCOUNT = "highestDiscount"  # the triggered campaign with the largest discount total applies
+    LOWEST_DISCOUNT = "lowestDiscount"
+    # The first triggered campaign applies, and no campaign of a later group is evaluated.
+    EXCLUSIVE = "exclusive"
+
+
+class EvaluationGroup(_Definition, frozen=True):
+    name: Name
+    mode: EvaluationMode = EvaluationMode.STACKABLE
+
+
+class Settings(_Definition, frozen=True):
+    currency: Annotated[str, msgspec.Meta(pattern="^[A-Z]{3}$")] = "EUR"
+    timezone: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] = "UTC"
+    # Later campaigns see earlier campaigns' discounts (session.total, item.price are discounted).
+    cascading_discounts: bool = False
+
+
+class Ruleset(_Definition, frozen=True):
+    """Everything an application evaluates: what `patron campaigns publish` sends and a version stores."""
+
+    settings: Settings = Settings()
+    # Groups in evaluation order; a campaign's group must be one of them ("default" exists unless redefined).
+    evaluation_groups: Annotated[list[EvaluationGroup], msgspec.Meta(max_length=100)] = []
+    campaigns: Annotated[list[Campaign], msgspec.Meta(max_length=5000)] = []
+
+    def groups(self) -> list[EvaluationGroup]:
+        named = {group.name for group in self.evaluation_groups}
+        default = [] if "default" in named else [EvaluationGroup(name="default")]
+        return [*default, *self.evaluation_groups]
+
+
+def json_schema() -> dict[str, Any]:
+    """The published JSON Schema of a campaign file (docs/campaigns.schema.json), from these Structs."""
+    schema = msgspec.json.schema(Ruleset)
+    # msgspec writes a Decimal as a string; a file writes a limit as a number (`limit: 1000`), and either is read.
+    schema["$defs"]["Limit"]["properties"]["limit"] = {"type": ["number", "string"], "minimum": 0}
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "Patron campaigns"
+    return schema
+
+
+def render_json_schema() -> str:
+    """The schema as committed (docs/campaigns.schema.json; a test keeps the two the same)."""
+    return json.dumps(json_schema(), indent=2, sort_keys=True) + "\n"

@@ -1,0 +1,388 @@
+"""A `Ruleset` compiled once per published version: every condition and expression into closures (rules/), the
+groups in evaluation order, each campaign's index keys and limits. A Lambda instance keeps the compiled version
+while the application's pointer names it.
+
+Compiling reports every fault at once (each with its file, campaign, rule and path), so `patron campaigns
+validate` and the management API refuse a ruleset before it is published, never while a session is evaluated.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from patron.promotions import actions
+from patron.promotions.budgets import Bound, Budget, CounterKey, Subjects, counter_keys
+from patron.promotions.definitions import (
+    AddFreeItem,
+    Campaign,
+    CampaignState,
+    CustomEffect,
+    EffectDefinition,
+    Limit,
+    Ruleset,
+    SetDiscount,
+    SetDiscountPerAdditionalCost,
+    SetDiscountPerItem,
+    ShowNotification,
+    TriggerWebhook,
+    UpdateAttribute,
+)
+from patron.promotions.evaluator import CompiledCampaign, CompiledEffect, CompiledGroup, CompiledRule
+from patron.promotions.loading import DefinitionError, DefinitionIssue
+from patron.promotions.money import Money
+from patron.promotions.rules import Compiler, Facts, Requirements, RuleError, RuleLocation, parse, requirements
+from patron.promotions.rules.errors import line_and_column
+from patron.promotions.rules.schema import DYNAMIC, NUMBER, SchemaLike, Type
+
+_TEMPLATE = re.compile(r"\$\{([^}]*)\}")
+_NOTHING = Requirements()
+
+
+def expression(value: str | int | float | bool) -> str:
+    """A definition's expression as text: YAML's `value: 10` is the expression `10`."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value if isinstance(value, str) else repr(value)
+
+
+@dataclass(frozen=True, slots=True)
+class Indexed:
+    campaign: CompiledCampaign
+    requires: Requirements | None  # None: nothing known, every request may match
+    limits: tuple[Limit, ...]
+    enabled: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledRuleset:
+    version: int
+    ruleset: Ruleset
+    money: Money
+    zone: tzinfo
+    groups: tuple[CompiledGroup, ...]
+    campaigns: Mapping[int, Indexed]
+
+    def candidates(self, facts: Facts, only: frozenset[int] | None = None) -> tuple[CompiledGroup, ...]:
+        """The groups with only the campaigns that can match these facts: enabled (or, in a dry request, named
+        in `only`), and whose index keys the facts hold."""
+        groups: list[CompiledGroup] = []
+        for group in self.groups:
+            kept = []
+            for campaign in group.campaigns:
+                indexed = self.campaigns[campaign.id]
+                allowed = indexed.enabled if only is None else campaign.id in only
+                if allowed and (indexed.requires is None or indexed.requires.admits(facts)):
+                    kept.append(campaign)
+            if kept:
+                groups.append(CompiledGroup(group.id, group.name, group.mode, tuple(kept)))
+        return tuple(groups)
+
+    def counter_keys(self, groups: Sequence[CompiledGroup], subjects: Subjects, now: datetime) -> set[CounterKey]:
+        """Every counter the candidate campaigns' limits bind for this session: what to read before deciding."""
+        local = now.astimezone(self.zone)
+        keys: set[CounterKey] = set()
+        for group in groups:
+            for campaign in group.campaigns:
+                for limit in self.campaigns[campaign.id].limits:
+                    keys.update(counter_keys(campaign.id, limit, subjects, local))
+        return keys
+
+    def budget(
+        self, campaign: CompiledCampaign, subjects: Subjects, now: datetime, used: Mapping[CounterKey, Decimal]
+    ) -> Budget:
+        local = now.astimezone(self.zone)
+        bounds = [
+            Bound(key, limit.limit)
+            for limit in self.campaigns[campaign.id].limits
+            for key in counter_keys(campaign.id, limit, subjects, local)
+        ]
+        return Budget(bounds, used)
+
+
+def _zone(name: str) -> tzinfo | None:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+def _aware(moment: datetime | None, zone: tzinfo) -> datetime | None:
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=zone) if moment.tzinfo is None else moment
+
+
+class _CampaignCompiler:
+    """Compiles one campaign's expressions, collecting every fault instead of stopping at the first."""
+
+    def __init__(self, compiler: Compiler, campaign: Campaign, root: str, file: str, cost_ids: Mapping[str, int]):
+        self.compiler = compiler
+        self.campaign = campaign
+        self.root = root
+        self.file = file
+        self.cost_ids = cost_ids
+        self.issues: list[DefinitionIssue] = []
+
+    def _location(self, rule_index: int, path: str) -> RuleLocation:
+        rule = self.campaign.rules[rule_index]
+        return RuleLocation(self.file, self.campaign.name, rule_index, rule.title, f"{self.root}.{path}")
+
+    def _guard(self, build: Callable[[], Any], rule_index: int, path: str) -> Any:
+        try:
+            return build()
+        except RuleError as error:
+            source = error.source
+            for issue in error.issues:
+                column = line_and_column(source, issue.start)[1] if source and issue.start is not None else None
+                self.issues.append(
+                    DefinitionIssue(
+                        self.file, f"{self.root}.{path}", issue.code, issue.message, self.campaign.name, column
+                    )
+                )
+            return None
+
+    def condition(self, rule_index: int, source: str) -> Callable[[Facts], bool] | None:
+        where = self._location(rule_index, f"rules[{rule_index}].condition")
+        built = self._guard(
+            lambda: self.compiler.condition(source, where), rule_index, f"rules[{rule_index}].condition"
+        )
+        return built  # type: ignore[no-any-return]
+
+    def value(self, rule_index: int, path: str, source: Any, kind: Type = NUMBER) -> Any:
+        text = expression(source)
+        where = self._location(rule_index, path)
+        return self._guard(lambda: self.compiler.value(text, kind, where), rule_index, path)
+
+    def item_value(self, rule_index: int, path: str, source: Any) -> Any:
+        text = expression(source)
+        where = self._location(rule_index, path)
+        return self._guard(lambda: self.compiler.item_value(text, NUMBER, where), rule_index, path)
+
+    def item_condition(self, rule_index: int, path: str, source: Any) -> Any:
+        text = expression(source)
+        where = self._location(rule_index, path)
+        return self._guard(lambda: self.compiler.item_condition(text, where), rule_index, path)
+
+    def template(self, rule_index: int, path: str, text: str) -> Callable[[Facts], str]:
+        """`Hello ${profile.attributes.name}`: each `${...}` an expression, written as text (absent: empty)."""
+        parts: list[str | Callable[[Facts], Any]] = []
+        last = 0
+        for found in _TEMPLATE.finditer(text):
+            parts.append(text[last : found.start()])
+            parts.append(self.value(rule_index, path, found.group(1), DYNAMIC) or (lambda _facts: None))
+            last = found.end()
+        parts.append(text[last:])
+        if len(parts) == 1:
+            return lambda _facts: text
+
+        def render(facts: Facts) -> str:
+            return "".join(part if isinstance(part, str) else _text(part(facts)) for part in parts)
+
+        return render
+
+    def payload(self, rule_index: int, path: str, payload: Mapping[str, Any]) -> Callable[[Facts], dict[str, Any]]:
+        """A JSON payload whose strings may hold `${...}`; a string that is exactly one `${...}` takes its value."""
+
+        def build(value: Any, at: str) -> Callable[[Facts], Any]:
+            if isinstance(value, str):
+                whole = _TEMPLATE.fullmatch(value)
+                if whole:
+                    return self.value(rule_index, at, whole.group(1), DYNAMIC) or (lambda _facts: None)
+                return self.template(rule_index, at, value)
+            if isinstance(value, dict):
+                members = {key: build(member, f"{at}.{key}") for key, member in value.items()}
+                return lambda facts: {key: _json(member(facts)) for key, member in members.items()}
+            if isinstance(value, list):
+                elements = [build(member, f"{at}[{index}]") for index, member in enumerate(value)]
+                return lambda facts: [_json(element(facts)) for element in elements]
+            return lambda _facts: value
+
+        built = build(dict(payload), path)
+        return built
+
+    def effect(self, rule_index: int, effect_index: int, effect: EffectDefinition) -> CompiledEffect | None:
+        at = f"rules[{rule_index}].effects[{effect_index}]"
+        match effect:
+            case SetDiscount():
+                value = self.value(rule_index, f"{at}.value", effect.value)
+                return actions.set_discount(effect.name, value, effect.scope) if value else None
+            case SetDiscountPerItem():
+                if (effect.percent is None) == (effect.amount is None):
+                    self._refuse(f"{at}", "percent_or_amount", "Give either `percent` or `amount`.")
+                    return None
+                matches = self.item_condition(rule_index, f"{at}.filter", effect.filter) if effect.filter else None
+                percent = self.item_value(rule_index, f"{at}.percent", effect.percent) if effect.percent else None
+                amount = self.item_value(rule_index, f"{at}.amount", effect.amount) if effect.amount else None
+                cap = self.value(rule_index, f"{at}.cap", effect.cap) if effect.cap is not None else None
+                return actions.set_discount_per_item(effect.name, matches, percent, amount, effect.distribution, cap)
+            case SetDiscountPerAdditionalCost():
+                if (effect.percent is None) == (effect.amount is None):
+                    self._refuse(f"{at}", "percent_or_amount", "Give either `percent` or `amount`.")
+                    return None
+                percent = self.value(rule_index, f"{at}.percent", effect.percent) if effect.percent else None
+                amount = self.value(rule_index, f"{at}.amount", effect.amount) if effect.amount else None
+                cost_id = self.cost_ids.get(effect.additional_cost, 0)
+                return actions.set_discount_per_additional_cost(
+                    effect.name, effect.additional_cost, cost_id, percent, amount
+                )
+            case AddFreeItem():
+                return actions.add_free_item(effect.sku, effect.name)
+            case ShowNotification():
+                title = self.template(rule_index, f"{at}.title", effect.title)
+                body = self.template(rule_index, f"{at}.body", effect.body)
+                return actions.show_notification(effect.notification_type, title, body)
+            case CustomEffect():
+                payload = self.payload(rule_index, f"{at}.payload", effect.payload)
+                return actions.custom_effect(effect.name, effect.effect_id, payload)
+            case UpdateAttribute():
+                value = self.value(rule_index, f"{at}.value", effect.value, DYNAMIC)
+                return actions.update_attribute(effect.target.value, effect.attribute, value) if value else None
+            case TriggerWebhook():
+                payload = self.payload(rule_index, f"{at}.payload", effect.payload)
+                return actions.trigger_webhook(effect.webhook_id, effect.webhook_name, payload)
+        return None
+
+    def _refuse(self, path: str, code: str, message: str) -> None:
+        self.issues.append(DefinitionIssue(self.file, f"{self.root}.{path}", code, message, self.campaign.name))
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f") if value == value.to_integral_value() else format(value, "f")
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)
+
+
+def _json(value: Any) -> Any:
+    """A computed value as JSON can carry it (a date as its ISO text; a tuple as a list)."""
+    if isinstance(value, tuple):
+        return [_json(element) for element in value]
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+def compile_ruleset(
+    ruleset: Ruleset,
+    version: int,
+    schema: SchemaLike = None,
+    origins: Mapping[int, tuple[str, str]] | None = None,
+) -> CompiledRuleset:
+    """Raises DefinitionError with every fault; `origins` names each campaign's file and path (loading.merge)."""
+    issues: list[DefinitionIssue] = []
+    zone = _zone(ruleset.settings.timezone)
+    if zone is None:
+        message = f"Unknown timezone {ruleset.settings.timezone!r} (an IANA name, e.g. Europe/Rome)."
+        issues.append(DefinitionIssue("", "settings.timezone", "invalid_timezone", message))
+        zone = ZoneInfo("UTC")
+    compiler = Compiler(schema, share_aggregates=True)
+    groups = ruleset.groups()
+    group_index = {group.name: index for index, group in enumerate(groups)}
+    cost_ids = {name: index + 1 for index, name in enumerate(sorted(_cost_names(ruleset)))}
+    members: list[list[CompiledCampaign]] = [[] for _ in groups]
+    indexed: dict[int, Indexed] = {}
+    for position, campaign in enumerate(ruleset.campaigns):
+        if campaign.state is CampaignState.ARCHIVED:
+            continue
+        file, root = (origins or {}).get(campaign.id, ("", f"campaigns[{position}]"))
+        one = _CampaignCompiler(compiler, campaign, root, file, cost_ids)
+        rules = []
+        needs: Requirements | None = None
+        for rule_index, rule in enumerate(campaign.rules):
+            text = expression(rule.condition)
+            condition = one.condition(rule_index, text)
+            effects = [one.effect(rule_index, index, effect) for index, effect in enumerate(rule.effects)]
+            if condition is None or any(effect is None for effect in effects):
+                continue
+            rules.append(CompiledRule(rule_index, rule.title, condition, tuple(e for e in effects if e)))
+            needs = _loosest(needs, _requirements_of(text))
+        issues += one.issues
+        if one.issues or campaign.evaluation_group not in group_index:
+            continue
+        compiled = CompiledCampaign(
+            id=campaign.id,
+            name=campaign.name,
+            group=group_index[campaign.evaluation_group],
+            priority=campaign.priority,
+            start=_aware(campaign.start_time, zone),
+            end=_aware(campaign.end_time, zone),
+            rules=tuple(rules),
+        )
+        members[compiled.group].append(compiled)
+        requires = None if needs is None or needs == _NOTHING else needs
+        indexed[campaign.id] = Indexed(
+            compiled, requires, tuple(campaign.limits), campaign.state is CampaignState.ENABLED
+        )
+    if issues:
+        raise DefinitionError(issues)
+    compiled_groups = tuple(
+        CompiledGroup(
+            index + 1, group.name, group.mode, tuple(sorted(members[index], key=lambda c: (c.priority, c.id)))
+        )
+        for index, group in enumerate(groups)
+    )
+    return CompiledRuleset(version, ruleset, Money(ruleset.settings.currency), zone, compiled_groups, indexed)
+
+
+def _cost_names(ruleset: Ruleset) -> set[str]:
+    return {
+        effect.additional_cost
+        for campaign in ruleset.campaigns
+        for rule in campaign.rules
+        for effect in rule.effects
+        if isinstance(effect, SetDiscountPerAdditionalCost)
+    }
+
+
+def _requirements_of(text: str) -> Requirements:
+    try:
+        return requirements(parse(text))
+    except RuleError:
+        return _NOTHING
+
+
+def _loosest(current: Requirements | None, more: Requirements) -> Requirements:
+    """A campaign can match when any of its rules can: keys are kept only when every rule has them (a union of
+    each kind); a rule without keys leaves the campaign unindexed."""
+    if current is None:
+        return more
+    if current == _NOTHING or more == _NOTHING:
+        return _NOTHING
+
+    def union(left: frozenset[str] | None, right: frozenset[str] | None) -> frozenset[str] | None:
+        return None if left is None or right is None else left | right
+
+    merged = Requirements(
+        event_types=union(current.event_types, more.event_types),
+        coupon_codes=union(current.coupon_codes, more.coupon_codes),
+        skus=union(current.skus, more.skus),
+        categories=union(current.categories, more.categories),
+    )
+    return merged
+
+
+def budgets_for(
+    compiled: CompiledRuleset, subjects: Subjects, now: datetime, used: Mapping[CounterKey, Decimal]
+) -> Callable[[CompiledCampaign], Budget]:
+    cache: dict[int, Budget] = {}
+
+    def budget(campaign: CompiledCampaign) -> Budget:
+        found = cache.get(campaign.id)
+        if found is None:
+            found = cache[campaign.id] = compiled.budget(campaign, subjects, now, used)
+        return found
+
+    return budget

@@ -1,0 +1,197 @@
+"""Customer sessions as Talon.One defines them: a cart, its state, and the documented transitions.
+
+States and the only transitions (Talon.One's `NewCustomerSessionV2.state`):
+  open -> closed, open -> cancelled                       (session update)
+  closed -> cancelled                                     (session update)
+  closed -> partially_returned                            (returns)
+  closed -> open                                          (reopen)
+  partially_returned -> cancelled                         (session update)
+A session may be created open or closed. Anything else is refused with `invalid_state_transition`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from patron.errors import FieldIssue, ValidationError
+
+MAX_CART_ITEMS = 1000
+MAX_TOTAL_QUANTITY = 10_000
+
+
+class SessionState(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+    CANCELLED = "cancelled"
+    PARTIALLY_RETURNED = "partially_returned"
+
+
+class Via(StrEnum):
+    UPDATE = "update"
+    RETURN = "return"
+    REOPEN = "reopen"
+
+
+_TRANSITIONS: frozenset[tuple[SessionState | None, SessionState, Via]] = frozenset(
+    {
+        (None, SessionState.OPEN, Via.UPDATE),
+        (None, SessionState.CLOSED, Via.UPDATE),
+        (SessionState.OPEN, SessionState.OPEN, Via.UPDATE),
+        (SessionState.OPEN, SessionState.CLOSED, Via.UPDATE),
+        (SessionState.OPEN, SessionState.CANCELLED, Via.UPDATE),
+        (SessionState.CLOSED, SessionState.CANCELLED, Via.UPDATE),
+        (SessionState.CLOSED, SessionState.PARTIALLY_RETURNED, Via.RETURN),
+        (SessionState.PARTIALLY_RETURNED, SessionState.PARTIALLY_RETURNED, Via.RETURN),
+        (SessionState.CLOSED, SessionState.OPEN, Via.REOPEN),
+        (SessionState.PARTIALLY_RETURNED, SessionState.CANCELLED, Via.UPDATE),
+    }
+)
+
+
+def check_transition(current: SessionState | None, wanted: SessionState, via: Via) -> None:
+    """Refuses a transition Talon.One does not document (a 400 naming both states)."""
+    if (current, wanted, via) in _TRANSITIONS:
+        return
+    source = current.value if current else "new"
+    message = f"A session cannot go from {source} to {wanted.value}"
+    message += "." if via is Via.UPDATE else f" by a {via.value}."
+    raise ValidationError(message, [FieldIssue("customerSession.state", "invalid_state_transition", message)])
+
+
+@dataclass(frozen=True, slots=True)
+class CartItem:
+    sku: str
+    quantity: int
+    price: Decimal
+    name: str | None = None
+    category: str | None = None
+    attributes: Mapping[str, Any] = field(default_factory=dict)
+    # Quantity returned so far (returns), never more than `quantity`.
+    returned_quantity: int = 0
+    extra: Mapping[str, Any] = field(default_factory=dict)  # every other field, as sent (weight, ...)
+
+    @property
+    def remaining_quantity(self) -> int:
+        return self.quantity - self.returned_quantity
+
+
+def check_cart(items: Sequence[CartItem], root: str = "customerSession.cartItems") -> None:
+    if len(items) > MAX_CART_ITEMS:
+        message = f"A session holds at most {MAX_CART_ITEMS} cart items."
+        raise ValidationError(message, [FieldIssue(root, "too_many_items", message)])
+    if sum(item.quantity for item in items) > MAX_TOTAL_QUANTITY:
+        message = f"The cart items' quantities add up to more than {MAX_TOTAL_QUANTITY}."
+        raise ValidationError(message, [FieldIssue(root, "quantity_too_large", message)])
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    integration_id: str
+    id: int
+    created: str
+    updated: str
+    state: SessionState
+    profile_id: str | None = None  # None: anonymous
+    store_integration_id: str | None = None
+    coupon_codes: tuple[str, ...] = ()
+    referral_code: str | None = None
+    loyalty_cards: tuple[str, ...] = ()
+    identifiers: tuple[str, ...] = ()
+    attributes: Mapping[str, Any] = field(default_factory=dict)
+    cart_items: tuple[CartItem, ...] = ()
+    additional_costs: Mapping[str, Decimal] = field(default_factory=dict)
+    first_session: bool = True
+    update_count: int = 1
+    version: int = 0
+
+    @property
+    def cart_item_total(self) -> Decimal:
+        return sum((item.price * item.quantity for item in self.cart_items), Decimal(0))
+
+    @property
+    def additional_cost_total(self) -> Decimal:
+        return sum(self.additional_costs.values(), Decimal(0))
+
+    @property
+    def total(self) -> Decimal:
+        return self.cart_item_total + self.additional_cost_total
+
+
+class Unset:
+    """A field the request left out: the session keeps what it had (Talon.One: omit a field to keep it)."""
+
+    _instance: Unset | None = None
+
+    def __new__(cls) -> Unset:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET: Any = Unset()
+
+
+@dataclass(frozen=True, slots=True)
+class SessionChange:
+    """What an update sends: UNSET keeps the session's value; `couponCodes: []` and `referralCode: ""` discard."""
+
+    state: SessionState = SessionState.OPEN
+    profile_id: Any = UNSET  # str | None
+    store_integration_id: Any = UNSET
+    coupon_codes: Any = UNSET  # tuple[str, ...]
+    referral_code: Any = UNSET  # str (empty: discard)
+    loyalty_cards: Any = UNSET
+    identifiers: Any = UNSET
+    attributes: Any = UNSET  # Mapping[str, Any]: merged, a null removes
+    cart_items: Any = UNSET  # tuple[CartItem, ...]: replaces the cart
+    additional_costs: Any = UNSET  # Mapping[str, Decimal]: replaces them
+
+
+def _attributes(current: Mapping[str, Any], sent: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(current)
+    for name, value in sent.items():
+        if value is None:
+            merged.pop(name, None)
+        else:
+            merged[name] = value
+    return merged
+
+
+def apply_change(session: Session, change: SessionChange, now: str) -> Session:
+    """The session after an update (state checked by the caller). The cart and additional costs are replaced as
+    sent; attributes merge; codes kept when omitted."""
+
+    def pick(sent: Any, current: Any) -> Any:
+        return current if sent is UNSET else sent
+
+    referral = pick(change.referral_code, session.referral_code)
+    return replace(
+        session,
+        state=change.state,
+        updated=now,
+        profile_id=session.profile_id if change.profile_id is UNSET else change.profile_id,
+        store_integration_id=pick(change.store_integration_id, session.store_integration_id),
+        coupon_codes=pick(change.coupon_codes, session.coupon_codes),
+        referral_code=referral or None,
+        loyalty_cards=pick(change.loyalty_cards, session.loyalty_cards),
+        identifiers=pick(change.identifiers, session.identifiers),
+        attributes=session.attributes
+        if change.attributes is UNSET
+        else _attributes(session.attributes, change.attributes),
+        cart_items=pick(change.cart_items, session.cart_items),
+        additional_costs=pick(change.additional_costs, session.additional_costs),
+        update_count=session.update_count + 1,
+    )
+
+
+def new_session(integration_id: str, session_id: int, change: SessionChange, now: str, first: bool) -> Session:
+    blank = Session(integration_id=integration_id, id=session_id, created=now, updated=now, state=change.state)
+    created = apply_change(blank, change, now)
+    return replace(created, update_count=1, first_session=first)

@@ -1,0 +1,91 @@
+"""The example campaigns (examples/campaigns/, the demo application's) load, compile and give the effects their
+files promise: from YAML through the decide step, as `patron campaigns` and the sessions route use them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import yaml
+
+from patron.promotions.budgets import CounterKey
+from patron.promotions.decide import Snapshot, counters_to_read, decide
+from patron.promotions.loading import merge
+from patron.promotions.pricing import Line
+from patron.promotions.rules import ProfileFacts
+from patron.promotions.ruleset import compile_ruleset
+
+EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "campaigns"
+THURSDAY = datetime(2026, 12, 3, 12, tzinfo=UTC)
+SATURDAY = datetime(2026, 12, 5, 12, tzinfo=UTC)
+
+
+def examples():
+    documents = [(path.name, yaml.safe_load(path.read_text())) for path in sorted(EXAMPLES.glob("*.yaml"))]
+    return compile_ruleset(merge(documents), version=1)
+
+
+def line(position: int, sku: str, price: str, quantity: int = 1, category: str | None = None) -> Line:
+    return Line(position, sku, quantity, Decimal(price), category=category)
+
+
+def effects_of(evaluation):
+    return [(e.campaign_id, e.effect_type, getattr(e.props, "value", None)) for e in evaluation.effects]
+
+
+def test_ten_percent_over_100_discounts_the_session_and_says_so():
+    ruleset = examples()
+    evaluation = decide(ruleset, Snapshot("s1", lines=[line(0, "tee", "60", 2)]), THURSDAY)
+    assert effects_of(evaluation) == [(1, "setDiscount", Decimal("12.00")), (1, "showNotification", None)]
+    assert evaluation.effects[1].props.body == "Orders of 100 or more get 10% off: 12 off this one."
+    assert decide(ruleset, Snapshot("s1", lines=[line(0, "tee", "99.99")]), THURSDAY).effects == []
+
+
+def test_two_pairs_of_shoes_take_20_percent_off_each_pair_and_shipping_is_free_over_50():
+    ruleset = examples()
+    snapshot = Snapshot(
+        "s2",
+        lines=[line(0, "boot", "40", 1, "shoes"), line(1, "sneaker", "25", 2, "shoes"), line(2, "sock", "5")],
+        additional_costs={"shipping": Decimal("4.90")},
+    )
+    evaluation = decide(ruleset, snapshot, THURSDAY)
+    assert effects_of(evaluation) == [
+        (2, "setDiscountPerItem", Decimal("8.00")),
+        (2, "setDiscountPerItem", Decimal("5.00")),
+        (2, "setDiscountPerItem", Decimal("5.00")),
+        (3, "setDiscountPerAdditionalCost", Decimal("4.90")),
+    ]
+    assert [(e.props.position, e.props.sub_position) for e in evaluation.effects[:3]] == [(0, 0), (1, 0), (1, 1)]
+
+
+def test_the_weekend_campaign_reads_its_budget_and_is_out_once_the_customer_used_it_this_week():
+    ruleset = examples()
+    profile = ProfileFacts(integration_id="c1", closed_sessions=3)
+    snapshot = Snapshot("s3", lines=[line(0, "tee", "30")], profile=profile, first_session=False)
+    keys = counters_to_read(ruleset, snapshot, SATURDAY)
+    weekly = CounterKey(4, "setDiscountEffect", "Profile", "c1", "2026-W49")
+    assert keys == {CounterKey(4, "setDiscount", "", "", "overall"), weekly}
+    fresh = decide(ruleset, snapshot, SATURDAY)
+    assert effects_of(fresh) == [(4, "setDiscount", Decimal("5.00"))]
+    assert fresh.consumption == {CounterKey(4, "setDiscount", "", "", "overall"): Decimal(5), weekly: Decimal(1)}
+    used = Snapshot(
+        "s3", lines=[line(0, "tee", "30")], profile=profile, first_session=False, counters={weekly: Decimal(1)}
+    )
+    assert decide(ruleset, used, SATURDAY).effects == []
+    assert decide(ruleset, snapshot, THURSDAY).effects == []
+
+
+def test_the_exclusive_member_group_gives_one_deal_and_fills_templates():
+    ruleset = examples()
+    vip = ProfileFacts(integration_id="c9", attributes={"tier": "vip"}, closed_sessions=0)
+    evaluation = decide(ruleset, Snapshot("s4", lines=[line(0, "tee", "20")], profile=vip), THURSDAY)
+    assert [(e.campaign_id, e.effect_type) for e in evaluation.effects] == [
+        (5, "setDiscount"),
+        (5, "updateAttribute"),
+    ]
+    assert evaluation.profile_attributes["lastVipDiscount"] == THURSDAY
+    newcomer = ProfileFacts(integration_id="c10", closed_sessions=0)
+    welcome = decide(ruleset, Snapshot("s5", lines=[line(0, "tee", "20")], profile=newcomer), THURSDAY)
+    assert [(e.campaign_id, e.effect_type) for e in welcome.effects] == [(6, "customEffect")]
+    assert welcome.effects[0].props.payload == {"headline": "Welcome, c10!", "cartTotal": Decimal(20)}
