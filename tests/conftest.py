@@ -9,8 +9,25 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from hypothesis.internal import lambda_sources
 
 from patron.applications.model import RateLimit, Scope
+
+# Hypothesis describes a lambda of a strategy by parsing its source; on CPython 3.11.7 that parse can raise
+# `SystemError: AST constructor recursion depth mismatch` (a CPython bug), which Hypothesis then reports as a flaky
+# failure of the test. A description is only text for reports: when the parse fails, say "lambda" instead.
+_describe_lambda = lambda_sources.lambda_description
+
+
+def _lambda_description_or_placeholder(function: Any) -> str:
+    try:
+        return str(_describe_lambda(function))
+    except SystemError:
+        return "lambda <source not parsed>"
+
+
+lambda_sources.lambda_description = _lambda_description_or_placeholder
+
 
 # The asynchronous half's fixture app (app_template, moto_services), for the tests that ask for it.
 pytest_plugins = ["tests.integration.async_app"]
@@ -92,3 +109,16 @@ def quick_redelivery(runtime):
     yield
     assert runtime.wait_idle(30)
     sqs.set_queue_attributes(QueueUrl=url, Attributes=before)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """A failed test that used the local runtime shows the runtime's unhandled errors (route, type, frames): a 500
+    answers only `internal_error`, by design."""
+    report = yield
+    runtime = getattr(item, "funcargs", {}).get("runtime")
+    if report.failed and call.when == "call" and runtime is not None:
+        errors = [d for d in runtime.logs.documents() if d.get("message") == "unhandled error"]
+        if errors:
+            report.sections.append(("runtime unhandled errors", "\n".join(map(str, errors[-3:]))))
+    return report
