@@ -1,5 +1,6 @@
-"""`make bench`: the benchmarks in turn, cold start first (before DynamoDB Local's JVM takes the CPU), the import
-reader's memory last (it needs no runtime).
+"""`make bench`: the benchmarks in turn, cold start first (before DynamoDB Local's JVM takes the CPU), then the rule
+engine (the condition language, then the decide step on 1,000 campaigns: no runtime, and done before the JVM
+starts), the import reader's memory last (it needs no runtime).
 
 .venv/bin/python -m bench.all [--rounds N] [--n N]
 """
@@ -9,7 +10,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from bench import authorizer, bulk, capacity, capacity_customers, cold_start, import_memory
+from bench import authorizer, bulk, capacity, capacity_customers, cold_start, decide, import_memory, rules
 from bench.common import start_runtime
 
 
@@ -20,6 +21,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     started = time.perf_counter()
     cold_start.run(args.rounds)
+    rules.run()
+    decide.run()
     runtime = start_runtime()
     try:
         capacity.run(runtime)

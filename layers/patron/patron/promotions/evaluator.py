@@ -106,18 +106,21 @@ class Scope:
         """How much of a `desired` discount (rounded) is given: at most what is left of what it applies to, and
         of the campaign's discount budgets. Records the budget it takes; a refused discount is a failure reason."""
         value = min(desired, room)
-        budget_left = self.budget.left(LimitAction.SET_DISCOUNT, self._all_taken())
-        if budget_left is not None and budget_left < value:
-            value = budget_left
-            if value <= 0:
-                self.fail(CAMPAIGN_LIMIT_REACHED, effect_index)
-                return ZERO
+        bounded = bool(self.budget.bounds)  # most campaigns have no limit: no budget to read or take from
+        if bounded:
+            budget_left = self.budget.left(LimitAction.SET_DISCOUNT, self._all_taken())
+            if budget_left is not None and budget_left < value:
+                value = budget_left
+                if value <= 0:
+                    self.fail(CAMPAIGN_LIMIT_REACHED, effect_index)
+                    return ZERO
         if value <= 0:
             if desired > 0:
                 self.fail(EFFECT_COULD_NOT_BE_APPLIED, effect_index)
             return ZERO
-        for key in self.budget.keys(LimitAction.SET_DISCOUNT):
-            self.outcome.taken[key] = self.outcome.taken.get(key, ZERO) + value
+        if bounded:
+            for key in self.budget.keys(LimitAction.SET_DISCOUNT):
+                self.outcome.taken[key] = self.outcome.taken.get(key, ZERO) + value
         return value
 
     def _all_taken(self) -> dict[CounterKey, Decimal]:
@@ -225,8 +228,11 @@ def _evaluate_group(group: CompiledGroup, request: Request, total: Outcome, trig
     if group.mode in (EvaluationMode.HIGHEST_DISCOUNT, EvaluationMode.LOWEST_DISCOUNT):
         return _evaluate_best(group, candidates, request, total, triggered)
     for campaign in candidates:
-        outcome = Outcome()
-        if not _run_campaign(campaign, group, request, total, outcome, request.pricing):
+        run = _run_campaign(campaign, group, request, total, request.pricing)
+        if run is None:
+            continue
+        outcome, _, held = run
+        if not held:
             total.failures += outcome.failures
             continue
         total.absorb(outcome)
@@ -250,9 +256,11 @@ def _evaluate_best(
     best: tuple[CompiledCampaign, Outcome, Pricing] | None = None
     failures: list[RuleFailureReason] = []
     for campaign in candidates:
-        outcome = Outcome()
-        trial = request.pricing.copy()
-        if not _run_campaign(campaign, group, request, total, outcome, trial):
+        run = _run_campaign(campaign, group, request, total, None)
+        if run is None:
+            continue
+        outcome, trial, held = run
+        if not held:
             failures += outcome.failures
             continue
         if best is None:
@@ -281,18 +289,52 @@ def _run_campaign(
     group: CompiledGroup,
     request: Request,
     total: Outcome,
-    outcome: Outcome,
-    pricing: Pricing,
-) -> bool:
-    """Evaluates the campaign's rules into `outcome`; True when at least one rule's condition held."""
+    pricing: Pricing | None,
+) -> tuple[Outcome, Pricing, bool] | None:
+    """Evaluates the campaign's rules: (what they produced, the pricing their effects took from, whether at least
+    one rule's condition held), or None when nothing held and nothing failed. `pricing` None: a trial on a copy
+    of the request's. The outcome, the copy and the scope are made only once something happens: most candidates
+    of a large ruleset do not trigger, and their cost is then their conditions'."""
     budget = request.budgets(campaign)
-    scope = Scope(
+    scope: Scope | None = None
+    if budget.bounds:
+        redemptions_left = budget.left(LimitAction.SET_DISCOUNT_EFFECT, total.taken)
+        if redemptions_left is not None and redemptions_left < 1:
+            scope = _open_scope(campaign, group, request, total, pricing, budget)
+            scope.fail(CAMPAIGN_LIMIT_REACHED)
+            return scope.outcome, scope.pricing, False
+    facts = request.facts
+    for rule in campaign.rules:
+        if not rule.condition(facts):
+            continue
+        if scope is None:
+            scope = _open_scope(campaign, group, request, total, pricing, budget)
+        scope.rule_index, scope.rule_name = rule.index, rule.title
+        for effect_index, effect in enumerate(rule.effects):
+            effect(scope, effect_index)
+    if scope is None:
+        return None
+    if budget.bounds:
+        for key in budget.keys(LimitAction.SET_DISCOUNT_EFFECT):
+            scope.outcome.taken[key] = scope.outcome.taken.get(key, ZERO) + 1
+    return scope.outcome, scope.pricing, True
+
+
+def _open_scope(
+    campaign: CompiledCampaign,
+    group: CompiledGroup,
+    request: Request,
+    total: Outcome,
+    pricing: Pricing | None,
+    budget: Budget,
+) -> Scope:
+    return Scope(
         facts=request.facts,
-        pricing=pricing,
+        pricing=request.pricing.copy() if pricing is None else pricing,
         money=request.money,
         budget=budget,
         taken=total.taken,
-        outcome=outcome,
+        outcome=Outcome(),
         campaign=campaign,
         rule_index=0,
         rule_name="",
@@ -300,19 +342,3 @@ def _run_campaign(
         group_id=group.id,
         group_mode=group.mode.value,
     )
-    redemptions_left = budget.left(LimitAction.SET_DISCOUNT_EFFECT, total.taken)
-    if redemptions_left is not None and redemptions_left < 1:
-        scope.fail(CAMPAIGN_LIMIT_REACHED)
-        return False
-    held = False
-    for rule in campaign.rules:
-        scope.rule_index, scope.rule_name = rule.index, rule.title
-        if not rule.condition(request.facts):
-            continue
-        held = True
-        for effect_index, effect in enumerate(rule.effects):
-            effect(scope, effect_index)
-    if held:
-        for key in budget.keys(LimitAction.SET_DISCOUNT_EFFECT):
-            outcome.taken[key] = outcome.taken.get(key, ZERO) + 1
-    return held

@@ -60,6 +60,88 @@ class Indexed:
 
 
 @dataclass(frozen=True, slots=True)
+class _Index:
+    """The enabled campaigns by the facts they require, built once per version: a request's candidates are the
+    campaigns keyed by a fact it holds, plus those without keys. A campaign is filed under the first kind of key it
+    has (event type, coupon code, SKU, category); one that requires two kinds is then asked `admits`. Campaigns are
+    numbered by their place in evaluation order (their rank), so sorting the ranks restores the order."""
+
+    always: tuple[int, ...]  # ranks
+    by_event: Mapping[str, tuple[int, ...]]
+    by_code: Mapping[str, tuple[int, ...]]
+    by_sku: Mapping[str, tuple[int, ...]]
+    by_category: Mapping[str, tuple[int, ...]]
+    recheck: Mapping[int, Requirements]  # rank -> keys of more than one kind: `admits` decides
+    limited: frozenset[int]  # ids of the campaigns with limits
+    ranked: tuple[tuple[int, CompiledCampaign], ...]  # rank -> (group index, campaign)
+
+    @classmethod
+    def build(cls, groups: Sequence[CompiledGroup], campaigns: Mapping[int, Indexed]) -> _Index:
+        always: list[int] = []
+        keyed: dict[str, dict[str, list[int]]] = {kind: {} for kind in ("event", "code", "sku", "category")}
+        recheck: dict[int, Requirements] = {}
+        ranked: list[tuple[int, CompiledCampaign]] = []
+        for group_index, group in enumerate(groups):
+            for campaign in group.campaigns:
+                indexed = campaigns[campaign.id]
+                rank = len(ranked)
+                ranked.append((group_index, campaign))
+                if not indexed.enabled:
+                    continue
+                needs = indexed.requires
+                if needs is None:
+                    always.append(rank)
+                    continue
+                kinds = [
+                    (kind, keys)
+                    for kind, keys in (
+                        ("event", needs.event_types),
+                        ("code", needs.coupon_codes),
+                        ("sku", needs.skus),
+                        ("category", needs.categories),
+                    )
+                    if keys is not None
+                ]
+                kind, keys = kinds[0]
+                for key in keys:
+                    keyed[kind].setdefault(key, []).append(rank)
+                if len(kinds) > 1:
+                    recheck[rank] = needs
+
+        def frozen(index: dict[str, list[int]]) -> dict[str, tuple[int, ...]]:
+            return {key: tuple(ranks) for key, ranks in index.items()}
+
+        return cls(
+            tuple(always),
+            frozen(keyed["event"]),
+            frozen(keyed["code"]),
+            frozen(keyed["sku"]),
+            frozen(keyed["category"]),
+            recheck,
+            frozenset(campaign_id for campaign_id, indexed in campaigns.items() if indexed.limits),
+            tuple(ranked),
+        )
+
+    def candidates(self, facts: Facts) -> list[int]:
+        found = set(self.always)
+        if facts.event is not None:
+            found.update(self.by_event.get(facts.event.type, ()))
+        by_code = self.by_code
+        for code in facts.session.coupon_codes:
+            found.update(by_code.get(code, ()))
+        by_sku, by_category = self.by_sku, self.by_category
+        if by_sku or by_category:
+            for item in facts.items:
+                found.update(by_sku.get(item.sku, ()))
+                found.update(by_category.get(item.category or "", ()))
+        ranks = sorted(found)
+        recheck = self.recheck
+        if recheck:
+            ranks = [rank for rank in ranks if (needs := recheck.get(rank)) is None or needs.admits(facts)]
+        return ranks
+
+
+@dataclass(frozen=True, slots=True)
 class CompiledRuleset:
     version: int
     ruleset: Ruleset
@@ -67,10 +149,13 @@ class CompiledRuleset:
     zone: tzinfo
     groups: tuple[CompiledGroup, ...]
     campaigns: Mapping[int, Indexed]
+    index: _Index | None = None  # built by compile_ruleset
 
     def candidates(self, facts: Facts, only: frozenset[int] | None = None) -> tuple[CompiledGroup, ...]:
         """The groups with only the campaigns that can match these facts: enabled (or, in a dry request, named
         in `only`), and whose index keys the facts hold."""
+        if only is None and self.index is not None:
+            return self._indexed_candidates(self.index, facts)
         groups: list[CompiledGroup] = []
         for group in self.groups:
             kept = []
@@ -81,6 +166,24 @@ class CompiledRuleset:
                     kept.append(campaign)
             if kept:
                 groups.append(CompiledGroup(group.id, group.name, group.mode, tuple(kept)))
+        return tuple(groups)
+
+    def _indexed_candidates(self, index: _Index, facts: Facts) -> tuple[CompiledGroup, ...]:
+        groups: list[CompiledGroup] = []
+        ranked = index.ranked
+        current = -1
+        kept: list[CompiledCampaign] = []
+        for rank in index.candidates(facts):
+            group_index, campaign = ranked[rank]
+            if group_index != current:
+                if kept:
+                    group = self.groups[current]
+                    groups.append(CompiledGroup(group.id, group.name, group.mode, tuple(kept)))
+                current, kept = group_index, []
+            kept.append(campaign)
+        if kept:
+            group = self.groups[current]
+            groups.append(CompiledGroup(group.id, group.name, group.mode, tuple(kept)))
         return tuple(groups)
 
     def counter_keys(self, groups: Sequence[CompiledGroup], subjects: Subjects, now: datetime) -> set[CounterKey]:
@@ -96,11 +199,12 @@ class CompiledRuleset:
     def budget(
         self, campaign: CompiledCampaign, subjects: Subjects, now: datetime, used: Mapping[CounterKey, Decimal]
     ) -> Budget:
-        local = now.astimezone(self.zone)
+        limits = self.campaigns[campaign.id].limits
+        if not limits:
+            return Budget([], used)
+        local = now if now.tzinfo is self.zone else now.astimezone(self.zone)
         bounds = [
-            Bound(key, limit.limit)
-            for limit in self.campaigns[campaign.id].limits
-            for key in counter_keys(campaign.id, limit, subjects, local)
+            Bound(key, limit.limit) for limit in limits for key in counter_keys(campaign.id, limit, subjects, local)
         ]
         return Budget(bounds, used)
 
@@ -280,15 +384,18 @@ def compile_ruleset(
     version: int,
     schema: SchemaLike = None,
     origins: Mapping[int, tuple[str, str]] | None = None,
+    compiler: Compiler | None = None,
 ) -> CompiledRuleset:
-    """Raises DefinitionError with every fault; `origins` names each campaign's file and path (loading.merge)."""
+    """Raises DefinitionError with every fault; `origins` names each campaign's file and path (loading.merge).
+    `compiler` replaces the default `Compiler(schema, share_aggregates=True)` (bench/decide.py passes one that
+    interprets every expression, and one that runs conditions in CEL, to measure the same ruleset)."""
     issues: list[DefinitionIssue] = []
     zone = _zone(ruleset.settings.timezone)
     if zone is None:
         message = f"Unknown timezone {ruleset.settings.timezone!r} (an IANA name, e.g. Europe/Rome)."
         issues.append(DefinitionIssue("", "settings.timezone", "invalid_timezone", message))
         zone = ZoneInfo("UTC")
-    compiler = Compiler(schema, share_aggregates=True)
+    compiler = compiler or Compiler(schema, share_aggregates=True)
     groups = ruleset.groups()
     group_index = {group.name: index for index, group in enumerate(groups)}
     cost_ids = {name: index + 1 for index, name in enumerate(sorted(_cost_names(ruleset)))}
@@ -334,7 +441,15 @@ def compile_ruleset(
         )
         for index, group in enumerate(groups)
     )
-    return CompiledRuleset(version, ruleset, Money(ruleset.settings.currency), zone, compiled_groups, indexed)
+    return CompiledRuleset(
+        version,
+        ruleset,
+        Money(ruleset.settings.currency),
+        zone,
+        compiled_groups,
+        indexed,
+        _Index.build(compiled_groups, indexed),
+    )
 
 
 def _cost_names(ruleset: Ruleset) -> set[str]:
@@ -378,11 +493,16 @@ def budgets_for(
     compiled: CompiledRuleset, subjects: Subjects, now: datetime, used: Mapping[CounterKey, Decimal]
 ) -> Callable[[CompiledCampaign], Budget]:
     cache: dict[int, Budget] = {}
+    unbounded = Budget([], used)  # the campaigns without limits share one
+    limited = compiled.index.limited if compiled.index is not None else None
+    local = now.astimezone(compiled.zone)  # once per evaluation, not per campaign
 
     def budget(campaign: CompiledCampaign) -> Budget:
+        if limited is not None and campaign.id not in limited:
+            return unbounded
         found = cache.get(campaign.id)
         if found is None:
-            found = cache[campaign.id] = compiled.budget(campaign, subjects, now, used)
+            found = cache[campaign.id] = compiled.budget(campaign, subjects, local, used)
         return found
 
     return budget
