@@ -57,6 +57,13 @@ FIRST_REQUEST: dict[str, list[tuple[str, str]]] = {
     ],
     "functions.catalog.app": [("functions.catalog.app", "services()")],
     "functions.orders.app": [("functions.orders.app", "services()")],
+    "functions.sessions.app": [
+        ("functions.sessions.app", "services()"),
+        (
+            "patron.http.validation",
+            "parse_model(__import__('patron.sessions.wire').sessions.wire.IntegrationRequest, {'customerSession': {}})",
+        ),
+    ],
     "functions.imports.app": [("functions.imports.app", "services()")],
     "functions.import_steps.app": [("functions.import_steps.app", "import_steps()")],
     "functions.import_worker.app": [("functions.import_worker.app", "chunk_writer()")],

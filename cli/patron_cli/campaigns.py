@@ -1,18 +1,26 @@
-"""`patron campaigns validate DIR`: a folder of campaign files (YAML or JSON) read, merged and compiled as the
-engine will, every fault reported with its file, campaign, rule, path and column (docs/campaigns.md)."""
+"""`patron campaigns ...`: a folder of campaign files (YAML or JSON) read, merged and compiled as the engine will
+(`validate`, offline: every fault with its file, campaign, rule, path and column), then planned against, published
+to, or rolled back on an application, through the service the management API uses (docs/campaigns.md)."""
 
 from __future__ import annotations
 
+import argparse
+import getpass
 import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import yaml
 
+from patron.promotions import wire
 from patron.promotions.definitions import Ruleset
 from patron.promotions.loading import DefinitionError, DefinitionIssue, merge_located
+from patron.promotions.management import Plan, RulesetInvalidError, RulesetService, rule_index
 from patron.promotions.ruleset import CompiledRuleset, compile_ruleset
+from patron.promotions.store import VersionInfo
+from patron_cli.output import table as _table
 
 SUFFIXES = (".yaml", ".yml", ".json")
 
@@ -46,6 +54,8 @@ def read_folder(folder: Path) -> tuple[list[tuple[str, Any]], list[DefinitionIss
 
 
 def check_folder(folder: Path, version: int = 0) -> Checked:
+    if not folder.is_dir():
+        return Checked(None, None, [DefinitionIssue(str(folder), "$", "no_folder", "No such folder.")])
     documents, issues = read_folder(folder)
     if issues:
         return Checked(None, None, issues)
@@ -66,3 +76,111 @@ def issue_view(issue: DefinitionIssue) -> dict[str, Any]:
     if issue.column:
         view["column"] = issue.column
     return view
+
+
+def issue_line(issue: DefinitionIssue) -> str:
+    """One fault on one line: file, campaign, rule, path (and column), code, message."""
+    parts = [issue.file or "(body)"]
+    if issue.campaign:
+        parts.append(f"campaign {issue.campaign!r}")
+    rule = rule_index(issue.path)
+    if rule is not None:
+        parts.append(f"rule {rule}")
+    parts.append(issue.path + (f", column {issue.column}" if issue.column else ""))
+    return f"{', '.join(parts)}: [{issue.code}] {issue.message}"
+
+
+class FolderInvalidError(RulesetInvalidError):
+    """A campaign folder that does not compile: the CLI prints every fault, one per line, and exits 1."""
+
+
+def checked_ruleset(folder: Path) -> Ruleset:
+    checked = check_folder(folder)
+    if checked.issues or checked.ruleset is None:
+        raise FolderInvalidError(checked.issues)
+    return checked.ruleset
+
+
+# -- the commands (argparse handlers: the service, the arguments -> JSON view, text) ---------------------------
+
+
+def _summary_view(info: VersionInfo, live: int | None = None) -> dict[str, Any]:
+    view = msgspec.to_builtins(wire.version_summary(info))
+    if live is not None:
+        view["live"] = info.version == live
+    return dict(view)
+
+
+def _plan_text(plan: Plan) -> str:
+    lines = [f"Against live version {plan.based_on}:" if plan.based_on else "Nothing is live yet:"]
+    for campaign in plan.campaigns:
+        if campaign.change == "unchanged":
+            continue
+        sign = {"added": "+", "removed": "-", "changed": "~"}[campaign.change]
+        fields = f" ({', '.join(campaign.fields)})" if campaign.fields else ""
+        lines.append(f"  {sign} campaign {campaign.id} {campaign.name!r} {campaign.change}{fields}")
+    if plan.settings:
+        lines.append(f"  ~ settings: {', '.join(plan.settings)}")
+    groups = plan.groups
+    for name in groups.added:
+        lines.append(f"  + evaluation group {name!r}")
+    for name in groups.removed:
+        lines.append(f"  - evaluation group {name!r}")
+    for name in groups.changed:
+        lines.append(f"  ~ evaluation group {name!r} (mode)")
+    if groups.reordered:
+        lines.append("  ~ evaluation groups reordered")
+    counts = ", ".join(f"{plan.count(kind)} {kind}" for kind in ("added", "removed", "changed", "unchanged"))
+    lines.append(f"Campaigns: {counts}." if plan.changed else "No changes.")
+    return "\n".join(lines)
+
+
+def validate(_: Any, args: argparse.Namespace) -> tuple[Any, str]:
+    ruleset = checked_ruleset(Path(args.folder))
+    view = {"valid": True, "campaigns": len(ruleset.campaigns)}
+    return view, f"{args.folder}: {len(ruleset.campaigns)} campaigns, valid."
+
+
+def show_plan(service: RulesetService, args: argparse.Namespace) -> tuple[Any, str]:
+    plan = service.plan(args.application_id, checked_ruleset(Path(args.folder)))
+    return msgspec.to_builtins(wire.plan_response(plan)), _plan_text(plan)
+
+
+def publish(service: RulesetService, args: argparse.Namespace) -> tuple[Any, str]:
+    ruleset = checked_ruleset(Path(args.folder))
+    published = service.publish(args.application_id, ruleset, note=args.note, published_by=_operator())
+    view = msgspec.to_builtins(wire.published_response(published))
+    return view, f"{_plan_text(published.plan)}\nPublished version {published.info.version} (live)."
+
+
+def history(service: RulesetService, args: argparse.Namespace) -> tuple[Any, str]:
+    pointer = service.live(args.application_id)
+    live = pointer.version if pointer else None
+    views = [_summary_view(info, live) for info in service.history(args.application_id, args.limit)]
+    rows = [
+        {**view, "live": "*" if view["live"] else "", "rolledBackFrom": view.get("rolledBackFrom") or ""}
+        for view in views
+    ]
+    columns = ["version", "live", "created", "source", "rolledBackFrom", "campaigns", "publishedBy", "note"]
+    return views, _table(rows, columns)
+
+
+def rollback(service: RulesetService, args: argparse.Namespace) -> tuple[Any, str]:
+    published = service.rollback(args.application_id, args.version, note=args.note, published_by=_operator())
+    view = msgspec.to_builtins(wire.published_response(published))
+    text = f"{_plan_text(published.plan)}\nPublished version {published.info.version}, a copy of {args.version} (live)."
+    return view, text
+
+
+def show(service: RulesetService, args: argparse.Namespace) -> tuple[Any, str]:
+    pointer = service.live(args.application_id)
+    if args.version is None:
+        stored = service.live_version(args.application_id)
+    else:
+        stored = service.version(args.application_id, args.version)
+    view = msgspec.to_builtins(wire.version_response(stored, pointer.version if pointer else None))
+    return view, yaml.safe_dump(view["definitions"], sort_keys=False, allow_unicode=True).rstrip()
+
+
+def _operator() -> str:
+    return f"cli:{getpass.getuser()}"

@@ -6,6 +6,9 @@
                                                             patron keys revoke KEY_ID
   patron logs APP_ID [--since 1h] [--limit 50] [--route "PUT /v1/orders/{orderId}"] [--errors]
   patron health APP_ID [--since 1h]
+  patron campaigns validate DIR                             patron campaigns plan APP_ID DIR
+  patron campaigns publish APP_ID DIR [--note N]            patron campaigns history APP_ID [--limit 20]
+  patron campaigns rollback APP_ID VERSION [--note N]       patron campaigns show APP_ID [VERSION]
 
 Without --stack the CLI acts on the local runtime (`make run`'s data). --stack NAME acts on a deployed stack
 with your AWS credentials. Every command takes --json. A new key's secret is printed once and never again.
@@ -17,7 +20,7 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -25,6 +28,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from patron.applications.model import DEFAULT_RATE_LIMIT, ApiKey, Application, RateLimit, Scope
 from patron.applications.service import ApplicationService
 from patron.errors import PatronError
+from patron_cli import campaigns
 from patron_cli.calls import (
     DEFAULT_LIMIT,
     DEFAULT_SINCE,
@@ -35,7 +39,16 @@ from patron_cli.calls import (
     parse_since,
 )
 from patron_cli.insights import InsightsError
-from patron_cli.targets import TargetError, local_call_log, local_service, stack_call_log, stack_service
+from patron_cli.output import table as _table
+from patron_cli.targets import (
+    TargetError,
+    local_call_log,
+    local_rulesets,
+    local_service,
+    stack_call_log,
+    stack_rulesets,
+    stack_service,
+)
 
 
 def _application_view(application: Application) -> dict[str, Any]:
@@ -61,16 +74,8 @@ def _key_view(key: ApiKey) -> dict[str, Any]:
     }
 
 
-def _table(rows: list[dict[str, Any]], columns: list[str]) -> str:
-    if not rows:
-        return "(none)"
-    widths = {col: max(len(col), *(len(str(row.get(col, ""))) for row in rows)) for col in columns}
-    lines = ["  ".join(col.ljust(widths[col]) for col in columns)]
-    lines += ["  ".join(str(row.get(col, "")).ljust(widths[col]) for col in columns) for row in rows]
-    return "\n".join(lines)
-
-
-# The first argument is what the target gives: an ApplicationService, or a CallLog for `logs` and `health`.
+# The first argument is what the target gives: an ApplicationService, a CallLog for `logs` and `health`, a
+# RulesetService for `campaigns` (nothing for `campaigns validate`, which is offline).
 Command = Callable[[Any, argparse.Namespace], tuple[Any, str]]
 
 
@@ -194,10 +199,42 @@ def _parser() -> argparse.ArgumentParser:
     health.add_argument("application_id", type=int)
     health.add_argument("--since", type=parse_since, default=DEFAULT_SINCE, help=since_help)
     health.set_defaults(command=show_health)
+
+    rulesets = groups.add_parser("campaigns", help="campaigns as code: validate, plan, publish, roll back")
+    actions = rulesets.add_subparsers(dest="action", required=True)
+    check = actions.add_parser("validate", parents=[common], help="check a folder of campaign files (offline)")
+    check.add_argument("folder")
+    check.set_defaults(command=campaigns.validate)
+    plan = actions.add_parser("plan", parents=[common], help="what publishing a folder would change")
+    plan.add_argument("application_id", type=int)
+    plan.add_argument("folder")
+    plan.set_defaults(command=campaigns.show_plan)
+    publish = actions.add_parser("publish", parents=[common], help="publish a folder as the live version")
+    publish.add_argument("application_id", type=int)
+    publish.add_argument("folder")
+    publish.add_argument("--note", default="", help="why (kept with the version)")
+    publish.set_defaults(command=campaigns.publish)
+    history = actions.add_parser("history", parents=[common], help="published versions, newest first")
+    history.add_argument("application_id", type=int)
+    history.add_argument("--limit", type=int, default=20, choices=range(1, 101), metavar="1-100")
+    history.set_defaults(command=campaigns.history)
+    rollback = actions.add_parser("rollback", parents=[common], help="publish a copy of an earlier version")
+    rollback.add_argument("application_id", type=int)
+    rollback.add_argument("version", type=int)
+    rollback.add_argument("--note", default="")
+    rollback.set_defaults(command=campaigns.rollback)
+    show = actions.add_parser("show", parents=[common], help="a version's definitions (default: the live one)")
+    show.add_argument("application_id", type=int)
+    show.add_argument("version", type=int, nargs="?")
+    show.set_defaults(command=campaigns.show)
     return parser
 
 
-def _target(args: argparse.Namespace) -> AbstractContextManager[ApplicationService | CallLog]:
+def _target(args: argparse.Namespace) -> AbstractContextManager[Any]:
+    if args.group == "campaigns" and args.action == "validate":
+        return nullcontext()  # offline
+    if args.group == "campaigns":
+        return stack_rulesets(args.stack, args.region) if args.stack else local_rulesets()
     if args.group in ("logs", "health"):
         return stack_call_log(args.stack, args.region) if args.stack else local_call_log()
     return stack_service(args.stack, args.region) if args.stack else local_service()
@@ -209,6 +246,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with _target(args) as service:
             result, text = command(service, args)
+    except campaigns.FolderInvalidError as error:
+        if args.json:
+            print(json.dumps({"error": error.body()}), file=sys.stderr)
+        else:
+            print("\n".join(campaigns.issue_line(issue) for issue in error.issues), file=sys.stderr)
+        return 1
     except PatronError as error:
         if args.json:
             print(json.dumps({"error": error.body()}), file=sys.stderr)

@@ -12,6 +12,8 @@ import boto3
 
 from patron.applications.repository import DynamoApplicationRepository
 from patron.applications.service import ApplicationService
+from patron.promotions.management import RulesetService
+from patron.promotions.wiring import ruleset_service
 from patron_cli.calls import CallLog, DocumentCallLog
 from patron_cli.insights import InsightsCallLog, existing_log_groups, function_log_groups
 from patron_cli.usage_plans import ApiGatewayUsagePlans
@@ -22,8 +24,9 @@ class TargetError(RuntimeError):
 
 
 @contextmanager
-def local_service() -> Iterator[ApplicationService]:
-    """The running local runtime's tables; when none runs, DynamoDB Local is started on the same data folder."""
+def local_config_table() -> Iterator[tuple[Any, str]]:
+    """The running local runtime's DynamoDB client and config table; when none runs, DynamoDB Local is started on
+    the same data folder."""
     from patron_local.dynamodb_local import DynamoDBLocal, ensure_tables, local_aws_environment
     from patron_local.runtime import DEFAULT_TEMPLATE, RuntimeOptions
     from patron_local.state import DATA_DIR, LocalState
@@ -32,17 +35,29 @@ def local_service() -> Iterator[ApplicationService]:
     os.environ.update(local_aws_environment())
     state = LocalState.load()
     if state is not None:
-        client = boto3.client("dynamodb", endpoint_url=state.dynamodb_endpoint)
-        yield ApplicationService(DynamoApplicationRepository(client, state.config_table))
+        yield boto3.client("dynamodb", endpoint_url=state.dynamodb_endpoint), state.config_table
         return
     database = DynamoDBLocal(data_dir=Path(os.environ.get("PATRON_DATA_DIR", DATA_DIR)))
     endpoint = database.start()
     try:
         client = boto3.client("dynamodb", endpoint_url=endpoint)
         tables = ensure_tables(client, Template.load(DEFAULT_TEMPLATE), RuntimeOptions().table_prefix)
-        yield ApplicationService(DynamoApplicationRepository(client, tables["ConfigTable"]))
+        yield client, tables["ConfigTable"]
     finally:
         database.stop()
+
+
+@contextmanager
+def local_service() -> Iterator[ApplicationService]:
+    with local_config_table() as (client, table):
+        yield ApplicationService(DynamoApplicationRepository(client, table))
+
+
+@contextmanager
+def local_rulesets() -> Iterator[RulesetService]:
+    """The application's published rulesets, through the service the management API uses."""
+    with local_config_table() as (client, table):
+        yield ruleset_service(client, table)
 
 
 def stack_outputs(cloudformation: Any, stack_name: str) -> dict[str, str]:
@@ -64,6 +79,15 @@ def stack_service(stack_name: str, region: str | None) -> Iterator[ApplicationSe
         raise TargetError(f"stack {stack_name} has no output {missing}; is it a Patron stack?") from None
     usage_plans = ApiGatewayUsagePlans(session.client("apigateway"), api_id, stage)
     yield ApplicationService(DynamoApplicationRepository(session.client("dynamodb"), table), usage_plans)
+
+
+@contextmanager
+def stack_rulesets(stack_name: str, region: str | None) -> Iterator[RulesetService]:
+    session = boto3.session.Session(region_name=region)
+    outputs = stack_outputs(session.client("cloudformation"), stack_name)
+    if "ConfigTableName" not in outputs:
+        raise TargetError(f"stack {stack_name} has no output ConfigTableName; is it a Patron stack?")
+    yield ruleset_service(session.client("dynamodb"), outputs["ConfigTableName"])
 
 
 @contextmanager

@@ -20,8 +20,12 @@ import sys
 import threading
 from pathlib import Path
 
-from patron.applications.model import Scope
+from patron.applications.model import Application, Scope
 from patron.errors import PatronError
+from patron.promotions.management import Published
+from patron.promotions.wiring import ruleset_service
+from patron_cli.campaigns import checked_ruleset
+from patron_local.dynamodb_local import PROJECT_ROOT
 from patron_local.logstore import log_file
 from patron_local.runtime import LocalRuntime, RuntimeOptions
 from patron_local.server import serve
@@ -29,13 +33,17 @@ from patron_local.state import DATA_DIR, LocalState, state_file
 
 DEMO_APPLICATION = "demo"
 DEMO_KEY_LABEL = "demo key (make run)"
+EXAMPLE_CAMPAIGNS = PROJECT_ROOT / "examples" / "campaigns"
 
 
-def _demo_key(runtime: LocalRuntime) -> str:
+def _demo_application(runtime: LocalRuntime) -> Application:
     service = runtime.applications()
     application = next((app for app in service.list_applications() if app.name == DEMO_APPLICATION), None)
-    if application is None:
-        application = service.create_application(DEMO_APPLICATION)
+    return application or service.create_application(DEMO_APPLICATION)
+
+
+def _demo_key(runtime: LocalRuntime, application: Application) -> str:
+    service = runtime.applications()
     fixed = os.environ.get("PATRON_DEMO_API_KEY", "").strip()
     if fixed:
         service.register_key(application.id, fixed, Scope.INTEGRATION, DEMO_KEY_LABEL)
@@ -43,6 +51,14 @@ def _demo_key(runtime: LocalRuntime) -> str:
     # A new key each start. Earlier demo keys keep working (a script may have saved one to pass back as
     # PATRON_DEMO_API_KEY); `patron keys list 1` shows them and `patron keys revoke` ends them.
     return service.create_key(application.id, Scope.INTEGRATION, DEMO_KEY_LABEL).secret
+
+
+def publish_demo_campaigns(runtime: LocalRuntime, application_id: int, folder: Path = EXAMPLE_CAMPAIGNS) -> Published:
+    """The example campaigns made live, as `patron campaigns publish` would; a start whose examples equal the live
+    version publishes nothing (no new version per restart)."""
+    service = ruleset_service(runtime.dynamodb_client(), runtime.table_names["ConfigTable"])
+    ruleset = checked_ruleset(folder)
+    return service.publish(application_id, ruleset, note="examples/campaigns", published_by="make run", if_changed=True)
 
 
 def run() -> int:
@@ -55,7 +71,9 @@ def run() -> int:
         RuntimeOptions(data_dir=None if in_memory else data_dir, s3_host=host, s3_port=s3_port, log_file=log_file())
     ).start()
     try:
-        key = _demo_key(runtime)
+        application = _demo_application(runtime)
+        key = _demo_key(runtime, application)
+        demo = publish_demo_campaigns(runtime, application.id)
         server = serve(runtime.gateway, host=host, port=port)
     except (PatronError, OSError) as error:
         runtime.stop()
@@ -67,6 +85,8 @@ def run() -> int:
     print(f"Patron is running at {base_url} (data {storage})")
     print(f"S3 (import upload URLs) at {runtime.s3_endpoint}")
     print(f"Demo application key: {key}")
+    state = "unchanged" if demo.unchanged else "published"
+    print(f"Demo campaigns (examples/campaigns): version {demo.info.version} is live ({state})")
     print(
         f"Try: curl -X PUT {base_url}/v2/customer_profiles/alice -H 'Authorization: ApiKey-v1 {key}' "
         '-H \'Content-Type: application/json\' -d \'{"attributes": {"tier": "gold"}}\''

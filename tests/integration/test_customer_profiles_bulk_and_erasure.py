@@ -109,7 +109,7 @@ def scan_for(runtime, needle: str) -> list[str]:
     hits = []
     for logical_id, table in runtime.table_names.items():
         for page in client.get_paginator("scan").paginate(TableName=table):
-            hits += [logical_id for item in page.get("Items", []) if needle in json.dumps(item)]
+            hits += [logical_id for item in page.get("Items", []) if needle in json.dumps(item, default=repr)]
     return hits
 
 

@@ -22,7 +22,7 @@ def everything(runtime) -> str:
         for page in client.get_paginator("scan").paginate(TableName=table):
             for raw in page.get("Items", []):
                 item: dict[str, Any] = {k: _deserializer.deserialize(v) for k, v in raw.items()}
-                texts.append(json.dumps(item, default=str))
+                texts.append(json.dumps(item, default=repr))  # repr: binary attributes (ruleset bodies)
                 if "bodyZ" in item:
                     texts.append(decode_body(str(item["bodyZ"]), compressed=True))
     return "\n".join(texts)

@@ -300,6 +300,31 @@ SCENARIOS: dict[str, Scenario] = {
     "customer_profiles/delete_customer_data": Scenario(
         answers(204), prepare=after("customer_profiles/update_profiles_bulk")
     ),
+    "sessions/update_session": Scenario(
+        answers(200, then=lambda r, body: body["customerSession"]["cartItemTotal"] == 120)
+    ),
+    "sessions/update_session_invalid": Scenario(
+        answers(400, then=lambda r, body: {e["path"] for e in body["errors"]} >= {"customerSession.state"}),
+        unhappy=True,
+    ),
+    "sessions/get_session": Scenario(
+        answers(200, then=lambda r, body: body["customerSession"]["state"] == "open"),
+        prepare=after("sessions/update_session"),
+    ),
+    # Only a closed session reopens: an open one is an invalid transition.
+    "sessions/reopen_open_session": Scenario(answers(400), prepare=after("sessions/update_session"), unhappy=True),
+    "campaigns/publish_ruleset": Scenario(answers(201, then=lambda r, body: body["version"]["version"] == 1)),
+    "campaigns/publish_ruleset_invalid": Scenario(
+        answers(400, "invalid_ruleset", then=lambda r, body: len(body["errors"]) == 2), unhappy=True
+    ),
+    "campaigns/get_live_ruleset": Scenario(
+        answers(200, then=lambda r, body: body["live"] and len(body["definitions"]["campaigns"]) == 1),
+        prepare=after("campaigns/publish_ruleset"),
+    ),
+    "campaigns/list_ruleset_versions": Scenario(
+        answers(200, then=lambda r, body: [v["version"] for v in body["versions"]] == [1]),
+        prepare=after("campaigns/publish_ruleset"),
+    ),
     "customers/update_customer": Scenario(answers(200)),
     "customers/find_customer_by_email": Scenario(
         answers(200, then=lambda r, body: body["crmId"] == "CRM-42"), prepare=after("customers/update_customer")

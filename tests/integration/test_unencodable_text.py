@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from patron.applications.model import Scope
 from patron.errors import FieldIssue
 from tests.conftest import Tenant
 
@@ -34,6 +35,7 @@ class Example:
     # POST /v1/import rejects a record holding such text alone, in its process's report (tests/integration/
     # test_import_bad_records.py): its body is not refused whole.
     body_refused: bool = True
+    management: bool = False  # a management route: sent with a management key
 
 
 def examples(customer: str, order: str) -> list[Example]:
@@ -49,7 +51,47 @@ def examples(customer: str, order: str) -> list[Example]:
         "delivery": {"province": "MI"},
         "items": [{"sku": "A1", "brand": "nike", "quantity": 1, "price": 85.85}],
     }
+    campaign = {
+        "id": 1,
+        "name": "Ten percent",
+        "tags": ["evergreen"],
+        "rules": [{"title": "Over 100", "condition": "session.cartItemTotal >= 100"}],
+    }
+    rulesets = "/v1/management/rulesets"
+    sessions = "/v2/customer_sessions/{customerSessionId}"
+
+    def closed_session(attributes: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "customerSession": {
+                "profileId": customer,
+                "state": "closed",
+                "couponCodes": ["SUMMER"],
+                "referralCode": "FRIEND",
+                "cartItems": [{"name": "Shoe", "sku": "S-1", "quantity": 2, "price": 50, "category": "shoes"}],
+                "additionalCosts": {"shipping": {"price": 4.9}},
+                "identifiers": ["device-1"],
+                "attributes": attributes,
+            },
+            "responseContent": ["customerSession", "customerProfile"],
+        }
+
     return [
+        Example("POST", rulesets, body={"campaigns": [campaign], "note": "first"}, management=True),
+        Example("POST", f"{rulesets}/plan", body={"campaigns": [campaign]}, management=True),
+        Example("GET", rulesets, query={"limit": "5"}, management=True),
+        Example("GET", f"{rulesets}/live", management=True),
+        Example("GET", f"{rulesets}/{{version}}", {"version": "1"}, management=True),
+        Example("POST", f"{rulesets}/{{version}}/rollback", {"version": "1"}, body={"note": "back"}, management=True),
+        Example("PUT", sessions, {"customerSessionId": f"{customer}-s1"}, body=closed_session({"channel": "web"})),
+        Example("PUT", sessions, {"customerSessionId": f"{customer}-s2"}, {"dry": "false"}, closed_session({})),
+        Example("GET", sessions, {"customerSessionId": f"{customer}-s1"}),
+        Example(
+            "POST",
+            f"{sessions}/returns",
+            {"customerSessionId": f"{customer}-s1"},
+            body={"return": {"returnedCartItems": [{"position": 0, "quantity": 1}]}, "responseContent": []},
+        ),
+        Example("PUT", f"{sessions}/reopen", {"customerSessionId": f"{customer}-s2"}),
         Example("GET", "/v1/attributes/{entity}", {"entity": "customer"}),
         Example("GET", "/v1/consents"),
         Example("GET", "/v1/customer_data/{integrationId}", {"integrationId": customer}),
@@ -153,6 +195,8 @@ def readable_objects(runtime, tenant: Tenant, customer: str, order: str) -> dict
         "/v1/order_statuses",
         "/v1/attributes/customer",
         "/v1/attributes/order",
+        f"/v2/customer_sessions/{customer}-s1",
+        f"/v2/customer_sessions/{customer}-s2",
     ]
     answers = {}
     for path in reads:
@@ -170,11 +214,17 @@ def test_every_route_has_an_example(runtime):
 def test_text_that_cannot_be_stored_is_refused_at_every_position_and_changes_nothing(runtime, tenant, meter):
     customer, order = f"txt-{uuid.uuid4().hex[:8]}", f"txt-o-{uuid.uuid4().hex[:8]}"
     cases = examples(customer, order)
+    key = runtime.applications().create_key(tenant.application_id, Scope.MANAGEMENT, "text").secret
+    management = {"Authorization": f"ApiKey-v1 {key}"}
+
+    def headers_for(example: Example) -> dict[str, str]:
+        return management if example.management else tenant.headers
+
     for example in cases:  # the examples are valid: each one works as it stands
         response = runtime.request(
             example.method,
             url(example.resource, example.path_params),
-            headers=tenant.headers,
+            headers=headers_for(example),
             body=None if example.body is None else json.dumps(example.body),
             query=example.query or None,
         )
@@ -200,7 +250,7 @@ def test_text_that_cannot_be_stored_is_refused_at_every_position_and_changes_not
             response = runtime.request(
                 example.method,
                 url(example.resource, params),
-                headers={**tenant.headers, **extra},
+                headers={**headers_for(example), **extra},
                 body=None if body is None else json.dumps(body),
                 query=query or None,
             )

@@ -137,6 +137,17 @@ def test_public_routes_name_routes_that_exist():
     assert {route.strip() for route in public.split(",") if route.strip()} <= declared
 
 
+def test_management_routes_are_exactly_the_campaigns_function_routes():
+    """The authorizer keeps management keys on these routes and every other key off them: a route of the
+    management API missing from the list would take integration keys, one listed elsewhere would refuse them."""
+    listed = TEMPLATE.functions()["AuthorizerFunction"].environment["MANAGEMENT_ROUTES"]
+    campaigns = {
+        f"{route.method} {route.resource}" for route in TEMPLATE.routes() if route.function_id == "CampaignsFunction"
+    }
+    assert {route.strip() for route in listed.split(",") if route.strip()} == campaigns
+    assert all(route.split(" ")[1].startswith("/v1/management/") for route in campaigns)
+
+
 def test_the_revocation_bound_is_at_most_five_minutes():
     parameter = TEMPLATE.parameters["KeyCacheTtlSeconds"]
     assert parameter["MaxValue"] <= 300 and parameter["Default"] <= parameter["MaxValue"]

@@ -22,7 +22,11 @@ def setup():
     application = service.create_application("shop", RateLimit(10, 20))
     clock = FakeClock()
     authenticator = Authenticator(
-        repository, cache_ttl_seconds=60, public_routes=frozenset({"POST /v2/events"}), monotonic=clock
+        repository,
+        cache_ttl_seconds=60,
+        public_routes=frozenset({"POST /v2/events"}),
+        monotonic=clock,
+        management_routes=frozenset({"POST /v1/management/rulesets"}),
     )
     return repository, service, application, clock, authenticator
 
@@ -83,6 +87,19 @@ def test_an_integration_key_may_call_every_route(setup):
     grant = authenticator.authenticate(headers(service.create_key(application.id, Scope.INTEGRATION).secret))
     authenticator.authorize(grant, "PUT", "/v2/customer_profiles/{integrationId}")
     authenticator.authorize(grant, "POST", "/v2/events")
+
+
+def test_a_management_key_may_call_only_management_routes_and_only_it_may(setup):
+    _, service, application, _, authenticator = setup
+    grant = authenticator.authenticate(headers(service.create_key(application.id, Scope.MANAGEMENT).secret))
+    authenticator.authorize(grant, "POST", "/v1/management/rulesets")
+    for method, route in (("PUT", "/v2/customer_profiles/{integrationId}"), ("POST", "/v2/events")):
+        with pytest.raises(ForbiddenError):
+            authenticator.authorize(grant, method, route)
+    for scope in (Scope.INTEGRATION, Scope.PUBLIC):
+        other = authenticator.authenticate(headers(service.create_key(application.id, scope).secret))
+        with pytest.raises(ForbiddenError):
+            authenticator.authorize(other, "POST", "/v1/management/rulesets")
 
 
 def test_a_flood_of_unknown_key_ids_does_not_evict_real_keys(setup):

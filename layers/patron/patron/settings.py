@@ -3,7 +3,7 @@
   Tables   the DynamoDB tables (and how long the items of those that expire live)
   Api      the HTTP edge: body limits, the account id Talon.One's shapes report
   Imports  the import's bucket, queue and state machine, and the limits of uploads
-  Auth     the authorizer: how long a key lookup is trusted, the routes a public key may call
+  Auth     the authorizer: how long a key lookup is trusted, the routes a public or management key may call
 
 Lambda functions get these variables from `template.yaml` (the local runtime sets the same ones from the same
 template); field `foo_bar` is read from `FOO_BAR`. A function is given only what it uses: its own tables, and so
@@ -85,6 +85,7 @@ class Tables(Settings, frozen=True):
     idempotency_table_name: TableName | None = None
     outbox_table_name: TableName | None = None
     processes_table_name: TableName | None = None
+    ledgers_table_name: TableName | None = None
     # Given with the table whose items expire.
     idempotency_ttl_seconds: IdempotencyTtl | None = None
     outbox_ttl_seconds: OutboxTtl | None = None
@@ -127,6 +128,11 @@ class Tables(Settings, frozen=True):
     def processes(self) -> str:
         """Import processes, their chunks and rejected records."""
         return given(self.processes_table_name, "PROCESSES_TABLE_NAME")
+
+    @property
+    def ledgers(self) -> str:
+        """Campaign budget counters (later: coupon and referral redemptions, loyalty ledgers)."""
+        return given(self.ledgers_table_name, "LEDGERS_TABLE_NAME")
 
 
 class Api(Settings, frozen=True):
@@ -196,10 +202,19 @@ class Auth(Settings, frozen=True):
     key_cache_ttl_seconds: Annotated[int, msgspec.Meta(ge=0, le=300)] | None = None
     # Routes a `public` key may call, as "METHOD /resource" separated by commas (none: empty).
     public_routes: str = ""
+    # Routes only a `management` key may call, and the only routes it may call (the same format).
+    management_routes: str = ""
 
     @property
     def key_cache_ttl(self) -> int:
         return given(self.key_cache_ttl_seconds, "KEY_CACHE_TTL_SECONDS")
 
     def public_route_set(self) -> frozenset[str]:
-        return frozenset(route.strip() for route in self.public_routes.split(",") if route.strip())
+        return _routes(self.public_routes)
+
+    def management_route_set(self) -> frozenset[str]:
+        return _routes(self.management_routes)
+
+
+def _routes(listed: str) -> frozenset[str]:
+    return frozenset(route.strip() for route in listed.split(",") if route.strip())

@@ -9,6 +9,8 @@ from enum import StrEnum
 class Scope(StrEnum):
     INTEGRATION = "integration"  # servers: every integration route
     PUBLIC = "public"  # browsers and trackers: only routes marked safe for them
+    # Scripts and the console publishing campaigns: only the management routes, and no other scope reaches those.
+    MANAGEMENT = "management"
 
 
 @dataclass(frozen=True)

@@ -35,10 +35,12 @@ class Authenticator:
         cache_ttl_seconds: float,
         public_routes: frozenset[str],
         monotonic: Callable[[], float] = time.monotonic,
+        management_routes: frozenset[str] = frozenset(),
     ):
         self._repository = repository
         self._ttl = cache_ttl_seconds
         self._public_routes = public_routes
+        self._management_routes = management_routes
         self._monotonic = monotonic
         # Least recently used first (dict order); a hit moves the key to the end.
         self._cache: OrderedDict[str, tuple[float, ApiKey]] = OrderedDict()
@@ -60,7 +62,12 @@ class Authenticator:
         )
 
     def authorize(self, grant: Grant, method: str, resource: str) -> None:
-        if grant.scope is Scope.PUBLIC and f"{method.upper()} {resource}" not in self._public_routes:
+        """A management key may call the management routes only, and only a management key may call them; a public
+        key only the public routes."""
+        route = f"{method.upper()} {resource}"
+        if (grant.scope is Scope.MANAGEMENT) != (route in self._management_routes):
+            raise ForbiddenError()
+        if grant.scope is Scope.PUBLIC and route not in self._public_routes:
             raise ForbiddenError()
 
     def _lookup(self, key_id: str) -> ApiKey | None:

@@ -17,4 +17,5 @@ def authenticator(client: DynamoDBClient, tables: Tables, auth: Auth) -> Authent
         repository=DynamoApplicationRepository(client, tables.config),
         cache_ttl_seconds=auth.key_cache_ttl,
         public_routes=auth.public_route_set(),
+        management_routes=auth.management_route_set(),
     )

@@ -28,20 +28,35 @@ class Number(Decimal):
     __slots__ = ()
 
 
+class Amount(Number):
+    """A `Number` that is not negative (a price, a cost). msgspec cannot bound a custom type with `Meta(ge=0)`,
+    so the bound lives here and in the schema."""
+
+    __slots__ = ()
+
+
 NUMBER_MESSAGE = "Expected a number."
+AMOUNT_MESSAGE = "Expected a number >= 0."
 
 
 def dec_hook(kind: type, value: Any) -> Any:
-    """msgspec's hook for the wire's custom types (only `Number` today)."""
-    if kind is Number and isinstance(value, int | Decimal) and not isinstance(value, bool):
+    """msgspec's hook for the wire's custom types (`Number`, `Amount`)."""
+    number = isinstance(value, int | Decimal) and not isinstance(value, bool)
+    if kind is Number and number:
         return Number(value)
-    raise ValueError(NUMBER_MESSAGE if kind is Number else "Unsupported value.")
+    if kind is Amount and number:
+        if value < 0:
+            raise ValueError(AMOUNT_MESSAGE)
+        return Amount(value)
+    raise ValueError(NUMBER_MESSAGE if kind in (Number, Amount) else "Unsupported value.")
 
 
 def schema_hook(kind: type) -> dict[str, Any]:
     """JSON schemas of the wire's custom types, for `msgspec.json.schema_components`."""
     if kind is Number:
         return {"type": "number"}
+    if kind is Amount:
+        return {"type": "number", "minimum": 0}
     raise NotImplementedError(kind)
 
 

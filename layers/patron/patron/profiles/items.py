@@ -9,11 +9,21 @@ builds a profile key.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 from patron.dynamo import codec
 from patron.dynamo.committer import Failure, Write, update
-from patron.profiles.keys import FIRST_ORDER_AT, LAST_ORDER_AT, ORDERS_COUNT, PROFILE_SK, SALES_TOTAL, profile_pk
+from patron.profiles.keys import (
+    CLOSED_SESSIONS,
+    FIRST_ORDER_AT,
+    LAST_ORDER_AT,
+    ORDERS_COUNT,
+    PROFILE_SK,
+    SALES_TOTAL,
+    TOTAL_SALES,
+    profile_pk,
+)
 from patron.profiles.model import VersionConflictError, new_profile_id
 from patron.profiles.stats import CustomerStats
 
@@ -116,3 +126,60 @@ def stats_write(
             sets.append(f"{placeholder} = :{placeholder[1:]}")
     expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
     return versioned_update(table, application_id, customer_id, expression, names, values, expected_version)
+
+
+def session_totals_write(
+    table: str,
+    application_id: int,
+    integration_id: str,
+    expected_version: int,
+    closed_sessions: int,
+    total_sales: Decimal,
+    now: str,
+    new_id: int | None = None,
+    stats: CustomerStats | None = None,
+) -> Write:
+    """A session's mark on its profile, if the profile is still at `expected_version` (0: absent, created here, as
+    Talon.One creates the profile a session names): `closedSessions` and `totalSales` moved by the given amounts
+    (a close adds, a cancel, return or reopen subtracts; zero for a session that only names the profile), and,
+    when the session's order changed, the order statistics the orders context recomputed (absolute values, as
+    `stats_write` sets them: one update, since a transaction may touch the profile once)."""
+    names = {
+        "#pid": "profileId",
+        "#created": "created",
+        "#activity": "lastActivity",
+        "#updated": "updated",
+        "#version": "version",
+        "#closed": CLOSED_SESSIONS,
+        "#sales": TOTAL_SALES,
+    }
+    values: dict[str, Any] = {
+        ":pid": new_id if new_id is not None else new_profile_id(),
+        ":now": now,
+        ":next": expected_version + 1,
+        ":zero": 0,
+        ":closed": closed_sessions,
+        ":sales": total_sales,
+    }
+    sets = [
+        "#pid = if_not_exists(#pid, :pid)",
+        "#created = if_not_exists(#created, :now)",
+        "#activity = :now",
+        "#updated = :now",
+        "#version = :next",
+        "#closed = if_not_exists(#closed, :zero) + :closed",
+        "#sales = if_not_exists(#sales, :zero) + :sales",
+    ]
+    removes: list[str] = []
+    if stats is not None:
+        names.update({"#count": ORDERS_COUNT, "#orders": SALES_TOTAL, "#first": FIRST_ORDER_AT, "#last": LAST_ORDER_AT})
+        values.update({":count": stats.orders_count, ":orders": stats.sales_total})
+        sets += ["#count = :count", "#orders = :orders"]
+        for placeholder, value in (("#first", stats.first_order_at), ("#last", stats.last_order_at)):
+            if value is None:
+                removes.append(placeholder)
+            else:
+                values[f":{placeholder[1:]}"] = value
+                sets.append(f"{placeholder} = :{placeholder[1:]}")
+    expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
+    return versioned_update(table, application_id, integration_id, expression, names, values, expected_version)

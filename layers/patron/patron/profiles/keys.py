@@ -5,6 +5,8 @@ from __future__ import annotations
 PROFILE_SK = "PROFILE"
 # Order statistics on the profile item, kept exact by the orders context's transactions.
 ORDERS_COUNT, SALES_TOTAL, FIRST_ORDER_AT, LAST_ORDER_AT = "ordersCount", "salesTotal", "firstOrderAt", "lastOrderAt"
+# What closed customer sessions add to the profile (Talon.One's closedSessions and totalSales).
+CLOSED_SESSIONS, TOTAL_SALES = "closedSessions", "totalSales"
 IDENTIFIER_SK = "IDENT"
 # Custom attributes are stored as top-level item attributes under this prefix, so one UpdateItem can both
 # create a profile and merge attributes into it (a nested map cannot be created and updated in one expression).

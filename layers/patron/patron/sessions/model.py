@@ -136,6 +136,7 @@ class Unset:
 
 
 UNSET: Any = Unset()
+KEEP: Any = UNSET  # the name the wire uses (msgspec has its own UNSET)
 
 
 @dataclass(frozen=True, slots=True)

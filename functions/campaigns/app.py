@@ -1,0 +1,139 @@
+"""The management API: an application's campaigns as published ruleset versions (plan, publish, history, show,
+roll back). Only a `management` key reaches these routes (the authorizer refuses every other scope, and the routes
+check again)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+
+from patron.applications.model import Scope
+from patron.dynamo.client import dynamodb_client
+from patron.errors import ForbiddenError
+from patron.http.api import Request, Response, RestApi
+from patron.observability import api_handler
+from patron.promotions import wire
+from patron.promotions.management import UNSET, BasedOn, RulesetService
+from patron.promotions.wiring import ruleset_service
+from patron.settings import Api, Tables
+from patron.wiring import CompositionRoot
+
+DEFAULT_PAGE_SIZE = 20
+MAX_PAGE_SIZE = 100
+
+
+@dataclass(frozen=True)
+class Services:
+    max_body_bytes: int
+    rulesets: RulesetService
+
+
+def compose(environ: Mapping[str, str]) -> Services:
+    """Rulesets live in the config table (versions and the live pointer)."""
+    tables = Tables.from_environ(environ)
+    return Services(Api.from_environ(environ).body_limit, ruleset_service(dynamodb_client(), tables.config))
+
+
+services = CompositionRoot(compose)
+
+api = RestApi(max_body_bytes=lambda: services().max_body_bytes)
+
+
+def _management(request: Request) -> int:
+    """The caller's application, once its key is known to be a management key (the authorizer checked it too)."""
+    if request.caller.scope != Scope.MANAGEMENT.value:
+        raise ForbiddenError()
+    return request.caller.application_id
+
+
+def _publisher(request: Request) -> str:
+    return f"key:{request.caller.key_id}"
+
+
+def _based_on(value: int | msgspec.UnsetType | None) -> BasedOn:
+    return UNSET if isinstance(value, msgspec.UnsetType) else value
+
+
+@api.route("POST", "/v1/management/rulesets/plan", body=wire.RulesetRequest, answers=wire.RulesetPlanResponse)
+def plan_ruleset(request: Request, body: wire.RulesetRequest) -> wire.RulesetPlanResponse:
+    """What publishing these definitions would change against the live version; nothing is written."""
+    application_id = _management(request)
+    return wire.plan_response(services().rulesets.plan(application_id, body.definitions()))
+
+
+@api.route("POST", "/v1/management/rulesets", body=wire.PublishRulesetRequest, answers={201: wire.PublishedResponse})
+def publish_ruleset(request: Request, body: wire.PublishRulesetRequest) -> Response:
+    """A new version holding these definitions, live at once, if `basedOn` is still the live version (409
+    `ruleset_changed` otherwise); definitions that do not compile are refused with every fault (400)."""
+    application_id = _management(request)
+    published = services().rulesets.publish(
+        application_id,
+        body.definitions(),
+        based_on=_based_on(body.based_on),
+        note=body.note,
+        published_by=_publisher(request),
+    )
+    location = f"/v1/management/rulesets/{published.info.version}"
+    return Response(201, wire.published_response(published), {"Location": location})
+
+
+@api.route("GET", "/v1/management/rulesets", answers=wire.RulesetHistoryResponse)
+def list_ruleset_versions(request: Request) -> wire.RulesetHistoryResponse:
+    """Every published version, newest first, without definitions: `?limit=` (1-100), `?before=` (a version)."""
+    application_id = _management(request)
+    limit = request.query_int("limit", default=DEFAULT_PAGE_SIZE, minimum=1, maximum=MAX_PAGE_SIZE)
+    before = request.query_int("before", default=0, minimum=0, maximum=9_999_999_999) or None
+    rulesets = services().rulesets
+    versions = rulesets.history(application_id, limit, before)
+    pointer = rulesets.live(application_id)
+    last = versions[-1].version if len(versions) == limit and versions[-1].version > 1 else None
+    return wire.RulesetHistoryResponse(
+        live_version=pointer.version if pointer else None,
+        versions=[wire.version_summary(info) for info in versions],
+        next_before=last,
+    )
+
+
+@api.route("GET", "/v1/management/rulesets/live", answers=wire.RulesetVersionResponse)
+def get_live_ruleset(request: Request) -> wire.RulesetVersionResponse:
+    """The live version with its definitions (404 `no_live_ruleset` before the first publish)."""
+    application_id = _management(request)
+    stored = services().rulesets.live_version(application_id)
+    return wire.version_response(stored, stored.info.version)
+
+
+@api.route("GET", "/v1/management/rulesets/{version}", answers=wire.RulesetVersionResponse)
+def get_ruleset_version(request: Request) -> wire.RulesetVersionResponse:
+    application_id = _management(request)
+    rulesets = services().rulesets
+    stored = rulesets.version(application_id, wire.parse_version(request.path_params["version"]))
+    pointer = rulesets.live(application_id)
+    return wire.version_response(stored, pointer.version if pointer else None)
+
+
+@api.route(
+    "POST",
+    "/v1/management/rulesets/{version}/rollback",
+    body=wire.RollbackRequest,
+    answers={201: wire.PublishedResponse},
+)
+def rollback_ruleset(request: Request, body: wire.RollbackRequest) -> Response:
+    """Publishes a copy of an earlier version as a new version (the history only grows)."""
+    application_id = _management(request)
+    published = services().rulesets.rollback(
+        application_id,
+        wire.parse_version(request.path_params["version"]),
+        based_on=_based_on(body.based_on),
+        note=body.note,
+        published_by=_publisher(request),
+    )
+    location = f"/v1/management/rulesets/{published.info.version}"
+    return Response(201, wire.published_response(published), {"Location": location})
+
+
+@api_handler
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return api.resolve(event, context)

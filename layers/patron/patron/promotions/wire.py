@@ -1,0 +1,159 @@
+"""The management API's bodies (`/v1/management/rulesets...`): Patron's own shapes, JSON camelCase.
+
+A publish or plan body is the merged definitions (a `Ruleset`: settings, evaluationGroups, campaigns, as in a
+campaign file) plus `basedOn` and `note`. The definitions are taken as JSON here and read by `loading.merge`, so a
+body with faults in several campaigns is answered with every fault at once (docs/campaigns.md, "Errors").
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import msgspec
+
+from patron.promotions.definitions import Ruleset
+from patron.promotions.loading import DefinitionError, merge
+from patron.promotions.management import Plan, Published, RulesetInvalidError, VersionNotFoundError
+from patron.promotions.store import StoredVersion, VersionInfo
+
+Note = Annotated[str, msgspec.Meta(max_length=1000)]
+
+
+class _Wire(msgspec.Struct, kw_only=True, rename="camel", forbid_unknown_fields=True):
+    pass
+
+
+class RulesetRequest(_Wire, kw_only=True):
+    """Definitions as in a campaign folder, merged (docs/campaigns.schema.json describes each member)."""
+
+    settings: dict[str, Any] | None = None
+    evaluation_groups: list[Any] = []
+    campaigns: list[Any] = []
+
+    def definitions(self) -> Ruleset:
+        """The Ruleset, or RulesetInvalidError naming every fault (path, code, message, campaign)."""
+        document: dict[str, Any] = {"evaluationGroups": self.evaluation_groups, "campaigns": self.campaigns}
+        if self.settings is not None:
+            document["settings"] = self.settings
+        try:
+            return merge([("", document)])
+        except DefinitionError as error:
+            raise RulesetInvalidError(error.issues) from None
+
+
+class PublishRulesetRequest(RulesetRequest, kw_only=True):
+    # The live version the publisher planned against (null: none was live). Omitted: whatever is live now.
+    based_on: Annotated[int, msgspec.Meta(ge=1)] | msgspec.UnsetType | None = msgspec.UNSET
+    note: Note = ""
+
+
+class RollbackRequest(_Wire, kw_only=True):
+    based_on: Annotated[int, msgspec.Meta(ge=1)] | msgspec.UnsetType | None = msgspec.UNSET
+    note: Note = ""
+
+
+class RulesetVersionSummary(_Wire, kw_only=True):
+    version: int
+    created: str
+    note: str
+    source: str  # publish | rollback
+    rolled_back_from: int | None = None
+    campaigns: int
+    published_by: str
+    body_bytes: int
+
+
+class RulesetVersionResponse(RulesetVersionSummary, kw_only=True):
+    live: bool
+    definitions: Ruleset
+
+
+class RulesetHistoryResponse(_Wire, kw_only=True):
+    live_version: int | None
+    versions: list[RulesetVersionSummary]
+    # Pass as `before` for the next (older) page; null: this was the last.
+    next_before: int | None = None
+
+
+class CampaignChangeView(_Wire, kw_only=True):
+    id: int
+    name: str
+    change: str  # added | removed | changed | unchanged
+    fields: list[str] = []
+
+
+class GroupChangesView(_Wire, kw_only=True):
+    added: list[str]
+    removed: list[str]
+    changed: list[str]
+    reordered: bool
+
+
+class RulesetPlanResponse(_Wire, kw_only=True):
+    based_on: int | None
+    changed: bool
+    settings: list[str]
+    evaluation_groups: GroupChangesView
+    campaigns: list[CampaignChangeView]
+    added: int
+    removed: int
+    changed_campaigns: int
+    unchanged: int
+
+
+class PublishedResponse(_Wire, kw_only=True):
+    version: RulesetVersionSummary
+    plan: RulesetPlanResponse
+
+
+def parse_version(text: str) -> int:
+    """A path's version number; anything that is not one names no version (404)."""
+    if not text.isascii() or not text.isdigit() or len(text) > 10:
+        raise VersionNotFoundError()
+    return int(text)
+
+
+def version_summary(info: VersionInfo) -> RulesetVersionSummary:
+    return RulesetVersionSummary(
+        version=info.version,
+        created=info.created,
+        note=info.note,
+        source=info.source,
+        rolled_back_from=info.rolled_back_from,
+        campaigns=info.campaigns,
+        published_by=info.published_by,
+        body_bytes=info.body_bytes,
+    )
+
+
+def version_response(stored: StoredVersion, live: int | None) -> RulesetVersionResponse:
+    info = stored.info
+    return RulesetVersionResponse(
+        **msgspec.structs.asdict(version_summary(info)), live=info.version == live, definitions=stored.ruleset
+    )
+
+
+def plan_response(plan: Plan) -> RulesetPlanResponse:
+    groups = plan.groups
+    return RulesetPlanResponse(
+        based_on=plan.based_on,
+        changed=plan.changed,
+        settings=list(plan.settings),
+        evaluation_groups=GroupChangesView(
+            added=list(groups.added),
+            removed=list(groups.removed),
+            changed=list(groups.changed),
+            reordered=groups.reordered,
+        ),
+        campaigns=[
+            CampaignChangeView(id=c.id, name=c.name, change=c.change, fields=list(c.fields)) for c in plan.campaigns
+        ],
+        added=plan.count("added"),
+        removed=plan.count("removed"),
+        changed_campaigns=plan.count("changed"),
+        unchanged=plan.count("unchanged"),
+    )
+
+
+def published_response(published: Published) -> PublishedResponse:
+    return PublishedResponse(version=version_summary(published.info), plan=plan_response(published.plan))

@@ -1,0 +1,710 @@
+"""Customer sessions: read once, decide, write once (ARCHITECTURE, "The promotions engine").
+
+  1. read    one BatchGetItem: the session, its profile, the live-ruleset pointer, the budget counters the
+             candidate campaigns bind (predicted from the request and the ruleset this instance last saw; a
+             second read only when the prediction missed: a profile named only by the stored session, a new
+             ruleset version, counters of campaigns the stored cart makes candidates)
+  2. decide  the documented transition, the session as changed, the engine's evaluation (pure), a plan of writes
+  3. commit  one TransactWriteItems: the session (its version), the profile (created when unknown; closedSessions
+             and totalSales on close and their give-back), the budget counters (conditional on their limits)
+
+`dry` stops after step 2. The session's version lost to another writer answers 409 (as Talon.One does); a counter
+or the profile moved meanwhile is read and decided again, a few times.
+
+Close consumes what the evaluation took of each budget counter and records it on the session; cancel (of a closed
+or partially returned session) and reopen give exactly that back, answer `rollbackDiscount` for each discount, and
+keep the effects Talon.One does not roll back (attribute updates, free items, notifications...).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Protocol
+
+import msgspec
+
+from patron.clock import Clock, iso
+from patron.dynamo import committer
+from patron.errors import ConflictError, FieldIssue, NotFoundError, ValidationError
+from patron.orders.model import Order, OrderState
+from patron.orders.service import recompute
+from patron.profiles import items as profile_items
+from patron.profiles.model import CustomerProfile, VersionConflictError, new_profile_id
+from patron.profiles.stats import CustomerStats
+from patron.promotions import counters
+from patron.promotions.budgets import CounterKey, Subjects
+from patron.promotions.decide import Snapshot, counters_to_read, decide
+from patron.promotions.effects import Effect, RuleFailureReason, SetDiscountPerItemProps
+from patron.promotions.evaluator import Evaluation
+from patron.promotions.money import Money
+from patron.promotions.pricing import Line
+from patron.promotions.rules import ProfileFacts
+from patron.promotions.ruleset import CompiledRuleset
+from patron.sessions import orders
+from patron.sessions.model import (
+    UNSET,
+    Session,
+    SessionChange,
+    SessionState,
+    Via,
+    apply_change,
+    check_cart,
+    check_transition,
+    new_session,
+)
+from patron.sessions.store import Read, SessionConflictError, SessionStore, StoredSession
+
+ATTEMPTS = 4  # reads and decisions when a counter or the profile moved meanwhile
+_REMEMBERED_SESSIONS = 10_000  # per instance: a session's profile and the counters its last decision needed
+
+
+@dataclass(frozen=True)
+class _Remembered:
+    profile_id: str | None
+    counters: frozenset[CounterKey]
+
+
+_CLOSED_STATES = (SessionState.CLOSED, SessionState.PARTIALLY_RETURNED)
+
+
+class Rulesets(Protocol):
+    def compiled(self, application_id: int, version: int) -> CompiledRuleset: ...
+
+
+class OrderExtremes(Protocol):
+    """First and last counted order dates of a customer without one order (OrderRepository.counted_extremes): read
+    only when the order that held one of them stops counting."""
+
+    def __call__(
+        self, application_id: int, customer_id: str, excluding_order_id: str, first: bool, last: bool
+    ) -> tuple[str | None, str | None]: ...
+
+
+@dataclass(frozen=True)
+class _OrderChange:
+    """What the session's order becomes: None, the session is not (or no longer) the order's to write."""
+
+    state: OrderState
+    amount: Decimal
+
+
+# The session, its order as read, what the order becomes, the currency (None: the order's own).
+_OrderPart = tuple[Session, Order | None, _OrderChange, str | None]
+
+
+def session_conflict() -> ConflictError:
+    return ConflictError("The customer session was updated by another request meanwhile.", code="session_conflict")
+
+
+@dataclass
+class Outcome:
+    """What a session call answers."""
+
+    stored: StoredSession
+    effects: list[Effect]
+    failures: list[RuleFailureReason] = field(default_factory=list)
+    profile: CustomerProfile | None = None
+    triggered: list[int] = field(default_factory=list)
+
+
+@dataclass
+class _Decision:
+    outcome: Outcome
+    plan: list[committer.Write]
+    # Keys the decision needed but the read did not hold: read them and decide again.
+    missing_counters: frozenset[CounterKey] = frozenset()
+    missing_profile: str | None = None
+    # The counters this decision read: the next call on the session (on this instance) reads them at once.
+    needed: frozenset[CounterKey] = frozenset()
+
+
+def _profile_facts(profile: CustomerProfile | None, integration_id: str | None) -> ProfileFacts | None:
+    if integration_id is None:
+        return None
+    if profile is None:
+        return ProfileFacts(integration_id=integration_id)
+    stats = profile.stats
+    return ProfileFacts(
+        integration_id=integration_id,
+        attributes=profile.attributes,
+        closed_sessions=profile.closed_sessions,
+        total_sales=profile.total_sales,
+        orders_count=stats.orders_count,
+        first_order_at=_instant(stats.first_order_at),
+        last_order_at=_instant(stats.last_order_at),
+    )
+
+
+def _instant(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
+
+
+def snapshot_of(
+    session: Session, profile: CustomerProfile | None, counters_used: Mapping[CounterKey, Decimal]
+) -> Snapshot:
+    """What the engine sees of a session: remaining quantities (returned units are no longer in the cart)."""
+    lines = [
+        Line(
+            position=position,
+            sku=item.sku,
+            quantity=item.remaining_quantity,
+            price=item.price,
+            name=item.name,
+            category=item.category,
+            attributes=item.attributes,
+        )
+        for position, item in enumerate(session.cart_items)
+    ]
+    return Snapshot(
+        session_id=session.integration_id,
+        lines=lines,
+        additional_costs=session.additional_costs,
+        state=session.state.value,
+        attributes=session.attributes,
+        store_integration_id=session.store_integration_id,
+        coupon_codes=session.coupon_codes,
+        referral_code=session.referral_code,
+        identifiers=session.identifiers,
+        first_session=session.first_session,
+        profile=_profile_facts(profile, session.profile_id),
+        counters=counters_used,
+    )
+
+
+def _survivors(effects: Sequence[Effect]) -> list[Effect]:
+    """The effects a rollback leaves in place (Talon.One rolls back discounts only)."""
+    return [effect for effect in effects if effect.rollback() is None]
+
+
+def _rollbacks(effects: Sequence[Effect]) -> list[Effect]:
+    return [rolled for effect in effects if (rolled := effect.rollback()) is not None]
+
+
+class SessionService:
+    def __init__(self, store: SessionStore, rulesets: Rulesets, clock: Clock, extremes: OrderExtremes):
+        self._store = store
+        self._rulesets = rulesets
+        self._clock = clock
+        self._extremes = extremes
+        # The live version this instance last read per application, and each session's profile and the counters
+        # its last decision needed: the first read fetches them even when a call omits the cart or the profileId.
+        self._seen: dict[int, int] = {}
+        self._needed: OrderedDict[tuple[int, str], _Remembered] = OrderedDict()
+
+    # -- reads ------------------------------------------------------------------------------------------------
+
+    def get(self, application_id: int, session_id: str) -> StoredSession:
+        read = self._store.read(application_id, session_id, None, (), pointer=False)
+        if read.session is None:
+            raise NotFoundError("No customer session with this id.", code="session_not_found")
+        return read.session
+
+    def _ruleset(self, application_id: int, version: int | None) -> CompiledRuleset | None:
+        if version is None:
+            self._seen.pop(application_id, None)
+            return None
+        self._seen[application_id] = version
+        return self._rulesets.compiled(application_id, version)
+
+    # -- update -----------------------------------------------------------------------------------------------
+
+    def update(
+        self,
+        application_id: int,
+        session_id: str,
+        change: SessionChange,
+        *,
+        dry: bool = False,
+        at: datetime | None = None,
+        only: frozenset[int] | None = None,
+    ) -> Outcome:
+        """Talon.One's PUT /v2/customer_sessions/{id}: `at` is the request's `now` (dry only), `only` its
+        evaluableCampaignIds (dry only: evaluated even when disabled)."""
+        now = at or self._clock.now()
+        remembered = self._needed.get((application_id, session_id))
+        if change.profile_id is not UNSET:
+            profile_id = change.profile_id
+        else:
+            profile_id = remembered.profile_id if remembered is not None else None
+        predicted = self._predicted_counters(application_id, session_id, change, now)
+
+        def decide_on(read: Read) -> _Decision:
+            return self._decide_update(application_id, session_id, change, read, now, only)
+
+        return self._run(application_id, session_id, profile_id, predicted, decide_on, dry)
+
+    def _predicted_counters(
+        self, application_id: int, session_id: str, change: SessionChange, now: datetime
+    ) -> set[CounterKey]:
+        known = self._needed.get((application_id, session_id))
+        remembered = set(known.counters if known is not None else ())
+        version = self._seen.get(application_id)
+        if version is None or change.cart_items is UNSET:
+            return remembered
+        ruleset = self._rulesets.compiled(application_id, version)
+        blank = Session(session_id, 0, "", "", change.state)
+        guess = apply_change(blank, change, "")
+        snapshot = snapshot_of(guess, None, {})
+        return remembered | counters_to_read(ruleset, snapshot, now)
+
+    def _remember(
+        self, application_id: int, session_id: str, profile_id: str | None, needed: frozenset[CounterKey]
+    ) -> None:
+        key = (application_id, session_id)
+        self._needed[key] = _Remembered(profile_id, needed)
+        self._needed.move_to_end(key)
+        while len(self._needed) > _REMEMBERED_SESSIONS:
+            self._needed.popitem(last=False)
+
+    def _run(
+        self,
+        application_id: int,
+        session_id: str,
+        profile_id: str | None,
+        counter_keys: set[CounterKey],
+        decide_on: Any,
+        dry: bool,
+    ) -> Outcome:
+        for _ in range(ATTEMPTS):
+            read = self._store.read(application_id, session_id, profile_id, counter_keys)
+            decision: _Decision = decide_on(read)
+            if decision.missing_counters or decision.missing_profile:
+                more = self._store.read(
+                    application_id, None, decision.missing_profile, decision.missing_counters, pointer=False
+                )
+                read = dataclasses.replace(
+                    read,
+                    profile=more.profile if decision.missing_profile else read.profile,
+                    profile_read=decision.missing_profile or read.profile_read,
+                    used={**read.used, **more.used},
+                    counters_read=read.counters_read | more.counters_read,
+                )
+                decision = decide_on(read)
+            if not dry:
+                try:
+                    self._store.commit(decision.plan)
+                except SessionConflictError:
+                    raise session_conflict() from None
+                except (counters.BudgetExhaustedError, VersionConflictError):
+                    # A budget counter or the profile moved since the read: read again, decide again.
+                    counter_keys = set(read.counters_read)
+                    profile_id = read.profile_read
+                    continue
+            if session_id is not None:
+                kept = decision.outcome.stored.session
+                self._remember(application_id, session_id, kept.profile_id, decision.needed)
+            return decision.outcome
+        raise session_conflict()
+
+    def _decide_update(
+        self,
+        application_id: int,
+        session_id: str,
+        change: SessionChange,
+        read: Read,
+        now: datetime,
+        only: frozenset[int] | None,
+    ) -> _Decision:
+        stored = read.session
+        current = stored.session.state if stored else None
+        check_transition(current, change.state, Via.UPDATE)
+        stamp = iso(now)
+        if stored is None:
+            first = read.profile is None or read.profile.closed_sessions == 0
+            session = new_session(session_id, new_profile_id(), change, stamp, first)
+        else:
+            session = apply_change(stored.session, change, stamp)
+        check_cart(session.cart_items)
+        profile_id = session.profile_id
+        if profile_id is not None and profile_id != read.profile_read:
+            return _Decision(Outcome(StoredSession(session), []), [], missing_profile=profile_id)
+        profile = read.profile if profile_id is not None else None
+        session = dataclasses.replace(session, version=(stored.session.version if stored else 0) + 1)
+        read_version = stored.session.version if stored else 0
+
+        if stored is not None and current in _CLOSED_STATES and change.state is SessionState.CANCELLED:
+            return self._give_back(
+                application_id, stored, session, profile, read_version, stamp, read.order, OrderState.CANCELLED
+            )
+        if change.state is SessionState.CANCELLED:  # an open session cancelled: nothing was consumed
+            kept = StoredSession(session, [], ruleset_version=stored.ruleset_version if stored else None)
+            amount = read.order.amount if read.order is not None else Decimal(0)
+            cancelled: _OrderPart = (session, read.order, _OrderChange(OrderState.CANCELLED, amount), None)
+            writes, after = self._profile_writes(application_id, profile_id, profile, 0, Decimal(0), stamp, cancelled)
+            return _Decision(
+                Outcome(kept, [], profile=after),
+                [self._store.session_write(application_id, kept, read_version), *writes],
+            )
+
+        ruleset = self._ruleset(application_id, read.live_version)
+        evaluation: Evaluation | None = None
+        if ruleset is not None:
+            snapshot = snapshot_of(session, profile, read.used)
+            needed = counters_to_read(ruleset, snapshot, now)
+            missing = frozenset(needed - read.counters_read)
+            if missing:
+                return _Decision(Outcome(StoredSession(session), []), [], missing_counters=missing)
+            evaluation = decide(ruleset, snapshot, now, only)
+            needed_keys = frozenset(needed)
+            if evaluation.session_attributes:
+                merged = {**session.attributes, **evaluation.session_attributes}
+                session = dataclasses.replace(session, attributes=merged)
+        else:
+            needed_keys = frozenset()
+        effects = evaluation.effects if evaluation else []
+        failures = evaluation.failures if evaluation else []
+        triggered = [campaign.id for campaign in evaluation.triggered] if evaluation else []
+        version = ruleset.version if ruleset else None
+        plan: list[committer.Write] = []
+        if change.state is SessionState.CLOSED:
+            consumed = dict(evaluation.consumption) if evaluation else {}
+            paid = session.total - sum((effect.discount for effect in effects), Decimal(0))
+            counted = paid if profile_id is not None else None
+            kept = StoredSession(session, effects, consumed, counted, version)
+            plan.append(self._store.session_write(application_id, kept, read_version))
+            plan += self._consume(application_id, ruleset, kept, now)
+            currency = ruleset.money.currency if ruleset is not None else None
+            sale: _OrderPart = (session, read.order, _OrderChange(OrderState.SALE, paid), currency)
+            writes, after = self._profile_writes(application_id, profile_id, profile, 1, paid, stamp, sale)
+            plan += writes
+        else:
+            kept = StoredSession(session, effects, ruleset_version=version)
+            plan.append(self._store.session_write(application_id, kept, read_version))
+            writes, after = self._profile_writes(application_id, profile_id, profile, 0, Decimal(0), stamp)
+            plan += writes
+        return _Decision(Outcome(kept, effects, failures, after, triggered), plan, needed=needed_keys)
+
+    def _consume(
+        self, application_id: int, ruleset: CompiledRuleset | None, kept: StoredSession, now: datetime
+    ) -> list[committer.Write]:
+        if ruleset is None or not kept.consumed:
+            return []
+        session = kept.session
+        subjects = Subjects(session.integration_id, session.profile_id, tuple(session.identifiers))
+        limits: dict[CounterKey, Decimal] = {}
+        for campaign_id in {key.campaign_id for key in kept.consumed}:
+            indexed = ruleset.campaigns.get(campaign_id)
+            if indexed is None:
+                continue
+            for bound in ruleset.budget(indexed.campaign, subjects, now, {}).bounds:
+                limits[bound.key] = bound.limit
+        return [
+            counters.consume(self._store.ledgers, application_id, key, amount, limits.get(key))
+            for key, amount in sorted(kept.consumed.items())
+        ]
+
+    def _profile_writes(
+        self,
+        application_id: int,
+        profile_id: str | None,
+        profile: CustomerProfile | None,
+        closed: int,
+        sales: Decimal,
+        stamp: str,
+        order: _OrderPart | None = None,
+    ) -> tuple[list[committer.Write], CustomerProfile | None]:
+        """The profile's part, and the profile as it will be: created when the session names an unknown one; its
+        session totals moved on close and give-back; with `order` (the session, its order as read, what it becomes,
+        the currency), the session's order and the customer's order statistics in the same plan. No write when the
+        profile exists and nothing moves."""
+        if profile_id is None:
+            return [], None
+        writes: list[committer.Write] = []
+        stats: CustomerStats | None = None
+        if order is not None:
+            writes, stats = self._order_writes(application_id, profile_id, profile, *order, stamp)
+        if profile is not None and not closed and not sales and stats is None:
+            return writes, profile
+        if profile is None:
+            after = CustomerProfile(
+                application_id=application_id,
+                integration_id=profile_id,
+                profile_id=new_profile_id(),
+                created=stamp,
+                updated=stamp,
+                last_activity=stamp,
+                version=1,
+                closed_sessions=closed,
+                total_sales=sales,
+                stats=stats or CustomerStats(),
+            )
+        else:
+            after = dataclasses.replace(
+                profile,
+                updated=stamp,
+                last_activity=stamp,
+                version=profile.version + 1,
+                closed_sessions=profile.closed_sessions + closed,
+                total_sales=profile.total_sales + sales,
+                stats=stats or profile.stats,
+            )
+        write = profile_items.session_totals_write(
+            self._store.profiles,
+            application_id,
+            profile_id,
+            profile.version if profile is not None else 0,
+            closed,
+            sales,
+            stamp,
+            new_id=after.profile_id,
+            stats=stats,
+        )
+        return [*writes, write], after
+
+    def _order_writes(
+        self,
+        application_id: int,
+        profile_id: str,
+        profile: CustomerProfile | None,
+        session: Session,
+        existing: Order | None,
+        change: _OrderChange,
+        currency: str | None,
+        stamp: str,
+    ) -> tuple[list[committer.Write], CustomerStats | None]:
+        if not orders.owned(session, existing):
+            return [], None
+        if existing is None and change.state is not OrderState.SALE:
+            return [], None  # never closed as this session's order: nothing to cancel
+        new = orders.session_order(
+            application_id,
+            session,
+            existing,
+            change.state,
+            change.amount,
+            currency,
+            stamp,
+        )
+        stats = recompute(
+            profile.stats if profile is not None else CustomerStats(),
+            profile_id,
+            existing.contribution() if existing is not None else None,
+            new.contribution(),
+            lambda first, last: self._extremes(application_id, profile_id, new.order_id, first, last),
+        )
+        return self._store.order_writes(existing, new), stats
+
+    def _give_back(
+        self,
+        application_id: int,
+        stored: StoredSession,
+        session: Session,
+        profile: CustomerProfile | None,
+        read_version: int,
+        stamp: str,
+        order: Order | None,
+        order_state: OrderState,
+    ) -> _Decision:
+        """Cancel of a closed session, or reopen: what the close consumed goes back; discounts roll back; the
+        session's order is cancelled (or pending again, on reopen)."""
+        rollbacks = _rollbacks(stored.effects)
+        kept = StoredSession(session, _survivors(stored.effects), ruleset_version=stored.ruleset_version)
+        plan = [self._store.session_write(application_id, kept, read_version)]
+        plan += [
+            counters.give_back(self._store.ledgers, application_id, key, amount)
+            for key, amount in sorted(stored.consumed.items())
+        ]
+        after = profile
+        if stored.counted_total is not None and session.profile_id is not None:
+            change = _OrderChange(order_state, order.amount if order is not None else Decimal(0))
+            writes, after = self._profile_writes(
+                application_id,
+                session.profile_id,
+                profile,
+                -1,
+                -stored.counted_total,
+                stamp,
+                (session, order, change, None),
+            )
+            plan += writes
+        return _Decision(Outcome(kept, rollbacks, profile=after), plan)
+
+    # -- reopen -----------------------------------------------------------------------------------------------
+
+    def reopen(self, application_id: int, session_id: str) -> Outcome:
+        """closed -> open: the close's consumption given back, its discounts rolled back (answered), the cart kept."""
+
+        def decide_on(read: Read) -> _Decision:
+            stored = read.session
+            if stored is None:
+                raise NotFoundError("No customer session with this id.", code="session_not_found")
+            check_transition(stored.session.state, SessionState.OPEN, Via.REOPEN)
+            profile_id = stored.session.profile_id
+            if profile_id is not None and profile_id != read.profile_read:
+                return _Decision(Outcome(stored, []), [], missing_profile=profile_id)
+            stamp = iso(self._clock.now())
+            session = dataclasses.replace(
+                stored.session,
+                state=SessionState.OPEN,
+                updated=stamp,
+                version=stored.session.version + 1,
+                update_count=stored.session.update_count + 1,
+            )
+            return self._give_back(
+                application_id,
+                stored,
+                session,
+                read.profile,
+                stored.session.version,
+                stamp,
+                read.order,
+                OrderState.PENDING,
+            )
+
+        return self._run(application_id, session_id, None, set(), decide_on, dry=False)
+
+    # -- returns ----------------------------------------------------------------------------------------------
+
+    def return_items(self, application_id: int, session_id: str, returned: Sequence[ReturnedUnits]) -> Outcome:
+        """closed or partially_returned -> partially_returned: the units are marked returned, per-item discounts on
+        them roll back (answered), their discount budget is given back, and the profile's totalSales loses what
+        the customer paid for them."""
+
+        def decide_on(read: Read) -> _Decision:
+            stored = read.session
+            if stored is None:
+                raise NotFoundError("No customer session with this id.", code="session_not_found")
+            check_transition(stored.session.state, SessionState.PARTIALLY_RETURNED, Via.RETURN)
+            profile_id = stored.session.profile_id
+            if profile_id is not None and profile_id != read.profile_read:
+                return _Decision(Outcome(stored, []), [], missing_profile=profile_id)
+            units = plan_return(stored.session, returned)
+            money = (
+                self._rulesets.compiled(application_id, stored.ruleset_version).money
+                if stored.ruleset_version is not None
+                else Money("EUR")
+            )
+            kept_effects, rollbacks = roll_back_returned(stored.effects, stored.session, units, money)
+            stamp = iso(self._clock.now())
+            cart = tuple(
+                dataclasses.replace(item, returned_quantity=item.returned_quantity + units.get(position, 0))
+                for position, item in enumerate(stored.session.cart_items)
+            )
+            session = dataclasses.replace(
+                stored.session,
+                state=SessionState.PARTIALLY_RETURNED,
+                cart_items=cart,
+                updated=stamp,
+                version=stored.session.version + 1,
+                update_count=stored.session.update_count + 1,
+            )
+            # Discount budgets: what each campaign's rolled-back discounts took goes back to its setDiscount counters.
+            given: dict[CounterKey, Decimal] = {}
+            for rollback in rollbacks:
+                for key in stored.consumed:
+                    if key.campaign_id == rollback.campaign_id and key.action == "setDiscount":
+                        given[key] = min(given.get(key, Decimal(0)) + rollback.props.value, stored.consumed[key])
+            consumed = {key: amount - given.get(key, Decimal(0)) for key, amount in stored.consumed.items()}
+            returned_value = sum(
+                (stored.session.cart_items[position].price * count for position, count in units.items()), Decimal(0)
+            )
+            refunded = returned_value - sum((rollback.props.value for rollback in rollbacks), Decimal(0))
+            counted = stored.counted_total
+            if counted is not None:
+                refunded = min(refunded, counted)
+                counted -= refunded
+            record = {"at": stamp, "items": [{"position": p, "quantity": q} for p, q in sorted(units.items())]}
+            kept = StoredSession(
+                session,
+                kept_effects,
+                {key: amount for key, amount in consumed.items() if amount},
+                counted,
+                stored.ruleset_version,
+                [*stored.returns, record],
+            )
+            plan = [self._store.session_write(application_id, kept, stored.session.version)]
+            plan += [
+                counters.give_back(self._store.ledgers, application_id, key, amount)
+                for key, amount in sorted(given.items())
+                if amount
+            ]
+            after = read.profile
+            if counted is not None and refunded:
+                everything = all(item.remaining_quantity == 0 for item in session.cart_items)
+                state = OrderState.RETURNED if everything else OrderState.SALE
+                amount = read.order.amount - refunded if read.order is not None else counted
+                returned_order: _OrderPart = (session, read.order, _OrderChange(state, amount), None)
+                writes, after = self._profile_writes(
+                    application_id, profile_id, read.profile, 0, -refunded, stamp, returned_order
+                )
+                plan += writes
+            return _Decision(Outcome(kept, rollbacks, profile=after), plan)
+
+        return self._run(application_id, session_id, None, set(), decide_on, dry=False)
+
+
+def check_dry_only(dry: bool, at: datetime | None, only: frozenset[int] | None) -> None:
+    """Talon.One takes `now` and evaluableCampaignIds in dry requests only."""
+    issues = []
+    if at is not None and not dry:
+        issues.append(FieldIssue("query.now", "dry_only", "`now` is allowed only with dry=true."))
+    if only is not None and not dry:
+        issues.append(FieldIssue("customerSession.evaluableCampaignIds", "dry_only", "Allowed only with dry=true."))
+    if issues:
+        raise ValidationError("The request is invalid.", issues)
+
+
+@dataclass(frozen=True)
+class ReturnedUnits:
+    position: int
+    quantity: int | None  # None: every unit not yet returned
+
+
+def _returned_issue(index: int, message: str, code: str = "invalid_return") -> ValidationError:
+    path = f"return.returnedCartItems[{index}]"
+    return ValidationError("The return is invalid.", [FieldIssue(path, code, message)])
+
+
+def plan_return(session: Session, returned: Sequence[ReturnedUnits]) -> dict[int, int]:
+    """Units returned per position, checked against what is left of each cart item."""
+    units: dict[int, int] = {}
+    for index, item in enumerate(returned):
+        if item.position >= len(session.cart_items):
+            raise _returned_issue(index, "No cart item at this position.", "unknown_position")
+        left = session.cart_items[item.position].remaining_quantity - units.get(item.position, 0)
+        wanted = left if item.quantity is None else item.quantity
+        if wanted > left or wanted <= 0:
+            raise _returned_issue(index, f"At most {left} units of this cart item can be returned.", "too_many_units")
+        units[item.position] = units.get(item.position, 0) + wanted
+    return units
+
+
+def roll_back_returned(
+    effects: Sequence[Effect], session: Session, units: Mapping[int, int], money: Money
+) -> tuple[list[Effect], list[Effect]]:
+    """(effects left, rollbacks) for units returned: a per-item discount on a returned position rolls back in
+    proportion to the units returned (per unit with sub-positions: those units' effects); session-wide discounts
+    stay, as they are not any one item's."""
+    kept: list[Effect] = []
+    rollbacks: list[Effect] = []
+    unit_effects_left = dict(units)
+    for effect in effects:
+        props = effect.props
+        if not isinstance(props, SetDiscountPerItemProps) or props.position not in units:
+            kept.append(effect)
+            continue
+        if props.sub_position is not None:
+            if unit_effects_left.get(props.position, 0) > 0:
+                unit_effects_left[props.position] -= 1
+                rolled_back = effect.rollback()
+                if rolled_back is not None:
+                    rollbacks.append(rolled_back)
+                continue
+            kept.append(effect)
+            continue
+        remaining = session.cart_items[props.position].remaining_quantity
+        share = money.round(props.value * units[props.position] / remaining) if remaining else props.value
+        share = min(share, props.value)
+        rolled = effect.rollback()
+        if rolled is not None and share > 0:
+            rollbacks.append(msgspec.structs.replace(rolled, props=msgspec.structs.replace(rolled.props, value=share)))
+        if props.value - share > 0:
+            kept.append(
+                msgspec.structs.replace(effect, props=msgspec.structs.replace(props, value=props.value - share))
+            )
+    return kept, rollbacks

@@ -1,0 +1,312 @@
+"""Sessions in the orders table, and the one read a session call starts with (docs/data-model.md, "Customer
+sessions").
+
+A session is one item, `APP#<application>#SESSION#<integrationId>` / `SESSION`, holding the cart as sent, its state
+and version, and what its last evaluation decided: the effects (answered again by GET, rolled back by cancel,
+return and reopen) and, once closed, what the close consumed of each budget counter and added to the profile.
+
+`read` is the single BatchGetItem of a session call (strongly consistent: every write is conditional on it): the
+session, its profile, the application's live-ruleset pointer and the budget counters the candidate campaigns bind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import msgspec
+
+from patron.dynamo import codec, committer
+from patron.dynamo.batch import ATTEMPTS, UnprocessedItemsError, backoff
+from patron.orders.keys import ORDER_SK, customer_order_sk, customer_orders_pk, order_pk
+from patron.orders.model import Order
+from patron.orders.repository import index_item, order_from_item, order_to_item
+from patron.profiles.keys import PROFILE_SK, profile_pk
+from patron.profiles.model import CustomerProfile
+from patron.profiles.repository import profile_from_item
+from patron.promotions import counters
+from patron.promotions import effects as fx
+from patron.promotions.budgets import CounterKey
+from patron.promotions.store import live_version, pointer_key
+from patron.sessions.model import CartItem, Session, SessionState
+from patron.settings import Tables
+
+SESSION_SK = "SESSION"
+MAX_KEYS_PER_READ = 100  # BatchGetItem's limit
+
+
+class SessionConflictError(Exception):
+    """The session changed since it was read (another update won): Talon.One answers 409."""
+
+
+def session_pk(application_id: int, integration_id: str) -> str:
+    return f"APP#{application_id}#SESSION#{integration_id}"
+
+
+def _session_key(application_id: int, integration_id: str) -> dict[str, str]:
+    return {"PK": session_pk(application_id, integration_id), "SK": SESSION_SK}
+
+
+_PROPS: dict[str, type[Any]] = {
+    "setDiscount": fx.SetDiscountProps,
+    "setDiscountPerItem": fx.SetDiscountPerItemProps,
+    "setDiscountPerAdditionalCost": fx.SetDiscountPerAdditionalCostProps,
+    "addFreeItem": fx.AddFreeItemProps,
+    "showNotification": fx.ShowNotificationProps,
+    "customEffect": fx.CustomEffectProps,
+    "updateAttribute": fx.UpdateAttributeProps,
+    "triggerWebhook": fx.TriggerWebhookProps,
+    "rejectCoupon": fx.RejectionProps,
+    "rejectReferral": fx.RejectionProps,
+    "rollbackDiscount": fx.RollbackDiscountProps,
+}
+_EFFECTS = msgspec.json.Encoder(decimal_format="number")
+_STORED_EFFECTS = msgspec.json.Decoder(list[fx.Effect], float_hook=Decimal)
+
+
+def encode_effects(effects: Sequence[fx.Effect]) -> str:
+    return _EFFECTS.encode(list(effects)).decode()
+
+
+def decode_effects(text: str) -> list[fx.Effect]:
+    """Stored effects with typed props again (rollback() needs them)."""
+    decoded = _STORED_EFFECTS.decode(text)
+    typed = []
+    for effect in decoded:
+        kind = _PROPS.get(effect.effect_type)
+        props = msgspec.convert(effect.props, kind) if kind is not None else effect.props
+        typed.append(msgspec.structs.replace(effect, props=props))
+    return typed
+
+
+@dataclass(frozen=True)
+class StoredSession:
+    """A session and what its evaluations left on it."""
+
+    session: Session
+    effects: list[fx.Effect] = field(default_factory=list)
+    # What the close consumed, per counter, and added to the profile: given back exactly by a cancel, return or
+    # reopen.
+    consumed: Mapping[CounterKey, Decimal] = field(default_factory=dict)
+    counted_total: Decimal | None = None  # the totalSales the close added; None: not counted
+    ruleset_version: int | None = None
+    # Idempotency of returns is the route's (Idempotency-Key); the returns themselves are kept for previousReturns.
+    returns: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _cart_to_item(item: CartItem) -> dict[str, Any]:
+    stored: dict[str, Any] = {"sku": item.sku, "quantity": item.quantity, "price": item.price}
+    if item.name is not None:
+        stored["name"] = item.name
+    if item.category is not None:
+        stored["category"] = item.category
+    if item.attributes:
+        stored["attributes"] = dict(item.attributes)
+    if item.returned_quantity:
+        stored["returnedQuantity"] = item.returned_quantity
+    if item.extra:
+        stored["extra"] = dict(item.extra)
+    return stored
+
+
+def _cart_from_item(stored: Mapping[str, Any]) -> CartItem:
+    return CartItem(
+        sku=str(stored["sku"]),
+        quantity=int(stored["quantity"]),
+        price=Decimal(stored["price"]),
+        name=stored.get("name"),
+        category=stored.get("category"),
+        attributes=stored.get("attributes") or {},
+        returned_quantity=int(stored.get("returnedQuantity", 0)),
+        extra=stored.get("extra") or {},
+    )
+
+
+def to_item(application_id: int, stored: StoredSession) -> dict[str, Any]:
+    session = stored.session
+    item: dict[str, Any] = {
+        **_session_key(application_id, session.integration_id),
+        "id": session.id,
+        "created": session.created,
+        "updated": session.updated,
+        "state": session.state.value,
+        "version": session.version,
+        "updateCount": session.update_count,
+        "firstSession": session.first_session,
+        "cartItems": [_cart_to_item(item) for item in session.cart_items],
+        "additionalCosts": dict(session.additional_costs),
+        "effects": encode_effects(stored.effects),
+    }
+    optional = {
+        "profileId": session.profile_id,
+        "storeIntegrationId": session.store_integration_id,
+        "couponCodes": list(session.coupon_codes),
+        "referralCode": session.referral_code,
+        "loyaltyCards": list(session.loyalty_cards),
+        "identifiers": list(session.identifiers),
+        "attributes": dict(session.attributes),
+        "consumed": {key.label(): amount for key, amount in stored.consumed.items()},
+        "countedTotal": stored.counted_total,
+        "rulesetVersion": stored.ruleset_version,
+        "returns": stored.returns,
+    }
+    item.update({name: value for name, value in optional.items() if value not in (None, [], {})})
+    return item
+
+
+def from_item(item: Mapping[str, Any]) -> StoredSession:
+    _, _, _, integration_id = str(item["PK"]).split("#", 3)
+    session = Session(
+        integration_id=integration_id,
+        id=int(item["id"]),
+        created=str(item["created"]),
+        updated=str(item["updated"]),
+        state=SessionState(item["state"]),
+        profile_id=item.get("profileId"),
+        store_integration_id=item.get("storeIntegrationId"),
+        coupon_codes=tuple(item.get("couponCodes", ())),
+        referral_code=item.get("referralCode"),
+        loyalty_cards=tuple(item.get("loyaltyCards", ())),
+        identifiers=tuple(item.get("identifiers", ())),
+        attributes=item.get("attributes") or {},
+        cart_items=tuple(_cart_from_item(cart) for cart in item.get("cartItems", ())),
+        additional_costs={name: Decimal(price) for name, price in (item.get("additionalCosts") or {}).items()},
+        first_session=bool(item.get("firstSession", True)),
+        update_count=int(item.get("updateCount", 1)),
+        version=int(item["version"]),
+    )
+    counted = item.get("countedTotal")
+    version = item.get("rulesetVersion")
+    return StoredSession(
+        session=session,
+        effects=decode_effects(str(item.get("effects", "[]"))),
+        consumed={counters.key_of(label): Decimal(amount) for label, amount in (item.get("consumed") or {}).items()},
+        counted_total=Decimal(counted) if counted is not None else None,
+        ruleset_version=int(version) if version is not None else None,
+        returns=list(item.get("returns") or []),
+    )
+
+
+@dataclass(frozen=True)
+class Read:
+    """What one session call read."""
+
+    session: StoredSession | None
+    profile: CustomerProfile | None
+    order: Order | None  # the order of the session's id (a closed session is one of the customer's orders)
+    live_version: int | None
+    used: dict[CounterKey, Decimal]
+    profile_read: str | None  # the profile id the read looked for (None: none)
+    counters_read: frozenset[CounterKey]
+
+
+class SessionStore:
+    def __init__(self, client: Any, tables: Tables):
+        self._client = client
+        self._orders = tables.orders
+        self._profiles = tables.profiles
+        self._config = tables.config
+        self._ledgers = tables.ledgers
+        self._committer = committer.Committer(client)
+
+    def read(
+        self,
+        application_id: int,
+        session_id: str | None,
+        profile_id: str | None,
+        counter_keys: Iterable[CounterKey],
+        pointer: bool = True,
+    ) -> Read:
+        """One BatchGetItem (more only past 100 keys or for keys DynamoDB left unprocessed)."""
+        wanted: list[tuple[str, dict[str, str]]] = []
+        if session_id is not None:
+            wanted.append((self._orders, _session_key(application_id, session_id)))
+            wanted.append((self._orders, {"PK": order_pk(application_id, session_id), "SK": ORDER_SK}))
+        if profile_id is not None:
+            wanted.append((self._profiles, {"PK": profile_pk(application_id, profile_id), "SK": PROFILE_SK}))
+        if pointer:
+            wanted.append((self._config, pointer_key(application_id)))
+        keys = frozenset(counter_keys)
+        wanted += [(self._ledgers, counters.counter_item_key(application_id, key)) for key in sorted(keys)]
+        found = self._get(wanted)
+        session = profile = order = None
+        version: int | None = None
+        used: dict[CounterKey, Decimal] = dict.fromkeys(keys, Decimal(0))
+        for table, item in found:
+            if table == self._orders and item["SK"] == SESSION_SK:
+                session = from_item(item)
+            elif table == self._orders:
+                order = order_from_item(application_id, str(item["PK"]).split("#", 3)[3], item)
+            elif table == self._profiles:
+                profile = profile_from_item(item)
+            elif table == self._config:
+                version = live_version(codec.to_item(item))
+            else:
+                used.update(counters.used_from([item]))
+        return Read(session, profile, order, version, used, profile_id, keys)
+
+    def _get(self, wanted: Sequence[tuple[str, dict[str, str]]]) -> list[tuple[str, dict[str, Any]]]:
+        found: list[tuple[str, dict[str, Any]]] = []
+        for start in range(0, len(wanted), MAX_KEYS_PER_READ):
+            request: dict[str, Any] = {}
+            for table, key in wanted[start : start + MAX_KEYS_PER_READ]:
+                request.setdefault(table, {"Keys": [], "ConsistentRead": True})["Keys"].append(codec.to_item(key))
+            for attempt in range(ATTEMPTS):
+                answer = self._client.batch_get_item(RequestItems=request)
+                for table, items in answer.get("Responses", {}).items():
+                    found += [(table, codec.from_item(item)) for item in items]
+                request = dict(answer.get("UnprocessedKeys") or {})
+                if not request:
+                    break
+                backoff(attempt)
+            else:
+                raise UnprocessedItemsError("DynamoDB kept some keys of a batch read unprocessed.")
+        return found
+
+    # -- item builders ------------------------------------------------------------------------------------------
+
+    def session_write(self, application_id: int, stored: StoredSession, read_version: int) -> committer.Write:
+        """The session, if nobody wrote it since it was read at `read_version` (0: it did not exist)."""
+        item = to_item(application_id, stored)
+        if read_version == 0:
+            return committer.put(self._orders, item, condition="attribute_not_exists(PK)", failed=SessionConflictError)
+        return committer.put(
+            self._orders,
+            item,
+            condition="#version = :read",
+            names={"#version": "version"},
+            values={":read": read_version},
+            failed=SessionConflictError,
+        )
+
+    def order_writes(self, old: Order | None, new: Order) -> list[committer.Write]:
+        """The order and its customer-index entry, if the order is still as read (`old`; None: absent)."""
+        order = committer.put(
+            self._orders,
+            order_to_item(new),
+            condition="attribute_not_exists(PK)" if old is None else "#version = :version",
+            names=None if old is None else {"#version": "version"},
+            values=None if old is None else {":version": old.version},
+            failed=SessionConflictError,
+        )
+        writes = [order, committer.put(self._orders, index_item(new))]
+        if old is not None and (old.customer_id, old.created_at) != (new.customer_id, new.created_at):
+            stale = {
+                "PK": customer_orders_pk(new.application_id, old.customer_id),
+                "SK": customer_order_sk(old.created_at, old.order_id),
+            }
+            writes.append(committer.delete(self._orders, stale))
+        return writes
+
+    @property
+    def ledgers(self) -> str:
+        return self._ledgers
+
+    @property
+    def profiles(self) -> str:
+        return self._profiles
+
+    def commit(self, plan: Sequence[committer.Write]) -> None:
+        self._committer.commit(plan, conflict=SessionConflictError)

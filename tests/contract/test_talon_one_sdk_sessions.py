@@ -1,0 +1,113 @@
+"""Customer sessions through the official talon-one-sdk IntegrationApi: update, read, reopen, and every effect
+parsed by the SDK's own models."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+import talon_one
+from talon_one.exceptions import ApiException, NotFoundException
+
+from tests.contract.test_talon_one_sdk import base_url, integration_api
+from tests.integration.rulesets import publish
+
+__all__ = ["base_url"]  # the module's server fixture, shared
+
+CAMPAIGNS = {
+    "settings": {"currency": "EUR", "timezone": "Europe/Rome"},
+    "campaigns": [
+        {
+            "id": 1,
+            "name": "Ten percent over 100",
+            "rules": [
+                {
+                    "title": "Cart of 100 or more",
+                    "condition": "session.cartItemTotal >= 100",
+                    "effects": [
+                        {"type": "setDiscount", "name": "10% off", "value": "session.total * 0.1"},
+                        {"type": "showNotification", "title": "Saved", "body": "You saved ${session.total * 0.1}"},
+                    ],
+                }
+            ],
+        },
+        {
+            "id": 2,
+            "name": "Shoes",
+            "rules": [
+                {
+                    "title": "Two euro off each shoe",
+                    "condition": 'any(items, item.category == "shoes")',
+                    "effects": [
+                        {
+                            "type": "setDiscountPerItem",
+                            "name": "2 off shoes",
+                            "amount": 2,
+                            "filter": 'item.category == "shoes"',
+                        }
+                    ],
+                }
+            ],
+        },
+    ],
+}
+
+
+def _request(state: str = "open") -> talon_one.IntegrationRequest:
+    session = talon_one.NewCustomerSessionV2(
+        profileId="sdk-profile",
+        state=state,
+        cartItems=[
+            talon_one.CartItem(name="Runner", sku="RUN-1", quantity=2, price=60, category="shoes"),
+            talon_one.CartItem(name="Socks", sku="SOCK", quantity=1, price=5, category="socks"),
+        ],
+        additionalCosts={"shipping": talon_one.AdditionalCost(price=4.9)},
+    )
+    return talon_one.IntegrationRequest(
+        customerSession=session, responseContent=["customerSession", "customerProfile", "ruleFailureReasons"]
+    )
+
+
+def test_update_read_close_and_reopen_a_session_with_the_sdk(base_url, runtime, tenant):
+    publish(runtime, tenant.application_id, CAMPAIGNS)
+    api = integration_api(base_url, tenant.key)
+    session_id = f"sdk-{uuid.uuid4().hex[:8]}"
+
+    state = api.update_customer_session_v2(session_id, _request())
+    assert isinstance(state, talon_one.IntegrationStateV2)
+    assert state.customer_session is not None and state.customer_session.total == pytest.approx(129.9)
+    by_type = {effect.effect_type: effect for effect in state.effects}
+    assert set(by_type) == {"setDiscount", "showNotification", "setDiscountPerItem"}
+    discount = talon_one.SetDiscountEffectProps.from_dict(by_type["setDiscount"].props)
+    assert discount is not None and discount.value == pytest.approx(12.99)
+    per_item = talon_one.SetDiscountPerItemEffectProps.from_dict(by_type["setDiscountPerItem"].props)
+    assert per_item is not None and per_item.position == 0
+    notification = talon_one.ShowNotificationEffectProps.from_dict(by_type["showNotification"].props)
+    assert notification is not None and notification.title == "Saved"
+
+    read = api.get_customer_session(session_id)
+    assert isinstance(read, talon_one.IntegrationCustomerSessionResponse)
+    assert read.customer_session is not None and read.customer_session.state == "open"
+
+    closed = api.update_customer_session_v2(session_id, _request("closed"))
+    assert closed.customer_profile is not None and closed.customer_profile.closed_sessions == 1
+
+    reopened = api.reopen_customer_session(session_id)
+    assert isinstance(reopened, talon_one.ReopenSessionResponse)
+    rollbacks = [effect for effect in reopened.effects if effect.effect_type == "rollbackDiscount"]
+    assert len(rollbacks) == 2
+    for effect in rollbacks:
+        assert talon_one.RollbackDiscountEffectProps.from_dict(effect.props) is not None
+
+
+def test_sdk_errors_for_sessions(base_url, tenant, other_tenant):
+    api = integration_api(base_url, tenant.key)
+    with pytest.raises(NotFoundException):
+        api.get_customer_session(f"missing-{uuid.uuid4().hex[:8]}")
+    session_id = f"sdk-{uuid.uuid4().hex[:8]}"
+    api.update_customer_session_v2(session_id, _request())
+    with pytest.raises(NotFoundException):
+        integration_api(base_url, other_tenant.key).get_customer_session(session_id)
+    with pytest.raises(ApiException) as refused:
+        api.reopen_customer_session(session_id)
+    assert refused.value.status == 400
