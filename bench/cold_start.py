@@ -64,6 +64,7 @@ FIRST_REQUEST: dict[str, list[tuple[str, str]]] = {
             "parse_model(__import__('patron.sessions.wire').sessions.wire.IntegrationRequest, {'customerSession': {}})",
         ),
     ],
+    "functions.campaigns.app": [("functions.campaigns.app", "services()")],
     "functions.imports.app": [("functions.imports.app", "services()")],
     "functions.import_steps.app": [("functions.import_steps.app", "import_steps()")],
     "functions.import_worker.app": [("functions.import_worker.app", "chunk_writer()")],

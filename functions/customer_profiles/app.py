@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import functools
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from msgspec import UNSET
 
 from patron.catalog.wiring import catalog_service
+from patron.clock import SystemClock
 from patron.customers.erasure import CustomerEraser
 from patron.customers.export import CustomerExporter
 from patron.customers.wiring import customer_eraser, customer_exporter, personal_data
 from patron.dynamo.client import dynamodb_client
-from patron.errors import PatronError, UnsupportedFeatureError
+from patron.errors import FieldIssue, PatronError, UnsupportedFeatureError, ValidationError
+from patron.events.model import PROFILE_CREATED, PROFILE_UPDATED, TrackedEvent, check_dry_only
+from patron.events.wire import TrackEventV2Response, track_response
 from patron.http.api import Answer, Request, Response, RestApi
 from patron.idempotency.service import IdempotencyStore
 from patron.idempotency.wiring import idempotency_store
@@ -22,6 +28,10 @@ from patron.profiles.service import ProfileService
 from patron.profiles.wiring import profile_service
 from patron.settings import Api, Tables
 from patron.wiring import CompositionRoot
+
+if TYPE_CHECKING:
+    from patron.events.service import EventService
+    from patron.promotions.store import LiveRulesets
 
 
 @dataclass(frozen=True)
@@ -34,6 +44,7 @@ class Services:
     eraser: CustomerEraser
     exporter: CustomerExporter
     idempotency: IdempotencyStore
+    rule_engine: Callable[[], RuleEngine]
 
 
 def compose(environ: Mapping[str, str]) -> Services:
@@ -50,7 +61,38 @@ def compose(environ: Mapping[str, str]) -> Services:
         eraser=customer_eraser(profiles, holders),
         exporter=customer_exporter(profiles, holders),
         idempotency=answers,
+        rule_engine=functools.cache(functools.partial(_rule_engine, client, _engine_tables(tables))),
     )
+
+
+@dataclass(frozen=True)
+class RuleEngine:
+    events: EventService
+    rulesets: LiveRulesets
+
+
+def _engine_tables(tables: Tables) -> Tables:
+    """The tables the rule engine uses, each read now: a missing one fails the first call, not the first
+    runRuleEngine=true call."""
+    return Tables(
+        config_table_name=tables.config,
+        profiles_table_name=tables.profiles,
+        orders_table_name=tables.orders,
+        ledgers_table_name=tables.ledgers,
+        outbox_table_name=tables.outbox,
+        outbox_ttl_seconds=tables.outbox_ttl,
+    )
+
+
+def _rule_engine(client: Any, tables: Tables) -> RuleEngine:
+    # The engine (rule compiler, evaluator) is imported at the first runRuleEngine=true call only: the profile
+    # calls that do not ask for it, most of them, keep this function's cold start.
+    from patron.events.service import EventService
+    from patron.promotions.store import LiveRulesets
+    from patron.sessions.store import SessionStore
+
+    rulesets = LiveRulesets(client, tables)
+    return RuleEngine(EventService(SessionStore(client, tables), rulesets, SystemClock()), rulesets)
 
 
 services = CompositionRoot(compose)
@@ -58,6 +100,7 @@ services = CompositionRoot(compose)
 api = RestApi(max_body_bytes=lambda: services().max_body_bytes, idempotency=lambda: services().idempotency)
 
 _RULE_ENGINE_CONTENT = {"triggeredCampaigns", "loyalty", "event", "awardedGiveaways", "ruleFailureReasons"}
+_NOT_YET_CONTENT = {"loyalty", "awardedGiveaways"}  # their issues (loyalty, giveaways) answer them
 _INVENTORY_PARTS = ("referrals", "coupons", "loyalty", "giveaways", "achievements")
 
 
@@ -77,41 +120,58 @@ def _bulk_subjects(request: Request, answer: Any) -> list[str]:
     return [p["integrationId"] for p in profiles if isinstance(p, dict) and isinstance(p.get("integrationId"), str)]
 
 
-def _rule_engine_unavailable(path: str) -> UnsupportedFeatureError:
-    return UnsupportedFeatureError(
-        "The rule engine is not available yet; call without runRuleEngine=true.",
-        "rule_engine_unavailable",
-        path,
-    )
+def _rule_engine_required(path: str) -> ValidationError:
+    message = "Allowed only with runRuleEngine=true."
+    return ValidationError("The request is invalid.", [FieldIssue(path, "rule_engine_required", message)])
 
 
 @api.route(
     "PUT",
     "/v2/customer_profiles/{integrationId}",
     body=talon.CustomerProfileIntegrationRequestV2,
-    answers=talon.CustomerProfileIntegrationResponseV2,
+    answers=TrackEventV2Response,
     idempotent=True,
     subjects=_profile_subject,
     dry=True,
 )
 def update_customer_profile_v2(
     request: Request, body: talon.CustomerProfileIntegrationRequestV2
-) -> talon.CustomerProfileIntegrationResponseV2:
-    if request.query_bool("runRuleEngine"):
-        raise _rule_engine_unavailable("query.runRuleEngine")
+) -> TrackEventV2Response:
+    """Creates or updates the profile; with runRuleEngine=true, campaigns then evaluate Talon.One's built-in
+    `talon_profile_created` or `talon_profile_updated` event with the profile as updated, and their effects are
+    answered (and applied, unless dry: budgets, attribute updates, webhooks)."""
+    run = bool(request.query_bool("runRuleEngine"))
     dry = bool(request.query_bool("dry"))
-    if body.evaluable_campaign_ids:
-        raise _rule_engine_unavailable("evaluableCampaignIds")
+    content: set[str] = set(body.response_content or [])
+    if not run and body.evaluable_campaign_ids is not None:
+        raise _rule_engine_required("evaluableCampaignIds")
+    if not run and content & _RULE_ENGINE_CONTENT:
+        raise _rule_engine_required("responseContent")
+    only = frozenset(body.evaluable_campaign_ids) if body.evaluable_campaign_ids is not None else None
+    check_dry_only(dry, None, only, "evaluableCampaignIds")
+    if content & _NOT_YET_CONTENT:
+        part = sorted(content & _NOT_YET_CONTENT)[0]
+        raise UnsupportedFeatureError(f"`{part}` is not available yet.", f"{part}_unavailable", "responseContent")
     if body.audiences_changes and (body.audiences_changes.adds or body.audiences_changes.deletes):
         raise UnsupportedFeatureError("Audiences are not available yet.", "audiences_unavailable", "audiencesChanges")
-    content = set(body.response_content or [])
-    if content & _RULE_ENGINE_CONTENT:
-        raise _rule_engine_unavailable("responseContent")
-    profile = services().profiles.update(
-        request.caller.application_id, request.path_params["integrationId"], body.attributes or {}, dry=dry
-    )
+    application_id, integration_id = request.caller.application_id, request.path_params["integrationId"]
+    profile = services().profiles.update(application_id, integration_id, body.attributes or {}, dry=dry)
     account_id = services().account_id
-    return talon.update_response(profile, account_id, "customerProfile" in content)
+    if not run:
+        return TrackEventV2Response(
+            effects=[],
+            created_coupons=[],
+            created_referrals=[],
+            customer_profile=talon.profile_response(profile, account_id) if "customerProfile" in content else UNSET,
+        )
+    engine = services().rule_engine()
+    kind = PROFILE_CREATED if profile.version <= 1 else PROFILE_UPDATED
+    event = TrackedEvent(kind, integration_id, {})
+    outcome = engine.events.track(application_id, event, dry=dry, only=only, seen_as=profile)
+    ruleset = outcome.ruleset
+    published = engine.rulesets.published(application_id, ruleset.version) if ruleset is not None else None
+    now = SystemClock().now()
+    return track_response(outcome, content, application_id, account_id, published, now)
 
 
 @api.route(

@@ -1,4 +1,5 @@
-"""Talon.One customer sessions: update (evaluate campaigns, close, cancel), read, reopen."""
+"""Talon.One's rule-engine routes: customer sessions (update: evaluate campaigns, close, cancel; read, reopen,
+returns) and tracked events."""
 
 from __future__ import annotations
 
@@ -11,16 +12,21 @@ import msgspec
 
 from patron.clock import SystemClock
 from patron.dynamo.client import dynamodb_client
-from patron.errors import FieldIssue, ValidationError
+from patron.errors import FieldIssue, PatronError, ValidationError
+from patron.events import wire as events_wire
+from patron.events.model import EventOutcome, TrackedEvent, check_custom_type, check_dry_only
+from patron.events.service import EventService
 from patron.http.api import Request, RestApi
 from patron.idempotency.service import IdempotencyStore
 from patron.idempotency.wiring import idempotency_store
 from patron.observability import api_handler
 from patron.orders.repository import DynamoOrderRepository
 from patron.profiles import talon as profile_wire
+from patron.profiles.model import value_issues
 from patron.promotions.store import LiveRulesets
+from patron.promotions.talon import Campaign, triggered_campaigns
 from patron.sessions import wire
-from patron.sessions.service import Outcome, ReturnedUnits, SessionService, check_dry_only
+from patron.sessions.service import Outcome, ReturnedUnits, SessionService
 from patron.sessions.store import SessionStore
 from patron.settings import Api, Tables
 from patron.wiring import CompositionRoot
@@ -31,19 +37,25 @@ class Services:
     max_body_bytes: int
     account_id: int
     sessions: SessionService
+    events: EventService
+    rulesets: LiveRulesets
     idempotency: IdempotencyStore
 
 
 def compose(environ: Mapping[str, str]) -> Services:
-    """Sessions read and write the session, its profile, the live ruleset and budget counters."""
+    """Sessions and events read and write the session, its profile, the live ruleset, budget counters and the
+    outbox (webhooks)."""
     client, tables, settings = dynamodb_client(), Tables.from_environ(environ), Api.from_environ(environ)
     store = SessionStore(client, tables)
+    rulesets = LiveRulesets(client, tables)
     # Only when a cancelled or reopened session's order held the customer's first or last order date.
     extremes = DynamoOrderRepository(client, tables.orders, tables.profiles).counted_extremes
     return Services(
         max_body_bytes=settings.body_limit,
         account_id=settings.account,
-        sessions=SessionService(store, LiveRulesets(client, tables), SystemClock(), extremes),
+        sessions=SessionService(store, rulesets, SystemClock(), extremes),
+        events=EventService(store, rulesets, SystemClock()),
+        rulesets=rulesets,
         idempotency=idempotency_store(client, tables),
     )
 
@@ -79,7 +91,23 @@ def _state(outcome: Outcome, content: set[str], application_id: int) -> wire.Int
         state.customer_profile = profile_wire.profile_response(outcome.profile, services().account_id)
     if "ruleFailureReasons" in content:
         state.rule_failure_reasons = outcome.failures
+    if "triggeredCampaigns" in content:
+        state.triggered_campaigns = _triggered(application_id, outcome.stored.ruleset_version, outcome.triggered)
+    if outcome.eligibility is not None:
+        state.campaign_eligibility = [
+            wire.CampaignEligibility(e.campaign_id, e.campaign_name, e.evaluation_group, e.eligible, e.status)
+            for e in outcome.eligibility
+        ]
     return state
+
+
+def _triggered(application_id: int, version: int | None, ids: list[int]) -> list[Campaign]:
+    if version is None or not ids:
+        return []
+    rulesets = services().rulesets
+    ruleset = rulesets.compiled(application_id, version)
+    published = rulesets.published(application_id, version)
+    return triggered_campaigns(ruleset, ids, application_id, published, SystemClock().now())
 
 
 @api.route(
@@ -96,7 +124,15 @@ def update_customer_session(request: Request, body: wire.IntegrationRequest) -> 
     at = _now(request)
     sent = body.customer_session
     only = None if sent.evaluable_campaign_ids is msgspec.UNSET else frozenset(sent.evaluable_campaign_ids)
+    content: set[str] = set(body.response_content or ())
+    explain = "campaignEligibility" in content
+    if explain and not dry:
+        message = "campaignEligibility is answered to dry requests only."
+        raise ValidationError("The request is invalid.", [FieldIssue("responseContent", "dry_only", message)])
     check_dry_only(dry, at, only)
+    unstorable = wire.storage_issues(sent)
+    if unstorable:
+        raise ValidationError("The customer session is invalid.", unstorable)
     application_id = request.caller.application_id
     outcome = services().sessions.update(
         application_id,
@@ -105,8 +141,9 @@ def update_customer_session(request: Request, body: wire.IntegrationRequest) -> 
         dry=dry,
         at=at,
         only=only,
+        explain=explain,
     )
-    return _state(outcome, set(body.response_content or ()), application_id)
+    return _state(outcome, content, application_id)
 
 
 @api.route("GET", "/v2/customer_sessions/{customerSessionId}", answers=wire.IntegrationCustomerSessionResponse)
@@ -150,3 +187,50 @@ def return_cart_items(request: Request, body: wire.ReturnIntegrationRequest) -> 
 @api_handler
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return api.resolve(event, context)
+
+
+def _event_subject(request: Request, answer: Any) -> list[str]:
+    try:
+        body = request.json()
+    except PatronError:
+        return []
+    profile_id = body.get("profileId") if isinstance(body, dict) else None
+    return [profile_id] if isinstance(profile_id, str) and profile_id else []
+
+
+@api.route(
+    "POST",
+    "/v2/events",
+    body=events_wire.IntegrationEventV2Request,
+    answers=events_wire.TrackEventV2Response,
+    idempotent=True,
+    subjects=_event_subject,
+    dry=True,
+)
+def track_event_v2(request: Request, body: events_wire.IntegrationEventV2Request) -> events_wire.TrackEventV2Response:
+    """A custom event: campaigns evaluate it with the profile and apply at once (budgets, profile attributes,
+    webhooks). Always 200 with the effects (a 204 would lose them); `silent=no` adds the profile, as Talon.One's
+    "updated customer profile"."""
+    silent = request.query_choice("silent", ("yes", "no"), default="yes")
+    dry = bool(request.query_bool("dry"))
+    only = frozenset(body.evaluable_campaign_ids) if body.evaluable_campaign_ids is not None else None
+    check_dry_only(dry, None, only, "evaluableCampaignIds")
+    check_custom_type(body.type)
+    # Rules may copy the event's values into what is stored (profile attributes, webhook payloads).
+    unstorable = value_issues(body.attributes or {}, "attributes")
+    if unstorable:
+        raise ValidationError("The event is invalid.", unstorable)
+    application_id = request.caller.application_id
+    event = TrackedEvent(body.type, body.profile_id or None, body.attributes or {}, body.store_integration_id)
+    outcome = services().events.track(application_id, event, dry=dry, only=only)
+    content: set[str] = set(body.response_content or ())
+    if silent == "no":
+        content.add("customerProfile")
+    return _track_response(outcome, content, application_id)
+
+
+def _track_response(outcome: EventOutcome, content: set[str], application_id: int) -> events_wire.TrackEventV2Response:
+    ruleset = outcome.ruleset
+    published = services().rulesets.published(application_id, ruleset.version) if ruleset is not None else None
+    now = SystemClock().now()
+    return events_wire.track_response(outcome, content, application_id, services().account_id, published, now)

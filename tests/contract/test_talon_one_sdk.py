@@ -66,12 +66,11 @@ def test_another_applications_profile_is_a_404_for_the_sdk(base_url, tenant, oth
         integration_api(base_url, other_tenant.key).get_customer_inventory(integration_id, profile=True)
 
 
-def test_the_rule_engine_request_is_refused_not_pretended(base_url, tenant):
+def test_the_rule_engine_parts_need_run_rule_engine(base_url, tenant):
+    body = talon_one.CustomerProfileIntegrationRequestV2(attributes={}, responseContent=["triggeredCampaigns"])
     with pytest.raises(BadRequestException) as raised:
-        integration_api(base_url, tenant.key).update_customer_profile_v2(
-            "sdk-rules", talon_one.CustomerProfileIntegrationRequestV2(attributes={}), run_rule_engine=True
-        )
-    assert "rule_engine_unavailable" in str(raised.value.body)
+        integration_api(base_url, tenant.key).update_customer_profile_v2("sdk-rules", body)
+    assert "rule_engine_required" in str(raised.value.body)
 
 
 def test_a_wrong_key_is_401_for_the_sdk(base_url):

@@ -111,3 +111,51 @@ def test_sdk_errors_for_sessions(base_url, tenant, other_tenant):
     with pytest.raises(ApiException) as refused:
         api.reopen_customer_session(session_id)
     assert refused.value.status == 400
+
+
+EVENT_CAMPAIGNS = {
+    "settings": {"currency": "EUR", "timezone": "Europe/Rome"},
+    "campaigns": [
+        {
+            "id": 5,
+            "name": "Newsletter signup",
+            "limits": [{"action": "setDiscountEffect", "limit": 100, "entities": ["Profile"], "period": "daily"}],
+            "tags": ["crm"],
+            "rules": [
+                {
+                    "title": "Signed up",
+                    "condition": 'event.type == "newsletter_signup" or event.type == "talon_profile_created"',
+                    "effects": [
+                        {"type": "updateAttribute", "target": "profile", "attribute": "subscribed", "value": "true"},
+                        {"type": "triggerWebhook", "webhookId": 2, "webhookName": "welcome-mail", "payload": {}},
+                    ],
+                }
+            ],
+        }
+    ],
+}
+
+
+def test_track_an_event_and_run_the_rule_engine_on_a_profile_with_the_sdk(base_url, runtime, tenant):
+    publish(runtime, tenant.application_id, EVENT_CAMPAIGNS)
+    api = integration_api(base_url, tenant.key)
+    content = ["customerProfile", "triggeredCampaigns", "ruleFailureReasons", "event"]
+    event = talon_one.IntegrationEventV2Request(
+        profileId=f"sdk-{uuid.uuid4().hex[:8]}", type="newsletter_signup", attributes={}, responseContent=content
+    )
+    tracked = api.track_event_v2(event, silent="no")
+    assert isinstance(tracked, talon_one.TrackEventV2Response)
+    assert [effect.effect_type for effect in tracked.effects] == ["updateAttribute", "triggerWebhook"]
+    assert (tracked.effects[1].props or {})["webhookId"] == 2
+    profile = tracked.customer_profile
+    assert profile is not None and (profile.attributes or {})["subscribed"] is True
+    (campaign,) = tracked.triggered_campaigns or []
+    assert isinstance(campaign, talon_one.Campaign) and campaign.limits[0].period == "daily"
+    assert tracked.event is not None and tracked.event.type == "newsletter_signup"
+
+    profile_id = f"sdk-{uuid.uuid4().hex[:8]}"
+    body = talon_one.CustomerProfileIntegrationRequestV2(attributes={"name": "Ada"}, responseContent=content)
+    answer = api.update_customer_profile_v2(profile_id, body, run_rule_engine=True)
+    assert isinstance(answer, talon_one.CustomerProfileIntegrationResponseV2)
+    assert [effect.campaign_id for effect in answer.effects] == [5, 5]
+    assert answer.event is not None and answer.event.type == "talon_profile_created"

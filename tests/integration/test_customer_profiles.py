@@ -128,20 +128,6 @@ def test_error_bodies_never_echo_submitted_values(runtime, tenant, customer):
     assert response.status == 400 and email not in response.body.decode()
 
 
-def test_rule_engine_is_refused_explicitly_and_nothing_is_written(runtime, tenant, customer):
-    response = runtime.request(
-        "PUT",
-        profile_path(customer),
-        headers=tenant.headers,
-        query={"runRuleEngine": "true"},
-        body={"attributes": {"a": 1}},
-    )
-    assert response.status == 400
-    assert response.json()["code"] == "rule_engine_unavailable"
-    assert response.json()["errors"][0]["path"] == "query.runRuleEngine"
-    assert inventory(runtime, tenant, customer).status == 404
-
-
 def test_dry_and_run_rule_engine_false_are_accepted(runtime, tenant, customer):
     response = runtime.request(
         "PUT",

@@ -158,6 +158,20 @@ def test_answers_about_objects_that_exist_match_the_document(runtime, base_url, 
         "PUT", sessions, {"customerSessionId": f"s2-{suffix}"}, body={"customerSession": {**session, "state": "closed"}}
     )
     check("PUT", f"{sessions}/reopen", {"customerSessionId": f"s2-{suffix}"})
+    explained = {"customerSession": session, "responseContent": [*everything, "campaignEligibility"]}
+    check("PUT", sessions, {"customerSessionId": f"s3-{suffix}"}, {"dry": "true"}, body=explained)
+    event = {"type": "signup", "profileId": customer, "attributes": {"source": "web"}}
+    check(
+        "POST", "/v2/events", query={"silent": "no"}, body={**event, "responseContent": ["event", "triggeredCampaigns"]}
+    )
+    profile_content = {"attributes": {"b": 2}, "responseContent": ["customerProfile", "event", "triggeredCampaigns"]}
+    check(
+        "PUT",
+        "/v2/customer_profiles/{integrationId}",
+        {"integrationId": customer},
+        {"runRuleEngine": "true"},
+        body=profile_content,
+    )
     check("DELETE", "/v1/orders/{orderId}", {"orderId": order})
     check("DELETE", "/v1/customer_data/{integrationId}", {"integrationId": customer})
     assert not {route: status for route, status in answered.items() if status >= 300}

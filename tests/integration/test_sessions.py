@@ -214,8 +214,11 @@ def test_too_many_units_are_refused(runtime, tenant):
     assert answer.json()["errors"][0]["code"] == "quantity_too_large"
 
 
+ROUNDS = 30  # the issue's figure; each round is a fresh application, so no round sees another's counters
+
+
 def test_sixteen_sessions_closing_at_once_honour_a_budget_of_five_redemptions(runtime):
-    for _ in range(5):
+    for _ in range(ROUNDS):
         tenant = new_tenant(runtime)
         publish(runtime, tenant.application_id, {**SETTINGS, "campaigns": [limited(5)]})
         ids = [new_id() for _ in range(16)]
@@ -358,3 +361,111 @@ def test_an_order_the_shop_sent_itself_is_left_alone(runtime, tenant):
     assert order["amount"] == 99
     customer = runtime.request("GET", f"/v1/customers/{profile_id}", headers=tenant.headers).json()
     assert customer["stats"]["ordersCount"] == 1
+
+
+BIG_SPENDER = {
+    "id": 7,
+    "name": "Big spender",
+    "tags": ["vip"],
+    "rules": [
+        {
+            "title": "Carts of 200 or more",
+            "condition": "session.cartItemTotal >= 200",
+            "effects": [
+                {"type": "updateAttribute", "target": "profile", "attribute": "bigSpender", "value": "true"},
+                {"type": "updateAttribute", "target": "session", "attribute": "flaggedAt", "value": "time.instant"},
+                {
+                    "type": "triggerWebhook",
+                    "webhookId": 9,
+                    "webhookName": "notify-crm",
+                    "payload": {"session": "${session.integrationId}", "total": "${session.total}"},
+                },
+            ],
+        }
+    ],
+}
+
+
+def outbox_webhooks(runtime: Any, application_id: int) -> list[dict[str, Any]]:
+    from boto3.dynamodb.types import TypeDeserializer
+
+    items = runtime.dynamodb_client().scan(TableName=runtime.table_names["OutboxTable"]).get("Items", [])
+    records = [{name: TypeDeserializer().deserialize(value) for name, value in item.items()} for item in items]
+    return [r for r in records if r["kind"] == "webhook" and r["PK"].startswith(f"APP#{application_id}#")]
+
+
+def test_profile_attributes_and_webhooks_of_rules_become_real_at_close(runtime, tenant):
+    publish(runtime, tenant.application_id, {**SETTINGS, "campaigns": [BIG_SPENDER]})
+    session_id, customer = new_id(), f"p-{uuid.uuid4().hex[:8]}"
+    opened = put(runtime, tenant, session_id, {"profileId": customer, "cartItems": cart(("tv", 250, 1))})
+    assert [e["effectType"] for e in opened.json()["effects"]] == [
+        "updateAttribute",
+        "updateAttribute",
+        "triggerWebhook",
+    ]
+    # Open: the session's own attribute is set (a time, stored as its ISO text); the profile and outbox wait.
+    assert opened.json()["customerSession"]["attributes"]["flaggedAt"].endswith("Z")
+    assert "bigSpender" not in opened.json()["customerProfile"]["attributes"]
+    assert outbox_webhooks(runtime, tenant.application_id) == []
+
+    closed = put(runtime, tenant, session_id, {"state": "closed"})
+    assert closed.status == 200, closed.body
+    assert closed.json()["customerProfile"]["attributes"]["bigSpender"] is True
+    (record,) = outbox_webhooks(runtime, tenant.application_id)
+    assert record["customerId"] == customer
+    assert record["payload"]["body"] == {"session": session_id, "total": Decimal(250)}
+    assert record["payload"]["webhookName"] == "notify-crm"
+
+
+def test_triggered_campaigns_are_answered_in_talon_ones_shape(runtime, tenant):
+    publish(runtime, tenant.application_id, {**SETTINGS, "campaigns": [TEN_PERCENT, BIG_SPENDER]})
+    body = {"customerSession": {"cartItems": cart(("shoe", 60, 2))}, "responseContent": ["triggeredCampaigns"]}
+    answer = runtime.request("PUT", f"/v2/customer_sessions/{new_id()}", headers=tenant.headers, body=body)
+    (campaign,) = answer.json()["triggeredCampaigns"]
+    assert (campaign["id"], campaign["name"], campaign["state"], campaign["applicationId"]) == (
+        1,
+        "Ten percent over 100",
+        "enabled",
+        tenant.application_id,
+    )
+    assert campaign["frontendState"] == "running" and campaign["type"] == "advanced"
+
+
+def test_campaign_eligibility_says_why_each_campaign_did_or_did_not_apply(runtime, tenant):
+    first = {**TEN_PERCENT, "id": 3, "evaluationGroup": "one"}
+    second = {**TEN_PERCENT, "id": 4, "name": "Also ten percent", "evaluationGroup": "one"}
+    disabled = {**BIG_SPENDER, "state": "disabled"}
+    groups = [{"name": "one", "mode": "listOrder"}]
+    campaigns = [first, second, limited(0), disabled, BIG_SPENDER | {"id": 8}]
+    publish(runtime, tenant.application_id, {**SETTINGS, "evaluationGroups": groups, "campaigns": campaigns})
+    session = {"cartItems": cart(("LIMITED", 60, 2))}
+    body = {"customerSession": session, "responseContent": ["campaignEligibility"]}
+    path = f"/v2/customer_sessions/{new_id()}"
+    refused = runtime.request("PUT", path, headers=tenant.headers, body=body)
+    assert refused.status == 400 and refused.json()["errors"][0]["path"] == "responseContent"
+    answer = runtime.request("PUT", path, headers=tenant.headers, body=body, query={"dry": "true"})
+    assert answer.status == 200, answer.body
+    statuses = {
+        entry["campaignId"]: (entry["status"], entry["eligible"]) for entry in answer.json()["campaignEligibility"]
+    }
+    assert statuses == {
+        3: ("applied", True),
+        4: ("notChosen", True),
+        2: ("limitReached", False),
+        7: ("disabled", False),
+        8: ("conditionsNotMet", False),
+    }
+
+
+def test_values_dynamodb_cannot_hold_are_400_with_their_paths_and_nothing_is_written(runtime, tenant):
+    session_id = new_id()
+    huge = {"cartItems": [{"sku": "a", "quantity": 1, "price": 1e200}], "attributes": {"n": 1e300}}
+    answer = put(runtime, tenant, session_id, huge)
+    assert answer.status == 400
+    paths = {issue["path"] for issue in answer.json()["errors"]}
+    assert paths == {"customerSession.cartItems[0].price", "customerSession.attributes.n"}
+    # Each price fits, but their exact total needs more than 28 significant digits.
+    items = [{"sku": "a", "quantity": 1, "price": 1e40}, {"sku": "b", "quantity": 1, "price": 0.01}]
+    mixed = put(runtime, tenant, session_id, {"cartItems": items})
+    assert mixed.status == 400 and mixed.json()["errors"][0]["code"] == "total_out_of_range"
+    assert runtime.request("GET", f"/v2/customer_sessions/{session_id}", headers=tenant.headers).status == 404

@@ -92,6 +92,18 @@ def examples(customer: str, order: str) -> list[Example]:
             body={"return": {"returnedCartItems": [{"position": 0, "quantity": 1}]}, "responseContent": []},
         ),
         Example("PUT", f"{sessions}/reopen", {"customerSessionId": f"{customer}-s2"}),
+        Example(
+            "POST",
+            "/v2/events",
+            query={"silent": "no"},
+            body={
+                "type": "review_written",
+                "profileId": customer,
+                "storeIntegrationId": "store-1",
+                "attributes": {"comment": "great"},
+                "responseContent": ["event"],
+            },
+        ),
         Example("GET", "/v1/attributes/{entity}", {"entity": "customer"}),
         Example("GET", "/v1/consents"),
         Example("GET", "/v1/customer_data/{integrationId}", {"integrationId": customer}),

@@ -13,7 +13,7 @@ from patron.promotions.budgets import CounterKey
 from patron.promotions.decide import Snapshot, counters_to_read, decide
 from patron.promotions.loading import merge
 from patron.promotions.pricing import Line
-from patron.promotions.rules import ProfileFacts
+from patron.promotions.rules import EventFacts, ProfileFacts
 from patron.promotions.ruleset import compile_ruleset
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "campaigns"
@@ -89,3 +89,39 @@ def test_the_exclusive_member_group_gives_one_deal_and_fills_templates():
     welcome = decide(ruleset, Snapshot("s5", lines=[line(0, "tee", "20")], profile=newcomer), THURSDAY)
     assert [(e.campaign_id, e.effect_type) for e in welcome.effects] == [(6, "customEffect")]
     assert welcome.effects[0].props.payload == {"headline": "Welcome, c10!", "cartTotal": Decimal(20)}
+
+
+def test_a_newsletter_signup_event_marks_the_profile_and_calls_the_welcome_webhook_once_per_profile():
+    ruleset = examples()
+    profile = ProfileFacts(integration_id="ada")
+    event = EventFacts(type="newsletter_signup", attributes={"source": "footer"})
+    snapshot = Snapshot("event:1", state="", first_session=False, profile=profile, event=event)
+    evaluation = decide(ruleset, snapshot, THURSDAY)
+    assert [(e.campaign_id, e.effect_type) for e in evaluation.effects] == [
+        (7, "updateAttribute"),
+        (7, "triggerWebhook"),
+        (7, "showNotification"),
+    ]
+    assert evaluation.profile_attributes == {"subscribed": True}
+    assert evaluation.webhooks[0].payload == {"profile": "ada", "source": "footer"}
+    # Once per profile: with the profile's redemption counted, the campaign is out.
+    used = {key: Decimal(1) for key in counters_to_read(ruleset, snapshot, THURSDAY) if key.campaign_id == 7}
+    again = decide(
+        ruleset,
+        Snapshot("event:2", state="", first_session=False, profile=profile, event=event, counters=used),
+        THURSDAY,
+    )
+    assert again.effects == []
+
+
+def test_a_new_profile_is_welcomed():
+    snapshot = Snapshot(
+        "event:3",
+        state="",
+        first_session=False,
+        profile=ProfileFacts(integration_id="bo"),
+        event=EventFacts(type="talon_profile_created"),
+    )
+    assert [(e.campaign_id, e.effect_type) for e in decide(examples(), snapshot, THURSDAY).effects] == [
+        (8, "customEffect")
+    ]

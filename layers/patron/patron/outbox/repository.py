@@ -2,17 +2,20 @@
 
 Key design (docs/data-model.md): PK=`APP#<id>#OUTBOX#<yyyy-mm-ddThh>` (an hour's bucket, so a busy application
 spreads its writes), SK=`<recorded>#<kind>#<entity id>`; GSI1 by customer (`APP#<id>#CUSTOMER#<integration id>`)
-so that erasing a person finds their records. Records carry the entity's and the customer's ids and nothing
-else; they expire after `OUTBOX_TTL_SECONDS` (DynamoDB TTL on `expiresAt`).
+so that erasing a person finds their records. Records carry the entity's and the customer's ids; a webhook a
+campaign triggered (kind `webhook`) also carries its payload, rendered when the rule fired (it cannot be rendered
+again later), and goes with the customer's other records on erasure. Records expire after `OUTBOX_TTL_SECONDS`
+(DynamoDB TTL on `expiresAt`).
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from patron.dynamo import codec
+from patron.dynamo import codec, committer
 from patron.dynamo.batch import write_all
 
 if TYPE_CHECKING:
@@ -22,10 +25,33 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class OutboxRecord:
     application_id: int
-    kind: str  # "customer" or "order"
+    kind: str  # "customer", "order" or "webhook"
     entity_id: str
     customer_id: str
     recorded: str  # UTC timestamp (patron.clock.iso)
+    payload: Mapping[str, Any] | None = None  # a webhook's body
+
+
+def record_item(entry: OutboxRecord, ttl_seconds: int) -> dict[str, Any]:
+    item = {
+        "PK": f"APP#{entry.application_id}#OUTBOX#{entry.recorded[:13]}",
+        "SK": f"{entry.recorded}#{entry.kind}#{entry.entity_id}",
+        "GSI1PK": _customer_key(entry.application_id, entry.customer_id),
+        "GSI1SK": f"{entry.recorded}#{entry.kind}#{entry.entity_id}",
+        "kind": entry.kind,
+        "entityId": entry.entity_id,
+        "customerId": entry.customer_id,
+        "recorded": entry.recorded,
+        "expiresAt": int(time.time()) + ttl_seconds,
+    }
+    if entry.payload is not None:
+        item["payload"] = dict(entry.payload)
+    return item
+
+
+def record_write(table: str, ttl_seconds: int, entry: OutboxRecord) -> committer.Write:
+    """The record as part of another change's transaction (a closed session's webhooks)."""
+    return committer.put(table, record_item(entry, ttl_seconds))
 
 
 class OutboxRepository(Protocol):
@@ -60,17 +86,7 @@ class DynamoOutboxRepository:
         write_all(self._client, self._table, [{"PutRequest": {"Item": codec.to_item(self._item(e))}} for e in entries])
 
     def _item(self, entry: OutboxRecord) -> dict[str, Any]:
-        return {
-            "PK": f"APP#{entry.application_id}#OUTBOX#{entry.recorded[:13]}",
-            "SK": f"{entry.recorded}#{entry.kind}#{entry.entity_id}",
-            "GSI1PK": _customer_key(entry.application_id, entry.customer_id),
-            "GSI1SK": f"{entry.recorded}#{entry.kind}#{entry.entity_id}",
-            "kind": entry.kind,
-            "entityId": entry.entity_id,
-            "customerId": entry.customer_id,
-            "recorded": entry.recorded,
-            "expiresAt": int(time.time()) + self._ttl,
-        }
+        return record_item(entry, self._ttl)
 
     def refile_customer(self, application_id: int, customer_id: str, new_customer_id: str) -> int:
         moved = 0

@@ -15,6 +15,7 @@ from typing import Any
 from patron.dynamo import codec
 from patron.dynamo.committer import Failure, Write, update
 from patron.profiles.keys import (
+    ATTRIBUTE_PREFIX,
     CLOSED_SESSIONS,
     FIRST_ORDER_AT,
     LAST_ORDER_AT,
@@ -138,12 +139,14 @@ def session_totals_write(
     now: str,
     new_id: int | None = None,
     stats: CustomerStats | None = None,
+    attributes: Mapping[str, Any] | None = None,
 ) -> Write:
     """A session's mark on its profile, if the profile is still at `expected_version` (0: absent, created here, as
     Talon.One creates the profile a session names): `closedSessions` and `totalSales` moved by the given amounts
     (a close adds, a cancel, return or reopen subtracts; zero for a session that only names the profile), and,
     when the session's order changed, the order statistics the orders context recomputed (absolute values, as
-    `stats_write` sets them: one update, since a transaction may touch the profile once)."""
+    `stats_write` sets them: one update, since a transaction may touch the profile once); `attributes` set by
+    campaign rules (updateAttribute), in the same update."""
     names = {
         "#pid": "profileId",
         "#created": "created",
@@ -181,5 +184,9 @@ def session_totals_write(
             else:
                 values[f":{placeholder[1:]}"] = value
                 sets.append(f"{placeholder} = :{placeholder[1:]}")
+    for index, (name, value) in enumerate((attributes or {}).items()):
+        names[f"#a{index}"] = ATTRIBUTE_PREFIX + name
+        values[f":a{index}"] = value
+        sets.append(f"#a{index} = :a{index}")
     expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
     return versioned_update(table, application_id, integration_id, expression, names, values, expected_version)

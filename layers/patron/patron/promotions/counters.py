@@ -11,12 +11,16 @@ change, which is conditional on the session's version: so each close and each gi
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from patron.dynamo import committer
 from patron.errors import ConflictError
-from patron.promotions.budgets import CounterKey
+from patron.promotions.budgets import CounterKey, Subjects
+
+if TYPE_CHECKING:
+    from patron.promotions.ruleset import CompiledRuleset
 
 USED = "used"
 
@@ -76,3 +80,23 @@ def give_back(table: str, application_id: int, key: CounterKey, amount: Decimal)
         names={"#used": USED},
         values={":amount": amount, ":zero": Decimal(0)},
     )
+
+
+def consumption_writes(
+    table: str,
+    application_id: int,
+    ruleset: CompiledRuleset,
+    consumed: Mapping[CounterKey, Decimal],
+    subjects: Subjects,
+    now: datetime,
+) -> list[committer.Write]:
+    """What an evaluation consumed, each counter conditional on its campaign's limit (a campaign no longer in the
+    ruleset has none left to hold it to)."""
+    limits: dict[CounterKey, Decimal] = {}
+    for campaign_id in {key.campaign_id for key in consumed}:
+        indexed = ruleset.campaigns.get(campaign_id)
+        if indexed is None:
+            continue
+        for bound in ruleset.budget(indexed.campaign, subjects, now, {}).bounds:
+            limits[bound.key] = bound.limit
+    return [consume(table, application_id, key, amount, limits.get(key)) for key, amount in sorted(consumed.items())]

@@ -250,6 +250,7 @@ class LiveRulesets:
     def __init__(self, client: Any, tables: Tables, cache_size: int = 16):
         self._repository = DynamoRulesetRepository(client, tables.config)
         self._cache: OrderedDict[tuple[int, int], CompiledRuleset] = OrderedDict()
+        self._published: dict[tuple[int, int], str] = {}  # when each cached version was published
         self._size = cache_size
 
     def compiled(self, application_id: int, version: int) -> CompiledRuleset:
@@ -263,6 +264,14 @@ class LiveRulesets:
             raise VersionMissingError()
         compiled = compile_version(stored.ruleset, version)
         self._cache[key] = compiled
+        self._published[key] = stored.info.created
         while len(self._cache) > self._size:
-            self._cache.popitem(last=False)
+            evicted, _ = self._cache.popitem(last=False)
+            self._published.pop(evicted, None)
         return compiled
+
+    def published(self, application_id: int, version: int) -> str:
+        """When a version went live (its campaigns' `created` in Talon.One's shapes)."""
+        if (application_id, version) not in self._published:
+            self.compiled(application_id, version)
+        return self._published[(application_id, version)]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from enum import StrEnum
 from typing import Any
 
@@ -79,6 +79,10 @@ class CartItem:
         return self.quantity - self.returned_quantity
 
 
+TOTAL_DIGITS = 28  # Decimal's default context: the precision every total is computed in
+_EXACT_DIGITS = 400  # enough for any sum of up to 10,000 numbers DynamoDB holds (38 digits, exponents -130..125)
+
+
 def check_cart(items: Sequence[CartItem], root: str = "customerSession.cartItems") -> None:
     if len(items) > MAX_CART_ITEMS:
         message = f"A session holds at most {MAX_CART_ITEMS} cart items."
@@ -86,6 +90,19 @@ def check_cart(items: Sequence[CartItem], root: str = "customerSession.cartItems
     if sum(item.quantity for item in items) > MAX_TOTAL_QUANTITY:
         message = f"The cart items' quantities add up to more than {MAX_TOTAL_QUANTITY}."
         raise ValidationError(message, [FieldIssue(root, "quantity_too_large", message)])
+
+
+def check_totals(session: Session, root: str = "customerSession") -> None:
+    """The totals are computed and stored (a closed session's, its order's, the profile's totalSales) in Decimal's
+    default context of 28 significant digits: a cart whose exact total needs more (1e40 and 0.01) would be rounded,
+    so it is refused. Each line, cost and total counted exactly here."""
+    with localcontext(prec=_EXACT_DIGITS):
+        lines = [item.price * item.quantity for item in session.cart_items]
+        exact = sum(lines, Decimal(0)) + sum(session.additional_costs.values(), Decimal(0))
+        sums = [*lines, exact]
+    if any(len(value.as_tuple().digits) > TOTAL_DIGITS and not value.is_zero() for value in sums):
+        message = f"The cart's amounts add up to more than {TOTAL_DIGITS} significant digits."
+        raise ValidationError(message, [FieldIssue(f"{root}.cartItems", "total_out_of_range", message)])
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,11 +40,14 @@ from patron.promotions import counters
 from patron.promotions.budgets import CounterKey, Subjects
 from patron.promotions.decide import Snapshot, counters_to_read, decide
 from patron.promotions.effects import Effect, RuleFailureReason, SetDiscountPerItemProps
+from patron.promotions.eligibility import Eligibility, eligibility
 from patron.promotions.evaluator import Evaluation
 from patron.promotions.money import Money
 from patron.promotions.pricing import Line
 from patron.promotions.rules import ProfileFacts
 from patron.promotions.ruleset import CompiledRuleset
+from patron.promotions.stored import storable_attributes
+from patron.promotions.webhooks import webhook_records
 from patron.sessions import orders
 from patron.sessions.model import (
     UNSET,
@@ -54,6 +57,7 @@ from patron.sessions.model import (
     Via,
     apply_change,
     check_cart,
+    check_totals,
     check_transition,
     new_session,
 )
@@ -110,6 +114,7 @@ class Outcome:
     failures: list[RuleFailureReason] = field(default_factory=list)
     profile: CustomerProfile | None = None
     triggered: list[int] = field(default_factory=list)
+    eligibility: list[Eligibility] | None = None  # asked of dry updates only
 
 
 @dataclass
@@ -123,7 +128,7 @@ class _Decision:
     needed: frozenset[CounterKey] = frozenset()
 
 
-def _profile_facts(profile: CustomerProfile | None, integration_id: str | None) -> ProfileFacts | None:
+def profile_facts(profile: CustomerProfile | None, integration_id: str | None) -> ProfileFacts | None:
     if integration_id is None:
         return None
     if profile is None:
@@ -171,7 +176,7 @@ def snapshot_of(
         referral_code=session.referral_code,
         identifiers=session.identifiers,
         first_session=session.first_session,
-        profile=_profile_facts(profile, session.profile_id),
+        profile=profile_facts(profile, session.profile_id),
         counters=counters_used,
     )
 
@@ -222,9 +227,11 @@ class SessionService:
         dry: bool = False,
         at: datetime | None = None,
         only: frozenset[int] | None = None,
+        explain: bool = False,
     ) -> Outcome:
         """Talon.One's PUT /v2/customer_sessions/{id}: `at` is the request's `now` (dry only), `only` its
-        evaluableCampaignIds (dry only: evaluated even when disabled)."""
+        evaluableCampaignIds (dry only: evaluated even when disabled), `explain` its campaignEligibility (each
+        campaign's status)."""
         now = at or self._clock.now()
         remembered = self._needed.get((application_id, session_id))
         if change.profile_id is not UNSET:
@@ -234,7 +241,7 @@ class SessionService:
         predicted = self._predicted_counters(application_id, session_id, change, now)
 
         def decide_on(read: Read) -> _Decision:
-            return self._decide_update(application_id, session_id, change, read, now, only)
+            return self._decide_update(application_id, session_id, change, read, now, only, explain)
 
         return self._run(application_id, session_id, profile_id, predicted, decide_on, dry)
 
@@ -309,6 +316,7 @@ class SessionService:
         read: Read,
         now: datetime,
         only: frozenset[int] | None,
+        explain: bool = False,
     ) -> _Decision:
         stored = read.session
         current = stored.session.state if stored else None
@@ -320,6 +328,7 @@ class SessionService:
         else:
             session = apply_change(stored.session, change, stamp)
         check_cart(session.cart_items)
+        check_totals(session)
         profile_id = session.profile_id
         if profile_id is not None and profile_id != read.profile_read:
             return _Decision(Outcome(StoredSession(session), []), [], missing_profile=profile_id)
@@ -343,6 +352,7 @@ class SessionService:
 
         ruleset = self._ruleset(application_id, read.live_version)
         evaluation: Evaluation | None = None
+        explained: list[Eligibility] | None = [] if explain else None
         if ruleset is not None:
             snapshot = snapshot_of(session, profile, read.used)
             needed = counters_to_read(ruleset, snapshot, now)
@@ -350,9 +360,11 @@ class SessionService:
             if missing:
                 return _Decision(Outcome(StoredSession(session), []), [], missing_counters=missing)
             evaluation = decide(ruleset, snapshot, now, only)
+            if explain:
+                explained = eligibility(ruleset, snapshot, now, evaluation, only)
             needed_keys = frozenset(needed)
             if evaluation.session_attributes:
-                merged = {**session.attributes, **evaluation.session_attributes}
+                merged = {**session.attributes, **storable_attributes(evaluation.session_attributes)}
                 session = dataclasses.replace(session, attributes=merged)
         else:
             needed_keys = frozenset()
@@ -370,14 +382,23 @@ class SessionService:
             plan += self._consume(application_id, ruleset, kept, now)
             currency = ruleset.money.currency if ruleset is not None else None
             sale: _OrderPart = (session, read.order, _OrderChange(OrderState.SALE, paid), currency)
-            writes, after = self._profile_writes(application_id, profile_id, profile, 1, paid, stamp, sale)
+            # What rules set on the profile and the webhooks they triggered become real with the close, as budgets do.
+            attributes = storable_attributes(evaluation.profile_attributes) if evaluation else {}
+            writes, after = self._profile_writes(
+                application_id, profile_id, profile, 1, paid, stamp, sale, attributes=attributes
+            )
             plan += writes
+            if evaluation and evaluation.webhooks:
+                source = f"session:{session.integration_id}:{session.version}"
+                records = webhook_records(application_id, evaluation.webhooks, profile_id, source, stamp)
+                plan += self._store.outbox_writes(records)
         else:
             kept = StoredSession(session, effects, ruleset_version=version)
             plan.append(self._store.session_write(application_id, kept, read_version))
             writes, after = self._profile_writes(application_id, profile_id, profile, 0, Decimal(0), stamp)
             plan += writes
-        return _Decision(Outcome(kept, effects, failures, after, triggered), plan, needed=needed_keys)
+        outcome = Outcome(kept, effects, failures, after, triggered, explained)
+        return _Decision(outcome, plan, needed=needed_keys)
 
     def _consume(
         self, application_id: int, ruleset: CompiledRuleset | None, kept: StoredSession, now: datetime
@@ -386,17 +407,7 @@ class SessionService:
             return []
         session = kept.session
         subjects = Subjects(session.integration_id, session.profile_id, tuple(session.identifiers))
-        limits: dict[CounterKey, Decimal] = {}
-        for campaign_id in {key.campaign_id for key in kept.consumed}:
-            indexed = ruleset.campaigns.get(campaign_id)
-            if indexed is None:
-                continue
-            for bound in ruleset.budget(indexed.campaign, subjects, now, {}).bounds:
-                limits[bound.key] = bound.limit
-        return [
-            counters.consume(self._store.ledgers, application_id, key, amount, limits.get(key))
-            for key, amount in sorted(kept.consumed.items())
-        ]
+        return counters.consumption_writes(self._store.ledgers, application_id, ruleset, kept.consumed, subjects, now)
 
     def _profile_writes(
         self,
@@ -407,6 +418,7 @@ class SessionService:
         sales: Decimal,
         stamp: str,
         order: _OrderPart | None = None,
+        attributes: Mapping[str, Any] | None = None,
     ) -> tuple[list[committer.Write], CustomerProfile | None]:
         """The profile's part, and the profile as it will be: created when the session names an unknown one; its
         session totals moved on close and give-back; with `order` (the session, its order as read, what it becomes,
@@ -418,7 +430,7 @@ class SessionService:
         stats: CustomerStats | None = None
         if order is not None:
             writes, stats = self._order_writes(application_id, profile_id, profile, *order, stamp)
-        if profile is not None and not closed and not sales and stats is None:
+        if profile is not None and not closed and not sales and stats is None and not attributes:
             return writes, profile
         if profile is None:
             after = CustomerProfile(
@@ -432,6 +444,7 @@ class SessionService:
                 closed_sessions=closed,
                 total_sales=sales,
                 stats=stats or CustomerStats(),
+                attributes=dict(attributes or {}),
             )
         else:
             after = dataclasses.replace(
@@ -442,6 +455,7 @@ class SessionService:
                 closed_sessions=profile.closed_sessions + closed,
                 total_sales=profile.total_sales + sales,
                 stats=stats or profile.stats,
+                attributes={**profile.attributes, **(attributes or {})},
             )
         write = profile_items.session_totals_write(
             self._store.profiles,
@@ -453,6 +467,7 @@ class SessionService:
             stamp,
             new_id=after.profile_id,
             stats=stats,
+            attributes=attributes,
         )
         return [*writes, write], after
 
@@ -636,17 +651,6 @@ class SessionService:
             return _Decision(Outcome(kept, rollbacks, profile=after), plan)
 
         return self._run(application_id, session_id, None, set(), decide_on, dry=False)
-
-
-def check_dry_only(dry: bool, at: datetime | None, only: frozenset[int] | None) -> None:
-    """Talon.One takes `now` and evaluableCampaignIds in dry requests only."""
-    issues = []
-    if at is not None and not dry:
-        issues.append(FieldIssue("query.now", "dry_only", "`now` is allowed only with dry=true."))
-    if only is not None and not dry:
-        issues.append(FieldIssue("customerSession.evaluableCampaignIds", "dry_only", "Allowed only with dry=true."))
-    if issues:
-        raise ValidationError("The request is invalid.", issues)
 
 
 @dataclass(frozen=True)

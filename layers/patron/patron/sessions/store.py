@@ -23,6 +23,7 @@ from patron.dynamo.batch import ATTEMPTS, UnprocessedItemsError, backoff
 from patron.orders.keys import ORDER_SK, customer_order_sk, customer_orders_pk, order_pk
 from patron.orders.model import Order
 from patron.orders.repository import index_item, order_from_item, order_to_item
+from patron.outbox.repository import OutboxRecord, record_write
 from patron.profiles.keys import PROFILE_SK, profile_pk
 from patron.profiles.model import CustomerProfile
 from patron.profiles.repository import profile_from_item
@@ -209,6 +210,8 @@ class SessionStore:
         self._profiles = tables.profiles
         self._config = tables.config
         self._ledgers = tables.ledgers
+        self._outbox = tables.outbox
+        self._outbox_ttl = tables.outbox_ttl
         self._committer = committer.Committer(client)
 
     def read(
@@ -299,6 +302,9 @@ class SessionStore:
             }
             writes.append(committer.delete(self._orders, stale))
         return writes
+
+    def outbox_writes(self, records: Sequence[OutboxRecord]) -> list[committer.Write]:
+        return [record_write(self._outbox, self._outbox_ttl, record) for record in records]
 
     @property
     def ledgers(self) -> str:

@@ -13,8 +13,11 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import UNSET, UnsetType
 
+from patron.errors import FieldIssue
 from patron.http.wire import Amount, Number
+from patron.profiles.model import value_issues
 from patron.promotions.effects import Effect, RuleFailureReason
+from patron.promotions.talon import Campaign
 from patron.sessions.model import KEEP, Session, SessionChange, SessionState
 from patron.sessions.model import CartItem as ModelCartItem
 
@@ -168,9 +171,20 @@ class IntegrationStateV2(msgspec.Struct, rename="camel"):
     created_referrals: list[dict[str, Any]]
     customer_session: CustomerSessionV2 | UnsetType = UNSET
     customer_profile: Any | UnsetType = UNSET  # patron.profiles.talon.CustomerProfile
-    triggered_campaigns: list[dict[str, Any]] | UnsetType = UNSET
+    triggered_campaigns: list[Campaign] | UnsetType = UNSET
     rule_failure_reasons: list[RuleFailureReason] | UnsetType = UNSET
     coupons: list[dict[str, Any]] | UnsetType = UNSET
+    campaign_eligibility: list[CampaignEligibility] | UnsetType = UNSET
+
+
+class CampaignEligibility(msgspec.Struct, rename="camel"):
+    """Patron's answer to `campaignEligibility` (patron.promotions.eligibility: Talon.One documents no shape)."""
+
+    campaign_id: int
+    campaign_name: str
+    evaluation_group: str
+    eligible: bool
+    status: str
 
 
 class IntegrationCustomerSessionResponse(msgspec.Struct, rename="camel"):
@@ -203,6 +217,19 @@ def _cart_item(item: CartItem) -> ModelCartItem:
         returned_quantity=min(item.returned_quantity or 0, item.quantity),
         extra=extra,
     )
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return Decimal(value)  # the wire's Number and Amount
+    raise TypeError(f"unexpected {type(value).__name__}")
+
+
+def storage_issues(sent: NewCustomerSessionV2) -> list[FieldIssue]:
+    """Every value of the session as sent that DynamoDB could not store (a number past its 38 digits or its
+    range, text that is not text), with its path: refused before anything is decided."""
+    values = msgspec.to_builtins(sent, builtin_types=(Decimal,), enc_hook=_plain)
+    return value_issues(values, "customerSession")
 
 
 def change_of(sent: NewCustomerSessionV2) -> SessionChange:

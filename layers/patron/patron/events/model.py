@@ -1,0 +1,61 @@
+"""What an event is and what tracking one answers, apart from the engine that evaluates it (so the profiles
+function answers without loading the engine until a call asks for it)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from patron.errors import FieldIssue, ValidationError
+from patron.profiles.model import CustomerProfile
+from patron.promotions.effects import Effect, RuleFailureReason
+
+if TYPE_CHECKING:
+    from patron.promotions.ruleset import CompiledRuleset
+
+PROFILE_CREATED = "talon_profile_created"
+PROFILE_UPDATED = "talon_profile_updated"
+BUILT_IN_PREFIX = "talon_"  # Talon.One's built-in events: a client may not track them as custom events
+
+
+@dataclass(frozen=True)
+class TrackedEvent:
+    type: str
+    profile_id: str | None  # None: an anonymous event (no profile facts, no profile written)
+    attributes: Mapping[str, Any] = field(default_factory=dict)
+    store_integration_id: str | None = None
+
+
+@dataclass
+class EventOutcome:
+    """What an event call answers."""
+
+    id: int
+    created: str
+    event: TrackedEvent
+    effects: list[Effect]
+    failures: list[RuleFailureReason]
+    triggered: list[int]
+    profile: CustomerProfile | None
+    ruleset: CompiledRuleset | None
+
+
+def check_custom_type(event_type: str, path: str = "type") -> None:
+    if event_type.startswith(BUILT_IN_PREFIX):
+        message = f"`{BUILT_IN_PREFIX}…` names Talon.One's built-in events; track a custom event type."
+        raise ValidationError("The event is invalid.", [FieldIssue(path, "built_in_event", message)])
+
+
+def check_dry_only(
+    dry: bool, at: datetime | None, only: frozenset[int] | None, only_path: str = "customerSession.evaluableCampaignIds"
+) -> None:
+    """Talon.One takes `now` and evaluableCampaignIds in dry requests only."""
+    issues = []
+    if at is not None and not dry:
+        issues.append(FieldIssue("query.now", "dry_only", "`now` is allowed only with dry=true."))
+    if only is not None and not dry:
+        issues.append(FieldIssue(only_path, "dry_only", "Allowed only with dry=true."))
+    if issues:
+        raise ValidationError("The request is invalid.", issues)

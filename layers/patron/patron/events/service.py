@@ -1,0 +1,211 @@
+"""Campaigns on events: Talon.One's `POST /v2/events` (a custom event) and `PUT /v2/customer_profiles/{id}` with
+`runRuleEngine=true` (the built-in `talon_profile_created` / `talon_profile_updated`). Read once, decide, write
+once, as sessions do (patron.sessions.service):
+
+  1. read    one BatchGetItem: the profile, the live-ruleset pointer, the budget counters the candidate campaigns
+             bind (predicted from the ruleset this instance last saw; read again only when the prediction missed)
+  2. decide  the engine's evaluation (pure) of the event with the profile; the event has no cart
+  3. commit  one TransactWriteItems: the budget counters (conditional on their limits), the profile (created when
+             unknown, with what `updateAttribute` effects set), the webhooks the campaigns triggered (outbox)
+
+An event is final at once: what it consumes is not given back (no state to cancel). Each event is its own
+"session" for budgets per session. A counter or the profile moved meanwhile is read and decided again, a few
+times; `dry` stops after step 2. A retried event without an Idempotency-Key counts again, as Talon.One's does.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Protocol
+
+from patron.clock import Clock, iso
+from patron.dynamo import committer
+from patron.errors import ConflictError
+from patron.events.model import EventOutcome, TrackedEvent
+from patron.profiles import items as profile_items
+from patron.profiles.model import CustomerProfile, VersionConflictError, new_profile_id
+from patron.promotions import counters
+from patron.promotions.budgets import CounterKey
+from patron.promotions.decide import Snapshot, counters_to_read, decide
+from patron.promotions.evaluator import Evaluation
+from patron.promotions.rules import EventFacts
+from patron.promotions.ruleset import CompiledRuleset
+from patron.promotions.stored import storable_attributes
+from patron.promotions.webhooks import webhook_records
+from patron.sessions.service import profile_facts
+from patron.sessions.store import Read, SessionStore
+
+ATTEMPTS = 4  # reads and decisions when a counter or the profile moved meanwhile
+
+
+class Rulesets(Protocol):
+    def compiled(self, application_id: int, version: int) -> CompiledRuleset: ...
+
+
+class EventService:
+    def __init__(self, store: SessionStore, rulesets: Rulesets, clock: Clock):
+        self._store = store
+        self._rulesets = rulesets
+        self._clock = clock
+        self._seen: dict[int, int] = {}  # the live version this instance last read, per application
+
+    def track(
+        self,
+        application_id: int,
+        event: TrackedEvent,
+        *,
+        dry: bool = False,
+        at: datetime | None = None,
+        only: frozenset[int] | None = None,
+        seen_as: CustomerProfile | None = None,
+    ) -> EventOutcome:
+        """`seen_as`: the profile the rules see instead of the stored one (a dry profile update's, never written)."""
+        now = at or self._clock.now()
+        event_id = new_profile_id()  # the same time-ordered numeric ids, as Talon.One's Event.id is an integer
+        profile_id = event.profile_id
+        keys = self._predicted_counters(application_id, event_id, event, now)
+        for _ in range(ATTEMPTS):
+            read = self._store.read(application_id, None, profile_id, keys)
+            if seen_as is not None and dry:
+                read = dataclasses.replace(read, profile=seen_as)
+            outcome, plan, missing = self._decide(application_id, event_id, event, read, now, only)
+            if missing:
+                more = self._store.read(application_id, None, None, missing, pointer=False)
+                read = dataclasses.replace(
+                    read, used={**read.used, **more.used}, counters_read=read.counters_read | more.counters_read
+                )
+                outcome, plan, _ = self._decide(application_id, event_id, event, read, now, only)
+            if dry or not plan:
+                return outcome
+            try:
+                self._store.commit(plan)
+            except (counters.BudgetExhaustedError, VersionConflictError):
+                keys = set(read.counters_read)  # a counter or the profile moved since the read: again
+                continue
+            return outcome
+        raise ConflictError("The customer profile was updated by other requests meanwhile.", code="event_conflict")
+
+    def _ruleset(self, application_id: int, version: int | None) -> CompiledRuleset | None:
+        if version is None:
+            self._seen.pop(application_id, None)
+            return None
+        self._seen[application_id] = version
+        return self._rulesets.compiled(application_id, version)
+
+    def _snapshot(
+        self, event_id: int, event: TrackedEvent, profile: CustomerProfile | None, used: Mapping[CounterKey, Decimal]
+    ) -> Snapshot:
+        # An event has no session: an empty one, in no state and never a first session, so campaigns written for
+        # carts (`session.firstSession`, `session.state == "open"`) do not trigger on events.
+        return Snapshot(
+            session_id=f"event:{event_id}",
+            state="",
+            first_session=False,
+            store_integration_id=event.store_integration_id,
+            profile=profile_facts(profile, event.profile_id),
+            event=EventFacts(type=event.type, attributes=event.attributes),
+            counters=used,
+        )
+
+    def _predicted_counters(
+        self, application_id: int, event_id: int, event: TrackedEvent, now: datetime
+    ) -> set[CounterKey]:
+        version = self._seen.get(application_id)
+        if version is None:
+            return set()
+        ruleset = self._rulesets.compiled(application_id, version)
+        return counters_to_read(ruleset, self._snapshot(event_id, event, None, {}), now)
+
+    def _decide(
+        self,
+        application_id: int,
+        event_id: int,
+        event: TrackedEvent,
+        read: Read,
+        now: datetime,
+        only: frozenset[int] | None,
+    ) -> tuple[EventOutcome, list[committer.Write], frozenset[CounterKey]]:
+        stamp = iso(now)
+        ruleset = self._ruleset(application_id, read.live_version)
+        profile = read.profile
+        evaluation: Evaluation | None = None
+        if ruleset is not None:
+            snapshot = self._snapshot(event_id, event, profile, read.used)
+            missing = frozenset(counters_to_read(ruleset, snapshot, now) - read.counters_read)
+            if missing:
+                return self._outcome(event_id, stamp, event, None, profile, ruleset), [], missing
+            evaluation = decide(ruleset, snapshot, now, only)
+        plan: list[committer.Write] = []
+        if evaluation is not None and ruleset is not None:
+            snapshot_subjects = self._snapshot(event_id, event, profile, {}).subjects
+            plan += counters.consumption_writes(
+                self._store.ledgers, application_id, ruleset, evaluation.consumption, snapshot_subjects, now
+            )
+            source = f"event:{event_id}"
+            webhooks = webhook_records(application_id, evaluation.webhooks, event.profile_id, source, stamp)
+            plan += self._store.outbox_writes(webhooks)
+        attributes = storable_attributes(evaluation.profile_attributes) if evaluation else {}
+        if event.profile_id is not None and (profile is None or attributes):
+            # Talon.One creates the profile an event names; rules' attribute updates land on it.
+            after = _profile_after(application_id, event.profile_id, profile, attributes, stamp)
+            plan.append(
+                profile_items.session_totals_write(
+                    self._store.profiles,
+                    application_id,
+                    event.profile_id,
+                    profile.version if profile is not None else 0,
+                    0,
+                    Decimal(0),
+                    stamp,
+                    new_id=after.profile_id,
+                    attributes=attributes,
+                )
+            )
+            profile = after
+        return self._outcome(event_id, stamp, event, evaluation, profile, ruleset), plan, frozenset()
+
+    @staticmethod
+    def _outcome(
+        event_id: int,
+        stamp: str,
+        event: TrackedEvent,
+        evaluation: Evaluation | None,
+        profile: CustomerProfile | None,
+        ruleset: CompiledRuleset | None,
+    ) -> EventOutcome:
+        return EventOutcome(
+            id=event_id,
+            created=stamp,
+            event=event,
+            effects=evaluation.effects if evaluation else [],
+            failures=evaluation.failures if evaluation else [],
+            triggered=[campaign.id for campaign in evaluation.triggered] if evaluation else [],
+            profile=profile,
+            ruleset=ruleset,
+        )
+
+
+def _profile_after(
+    application_id: int, profile_id: str, profile: CustomerProfile | None, attributes: Mapping[str, Any], stamp: str
+) -> CustomerProfile:
+    if profile is None:
+        return CustomerProfile(
+            application_id=application_id,
+            integration_id=profile_id,
+            profile_id=new_profile_id(),
+            created=stamp,
+            updated=stamp,
+            last_activity=stamp,
+            version=1,
+            attributes=dict(attributes),
+        )
+    return dataclasses.replace(
+        profile,
+        updated=stamp,
+        last_activity=stamp,
+        version=profile.version + 1,
+        attributes={**profile.attributes, **attributes},
+    )
