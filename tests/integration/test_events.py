@@ -238,3 +238,28 @@ def test_another_tenants_campaigns_never_apply(runtime, tenant, other_tenant):
     publish(runtime, other_tenant.application_id, {**SETTINGS, "campaigns": [REVIEW]})
     answer = track(runtime, tenant, review(f"c-{uuid.uuid4().hex[:8]}", 5))
     assert answer.status == 200 and answer.json()["effects"] == []
+
+
+def test_campaigns_written_for_carts_do_not_fire_on_events(runtime, tenant):
+    vip = {
+        "id": 14,
+        "name": "VIP cart discount",
+        "rules": [
+            {
+                "title": "VIP",
+                "condition": 'profile.attributes.tier == "vip"',
+                "effects": [{"type": "updateAttribute", "target": "profile", "attribute": "seen", "value": "true"}],
+            }
+        ],
+    }
+    publish(runtime, tenant.application_id, {**SETTINGS, "campaigns": [vip, WELCOME]})
+    customer = f"c-{uuid.uuid4().hex[:8]}"
+    answer = runtime.request(
+        "PUT",
+        f"/v2/customer_profiles/{customer}",
+        headers=tenant.headers,
+        query={"runRuleEngine": "true"},
+        body={"attributes": {"tier": "vip"}},
+    )
+    assert [effect["campaignId"] for effect in answer.json()["effects"]] == [12]
+    assert track(runtime, tenant, {"type": "page_viewed", "profileId": customer}).json()["effects"] == []

@@ -39,6 +39,7 @@ from patron.sessions.service import profile_facts
 from patron.sessions.store import Read, SessionStore
 
 ATTEMPTS = 4  # reads and decisions when a counter or the profile moved meanwhile
+_REMEMBERED_VERSIONS = 64  # per instance: which campaigns of a ruleset version run on events
 
 
 class Rulesets(Protocol):
@@ -51,6 +52,7 @@ class EventService:
         self._rulesets = rulesets
         self._clock = clock
         self._seen: dict[int, int] = {}  # the live version this instance last read, per application
+        self._for_events: dict[tuple[int, int], frozenset[int]] = {}
 
     def track(
         self,
@@ -95,6 +97,28 @@ class EventService:
         self._seen[application_id] = version
         return self._rulesets.compiled(application_id, version)
 
+    def _event_campaigns(
+        self, application_id: int, ruleset: CompiledRuleset, only: frozenset[int] | None
+    ) -> frozenset[int]:
+        """The campaigns an event evaluates: those whose every rule requires an event type (`event.type == "…"`).
+        The others are written for carts and run on sessions only, so a cart campaign on a profile attribute
+        does not fire when the profile is updated. `only` (a dry request's): of those, the ones it names,
+        disabled ones included."""
+        key = (application_id, ruleset.version)
+        found = self._for_events.get(key)
+        if found is None:
+            found = frozenset(
+                campaign_id
+                for campaign_id, indexed in ruleset.campaigns.items()
+                if indexed.requires is not None and indexed.requires.event_types is not None
+            )
+            if len(self._for_events) >= _REMEMBERED_VERSIONS:
+                self._for_events.clear()
+            self._for_events[key] = found
+        if only is not None:
+            return found & only
+        return frozenset(campaign_id for campaign_id in found if ruleset.campaigns[campaign_id].enabled)
+
     def _snapshot(
         self, event_id: int, event: TrackedEvent, profile: CustomerProfile | None, used: Mapping[CounterKey, Decimal]
     ) -> Snapshot:
@@ -137,7 +161,7 @@ class EventService:
             missing = frozenset(counters_to_read(ruleset, snapshot, now) - read.counters_read)
             if missing:
                 return self._outcome(event_id, stamp, event, None, profile, ruleset), [], missing
-            evaluation = decide(ruleset, snapshot, now, only)
+            evaluation = decide(ruleset, snapshot, now, self._event_campaigns(application_id, ruleset, only))
         plan: list[committer.Write] = []
         if evaluation is not None and ruleset is not None:
             snapshot_subjects = self._snapshot(event_id, event, profile, {}).subjects
