@@ -1,6 +1,7 @@
 """`patron campaigns ...`: a folder of campaign files (YAML or JSON) read, merged and compiled as the engine will
 (`validate`, offline: every fault with its file, campaign, rule, path and column), then planned against, published
-to, or rolled back on an application, through the service the management API uses (docs/campaigns.md)."""
+to, simulated over the application's recent sessions, or rolled back on an application, through the services the
+management API uses (docs/campaigns.md)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import argparse
 import getpass
 import json
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +21,7 @@ from patron.promotions.definitions import Ruleset
 from patron.promotions.loading import DefinitionError, DefinitionIssue, merge_located
 from patron.promotions.management import Plan, RulesetInvalidError, RulesetService, rule_index
 from patron.promotions.ruleset import CompiledRuleset, compile_ruleset
+from patron.promotions.simulation import MAX_SESSIONS, Simulation, SimulationService
 from patron.promotions.store import VersionInfo
 from patron_cli.output import table as _table
 
@@ -144,6 +147,54 @@ def validate(_: Any, args: argparse.Namespace) -> tuple[Any, str]:
 def show_plan(service: RulesetService, args: argparse.Namespace) -> tuple[Any, str]:
     plan = service.plan(args.application_id, checked_ruleset(Path(args.folder)))
     return msgspec.to_builtins(wire.plan_response(plan)), _plan_text(plan)
+
+
+def session_count(text: str) -> int:
+    """`--sessions`: 1 to MAX_SESSIONS."""
+    if not text.isdigit() or not 1 <= int(text) <= MAX_SESSIONS:
+        raise argparse.ArgumentTypeError(f"a number of sessions from 1 to {MAX_SESSIONS}")
+    return int(text)
+
+
+def _signed(amount: Any) -> str:
+    return f"+{amount}" if amount > 0 else str(amount)
+
+
+def _simulation_text(simulation: Simulation) -> str:
+    against = f"live version {simulation.based_on}" if simulation.based_on else "nothing live (no discounts)"
+    if not simulation.sessions:
+        return "No recorded sessions: nothing to simulate."
+    span = f"{simulation.oldest} .. {simulation.newest}" if simulation.oldest else "none evaluated"
+    skipped = f", {simulation.skipped} cancelled skipped" if simulation.skipped else ""
+    lines = [f"Against {against}, over the {simulation.sessions} newest sessions ({span}{skipped}):"]
+    rows = [
+        {
+            "id": campaign.id,
+            "campaign": campaign.name,
+            "change": campaign.change,
+            "triggered": f"{campaign.triggered_before} -> {campaign.triggered_after}",
+            "sessionsChanged": campaign.sessions_changed,
+            "discountBefore": campaign.discount_before,
+            "discountAfter": campaign.discount_after,
+            "difference": _signed(campaign.discount_difference),
+        }
+        for campaign in simulation.campaigns
+    ]
+    columns = ["id", "campaign", "change", "triggered", "sessionsChanged", "discountBefore", "discountAfter"]
+    lines.append(_table(rows, [*columns, "difference"]))
+    lines.append(
+        f"Sessions changed: {simulation.sessions_changed} of {simulation.evaluated}. Discounts: "
+        f"{simulation.discount_before} -> {simulation.discount_after} ({_signed(simulation.discount_difference)})."
+    )
+    return "\n".join(lines)
+
+
+def simulate(service: SimulationService, args: argparse.Namespace) -> tuple[Any, str]:
+    """The folder against the live version over the application's newest sessions; nothing is written."""
+    simulation = service.simulate(args.application_id, checked_ruleset(Path(args.folder)), args.sessions)
+    return msgspec.to_builtins(wire.simulation_response(simulation), builtin_types=(Decimal,)), _simulation_text(
+        simulation
+    )
 
 
 def publish(service: RulesetService, args: argparse.Namespace) -> tuple[Any, str]:

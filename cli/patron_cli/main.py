@@ -9,6 +9,7 @@
   patron campaigns validate DIR                             patron campaigns plan APP_ID DIR
   patron campaigns publish APP_ID DIR [--note N]            patron campaigns history APP_ID [--limit 20]
   patron campaigns rollback APP_ID VERSION [--note N]       patron campaigns show APP_ID [VERSION]
+  patron campaigns simulate APP_ID DIR [--sessions 100]
 
 Without --stack the CLI acts on the local runtime (`make run`'s data). --stack NAME acts on a deployed stack
 with your AWS credentials. Every command takes --json. A new key's secret is printed once and never again.
@@ -23,11 +24,13 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
+import msgspec
 from botocore.exceptions import BotoCoreError, ClientError
 
 from patron.applications.model import DEFAULT_RATE_LIMIT, ApiKey, Application, RateLimit, Scope
 from patron.applications.service import ApplicationService
 from patron.errors import PatronError
+from patron.promotions.simulation import DEFAULT_SESSIONS, MAX_SESSIONS
 from patron_cli import campaigns
 from patron_cli.calls import (
     DEFAULT_LIMIT,
@@ -45,10 +48,14 @@ from patron_cli.targets import (
     local_call_log,
     local_rulesets,
     local_service,
+    local_simulations,
     stack_call_log,
     stack_rulesets,
     stack_service,
+    stack_simulations,
 )
+
+_ENCODER = msgspec.json.Encoder(decimal_format="number")
 
 
 def _application_view(application: Application) -> dict[str, Any]:
@@ -75,7 +82,8 @@ def _key_view(key: ApiKey) -> dict[str, Any]:
 
 
 # The first argument is what the target gives: an ApplicationService, a CallLog for `logs` and `health`, a
-# RulesetService for `campaigns` (nothing for `campaigns validate`, which is offline).
+# RulesetService for `campaigns` (a SimulationService for `campaigns simulate`; nothing for `campaigns validate`,
+# which is offline).
 Command = Callable[[Any, argparse.Namespace], tuple[Any, str]]
 
 
@@ -209,6 +217,19 @@ def _parser() -> argparse.ArgumentParser:
     plan.add_argument("application_id", type=int)
     plan.add_argument("folder")
     plan.set_defaults(command=campaigns.show_plan)
+    simulate = actions.add_parser(
+        "simulate", parents=[common], help="what a folder would change on the newest recorded sessions (dry)"
+    )
+    simulate.add_argument("application_id", type=int)
+    simulate.add_argument("folder")
+    simulate.add_argument(
+        "--sessions",
+        type=campaigns.session_count,
+        default=DEFAULT_SESSIONS,
+        metavar=f"1-{MAX_SESSIONS}",
+        help=f"how many of the newest sessions (default {DEFAULT_SESSIONS})",
+    )
+    simulate.set_defaults(command=campaigns.simulate)
     publish = actions.add_parser("publish", parents=[common], help="publish a folder as the live version")
     publish.add_argument("application_id", type=int)
     publish.add_argument("folder")
@@ -233,11 +254,18 @@ def _parser() -> argparse.ArgumentParser:
 def _target(args: argparse.Namespace) -> AbstractContextManager[Any]:
     if args.group == "campaigns" and args.action == "validate":
         return nullcontext()  # offline
+    if args.group == "campaigns" and args.action == "simulate":
+        return stack_simulations(args.stack, args.region) if args.stack else local_simulations()
     if args.group == "campaigns":
         return stack_rulesets(args.stack, args.region) if args.stack else local_rulesets()
     if args.group in ("logs", "health"):
         return stack_call_log(args.stack, args.region) if args.stack else local_call_log()
     return stack_service(args.stack, args.region) if args.stack else local_service()
+
+
+def _json(result: Any) -> str:
+    """Money stays exact: a Decimal is written as the JSON number it is (as the API answers it)."""
+    return msgspec.json.format(_ENCODER.encode(result), indent=2).decode()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -267,7 +295,7 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-    print(json.dumps(result, indent=2) if args.json else text)
+    print(_json(result) if args.json else text)
     return 0
 
 

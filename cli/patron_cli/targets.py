@@ -13,7 +13,9 @@ import boto3
 from patron.applications.repository import DynamoApplicationRepository
 from patron.applications.service import ApplicationService
 from patron.promotions.management import RulesetService
-from patron.promotions.wiring import ruleset_service
+from patron.promotions.simulation import SimulationService
+from patron.promotions.wiring import ruleset_service, simulation_service
+from patron.settings import Tables
 from patron_cli.calls import CallLog, DocumentCallLog
 from patron_cli.insights import InsightsCallLog, existing_log_groups, function_log_groups
 from patron_cli.usage_plans import ApiGatewayUsagePlans
@@ -24,27 +26,35 @@ class TargetError(RuntimeError):
 
 
 @contextmanager
-def local_config_table() -> Iterator[tuple[Any, str]]:
-    """The running local runtime's DynamoDB client and config table; when none runs, DynamoDB Local is started on
-    the same data folder."""
-    from patron_local.dynamodb_local import DynamoDBLocal, ensure_tables, local_aws_environment
+def local_tables() -> Iterator[tuple[Any, dict[str, str]]]:
+    """The running local runtime's DynamoDB client and tables (logical id -> name); when none runs, DynamoDB Local
+    is started on the same data folder."""
+    from patron_local.dynamodb_local import DynamoDBLocal, ensure_tables, local_aws_environment, table_definitions
     from patron_local.runtime import DEFAULT_TEMPLATE, RuntimeOptions
     from patron_local.state import DATA_DIR, LocalState
     from patron_local.template import Template
 
     os.environ.update(local_aws_environment())
+    template = Template.load(DEFAULT_TEMPLATE)
     state = LocalState.load()
     if state is not None:
-        yield boto3.client("dynamodb", endpoint_url=state.dynamodb_endpoint), state.config_table
+        names = {logical_id: state.table(logical_id) for logical_id in table_definitions(template)}
+        yield boto3.client("dynamodb", endpoint_url=state.dynamodb_endpoint), names
         return
     database = DynamoDBLocal(data_dir=Path(os.environ.get("PATRON_DATA_DIR", DATA_DIR)))
     endpoint = database.start()
     try:
         client = boto3.client("dynamodb", endpoint_url=endpoint)
-        tables = ensure_tables(client, Template.load(DEFAULT_TEMPLATE), RuntimeOptions().table_prefix)
-        yield client, tables["ConfigTable"]
+        yield client, ensure_tables(client, template, RuntimeOptions().table_prefix)
     finally:
         database.stop()
+
+
+@contextmanager
+def local_config_table() -> Iterator[tuple[Any, str]]:
+    """The local runtime's DynamoDB client and config table."""
+    with local_tables() as (client, tables):
+        yield client, tables["ConfigTable"]
 
 
 @contextmanager
@@ -58,6 +68,17 @@ def local_rulesets() -> Iterator[RulesetService]:
     """The application's published rulesets, through the service the management API uses."""
     with local_config_table() as (client, table):
         yield ruleset_service(client, table)
+
+
+@contextmanager
+def local_simulations() -> Iterator[SimulationService]:
+    """Simulations over the local runtime's sessions, through the service the management API uses."""
+    with local_tables() as (client, tables):
+        yield simulation_service(client, _tables(tables["ConfigTable"], tables["OrdersTable"], tables["ProfilesTable"]))
+
+
+def _tables(config: str, orders: str, profiles: str) -> Tables:
+    return Tables(config_table_name=config, orders_table_name=orders, profiles_table_name=profiles)
 
 
 def stack_outputs(cloudformation: Any, stack_name: str) -> dict[str, str]:
@@ -88,6 +109,17 @@ def stack_rulesets(stack_name: str, region: str | None) -> Iterator[RulesetServi
     if "ConfigTableName" not in outputs:
         raise TargetError(f"stack {stack_name} has no output ConfigTableName; is it a Patron stack?")
     yield ruleset_service(session.client("dynamodb"), outputs["ConfigTableName"])
+
+
+@contextmanager
+def stack_simulations(stack_name: str, region: str | None) -> Iterator[SimulationService]:
+    session = boto3.session.Session(region_name=region)
+    outputs = stack_outputs(session.client("cloudformation"), stack_name)
+    try:
+        tables = _tables(outputs["ConfigTableName"], outputs["OrdersTableName"], outputs["ProfilesTableName"])
+    except KeyError as missing:
+        raise TargetError(f"stack {stack_name} has no output {missing}; is it a Patron stack?") from None
+    yield simulation_service(session.client("dynamodb"), tables)
 
 
 @contextmanager

@@ -1,5 +1,5 @@
-"""The management API: an application's campaigns as published ruleset versions (plan, publish, history, show,
-roll back). Only a `management` key reaches these routes (the authorizer refuses every other scope, and the routes
+"""The management API: an application's campaigns as published ruleset versions (plan, simulate, publish, history,
+show, roll back). Only a `management` key reaches these routes (the authorizer refuses every other scope, and the routes
 check again)."""
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from patron.http.api import Request, Response, RestApi
 from patron.observability import api_handler
 from patron.promotions import wire
 from patron.promotions.management import UNSET, BasedOn, RulesetService
-from patron.promotions.wiring import ruleset_service
+from patron.promotions.simulation import SimulationService
+from patron.promotions.wiring import ruleset_service, simulation_service
 from patron.settings import Api, Tables
 from patron.wiring import CompositionRoot
 
@@ -29,12 +30,19 @@ MAX_PAGE_SIZE = 100
 class Services:
     max_body_bytes: int
     rulesets: RulesetService
+    simulations: SimulationService
 
 
 def compose(environ: Mapping[str, str]) -> Services:
-    """Rulesets live in the config table (versions and the live pointer)."""
+    """Rulesets live in the config table (versions and the live pointer); simulations read the orders table's
+    recent sessions and the profiles table too."""
     tables = Tables.from_environ(environ)
-    return Services(Api.from_environ(environ).body_limit, ruleset_service(dynamodb_client(), tables.config))
+    client = dynamodb_client()
+    return Services(
+        Api.from_environ(environ).body_limit,
+        ruleset_service(client, tables.config),
+        simulation_service(client, tables),
+    )
 
 
 services = CompositionRoot(compose)
@@ -62,6 +70,18 @@ def plan_ruleset(request: Request, body: wire.RulesetRequest) -> wire.RulesetPla
     """What publishing these definitions would change against the live version; nothing is written."""
     application_id = _management(request)
     return wire.plan_response(services().rulesets.plan(application_id, body.definitions()))
+
+
+@api.route(
+    "POST", "/v1/management/rulesets/simulate", body=wire.SimulateRulesetRequest, answers=wire.RulesetSimulationResponse
+)
+def simulate_ruleset(request: Request, body: wire.SimulateRulesetRequest) -> wire.RulesetSimulationResponse:
+    """The application's `sessions` most recent sessions (default 100, at most 1,000) decided under the live
+    version and under these definitions, each at its own last update; per campaign, the sessions where it triggers,
+    those that change and the discount totals, before and after. Nothing is written."""
+    application_id = _management(request)
+    simulation = services().simulations.simulate(application_id, body.definitions(), body.sessions)
+    return wire.simulation_response(simulation)
 
 
 @api.route("POST", "/v1/management/rulesets", body=wire.PublishRulesetRequest, answers={201: wire.PublishedResponse})

@@ -80,7 +80,9 @@ def run() -> int:
         print(f"patron: cannot start: {error}", file=sys.stderr)
         return 1
     base_url = f"http://{host}:{port}"
-    LocalState(base_url, runtime.dynamodb_endpoint, runtime.table_names["ConfigTable"], os.getpid()).save()
+    LocalState(
+        base_url, runtime.dynamodb_endpoint, runtime.table_names["ConfigTable"], os.getpid(), dict(runtime.table_names)
+    ).save()
     storage = "in memory" if in_memory else f"in {data_dir}"
     print(f"Patron is running at {base_url} (data {storage})")
     print(f"S3 (import upload URLs) at {runtime.s3_endpoint}")

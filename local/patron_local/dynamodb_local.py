@@ -115,7 +115,24 @@ def ensure_tables(client: Any, template: Template, prefix: str) -> dict[str, str
         names[logical_id] = name
         if name not in existing:
             client.create_table(TableName=name, **arguments)
+        else:
+            add_missing_indexes(client, name, arguments)
     return names
+
+
+def add_missing_indexes(client: Any, name: str, arguments: dict[str, Any]) -> None:
+    """An existing table (a `make run` data folder from before the template added an index) gets the template's
+    global secondary indexes it lacks; DynamoDB Local fills them from the items already there."""
+    described = client.describe_table(TableName=name)["Table"]
+    present = {index["IndexName"] for index in described.get("GlobalSecondaryIndexes", [])}
+    for index in arguments.get("GlobalSecondaryIndexes", []):
+        if index["IndexName"] in present:
+            continue
+        client.update_table(
+            TableName=name,
+            AttributeDefinitions=arguments["AttributeDefinitions"],
+            GlobalSecondaryIndexUpdates=[{"Create": index}],
+        )
 
 
 def local_aws_environment() -> dict[str, str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from patron_local.dynamodb_local import PROJECT_ROOT
@@ -24,6 +24,14 @@ class LocalState:
     dynamodb_endpoint: str
     config_table: str
     pid: int
+    tables: dict[str, str] = field(default_factory=dict)  # logical id -> table name (older files: none)
+
+    def table(self, logical_id: str) -> str:
+        """A table's name; a file written before `tables` existed names the config table only, and the others
+        share its prefix."""
+        if logical_id in self.tables:
+            return self.tables[logical_id]
+        return f"{self.config_table.removesuffix('ConfigTable')}{logical_id}"
 
     def save(self, path: Path | None = None) -> None:
         path = path or state_file()

@@ -105,3 +105,44 @@ def test_make_run_publishes_the_examples_once(runtime, tenant):
     assert again.unchanged and again.info.version == 1
     service = ruleset_service(runtime.dynamodb_client(), runtime.table_names["ConfigTable"])
     assert [info.version for info in service.history(tenant.application_id, 10)] == [1]
+
+
+def test_simulate_shows_what_a_folder_changes_on_the_newest_sessions(runtime, tenant, local_state, capsys, tmp_path):
+    app = str(tenant.application_id)
+    assert main(["campaigns", "publish", app, str(EXAMPLES)]) == 0
+    for session_id, price in (("cli-big", 150), ("cli-small", 20)):
+        session = {"profileId": f"p-{session_id}", "cartItems": [{"sku": "bag", "price": price, "quantity": 1}]}
+        answer = runtime.request(
+            "PUT", f"/v2/customer_sessions/{session_id}", headers=tenant.headers, body={"customerSession": session}
+        )
+        assert answer.status == 200, answer.body
+    folder = tmp_path / "campaigns"
+    shutil.copytree(EXAMPLES, folder)
+    ten = folder / "ten-percent-over-100.yaml"
+    ten.write_text(ten.read_text().replace("value: session.total * 0.1", "value: session.total * 0.2"))
+    capsys.readouterr()
+
+    report = run_json(capsys, "campaigns", "simulate", app, str(folder), "--sessions", "5")
+    assert (report["basedOn"], report["sessions"], report["evaluated"]) == (1, 2, 2)
+    ten_percent = {c["id"]: c for c in report["campaigns"]}[1]
+    assert (ten_percent["change"], ten_percent["triggeredBefore"], ten_percent["triggeredAfter"]) == ("changed", 1, 1)
+    # Exact numbers, as the API writes them.
+    assert (ten_percent["discountBefore"], ten_percent["discountAfter"]) == (15, 30)
+    assert ten_percent["changedSessions"] == ["cli-big"]
+
+    assert main(["campaigns", "simulate", app, str(folder)]) == 0
+    text = capsys.readouterr().out
+    assert text.startswith("Against live version 1, over the 2 newest sessions (")
+    [row] = [line for line in text.splitlines() if line.startswith("1 ")]
+    assert (
+        "Ten percent over 100" in row
+        and "changed" in row
+        and "1 -> 1" in row
+        and row.split()[-3:] == ["15.00", "30.00", "+15.00"]
+    )
+    assert "Sessions changed: 1 of 2." in text
+    assert run_json(capsys, "campaigns", "plan", app, str(folder))["basedOn"] == 1  # nothing was published
+
+    with pytest.raises(SystemExit):
+        main(["campaigns", "simulate", app, str(folder), "--sessions", "1001"])
+    assert "from 1 to 1000" in capsys.readouterr().err

@@ -164,9 +164,10 @@ def with_tenant_key(replay: Replay, event: dict[str, Any]) -> dict[str, Any]:
     return event
 
 
-def after(name: str) -> Prepare:
+def after(*names: str) -> Prepare:
     def prepare(replay: Replay, event: dict[str, Any]) -> dict[str, Any]:
-        replay.replay(name)
+        for name in names:
+            replay.replay(name)
         return replay.api(event)
 
     return prepare
@@ -316,6 +317,17 @@ SCENARIOS: dict[str, Scenario] = {
     "campaigns/publish_ruleset": Scenario(answers(201, then=lambda r, body: body["version"]["version"] == 1)),
     "campaigns/publish_ruleset_invalid": Scenario(
         answers(400, "invalid_ruleset", then=lambda r, body: len(body["errors"]) == 2), unhappy=True
+    ),
+    # The session's cart (120 and 4.90 shipping) gets 10% live (12.49); the candidate's 20% would give 24.98.
+    "campaigns/simulate_ruleset": Scenario(
+        answers(
+            200,
+            then=lambda r, body: (
+                (body["basedOn"], body["evaluated"], body["campaigns"][0]["change"]) == (1, 1, "changed")
+                and (body["discountBefore"], body["discountAfter"]) == (12.49, 24.98)
+            ),
+        ),
+        prepare=after("campaigns/publish_ruleset", "sessions/update_session"),
     ),
     "campaigns/get_live_ruleset": Scenario(
         answers(200, then=lambda r, body: body["live"] and len(body["definitions"]["campaigns"]) == 1),

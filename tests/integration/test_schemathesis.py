@@ -160,6 +160,7 @@ def test_answers_about_objects_that_exist_match_the_document(runtime, base_url, 
     check("PUT", f"{sessions}/reopen", {"customerSessionId": f"s2-{suffix}"})
     explained = {"customerSession": session, "responseContent": [*everything, "campaignEligibility"]}
     check("PUT", sessions, {"customerSessionId": f"s3-{suffix}"}, {"dry": "true"}, body=explained)
+    check("POST", "/v1/management/rulesets/simulate", body={"campaigns": [campaign], "sessions": 10})
     event = {"type": "signup", "profileId": customer, "attributes": {"source": "web"}}
     check(
         "POST", "/v2/events", query={"silent": "no"}, body={**event, "responseContent": ["event", "triggeredCampaigns"]}

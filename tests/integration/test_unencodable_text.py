@@ -78,6 +78,7 @@ def examples(customer: str, order: str) -> list[Example]:
     return [
         Example("POST", rulesets, body={"campaigns": [campaign], "note": "first"}, management=True),
         Example("POST", f"{rulesets}/plan", body={"campaigns": [campaign]}, management=True),
+        Example("POST", f"{rulesets}/simulate", body={"campaigns": [campaign], "sessions": 5}, management=True),
         Example("GET", rulesets, query={"limit": "5"}, management=True),
         Example("GET", f"{rulesets}/live", management=True),
         Example("GET", f"{rulesets}/{{version}}", {"version": "1"}, management=True),

@@ -1,12 +1,14 @@
 """The management API's bodies (`/v1/management/rulesets...`): Patron's own shapes, JSON camelCase.
 
-A publish or plan body is the merged definitions (a `Ruleset`: settings, evaluationGroups, campaigns, as in a
-campaign file) plus `basedOn` and `note`. The definitions are taken as JSON here and read by `loading.merge`, so a
-body with faults in several campaigns is answered with every fault at once (docs/campaigns.md, "Errors").
+A publish, plan or simulate body is the merged definitions (a `Ruleset`: settings, evaluationGroups, campaigns, as in
+a campaign file) plus `basedOn` and `note` (publish) or `sessions` (simulate). The definitions are taken as JSON here
+and read by `loading.merge`, so a body with faults in several campaigns is answered with every fault at once
+(docs/campaigns.md, "Errors").
 """
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Annotated, Any
 
 import msgspec
@@ -14,6 +16,7 @@ import msgspec
 from patron.promotions.definitions import Ruleset
 from patron.promotions.loading import DefinitionError, merge
 from patron.promotions.management import Plan, Published, RulesetInvalidError, VersionNotFoundError
+from patron.promotions.simulation import DEFAULT_SESSIONS, MAX_SESSIONS, Simulation
 from patron.promotions.store import StoredVersion, VersionInfo
 
 Note = Annotated[str, msgspec.Meta(max_length=1000)]
@@ -39,6 +42,11 @@ class RulesetRequest(_Wire, kw_only=True):
             return merge([("", document)])
         except DefinitionError as error:
             raise RulesetInvalidError(error.issues) from None
+
+
+class SimulateRulesetRequest(RulesetRequest, kw_only=True):
+    # How many of the application's most recent sessions to re-evaluate.
+    sessions: Annotated[int, msgspec.Meta(ge=1, le=MAX_SESSIONS)] = DEFAULT_SESSIONS
 
 
 class PublishRulesetRequest(RulesetRequest, kw_only=True):
@@ -106,6 +114,34 @@ class PublishedResponse(_Wire, kw_only=True):
     plan: RulesetPlanResponse
 
 
+class CampaignSimulationView(_Wire, kw_only=True):
+    id: int
+    name: str
+    change: str  # added | removed | changed | unchanged (as the plan says)
+    triggered_before: int
+    triggered_after: int
+    sessions_changed: int
+    discount_before: Decimal
+    discount_after: Decimal
+    discount_difference: Decimal
+    # Up to 10 of the changed sessions' integration ids, newest first.
+    changed_sessions: list[str] = []
+
+
+class RulesetSimulationResponse(_Wire, kw_only=True):
+    based_on: int | None
+    sessions: int
+    evaluated: int
+    skipped: int
+    sessions_changed: int
+    discount_before: Decimal
+    discount_after: Decimal
+    discount_difference: Decimal
+    oldest: str | None
+    newest: str | None
+    campaigns: list[CampaignSimulationView]
+
+
 def parse_version(text: str) -> int:
     """A path's version number; anything that is not one names no version (404)."""
     if not text.isascii() or not text.isdigit() or len(text) > 10:
@@ -157,3 +193,33 @@ def plan_response(plan: Plan) -> RulesetPlanResponse:
 
 def published_response(published: Published) -> PublishedResponse:
     return PublishedResponse(version=version_summary(published.info), plan=plan_response(published.plan))
+
+
+def simulation_response(simulation: Simulation) -> RulesetSimulationResponse:
+    return RulesetSimulationResponse(
+        based_on=simulation.based_on,
+        sessions=simulation.sessions,
+        evaluated=simulation.evaluated,
+        skipped=simulation.skipped,
+        sessions_changed=simulation.sessions_changed,
+        discount_before=simulation.discount_before,
+        discount_after=simulation.discount_after,
+        discount_difference=simulation.discount_difference,
+        oldest=simulation.oldest,
+        newest=simulation.newest,
+        campaigns=[
+            CampaignSimulationView(
+                id=c.id,
+                name=c.name,
+                change=c.change,
+                triggered_before=c.triggered_before,
+                triggered_after=c.triggered_after,
+                sessions_changed=c.sessions_changed,
+                discount_before=c.discount_before,
+                discount_after=c.discount_after,
+                discount_difference=c.discount_difference,
+                changed_sessions=list(c.changed_sessions),
+            )
+            for c in simulation.campaigns
+        ],
+    )

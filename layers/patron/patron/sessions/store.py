@@ -31,6 +31,7 @@ from patron.promotions import counters
 from patron.promotions import effects as fx
 from patron.promotions.budgets import CounterKey
 from patron.promotions.store import live_version, pointer_key
+from patron.sessions.keys import recent_keys
 from patron.sessions.model import CartItem, Session, SessionState
 from patron.settings import Tables
 
@@ -129,6 +130,7 @@ def to_item(application_id: int, stored: StoredSession) -> dict[str, Any]:
     session = stored.session
     item: dict[str, Any] = {
         **_session_key(application_id, session.integration_id),
+        **recent_keys(application_id, session.integration_id, session.updated),
         "id": session.id,
         "created": session.created,
         "updated": session.updated,
