@@ -135,8 +135,10 @@ def test_a_malformed_key_is_400_naming_the_header(runtime, tenant, name, key):
 
 
 def test_a_4xx_answer_is_replayed(runtime, tenant, name):
-    first = put(runtime, tenant, name, {"attributes": {"a": 1}}, key="k1", runRuleEngine="true")
-    again = put(runtime, tenant, name, {"attributes": {"a": 1}}, key="k1", runRuleEngine="true")
+    # Rule-engine parts without runRuleEngine=true: a 400 decided by the route, after the key was claimed.
+    refused = {"attributes": {"a": 1}, "responseContent": ["triggeredCampaigns"]}
+    first = put(runtime, tenant, name, refused, key="k1")
+    again = put(runtime, tenant, name, refused, key="k1")
     assert first.status == again.status == 400
     assert again.body == first.body and again.header("Idempotent-Replayed") == "true"
 
