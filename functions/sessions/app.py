@@ -22,7 +22,7 @@ from patron.idempotency.wiring import idempotency_store
 from patron.observability import api_handler
 from patron.orders.repository import DynamoOrderRepository
 from patron.profiles import talon as profile_wire
-from patron.profiles.model import value_issues
+from patron.profiles.model import new_profile_id, value_issues
 from patron.promotions.store import LiveRulesets
 from patron.promotions.talon import Campaign, triggered_campaigns
 from patron.sessions import wire
@@ -93,12 +93,34 @@ def _state(outcome: Outcome, content: set[str], application_id: int) -> wire.Int
         state.rule_failure_reasons = outcome.failures
     if "triggeredCampaigns" in content:
         state.triggered_campaigns = _triggered(application_id, outcome.stored.ruleset_version, outcome.triggered)
+    if "event" in content:
+        session = outcome.stored.session
+        state.event = events_wire.Event(
+            id=new_profile_id(),
+            created=session.updated,
+            application_id=application_id,
+            type=outcome.event_type,
+            attributes={},
+            effects=outcome.effects,
+            profile_id=session.profile_id or msgspec.UNSET,
+            store_integration_id=session.store_integration_id or msgspec.UNSET,
+            session_id=session.integration_id,
+        )
+    if outcome.returned is not None:
+        state.return_ = _return(outcome.returned, outcome, application_id)
+    if "previousReturns" in content:
+        earlier = [record for record in outcome.stored.returns if record is not outcome.returned]
+        state.previous_returns = [_return(record, outcome, application_id) for record in earlier]
     if outcome.eligibility is not None:
         state.campaign_eligibility = [
             wire.CampaignEligibility(e.campaign_id, e.campaign_name, e.evaluation_group, e.eligible, e.status)
             for e in outcome.eligibility
         ]
     return state
+
+
+def _return(record: dict[str, Any], outcome: Outcome, application_id: int) -> wire.Return:
+    return wire.return_out(record, outcome.stored.session, application_id, services().account_id)
 
 
 def _triggered(application_id: int, version: int | None, ids: list[int]) -> list[Campaign]:

@@ -159,3 +159,24 @@ def test_track_an_event_and_run_the_rule_engine_on_a_profile_with_the_sdk(base_u
     assert isinstance(answer, talon_one.CustomerProfileIntegrationResponseV2)
     assert [effect.campaign_id for effect in answer.effects] == [5, 5]
     assert answer.event is not None and answer.event.type == "talon_profile_created"
+
+
+def test_returns_events_and_previous_returns_parse_with_the_sdk(base_url, runtime, tenant):
+    publish(runtime, tenant.application_id, CAMPAIGNS)
+    api = integration_api(base_url, tenant.key)
+    session_id = f"sdk-{uuid.uuid4().hex[:8]}"
+    api.update_customer_session_v2(session_id, _request("closed"))
+    body = talon_one.ReturnIntegrationRequest.from_dict(
+        {"return": {"returnedCartItems": [{"position": 0, "quantity": 1}]}, "responseContent": ["event"]}
+    )
+    assert body is not None
+    state = api.return_cart_items(session_id, body)
+    assert isinstance(state, talon_one.IntegrationStateV2)
+    assert state.event is not None and state.event.type == "talon_session_partially_returned"
+    assert state.var_return is not None and state.var_return.returned_cart_items[0].quantity == 1
+    request = _request()
+    request.customer_session.state = "cancelled"
+    request.response_content = ["event", "previousReturns"]
+    cancelled = api.update_customer_session_v2(session_id, request)
+    assert cancelled.event is not None and cancelled.event.type == "talon_session_revoked"
+    assert [r.id for r in cancelled.previous_returns or []] == [state.var_return.id]

@@ -469,3 +469,33 @@ def test_values_dynamodb_cannot_hold_are_400_with_their_paths_and_nothing_is_wri
     mixed = put(runtime, tenant, session_id, {"cartItems": items})
     assert mixed.status == 400 and mixed.json()["errors"][0]["code"] == "total_out_of_range"
     assert runtime.request("GET", f"/v2/customer_sessions/{session_id}", headers=tenant.headers).status == 404
+
+
+def test_each_call_answers_talon_ones_built_in_event_and_the_returns(runtime, tenant):
+    publish(runtime, tenant.application_id, {**SETTINGS, "campaigns": [TEN_PERCENT]})
+    session_id, path = new_id(), "/v2/customer_sessions/{}"
+    content = ["event", "previousReturns"]
+
+    def update(session: dict[str, Any]) -> Any:
+        body = {"customerSession": session, "responseContent": content}
+        return runtime.request("PUT", path.format(session_id), headers=tenant.headers, body=body)
+
+    created = update({"profileId": "p-events", "cartItems": cart(("shoe", 60, 2))})
+    assert created.json()["event"]["type"] == "talon_session_created"
+    assert created.json()["event"]["sessionId"] == session_id
+    assert [e["effectType"] for e in created.json()["event"]["effects"]] == ["setDiscount"]
+    assert update({"attributes": {"a": 1}}).json()["event"]["type"] == "talon_session_updated"
+    assert update({"state": "closed"}).json()["event"]["type"] == "talon_session_closed"
+    returned = runtime.request(
+        "POST",
+        path.format(session_id) + "/returns",
+        headers=tenant.headers,
+        body={"return": {"returnedCartItems": [{"position": 0, "quantity": 1}]}, "responseContent": content},
+    )
+    state = returned.json()
+    assert state["event"]["type"] == "talon_session_partially_returned"
+    assert state["return"]["returnedCartItems"] == [{"position": 0, "quantity": 1}]
+    assert state["return"]["sessionIntegrationId"] == session_id and state["previousReturns"] == []
+    revoked = update({"state": "cancelled"}).json()
+    assert revoked["event"]["type"] == "talon_session_revoked"
+    assert [r["id"] for r in revoked["previousReturns"]] == [state["return"]["id"]]

@@ -45,6 +45,7 @@ class Event(msgspec.Struct, rename="camel"):
     effects: list[Effect]
     profile_id: str | UnsetType = UNSET
     store_integration_id: str | UnsetType = UNSET
+    session_id: str | UnsetType = UNSET  # a session's built-in event: its integration id
 
 
 class TrackEventV2Response(msgspec.Struct, rename="camel"):

@@ -115,6 +115,9 @@ class Outcome:
     profile: CustomerProfile | None = None
     triggered: list[int] = field(default_factory=list)
     eligibility: list[Eligibility] | None = None  # asked of dry updates only
+    # Talon.One's built-in event of the call (its `event` response content).
+    event_type: str = "talon_session_updated"
+    returned: dict[str, Any] | None = None  # the return a returns call recorded
 
 
 @dataclass
@@ -346,7 +349,7 @@ class SessionService:
             cancelled: _OrderPart = (session, read.order, _OrderChange(OrderState.CANCELLED, amount), None)
             writes, after = self._profile_writes(application_id, profile_id, profile, 0, Decimal(0), stamp, cancelled)
             return _Decision(
-                Outcome(kept, [], profile=after),
+                Outcome(kept, [], profile=after, event_type="talon_session_cancelled"),
                 [self._store.session_write(application_id, kept, read_version), *writes],
             )
 
@@ -397,7 +400,13 @@ class SessionService:
             plan.append(self._store.session_write(application_id, kept, read_version))
             writes, after = self._profile_writes(application_id, profile_id, profile, 0, Decimal(0), stamp)
             plan += writes
-        outcome = Outcome(kept, effects, failures, after, triggered, explained)
+        if stored is None:
+            event_type = "talon_session_created"
+        elif change.state is SessionState.CLOSED and current is SessionState.OPEN:
+            event_type = "talon_session_closed"
+        else:
+            event_type = "talon_session_updated"
+        outcome = Outcome(kept, effects, failures, after, triggered, explained, event_type)
         return _Decision(outcome, plan, needed=needed_keys)
 
     def _consume(
@@ -518,7 +527,9 @@ class SessionService:
         """Cancel of a closed session, or reopen: what the close consumed goes back; discounts roll back; the
         session's order is cancelled (or pending again, on reopen)."""
         rollbacks = _rollbacks(stored.effects)
-        kept = StoredSession(session, _survivors(stored.effects), ruleset_version=stored.ruleset_version)
+        kept = StoredSession(
+            session, _survivors(stored.effects), ruleset_version=stored.ruleset_version, returns=stored.returns
+        )
         plan = [self._store.session_write(application_id, kept, read_version)]
         plan += [
             counters.give_back(self._store.ledgers, application_id, key, amount)
@@ -537,7 +548,8 @@ class SessionService:
                 (session, order, change, None),
             )
             plan += writes
-        return _Decision(Outcome(kept, rollbacks, profile=after), plan)
+        event_type = "talon_session_revoked" if order_state is OrderState.CANCELLED else "talon_session_reopened"
+        return _Decision(Outcome(kept, rollbacks, profile=after, event_type=event_type), plan)
 
     # -- reopen -----------------------------------------------------------------------------------------------
 
@@ -623,7 +635,12 @@ class SessionService:
             if counted is not None:
                 refunded = min(refunded, counted)
                 counted -= refunded
-            record = {"at": stamp, "items": [{"position": p, "quantity": q} for p, q in sorted(units.items())]}
+            record = {
+                "id": new_profile_id(),  # Talon.One's Return.id and eventId: numbers
+                "eventId": new_profile_id(),
+                "at": stamp,
+                "items": [{"position": p, "quantity": q} for p, q in sorted(units.items())],
+            }
             kept = StoredSession(
                 session,
                 kept_effects,
@@ -648,7 +665,10 @@ class SessionService:
                     application_id, profile_id, read.profile, 0, -refunded, stamp, returned_order
                 )
                 plan += writes
-            return _Decision(Outcome(kept, rollbacks, profile=after), plan)
+            outcome = Outcome(
+                kept, rollbacks, profile=after, event_type="talon_session_partially_returned", returned=record
+            )
+            return _Decision(outcome, plan)
 
         return self._run(application_id, session_id, None, set(), decide_on, dry=False)
 

@@ -7,6 +7,7 @@ A field the request leaves out is UNSET and keeps the session's value (Talon: "o
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -14,6 +15,7 @@ import msgspec
 from msgspec import UNSET, UnsetType
 
 from patron.errors import FieldIssue
+from patron.events.wire import Event
 from patron.http.wire import Amount, Number
 from patron.profiles.model import value_issues
 from patron.promotions.effects import Effect, RuleFailureReason
@@ -162,6 +164,25 @@ class CustomerSessionV2(msgspec.Struct, rename="camel"):
     evaluable_campaign_ids: list[int] | UnsetType = UNSET
 
 
+class ReturnedCartItemOut(msgspec.Struct, rename="camel"):
+    position: int
+    quantity: int
+
+
+class Return(msgspec.Struct, rename="camel"):
+    """talon_one.models.ModelReturn."""
+
+    id: int
+    created: str
+    application_id: int
+    account_id: int
+    returned_cart_items: list[ReturnedCartItemOut]
+    event_id: int
+    session_id: int
+    session_integration_id: str
+    profile_integration_id: str | UnsetType = UNSET
+
+
 class IntegrationStateV2(msgspec.Struct, rename="camel"):
     """talon_one.models.IntegrationStateV2: `effects`, `createdCoupons` and `createdReferrals` always; the rest as
     `responseContent` asks."""
@@ -175,6 +196,9 @@ class IntegrationStateV2(msgspec.Struct, rename="camel"):
     rule_failure_reasons: list[RuleFailureReason] | UnsetType = UNSET
     coupons: list[dict[str, Any]] | UnsetType = UNSET
     campaign_eligibility: list[CampaignEligibility] | UnsetType = UNSET
+    event: Event | UnsetType = UNSET
+    return_: Return | UnsetType = msgspec.field(default=UNSET, name="return")
+    previous_returns: list[Return] | UnsetType = UNSET
 
 
 class CampaignEligibility(msgspec.Struct, rename="camel"):
@@ -298,4 +322,21 @@ def session_out(session: Session, application_id: int) -> CustomerSessionV2:
         additional_cost_total=session.additional_cost_total,
         updated=session.updated,
         store_integration_id=session.store_integration_id if session.store_integration_id else UNSET,
+    )
+
+
+def return_out(record: dict[str, Any], session: Session, application_id: int, account_id: int) -> Return:
+    """A stored return (StoredSession.returns) in Talon.One's shape. Returns stored before they had ids answer the
+    milliseconds of their instant for both."""
+    fallback = int(datetime.fromisoformat(str(record["at"]).replace("Z", "+00:00")).timestamp() * 1000)
+    return Return(
+        id=int(record.get("id", fallback)),
+        created=str(record["at"]),
+        application_id=application_id,
+        account_id=account_id,
+        returned_cart_items=[ReturnedCartItemOut(int(i["position"]), int(i["quantity"])) for i in record["items"]],
+        event_id=int(record.get("eventId", fallback)),
+        session_id=session.id,
+        session_integration_id=session.integration_id,
+        profile_integration_id=session.profile_id or UNSET,
     )
