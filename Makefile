@@ -8,7 +8,7 @@ SAM_VERSION := 1.170.0
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: run test lint typecheck unit integration contract template-check build bench bench-decide bench-import bench-import-memory openapi clean deps
+.PHONY: run test lint typecheck unit integration contract template-check build bench bench-decide bench-sessions bench-import bench-import-memory openapi clean deps
 
 deps: $(STAMPS)/venv $(STAMPS)/node
 
@@ -73,6 +73,11 @@ bench: deps
 # and Google's CEL side by side, and the compile time (about 2 min; `make bench` runs it too). docs/benchmarks.md
 bench-decide: deps
 	$(PY) -m bench.decide
+
+# Session updates and closes on 1,000 campaigns: DynamoDB calls and units against the minimum, and the handler's CPU
+# with storage excluded (about 1 min; `make bench` runs it too). docs/benchmarks.md
+bench-sessions: deps
+	$(PY) -m bench.sessions
 
 # A whole history through the import pipeline, batched against one item per call (about 30 min for the default
 # 20,000 customers and 200,000 orders: the naive arm is the slow one); then the reader's memory.

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from bench import authorizer, bulk, capacity, capacity_customers, cold_start, decide, import_memory, rules
+from bench import authorizer, bulk, capacity, capacity_customers, cold_start, decide, import_memory, rules, sessions
 from bench.common import start_runtime
 
 
@@ -29,6 +29,7 @@ def main(argv: list[str] | None = None) -> None:
         per_route = capacity_customers.run(runtime)
         authorizer.run(runtime, args.n)
         bulk.run(runtime)
+        sessions.run(runtime)
     finally:
         runtime.stop()
     memory = import_memory.run()

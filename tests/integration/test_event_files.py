@@ -312,6 +312,14 @@ SCENARIOS: dict[str, Scenario] = {
         answers(200, then=lambda r, body: body["customerSession"]["state"] == "open"),
         prepare=after("sessions/update_session"),
     ),
+    "sessions/track_event": Scenario(
+        answers(
+            200,
+            then=lambda r, body: (
+                body["customerProfile"]["integrationId"] == "customer-42" and body["triggeredCampaigns"] == []
+            ),
+        )
+    ),
     # Only a closed session reopens: an open one is an invalid transition.
     "sessions/reopen_open_session": Scenario(answers(400), prepare=after("sessions/update_session"), unhappy=True),
     "campaigns/publish_ruleset": Scenario(answers(201, then=lambda r, body: body["version"]["version"] == 1)),

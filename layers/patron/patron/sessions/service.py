@@ -71,6 +71,7 @@ _REMEMBERED_SESSIONS = 10_000  # per instance: a session's profile and the count
 class _Remembered:
     profile_id: str | None
     counters: frozenset[CounterKey]
+    identifiers: tuple[str, ...] = ()  # with the profile, the subjects of per-entity counters
 
 
 _CLOSED_STATES = (SessionState.CLOSED, SessionState.PARTIALLY_RETURNED)
@@ -257,16 +258,31 @@ class SessionService:
         if version is None or change.cart_items is UNSET:
             return remembered
         ruleset = self._rulesets.compiled(application_id, version)
-        blank = Session(session_id, 0, "", "", change.state)
+        # The session as this call will make it, as far as known before the read: an omitted profileId or
+        # identifiers keep what the session had, and per-profile and per-identifier counters are keyed by them.
+        blank = Session(
+            session_id,
+            0,
+            "",
+            "",
+            change.state,
+            profile_id=known.profile_id if known is not None else None,
+            identifiers=known.identifiers if known is not None else (),
+        )
         guess = apply_change(blank, change, "")
         snapshot = snapshot_of(guess, None, {})
         return remembered | counters_to_read(ruleset, snapshot, now)
 
     def _remember(
-        self, application_id: int, session_id: str, profile_id: str | None, needed: frozenset[CounterKey]
+        self,
+        application_id: int,
+        session_id: str,
+        profile_id: str | None,
+        needed: frozenset[CounterKey],
+        identifiers: tuple[str, ...],
     ) -> None:
         key = (application_id, session_id)
-        self._needed[key] = _Remembered(profile_id, needed)
+        self._needed[key] = _Remembered(profile_id, needed, identifiers)
         self._needed.move_to_end(key)
         while len(self._needed) > _REMEMBERED_SESSIONS:
             self._needed.popitem(last=False)
@@ -307,7 +323,7 @@ class SessionService:
                     continue
             if session_id is not None:
                 kept = decision.outcome.stored.session
-                self._remember(application_id, session_id, kept.profile_id, decision.needed)
+                self._remember(application_id, session_id, kept.profile_id, decision.needed, kept.identifiers)
             return decision.outcome
         raise session_conflict()
 

@@ -11,7 +11,9 @@ session, its profile, the application's live-ruleset pointer and the budget coun
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -253,22 +255,32 @@ class SessionStore:
         return Read(session, profile, order, version, used, profile_id, keys)
 
     def _get(self, wanted: Sequence[tuple[str, dict[str, str]]]) -> list[tuple[str, dict[str, Any]]]:
+        """Past 100 keys (BatchGetItem's limit: a cart whose candidates bind many budget counters), the batches go
+        out at once, so the read still takes one round trip's time."""
+        chunks = [wanted[start : start + MAX_KEYS_PER_READ] for start in range(0, len(wanted), MAX_KEYS_PER_READ)]
+        if len(chunks) <= 1:
+            return [found for chunk in chunks for found in self._get_chunk(chunk)]
+        # Each batch in a copy of the caller's context: request-scoped context (logging, the local runtime's
+        # per-function IAM check) follows it into the pool's threads.
+        contexts = [contextvars.copy_context() for _ in chunks]
+        with ThreadPoolExecutor(len(chunks)) as pool:
+            parts = pool.map(lambda context, chunk: context.run(self._get_chunk, chunk), contexts, chunks)
+            return [found for part in parts for found in part]
+
+    def _get_chunk(self, chunk: Sequence[tuple[str, dict[str, str]]]) -> list[tuple[str, dict[str, Any]]]:
         found: list[tuple[str, dict[str, Any]]] = []
-        for start in range(0, len(wanted), MAX_KEYS_PER_READ):
-            request: dict[str, Any] = {}
-            for table, key in wanted[start : start + MAX_KEYS_PER_READ]:
-                request.setdefault(table, {"Keys": [], "ConsistentRead": True})["Keys"].append(codec.to_item(key))
-            for attempt in range(ATTEMPTS):
-                answer = self._client.batch_get_item(RequestItems=request)
-                for table, items in answer.get("Responses", {}).items():
-                    found += [(table, codec.from_item(item)) for item in items]
-                request = dict(answer.get("UnprocessedKeys") or {})
-                if not request:
-                    break
-                backoff(attempt)
-            else:
-                raise UnprocessedItemsError("DynamoDB kept some keys of a batch read unprocessed.")
-        return found
+        request: dict[str, Any] = {}
+        for table, key in chunk:
+            request.setdefault(table, {"Keys": [], "ConsistentRead": True})["Keys"].append(codec.to_item(key))
+        for attempt in range(ATTEMPTS):
+            answer = self._client.batch_get_item(RequestItems=request)
+            for table, items in answer.get("Responses", {}).items():
+                found += [(table, codec.from_item(item)) for item in items]
+            request = dict(answer.get("UnprocessedKeys") or {})
+            if not request:
+                return found
+            backoff(attempt)
+        raise UnprocessedItemsError("DynamoDB kept some keys of a batch read unprocessed.")
 
     # -- item builders ------------------------------------------------------------------------------------------
 
