@@ -295,24 +295,27 @@ def _run_campaign(
     one rule's condition held), or None when nothing held and nothing failed. `pricing` None: a trial on a copy
     of the request's. The outcome, the copy and the scope are made only once something happens: most candidates
     of a large ruleset do not trigger, and their cost is then their conditions'."""
-    budget = request.budgets(campaign)
     scope: Scope | None = None
-    if budget.bounds:
-        redemptions_left = budget.left(LimitAction.SET_DISCOUNT_EFFECT, total.taken)
-        if redemptions_left is not None and redemptions_left < 1:
-            scope = _open_scope(campaign, group, request, total, pricing, budget)
-            scope.fail(CAMPAIGN_LIMIT_REACHED)
-            return scope.outcome, scope.pricing, False
+    budget: Budget | None = None
     facts = request.facts
     for rule in campaign.rules:
         if not rule.condition(facts):
             continue
         if scope is None:
+            # The budget only of a campaign whose condition holds: most candidates' do not, and their limits are
+            # neither read nor reported (a used-up campaign that would not trigger anyway is no failure).
+            budget = request.budgets(campaign)
             scope = _open_scope(campaign, group, request, total, pricing, budget)
+            scope.rule_index, scope.rule_name = rule.index, rule.title
+            if budget.bounds:
+                redemptions_left = budget.left(LimitAction.SET_DISCOUNT_EFFECT, total.taken)
+                if redemptions_left is not None and redemptions_left < 1:
+                    scope.fail(CAMPAIGN_LIMIT_REACHED)
+                    return scope.outcome, scope.pricing, False
         scope.rule_index, scope.rule_name = rule.index, rule.title
         for effect_index, effect in enumerate(rule.effects):
             effect(scope, effect_index)
-    if scope is None:
+    if scope is None or budget is None:
         return None
     if budget.bounds:
         for key in budget.keys(LimitAction.SET_DISCOUNT_EFFECT):
