@@ -438,6 +438,10 @@ class InterpretingCompiler(Compiler):
         tree, interpreter = self._tree(source, BOOLEAN, "items", location), self.interpreter
         return lambda facts, item: interpreter.condition(tree, facts, item)
 
+    def item_filter(self, source: str | Node, location: RuleLocation | None = None) -> Callable[[Facts], list[int]]:
+        test = self.item_condition(source, location)
+        return lambda facts: [index for index, item in enumerate(facts.items) if test(facts, item)]
+
     def value(self, source: str | Node, expected: Type | str, location: RuleLocation | None = None) -> Any:
         wanted = _type(expected)
         tree = self._tree(source, wanted, None, location)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -256,3 +257,18 @@ def test_discounts_never_exceed_what_they_apply_to(lines, cost, discounts):
         price, quantity = lines[position]
         assert given_amount <= Decimal(str(price)) * quantity
     assert pricing.total_left >= 0 and pricing.items_left >= 0
+
+
+def test_a_schedule_is_compared_by_instant_whatever_the_zones() -> None:
+    """Schedules are kept in UTC for the per-request check: the instants decide, across DST (the second 02:30 of
+    Rome's autumn change is 01:30 UTC, the first 00:30 UTC)."""
+    rome = ZoneInfo("Europe/Rome")
+    start = datetime(2026, 10, 25, 2, 30, fold=1, tzinfo=rome)
+    end = datetime(2026, 10, 26, tzinfo=rome)
+    scheduled = CompiledCampaign(1, "scheduled", 0, 0, start, end, [])
+    assert not scheduled.running(datetime(2026, 10, 25, 1, 29, tzinfo=UTC))
+    assert scheduled.running(datetime(2026, 10, 25, 1, 30, tzinfo=UTC))
+    assert not scheduled.running(datetime(2026, 10, 25, 2, 30, fold=0, tzinfo=rome))
+    assert scheduled.running(datetime(2026, 10, 25, 23, 59, tzinfo=rome))
+    assert not scheduled.running(datetime(2026, 10, 25, 23, tzinfo=UTC))
+    assert scheduled.start == start  # as defined, for the wire

@@ -85,6 +85,18 @@ def test_compiled_item_conditions_answer_as_the_interpreter(tree: Node, samples:
 
 
 @PROPERTY
+@given(tree=item_conditions(), samples=SAMPLES)
+def test_item_filters_reach_the_items_the_interpreter_picks(tree: Node, samples: list[Facts]) -> None:
+    """`Compiler.item_filter` (a per-item discount's reach, tested in C when it can be) against the interpreter."""
+    assume(not bound_issues(tree))
+    reach = Compiler(SCHEMA).item_filter(tree)
+    interpreter = Interpreter(SCHEMA)
+    for facts in samples:
+        expected = [index for index, line in enumerate(facts.items) if interpreter.condition(tree, facts, line)]
+        assert reach(facts) == expected
+
+
+@PROPERTY
 @given(tree=conditions(), samples=SAMPLES)
 def test_text_and_json_forms_say_the_same(tree: Node, samples: list[Facts]) -> None:
     well_typed(tree)

@@ -71,6 +71,27 @@ def needs(text: str) -> Requirements:
             'session.total > 10 and "VIP" in session.couponCodes and any(items, item.category in ["a", "b"])',
             Requirements(coupon_codes=frozenset({"VIP"}), categories=frozenset({"a", "b"})),
         ),
+        (
+            'session.storeIntegrationId == "store-7" and session.total > 10',
+            Requirements(fields=(("session.storeIntegrationId", frozenset({"store-7"})),)),
+        ),
+        (
+            '"gold" == profile.attributes.tier and session.attributes.channel in ["web", "app"]',
+            Requirements(
+                fields=(
+                    ("profile.attributes.tier", frozenset({"gold"})),
+                    ("session.attributes.channel", frozenset({"web", "app"})),
+                )
+            ),
+        ),
+        (
+            'session.state == "open" or session.state == "closed"',
+            Requirements(fields=(("session.state", frozenset({"open", "closed"})),)),
+        ),
+        (
+            'event.attributes.d == "x" and event.attributes.d == "y"',
+            Requirements(fields=(("event.attributes.d", frozenset()),)),
+        ),
         # Nothing known: each of these can be true without any particular event, code or item.
         ('event.type != "a"', Requirements()),
         ('not (event.type == "a")', Requirements()),
@@ -85,6 +106,10 @@ def needs(text: str) -> Requirements:
         ('all(items, item.category == "shoes")', Requirements()),
         ('any(items, item.category != "shoes")', Requirements()),
         ('any(items, lower(item.category) == "shoes")', Requirements()),
+        ('session.storeIntegrationId != "store-7"', Requirements()),
+        ('not (profile.attributes.tier == "gold")', Requirements()),
+        ('profile.attributes.tier == "gold" or session.attributes.channel == "web"', Requirements()),
+        ("session.total > 5", Requirements()),
     ],
 )
 def test_requirements_read_from_conditions(text: str, expected: Requirements) -> None:
@@ -120,7 +145,34 @@ def _item_test() -> st.SearchStrategy[Node]:
     )
 
 
+# Fields an equality keys, and strings the random facts hold in them (and some they never hold).
+KEYED_FIELDS = [
+    _get("session", "state"),
+    _get("session", "referralCode"),
+    _get("session", "attributes", "channel"),
+    _get("session", "attributes", "d"),
+    _get("profile", "attributes", "tier"),
+    _get("profile", "attributes", "flag"),
+    _get("event", "attributes", "d"),
+]
+FIELD_STRINGS = ["open", "closed", "REF-1", "web", "gold", "", "x", "2026-05-01", "nowhere"]
+
 keyed = st.one_of(
+    st.builds(
+        lambda f, v, flip: (
+            Compare(operator="==", left=String(value=v), right=f)
+            if flip
+            else Compare(operator="==", left=f, right=String(value=v))
+        ),
+        st.sampled_from(KEYED_FIELDS),
+        st.sampled_from(FIELD_STRINGS),
+        st.booleans(),
+    ),
+    st.builds(
+        lambda f, vs: In(element=f, collection=ListOf(elements=[String(value=v) for v in vs])),
+        st.sampled_from(KEYED_FIELDS),
+        st.lists(st.sampled_from(FIELD_STRINGS), max_size=3),
+    ),
     st.builds(
         lambda t: Compare(operator="==", left=_get("event", "type"), right=String(value=t)),
         st.sampled_from(EVENT_TYPES),
@@ -210,6 +262,26 @@ def test_the_soundness_property_is_not_vacuous() -> None:
     condition = Compiler(SCHEMA).condition('any(items, item.category == "shoes") and "SUMMER" in session.couponCodes')
     held = sum(condition(facts_from(Random(seed))) for seed in range(300))
     assert held > 5
+
+
+def test_the_field_keys_meet_conditions_that_hold() -> None:
+    """The random facts do hold keyed fields' strings (else the soundness property proves nothing for them)."""
+    condition = Compiler(SCHEMA).condition(
+        'session.attributes.channel == "web" or profile.attributes.tier == "gold" or session.state == "open"'
+    )
+    held = sum(condition(facts_from(Random(seed))) for seed in range(300))
+    assert held > 50
+
+
+def test_a_field_holding_a_list_or_an_object_is_no_key() -> None:
+    """An attribute may hold any JSON value: a list or an object is unhashable, and admits nothing."""
+    found = needs('session.attributes.channel == "web"')
+    facts = facts_from(Random(1))
+    for value in (["web"], {"web": 1}, 1, True, None):
+        facts.session.attributes = {"channel": value}
+        assert not found.admits(facts)
+    facts.session.attributes = {"channel": "web"}
+    assert found.admits(facts)
 
 
 def test_a_campaign_requires_what_all_its_rules_require() -> None:

@@ -29,7 +29,7 @@ HUNDRED = Decimal(100)
 
 Value = Callable[[Any], Any]  # facts -> value
 ItemValue = Callable[[Any, Any], Any]  # facts, item facts -> value
-ItemTest = Callable[[Any, Any], bool]
+ItemFilter = Callable[[Any], list[int]]  # facts -> the positions of the items it reaches
 Payload = Callable[[Any], dict[str, Any]]
 
 
@@ -76,16 +76,18 @@ def set_discount(name: str, value: Value, discount_scope: DiscountScope) -> Comp
 
 def set_discount_per_item(
     name: str,
-    matches: ItemTest | None,
+    matches: ItemFilter | None,
     percent: ItemValue | None,
     amount: ItemValue | None,
     distribution: ItemDistribution,
     cap: Value | None,
 ) -> CompiledEffect:
+    per_unit = distribution is ItemDistribution.UNIT
+
     def apply(scope: Scope, effect_index: int) -> None:
         facts, pricing = scope.facts, scope.pricing
         items = facts.items
-        chosen = [index for index, item in enumerate(items) if matches is None or matches(facts, item)]
+        chosen = list(range(len(items))) if matches is None else matches(facts)
         if not chosen:
             return
         limit = None if cap is None else _desired(scope, cap(facts))
@@ -93,35 +95,47 @@ def set_discount_per_item(
             _pro_rata(scope, effect_index, name, chosen, percent, amount, limit)
             return
         given = ZERO
+        grant, effects, lines = scope.grant, scope.outcome.effects, pricing.lines
         for index in chosen:
-            item, line = items[index], pricing.lines[index]
-            units = range(line.quantity) if distribution is ItemDistribution.UNIT else (None,)
-            for unit in units:
-                base = line.price if unit is not None else line.total
-                desired = _item_desired(scope, facts, item, base, percent, amount)
-                if desired is None:
+            item, line = items[index], lines[index]
+            if per_unit:
+                if line.quantity < 1:
+                    continue
+                # Every unit of a line has the same price and the same facts: one desired value for them all.
+                each = _item_desired(scope, facts, item, line.price, percent, amount)
+                if each is None:
                     scope.fail(EFFECT_COULD_NOT_BE_APPLIED, effect_index)
                     return
-                if limit is not None:
-                    desired = min(desired, max(limit - given, ZERO))
-                room = pricing.unit_room(index, unit) if unit is not None else pricing.line_room(index)
-                granted = scope.grant(desired, room, effect_index) if desired > 0 else ZERO
-                if granted <= 0:
-                    continue
-                if unit is not None:
+                units = pricing.units(index)  # (built now if not yet, as later discounts expect)
+                for unit in range(line.quantity):
+                    desired = each
+                    if limit is not None:
+                        desired = min(desired, max(limit - given, ZERO))
+                    room = min(units[unit], pricing.items_left, pricing.total_left)  # pricing.unit_room
+                    granted = grant(desired, room, effect_index) if desired > 0 else ZERO
+                    if granted <= 0:
+                        continue
                     pricing.take_unit(index, unit, granted)
-                else:
-                    pricing.take_line(index, granted)
-                given += granted
-                props = SetDiscountPerItemProps(
-                    name=f"{name}#{index}" if unit is None else f"{name}#{index}.{unit}",
-                    value=granted,
-                    position=index,
-                    sub_position=unit,
-                    desired_value=desired if granted < desired else None,
-                    scope="price",
-                )
-                scope.outcome.effects.append(scope.effect("setDiscountPerItem", props))
+                    given += granted
+                    props = SetDiscountPerItemProps(
+                        f"{name}#{index}.{unit}", granted, index, unit, desired if granted < desired else None, "price"
+                    )
+                    effects.append(scope.effect("setDiscountPerItem", props))
+                continue
+            whole = _item_desired(scope, facts, item, line.total, percent, amount)
+            if whole is None:
+                scope.fail(EFFECT_COULD_NOT_BE_APPLIED, effect_index)
+                return
+            desired = whole if limit is None else min(whole, max(limit - given, ZERO))
+            granted = grant(desired, pricing.line_room(index), effect_index) if desired > 0 else ZERO
+            if granted <= 0:
+                continue
+            pricing.take_line(index, granted)
+            given += granted
+            props = SetDiscountPerItemProps(
+                f"{name}#{index}", granted, index, None, desired if granted < desired else None, "price"
+            )
+            effects.append(scope.effect("setDiscountPerItem", props))
 
     return apply
 

@@ -77,21 +77,26 @@ class Budget:
     """The limits of one campaign for one evaluation: what has been used (read before deciding) plus what this
     evaluation takes."""
 
-    __slots__ = ("bounds", "used")
+    __slots__ = ("_by_action", "bounds", "used")
 
     def __init__(self, bounds: list[Bound], used: Mapping[CounterKey, Decimal]):
         self.bounds = bounds
         self.used = used
+        # Grouped once: `left` runs for every discount an effect grants (LimitAction is a StrEnum, so the action's
+        # value is its key).
+        by_action: dict[str, list[Bound]] = {}
+        for bound in bounds:
+            by_action.setdefault(bound.key.action, []).append(bound)
+        self._by_action = by_action
 
     def left(self, action: LimitAction, taken: Mapping[CounterKey, Decimal]) -> Decimal | None:
         """What `action` may still take; None when no limit binds it."""
-        room: Decimal | None = None
-        for bound in self.bounds:
-            if bound.key.action != action.value:
-                continue
-            left = bound.limit - self.used.get(bound.key, ZERO) - taken.get(bound.key, ZERO)
-            room = left if room is None else min(room, left)
-        return None if room is None else max(room, ZERO)
+        bounds = self._by_action.get(action)
+        if bounds is None:
+            return None
+        used = self.used
+        room = min(bound.limit - used.get(bound.key, ZERO) - taken.get(bound.key, ZERO) for bound in bounds)
+        return max(room, ZERO)
 
     def keys(self, action: LimitAction) -> list[CounterKey]:
-        return [bound.key for bound in self.bounds if bound.key.action == action.value]
+        return [bound.key for bound in self._by_action.get(action, ())]

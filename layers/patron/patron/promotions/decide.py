@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -100,7 +100,7 @@ def decide(
     request = Request(
         facts=facts,
         pricing=Pricing(snapshot.lines, snapshot.additional_costs),
-        now=now,
+        now=now.astimezone(UTC),  # as the campaigns' schedules (CompiledCampaign.utc_start): compared fast
         budgets=budgets_for(ruleset, snapshot.subjects, now, snapshot.counters),
         cascading=ruleset.ruleset.settings.cascading_discounts,
         money=ruleset.money,

@@ -112,6 +112,10 @@ class Pricing:
                 if amount <= 0:
                     break
 
+    def units(self, index: int) -> list[Decimal]:
+        """What is left of each unit of the line (changed in place by `take_unit`)."""
+        return self._unit_values(index)
+
     def _unit_values(self, index: int) -> list[Decimal]:
         units = self._units.get(index)
         if units is None:

@@ -38,6 +38,7 @@ from patron.promotions.loading import DefinitionError, DefinitionIssue
 from patron.promotions.money import Money
 from patron.promotions.rules import Compiler, Facts, Requirements, RuleError, RuleLocation, parse, requirements
 from patron.promotions.rules.errors import line_and_column
+from patron.promotions.rules.index_keys import either, field_reader
 from patron.promotions.rules.schema import DYNAMIC, NUMBER, SchemaLike, Type
 
 _TEMPLATE = re.compile(r"\$\{([^}]*)\}")
@@ -63,15 +64,18 @@ class Indexed:
 class _Index:
     """The enabled campaigns by the facts they require, built once per version: a request's candidates are the
     campaigns keyed by a fact it holds, plus those without keys. A campaign is filed under the first kind of key it
-    has (event type, coupon code, SKU, category); one that requires two kinds is then asked `admits`. Campaigns are
-    numbered by their place in evaluation order (their rank), so sorting the ranks restores the order."""
+    has (event type, coupon code, SKU, category, a string field such as the store or a profile attribute); one
+    that requires more than one key is then asked `admits`. Campaigns are numbered by their place in evaluation
+    order (their rank), so sorting the ranks restores the order."""
 
     always: tuple[int, ...]  # ranks
     by_event: Mapping[str, tuple[int, ...]]
     by_code: Mapping[str, tuple[int, ...]]
     by_sku: Mapping[str, tuple[int, ...]]
     by_category: Mapping[str, tuple[int, ...]]
-    recheck: Mapping[int, Requirements]  # rank -> keys of more than one kind: `admits` decides
+    # field -> (its reader, string -> ranks): `session.storeIntegrationId == "store-7"` and the like
+    by_field: Mapping[str, tuple[Callable[[Facts], object], Mapping[str, tuple[int, ...]]]]
+    recheck: Mapping[int, Requirements]  # rank -> more than one key: `admits` decides
     limited: frozenset[int]  # ids of the campaigns with limits
     ranked: tuple[tuple[int, CompiledCampaign], ...]  # rank -> (group index, campaign)
 
@@ -79,6 +83,7 @@ class _Index:
     def build(cls, groups: Sequence[CompiledGroup], campaigns: Mapping[int, Indexed]) -> _Index:
         always: list[int] = []
         keyed: dict[str, dict[str, list[int]]] = {kind: {} for kind in ("event", "code", "sku", "category")}
+        by_field: dict[str, dict[str, list[int]]] = {}
         recheck: dict[int, Requirements] = {}
         ranked: list[tuple[int, CompiledCampaign]] = []
         for group_index, group in enumerate(groups):
@@ -102,9 +107,11 @@ class _Index:
                     )
                     if keys is not None
                 ]
+                kinds += [(field, allowed) for field, allowed in needs.fields]
                 kind, keys = kinds[0]
+                filed = keyed[kind] if kind in keyed else by_field.setdefault(kind, {})
                 for key in keys:
-                    keyed[kind].setdefault(key, []).append(rank)
+                    filed.setdefault(key, []).append(rank)
                 if len(kinds) > 1:
                     recheck[rank] = needs
 
@@ -117,6 +124,7 @@ class _Index:
             frozen(keyed["code"]),
             frozen(keyed["sku"]),
             frozen(keyed["category"]),
+            {field: (field_reader(field), frozen(index)) for field, index in by_field.items()},
             recheck,
             frozenset(campaign_id for campaign_id, indexed in campaigns.items() if indexed.limits),
             tuple(ranked),
@@ -134,6 +142,10 @@ class _Index:
             for item in facts.items:
                 found.update(by_sku.get(item.sku, ()))
                 found.update(by_category.get(item.category or "", ()))
+        for read, by_value in self.by_field.values():
+            value = read(facts)
+            if type(value) is str:  # (a list or an object is no key, and unhashable)
+                found.update(by_value.get(value, ()))
         ranks = sorted(found)
         recheck = self.recheck
         if recheck:
@@ -268,10 +280,10 @@ class _CampaignCompiler:
         where = self._location(rule_index, path)
         return self._guard(lambda: self.compiler.item_value(text, NUMBER, where), rule_index, path)
 
-    def item_condition(self, rule_index: int, path: str, source: Any) -> Any:
+    def item_filter(self, rule_index: int, path: str, source: Any) -> Any:
         text = expression(source)
         where = self._location(rule_index, path)
-        return self._guard(lambda: self.compiler.item_condition(text, where), rule_index, path)
+        return self._guard(lambda: self.compiler.item_filter(text, where), rule_index, path)
 
     def template(self, rule_index: int, path: str, text: str) -> Callable[[Facts], str]:
         """`Hello ${profile.attributes.name}`: each `${...}` an expression, written as text (absent: empty)."""
@@ -320,7 +332,7 @@ class _CampaignCompiler:
                 if (effect.percent is None) == (effect.amount is None):
                     self._refuse(f"{at}", "percent_or_amount", "Give either `percent` or `amount`.")
                     return None
-                matches = self.item_condition(rule_index, f"{at}.filter", effect.filter) if effect.filter else None
+                matches = self.item_filter(rule_index, f"{at}.filter", effect.filter) if effect.filter else None
                 percent = self.item_value(rule_index, f"{at}.percent", effect.percent) if effect.percent else None
                 amount = self.item_value(rule_index, f"{at}.amount", effect.amount) if effect.amount else None
                 cap = self.value(rule_index, f"{at}.cap", effect.cap) if effect.cap is not None else None
@@ -476,17 +488,7 @@ def _loosest(current: Requirements | None, more: Requirements) -> Requirements:
         return more
     if current == _NOTHING or more == _NOTHING:
         return _NOTHING
-
-    def union(left: frozenset[str] | None, right: frozenset[str] | None) -> frozenset[str] | None:
-        return None if left is None or right is None else left | right
-
-    merged = Requirements(
-        event_types=union(current.event_types, more.event_types),
-        coupon_codes=union(current.coupon_codes, more.coupon_codes),
-        skus=union(current.skus, more.skus),
-        categories=union(current.categories, more.categories),
-    )
-    return merged
+    return either(current, more)
 
 
 def budgets_for(

@@ -17,6 +17,7 @@ import operator
 from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
+from itertools import compress, count
 from typing import Any
 
 from patron.promotions.rules import values
@@ -68,6 +69,7 @@ from patron.promotions.rules.tree import (
 Condition = Callable[[Facts], bool]
 Value = Callable[[Facts], Any]
 ItemCondition = Callable[[Facts, ItemFacts], bool]
+ItemFilter = Callable[[Facts], list[int]]
 ItemValue = Callable[[Facts, ItemFacts], Any]
 
 _SCALAR_KINDS = (Kind.NUMBER, Kind.STRING, Kind.BOOLEAN, Kind.TIME, Kind.DATE)
@@ -114,8 +116,19 @@ class Compiler:
         return lambda facts: fn(facts, None)
 
     def item_condition(self, source: str | Node, location: RuleLocation | None = None) -> ItemCondition:
-        """A condition on one cart item, `item` bound to it: which items a per-item discount reaches."""
+        """A condition on one cart item, `item` bound to it."""
         return truth(self._compile(source, BOOLEAN, "items", location))
+
+    def item_filter(self, source: str | Node, location: RuleLocation | None = None) -> ItemFilter:
+        """The positions of the cart items a condition on one item holds for: a per-item discount's reach.
+        `item.category == "shoes"` (or `in [...]`) is tested in C, as aggregates do (closures.matching_loop)."""
+        compiled = self._compile(source, BOOLEAN, "items", location)
+        if compiled.item_test is not None:
+            attribute, allowed = compiled.item_test
+            field, matches = operator.attrgetter(attribute), allowed.__contains__
+            return lambda f: list(compress(count(), map(matches, map(field, f.items))))
+        test = truth(compiled)
+        return lambda f: [index for index, item in enumerate(f.items) if test(f, item)]
 
     def item_value(self, source: str | Node, expected: Type | str, location: RuleLocation | None = None) -> ItemValue:
         expected = _expected(expected)

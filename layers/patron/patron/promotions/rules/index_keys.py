@@ -9,11 +9,16 @@ says the same kind of thing:
     "SUMMER" in session.couponCodes               contains(session.couponCodes, "SUMMER")
     any(items, item.category == "shoes")          count(items, item.sku in ["A", "B"]) >= 1  (> 0, == 2, ...)
     sum(items, v, item.category == "x") > 0       min/max(items, v, item.sku == "y") compared with anything
+    session.storeIntegrationId == "store-7"       profile.attributes.tier in ["gold", "vip"]
+
+The last kind, a string field equal to one of some strings (`fields`), covers the session's own string fields, the
+profile's integration id and the session's, profile's and event's attributes: the compiled reader answers a string
+only when the raw value is that very string (values.coercer), so the raw value decides.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -36,6 +41,15 @@ from patron.promotions.rules.tree import (
 _EVENT_TYPE = ["event", "type"]
 _COUPON_CODES = ["session", "couponCodes"]
 _ITEM_FIELDS: dict[tuple[str, ...], str] = {("item", "sku"): "skus", ("item", "category"): "categories"}
+# The string fields an equality can key, by their dotted name; attributes are read by `field_reader` too.
+_STRING_FIELDS: dict[str, Callable[[Facts], object]] = {
+    "session.integrationId": lambda f: f.session.integration_id,
+    "session.state": lambda f: f.session.state,
+    "session.storeIntegrationId": lambda f: f.session.store_integration_id,
+    "session.referralCode": lambda f: f.session.referral_code,
+    "profile.integrationId": lambda f: None if f.profile is None else f.profile.integration_id,
+}
+_ATTRIBUTE_OWNERS = ("session", "profile", "event")
 _MIRRORED: dict[CompareOperator, CompareOperator] = {
     "==": "==",
     "!=": "!=",
@@ -52,6 +66,8 @@ class Requirements:
     coupon_codes: frozenset[str] | None = None  # one of these is among the session's coupon codes
     skus: frozenset[str] | None = None  # a cart item has one of these SKUs
     categories: frozenset[str] | None = None  # a cart item is in one of these categories
+    # (field, strings), sorted by field: each field (`session.storeIntegrationId`) holds one of its strings.
+    fields: tuple[tuple[str, frozenset[str]], ...] = ()
 
     def admits(self, facts: Facts) -> bool:
         """False when the facts lack a requirement: the condition is then false, whatever else they hold."""
@@ -63,7 +79,26 @@ class Requirements:
         if self.skus is not None and not any(item.sku in self.skus for item in facts.items):
             return False
         categories = self.categories
-        return categories is None or any(item.category in categories for item in facts.items)
+        if categories is not None and not any(item.category in categories for item in facts.items):
+            return False
+        for field, allowed in self.fields:
+            value = field_reader(field)(facts)
+            if type(value) is not str or value not in allowed:
+                return False
+        return True
+
+
+def field_reader(field: str) -> Callable[[Facts], object]:
+    """The raw value of a keyed field (`session.storeIntegrationId`, `profile.attributes.tier`); None if absent."""
+    known = _STRING_FIELDS.get(field)
+    if known is not None:
+        return known
+    owner, _, name = field.split(".", 2)
+    if owner == "session":
+        return lambda f: f.session.attributes.get(name)
+    if owner == "profile":
+        return lambda f: None if f.profile is None else f.profile.attributes.get(name)
+    return lambda f: None if f.event is None else f.event.attributes.get(name)
 
 
 NOTHING_KNOWN = Requirements()
@@ -77,7 +112,7 @@ def requirements_of_any(trees: Iterable[Node]) -> Requirements:
     """What a campaign requires: it triggers when any of its rules' conditions holds."""
     found: Requirements | None = None
     for tree in trees:
-        found = requirements(tree) if found is None else _either(found, requirements(tree))
+        found = requirements(tree) if found is None else either(found, requirements(tree))
     return found or NOTHING_KNOWN
 
 
@@ -92,7 +127,7 @@ def _of(node: Node) -> Requirements:
             branches = [_of(arg) for arg in args]
             found = branches[0]
             for branch in branches[1:]:
-                found = _either(found, branch)
+                found = either(found, branch)
             return found
         case Compare():
             return _comparison(node)
@@ -102,6 +137,8 @@ def _of(node: Node) -> Requirements:
             strings = _strings(collection)
             if strings is not None and _is(element, _EVENT_TYPE):
                 return Requirements(event_types=strings)
+            if strings is not None and (field := _keyed_field(element)) is not None:
+                return Requirements(fields=((field, strings),))
         case Call(function="contains", args=[collection, String(value=code)]) if _is(collection, _COUPON_CODES):
             return Requirements(coupon_codes=frozenset([code]))
         case Aggregate(function="any", over="items", where=where) if where is not None:
@@ -115,6 +152,8 @@ def _comparison(node: Compare) -> Requirements:
         left, right, operator = right, left, _MIRRORED[operator]
     if operator == "==" and isinstance(right, String) and _is(left, _EVENT_TYPE):
         return Requirements(event_types=frozenset([right.value]))
+    if operator == "==" and isinstance(right, String) and (field := _keyed_field(left)) is not None:
+        return Requirements(fields=((field, frozenset([right.value])),))
     if not isinstance(left, Aggregate) or left.over != "items" or left.where is None:
         return NOTHING_KNOWN
     if left.function in ("min", "max"):
@@ -154,7 +193,7 @@ def _item(condition: Node) -> Requirements:
             branches = [_item(arg) for arg in args]
             found = branches[0]
             for branch in branches[1:]:
-                found = _either(found, branch)
+                found = either(found, branch)
             return found
         case Compare(operator="==", left=left, right=right):
             if isinstance(left, String):
@@ -175,6 +214,19 @@ def _item_field(field: Get, allowed: frozenset[str]) -> Requirements:
         case "categories":
             return Requirements(categories=allowed)
     return NOTHING_KNOWN
+
+
+def _keyed_field(node: Node) -> str | None:
+    """The dotted name of a string field or attribute an equality can key, or None."""
+    if not isinstance(node, Get):
+        return None
+    path = node.path
+    dotted = ".".join(path)
+    if dotted in _STRING_FIELDS:
+        return dotted
+    if len(path) == 3 and path[0] in _ATTRIBUTE_OWNERS and path[1] == "attributes":
+        return dotted
+    return None
 
 
 def _is(node: Node, path: list[str]) -> bool:
@@ -211,11 +263,15 @@ def _union(a: frozenset[str] | None, b: frozenset[str] | None) -> frozenset[str]
 
 
 def _both(a: Requirements, b: Requirements) -> Requirements:
+    fields = dict(a.fields)
+    for field, allowed in b.fields:  # one value per field: both hold only on their common strings
+        fields[field] = fields[field] & allowed if field in fields else allowed
     return Requirements(
         event_types=_intersection(a.event_types, b.event_types),
         coupon_codes=_smaller(a.coupon_codes, b.coupon_codes),
         skus=_smaller(a.skus, b.skus),
         categories=_smaller(a.categories, b.categories),
+        fields=tuple(sorted(fields.items())),
     )
 
 
@@ -223,10 +279,13 @@ def _same_item(a: Requirements, b: Requirements) -> Requirements:
     return Requirements(skus=_intersection(a.skus, b.skus), categories=_intersection(a.categories, b.categories))
 
 
-def _either(a: Requirements, b: Requirements) -> Requirements:
+def either(a: Requirements, b: Requirements) -> Requirements:
+    """What is required when `a` or `b` holds: a key of each kind both have, their values united."""
+    theirs = dict(b.fields)
     return Requirements(
         event_types=_union(a.event_types, b.event_types),
         coupon_codes=_union(a.coupon_codes, b.coupon_codes),
         skus=_union(a.skus, b.skus),
         categories=_union(a.categories, b.categories),
+        fields=tuple((field, allowed | theirs[field]) for field, allowed in a.fields if field in theirs),
     )
