@@ -12,6 +12,8 @@ session, its profile, the application's live-ruleset pointer and the budget coun
 from __future__ import annotations
 
 import contextvars
+import dataclasses
+import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -19,6 +21,7 @@ from decimal import Decimal
 from typing import Any
 
 import msgspec
+from boto3.dynamodb.types import Binary
 
 from patron.dynamo import codec, committer
 from patron.dynamo.batch import ATTEMPTS, UnprocessedItemsError, backoff
@@ -70,13 +73,17 @@ _EFFECTS = msgspec.json.Encoder(decimal_format="number")
 _STORED_EFFECTS = msgspec.json.Decoder(list[fx.Effect], float_hook=Decimal)
 
 
-def encode_effects(effects: Sequence[fx.Effect]) -> str:
-    return _EFFECTS.encode(list(effects)).decode()
+def encode_effects(effects: Sequence[fx.Effect]) -> bytes:
+    """The effects as zlib-compressed JSON: with 1,000 campaigns a cart's 60-odd effects are 17 KB of JSON and 1.3 KB
+    compressed, and the session item is written at every update and read at every call (1 unit per 1 KB written,
+    per 4 KB read). Level 1: a tenth of level 6's time for a few percent more bytes."""
+    return zlib.compress(_EFFECTS.encode(list(effects)), 1)
 
 
-def decode_effects(text: str) -> list[fx.Effect]:
-    """Stored effects with typed props again (rollback() needs them)."""
-    decoded = _STORED_EFFECTS.decode(text)
+def decode_effects(stored: bytes | str) -> list[fx.Effect]:
+    """Stored effects with typed props again (rollback() needs them): compressed bytes, or the JSON text that
+    sessions written before compression hold."""
+    decoded = _STORED_EFFECTS.decode(zlib.decompress(stored) if isinstance(stored, bytes) else stored)
     typed = []
     for effect in decoded:
         kind = _PROPS.get(effect.effect_type)
@@ -142,7 +149,7 @@ def to_item(application_id: int, stored: StoredSession) -> dict[str, Any]:
         "firstSession": session.first_session,
         "cartItems": [_cart_to_item(item) for item in session.cart_items],
         "additionalCosts": dict(session.additional_costs),
-        "effects": encode_effects(stored.effects),
+        "effectsZ": encode_effects(stored.effects),
     }
     optional = {
         "profileId": session.profile_id,
@@ -186,12 +193,19 @@ def from_item(item: Mapping[str, Any]) -> StoredSession:
     version = item.get("rulesetVersion")
     return StoredSession(
         session=session,
-        effects=decode_effects(str(item.get("effects", "[]"))),
+        effects=_stored_effects(item),
         consumed={counters.key_of(label): Decimal(amount) for label, amount in (item.get("consumed") or {}).items()},
         counted_total=Decimal(counted) if counted is not None else None,
         ruleset_version=int(version) if version is not None else None,
         returns=list(item.get("returns") or []),
     )
+
+
+def _stored_effects(item: Mapping[str, Any]) -> list[fx.Effect]:
+    compressed = item.get("effectsZ")
+    if compressed is not None:
+        return decode_effects(bytes(compressed.value if isinstance(compressed, Binary) else compressed))
+    return decode_effects(str(item.get("effects", "[]")))
 
 
 @dataclass(frozen=True)
@@ -205,6 +219,16 @@ class Read:
     used: dict[CounterKey, Decimal]
     profile_read: str | None  # the profile id the read looked for (None: none)
     counters_read: frozenset[CounterKey]
+
+    def merged(self, more: Read, profile_id: str | None) -> Read:
+        """This read with a second one's counters, and its profile when the second read was for `profile_id`."""
+        return dataclasses.replace(
+            self,
+            profile=more.profile if profile_id else self.profile,
+            profile_read=profile_id or self.profile_read,
+            used={**self.used, **more.used},
+            counters_read=self.counters_read | more.counters_read,
+        )
 
 
 class SessionStore:
