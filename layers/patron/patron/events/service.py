@@ -17,41 +17,49 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any
 
 from patron.clock import Clock, iso
 from patron.dynamo import committer
 from patron.errors import ConflictError
 from patron.events.model import EventOutcome, TrackedEvent
 from patron.profiles import items as profile_items
-from patron.profiles.model import CustomerProfile, VersionConflictError, new_profile_id
+from patron.profiles.model import CustomerProfile, new_profile_id
 from patron.promotions import counters
 from patron.promotions.budgets import CounterKey
-from patron.promotions.decide import Snapshot, counters_to_read, decide
+from patron.promotions.decide import Snapshot, counters_to_read, decide_on_read
 from patron.promotions.evaluator import Evaluation
 from patron.promotions.rules import EventFacts
 from patron.promotions.ruleset import CompiledRuleset
 from patron.promotions.stored import storable_attributes
 from patron.promotions.webhooks import webhook_records
+from patron.sessions import cycle
 from patron.sessions.service import profile_facts
 from patron.sessions.store import Read, SessionStore
 
-ATTEMPTS = 4  # reads and decisions when a counter or the profile moved meanwhile
 _REMEMBERED_VERSIONS = 64  # per instance: which campaigns of a ruleset version run on events
 
 
-class Rulesets(Protocol):
-    def compiled(self, application_id: int, version: int) -> CompiledRuleset: ...
+@dataclass
+class _Decision:
+    outcome: EventOutcome
+    plan: list[committer.Write] = field(default_factory=list)
+    missing_counters: frozenset[CounterKey] = frozenset()  # read these and decide again
+    missing_profile: str | None = None  # (the event names its profile: always read at once)
+
+
+def event_conflict() -> ConflictError:
+    return ConflictError("The customer profile was updated by other requests meanwhile.", code="event_conflict")
 
 
 class EventService:
-    def __init__(self, store: SessionStore, rulesets: Rulesets, clock: Clock):
+    def __init__(self, store: SessionStore, rulesets: cycle.Rulesets, clock: Clock):
         self._store = store
-        self._rulesets = rulesets
+        self._rulesets = cycle.SeenRulesets(rulesets)
         self._clock = clock
-        self._seen: dict[int, int] = {}  # the live version this instance last read, per application
         self._for_events: dict[tuple[int, int], frozenset[int]] = {}
 
     def track(
@@ -68,34 +76,17 @@ class EventService:
         now = at or self._clock.now()
         event_id = new_profile_id()  # the same time-ordered numeric ids, as Talon.One's Event.id is an integer
         profile_id = event.profile_id
-        keys = self._predicted_counters(application_id, event_id, event, now)
-        for _ in range(ATTEMPTS):
-            read = self._store.read(application_id, None, profile_id, keys)
+        keys = self._predicted_counters(application_id, event_id, event, now, only)
+
+        def decide_on(read: Read) -> _Decision:
             if seen_as is not None and dry:
                 read = dataclasses.replace(read, profile=seen_as)
-            outcome, plan, missing = self._decide(application_id, event_id, event, read, now, only)
-            if missing:
-                more = self._store.read(application_id, None, None, missing, pointer=False)
-                read = dataclasses.replace(
-                    read, used={**read.used, **more.used}, counters_read=read.counters_read | more.counters_read
-                )
-                outcome, plan, _ = self._decide(application_id, event_id, event, read, now, only)
-            if dry or not plan:
-                return outcome
-            try:
-                self._store.commit(plan)
-            except (counters.BudgetExhaustedError, VersionConflictError):
-                keys = set(read.counters_read)  # a counter or the profile moved since the read: again
-                continue
-            return outcome
-        raise ConflictError("The customer profile was updated by other requests meanwhile.", code="event_conflict")
+            return self._decide(application_id, event_id, event, read, now, only)
 
-    def _ruleset(self, application_id: int, version: int | None) -> CompiledRuleset | None:
-        if version is None:
-            self._seen.pop(application_id, None)
-            return None
-        self._seen[application_id] = version
-        return self._rulesets.compiled(application_id, version)
+        decision, _ = cycle.run(
+            self._store, application_id, None, profile_id, keys, decide_on, dry=dry, conflict=event_conflict
+        )
+        return decision.outcome
 
     def _event_campaigns(
         self, application_id: int, ruleset: CompiledRuleset, only: frozenset[int] | None
@@ -135,13 +126,15 @@ class EventService:
         )
 
     def _predicted_counters(
-        self, application_id: int, event_id: int, event: TrackedEvent, now: datetime
+        self, application_id: int, event_id: int, event: TrackedEvent, now: datetime, only: frozenset[int] | None
     ) -> set[CounterKey]:
-        version = self._seen.get(application_id)
-        if version is None:
+        """The counters of the event campaigns the event's facts make candidates, as far as known before the read
+        (the profile is not)."""
+        ruleset = self._rulesets.last_seen(application_id)
+        if ruleset is None:
             return set()
-        ruleset = self._rulesets.compiled(application_id, version)
-        return counters_to_read(ruleset, self._snapshot(event_id, event, None, {}), now)
+        campaigns = self._event_campaigns(application_id, ruleset, only)
+        return counters_to_read(ruleset, self._snapshot(event_id, event, None, {}), now, campaigns)
 
     def _decide(
         self,
@@ -151,17 +144,19 @@ class EventService:
         read: Read,
         now: datetime,
         only: frozenset[int] | None,
-    ) -> tuple[EventOutcome, list[committer.Write], frozenset[CounterKey]]:
+    ) -> _Decision:
         stamp = iso(now)
-        ruleset = self._ruleset(application_id, read.live_version)
+        ruleset = self._rulesets.live(application_id, read.live_version)
         profile = read.profile
         evaluation: Evaluation | None = None
         if ruleset is not None:
             snapshot = self._snapshot(event_id, event, profile, read.used)
-            missing = frozenset(counters_to_read(ruleset, snapshot, now) - read.counters_read)
-            if missing:
-                return self._outcome(event_id, stamp, event, None, profile, ruleset), [], missing
-            evaluation = decide(ruleset, snapshot, now, self._event_campaigns(application_id, ruleset, only))
+            campaigns = self._event_campaigns(application_id, ruleset, only)
+            decided = decide_on_read(ruleset, snapshot, now, read.counters_read, campaigns)
+            if decided.evaluation is None:
+                outcome = self._outcome(event_id, stamp, event, None, profile, ruleset)
+                return _Decision(outcome, missing_counters=decided.missing)
+            evaluation = decided.evaluation
         plan: list[committer.Write] = []
         if evaluation is not None and ruleset is not None:
             snapshot_subjects = self._snapshot(event_id, event, profile, {}).subjects
@@ -189,7 +184,7 @@ class EventService:
                 )
             )
             profile = after
-        return self._outcome(event_id, stamp, event, evaluation, profile, ruleset), plan, frozenset()
+        return _Decision(self._outcome(event_id, stamp, event, evaluation, profile, ruleset), plan)
 
     @staticmethod
     def _outcome(

@@ -1,7 +1,9 @@
 """The decide step as callers use it: what was read (a `Snapshot`) and a compiled ruleset in, an `Evaluation` out.
 
-Two calls, because the read needs to know which budget counters to fetch: `counters_to_read` first (from the
-snapshot without counters), then `decide` with the counters read. Both pure.
+The read must hold the budget counters of the campaigns whose rules hold, which only deciding tells. Callers read
+the counters they predict (`counters_to_read`: every candidate campaign's, or those a session's last decision
+consulted), then `decide_on_read`: the evaluation when the read held every counter it consulted, else the counters
+to read before deciding again (then every candidate's, so the second decision lacks none). All pure.
 """
 
 from __future__ import annotations
@@ -78,9 +80,35 @@ def facts_of(snapshot: Snapshot, ruleset: CompiledRuleset, now: datetime) -> Fac
     )
 
 
-def counters_to_read(ruleset: CompiledRuleset, snapshot: Snapshot, now: datetime) -> set[CounterKey]:
+def counters_to_read(
+    ruleset: CompiledRuleset, snapshot: Snapshot, now: datetime, only: frozenset[int] | None = None
+) -> set[CounterKey]:
+    """Every counter the candidate campaigns' limits bind: a read holding these lets any decision complete."""
     facts = facts_of(snapshot, ruleset, now)
-    return ruleset.counter_keys(ruleset.candidates(facts), snapshot.subjects, now)
+    return ruleset.counter_keys(ruleset.candidates(facts, only), snapshot.subjects, now)
+
+
+@dataclass(frozen=True, slots=True)
+class Decided:
+    evaluation: Evaluation | None  # None: the read lacked counters the evaluation consulted
+    missing: frozenset[CounterKey] = frozenset()  # read these, then decide again
+
+
+def decide_on_read(
+    ruleset: CompiledRuleset,
+    snapshot: Snapshot,
+    now: datetime,
+    counters_read: frozenset[CounterKey],
+    only: frozenset[int] | None = None,
+) -> Decided:
+    """`decide`, kept only when `counters_read` (the read's keys, present or absent) held every counter it
+    consulted; otherwise what to read: every candidate's counters the read lacked, so one more read suffices (a
+    counter's value can change which later campaigns hold, and so which counters they consult)."""
+    evaluation = decide(ruleset, snapshot, now, only)
+    if evaluation.consulted <= counters_read:
+        return Decided(evaluation)
+    wanted = counters_to_read(ruleset, snapshot, now, only) | evaluation.consulted
+    return Decided(None, frozenset(wanted - counters_read))
 
 
 def _cascade(facts: Facts, pricing: Pricing) -> None:
@@ -97,15 +125,18 @@ def decide(
 ) -> Evaluation:
     facts = facts_of(snapshot, ruleset, now)
     groups = ruleset.candidates(facts, only)
+    budgets = budgets_for(ruleset, snapshot.subjects, now, snapshot.counters)
     request = Request(
         facts=facts,
         pricing=Pricing(snapshot.lines, snapshot.additional_costs),
         now=now.astimezone(UTC),  # as the campaigns' schedules (CompiledCampaign.utc_start): compared fast
-        budgets=budgets_for(ruleset, snapshot.subjects, now, snapshot.counters),
+        budgets=budgets,
         cascading=ruleset.ruleset.settings.cascading_discounts,
         money=ruleset.money,
         ruleset_id=ruleset.version,
         only=only,
         refresh_facts=_cascade,
     )
-    return evaluate(groups, request)
+    evaluation = evaluate(groups, request)
+    evaluation.consulted = budgets.consulted()
+    return evaluation

@@ -226,6 +226,9 @@ class Evaluation:
     session_attributes: dict[str, Any]
     profile_attributes: dict[str, Any]
     webhooks: list[Webhook]
+    # The budget counters the evaluation looked at (those of the campaigns whose rules held): a read lacking one of
+    # them makes the evaluation void (patron.promotions.decide.decide_on_read).
+    consulted: frozenset[CounterKey] = frozenset()
 
     @property
     def discount(self) -> Decimal:

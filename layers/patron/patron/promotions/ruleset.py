@@ -493,18 +493,35 @@ def _loosest(current: Requirements | None, more: Requirements) -> Requirements:
 
 def budgets_for(
     compiled: CompiledRuleset, subjects: Subjects, now: datetime, used: Mapping[CounterKey, Decimal]
-) -> Callable[[CompiledCampaign], Budget]:
-    cache: dict[int, Budget] = {}
-    unbounded = Budget([], used)  # the campaigns without limits share one
-    limited = compiled.index.limited if compiled.index is not None else None
-    local = now.astimezone(compiled.zone)  # once per evaluation, not per campaign
+) -> Budgets:
+    return Budgets(compiled, subjects, now, used)
 
-    def budget(campaign: CompiledCampaign) -> Budget:
+
+class Budgets:
+    """Each campaign's budget for one evaluation, built at its first use (only campaigns whose rules hold ask), and
+    the counters those budgets consulted: a decision is complete when its read held all of them."""
+
+    __slots__ = ("_cache", "_compiled", "_limited", "_local", "_subjects", "_unbounded", "_used")
+
+    def __init__(
+        self, compiled: CompiledRuleset, subjects: Subjects, now: datetime, used: Mapping[CounterKey, Decimal]
+    ):
+        self._compiled = compiled
+        self._subjects = subjects
+        self._used = used
+        self._cache: dict[int, Budget] = {}
+        self._unbounded = Budget([], used)  # the campaigns without limits share one
+        self._limited = compiled.index.limited if compiled.index is not None else None
+        self._local = now.astimezone(compiled.zone)  # once per evaluation, not per campaign
+
+    def __call__(self, campaign: CompiledCampaign) -> Budget:
+        limited = self._limited
         if limited is not None and campaign.id not in limited:
-            return unbounded
-        found = cache.get(campaign.id)
+            return self._unbounded
+        found = self._cache.get(campaign.id)
         if found is None:
-            found = cache[campaign.id] = compiled.budget(campaign, subjects, local, used)
+            found = self._cache[campaign.id] = self._compiled.budget(campaign, self._subjects, self._local, self._used)
         return found
 
-    return budget
+    def consulted(self) -> frozenset[CounterKey]:
+        return frozenset(bound.key for budget in self._cache.values() for bound in budget.bounds)

@@ -30,9 +30,10 @@ from patron.promotions.loading import DefinitionError
 from patron.promotions.management import RulesetInvalidError, RulesetService, plan
 from patron.promotions.ruleset import CompiledRuleset
 from patron.promotions.store import compile_version
+from patron.sessions.cycle import Rulesets
 from patron.sessions.model import SessionState
 from patron.sessions.recent import RecentSessionRepository, RecordedSession
-from patron.sessions.service import Rulesets, snapshot_of
+from patron.sessions.service import snapshot_of
 
 DEFAULT_SESSIONS = 100
 MAX_SESSIONS = 1000

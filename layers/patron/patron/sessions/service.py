@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -34,11 +34,11 @@ from patron.errors import ConflictError, FieldIssue, NotFoundError, ValidationEr
 from patron.orders.model import Order, OrderState
 from patron.orders.service import recompute
 from patron.profiles import items as profile_items
-from patron.profiles.model import CustomerProfile, VersionConflictError, new_profile_id
+from patron.profiles.model import CustomerProfile, new_profile_id
 from patron.profiles.stats import CustomerStats
 from patron.promotions import counters
 from patron.promotions.budgets import CounterKey, Subjects
-from patron.promotions.decide import Snapshot, counters_to_read, decide
+from patron.promotions.decide import Snapshot, counters_to_read, decide_on_read
 from patron.promotions.effects import Effect, RuleFailureReason, SetDiscountPerItemProps
 from patron.promotions.eligibility import Eligibility, eligibility
 from patron.promotions.evaluator import Evaluation
@@ -48,7 +48,7 @@ from patron.promotions.rules import ProfileFacts
 from patron.promotions.ruleset import CompiledRuleset
 from patron.promotions.stored import storable_attributes
 from patron.promotions.webhooks import webhook_records
-from patron.sessions import orders
+from patron.sessions import cycle, orders
 from patron.sessions.model import (
     UNSET,
     Session,
@@ -63,7 +63,6 @@ from patron.sessions.model import (
 )
 from patron.sessions.store import Read, SessionConflictError, SessionStore, StoredSession
 
-ATTEMPTS = 4  # reads and decisions when a counter or the profile moved meanwhile
 _REMEMBERED_SESSIONS = 10_000  # per instance: a session's profile and the counters its last decision needed
 
 
@@ -75,10 +74,6 @@ class _Remembered:
 
 
 _CLOSED_STATES = (SessionState.CLOSED, SessionState.PARTIALLY_RETURNED)
-
-
-class Rulesets(Protocol):
-    def compiled(self, application_id: int, version: int) -> CompiledRuleset: ...
 
 
 class OrderExtremes(Protocol):
@@ -195,14 +190,13 @@ def _rollbacks(effects: Sequence[Effect]) -> list[Effect]:
 
 
 class SessionService:
-    def __init__(self, store: SessionStore, rulesets: Rulesets, clock: Clock, extremes: OrderExtremes):
+    def __init__(self, store: SessionStore, rulesets: cycle.Rulesets, clock: Clock, extremes: OrderExtremes):
         self._store = store
-        self._rulesets = rulesets
+        self._rulesets = cycle.SeenRulesets(rulesets)
         self._clock = clock
         self._extremes = extremes
-        # The live version this instance last read per application, and each session's profile and the counters
-        # its last decision needed: the first read fetches them even when a call omits the cart or the profileId.
-        self._seen: dict[int, int] = {}
+        # Each session's profile and the counters its last decision consulted: the first read fetches them even
+        # when a call omits the cart or the profileId.
         self._needed: OrderedDict[tuple[int, str], _Remembered] = OrderedDict()
 
     # -- reads ------------------------------------------------------------------------------------------------
@@ -212,13 +206,6 @@ class SessionService:
         if read.session is None:
             raise NotFoundError("No customer session with this id.", code="session_not_found")
         return read.session
-
-    def _ruleset(self, application_id: int, version: int | None) -> CompiledRuleset | None:
-        if version is None:
-            self._seen.pop(application_id, None)
-            return None
-        self._seen[application_id] = version
-        return self._rulesets.compiled(application_id, version)
 
     # -- update -----------------------------------------------------------------------------------------------
 
@@ -254,10 +241,9 @@ class SessionService:
     ) -> set[CounterKey]:
         known = self._needed.get((application_id, session_id))
         remembered = set(known.counters if known is not None else ())
-        version = self._seen.get(application_id)
-        if version is None or change.cart_items is UNSET:
+        ruleset = self._rulesets.last_seen(application_id) if change.cart_items is not UNSET else None
+        if ruleset is None:
             return remembered
-        ruleset = self._rulesets.compiled(application_id, version)
         # The session as this call will make it, as far as known before the read: an omitted profileId or
         # identifiers keep what the session had, and per-profile and per-identifier counters are keyed by them.
         blank = Session(
@@ -293,39 +279,25 @@ class SessionService:
         session_id: str,
         profile_id: str | None,
         counter_keys: set[CounterKey],
-        decide_on: Any,
+        decide_on: Callable[[Read], _Decision],
         dry: bool,
     ) -> Outcome:
-        for _ in range(ATTEMPTS):
-            read = self._store.read(application_id, session_id, profile_id, counter_keys)
-            decision: _Decision = decide_on(read)
-            if decision.missing_counters or decision.missing_profile:
-                more = self._store.read(
-                    application_id, None, decision.missing_profile, decision.missing_counters, pointer=False
-                )
-                read = dataclasses.replace(
-                    read,
-                    profile=more.profile if decision.missing_profile else read.profile,
-                    profile_read=decision.missing_profile or read.profile_read,
-                    used={**read.used, **more.used},
-                    counters_read=read.counters_read | more.counters_read,
-                )
-                decision = decide_on(read)
-            if not dry:
-                try:
-                    self._store.commit(decision.plan)
-                except SessionConflictError:
-                    raise session_conflict() from None
-                except (counters.BudgetExhaustedError, VersionConflictError):
-                    # A budget counter or the profile moved since the read: read again, decide again.
-                    counter_keys = set(read.counters_read)
-                    profile_id = read.profile_read
-                    continue
-            if session_id is not None:
-                kept = decision.outcome.stored.session
-                self._remember(application_id, session_id, kept.profile_id, decision.needed, kept.identifiers)
-            return decision.outcome
-        raise session_conflict()
+        try:
+            decision, _ = cycle.run(
+                self._store,
+                application_id,
+                session_id,
+                profile_id,
+                counter_keys,
+                decide_on,
+                dry=dry,
+                conflict=session_conflict,
+            )
+        except SessionConflictError:
+            raise session_conflict() from None
+        kept = decision.outcome.stored.session
+        self._remember(application_id, session_id, kept.profile_id, decision.needed, kept.identifiers)
+        return decision.outcome
 
     def _decide_update(
         self,
@@ -369,19 +341,18 @@ class SessionService:
                 [self._store.session_write(application_id, kept, read_version), *writes],
             )
 
-        ruleset = self._ruleset(application_id, read.live_version)
+        ruleset = self._rulesets.live(application_id, read.live_version)
         evaluation: Evaluation | None = None
         explained: list[Eligibility] | None = [] if explain else None
         if ruleset is not None:
             snapshot = snapshot_of(session, profile, read.used)
-            needed = counters_to_read(ruleset, snapshot, now)
-            missing = frozenset(needed - read.counters_read)
-            if missing:
-                return _Decision(Outcome(StoredSession(session), []), [], missing_counters=missing)
-            evaluation = decide(ruleset, snapshot, now, only)
+            decided = decide_on_read(ruleset, snapshot, now, read.counters_read, only)
+            evaluation = decided.evaluation
+            if evaluation is None:
+                return _Decision(Outcome(StoredSession(session), []), [], missing_counters=decided.missing)
             if explain:
                 explained = eligibility(ruleset, snapshot, now, evaluation, only)
-            needed_keys = frozenset(needed)
+            needed_keys = evaluation.consulted
             if evaluation.session_attributes:
                 merged = {**session.attributes, **storable_attributes(evaluation.session_attributes)}
                 session = dataclasses.replace(session, attributes=merged)

@@ -1,0 +1,103 @@
+"""Read, decide, commit: the cycle sessions and events share (ARCHITECTURE, "The promotions engine").
+
+  1. read    one BatchGetItem with the keys predicted for the call
+  2. decide  pure; a decision may name what the read lacked (budget counters of campaigns whose rules held, a
+             profile named only by the stored session): those are read and the call decided again
+  3. commit  one TransactWriteItems; a budget counter or the profile moved since the read: read and decide again,
+             a few times, then 409
+
+What an instance learns between calls lives here too: the live ruleset version each application was last seen at,
+from which the next call predicts its counters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Protocol, TypeVar
+
+from patron.dynamo import committer
+from patron.profiles.model import VersionConflictError
+from patron.promotions.budgets import CounterKey
+from patron.promotions.counters import BudgetExhaustedError
+from patron.promotions.ruleset import CompiledRuleset
+from patron.sessions.store import Read, SessionStore
+
+ATTEMPTS = 4  # reads and decisions when a counter or the profile moved meanwhile
+_MORE_READS = 2  # a profile named by the stored session, then the counters its facts make candidates
+
+
+class Rulesets(Protocol):
+    def compiled(self, application_id: int, version: int) -> CompiledRuleset: ...
+
+
+class SeenRulesets:
+    """The compiled live ruleset of an application, and the version this instance last read for it."""
+
+    def __init__(self, rulesets: Rulesets):
+        self._rulesets = rulesets
+        self._seen: dict[int, int] = {}
+
+    def live(self, application_id: int, version: int | None) -> CompiledRuleset | None:
+        """The ruleset a read's pointer names (None: nothing published), remembered for the next prediction."""
+        if version is None:
+            self._seen.pop(application_id, None)
+            return None
+        self._seen[application_id] = version
+        return self._rulesets.compiled(application_id, version)
+
+    def last_seen(self, application_id: int) -> CompiledRuleset | None:
+        version = self._seen.get(application_id)
+        return None if version is None else self._rulesets.compiled(application_id, version)
+
+    def compiled(self, application_id: int, version: int) -> CompiledRuleset:
+        return self._rulesets.compiled(application_id, version)
+
+
+class Decision(Protocol):
+    @property
+    def plan(self) -> list[committer.Write]: ...
+
+    @property
+    def missing_counters(self) -> frozenset[CounterKey]: ...
+
+    @property
+    def missing_profile(self) -> str | None: ...
+
+
+D = TypeVar("D", bound=Decision)
+
+
+def run(
+    store: SessionStore,
+    application_id: int,
+    session_id: str | None,
+    profile_id: str | None,
+    counter_keys: Iterable[CounterKey],
+    decide_on: Callable[[Read], D],
+    *,
+    dry: bool,
+    conflict: Callable[[], Exception],
+) -> tuple[D, Read]:
+    """The decision that was committed (or, `dry`, would be) and the read it was made on. Any other exception of
+    the commit (the session's own version lost) is the caller's to answer."""
+    keys = set(counter_keys)
+    for _ in range(ATTEMPTS):
+        read = store.read(application_id, session_id, profile_id, keys)
+        decision = decide_on(read)
+        for _ in range(_MORE_READS):
+            if not (decision.missing_counters or decision.missing_profile):
+                break
+            more = store.read(application_id, None, decision.missing_profile, decision.missing_counters, pointer=False)
+            read = read.merged(more, decision.missing_profile)
+            decision = decide_on(read)
+        if decision.missing_counters or decision.missing_profile:
+            keys, profile_id = set(read.counters_read), read.profile_read  # a new version meanwhile: again
+            continue
+        if not dry and decision.plan:
+            try:
+                store.commit(decision.plan)
+            except (BudgetExhaustedError, VersionConflictError):
+                keys, profile_id = set(read.counters_read), read.profile_read
+                continue
+        return decision, read
+    raise conflict()
