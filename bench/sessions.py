@@ -397,7 +397,7 @@ def measure_cpu(runtime: LocalRuntime, rounds: int) -> dict[str, Any]:
     from patron.http import jsonbody
     from patron.http.validation import parse_model
     from patron.http.wire import to_builtins
-    from patron.promotions.decide import decide
+    from patron.promotions.decide import decide, decide_on_read
     from patron.promotions.store import LiveRulesets
     from patron.sessions import wire
     from patron.sessions.service import SessionService
@@ -462,14 +462,14 @@ def measure_cpu(runtime: LocalRuntime, rounds: int) -> dict[str, Any]:
         state.customer_session = wire.session_out(outcome.stored.session, application_id)
         return jsonbody.dumps(to_builtins(state))
 
-    # The arguments the service passes decide(), caught on the warm-up's updates.
+    # The arguments the service passes decide_on_read(), caught on the warm-up's updates.
     decided: list[tuple[Any, ...]] = []
 
     def catch(*args: Any) -> Any:
         decided.append(args)
-        return decide(*args)
+        return decide_on_read(*args)
 
-    with _replaced(service_module, "decide", catch):
+    with _replaced(service_module, "decide_on_read", catch):
         for _ in range(WARM_UP):  # the ruleset compiled, every read recorded, the session's counters remembered
             route()
     client.recording = False
@@ -477,7 +477,7 @@ def measure_cpu(runtime: LocalRuntime, rounds: int) -> dict[str, Any]:
     route()
     batch_reads = client.batch_reads
     route_cpu, route_wall = _timed(route, rounds, client)
-    ruleset, snapshot, _, only = decided[-1]
+    ruleset, snapshot, _, _, only = decided[-1]
     now = datetime.now(UTC)
     decide_cpu, decide_wall = _timed(lambda: decide(ruleset, snapshot, now, only), rounds)
 
