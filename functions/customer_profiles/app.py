@@ -15,9 +15,10 @@ from patron.customers.erasure import CustomerEraser
 from patron.customers.export import CustomerExporter
 from patron.customers.wiring import customer_eraser, customer_exporter, personal_data
 from patron.dynamo.client import dynamodb_client
-from patron.errors import FieldIssue, PatronError, UnsupportedFeatureError, ValidationError
+from patron.errors import FieldIssue, UnsupportedFeatureError, ValidationError
 from patron.events.model import PROFILE_CREATED, PROFILE_UPDATED, TrackedEvent, check_dry_only
 from patron.events.wire import TrackEventV2Response, track_response
+from patron.http import subjects
 from patron.http.api import Answer, Request, Response, RestApi
 from patron.idempotency.service import IdempotencyStore
 from patron.idempotency.wiring import idempotency_store
@@ -104,20 +105,7 @@ _NOT_YET_CONTENT = {"loyalty", "awardedGiveaways"}  # their issues (loyalty, giv
 _INVENTORY_PARTS = ("referrals", "coupons", "loyalty", "giveaways", "achievements")
 
 
-def _profile_subject(request: Request, answer: Any) -> list[str]:
-    return [request.path_params["integrationId"]]
-
-
-def _bulk_subjects(request: Request, answer: Any) -> list[str]:
-    """Every integration id of a bulk body, read leniently: a body the route refused still names its people."""
-    try:
-        body = request.json()
-    except PatronError:
-        return []
-    profiles = body.get("customerProfiles") if isinstance(body, dict) else None
-    if not isinstance(profiles, list):
-        return []
-    return [p["integrationId"] for p in profiles if isinstance(p, dict) and isinstance(p.get("integrationId"), str)]
+_profile_subject = subjects.path("integrationId")
 
 
 def _rule_engine_required(path: str) -> ValidationError:
@@ -180,7 +168,7 @@ def update_customer_profile_v2(
     body=talon.MultipleCustomerProfileIntegrationRequest,
     answers={200: talon.MultipleCustomerProfileIntegrationResponseV2, 204: None},
     idempotent=True,
-    subjects=_bulk_subjects,
+    subjects=subjects.body_list_field("customerProfiles", "integrationId"),
 )
 def update_customer_profiles_v2(request: Request, body: talon.MultipleCustomerProfileIntegrationRequest) -> Answer:
     """Updates up to 1,000 profiles at once (`?silent=no` answers each profile, in order; 204 otherwise)."""

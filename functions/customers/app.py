@@ -12,6 +12,7 @@ from patron.customers.merge import CustomerMerger
 from patron.customers.wiring import customer_merger, personal_data
 from patron.dynamo.client import dynamodb_client
 from patron.errors import FieldIssue, ValidationError
+from patron.http import subjects
 from patron.http.api import Request, Response, RestApi
 from patron.idempotency.service import IdempotencyStore
 from patron.idempotency.wiring import idempotency_store
@@ -57,11 +58,9 @@ api = RestApi(max_body_bytes=lambda: services().max_body_bytes, idempotency=lamb
 _LOOKUPS = {kind.value: kind for kind in IdentifierKind}
 
 
-def _device_subjects(request: Request, answer: Any) -> list[str]:
-    """Filed under the profile that answered for the device (an anonymous one is refiled under the customer it
-    merges into, so erasing the customer finds the answer)."""
-    profile = answer.get("integrationId") if isinstance(answer, dict) else None
-    return [str(profile)] if profile else []
+# Filed under the profile that answered for the device (an anonymous one is refiled under the customer it merges
+# into, so erasing the customer finds the answer).
+_device_subjects = subjects.answer_field("integrationId")
 
 
 def _answer(profile: Any) -> Response:
@@ -74,7 +73,7 @@ def _answer(profile: Any) -> Response:
     body=customers.CustomerRequest,
     answers=customers.CustomerResponse,
     idempotent=True,
-    subjects=lambda r, _: [r.path_params["integrationId"]],
+    subjects=subjects.path("integrationId"),
 )
 def update_customer(request: Request, body: customers.CustomerRequest) -> Response:
     profile = services().merger.update_customer(

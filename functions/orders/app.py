@@ -8,6 +8,7 @@ from typing import Any
 
 from patron.catalog.wiring import catalog_service
 from patron.dynamo.client import dynamodb_client
+from patron.http import subjects
 from patron.http.api import Request, RestApi
 from patron.idempotency.service import IdempotencyStore
 from patron.idempotency.wiring import idempotency_store
@@ -47,11 +48,8 @@ services = CompositionRoot(compose)
 api = RestApi(max_body_bytes=lambda: services().max_body_bytes, idempotency=lambda: services().idempotency)
 
 
-def _order_subject(request: Request, answer: Any) -> list[str]:
-    """Stored answers quote the order and what was sent with it: they are filed under its customer, and erased
-    with them (an answer without one, a 4xx, names nobody)."""
-    customer = answer.get("customerId") if isinstance(answer, dict) else None
-    return [str(customer)] if customer else []
+# Stored answers quote the order and what was sent with it: they are filed under its customer, and erased with them.
+_order_subject = subjects.answer_field("customerId")
 
 
 DEFAULT_PAGE_SIZE = 20

@@ -13,6 +13,7 @@ from patron.customers.merge import CustomerMerger
 from patron.customers.wiring import customer_eraser, customer_merger, personal_data
 from patron.dynamo.client import dynamodb_client
 from patron.errors import NotFoundError
+from patron.http import subjects
 from patron.http.api import Request, RestApi
 from patron.idempotency.service import IdempotencyStore
 from patron.idempotency.wiring import idempotency_store
@@ -70,10 +71,8 @@ services = CompositionRoot(compose)
 api = RestApi(max_body_bytes=lambda: services().max_body_bytes, idempotency=lambda: services().idempotency)
 
 
-def _entity_subjects(request: Request, answer: Any) -> list[str]:
-    """Filed under the customer who answered (a guest's answers are refiled under the customer it merges into)."""
-    customer = answer.get("customerId") if isinstance(answer, dict) else None
-    return [str(customer)] if customer else []
+# Filed under the customer who answered (a guest's answers are refiled under the customer it merges into).
+_entity_subjects = subjects.answer_field("customerId")
 
 
 def _record(application_id: int, kind: str, entity_id: str, customer_id: str) -> None:

@@ -12,10 +12,11 @@ import msgspec
 
 from patron.clock import SystemClock
 from patron.dynamo.client import dynamodb_client
-from patron.errors import FieldIssue, PatronError, ValidationError
+from patron.errors import FieldIssue, ValidationError
 from patron.events import wire as events_wire
 from patron.events.model import EventOutcome, TrackedEvent, check_custom_type, check_dry_only
 from patron.events.service import EventService
+from patron.http import subjects
 from patron.http.api import Request, RestApi
 from patron.idempotency.service import IdempotencyStore
 from patron.idempotency.wiring import idempotency_store
@@ -65,8 +66,7 @@ services = CompositionRoot(compose)
 api = RestApi(max_body_bytes=lambda: services().max_body_bytes, idempotency=lambda: services().idempotency)
 
 
-def _session_subject(request: Request, answer: Any) -> list[str]:
-    return [request.path_params["customerSessionId"]]
+_session_subject = subjects.path("customerSessionId")
 
 
 def _now(request: Request) -> datetime | None:
@@ -211,22 +211,13 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return api.resolve(event, context)
 
 
-def _event_subject(request: Request, answer: Any) -> list[str]:
-    try:
-        body = request.json()
-    except PatronError:
-        return []
-    profile_id = body.get("profileId") if isinstance(body, dict) else None
-    return [profile_id] if isinstance(profile_id, str) and profile_id else []
-
-
 @api.route(
     "POST",
     "/v2/events",
     body=events_wire.IntegrationEventV2Request,
     answers=events_wire.TrackEventV2Response,
     idempotent=True,
-    subjects=_event_subject,
+    subjects=subjects.body_field("profileId"),
     dry=True,
 )
 def track_event_v2(request: Request, body: events_wire.IntegrationEventV2Request) -> events_wire.TrackEventV2Response:
