@@ -67,6 +67,21 @@ def counter_keys(campaign_id: int, limit: Limit, subjects: Subjects, local: date
     return [CounterKey(campaign_id, limit.action.value, entity.value, entity_id, period) for entity_id in ids]
 
 
+# A coupon's own counters live on the coupon (patron.coupons.items), not in the budget counters: an evaluation
+# names them with these keys, so that what it takes of them is consumed, stored and given back as budgets are.
+COUPON_ENTITY = "Coupon"
+
+
+def coupon_usage_key(campaign_id: int, code: str) -> CounterKey:
+    """One redemption of the coupon (its usage counter, and its holder's when per-profile limits bind it)."""
+    return CounterKey(campaign_id, "setDiscountEffect", COUPON_ENTITY, code, "overall")
+
+
+def coupon_discount_key(campaign_id: int, code: str) -> CounterKey:
+    """The discount the coupon gave (its discount counter, held to its discount limit)."""
+    return CounterKey(campaign_id, "setDiscount", COUPON_ENTITY, code, "overall")
+
+
 @dataclass(frozen=True, slots=True)
 class Bound:
     key: CounterKey

@@ -16,6 +16,7 @@ from typing import Any
 
 from patron.promotions.budgets import CounterKey, Subjects
 from patron.promotions.evaluator import Evaluation, Request, evaluate
+from patron.promotions.presented import PresentedCoupon, by_campaign, rejections
 from patron.promotions.pricing import Line, Pricing
 from patron.promotions.rules import EventFacts, Facts, ItemFacts, ProfileFacts, SessionFacts, TimeFacts
 from patron.promotions.ruleset import CompiledRuleset, budgets_for
@@ -36,6 +37,7 @@ class Snapshot:
     profile: ProfileFacts | None = None
     event: EventFacts | None = None
     counters: Mapping[CounterKey, Decimal] = field(default_factory=dict)
+    coupons: Sequence[PresentedCoupon] = ()  # each code of `coupon_codes`, checked (patron.coupons.validation)
 
     @property
     def subjects(self) -> Subjects:
@@ -77,6 +79,7 @@ def facts_of(snapshot: Snapshot, ruleset: CompiledRuleset, now: datetime) -> Fac
         additional_costs=snapshot.additional_costs,
         profile=snapshot.profile,
         event=snapshot.event,
+        coupons=by_campaign(snapshot.coupons) if snapshot.coupons else None,
     )
 
 
@@ -125,7 +128,7 @@ def decide(
 ) -> Evaluation:
     facts = facts_of(snapshot, ruleset, now)
     groups = ruleset.candidates(facts, only)
-    budgets = budgets_for(ruleset, snapshot.subjects, now, snapshot.counters)
+    budgets = budgets_for(ruleset, snapshot.subjects, now, snapshot.counters, facts.coupons)
     request = Request(
         facts=facts,
         pricing=Pricing(snapshot.lines, snapshot.additional_costs),
@@ -139,4 +142,6 @@ def decide(
     )
     evaluation = evaluate(groups, request)
     evaluation.consulted = budgets.consulted()
+    if snapshot.coupons:
+        evaluation.effects += rejections(ruleset, facts, snapshot.coupons, evaluation, now, only)
     return evaluation

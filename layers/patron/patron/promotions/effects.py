@@ -72,6 +72,12 @@ class TriggerWebhookProps(_Props, frozen=True):
     webhook_name: str
 
 
+class AcceptCouponProps(_Props, frozen=True):
+    """`acceptCoupon`: the coupon is valid and its campaign applied; the session's close redeems it."""
+
+    value: str
+
+
 class RejectionProps(_Props, frozen=True):
     """`rejectCoupon` and `rejectReferral`."""
 
@@ -102,6 +108,7 @@ Props = (
     | CustomEffectProps
     | UpdateAttributeProps
     | TriggerWebhookProps
+    | AcceptCouponProps
     | RejectionProps
     | RollbackDiscountProps
 )

@@ -16,9 +16,9 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
 
-from patron.promotions.budgets import Budget, CounterKey
+from patron.promotions.budgets import Budget, CounterKey, coupon_usage_key
 from patron.promotions.definitions import EvaluationMode, LimitAction
-from patron.promotions.effects import Effect, RuleFailureReason
+from patron.promotions.effects import AcceptCouponProps, Effect, RuleFailureReason
 from patron.promotions.money import ZERO, Money
 from patron.promotions.pricing import Pricing
 
@@ -77,6 +77,7 @@ class Scope:
     ruleset_id: int
     group_id: int
     group_mode: str
+    coupon_id: int | None = None  # the coupon whose rule is applying (its effects are `triggeredByCoupon` it)
 
     def effect(self, effect_type: str, props: Any) -> Effect:
         # Positional: msgspec builds a Struct faster so, and every granted discount makes one.
@@ -87,7 +88,7 @@ class Scope:
             self.rule_name,
             effect_type,
             props,
-            None,
+            self.coupon_id,
             self.group_id,
             self.group_mode,
         )
@@ -156,6 +157,9 @@ class CompiledRule:
     title: str
     condition: Callable[[Any], bool]
     effects: Sequence[CompiledEffect]
+    # The condition requires `coupon.valid`: applying the rule accepts the campaign's coupon (Talon.One's "coupon
+    # code is valid" condition redeems the code when the session closes).
+    accepts_coupon: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,6 +173,7 @@ class CompiledCampaign:
     rules: Sequence[CompiledRule]
     # (limit, keys for a session) are resolved per evaluation by the caller: budgets_for(campaign) below.
     limits: Sequence[Any] = ()
+    coupons: bool = False  # the `coupons` feature: `coupon.*` reads the valid coupon presented for it
     # The schedule in UTC: comparing datetimes of two zones costs ~1 µs (both offsets), of one zone ~0.07 µs, and
     # every candidate is checked against an instant in UTC (`decide`).
     utc_start: datetime | None = field(default=None, init=False, repr=False, compare=False)
@@ -267,6 +272,8 @@ def _first_holding(campaign: CompiledCampaign, request: Request) -> int:
     if only is not None and campaign.id not in only:
         return -1
     facts = request.facts
+    if campaign.coupons:
+        facts.coupon = facts.coupons.get(campaign.id)
     for position, rule in enumerate(campaign.rules):
         if rule.condition(facts):
             return position
@@ -341,18 +348,42 @@ def _run_campaign(scope: Scope, campaign: CompiledCampaign, first: int, taken: M
             scope.fail(CAMPAIGN_LIMIT_REACHED)
             return False
     facts = scope.facts
+    coupon = facts.coupon if campaign.coupons else None
+    accepting: CompiledRule | None = None
+    start = len(scope.outcome.effects)
     for position in range(first, len(rules)):
         rule = rules[position]
         if position > first:
             if not rule.condition(facts):
                 continue
             scope.rule_index, scope.rule_name = rule.index, rule.title
+        if coupon is not None and rule.accepts_coupon:
+            accepting = accepting or rule
+            scope.coupon_id = coupon.id
+        else:
+            scope.coupon_id = None
         for effect_index, effect in enumerate(rule.effects):
             effect(scope, effect_index)
+    mine = scope.outcome.taken
     if budget.bounds:
-        mine = scope.outcome.taken
         for key in budget.keys(LimitAction.SET_DISCOUNT_EFFECT):
             mine[key] = mine.get(key, ZERO) + 1
+    if coupon is not None and accepting is not None:
+        # Before the campaign's other effects, as Talon.One answers it; one redemption of the coupon at close.
+        accept = Effect(
+            campaign.id,
+            scope.ruleset_id,
+            accepting.index,
+            accepting.title,
+            "acceptCoupon",
+            AcceptCouponProps(coupon.value),
+            coupon.id,
+            scope.group_id,
+            scope.group_mode,
+        )
+        scope.outcome.effects.insert(start, accept)
+        key = coupon_usage_key(campaign.id, coupon.value)
+        mine[key] = mine.get(key, ZERO) + 1
     return True
 
 

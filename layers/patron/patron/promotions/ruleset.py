@@ -17,7 +17,15 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from patron.promotions import actions
-from patron.promotions.budgets import Bound, Budget, CounterKey, Subjects, counter_keys
+from patron.promotions.budgets import (
+    COUPON_ENTITY,
+    Bound,
+    Budget,
+    CounterKey,
+    Subjects,
+    counter_keys,
+    coupon_discount_key,
+)
 from patron.promotions.definitions import (
     AddFreeItem,
     Campaign,
@@ -36,10 +44,20 @@ from patron.promotions.definitions import (
 from patron.promotions.evaluator import CompiledCampaign, CompiledEffect, CompiledGroup, CompiledRule
 from patron.promotions.loading import DefinitionError, DefinitionIssue
 from patron.promotions.money import Money
-from patron.promotions.rules import Compiler, Facts, Requirements, RuleError, RuleLocation, parse, requirements
+from patron.promotions.rules import (
+    Compiler,
+    CouponFacts,
+    Facts,
+    Requirements,
+    RuleError,
+    RuleLocation,
+    parse,
+    requirements,
+)
 from patron.promotions.rules.errors import line_and_column
 from patron.promotions.rules.index_keys import either, field_reader
 from patron.promotions.rules.schema import DYNAMIC, NUMBER, SchemaLike, Type
+from patron.promotions.rules.tree import reads
 
 _TEMPLATE = re.compile(r"\$\{([^}]*)\}")
 _NOTHING = Requirements()
@@ -64,11 +82,12 @@ class Indexed:
 class _Index:
     """The enabled campaigns by the facts they require, built once per version: a request's candidates are the
     campaigns keyed by a fact it holds, plus those without keys. A campaign is filed under the first kind of key it
-    has (event type, coupon code, SKU, category, a string field such as the store or a profile attribute); one
-    that requires more than one key is then asked `admits`. Campaigns are numbered by their place in evaluation
-    order (their rank), so sorting the ranks restores the order."""
+    has (its own valid coupon, event type, coupon code, SKU, category, a string field such as the store or a profile
+    attribute); one that requires more than one key is then asked `admits`. Campaigns are numbered by their place
+    in evaluation order (their rank), so sorting the ranks restores the order."""
 
     always: tuple[int, ...]  # ranks
+    by_coupon: Mapping[str, tuple[int, ...]]  # a coupon campaign's id (as text) -> its rank
     by_event: Mapping[str, tuple[int, ...]]
     by_code: Mapping[str, tuple[int, ...]]
     by_sku: Mapping[str, tuple[int, ...]]
@@ -82,7 +101,7 @@ class _Index:
     @classmethod
     def build(cls, groups: Sequence[CompiledGroup], campaigns: Mapping[int, Indexed]) -> _Index:
         always: list[int] = []
-        keyed: dict[str, dict[str, list[int]]] = {kind: {} for kind in ("event", "code", "sku", "category")}
+        keyed: dict[str, dict[str, list[int]]] = {kind: {} for kind in ("coupon", "event", "code", "sku", "category")}
         by_field: dict[str, dict[str, list[int]]] = {}
         recheck: dict[int, Requirements] = {}
         ranked: list[tuple[int, CompiledCampaign]] = []
@@ -108,6 +127,8 @@ class _Index:
                     if keys is not None
                 ]
                 kinds += [(field, allowed) for field, allowed in needs.fields]
+                if needs.coupon:  # the campaign's own valid coupon: the most selective key
+                    kinds.insert(0, ("coupon", frozenset([str(campaign.id)])))
                 kind, keys = kinds[0]
                 filed = keyed[kind] if kind in keyed else by_field.setdefault(kind, {})
                 for key in keys:
@@ -120,6 +141,7 @@ class _Index:
 
         return cls(
             tuple(always),
+            frozen(keyed["coupon"]),
             frozen(keyed["event"]),
             frozen(keyed["code"]),
             frozen(keyed["sku"]),
@@ -132,6 +154,8 @@ class _Index:
 
     def candidates(self, facts: Facts) -> list[int]:
         found = set(self.always)
+        for campaign_id in facts.coupons:
+            found.update(self.by_coupon.get(str(campaign_id), ()))
         if facts.event is not None:
             found.update(self.by_event.get(facts.event.type, ()))
         by_code = self.by_code
@@ -249,7 +273,11 @@ class _CampaignCompiler:
         rule = self.campaign.rules[rule_index]
         return RuleLocation(self.file, self.campaign.name, rule_index, rule.title, f"{self.root}.{path}")
 
-    def _guard(self, build: Callable[[], Any], rule_index: int, path: str) -> Any:
+    def _guard(self, build: Callable[[], Any], rule_index: int, path: str, text: str) -> Any:
+        if "coupons" not in self.campaign.features and "coupon" in text and _reads_coupon(text):
+            message = "`coupon` names the campaign's own coupon: give the campaign `features: [coupons]`."
+            self._refuse(path, "coupons_feature_required", message)
+            return None
         try:
             return build()
         except RuleError as error:
@@ -266,24 +294,24 @@ class _CampaignCompiler:
     def condition(self, rule_index: int, source: str) -> Callable[[Facts], bool] | None:
         where = self._location(rule_index, f"rules[{rule_index}].condition")
         built = self._guard(
-            lambda: self.compiler.condition(source, where), rule_index, f"rules[{rule_index}].condition"
+            lambda: self.compiler.condition(source, where), rule_index, f"rules[{rule_index}].condition", source
         )
         return built  # type: ignore[no-any-return]
 
     def value(self, rule_index: int, path: str, source: Any, kind: Type = NUMBER) -> Any:
         text = expression(source)
         where = self._location(rule_index, path)
-        return self._guard(lambda: self.compiler.value(text, kind, where), rule_index, path)
+        return self._guard(lambda: self.compiler.value(text, kind, where), rule_index, path, text)
 
     def item_value(self, rule_index: int, path: str, source: Any) -> Any:
         text = expression(source)
         where = self._location(rule_index, path)
-        return self._guard(lambda: self.compiler.item_value(text, NUMBER, where), rule_index, path)
+        return self._guard(lambda: self.compiler.item_value(text, NUMBER, where), rule_index, path, text)
 
     def item_filter(self, rule_index: int, path: str, source: Any) -> Any:
         text = expression(source)
         where = self._location(rule_index, path)
-        return self._guard(lambda: self.compiler.item_filter(text, where), rule_index, path)
+        return self._guard(lambda: self.compiler.item_filter(text, where), rule_index, path, text)
 
     def template(self, rule_index: int, path: str, text: str) -> Callable[[Facts], str]:
         """`Hello ${profile.attributes.name}`: each `${...}` an expression, written as text (absent: empty)."""
@@ -426,8 +454,12 @@ def compile_ruleset(
             effects = [one.effect(rule_index, index, effect) for index, effect in enumerate(rule.effects)]
             if condition is None or any(effect is None for effect in effects):
                 continue
-            rules.append(CompiledRule(rule_index, rule.title, condition, tuple(e for e in effects if e)))
-            needs = _loosest(needs, _requirements_of(text))
+            required = _requirements_of(text)
+            compiled_rule = CompiledRule(
+                rule_index, rule.title, condition, tuple(e for e in effects if e), accepts_coupon=required.coupon
+            )
+            rules.append(compiled_rule)
+            needs = _loosest(needs, required)
         issues += one.issues
         if one.issues or campaign.evaluation_group not in group_index:
             continue
@@ -439,6 +471,7 @@ def compile_ruleset(
             start=_aware(campaign.start_time, zone),
             end=_aware(campaign.end_time, zone),
             rules=tuple(rules),
+            coupons="coupons" in campaign.features,
         )
         members[compiled.group].append(compiled)
         requires = None if needs is None or needs == _NOTHING else needs
@@ -474,6 +507,13 @@ def _cost_names(ruleset: Ruleset) -> set[str]:
     }
 
 
+def _reads_coupon(text: str) -> bool:
+    try:
+        return reads(parse(text), "coupon")
+    except RuleError:
+        return False  # the compiler reports it
+
+
 def _requirements_of(text: str) -> Requirements:
     try:
         return requirements(parse(text))
@@ -492,36 +532,57 @@ def _loosest(current: Requirements | None, more: Requirements) -> Requirements:
 
 
 def budgets_for(
-    compiled: CompiledRuleset, subjects: Subjects, now: datetime, used: Mapping[CounterKey, Decimal]
+    compiled: CompiledRuleset,
+    subjects: Subjects,
+    now: datetime,
+    used: Mapping[CounterKey, Decimal],
+    coupons: Mapping[int, CouponFacts] | None = None,
 ) -> Budgets:
-    return Budgets(compiled, subjects, now, used)
+    return Budgets(compiled, subjects, now, used, coupons or {})
 
 
 class Budgets:
     """Each campaign's budget for one evaluation, built at its first use (only campaigns whose rules hold ask), and
-    the counters those budgets consulted: a decision is complete when its read held all of them."""
+    the budget counters those budgets consulted: a decision is complete when its read held all of them. A coupon
+    campaign's budget also holds its coupon's discount remainder (a gift card's value), read with the coupon."""
 
-    __slots__ = ("_cache", "_compiled", "_limited", "_local", "_subjects", "_unbounded", "_used")
+    __slots__ = ("_cache", "_compiled", "_coupons", "_limited", "_local", "_subjects", "_unbounded", "_used")
 
     def __init__(
-        self, compiled: CompiledRuleset, subjects: Subjects, now: datetime, used: Mapping[CounterKey, Decimal]
+        self,
+        compiled: CompiledRuleset,
+        subjects: Subjects,
+        now: datetime,
+        used: Mapping[CounterKey, Decimal],
+        coupons: Mapping[int, CouponFacts],
     ):
         self._compiled = compiled
         self._subjects = subjects
         self._used = used
+        self._coupons = coupons
         self._cache: dict[int, Budget] = {}
         self._unbounded = Budget([], used)  # the campaigns without limits share one
         self._limited = compiled.index.limited if compiled.index is not None else None
         self._local = now.astimezone(compiled.zone)  # once per evaluation, not per campaign
 
     def __call__(self, campaign: CompiledCampaign) -> Budget:
-        limited = self._limited
-        if limited is not None and campaign.id not in limited:
-            return self._unbounded
         found = self._cache.get(campaign.id)
-        if found is None:
-            found = self._cache[campaign.id] = self._compiled.budget(campaign, self._subjects, self._local, self._used)
+        if found is not None:
+            return found
+        limited = self._limited
+        coupon = self._coupons.get(campaign.id) if campaign.coupons else None
+        remainder = coupon.discount_remainder if coupon is not None else None
+        if remainder is None and limited is not None and campaign.id not in limited:
+            return self._unbounded
+        found = self._compiled.budget(campaign, self._subjects, self._local, self._used)
+        if coupon is not None and remainder is not None:
+            # Its key is absent from `used`: the remainder is what is left.
+            gift = Bound(coupon_discount_key(campaign.id, coupon.value), remainder)
+            found = Budget([*found.bounds, gift], self._used)
+        self._cache[campaign.id] = found
         return found
 
     def consulted(self) -> frozenset[CounterKey]:
-        return frozenset(bound.key for budget in self._cache.values() for bound in budget.bounds)
+        return frozenset(
+            bound.key for budget in self._cache.values() for bound in budget.bounds if bound.key.entity != COUPON_ENTITY
+        )

@@ -65,6 +65,7 @@ _PROPS: dict[str, type[Any]] = {
     "customEffect": fx.CustomEffectProps,
     "updateAttribute": fx.UpdateAttributeProps,
     "triggerWebhook": fx.TriggerWebhookProps,
+    "acceptCoupon": fx.AcceptCouponProps,
     "rejectCoupon": fx.RejectionProps,
     "rejectReferral": fx.RejectionProps,
     "rollbackDiscount": fx.RollbackDiscountProps,

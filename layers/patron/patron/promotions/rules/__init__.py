@@ -29,7 +29,15 @@ from patron.promotions.rules.errors import (
     RuleIssue,
     RuleLocation,
 )
-from patron.promotions.rules.facts import EventFacts, Facts, ItemFacts, ProfileFacts, SessionFacts, TimeFacts
+from patron.promotions.rules.facts import (
+    CouponFacts,
+    EventFacts,
+    Facts,
+    ItemFacts,
+    ProfileFacts,
+    SessionFacts,
+    TimeFacts,
+)
 from patron.promotions.rules.index_keys import Requirements, requirements, requirements_of_any
 from patron.promotions.rules.interpreter import Interpreter
 from patron.promotions.rules.parser import parse
@@ -62,6 +70,7 @@ __all__ = [
     "Checked",
     "Compiler",
     "Condition",
+    "CouponFacts",
     "EventFacts",
     "Facts",
     "Interpreter",

@@ -140,6 +140,33 @@ class EventFacts:
         self.attributes: Mapping[str, Any] = attributes or {}
 
 
+class CouponFacts:
+    """A valid coupon the session presents, for the campaign it belongs to: `coupon.*` while that campaign is
+    evaluated (`Facts.coupon`). `discount_remainder` is None when the coupon has no discount limit; `usage_limit`
+    0 when its redemptions are unlimited."""
+
+    __slots__ = ("attributes", "campaign_id", "discount_remainder", "id", "usage_counter", "usage_limit", "value")
+
+    def __init__(
+        self,
+        *,
+        id: int,
+        value: str,
+        campaign_id: int,
+        attributes: Mapping[str, Any] | None = None,
+        usage_counter: Decimal | int = 0,
+        usage_limit: Decimal | int = 0,
+        discount_remainder: Decimal | None = None,
+    ):
+        self.id = id
+        self.value = value
+        self.campaign_id = campaign_id
+        self.attributes: Mapping[str, Any] = attributes or {}
+        self.usage_counter = _number(usage_counter)
+        self.usage_limit = _number(usage_limit)
+        self.discount_remainder = discount_remainder
+
+
 class TimeFacts:
     """The evaluation's instant, and its calendar fields in the application's timezone. `weekday` is ISO's:
     1 = Monday ... 7 = Sunday; `hour` 0-23."""
@@ -166,9 +193,12 @@ class Facts:
 
     `memo` holds aggregates shared by many campaigns (`Compiler(share_aggregates=True)`), computed once per request:
     whoever changes the facts after a condition ran (cascading discounts) calls `changed()`.
+
+    `coupons` holds the valid coupon presented for each coupon campaign (by campaign id); `coupon` is the one of the
+    campaign being evaluated, set by the evaluator before that campaign's conditions run.
     """
 
-    __slots__ = ("additional_costs", "event", "items", "memo", "profile", "session", "time")
+    __slots__ = ("additional_costs", "coupon", "coupons", "event", "items", "memo", "profile", "session", "time")
 
     def __init__(
         self,
@@ -179,8 +209,11 @@ class Facts:
         additional_costs: Mapping[str, Decimal] | None = None,
         profile: ProfileFacts | None = None,
         event: EventFacts | None = None,
+        coupons: Mapping[int, CouponFacts] | None = None,
     ):
         self.session = session
+        self.coupons: Mapping[int, CouponFacts] = coupons or {}
+        self.coupon: CouponFacts | None = None
         self.items = tuple(items)
         self.additional_costs: Mapping[str, Decimal] = additional_costs or {}
         self.profile = profile

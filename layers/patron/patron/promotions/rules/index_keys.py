@@ -26,6 +26,7 @@ from patron.promotions.rules.facts import Facts
 from patron.promotions.rules.tree import (
     Aggregate,
     And,
+    Boolean,
     Call,
     Compare,
     CompareOperator,
@@ -39,6 +40,7 @@ from patron.promotions.rules.tree import (
 )
 
 _EVENT_TYPE = ["event", "type"]
+_COUPON_VALID = ["coupon", "valid"]
 _COUPON_CODES = ["session", "couponCodes"]
 _ITEM_FIELDS: dict[tuple[str, ...], str] = {("item", "sku"): "skus", ("item", "category"): "categories"}
 # The string fields an equality can key, by their dotted name; attributes are read by `field_reader` too.
@@ -68,6 +70,9 @@ class Requirements:
     categories: frozenset[str] | None = None  # a cart item is in one of these categories
     # (field, strings), sorted by field: each field (`session.storeIntegrationId`) holds one of its strings.
     fields: tuple[tuple[str, frozenset[str]], ...] = ()
+    # `coupon.valid`: a valid coupon of the campaign itself is presented (the index keys it by the campaign's id;
+    # `admits`, which knows no campaign, leaves it to the condition).
+    coupon: bool = False
 
     def admits(self, facts: Facts) -> bool:
         """False when the facts lack a requirement: the condition is then false, whatever else they hold."""
@@ -129,6 +134,8 @@ def _of(node: Node) -> Requirements:
             for branch in branches[1:]:
                 found = either(found, branch)
             return found
+        case Get() if _is(node, _COUPON_VALID):
+            return Requirements(coupon=True)
         case Compare():
             return _comparison(node)
         case In(element=element, collection=collection, negated=False):
@@ -152,6 +159,8 @@ def _comparison(node: Compare) -> Requirements:
         left, right, operator = right, left, _MIRRORED[operator]
     if operator == "==" and isinstance(right, String) and _is(left, _EVENT_TYPE):
         return Requirements(event_types=frozenset([right.value]))
+    if operator == "==" and isinstance(right, Boolean) and right.value is True and _is(left, _COUPON_VALID):
+        return Requirements(coupon=True)
     if operator == "==" and isinstance(right, String) and (field := _keyed_field(left)) is not None:
         return Requirements(fields=((field, frozenset([right.value])),))
     if not isinstance(left, Aggregate) or left.over != "items" or left.where is None:
@@ -272,6 +281,7 @@ def _both(a: Requirements, b: Requirements) -> Requirements:
         skus=_smaller(a.skus, b.skus),
         categories=_smaller(a.categories, b.categories),
         fields=tuple(sorted(fields.items())),
+        coupon=a.coupon or b.coupon,
     )
 
 
@@ -288,4 +298,5 @@ def either(a: Requirements, b: Requirements) -> Requirements:
         skus=_union(a.skus, b.skus),
         categories=_union(a.categories, b.categories),
         fields=tuple((field, allowed | theirs[field]) for field, allowed in a.fields if field in theirs),
+        coupon=a.coupon and b.coupon,
     )

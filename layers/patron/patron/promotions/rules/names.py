@@ -70,6 +70,15 @@ PROFILE: dict[str, tuple[Type, Reader]] = {
 EVENT: dict[str, tuple[Type, Reader]] = {
     "type": (STRING, lambda f, _: None if (e := f.event) is None else e.type),
 }
+# The campaign's own coupon (campaigns with the `coupons` feature): `coupon.valid` is Talon.One's "coupon code is
+# valid" condition, and a rule that requires it accepts the coupon when it applies.
+COUPON: dict[str, tuple[Type, Reader]] = {
+    "valid": (BOOLEAN, lambda f, _: f.coupon is not None),
+    "value": (STRING, lambda f, _: None if (c := f.coupon) is None else c.value),
+    "usageCounter": (NUMBER, lambda f, _: None if (c := f.coupon) is None else c.usage_counter),
+    "usageLimit": (NUMBER, lambda f, _: None if (c := f.coupon) is None else c.usage_limit),
+    "discountRemainder": (NUMBER, lambda f, _: None if (c := f.coupon) is None else c.discount_remainder),
+}
 TIME_FIELDS: dict[str, tuple[Type, Reader]] = {
     "instant": (TIME, lambda f, _: f.time.instant),
     "date": (DATE, lambda f, _: f.time.date),
@@ -96,12 +105,13 @@ FIELDS: dict[str, dict[str, tuple[Type, Reader]]] = {
     "session": SESSION,
     "profile": PROFILE,
     "event": EVENT,
+    "coupon": COUPON,
     "time": TIME_FIELDS,
     "item": ITEM,
     "cost": COST,
 }
-ATTRIBUTE_SCOPES = ("session", "profile", "event", "item")
-ROOTS = ("session", "profile", "event", "time", "item", "cost", "additionalCosts")
+ATTRIBUTE_SCOPES = ("session", "profile", "event", "item", "coupon")
+ROOTS = ("session", "profile", "event", "coupon", "time", "item", "cost", "additionalCosts")
 
 
 def _attribute_reader(scope: str, name: str, declared: Type) -> Reader:
@@ -112,6 +122,8 @@ def _attribute_reader(scope: str, name: str, declared: Type) -> Reader:
         return lambda f, _: None if (p := f.profile) is None else coerce(p.attributes.get(name))
     if scope == "event":
         return lambda f, _: None if (e := f.event) is None else coerce(e.attributes.get(name))
+    if scope == "coupon":
+        return lambda f, _: None if (c := f.coupon) is None else coerce(c.attributes.get(name))
     return lambda _, i: coerce(i.attributes.get(name))
 
 

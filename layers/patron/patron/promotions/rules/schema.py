@@ -61,7 +61,7 @@ _CATALOG_TYPES: dict[str, Type] = {
     "object": DYNAMIC,
 }
 
-SCOPES = ("session", "profile", "item", "event")
+SCOPES = ("session", "profile", "item", "event", "coupon")
 
 
 def catalog_type(name: str) -> Type:

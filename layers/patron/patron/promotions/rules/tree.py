@@ -175,6 +175,13 @@ def children(node: Node) -> Iterator[Node]:
             pass
 
 
+def reads(tree: Node, root: str) -> bool:
+    """Whether the expression reads a name under `root` (`coupon.value` reads `coupon`)."""
+    if isinstance(tree, Get):
+        return tree.path[0] == root
+    return any(reads(child, root) for child in children(tree))
+
+
 def bound_issues(tree: Node) -> list[RuleIssue]:
     """The size and depth bounds, measured without recursion (a tree from JSON may be anything)."""
     count = 0
