@@ -15,8 +15,8 @@ from patron.promotions.budgets import coupon_discount_key, coupon_usage_key
 from patron.promotions.decide import Snapshot, decide
 from patron.promotions.evaluator import Evaluation
 from patron.promotions.loading import DefinitionError, merge
-from patron.promotions.pricing import Line
 from patron.promotions.presented import PresentedCoupon
+from patron.promotions.pricing import Line
 from patron.promotions.rules import CouponFacts
 from patron.promotions.ruleset import CompiledRuleset
 from patron.promotions.store import compile_version

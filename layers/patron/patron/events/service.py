@@ -49,6 +49,7 @@ class _Decision:
     plan: list[committer.Write] = field(default_factory=list)
     missing_counters: frozenset[CounterKey] = frozenset()  # read these and decide again
     missing_profile: str | None = None  # (the event names its profile: always read at once)
+    missing_coupons: frozenset[str] = frozenset()  # (an event presents no coupon)
 
 
 def event_conflict() -> ConflictError:

@@ -224,6 +224,9 @@ class Settings(_Definition, frozen=True):
     timezone: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] = "UTC"
     # Later campaigns see earlier campaigns' discounts (session.total, item.price are discounted).
     cascading_discounts: bool = False
+    # Coupon and referral codes match exactly as written (Talon.One's default); false: `summer25` finds SUMMER25,
+    # codes being stored upper-cased (patron.coupons.model.normalise_code).
+    case_sensitive_codes: bool = True
 
 
 class Ruleset(_Definition, frozen=True):

@@ -89,6 +89,12 @@ class RejectionProps(_Props, frozen=True):
     campaign_exclusion_reason: str | None = None
 
 
+class RollbackCouponProps(_Props, frozen=True):
+    """`rollbackCoupon`: a redeemed coupon given back (cancel, reopen)."""
+
+    value: str
+
+
 class RollbackDiscountProps(_Props, frozen=True):
     name: str
     value: Decimal
@@ -110,6 +116,7 @@ Props = (
     | TriggerWebhookProps
     | AcceptCouponProps
     | RejectionProps
+    | RollbackCouponProps
     | RollbackDiscountProps
 )
 
@@ -136,8 +143,9 @@ class Effect(msgspec.Struct, frozen=True, omit_defaults=True, rename="camel"):
         return Decimal(0)
 
     def rollback(self) -> Effect | None:
-        """The effect cancel, return and reopen answer for this one: `rollbackDiscount` for a discount; none for
-        the others (attribute updates and free items are not rolled back, as Talon.One documents)."""
+        """The effect cancel and reopen answer for this one: `rollbackDiscount` for a discount, `rollbackCoupon` for
+        an accepted coupon; none for the others (attribute updates and free items are not rolled back, as Talon.One
+        documents). A return rolls back the discounts of the returned items only (sessions.service)."""
         props = self.props
         if isinstance(props, SetDiscountProps):
             rolled = RollbackDiscountProps(name=props.name, value=props.value, scope=props.scope)
@@ -149,6 +157,8 @@ class Effect(msgspec.Struct, frozen=True, omit_defaults=True, rename="camel"):
                 cart_item_sub_position=props.sub_position,
                 scope=props.scope,
             )
+        elif isinstance(props, AcceptCouponProps):
+            return msgspec.structs.replace(self, effect_type="rollbackCoupon", props=RollbackCouponProps(props.value))
         elif isinstance(props, SetDiscountPerAdditionalCostProps):
             rolled = RollbackDiscountProps(
                 name=props.name,

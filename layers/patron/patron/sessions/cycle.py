@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Protocol, TypeVar
 
+from patron.coupons.items import CouponChangedError, CouponExhaustedError
 from patron.dynamo import committer
 from patron.profiles.model import VersionConflictError
 from patron.promotions.budgets import CounterKey
@@ -23,7 +24,9 @@ from patron.promotions.ruleset import CompiledRuleset
 from patron.sessions.store import Read, SessionStore
 
 ATTEMPTS = 4  # reads and decisions when a counter or the profile moved meanwhile
-_MORE_READS = 2  # a profile named by the stored session, then the counters its facts make candidates
+# A profile named by the stored session, the coupons it holds and the session names, then the counters its facts
+# make candidates.
+_MORE_READS = 3
 
 
 class Rulesets(Protocol):
@@ -63,6 +66,9 @@ class Decision(Protocol):
     @property
     def missing_profile(self) -> str | None: ...
 
+    @property
+    def missing_coupons(self) -> frozenset[str]: ...
+
 
 D = TypeVar("D", bound=Decision)
 
@@ -77,27 +83,42 @@ def run(
     *,
     dry: bool,
     conflict: Callable[[], Exception],
+    coupons: Iterable[str] = (),
 ) -> tuple[D, Read]:
-    """The decision that was committed (or, `dry`, would be) and the read it was made on. Any other exception of
-    the commit (the session's own version lost) is the caller's to answer."""
-    keys = set(counter_keys)
+    """The decision that was committed (or, `dry`, would be) and the read it was made on. `coupons`: the coupon
+    codes predicted (each read with the profile's holding of it). Any other exception of the commit (the session's
+    own version lost) is the caller's to answer."""
+    keys, codes = set(counter_keys), frozenset(coupons)
     for _ in range(ATTEMPTS):
-        read = store.read(application_id, session_id, profile_id, keys)
+        read = store.read(application_id, session_id, profile_id, keys, coupons=codes, holder=profile_id)
         decision = decide_on(read)
         for _ in range(_MORE_READS):
-            if not (decision.missing_counters or decision.missing_profile):
+            if not _lacks(decision):
                 break
-            more = store.read(application_id, None, decision.missing_profile, decision.missing_counters, pointer=False)
+            more = store.read(
+                application_id,
+                None,
+                decision.missing_profile,
+                decision.missing_counters,
+                pointer=False,
+                coupons=decision.missing_coupons,
+                holder=decision.missing_profile or read.profile_read,
+            )
             read = read.merged(more, decision.missing_profile)
             decision = decide_on(read)
-        if decision.missing_counters or decision.missing_profile:
-            keys, profile_id = set(read.counters_read), read.profile_read  # a new version meanwhile: again
+        if _lacks(decision):  # a new version meanwhile, or a profile whose holdings are still to read: again
+            keys, profile_id, codes = set(read.counters_read), read.profile_read, read.coupons_read
             continue
         if not dry and decision.plan:
             try:
                 store.commit(decision.plan)
-            except (BudgetExhaustedError, VersionConflictError):
-                keys, profile_id = set(read.counters_read), read.profile_read
+            except (BudgetExhaustedError, VersionConflictError, CouponExhaustedError, CouponChangedError):
+                # A counter, coupon or profile moved since the read: read again, decide again.
+                keys, profile_id, codes = set(read.counters_read), read.profile_read, read.coupons_read
                 continue
         return decision, read
     raise conflict()
+
+
+def _lacks(decision: Decision) -> bool:
+    return bool(decision.missing_counters or decision.missing_profile or decision.missing_coupons)

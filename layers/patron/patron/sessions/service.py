@@ -43,12 +43,13 @@ from patron.promotions.effects import Effect, RuleFailureReason, SetDiscountPerI
 from patron.promotions.eligibility import Eligibility, eligibility
 from patron.promotions.evaluator import Evaluation
 from patron.promotions.money import Money
+from patron.promotions.presented import PresentedCoupon
 from patron.promotions.pricing import Line
 from patron.promotions.rules import ProfileFacts
 from patron.promotions.ruleset import CompiledRuleset
 from patron.promotions.stored import storable_attributes
 from patron.promotions.webhooks import webhook_records
-from patron.sessions import cycle, orders
+from patron.sessions import coupons, cycle, orders
 from patron.sessions.model import (
     UNSET,
     Session,
@@ -71,6 +72,7 @@ class _Remembered:
     profile_id: str | None
     counters: frozenset[CounterKey]
     identifiers: tuple[str, ...] = ()  # with the profile, the subjects of per-entity counters
+    coupon_codes: tuple[str, ...] = ()  # the session's codes: read with it even when a call omits them
 
 
 _CLOSED_STATES = (SessionState.CLOSED, SessionState.PARTIALLY_RETURNED)
@@ -123,6 +125,7 @@ class _Decision:
     # Keys the decision needed but the read did not hold: read them and decide again.
     missing_counters: frozenset[CounterKey] = frozenset()
     missing_profile: str | None = None
+    missing_coupons: frozenset[str] = frozenset()  # coupon codes (every stored form) to read, with their holdings
     # The counters this decision read: the next call on the session (on this instance) reads them at once.
     needed: frozenset[CounterKey] = frozenset()
 
@@ -149,7 +152,10 @@ def _instant(text: str | None) -> datetime | None:
 
 
 def snapshot_of(
-    session: Session, profile: CustomerProfile | None, counters_used: Mapping[CounterKey, Decimal]
+    session: Session,
+    profile: CustomerProfile | None,
+    counters_used: Mapping[CounterKey, Decimal],
+    presented: Sequence[PresentedCoupon] = (),
 ) -> Snapshot:
     """What the engine sees of a session: remaining quantities (returned units are no longer in the cart)."""
     lines = [
@@ -177,6 +183,7 @@ def snapshot_of(
         first_session=session.first_session,
         profile=profile_facts(profile, session.profile_id),
         counters=counters_used,
+        coupons=presented,
     )
 
 
@@ -230,11 +237,13 @@ class SessionService:
         else:
             profile_id = remembered.profile_id if remembered is not None else None
         predicted = self._predicted_counters(application_id, session_id, change, now)
+        kept_codes = remembered.coupon_codes if remembered is not None else ()
+        codes = change.coupon_codes if change.coupon_codes is not UNSET else kept_codes
 
         def decide_on(read: Read) -> _Decision:
             return self._decide_update(application_id, session_id, change, read, now, only, explain)
 
-        return self._run(application_id, session_id, profile_id, predicted, decide_on, dry)
+        return self._run(application_id, session_id, profile_id, predicted, decide_on, dry, codes)
 
     def _predicted_counters(
         self, application_id: int, session_id: str, change: SessionChange, now: datetime
@@ -259,16 +268,9 @@ class SessionService:
         snapshot = snapshot_of(guess, None, {})
         return remembered | counters_to_read(ruleset, snapshot, now)
 
-    def _remember(
-        self,
-        application_id: int,
-        session_id: str,
-        profile_id: str | None,
-        needed: frozenset[CounterKey],
-        identifiers: tuple[str, ...],
-    ) -> None:
+    def _remember(self, application_id: int, session_id: str, kept: Session, needed: frozenset[CounterKey]) -> None:
         key = (application_id, session_id)
-        self._needed[key] = _Remembered(profile_id, needed, identifiers)
+        self._needed[key] = _Remembered(kept.profile_id, needed, kept.identifiers, kept.coupon_codes)
         self._needed.move_to_end(key)
         while len(self._needed) > _REMEMBERED_SESSIONS:
             self._needed.popitem(last=False)
@@ -281,6 +283,7 @@ class SessionService:
         counter_keys: set[CounterKey],
         decide_on: Callable[[Read], _Decision],
         dry: bool,
+        coupon_codes: Sequence[str] = (),
     ) -> Outcome:
         try:
             decision, _ = cycle.run(
@@ -292,11 +295,12 @@ class SessionService:
                 decide_on,
                 dry=dry,
                 conflict=session_conflict,
+                coupons=coupons.codes_to_read(coupon_codes),
             )
         except SessionConflictError:
             raise session_conflict() from None
         kept = decision.outcome.stored.session
-        self._remember(application_id, session_id, kept.profile_id, decision.needed, kept.identifiers)
+        self._remember(application_id, session_id, kept, decision.needed)
         return decision.outcome
 
     def _decide_update(
@@ -328,9 +332,7 @@ class SessionService:
         read_version = stored.session.version if stored else 0
 
         if stored is not None and current in _CLOSED_STATES and change.state is SessionState.CANCELLED:
-            return self._give_back(
-                application_id, stored, session, profile, read_version, stamp, read.order, OrderState.CANCELLED
-            )
+            return self._give_back(application_id, stored, session, read, read_version, stamp, OrderState.CANCELLED)
         if change.state is SessionState.CANCELLED:  # an open session cancelled: nothing was consumed
             kept = StoredSession(session, [], ruleset_version=stored.ruleset_version if stored else None)
             amount = read.order.amount if read.order is not None else Decimal(0)
@@ -345,7 +347,11 @@ class SessionService:
         evaluation: Evaluation | None = None
         explained: list[Eligibility] | None = [] if explain else None
         if ruleset is not None:
-            snapshot = snapshot_of(session, profile, read.used)
+            lacking = coupons.missing(session.coupon_codes, read, profile_id)
+            if lacking:
+                return _Decision(Outcome(StoredSession(session), []), [], missing_coupons=lacking)
+            presented = coupons.presented(ruleset, session.coupon_codes, read, profile_id, now, only)
+            snapshot = snapshot_of(session, profile, read.used, presented)
             decided = decide_on_read(ruleset, snapshot, now, read.counters_read, only)
             evaluation = decided.evaluation
             if evaluation is None:
@@ -370,6 +376,7 @@ class SessionService:
             kept = StoredSession(session, effects, consumed, counted, version)
             plan.append(self._store.session_write(application_id, kept, read_version))
             plan += self._consume(application_id, ruleset, kept, now)
+            plan += coupons.redemption_writes(self._store.ledgers, application_id, consumed, read, profile_id)
             currency = ruleset.money.currency if ruleset is not None else None
             sale: _OrderPart = (session, read.order, _OrderChange(OrderState.SALE, paid), currency)
             # What rules set on the profile and the webhooks they triggered become real with the close, as budgets do.
@@ -399,11 +406,12 @@ class SessionService:
     def _consume(
         self, application_id: int, ruleset: CompiledRuleset | None, kept: StoredSession, now: datetime
     ) -> list[committer.Write]:
-        if ruleset is None or not kept.consumed:
+        budgets = coupons.budget_part(kept.consumed)
+        if ruleset is None or not budgets:
             return []
         session = kept.session
         subjects = Subjects(session.integration_id, session.profile_id, tuple(session.identifiers))
-        return counters.consumption_writes(self._store.ledgers, application_id, ruleset, kept.consumed, subjects, now)
+        return counters.consumption_writes(self._store.ledgers, application_id, ruleset, budgets, subjects, now)
 
     def _profile_writes(
         self,
@@ -505,14 +513,19 @@ class SessionService:
         application_id: int,
         stored: StoredSession,
         session: Session,
-        profile: CustomerProfile | None,
+        read: Read,
         read_version: int,
         stamp: str,
-        order: Order | None,
         order_state: OrderState,
     ) -> _Decision:
-        """Cancel of a closed session, or reopen: what the close consumed goes back; discounts roll back; the
-        session's order is cancelled (or pending again, on reopen)."""
+        """Cancel of a closed session, or reopen: what the close consumed goes back (budget counters and redeemed
+        coupons, answered `rollbackCoupon`); discounts roll back; the session's order is cancelled (or pending
+        again, on reopen)."""
+        holder = stored.session.profile_id
+        lacking = coupons.missing(coupons.redeemed(stored.consumed), read, holder)
+        if lacking:
+            return _Decision(Outcome(stored, []), [], missing_coupons=lacking)
+        profile, order = read.profile if session.profile_id is not None else None, read.order
         rollbacks = _rollbacks(stored.effects)
         kept = StoredSession(
             session, _survivors(stored.effects), ruleset_version=stored.ruleset_version, returns=stored.returns
@@ -520,8 +533,9 @@ class SessionService:
         plan = [self._store.session_write(application_id, kept, read_version)]
         plan += [
             counters.give_back(self._store.ledgers, application_id, key, amount)
-            for key, amount in sorted(stored.consumed.items())
+            for key, amount in sorted(coupons.budget_part(stored.consumed).items())
         ]
+        plan += coupons.give_back_writes(self._store.ledgers, application_id, stored.consumed, read, holder)
         after = profile
         if stored.counted_total is not None and session.profile_id is not None:
             change = _OrderChange(order_state, order.amount if order is not None else Decimal(0))
@@ -560,14 +574,7 @@ class SessionService:
                 update_count=stored.session.update_count + 1,
             )
             return self._give_back(
-                application_id,
-                stored,
-                session,
-                read.profile,
-                stored.session.version,
-                stamp,
-                read.order,
-                OrderState.PENDING,
+                application_id, stored, session, read, stored.session.version, stamp, OrderState.PENDING
             )
 
         return self._run(application_id, session_id, None, set(), decide_on, dry=False)
@@ -610,7 +617,7 @@ class SessionService:
             # Discount budgets: what each campaign's rolled-back discounts took goes back to its setDiscount counters.
             given: dict[CounterKey, Decimal] = {}
             for rollback in rollbacks:
-                for key in stored.consumed:
+                for key in coupons.budget_part(stored.consumed):  # a coupon stays redeemed by a partial return
                     if key.campaign_id == rollback.campaign_id and key.action == "setDiscount":
                         given[key] = min(given.get(key, Decimal(0)) + rollback.props.value, stored.consumed[key])
             consumed = {key: amount - given.get(key, Decimal(0)) for key, amount in stored.consumed.items()}

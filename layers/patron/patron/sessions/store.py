@@ -23,6 +23,8 @@ from typing import Any
 import msgspec
 from boto3.dynamodb.types import Binary
 
+from patron.coupons import items as coupon_items
+from patron.coupons.model import Coupon, Holding
 from patron.dynamo import codec, committer
 from patron.dynamo.batch import ATTEMPTS, UnprocessedItemsError, backoff
 from patron.orders.keys import ORDER_SK, customer_order_sk, customer_orders_pk, order_pk
@@ -69,6 +71,7 @@ _PROPS: dict[str, type[Any]] = {
     "rejectCoupon": fx.RejectionProps,
     "rejectReferral": fx.RejectionProps,
     "rollbackDiscount": fx.RollbackDiscountProps,
+    "rollbackCoupon": fx.RollbackCouponProps,
 }
 _EFFECTS = msgspec.json.Encoder(decimal_format="number")
 _STORED_EFFECTS = msgspec.json.Decoder(list[fx.Effect], float_hook=Decimal)
@@ -220,15 +223,28 @@ class Read:
     used: dict[CounterKey, Decimal]
     profile_read: str | None  # the profile id the read looked for (None: none)
     counters_read: frozenset[CounterKey]
+    coupons: Mapping[str, Coupon] = field(default_factory=dict)  # by stored code
+    coupons_read: frozenset[str] = frozenset()  # the codes looked up, found or not
+    holdings: Mapping[str, Holding] = field(default_factory=dict)  # what `holder_read` holds of them, by code
+    holder_read: str | None = None  # the profile whose holdings were read with the coupons (None: none)
 
     def merged(self, more: Read, profile_id: str | None) -> Read:
-        """This read with a second one's counters, and its profile when the second read was for `profile_id`."""
+        """This read with a second one's counters and coupons, its profile when the second read was for
+        `profile_id`, and its holdings when it read a holder's (then they replace these: another profile's)."""
+        holdings = self.holdings
+        if more.holder_read is not None:
+            same = more.holder_read == self.holder_read
+            holdings = {**self.holdings, **more.holdings} if same else dict(more.holdings)
         return dataclasses.replace(
             self,
             profile=more.profile if profile_id else self.profile,
             profile_read=profile_id or self.profile_read,
             used={**self.used, **more.used},
             counters_read=self.counters_read | more.counters_read,
+            coupons={**self.coupons, **more.coupons},
+            coupons_read=self.coupons_read | more.coupons_read,
+            holdings=holdings,
+            holder_read=more.holder_read or self.holder_read,
         )
 
 
@@ -250,8 +266,11 @@ class SessionStore:
         profile_id: str | None,
         counter_keys: Iterable[CounterKey],
         pointer: bool = True,
+        coupons: Iterable[str] = (),
+        holder: str | None = None,
     ) -> Read:
-        """One BatchGetItem (more only past 100 keys or for keys DynamoDB left unprocessed)."""
+        """One BatchGetItem (more only past 100 keys or for keys DynamoDB left unprocessed). `coupons`: codes as
+        stored, each read with what `holder` (a profile's integration id) holds of it."""
         wanted: list[tuple[str, dict[str, str]]] = []
         if session_id is not None:
             wanted.append((self._orders, _session_key(application_id, session_id)))
@@ -262,10 +281,17 @@ class SessionStore:
             wanted.append((self._config, pointer_key(application_id)))
         keys = frozenset(counter_keys)
         wanted += [(self._ledgers, counters.counter_item_key(application_id, key)) for key in sorted(keys)]
+        codes = frozenset(coupons)
+        for code in sorted(codes):
+            wanted.append((self._ledgers, coupon_items.coupon_key(application_id, code)))
+            if holder is not None:
+                wanted.append((self._ledgers, coupon_items.holding_key(application_id, holder, code)))
         found = self._get(wanted)
         session = profile = order = None
         version: int | None = None
         used: dict[CounterKey, Decimal] = dict.fromkeys(keys, Decimal(0))
+        found_coupons: dict[str, Coupon] = {}
+        holdings: dict[str, Holding] = {}
         for table, item in found:
             if table == self._orders and item["SK"] == SESSION_SK:
                 session = from_item(item)
@@ -275,9 +301,26 @@ class SessionStore:
                 profile = profile_from_item(item)
             elif table == self._config:
                 version = live_version(codec.to_item(item))
+            elif item["SK"] == coupon_items.COUPON_SK:
+                coupon = coupon_items.coupon_from_item(item)
+                found_coupons[coupon.value] = coupon
+            elif str(item["SK"]).startswith(coupon_items.HOLDING_PREFIX):
+                holdings[str(item["SK"])[len(coupon_items.HOLDING_PREFIX) :]] = coupon_items.holding_from_item(item)
             else:
                 used.update(counters.used_from([item]))
-        return Read(session, profile, order, version, used, profile_id, keys)
+        return Read(
+            session,
+            profile,
+            order,
+            version,
+            used,
+            profile_id,
+            keys,
+            found_coupons,
+            codes,
+            holdings,
+            holder if codes else None,
+        )
 
     def _get(self, wanted: Sequence[tuple[str, dict[str, str]]]) -> list[tuple[str, dict[str, Any]]]:
         """Past 100 keys (BatchGetItem's limit: a cart whose candidates bind many budget counters), the batches go

@@ -1,0 +1,215 @@
+"""Coupons in Talon.One customer sessions, through the local runtime against DynamoDB Local: a valid coupon is
+accepted and redeemed exactly once at close, every other code is rejected with Talon.One's reason, cancel and
+reopen give the redemption back, a gift card never gives more than its value, and 16 concurrent closes redeem a
+single-use coupon once."""
+
+from __future__ import annotations
+
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from patron.coupons import items
+from patron.coupons.model import Coupon
+from patron.dynamo import codec
+from tests.conftest import Tenant, new_tenant
+from tests.integration.rulesets import publish
+
+NOW = datetime.now(UTC)
+SETTINGS = {"currency": "EUR", "timezone": "Europe/Rome"}
+
+
+def coupon_campaign(campaign_id: int = 10, condition: str = "coupon.valid") -> dict[str, Any]:
+    return {
+        "id": campaign_id,
+        "name": f"Coupon campaign {campaign_id}",
+        "features": ["coupons"],
+        "rules": [
+            {
+                "title": "Coupon code is valid",
+                "condition": condition,
+                "effects": [{"type": "setDiscount", "name": "10% off", "value": "session.total * 0.1"}],
+            }
+        ],
+    }
+
+
+def with_campaigns(runtime: Any, *campaigns: dict[str, Any], **settings: Any) -> Tenant:
+    tenant = new_tenant(runtime)
+    publish(runtime, tenant.application_id, {"settings": {**SETTINGS, **settings}, "campaigns": list(campaigns)})
+    return tenant
+
+
+def add_coupon(runtime: Any, tenant: Tenant, value: str, campaign_id: int = 10, **fields: Any) -> Coupon:
+    coupon = Coupon(value=value, campaign_id=campaign_id, id=int(uuid.uuid4().int % 10**12), created=NOW, **fields)
+    item = items.coupon_item(tenant.application_id, coupon)
+    runtime.dynamodb_client().put_item(TableName=runtime.table_names["LedgersTable"], Item=codec.to_item(item))
+    return coupon
+
+
+def stored(runtime: Any, tenant: Tenant, value: str) -> Coupon:
+    answer = runtime.dynamodb_client().get_item(
+        TableName=runtime.table_names["LedgersTable"],
+        Key=codec.to_item(items.coupon_key(tenant.application_id, value)),
+        ConsistentRead=True,
+    )
+    return items.coupon_from_item(codec.from_item(answer["Item"]))
+
+
+def put(runtime: Any, tenant: Tenant, session_id: str, session: dict[str, Any]) -> Any:
+    body = {"customerSession": session, "responseContent": ["customerSession"]}
+    return runtime.request("PUT", f"/v2/customer_sessions/{session_id}", headers=tenant.headers, body=body)
+
+
+def effects(answer: Any) -> list[tuple[str, Any]]:
+    assert answer.status == 200, answer.body
+    found = []
+    for effect in answer.json()["effects"]:
+        props = effect["props"]
+        found.append((effect["effectType"], props.get("rejectionReason") or props["value"]))
+    return found
+
+
+def cart(price: int = 100) -> list[dict[str, Any]]:
+    return [{"sku": "sku-1", "price": price, "quantity": 1}]
+
+
+def new_id() -> str:
+    return f"s-{uuid.uuid4().hex[:12]}"
+
+
+def test_a_valid_coupon_is_accepted_redeemed_once_at_close_and_given_back_on_cancel(runtime):
+    tenant = with_campaigns(runtime, coupon_campaign())
+    add_coupon(runtime, tenant, "WELCOME10", usage_limit=5)
+    session_id = new_id()
+    opened = put(runtime, tenant, session_id, {"profileId": "ann", "cartItems": cart(), "couponCodes": ["WELCOME10"]})
+    assert effects(opened) == [("acceptCoupon", "WELCOME10"), ("setDiscount", 10)]
+    assert stored(runtime, tenant, "WELCOME10").usage_counter == 0  # an open session redeems nothing
+
+    closed = put(runtime, tenant, session_id, {"state": "closed"})  # the codes are kept when omitted
+    assert effects(closed) == [("acceptCoupon", "WELCOME10"), ("setDiscount", 10)]
+    assert stored(runtime, tenant, "WELCOME10").usage_counter == 1
+    again = put(runtime, tenant, session_id, {"state": "closed"})  # closed twice: refused, nothing redeemed again
+    assert again.status == 400 and stored(runtime, tenant, "WELCOME10").usage_counter == 1
+
+    cancelled = put(runtime, tenant, session_id, {"state": "cancelled"})
+    assert effects(cancelled) == [("rollbackCoupon", "WELCOME10"), ("rollbackDiscount", 10)]
+    assert stored(runtime, tenant, "WELCOME10").usage_counter == 0
+
+
+def test_codes_are_rejected_with_talons_reasons(runtime):
+    tenant = with_campaigns(runtime, coupon_campaign(), coupon_campaign(11, "coupon.valid and session.total > 500"))
+    add_coupon(runtime, tenant, "OLD", expiry_date=NOW - timedelta(days=1))
+    add_coupon(runtime, tenant, "LATER", start_date=NOW + timedelta(days=1))
+    add_coupon(runtime, tenant, "USED", usage_limit=1, usage_counter=1)
+    add_coupon(runtime, tenant, "BOB-ONLY", recipient_integration_id="bob")
+    add_coupon(runtime, tenant, "BIG", campaign_id=11)
+    codes = ["NOPE", "OLD", "LATER", "USED", "BOB-ONLY", "BIG"]
+    answer = put(runtime, tenant, new_id(), {"profileId": "ann", "cartItems": cart(), "couponCodes": codes})
+    assert effects(answer) == [
+        ("rejectCoupon", "CouponNotFound"),
+        ("rejectCoupon", "CouponExpired"),
+        ("rejectCoupon", "CouponStartDateInFuture"),
+        ("rejectCoupon", "CouponLimitReached"),
+        ("rejectCoupon", "CouponRecipientDoesNotMatch"),
+        ("rejectCoupon", "CouponRejectedByCondition"),
+    ]
+
+
+def test_a_personal_code_and_a_per_profile_limit(runtime):
+    tenant = with_campaigns(runtime, coupon_campaign())
+    add_coupon(runtime, tenant, "ONCE-EACH", profile_limit=1)
+    first = new_id()
+    put(runtime, tenant, first, {"profileId": "ann", "cartItems": cart(), "couponCodes": ["ONCE-EACH"]})
+    assert effects(put(runtime, tenant, first, {"state": "closed"}))[0] == ("acceptCoupon", "ONCE-EACH")
+    second = {"profileId": "ann", "cartItems": cart(), "couponCodes": ["ONCE-EACH"]}
+    assert effects(put(runtime, tenant, new_id(), second)) == [("rejectCoupon", "ProfileLimitReached")]
+    third = {"profileId": "carl", "cartItems": cart(), "couponCodes": ["ONCE-EACH"]}
+    assert effects(put(runtime, tenant, new_id(), third))[0] == ("acceptCoupon", "ONCE-EACH")
+    anonymous = {"cartItems": cart(), "couponCodes": ["ONCE-EACH"]}
+    assert effects(put(runtime, tenant, new_id(), anonymous)) == [("rejectCoupon", "ProfileRequired")]
+
+
+def test_a_gift_card_gives_at_most_what_is_left_and_a_case_insensitive_application_finds_codes(runtime):
+    tenant = with_campaigns(runtime, coupon_campaign(), caseSensitiveCodes=False)
+    add_coupon(runtime, tenant, "GIFT-25", discount_limit=Decimal(25), discount_counter=Decimal(20))
+    session_id = new_id()
+    put(runtime, tenant, session_id, {"profileId": "ann", "cartItems": cart(), "couponCodes": ["gift-25"]})
+    closed = put(runtime, tenant, session_id, {"state": "closed"})
+    assert effects(closed) == [("acceptCoupon", "GIFT-25"), ("setDiscount", 5)]
+    assert closed.json()["effects"][1]["props"]["desiredValue"] == 10
+    after = stored(runtime, tenant, "GIFT-25")
+    assert (after.discount_counter, after.usage_counter) == (Decimal(25), 1)
+    # Used up: the next session is refused before evaluating.
+    next_one = {"profileId": "bob", "cartItems": cart(), "couponCodes": ["GIFT-25"]}
+    assert effects(put(runtime, tenant, new_id(), next_one)) == [("rejectCoupon", "CouponLimitReached")]
+
+
+def test_reopen_gives_the_redemption_back_and_a_new_close_redeems_again(runtime):
+    tenant = with_campaigns(runtime, coupon_campaign())
+    add_coupon(runtime, tenant, "REOPEN", usage_limit=1)
+    session_id = new_id()
+    put(runtime, tenant, session_id, {"profileId": "ann", "cartItems": cart(), "couponCodes": ["REOPEN"]})
+    put(runtime, tenant, session_id, {"state": "closed"})
+    reopened = runtime.request("PUT", f"/v2/customer_sessions/{session_id}/reopen", headers=tenant.headers)
+    assert effects(reopened) == [("rollbackCoupon", "REOPEN"), ("rollbackDiscount", 10)]
+    assert stored(runtime, tenant, "REOPEN").usage_counter == 0
+    assert effects(put(runtime, tenant, session_id, {"state": "closed"}))[0] == ("acceptCoupon", "REOPEN")
+    assert stored(runtime, tenant, "REOPEN").usage_counter == 1
+
+
+def test_another_applications_coupon_is_not_found(runtime):
+    owner = with_campaigns(runtime, coupon_campaign())
+    add_coupon(runtime, owner, "MINE")
+    other = with_campaigns(runtime, coupon_campaign())
+    answer = put(runtime, other, new_id(), {"cartItems": cart(), "couponCodes": ["MINE"]})
+    assert effects(answer) == [("rejectCoupon", "CouponNotFound")]
+
+
+ROUNDS = 30
+
+
+def test_sixteen_closes_redeem_a_single_use_coupon_exactly_once(runtime):
+    for round_number in range(ROUNDS):
+        tenant = with_campaigns(runtime, coupon_campaign())
+        add_coupon(runtime, tenant, "SINGLE", usage_limit=1)
+
+        def close(n: int, tenant: Tenant = tenant) -> Any:
+            session = {"profileId": f"p{n}", "cartItems": cart(), "couponCodes": ["SINGLE"], "state": "closed"}
+            return put(runtime, tenant, new_id(), session)
+
+        with ThreadPoolExecutor(16) as pool:
+            answers = list(pool.map(close, range(16)))
+        assert all(answer.status in (200, 409) for answer in answers), [a.body for a in answers]
+        accepted = [a for a in answers if a.status == 200 and effects(a)[0] == ("acceptCoupon", "SINGLE")]
+        assert len(accepted) == 1, round_number
+        assert stored(runtime, tenant, "SINGLE").usage_counter == 1
+        refused = [a for a in answers if a.status == 200 and a not in accepted]
+        assert all(effects(a) == [("rejectCoupon", "CouponLimitReached")] for a in refused)
+
+
+def test_sixteen_closes_never_take_a_gift_card_past_its_value(runtime):
+    tenant = with_campaigns(runtime, coupon_campaign())
+    add_coupon(runtime, tenant, "GIFT-50", discount_limit=Decimal(50))
+
+    def close(n: int) -> Any:
+        session = {"profileId": f"p{n}", "cartItems": cart(), "couponCodes": ["GIFT-50"], "state": "closed"}
+        return put(runtime, tenant, new_id(), session)
+
+    with ThreadPoolExecutor(16) as pool:
+        answers = list(pool.map(close, range(16)))
+    assert all(answer.status in (200, 409) for answer in answers), [a.body for a in answers]
+    given = sum(
+        (
+            Decimal(str(e["props"]["value"]))
+            for a in answers
+            if a.status == 200
+            for e in a.json()["effects"]
+            if e["effectType"] == "setDiscount"
+        ),
+        Decimal(0),
+    )
+    after = stored(runtime, tenant, "GIFT-50")
+    assert after.discount_counter == given == Decimal(50)
