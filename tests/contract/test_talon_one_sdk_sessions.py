@@ -10,6 +10,7 @@ import talon_one
 from talon_one.exceptions import ApiException, NotFoundException
 
 from tests.contract.test_talon_one_sdk import base_url, integration_api
+from tests.integration.coupons import add_coupon
 from tests.integration.rulesets import publish
 
 __all__ = ["base_url"]  # the module's server fixture, shared
@@ -180,3 +181,45 @@ def test_returns_events_and_previous_returns_parse_with_the_sdk(base_url, runtim
     cancelled = api.update_customer_session_v2(session_id, request)
     assert cancelled.event is not None and cancelled.event.type == "talon_session_revoked"
     assert [r.id for r in cancelled.previous_returns or []] == [state.var_return.id]
+
+
+COUPON_CAMPAIGNS = {
+    "settings": {"currency": "EUR", "timezone": "Europe/Rome"},
+    "campaigns": [
+        {
+            "id": 9,
+            "name": "Welcome coupon",
+            "features": ["coupons"],
+            "rules": [
+                {
+                    "title": "Coupon code is valid",
+                    "condition": "coupon.valid",
+                    "effects": [{"type": "setDiscount", "name": "10% off", "value": "session.total * 0.1"}],
+                }
+            ],
+        }
+    ],
+}
+
+
+def test_coupons_accepted_rejected_and_rolled_back_parse_with_the_sdk(base_url, runtime, tenant):
+    publish(runtime, tenant.application_id, COUPON_CAMPAIGNS)
+    add_coupon(runtime, tenant, "SDK-WELCOME", campaign_id=9, usage_limit=1)
+    api = integration_api(base_url, tenant.key)
+    session_id = f"sdk-{uuid.uuid4().hex[:8]}"
+    request = _request("closed")
+    request.customer_session.coupon_codes = ["SDK-WELCOME", "SDK-NOPE"]
+    closed = api.update_customer_session_v2(session_id, request)
+    kinds = [effect.effect_type for effect in closed.effects]
+    assert kinds == ["acceptCoupon", "setDiscount", "rejectCoupon"]
+    accepted = talon_one.AcceptCouponEffectProps.from_dict(closed.effects[0].props)
+    assert accepted is not None and accepted.value == "SDK-WELCOME"
+    assert closed.effects[1].triggered_by_coupon == closed.effects[0].triggered_by_coupon
+    rejected = talon_one.RejectCouponEffectProps.from_dict(closed.effects[2].props)
+    assert rejected is not None and (rejected.value, rejected.rejection_reason) == ("SDK-NOPE", "CouponNotFound")
+
+    reopened = api.reopen_customer_session(session_id)
+    rolled = [effect for effect in reopened.effects if effect.effect_type == "rollbackCoupon"]
+    assert len(rolled) == 1
+    props = talon_one.RollbackCouponEffectProps.from_dict(rolled[0].props)
+    assert props is not None and props.value == "SDK-WELCOME"

@@ -11,10 +11,8 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from patron.coupons import items
-from patron.coupons.model import Coupon
-from patron.dynamo import codec
 from tests.conftest import Tenant, new_tenant
+from tests.integration.coupons import add_coupon, stored
 from tests.integration.rulesets import publish
 
 NOW = datetime.now(UTC)
@@ -40,22 +38,6 @@ def with_campaigns(runtime: Any, *campaigns: dict[str, Any], **settings: Any) ->
     tenant = new_tenant(runtime)
     publish(runtime, tenant.application_id, {"settings": {**SETTINGS, **settings}, "campaigns": list(campaigns)})
     return tenant
-
-
-def add_coupon(runtime: Any, tenant: Tenant, value: str, campaign_id: int = 10, **fields: Any) -> Coupon:
-    coupon = Coupon(value=value, campaign_id=campaign_id, id=int(uuid.uuid4().int % 10**12), created=NOW, **fields)
-    item = items.coupon_item(tenant.application_id, coupon)
-    runtime.dynamodb_client().put_item(TableName=runtime.table_names["LedgersTable"], Item=codec.to_item(item))
-    return coupon
-
-
-def stored(runtime: Any, tenant: Tenant, value: str) -> Coupon:
-    answer = runtime.dynamodb_client().get_item(
-        TableName=runtime.table_names["LedgersTable"],
-        Key=codec.to_item(items.coupon_key(tenant.application_id, value)),
-        ConsistentRead=True,
-    )
-    return items.coupon_from_item(codec.from_item(answer["Item"]))
 
 
 def put(runtime: Any, tenant: Tenant, session_id: str, session: dict[str, Any]) -> Any:
