@@ -182,15 +182,23 @@ class Subject:
 
     def closed_extras(self) -> list[int]:
         """At the close: the order's customer-index entry and each counter the session consumed (after)."""
+        from patron.coupons.items import coupon_key, holding_key
         from patron.orders.keys import ORDER_SK, customer_order_sk, customer_orders_pk, order_pk
+        from patron.promotions.budgets import COUPON_ENTITY
         from patron.promotions.counters import counter_item_key, key_of
         from patron.sessions.store import SESSION_SK, session_pk
 
         app = self.application_id
         session = self.sizes.stored("OrdersTable", {"PK": session_pk(app, self.session_id), "SK": SESSION_SK}) or {}
         order = self.sizes.stored("OrdersTable", {"PK": order_pk(app, self.session_id), "SK": ORDER_SK}) or {}
-        consumed = list(session.get("consumed", {}).get("M", {}))
-        counters = [self.sizes.item("LedgersTable", counter_item_key(app, key_of(label))) for label in consumed]
+        consumed = [key_of(label) for label in session.get("consumed", {}).get("M", {})]
+        counters = []
+        for key in consumed:
+            if key.entity != COUPON_ENTITY:
+                counters.append(self.sizes.item("LedgersTable", counter_item_key(app, key)))
+            elif key.action == "setDiscountEffect":  # a redemption: the coupon's counters and the holder's
+                counters.append(self.sizes.item("LedgersTable", coupon_key(app, key.entity_id)))
+                counters.append(self.sizes.item("LedgersTable", holding_key(app, self.customer, key.entity_id)))
         created = str(order.get("createdAt", {}).get("S", ""))
         index = self.sizes.item(
             "OrdersTable",
@@ -207,12 +215,18 @@ Step = tuple[str, int, Callable[[str], dict[str, Any]]]  # name, which session (
 
 
 def _steps(
-    runtime: LocalRuntime, meter: FunctionMeter, ruleset_name: str, ruleset: Ruleset, steps: Sequence[Step]
+    runtime: LocalRuntime,
+    meter: FunctionMeter,
+    ruleset_name: str,
+    ruleset: Ruleset,
+    steps: Sequence[Step],
+    coupons: Sequence[tuple[str, int]] = (),
 ) -> list[dict[str, Any]]:
-    """A fresh application with `ruleset` live, and new sessions (each of a new customer) taken through `steps`,
-    each metered and priced against its minimum."""
+    """A fresh application with `ruleset` live (and `coupons`, (code, campaign) pairs), and new sessions (each of a
+    new customer) taken through `steps`, each metered and priced against its minimum."""
     application_id, key = new_api_key(runtime, f"bench-sessions-{ruleset_name}")
     publish(runtime, application_id, ruleset)
+    add_coupons(runtime, application_id, coupons)
     headers = {"Authorization": f"ApiKey-v1 {key}"}
     subjects: dict[int, Subject] = {}
     ledgers = runtime.table_names["LedgersTable"]
@@ -279,6 +293,40 @@ def _steps(
     return rows
 
 
+COUPON_CODES = [("BENCH-TEN", 901), ("BENCH-FIVE", 902), ("BENCH-GIFT", 903)]
+
+
+def coupons_ruleset() -> Ruleset:
+    """examples/campaigns and three coupon campaigns (`coupon.valid`), one with a gift card's value."""
+    import msgspec
+
+    from patron.promotions.loading import merge
+
+    def campaign(campaign_id: int, value: str) -> dict[str, Any]:
+        effect = {"type": "setDiscount", "name": f"coupon {campaign_id}", "value": value}
+        rule = {"title": "Coupon code is valid", "condition": "coupon.valid", "effects": [effect]}
+        return {"id": campaign_id, "name": f"Coupon {campaign_id}", "features": ["coupons"], "rules": [rule]}
+
+    campaigns = [campaign(901, "session.total * 0.1"), campaign(902, "5"), campaign(903, "session.total")]
+    examples = examples_ruleset()
+    extra = merge([("bench", {"campaigns": campaigns})]).campaigns
+    return msgspec.structs.replace(examples, campaigns=[*examples.campaigns, *extra])
+
+
+def add_coupons(runtime: LocalRuntime, application_id: int, coupons: Sequence[tuple[str, int]]) -> None:
+    from decimal import Decimal
+
+    from patron.coupons import items
+    from patron.coupons.model import Coupon
+    from patron.dynamo import codec
+
+    client, table = runtime.dynamodb_client(), runtime.table_names["LedgersTable"]
+    for index, (code, campaign_id) in enumerate(coupons):
+        limit = Decimal(1000) if code == "BENCH-GIFT" else None
+        coupon = Coupon(code, campaign_id, 1000 + index, datetime.now(UTC), usage_limit=100, discount_limit=limit)
+        client.put_item(TableName=table, Item=codec.to_item(items.coupon_item(application_id, coupon)))
+
+
 def measure_units(runtime: LocalRuntime) -> list[dict[str, Any]]:
     from patron.dynamo.client import dynamodb_client
 
@@ -303,6 +351,17 @@ def measure_units(runtime: LocalRuntime) -> list[dict[str, Any]]:
         rows = _steps(runtime, meter, "1,000 generated", generated.ruleset(), generated_steps)
         example_steps: list[Step] = [("first update (creates)", 0, first), ("later update (another cart)", 0, later)]
         rows += _steps(runtime, meter, "examples", examples_ruleset(), example_steps)
+        codes = [code for code, _ in COUPON_CODES]
+
+        def with_coupons(customer: str) -> dict[str, Any]:
+            return {"customerSession": {**cart_body(customer), "couponCodes": codes}}
+
+        coupon_steps: list[Step] = [
+            ("first update (creates)", 0, with_coupons),
+            ("later update (another cart)", 0, later),
+            ("close", 0, close),
+        ]
+        rows += _steps(runtime, meter, "examples + 3 coupons", coupons_ruleset(), coupon_steps, COUPON_CODES)
     finally:
         meter.detach(dynamodb_client())
     return rows
