@@ -195,3 +195,59 @@ def test_sixteen_closes_never_take_a_gift_card_past_its_value(runtime):
     )
     after = stored(runtime, tenant, "GIFT-50")
     assert after.discount_counter == given == Decimal(50)
+
+
+def test_a_checkout_hold_keeps_the_last_use_for_its_session_until_it_ends(runtime):
+    tenant = with_campaigns(runtime, coupon_campaign(), couponHoldSeconds=600)
+    add_coupon(runtime, tenant, "LAST-ONE", usage_limit=1)
+    holder, other = new_id(), new_id()
+    held = put(runtime, tenant, holder, {"profileId": "ann", "cartItems": cart(), "couponCodes": ["LAST-ONE"]})
+    assert effects(held)[0] == ("acceptCoupon", "LAST-ONE")
+    # Another customer cannot take the held use, open or closing.
+    refused = {"profileId": "bob", "cartItems": cart(), "couponCodes": ["LAST-ONE"], "state": "closed"}
+    assert effects(put(runtime, tenant, other, refused)) == [("rejectCoupon", "CouponLimitReached")]
+    assert stored(runtime, tenant, "LAST-ONE").usage_counter == 0
+    # The holder's close turns its hold into the use.
+    assert effects(put(runtime, tenant, holder, {"state": "closed"}))[0] == ("acceptCoupon", "LAST-ONE")
+    assert stored(runtime, tenant, "LAST-ONE").usage_counter == 1
+
+
+def test_a_cancelled_or_expired_hold_frees_the_use(runtime):
+    tenant = with_campaigns(runtime, coupon_campaign(), couponHoldSeconds=600)
+    add_coupon(runtime, tenant, "FREED", usage_limit=1)
+    holder = new_id()
+    put(runtime, tenant, holder, {"profileId": "ann", "cartItems": cart(), "couponCodes": ["FREED"]})
+    put(runtime, tenant, holder, {"state": "cancelled"})
+    closing = {"profileId": "bob", "cartItems": cart(), "couponCodes": ["FREED"], "state": "closed"}
+    assert effects(put(runtime, tenant, new_id(), closing))[0] == ("acceptCoupon", "FREED")
+
+    # A hold that nobody renews ends by itself: here one whose end has passed, as a crashed checkout leaves it.
+    add_coupon(runtime, tenant, "STALE", usage_limit=1)
+    runtime.dynamodb_client().update_item(
+        TableName=runtime.table_names["LedgersTable"],
+        Key={"PK": {"S": f"APP#{tenant.application_id}#COUPON#STALE"}, "SK": {"S": "COUPON"}},
+        UpdateExpression="SET #h = :until, holdVersion = :one",
+        ExpressionAttributeNames={"#h": "hold#crashed-session"},
+        ExpressionAttributeValues={":until": {"S": "2020-01-01T00:00:00.000Z"}, ":one": {"N": "1"}},
+    )
+    closing["couponCodes"] = ["STALE"]
+    assert effects(put(runtime, tenant, new_id(), closing))[0] == ("acceptCoupon", "STALE")
+
+
+def test_sixteen_closes_against_a_held_last_use_take_none_of_it(runtime):
+    tenant = with_campaigns(runtime, coupon_campaign(), couponHoldSeconds=600)
+    add_coupon(runtime, tenant, "HELD", usage_limit=2)
+    holder = new_id()
+    put(runtime, tenant, holder, {"profileId": "ann", "cartItems": cart(), "couponCodes": ["HELD"]})
+
+    def close(n: int) -> Any:
+        session = {"profileId": f"p{n}", "cartItems": cart(), "couponCodes": ["HELD"], "state": "closed"}
+        return put(runtime, tenant, new_id(), session)
+
+    with ThreadPoolExecutor(16) as pool:
+        answers = list(pool.map(close, range(16)))
+    assert all(answer.status in (200, 409) for answer in answers), [a.body for a in answers]
+    taken = [a for a in answers if a.status == 200 and effects(a)[0] == ("acceptCoupon", "HELD")]
+    assert len(taken) == 1  # the one free use; the held one stays for its session
+    assert effects(put(runtime, tenant, holder, {"state": "closed"}))[0] == ("acceptCoupon", "HELD")
+    assert stored(runtime, tenant, "HELD").usage_counter == 2

@@ -227,6 +227,9 @@ class Settings(_Definition, frozen=True):
     # Coupon and referral codes match exactly as written (Talon.One's default); false: `summer25` finds SUMMER25,
     # codes being stored upper-cased (patron.coupons.model.normalise_code).
     case_sensitive_codes: bool = True
+    # Checkout holds (docs/coupons.md): an open session holds a use of each limited coupon it presents for this
+    # many seconds after its last update; 0: no holds.
+    coupon_hold_seconds: Annotated[int, msgspec.Meta(ge=0, le=86_400)] = 0
 
 
 class Ruleset(_Definition, frozen=True):

@@ -9,11 +9,14 @@ the profile's holding of it (patron.coupons.items), never to a budget counter.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from collections.abc import Set as AbstractSet
+from datetime import datetime, timedelta
 from decimal import Decimal
 
-from patron.coupons import items
+from patron.coupons import holds, items
+from patron.coupons.holds import NO_HOLDS
 from patron.coupons.model import Coupon, normalise_code
 from patron.coupons.validation import NO_HOLDING, rejection
 from patron.dynamo import committer
@@ -49,8 +52,10 @@ def presented(
     profile_id: str | None,
     now: datetime,
     only: frozenset[int] | None,
+    session_id: str | None = None,
 ) -> list[PresentedCoupon]:
-    """Each code as the engine sees it: a valid coupon, or the reason its check refused it."""
+    """Each code as the engine sees it: a valid coupon, or the reason its check refused it (the uses other
+    sessions hold count as taken)."""
     sensitive = ruleset.ruleset.settings.case_sensitive_codes
     answered: list[PresentedCoupon] = []
     for code in codes:
@@ -60,7 +65,11 @@ def presented(
         coupon = read.coupons.get(stored)
         running = coupon is not None and _running(ruleset, coupon.campaign_id, now, only)
         holding = read.holdings.get(stored, NO_HOLDING)
-        refused = rejection(coupon, now=now, profile_id=profile_id, campaign_running=running, holding=holding)
+        checked = coupon
+        held = read.coupon_holds.get(stored, NO_HOLDS).others(now, session_id) if coupon is not None else 0
+        if coupon is not None and held:
+            checked = dataclasses.replace(coupon, usage_counter=coupon.usage_counter + held)
+        refused = rejection(checked, now=now, profile_id=profile_id, campaign_running=running, holding=holding)
         if coupon is None or refused is not None:
             reason = refused.value if refused is not None else None
             answered.append(PresentedCoupon(code, None, reason, coupon.campaign_id if coupon else 0))
@@ -101,17 +110,66 @@ def budget_part(consumed: Mapping[CounterKey, Decimal]) -> dict[CounterKey, Deci
 
 
 def redemption_writes(
-    table: str, application_id: int, consumed: Mapping[CounterKey, Decimal], read: Read, holder: str | None
+    table: str,
+    application_id: int,
+    consumed: Mapping[CounterKey, Decimal],
+    read: Read,
+    holder: str | None,
+    session_id: str,
+    now: datetime,
+    holds_on: bool = False,
 ) -> list[committer.Write]:
-    """One conditional update per redeemed coupon (its uses and discount within its limits), and one of the
-    holder's redemptions of it (within a per-profile limit)."""
+    """One conditional update per redeemed coupon (its uses and discount within its limits; the session's hold
+    becomes the use, other sessions' holds are respected), one of the holder's redemptions of it (within a
+    per-profile limit), and the release of the session's holds of coupons it does not redeem. `holds_on`: the
+    application holds uses, so a limited coupon's redemption also waits for holds taken meanwhile."""
     writes: list[committer.Write] = []
-    for code, discount in sorted(redeemed(consumed).items()):
+    taken = redeemed(consumed)
+    for code, discount in sorted(taken.items()):
         coupon: Coupon = read.coupons[code]
-        writes.append(items.redeem(table, application_id, coupon, discount))
+        coupon_holds = read.coupon_holds.get(code, NO_HOLDS)
+        if coupon_holds.until or (holds_on and coupon.usage_limit):
+            writes.append(holds.redeem_held(table, application_id, coupon, discount, coupon_holds, session_id, now))
+        else:
+            writes.append(items.redeem(table, application_id, coupon, discount))
         if holder is not None:
             writes.append(items.redeem_for_profile(table, application_id, coupon, holder))
-    return writes
+    return writes + release_writes(table, application_id, read, session_id, now, keep=set(taken))
+
+
+def hold_writes(
+    table: str,
+    application_id: int,
+    ruleset: CompiledRuleset,
+    accepted: Iterable[str],
+    read: Read,
+    session_id: str,
+    now: datetime,
+) -> list[committer.Write]:
+    """An open session's update: a hold (renewed) of each accepted coupon with limited uses, when the application
+    holds uses at all; the session's other holds released."""
+    seconds = ruleset.ruleset.settings.coupon_hold_seconds
+    writes: list[committer.Write] = []
+    kept: set[str] = set()
+    for code in sorted(set(accepted)):
+        coupon = read.coupons.get(code)
+        if seconds and coupon is not None and coupon.usage_limit:
+            until = now + timedelta(seconds=seconds)
+            coupon_holds = read.coupon_holds.get(code, NO_HOLDS)
+            writes.append(holds.hold(table, application_id, coupon, coupon_holds, session_id, until, now))
+            kept.add(code)
+    return writes + release_writes(table, application_id, read, session_id, now, keep=kept)
+
+
+def release_writes(
+    table: str, application_id: int, read: Read, session_id: str, now: datetime, keep: AbstractSet[str] = frozenset()
+) -> list[committer.Write]:
+    """The session's holds released, but those of `keep`."""
+    return [
+        holds.release(table, application_id, code, coupon_holds, session_id, now)
+        for code, coupon_holds in sorted(read.coupon_holds.items())
+        if code not in keep and coupon_holds.held_by(session_id)
+    ]
 
 
 def give_back_writes(

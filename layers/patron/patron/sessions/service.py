@@ -334,13 +334,17 @@ class SessionService:
         if stored is not None and current in _CLOSED_STATES and change.state is SessionState.CANCELLED:
             return self._give_back(application_id, stored, session, read, read_version, stamp, OrderState.CANCELLED)
         if change.state is SessionState.CANCELLED:  # an open session cancelled: nothing was consumed
+            lacking = coupons.missing(session.coupon_codes, read, None)  # its checkout holds end
+            if lacking:
+                return _Decision(Outcome(StoredSession(session), []), [], missing_coupons=lacking)
             kept = StoredSession(session, [], ruleset_version=stored.ruleset_version if stored else None)
             amount = read.order.amount if read.order is not None else Decimal(0)
             cancelled: _OrderPart = (session, read.order, _OrderChange(OrderState.CANCELLED, amount), None)
             writes, after = self._profile_writes(application_id, profile_id, profile, 0, Decimal(0), stamp, cancelled)
+            released = coupons.release_writes(self._store.ledgers, application_id, read, session_id, now)
             return _Decision(
                 Outcome(kept, [], profile=after, event_type="talon_session_cancelled"),
-                [self._store.session_write(application_id, kept, read_version), *writes],
+                [self._store.session_write(application_id, kept, read_version), *writes, *released],
             )
 
         ruleset = self._rulesets.live(application_id, read.live_version)
@@ -350,7 +354,7 @@ class SessionService:
             lacking = coupons.missing(session.coupon_codes, read, profile_id)
             if lacking:
                 return _Decision(Outcome(StoredSession(session), []), [], missing_coupons=lacking)
-            presented = coupons.presented(ruleset, session.coupon_codes, read, profile_id, now, only)
+            presented = coupons.presented(ruleset, session.coupon_codes, read, profile_id, now, only, session_id)
             snapshot = snapshot_of(session, profile, read.used, presented)
             decided = decide_on_read(ruleset, snapshot, now, read.counters_read, only)
             evaluation = decided.evaluation
@@ -376,7 +380,10 @@ class SessionService:
             kept = StoredSession(session, effects, consumed, counted, version)
             plan.append(self._store.session_write(application_id, kept, read_version))
             plan += self._consume(application_id, ruleset, kept, now)
-            plan += coupons.redemption_writes(self._store.ledgers, application_id, consumed, read, profile_id)
+            holds_on = ruleset is not None and ruleset.ruleset.settings.coupon_hold_seconds > 0
+            plan += coupons.redemption_writes(
+                self._store.ledgers, application_id, consumed, read, profile_id, session_id, now, holds_on
+            )
             currency = ruleset.money.currency if ruleset is not None else None
             sale: _OrderPart = (session, read.order, _OrderChange(OrderState.SALE, paid), currency)
             # What rules set on the profile and the webhooks they triggered become real with the close, as budgets do.
@@ -394,6 +401,13 @@ class SessionService:
             plan.append(self._store.session_write(application_id, kept, read_version))
             writes, after = self._profile_writes(application_id, profile_id, profile, 0, Decimal(0), stamp)
             plan += writes
+            # Checkout holds: this session's uses of its accepted coupons held on, the others' released.
+            ledgers = self._store.ledgers
+            if ruleset is not None and evaluation is not None:
+                accepted = coupons.redeemed(evaluation.consumption)
+                plan += coupons.hold_writes(ledgers, application_id, ruleset, accepted, read, session_id, now)
+            else:
+                plan += coupons.release_writes(ledgers, application_id, read, session_id, now)
         if stored is None:
             event_type = "talon_session_created"
         elif change.state is SessionState.CLOSED and current is SessionState.OPEN:

@@ -24,6 +24,7 @@ import msgspec
 from boto3.dynamodb.types import Binary
 
 from patron.coupons import items as coupon_items
+from patron.coupons.holds import Holds, holds_from_item
 from patron.coupons.model import Coupon, Holding
 from patron.dynamo import codec, committer
 from patron.dynamo.batch import ATTEMPTS, UnprocessedItemsError, backoff
@@ -227,6 +228,7 @@ class Read:
     coupons_read: frozenset[str] = frozenset()  # the codes looked up, found or not
     holdings: Mapping[str, Holding] = field(default_factory=dict)  # what `holder_read` holds of them, by code
     holder_read: str | None = None  # the profile whose holdings were read with the coupons (None: none)
+    coupon_holds: Mapping[str, Holds] = field(default_factory=dict)  # each coupon's checkout holds, by code
 
     def merged(self, more: Read, profile_id: str | None) -> Read:
         """This read with a second one's counters and coupons, its profile when the second read was for
@@ -242,6 +244,7 @@ class Read:
             used={**self.used, **more.used},
             counters_read=self.counters_read | more.counters_read,
             coupons={**self.coupons, **more.coupons},
+            coupon_holds={**self.coupon_holds, **more.coupon_holds},
             coupons_read=self.coupons_read | more.coupons_read,
             holdings=holdings,
             holder_read=more.holder_read or self.holder_read,
@@ -291,6 +294,7 @@ class SessionStore:
         version: int | None = None
         used: dict[CounterKey, Decimal] = dict.fromkeys(keys, Decimal(0))
         found_coupons: dict[str, Coupon] = {}
+        coupon_holds: dict[str, Holds] = {}
         holdings: dict[str, Holding] = {}
         for table, item in found:
             if table == self._orders and item["SK"] == SESSION_SK:
@@ -304,6 +308,7 @@ class SessionStore:
             elif item["SK"] == coupon_items.COUPON_SK:
                 coupon = coupon_items.coupon_from_item(item)
                 found_coupons[coupon.value] = coupon
+                coupon_holds[coupon.value] = holds_from_item(item)
             elif str(item["SK"]).startswith(coupon_items.HOLDING_PREFIX):
                 holdings[str(item["SK"])[len(coupon_items.HOLDING_PREFIX) :]] = coupon_items.holding_from_item(item)
             else:
@@ -320,6 +325,7 @@ class SessionStore:
             codes,
             holdings,
             holder if codes else None,
+            coupon_holds,
         )
 
     def _get(self, wanted: Sequence[tuple[str, dict[str, str]]]) -> list[tuple[str, dict[str, Any]]]:
