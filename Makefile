@@ -8,7 +8,7 @@ SAM_VERSION := 1.170.0
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: run test lint typecheck unit integration contract template-check build bench bench-decide bench-sessions bench-import bench-import-memory openapi clean deps
+.PHONY: run test lint typecheck unit integration contract template-check build bench bench-decide bench-sessions bench-coupons bench-import bench-import-memory openapi clean deps
 
 deps: $(STAMPS)/venv $(STAMPS)/node
 
@@ -78,6 +78,13 @@ bench-decide: deps
 # with storage excluded (about 1 min; `make bench` runs it too). docs/benchmarks.md
 bench-sessions: deps
 	$(PY) -m bench.sessions
+
+# A million generated coupons written (PartiQL INSERTs, and conditional PutItems on fewer for contrast): time, write
+# units per coupon against the minimum (at most 1.05x, or the run fails), peak memory (`make bench` runs it too).
+# `make bench-coupons COUPONS=100000` for a quick look. docs/coupons.md
+COUPONS ?= 1000000
+bench-coupons: deps
+	$(PY) -m bench.coupons --count $(COUPONS)
 
 # A whole history through the import pipeline, batched against one item per call (about 30 min for the default
 # 20,000 customers and 200,000 orders: the naive arm is the slow one); then the reader's memory.

@@ -10,7 +10,18 @@ from __future__ import annotations
 import argparse
 import time
 
-from bench import authorizer, bulk, capacity, capacity_customers, cold_start, decide, import_memory, rules, sessions
+from bench import (
+    authorizer,
+    bulk,
+    capacity,
+    capacity_customers,
+    cold_start,
+    coupons,
+    decide,
+    import_memory,
+    rules,
+    sessions,
+)
 from bench.common import start_runtime
 
 
@@ -30,6 +41,7 @@ def main(argv: list[str] | None = None) -> None:
         authorizer.run(runtime, args.n)
         bulk.run(runtime)
         sessions.run(runtime)
+        coupons.run(runtime)
     finally:
         runtime.stop()
     memory = import_memory.run()

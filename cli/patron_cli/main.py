@@ -10,6 +10,10 @@
   patron campaigns publish APP_ID DIR [--note N]            patron campaigns history APP_ID [--limit 20]
   patron campaigns rollback APP_ID VERSION [--note N]       patron campaigns show APP_ID [VERSION]
   patron campaigns simulate APP_ID DIR [--sessions 100]
+  patron coupons create APP_ID CAMPAIGN_ID --count N [--pattern P --charset C --prefix X --suffix Y --usage-limit N
+                        --discount-limit D --profile-limit N --start T --expiry T --recipient ID] | --code CODE
+  patron coupons import APP_ID CAMPAIGN_ID FILE.csv         patron coupons show APP_ID CODE
+  patron coupons export APP_ID BATCH_ID [-o FILE]
 
 Without --stack the CLI acts on the local runtime (`make run`'s data). --stack NAME acts on a deployed stack
 with your AWS credentials. Every command takes --json. A new key's secret is printed once and never again.
@@ -31,7 +35,7 @@ from patron.applications.model import DEFAULT_RATE_LIMIT, ApiKey, Application, R
 from patron.applications.service import ApplicationService
 from patron.errors import PatronError
 from patron.promotions.simulation import DEFAULT_SESSIONS, MAX_SESSIONS
-from patron_cli import campaigns
+from patron_cli import campaigns, coupons
 from patron_cli.calls import (
     DEFAULT_LIMIT,
     DEFAULT_SINCE,
@@ -46,10 +50,12 @@ from patron_cli.output import table as _table
 from patron_cli.targets import (
     TargetError,
     local_call_log,
+    local_coupons,
     local_rulesets,
     local_service,
     local_simulations,
     stack_call_log,
+    stack_coupons,
     stack_rulesets,
     stack_service,
     stack_simulations,
@@ -248,6 +254,7 @@ def _parser() -> argparse.ArgumentParser:
     show.add_argument("application_id", type=int)
     show.add_argument("version", type=int, nargs="?")
     show.set_defaults(command=campaigns.show)
+    coupons.add_commands(groups, common)
     return parser
 
 
@@ -256,6 +263,8 @@ def _target(args: argparse.Namespace) -> AbstractContextManager[Any]:
         return nullcontext()  # offline
     if args.group == "campaigns" and args.action == "simulate":
         return stack_simulations(args.stack, args.region) if args.stack else local_simulations()
+    if args.group == "coupons":
+        return stack_coupons(args.stack, args.region) if args.stack else local_coupons()
     if args.group == "campaigns":
         return stack_rulesets(args.stack, args.region) if args.stack else local_rulesets()
     if args.group in ("logs", "health"):
@@ -295,7 +304,8 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-    print(_json(result) if args.json else text)
+    if args.json or text:  # `coupons export` wrote its CSV to standard output itself
+        print(_json(result) if args.json else text)
     return 0
 
 

@@ -12,6 +12,8 @@ import boto3
 
 from patron.applications.repository import DynamoApplicationRepository
 from patron.applications.service import ApplicationService
+from patron.coupons.service import CouponService
+from patron.coupons.wiring import coupon_service
 from patron.promotions.management import RulesetService
 from patron.promotions.simulation import SimulationService
 from patron.promotions.wiring import ruleset_service, simulation_service
@@ -75,6 +77,24 @@ def local_simulations() -> Iterator[SimulationService]:
     """Simulations over the local runtime's sessions, through the service the management API uses."""
     with local_tables() as (client, tables):
         yield simulation_service(client, _tables(tables["ConfigTable"], tables["OrdersTable"], tables["ProfilesTable"]))
+
+
+@contextmanager
+def local_coupons() -> Iterator[CouponService]:
+    """Coupons in the local runtime's ledgers table, through the service the management API uses."""
+    with local_tables() as (client, tables):
+        yield coupon_service(client, tables["ConfigTable"], tables["LedgersTable"])
+
+
+@contextmanager
+def stack_coupons(stack_name: str, region: str | None) -> Iterator[CouponService]:
+    session = boto3.session.Session(region_name=region)
+    outputs = stack_outputs(session.client("cloudformation"), stack_name)
+    try:
+        config, ledgers = outputs["ConfigTableName"], outputs["LedgersTableName"]
+    except KeyError as missing:
+        raise TargetError(f"stack {stack_name} has no output {missing}; is it a Patron stack?") from None
+    yield coupon_service(session.client("dynamodb"), config, ledgers)
 
 
 def _tables(config: str, orders: str, profiles: str) -> Tables:

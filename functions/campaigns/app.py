@@ -1,6 +1,6 @@
 """The management API: an application's campaigns as published ruleset versions (plan, simulate, publish, history,
-show, roll back). Only a `management` key reaches these routes (the authorizer refuses every other scope, and the routes
-check again)."""
+show, roll back) and their coupons (create, import, show, list a batch). Only a `management` key reaches these routes
+(the authorizer refuses every other scope, and the routes check again)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,10 @@ from typing import Any
 import msgspec
 
 from patron.applications.model import Scope
+from patron.coupons import csvimport
+from patron.coupons import wire as coupon_wire
+from patron.coupons.service import CouponService
+from patron.coupons.wiring import coupon_service
 from patron.dynamo.client import dynamodb_client
 from patron.errors import ForbiddenError
 from patron.http.api import Request, Response, RestApi
@@ -24,6 +28,8 @@ from patron.wiring import CompositionRoot
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
+DEFAULT_COUPON_PAGE = 100
+MAX_COUPON_PAGE = 1000
 
 
 @dataclass(frozen=True)
@@ -31,17 +37,19 @@ class Services:
     max_body_bytes: int
     rulesets: RulesetService
     simulations: SimulationService
+    coupons: CouponService
 
 
 def compose(environ: Mapping[str, str]) -> Services:
     """Rulesets live in the config table (versions and the live pointer); simulations read the orders table's
-    recent sessions and the profiles table too."""
+    recent sessions and the profiles table too; coupons and their batches live in the ledgers table."""
     tables = Tables.from_environ(environ)
     client = dynamodb_client()
     return Services(
         Api.from_environ(environ).body_limit,
         ruleset_service(client, tables.config),
         simulation_service(client, tables),
+        coupon_service(client, tables.config, tables.ledgers),
     )
 
 
@@ -152,6 +160,64 @@ def rollback_ruleset(request: Request, body: wire.RollbackRequest) -> Response:
     )
     location = f"/v1/management/rulesets/{published.info.version}"
     return Response(201, wire.published_response(published), {"Location": location})
+
+
+@api.route(
+    "POST",
+    "/v1/management/campaigns/{campaignId}/coupons",
+    body=coupon_wire.CreateCouponsRequest,
+    answers={201: coupon_wire.CouponsCreatedResponse},
+)
+def create_coupons(request: Request, body: coupon_wire.CreateCouponsRequest) -> Response:
+    """One coupon with a given code (`value`), or `numberOfCoupons` generated codes (at most 10,000; `patron coupons
+    create` for more), for a campaign of the live ruleset with the coupons feature. A given code that exists is
+    `409 coupon_exists`; a generated one is replaced by another."""
+    application_id = _management(request)
+    campaign_id = coupon_wire.parse_campaign_id(request.path_params["campaignId"])
+    coupons = services().coupons
+    terms = body.terms()
+    code = body.fixed()
+    if code is not None:
+        coupon = coupons.create_coupon(application_id, campaign_id, code, terms)
+        created = coupon_wire.CouponsCreatedResponse(total_result_size=1, data=[coupon_wire.coupon_view(coupon)])
+        return Response(201, created)
+    creation = coupons.create_batch(application_id, campaign_id, body.settings(), body.count(), terms)
+    return Response(201, coupon_wire.created_response(creation))
+
+
+@api.route(
+    "POST",
+    "/v1/management/campaigns/{campaignId}/coupons/import",
+    answers={201: coupon_wire.CouponsCreatedResponse},
+    check_body_text=False,
+)
+def import_coupons(request: Request) -> Response:
+    """Coupons from a CSV body (`text/csv`, UTF-8; at most 10,000 lines and the body limit): a header naming the
+    columns (`value`, `expirydate`, `startdate`, `limitval`, `discountlimit`, `reservationlimit`, `profilelimit`,
+    `recipientintegrationid`, `attributes`, `reservationmandatory`), a coupon per line. Every faulty line is named
+    (400) and a code that exists is `409 coupon_exists` with its line, before anything is written."""
+    application_id = _management(request)
+    campaign_id = coupon_wire.parse_campaign_id(request.path_params["campaignId"])
+    rows = csvimport.parse(csvimport.decode(request.body))
+    creation = services().coupons.import_coupons(application_id, campaign_id, rows)
+    return Response(201, coupon_wire.created_response(creation))
+
+
+@api.route("GET", "/v1/management/coupons/{couponValue}", answers=coupon_wire.CouponView)
+def get_coupon(request: Request) -> coupon_wire.CouponView:
+    """One coupon by its code (URL-encoded in the path: `SUMMER25%25OFF`), with its counters and what is left."""
+    application_id = _management(request)
+    return coupon_wire.coupon_view(services().coupons.coupon(application_id, request.path_params["couponValue"]))
+
+
+@api.route("GET", "/v1/management/coupon_batches/{batchId}", answers=coupon_wire.CouponBatchResponse)
+def get_coupon_batch(request: Request) -> coupon_wire.CouponBatchResponse:
+    """A batch and its coupons in creation order, a page at a time: `?limit=` (1-1000, default 100), `?cursor=`
+    (the previous page's `nextCursor`)."""
+    application_id = _management(request)
+    limit = request.query_int("limit", default=DEFAULT_COUPON_PAGE, minimum=1, maximum=MAX_COUPON_PAGE)
+    page = services().coupons.batch_page(application_id, request.path_params["batchId"], request.query_cursor(), limit)
+    return coupon_wire.batch_response(page)
 
 
 @api_handler

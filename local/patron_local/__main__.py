@@ -21,6 +21,9 @@ import threading
 from pathlib import Path
 
 from patron.applications.model import Application, Scope
+from patron.coupons.batches import CouponTerms
+from patron.coupons.service import CouponNotFoundError
+from patron.coupons.wiring import coupon_service
 from patron.errors import PatronError
 from patron.promotions.management import Published
 from patron.promotions.wiring import ruleset_service
@@ -61,6 +64,29 @@ def publish_demo_campaigns(runtime: LocalRuntime, application_id: int, folder: P
     return service.publish(application_id, ruleset, note="examples/campaigns", published_by="make run", if_changed=True)
 
 
+# The demo codes of examples/campaigns/coupons.yaml: (code, campaign id, terms).
+DEMO_COUPONS: list[tuple[str, int, CouponTerms]] = [
+    ("WELCOME10", 9, CouponTerms(profile_limit=1)),
+    *((f"SINGLE-USE-{n}", 10, CouponTerms(usage_limit=1)) for n in range(1, 6)),
+]
+
+
+def create_demo_coupons(runtime: LocalRuntime, application_id: int) -> list[tuple[str, bool]]:
+    """The demo codes, each created unless it exists (a restart creates nothing); (code, created now) each."""
+    service = coupon_service(
+        runtime.dynamodb_client(), runtime.table_names["ConfigTable"], runtime.table_names["LedgersTable"]
+    )
+    made: list[tuple[str, bool]] = []
+    for code, campaign_id, terms in DEMO_COUPONS:
+        try:
+            service.coupon(application_id, code)
+            made.append((code, False))
+        except CouponNotFoundError:
+            service.create_coupon(application_id, campaign_id, code, terms)
+            made.append((code, True))
+    return made
+
+
 def run() -> int:
     in_memory = os.environ.get("PATRON_IN_MEMORY", "") in ("1", "true", "yes")
     host = os.environ.get("PATRON_HOST", "127.0.0.1")
@@ -74,6 +100,7 @@ def run() -> int:
         application = _demo_application(runtime)
         key = _demo_key(runtime, application)
         demo = publish_demo_campaigns(runtime, application.id)
+        demo_coupons = create_demo_coupons(runtime, application.id)
         server = serve(runtime.gateway, host=host, port=port)
     except (PatronError, OSError) as error:
         runtime.stop()
@@ -89,6 +116,12 @@ def run() -> int:
     print(f"Demo application key: {key}")
     state = "unchanged" if demo.unchanged else "published"
     print(f"Demo campaigns (examples/campaigns): version {demo.info.version} is live ({state})")
+    created = sum(1 for _, new in demo_coupons if new)
+    codes = ", ".join(code for code, _ in demo_coupons)
+    print(
+        f"Demo coupons ({created} created now): {codes}. WELCOME10: 10 % off, once per profile;"
+        " SINGLE-USE-n: 5 % off, one use each"
+    )
     print(
         f"Try: curl -X PUT {base_url}/v2/customer_profiles/alice -H 'Authorization: ApiKey-v1 {key}' "
         '-H \'Content-Type: application/json\' -d \'{"attributes": {"tier": "gold"}}\''

@@ -123,11 +123,27 @@ def _requests(operation: str, params: dict[str, Any]) -> list[tuple[str, str, st
         for statement in params.get("Statements", []):
             match = _PARTIQL.match(str(statement.get("Statement", "")))
             verb, table = (match.group(1).capitalize(), match.group(2)) if match else ("Unknown", "")
-            found.append((f"dynamodb:PartiQL{verb}", table, None))
+            found.append((f"dynamodb:PartiQL{verb}", table, _inserted_key(verb, statement)))
         return found
     if "TableName" in params:
         return [(f"dynamodb:{operation}", str(params["TableName"]), _partition_key(params))]
     return []
+
+
+_INSERTED_NAME = re.compile(r"'((?:[^']|'')*)'\s*:\s*\?")
+
+
+def _inserted_key(verb: str, statement: dict[str, Any]) -> str | None:
+    """The partition key an INSERT with parameters writes (`VALUE {'PK': ?, ...}`), as IAM's LeadingKeys sees it;
+    None for other statements (a grant with LeadingKeys then refuses them)."""
+    if verb != "Insert":
+        return None
+    names = [name.replace("''", "'") for name in _INSERTED_NAME.findall(str(statement.get("Statement", "")))]
+    parameters = statement.get("Parameters") or []
+    if _PARTITION_KEY not in names or names.index(_PARTITION_KEY) >= len(parameters):
+        return None
+    value = parameters[names.index(_PARTITION_KEY)]
+    return str(value.get("S")) if isinstance(value, dict) and "S" in value else None
 
 
 class DynamoDBPolicyEnforcer:
