@@ -1,5 +1,5 @@
 """Talon.One's rule-engine routes: customer sessions (update: evaluate campaigns, close, cancel; read, reopen,
-returns) and tracked events."""
+returns), tracked events, and coupon reservations."""
 
 from __future__ import annotations
 
@@ -11,13 +11,15 @@ from typing import Any
 import msgspec
 
 from patron.clock import SystemClock
+from patron.coupons import wire as coupon_wire
+from patron.coupons.reservations import ReservationService
 from patron.dynamo.client import dynamodb_client
 from patron.errors import FieldIssue, ValidationError
 from patron.events import wire as events_wire
 from patron.events.model import EventOutcome, TrackedEvent, check_custom_type, check_dry_only
 from patron.events.service import EventService
 from patron.http import subjects
-from patron.http.api import Request, RestApi
+from patron.http.api import Request, Response, RestApi
 from patron.idempotency.service import IdempotencyStore
 from patron.idempotency.wiring import idempotency_store
 from patron.observability import api_handler
@@ -41,6 +43,7 @@ class Services:
     events: EventService
     rulesets: LiveRulesets
     idempotency: IdempotencyStore
+    reservations: ReservationService
 
 
 def compose(environ: Mapping[str, str]) -> Services:
@@ -58,6 +61,7 @@ def compose(environ: Mapping[str, str]) -> Services:
         events=EventService(store, rulesets, SystemClock()),
         rulesets=rulesets,
         idempotency=idempotency_store(client, tables),
+        reservations=ReservationService(client, tables.ledgers, tables.profiles, SystemClock()),
     )
 
 
@@ -91,6 +95,8 @@ def _state(outcome: Outcome, content: set[str], application_id: int) -> wire.Int
         state.customer_profile = profile_wire.profile_response(outcome.profile, services().account_id)
     if "ruleFailureReasons" in content:
         state.rule_failure_reasons = outcome.failures
+    if "coupons" in content:
+        state.coupons = [coupon_wire.coupon_view(coupon) for coupon in outcome.coupons]
     if "triggeredCampaigns" in content:
         state.triggered_campaigns = _triggered(application_id, outcome.stored.ruleset_version, outcome.triggered)
     if "event" in content:
@@ -204,6 +210,51 @@ def return_cart_items(request: Request, body: wire.ReturnIntegrationRequest) -> 
     returned = [ReturnedUnits(item.position, item.quantity) for item in body.return_.returned_cart_items]
     outcome = services().sessions.return_items(application_id, request.path_params["customerSessionId"], returned)
     return _state(outcome, set(body.response_content or ()), application_id)
+
+
+class CouponReservations(msgspec.Struct, forbid_unknown_fields=True):
+    """Talon.One's `CouponReservations`."""
+
+    integration_ids: list[str] = msgspec.field(name="integrationIDs")
+
+
+class ReservedCustomers(msgspec.Struct, rename="camel"):
+    """Talon.One's answer of `GetReservedCustomers`."""
+
+    total_result_size: int
+    data: list[profile_wire.CustomerProfile]
+
+
+@api.route(
+    "POST",
+    "/v1/coupon_reservations/{couponValue}",
+    body=CouponReservations,
+    answers={201: coupon_wire.CouponView},
+    idempotent=True,
+)
+def create_coupon_reservation(request: Request, body: CouponReservations) -> Response:
+    """The coupon reserved for each profile named (a profile that holds it already: no change). Refused whole
+    (400) when it would pass the coupon's reservation limit, or the coupon is personal or expired; 404 without it."""
+    reserved = services().reservations.reserve(
+        request.caller.application_id, request.path_params["couponValue"], body.integration_ids
+    )
+    return Response(201, coupon_wire.coupon_view(reserved.coupon))
+
+
+@api.route("DELETE", "/v1/coupon_reservations/{couponValue}", body=CouponReservations, answers={204: None})
+def delete_coupon_reservation(request: Request, body: CouponReservations) -> Response:
+    services().reservations.release(
+        request.caller.application_id, request.path_params["couponValue"], body.integration_ids
+    )
+    return Response(status=204)
+
+
+@api.route("GET", "/v1/coupon_reservations/customerprofiles/{couponValue}", answers=ReservedCustomers)
+def get_reserved_customers(request: Request) -> ReservedCustomers:
+    application_id = request.caller.application_id
+    profiles = services().reservations.reserved_profiles(application_id, request.path_params["couponValue"])
+    data = [profile_wire.profile_response(profile, services().account_id) for profile in profiles]
+    return ReservedCustomers(total_result_size=len(data), data=data)
 
 
 @api_handler

@@ -223,3 +223,22 @@ def test_coupons_accepted_rejected_and_rolled_back_parse_with_the_sdk(base_url, 
     assert len(rolled) == 1
     props = talon_one.RollbackCouponEffectProps.from_dict(rolled[0].props)
     assert props is not None and props.value == "SDK-WELCOME"
+
+
+def test_coupon_reservations_with_the_sdk(base_url, runtime, tenant):
+    publish(runtime, tenant.application_id, COUPON_CAMPAIGNS)
+    add_coupon(runtime, tenant, "SDK%WALLET", campaign_id=9, reservation_limit=5)
+    api = integration_api(base_url, tenant.key)
+    profile_id = f"sdk-{uuid.uuid4().hex[:8]}"
+    api.update_customer_profile_v2(profile_id, talon_one.CustomerProfileIntegrationRequestV2(attributes={}))
+    body = talon_one.CouponReservations(integrationIDs=[profile_id])
+    # The SDK URL-encodes the code itself (a raw client sends SDK%25WALLET: see test_coupon_reservations.py).
+    coupon = api.create_coupon_reservation("SDK%WALLET", body)
+    assert isinstance(coupon, talon_one.Coupon)
+    assert (coupon.value, coupon.reservation_counter) == ("SDK%WALLET", 1)
+    listed = api.get_reserved_customers("SDK%WALLET")
+    assert [profile.integration_id for profile in listed.data] == [profile_id]
+    api.delete_coupon_reservation("SDK%WALLET", body)
+    assert api.get_reserved_customers("SDK%WALLET").total_result_size == 0
+    with pytest.raises(NotFoundException):
+        api.create_coupon_reservation("SDK-MISSING", body)

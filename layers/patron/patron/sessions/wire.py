@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import UNSET, UnsetType
 
+from patron.coupons.wire import CouponView
 from patron.errors import FieldIssue
 from patron.events.wire import Event
 from patron.http.wire import Amount, Number
@@ -194,7 +195,7 @@ class IntegrationStateV2(msgspec.Struct, rename="camel"):
     customer_profile: Any | UnsetType = UNSET  # patron.profiles.talon.CustomerProfile
     triggered_campaigns: list[Campaign] | UnsetType = UNSET
     rule_failure_reasons: list[RuleFailureReason] | UnsetType = UNSET
-    coupons: list[dict[str, Any]] | UnsetType = UNSET
+    coupons: list[CouponView] | UnsetType = UNSET
     campaign_eligibility: list[CampaignEligibility] | UnsetType = UNSET
     event: Event | UnsetType = UNSET
     return_: Return | UnsetType = msgspec.field(default=UNSET, name="return")
