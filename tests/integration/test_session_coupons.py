@@ -251,3 +251,15 @@ def test_sixteen_closes_against_a_held_last_use_take_none_of_it(runtime):
     assert len(taken) == 1  # the one free use; the held one stays for its session
     assert effects(put(runtime, tenant, holder, {"state": "closed"}))[0] == ("acceptCoupon", "HELD")
     assert stored(runtime, tenant, "HELD").usage_counter == 2
+
+
+def test_the_coupons_response_content_answers_the_named_coupons(runtime):
+    tenant = with_campaigns(runtime, coupon_campaign())
+    add_coupon(runtime, tenant, "SHOWN", usage_limit=3)
+    body = {
+        "customerSession": {"cartItems": cart(), "couponCodes": ["SHOWN", "NOPE"]},
+        "responseContent": ["coupons"],
+    }
+    answer = runtime.request("PUT", f"/v2/customer_sessions/{new_id()}", headers=tenant.headers, body=body)
+    assert answer.status == 200, answer.body
+    assert [(c["value"], c["usageLimit"], c["campaignId"]) for c in answer.json()["coupons"]] == [("SHOWN", 3, 10)]

@@ -50,6 +50,7 @@ class _Decision:
     missing_counters: frozenset[CounterKey] = frozenset()  # read these and decide again
     missing_profile: str | None = None  # (the event names its profile: always read at once)
     missing_coupons: frozenset[str] = frozenset()  # (an event presents no coupon)
+    missing_referral: frozenset[str] = frozenset()  # (nor a referral code)
 
 
 def event_conflict() -> ConflictError:

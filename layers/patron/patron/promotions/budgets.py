@@ -72,6 +72,15 @@ def counter_keys(campaign_id: int, limit: Limit, subjects: Subjects, local: date
 COUPON_ENTITY = "Coupon"
 
 
+REFERRAL_ENTITY = "Referral"
+OWN_CODES = (COUPON_ENTITY, REFERRAL_ENTITY)  # the counters that live on a code's own item, not in a budget
+
+
+def referral_usage_key(campaign_id: int, code: str) -> CounterKey:
+    """One use of the referral code (its usage counter and the friend's once-per-campaign mark)."""
+    return CounterKey(campaign_id, "setDiscountEffect", REFERRAL_ENTITY, code, "overall")
+
+
 def coupon_usage_key(campaign_id: int, code: str) -> CounterKey:
     """One redemption of the coupon (its usage counter, and its holder's when per-profile limits bind it)."""
     return CounterKey(campaign_id, "setDiscountEffect", COUPON_ENTITY, code, "overall")

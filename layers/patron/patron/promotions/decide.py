@@ -16,9 +16,23 @@ from typing import Any
 
 from patron.promotions.budgets import CounterKey, Subjects
 from patron.promotions.evaluator import Evaluation, Request, evaluate
-from patron.promotions.presented import PresentedCoupon, by_campaign, rejections
+from patron.promotions.presented import (
+    PresentedCoupon,
+    PresentedReferral,
+    by_campaign,
+    referral_rejection,
+    rejections,
+)
 from patron.promotions.pricing import Line, Pricing
-from patron.promotions.rules import EventFacts, Facts, ItemFacts, ProfileFacts, SessionFacts, TimeFacts
+from patron.promotions.rules import (
+    EventFacts,
+    Facts,
+    ItemFacts,
+    ProfileFacts,
+    ReferralFacts,
+    SessionFacts,
+    TimeFacts,
+)
 from patron.promotions.ruleset import CompiledRuleset, budgets_for
 
 
@@ -38,6 +52,7 @@ class Snapshot:
     event: EventFacts | None = None
     counters: Mapping[CounterKey, Decimal] = field(default_factory=dict)
     coupons: Sequence[PresentedCoupon] = ()  # each code of `coupon_codes`, checked (patron.coupons.validation)
+    referral: PresentedReferral | None = None  # `referral_code`, checked (patron.referrals.validation)
 
     @property
     def subjects(self) -> Subjects:
@@ -80,7 +95,14 @@ def facts_of(snapshot: Snapshot, ruleset: CompiledRuleset, now: datetime) -> Fac
         profile=snapshot.profile,
         event=snapshot.event,
         coupons=by_campaign(snapshot.coupons) if snapshot.coupons else None,
+        referrals=_referrals(snapshot.referral),
     )
+
+
+def _referrals(presented: PresentedReferral | None) -> dict[int, ReferralFacts] | None:
+    if presented is None or presented.referral is None:
+        return None
+    return {presented.referral.campaign_id: presented.referral}
 
 
 def counters_to_read(
@@ -144,4 +166,6 @@ def decide(
     evaluation.consulted = budgets.consulted()
     if snapshot.coupons:
         evaluation.effects += rejections(ruleset, facts, snapshot.coupons, evaluation, now, only)
+    if snapshot.referral is not None:
+        evaluation.effects += referral_rejection(ruleset, facts, snapshot.referral, evaluation, now, only)
     return evaluation

@@ -78,6 +78,18 @@ class AcceptCouponProps(_Props, frozen=True):
     value: str
 
 
+class AcceptReferralProps(_Props, frozen=True):
+    """`acceptReferral`: the referral code is valid and its campaign applied; the session's close redeems it."""
+
+    value: str
+
+
+class RollbackReferralProps(_Props, frozen=True):
+    """`rollbackReferral`: a redeemed referral code given back (cancel, reopen)."""
+
+    value: str
+
+
 class RejectionProps(_Props, frozen=True):
     """`rejectCoupon` and `rejectReferral`."""
 
@@ -115,6 +127,8 @@ Props = (
     | UpdateAttributeProps
     | TriggerWebhookProps
     | AcceptCouponProps
+    | AcceptReferralProps
+    | RollbackReferralProps
     | RejectionProps
     | RollbackCouponProps
     | RollbackDiscountProps
@@ -159,6 +173,9 @@ class Effect(msgspec.Struct, frozen=True, omit_defaults=True, rename="camel"):
             )
         elif isinstance(props, AcceptCouponProps):
             return msgspec.structs.replace(self, effect_type="rollbackCoupon", props=RollbackCouponProps(props.value))
+        elif isinstance(props, AcceptReferralProps):
+            rolled_referral = RollbackReferralProps(props.value)
+            return msgspec.structs.replace(self, effect_type="rollbackReferral", props=rolled_referral)
         elif isinstance(props, SetDiscountPerAdditionalCostProps):
             rolled = RollbackDiscountProps(
                 name=props.name,

@@ -16,9 +16,9 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
 
-from patron.promotions.budgets import Budget, CounterKey, coupon_usage_key
+from patron.promotions.budgets import Budget, CounterKey, coupon_usage_key, referral_usage_key
 from patron.promotions.definitions import EvaluationMode, LimitAction
-from patron.promotions.effects import AcceptCouponProps, Effect, RuleFailureReason
+from patron.promotions.effects import AcceptCouponProps, AcceptReferralProps, Effect, RuleFailureReason
 from patron.promotions.money import ZERO, Money
 from patron.promotions.pricing import Pricing
 
@@ -158,8 +158,9 @@ class CompiledRule:
     condition: Callable[[Any], bool]
     effects: Sequence[CompiledEffect]
     # The condition requires `coupon.valid`: applying the rule accepts the campaign's coupon (Talon.One's "coupon
-    # code is valid" condition redeems the code when the session closes).
+    # code is valid" condition redeems the code when the session closes). Likewise `referral.valid`.
     accepts_coupon: bool = False
+    accepts_referral: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +175,7 @@ class CompiledCampaign:
     # (limit, keys for a session) are resolved per evaluation by the caller: budgets_for(campaign) below.
     limits: Sequence[Any] = ()
     coupons: bool = False  # the `coupons` feature: `coupon.*` reads the valid coupon presented for it
+    referrals: bool = False  # the `referrals` feature: `referral.*` reads the valid referral code presented for it
     # The schedule in UTC: comparing datetimes of two zones costs ~1 µs (both offsets), of one zone ~0.07 µs, and
     # every candidate is checked against an instant in UTC (`decide`).
     utc_start: datetime | None = field(default=None, init=False, repr=False, compare=False)
@@ -274,6 +276,8 @@ def _first_holding(campaign: CompiledCampaign, request: Request) -> int:
     facts = request.facts
     if campaign.coupons:
         facts.coupon = facts.coupons.get(campaign.id)
+    if campaign.referrals:
+        facts.referral = facts.referrals.get(campaign.id)
     for position, rule in enumerate(campaign.rules):
         if rule.condition(facts):
             return position
@@ -349,7 +353,9 @@ def _run_campaign(scope: Scope, campaign: CompiledCampaign, first: int, taken: M
             return False
     facts = scope.facts
     coupon = facts.coupon if campaign.coupons else None
+    referral = facts.referral if campaign.referrals else None
     accepting: CompiledRule | None = None
+    referring: CompiledRule | None = None
     start = len(scope.outcome.effects)
     for position in range(first, len(rules)):
         rule = rules[position]
@@ -357,6 +363,8 @@ def _run_campaign(scope: Scope, campaign: CompiledCampaign, first: int, taken: M
             if not rule.condition(facts):
                 continue
             scope.rule_index, scope.rule_name = rule.index, rule.title
+        if referral is not None and rule.accepts_referral:
+            referring = referring or rule
         if coupon is not None and rule.accepts_coupon:
             accepting = accepting or rule
             scope.coupon_id = coupon.id
@@ -383,6 +391,21 @@ def _run_campaign(scope: Scope, campaign: CompiledCampaign, first: int, taken: M
         )
         scope.outcome.effects.insert(start, accept)
         key = coupon_usage_key(campaign.id, coupon.value)
+        mine[key] = mine.get(key, ZERO) + 1
+    if referral is not None and referring is not None:
+        accept = Effect(
+            campaign.id,
+            scope.ruleset_id,
+            referring.index,
+            referring.title,
+            "acceptReferral",
+            AcceptReferralProps(referral.code),
+            None,
+            scope.group_id,
+            scope.group_mode,
+        )
+        scope.outcome.effects.insert(start, accept)
+        key = referral_usage_key(campaign.id, referral.code)
         mine[key] = mine.get(key, ZERO) + 1
     return True
 

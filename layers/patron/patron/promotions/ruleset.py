@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from patron.promotions import actions
 from patron.promotions.budgets import (
-    COUPON_ENTITY,
+    OWN_CODES,
     Bound,
     Budget,
     CounterKey,
@@ -82,12 +82,13 @@ class Indexed:
 class _Index:
     """The enabled campaigns by the facts they require, built once per version: a request's candidates are the
     campaigns keyed by a fact it holds, plus those without keys. A campaign is filed under the first kind of key it
-    has (its own valid coupon, event type, coupon code, SKU, category, a string field such as the store or a profile
-    attribute); one that requires more than one key is then asked `admits`. Campaigns are numbered by their place
-    in evaluation order (their rank), so sorting the ranks restores the order."""
+    has (its own valid referral code or coupon, event type, coupon code, SKU, category, a string field such as the
+    store or a profile attribute); one that requires more than one key is then asked `admits`. Campaigns are
+    numbered by their place in evaluation order (their rank), so sorting the ranks restores the order."""
 
     always: tuple[int, ...]  # ranks
     by_coupon: Mapping[str, tuple[int, ...]]  # a coupon campaign's id (as text) -> its rank
+    by_referral: Mapping[str, tuple[int, ...]]  # a referral campaign's id (as text) -> its rank
     by_event: Mapping[str, tuple[int, ...]]
     by_code: Mapping[str, tuple[int, ...]]
     by_sku: Mapping[str, tuple[int, ...]]
@@ -101,7 +102,8 @@ class _Index:
     @classmethod
     def build(cls, groups: Sequence[CompiledGroup], campaigns: Mapping[int, Indexed]) -> _Index:
         always: list[int] = []
-        keyed: dict[str, dict[str, list[int]]] = {kind: {} for kind in ("coupon", "event", "code", "sku", "category")}
+        kinds_keyed = ("coupon", "referral", "event", "code", "sku", "category")
+        keyed: dict[str, dict[str, list[int]]] = {kind: {} for kind in kinds_keyed}
         by_field: dict[str, dict[str, list[int]]] = {}
         recheck: dict[int, Requirements] = {}
         ranked: list[tuple[int, CompiledCampaign]] = []
@@ -129,6 +131,8 @@ class _Index:
                 kinds += [(field, allowed) for field, allowed in needs.fields]
                 if needs.coupon:  # the campaign's own valid coupon: the most selective key
                     kinds.insert(0, ("coupon", frozenset([str(campaign.id)])))
+                if needs.referral:  # its own valid referral code: rarer still (one per session)
+                    kinds.insert(0, ("referral", frozenset([str(campaign.id)])))
                 kind, keys = kinds[0]
                 filed = keyed[kind] if kind in keyed else by_field.setdefault(kind, {})
                 for key in keys:
@@ -142,6 +146,7 @@ class _Index:
         return cls(
             tuple(always),
             frozen(keyed["coupon"]),
+            frozen(keyed["referral"]),
             frozen(keyed["event"]),
             frozen(keyed["code"]),
             frozen(keyed["sku"]),
@@ -156,6 +161,8 @@ class _Index:
         found = set(self.always)
         for campaign_id in facts.coupons:
             found.update(self.by_coupon.get(str(campaign_id), ()))
+        for campaign_id in facts.referrals:
+            found.update(self.by_referral.get(str(campaign_id), ()))
         if facts.event is not None:
             found.update(self.by_event.get(facts.event.type, ()))
         by_code = self.by_code
@@ -274,10 +281,11 @@ class _CampaignCompiler:
         return RuleLocation(self.file, self.campaign.name, rule_index, rule.title, f"{self.root}.{path}")
 
     def _guard(self, build: Callable[[], Any], rule_index: int, path: str, text: str) -> Any:
-        if "coupons" not in self.campaign.features and "coupon" in text and _reads_coupon(text):
-            message = "`coupon` names the campaign's own coupon: give the campaign `features: [coupons]`."
-            self._refuse(path, "coupons_feature_required", message)
-            return None
+        for root, feature in (("coupon", "coupons"), ("referral", "referrals")):
+            if feature not in self.campaign.features and root in text and _reads(text, root):
+                message = f"`{root}` names the campaign's own {root}: give the campaign `features: [{feature}]`."
+                self._refuse(path, f"{feature}_feature_required", message)
+                return None
         try:
             return build()
         except RuleError as error:
@@ -456,7 +464,12 @@ def compile_ruleset(
                 continue
             required = _requirements_of(text)
             compiled_rule = CompiledRule(
-                rule_index, rule.title, condition, tuple(e for e in effects if e), accepts_coupon=required.coupon
+                rule_index,
+                rule.title,
+                condition,
+                tuple(e for e in effects if e),
+                accepts_coupon=required.coupon,
+                accepts_referral=required.referral,
             )
             rules.append(compiled_rule)
             needs = _loosest(needs, required)
@@ -472,6 +485,7 @@ def compile_ruleset(
             end=_aware(campaign.end_time, zone),
             rules=tuple(rules),
             coupons="coupons" in campaign.features,
+            referrals="referrals" in campaign.features,
         )
         members[compiled.group].append(compiled)
         requires = None if needs is None or needs == _NOTHING else needs
@@ -507,9 +521,9 @@ def _cost_names(ruleset: Ruleset) -> set[str]:
     }
 
 
-def _reads_coupon(text: str) -> bool:
+def _reads(text: str, root: str) -> bool:
     try:
-        return reads(parse(text), "coupon")
+        return reads(parse(text), root)
     except RuleError:
         return False  # the compiler reports it
 
@@ -584,5 +598,5 @@ class Budgets:
 
     def consulted(self) -> frozenset[CounterKey]:
         return frozenset(
-            bound.key for budget in self._cache.values() for bound in budget.bounds if bound.key.entity != COUPON_ENTITY
+            bound.key for budget in self._cache.values() for bound in budget.bounds if bound.key.entity not in OWN_CODES
         )

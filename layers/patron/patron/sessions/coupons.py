@@ -20,7 +20,7 @@ from patron.coupons.holds import NO_HOLDS
 from patron.coupons.model import Coupon, normalise_code
 from patron.coupons.validation import NO_HOLDING, rejection
 from patron.dynamo import committer
-from patron.promotions.budgets import COUPON_ENTITY, CounterKey, coupon_discount_key
+from patron.promotions.budgets import COUPON_ENTITY, OWN_CODES, CounterKey, coupon_discount_key
 from patron.promotions.presented import PresentedCoupon
 from patron.promotions.rules import CouponFacts
 from patron.promotions.ruleset import CompiledRuleset
@@ -87,6 +87,14 @@ def presented(
     return answered
 
 
+def named(codes: Sequence[str], read: Read, ruleset: CompiledRuleset | None) -> list[Coupon]:
+    """The coupons the session's codes name, in their order (the `coupons` response content), as read: before
+    this call's redemption."""
+    sensitive = ruleset.ruleset.settings.case_sensitive_codes if ruleset is not None else True
+    found = [read.coupons.get(normalise_code(code, sensitive)) for code in dict.fromkeys(codes) if code]
+    return [coupon for coupon in found if coupon is not None]
+
+
 def _running(ruleset: CompiledRuleset, campaign_id: int, now: datetime, only: frozenset[int] | None) -> bool:
     indexed = ruleset.campaigns.get(campaign_id)
     if indexed is None or not indexed.campaign.coupons:
@@ -106,7 +114,7 @@ def redeemed(consumed: Mapping[CounterKey, Decimal]) -> dict[str, Decimal]:
 
 def budget_part(consumed: Mapping[CounterKey, Decimal]) -> dict[CounterKey, Decimal]:
     """What the budget counters took (the rest is the coupons')."""
-    return {key: amount for key, amount in consumed.items() if key.entity != COUPON_ENTITY}
+    return {key: amount for key, amount in consumed.items() if key.entity not in OWN_CODES}
 
 
 def redemption_writes(

@@ -21,9 +21,11 @@ from patron.profiles.model import VersionConflictError
 from patron.promotions.budgets import CounterKey
 from patron.promotions.counters import BudgetExhaustedError
 from patron.promotions.ruleset import CompiledRuleset
+from patron.referrals.items import FriendAlreadyReferredError, ReferralChangedError, ReferralExhaustedError
 from patron.sessions.store import Read, SessionStore
 
 ATTEMPTS = 4  # reads and decisions when a counter or the profile moved meanwhile
+REFERRAL_RACES = (FriendAlreadyReferredError, ReferralExhaustedError, ReferralChangedError)
 # A profile named by the stored session, the coupons it holds and the session names, then the counters its facts
 # make candidates.
 _MORE_READS = 3
@@ -69,6 +71,9 @@ class Decision(Protocol):
     @property
     def missing_coupons(self) -> frozenset[str]: ...
 
+    @property
+    def missing_referral(self) -> frozenset[str]: ...
+
 
 D = TypeVar("D", bound=Decision)
 
@@ -84,13 +89,16 @@ def run(
     dry: bool,
     conflict: Callable[[], Exception],
     coupons: Iterable[str] = (),
+    referral: Iterable[str] = (),
 ) -> tuple[D, Read]:
     """The decision that was committed (or, `dry`, would be) and the read it was made on. `coupons`: the coupon
     codes predicted (each read with the profile's holding of it). Any other exception of the commit (the session's
     own version lost) is the caller's to answer."""
-    keys, codes = set(counter_keys), frozenset(coupons)
+    keys, codes, referral_codes = set(counter_keys), frozenset(coupons), frozenset(referral)
     for _ in range(ATTEMPTS):
-        read = store.read(application_id, session_id, profile_id, keys, coupons=codes, holder=profile_id)
+        read = store.read(
+            application_id, session_id, profile_id, keys, coupons=codes, holder=profile_id, referrals=referral_codes
+        )
         decision = decide_on(read)
         for _ in range(_MORE_READS):
             if not _lacks(decision):
@@ -103,22 +111,33 @@ def run(
                 pointer=False,
                 coupons=decision.missing_coupons,
                 holder=decision.missing_profile or read.profile_read,
+                referrals=decision.missing_referral,
             )
             read = read.merged(more, decision.missing_profile)
             decision = decide_on(read)
         if _lacks(decision):  # a new version meanwhile, or a profile whose holdings are still to read: again
             keys, profile_id, codes = set(read.counters_read), read.profile_read, read.coupons_read
+            referral_codes = read.referrals_read
             continue
         if not dry and decision.plan:
             try:
                 store.commit(decision.plan)
-            except (BudgetExhaustedError, VersionConflictError, CouponExhaustedError, CouponChangedError):
-                # A counter, coupon or profile moved since the read: read again, decide again.
+            except (
+                BudgetExhaustedError,
+                VersionConflictError,
+                CouponExhaustedError,
+                CouponChangedError,
+                *REFERRAL_RACES,
+            ):
+                # A counter, coupon, referral or profile moved since the read: read again, decide again.
                 keys, profile_id, codes = set(read.counters_read), read.profile_read, read.coupons_read
+                referral_codes = read.referrals_read
                 continue
         return decision, read
     raise conflict()
 
 
 def _lacks(decision: Decision) -> bool:
-    return bool(decision.missing_counters or decision.missing_profile or decision.missing_coupons)
+    return bool(
+        decision.missing_counters or decision.missing_profile or decision.missing_coupons or decision.missing_referral
+    )

@@ -29,6 +29,7 @@ from typing import Any, Protocol
 import msgspec
 
 from patron.clock import Clock, iso
+from patron.coupons.model import Coupon
 from patron.dynamo import committer
 from patron.errors import ConflictError, FieldIssue, NotFoundError, ValidationError
 from patron.orders.model import Order, OrderState
@@ -43,13 +44,13 @@ from patron.promotions.effects import Effect, RuleFailureReason, SetDiscountPerI
 from patron.promotions.eligibility import Eligibility, eligibility
 from patron.promotions.evaluator import Evaluation
 from patron.promotions.money import Money
-from patron.promotions.presented import PresentedCoupon
+from patron.promotions.presented import PresentedCoupon, PresentedReferral
 from patron.promotions.pricing import Line
 from patron.promotions.rules import ProfileFacts
 from patron.promotions.ruleset import CompiledRuleset
 from patron.promotions.stored import storable_attributes
 from patron.promotions.webhooks import webhook_records
-from patron.sessions import coupons, cycle, orders
+from patron.sessions import coupons, cycle, orders, referrals
 from patron.sessions.model import (
     UNSET,
     Session,
@@ -73,6 +74,7 @@ class _Remembered:
     counters: frozenset[CounterKey]
     identifiers: tuple[str, ...] = ()  # with the profile, the subjects of per-entity counters
     coupon_codes: tuple[str, ...] = ()  # the session's codes: read with it even when a call omits them
+    referral_code: str | None = None
 
 
 _CLOSED_STATES = (SessionState.CLOSED, SessionState.PARTIALLY_RETURNED)
@@ -116,6 +118,7 @@ class Outcome:
     # Talon.One's built-in event of the call (its `event` response content).
     event_type: str = "talon_session_updated"
     returned: dict[str, Any] | None = None  # the return a returns call recorded
+    coupons: list[Coupon] = field(default_factory=list)  # the coupons the session's codes name (`coupons`)
 
 
 @dataclass
@@ -126,6 +129,7 @@ class _Decision:
     missing_counters: frozenset[CounterKey] = frozenset()
     missing_profile: str | None = None
     missing_coupons: frozenset[str] = frozenset()  # coupon codes (every stored form) to read, with their holdings
+    missing_referral: frozenset[str] = frozenset()  # the referral code's stored forms, with the friend's record
     # The counters this decision read: the next call on the session (on this instance) reads them at once.
     needed: frozenset[CounterKey] = frozenset()
 
@@ -156,6 +160,7 @@ def snapshot_of(
     profile: CustomerProfile | None,
     counters_used: Mapping[CounterKey, Decimal],
     presented: Sequence[PresentedCoupon] = (),
+    referral: PresentedReferral | None = None,
 ) -> Snapshot:
     """What the engine sees of a session: remaining quantities (returned units are no longer in the cart)."""
     lines = [
@@ -184,6 +189,7 @@ def snapshot_of(
         profile=profile_facts(profile, session.profile_id),
         counters=counters_used,
         coupons=presented,
+        referral=referral,
     )
 
 
@@ -239,11 +245,13 @@ class SessionService:
         predicted = self._predicted_counters(application_id, session_id, change, now)
         kept_codes = remembered.coupon_codes if remembered is not None else ()
         codes = change.coupon_codes if change.coupon_codes is not UNSET else kept_codes
+        kept_referral = remembered.referral_code if remembered is not None else None
+        referral = change.referral_code if change.referral_code is not UNSET else kept_referral
 
         def decide_on(read: Read) -> _Decision:
             return self._decide_update(application_id, session_id, change, read, now, only, explain)
 
-        return self._run(application_id, session_id, profile_id, predicted, decide_on, dry, codes)
+        return self._run(application_id, session_id, profile_id, predicted, decide_on, dry, codes, referral)
 
     def _predicted_counters(
         self, application_id: int, session_id: str, change: SessionChange, now: datetime
@@ -270,7 +278,9 @@ class SessionService:
 
     def _remember(self, application_id: int, session_id: str, kept: Session, needed: frozenset[CounterKey]) -> None:
         key = (application_id, session_id)
-        self._needed[key] = _Remembered(kept.profile_id, needed, kept.identifiers, kept.coupon_codes)
+        self._needed[key] = _Remembered(
+            kept.profile_id, needed, kept.identifiers, kept.coupon_codes, kept.referral_code
+        )
         self._needed.move_to_end(key)
         while len(self._needed) > _REMEMBERED_SESSIONS:
             self._needed.popitem(last=False)
@@ -284,6 +294,7 @@ class SessionService:
         decide_on: Callable[[Read], _Decision],
         dry: bool,
         coupon_codes: Sequence[str] = (),
+        referral_code: str | None = None,
     ) -> Outcome:
         try:
             decision, _ = cycle.run(
@@ -296,6 +307,7 @@ class SessionService:
                 dry=dry,
                 conflict=session_conflict,
                 coupons=coupons.codes_to_read(coupon_codes),
+                referral=referrals.codes_to_read(referral_code),
             )
         except SessionConflictError:
             raise session_conflict() from None
@@ -352,10 +364,13 @@ class SessionService:
         explained: list[Eligibility] | None = [] if explain else None
         if ruleset is not None:
             lacking = coupons.missing(session.coupon_codes, read, profile_id)
-            if lacking:
-                return _Decision(Outcome(StoredSession(session), []), [], missing_coupons=lacking)
+            lacking_referral = referrals.missing(session.referral_code, read, profile_id)
+            if lacking or lacking_referral:
+                pending = Outcome(StoredSession(session), [])
+                return _Decision(pending, [], missing_coupons=lacking, missing_referral=lacking_referral)
             presented = coupons.presented(ruleset, session.coupon_codes, read, profile_id, now, only, session_id)
-            snapshot = snapshot_of(session, profile, read.used, presented)
+            referral = referrals.presented(ruleset, session.referral_code, read, profile_id, now, only)
+            snapshot = snapshot_of(session, profile, read.used, presented, referral)
             decided = decide_on_read(ruleset, snapshot, now, read.counters_read, only)
             evaluation = decided.evaluation
             if evaluation is None:
@@ -384,6 +399,7 @@ class SessionService:
             plan += coupons.redemption_writes(
                 self._store.ledgers, application_id, consumed, read, profile_id, session_id, now, holds_on
             )
+            plan += referrals.redemption_writes(self._store.ledgers, application_id, consumed, read, profile_id, now)
             currency = ruleset.money.currency if ruleset is not None else None
             sale: _OrderPart = (session, read.order, _OrderChange(OrderState.SALE, paid), currency)
             # What rules set on the profile and the webhooks they triggered become real with the close, as budgets do.
@@ -415,6 +431,7 @@ class SessionService:
         else:
             event_type = "talon_session_updated"
         outcome = Outcome(kept, effects, failures, after, triggered, explained, event_type)
+        outcome.coupons = coupons.named(session.coupon_codes, read, ruleset)
         return _Decision(outcome, plan, needed=needed_keys)
 
     def _consume(
@@ -537,8 +554,11 @@ class SessionService:
         again, on reopen)."""
         holder = stored.session.profile_id
         lacking = coupons.missing(coupons.redeemed(stored.consumed), read, holder)
-        if lacking:
-            return _Decision(Outcome(stored, []), [], missing_coupons=lacking)
+        given_referrals = referrals.redeemed(stored.consumed, holder)
+        lacking_referral = referrals.missing(given_referrals[0].code if given_referrals else None, read, holder)
+        if lacking or lacking_referral:
+            pending = Outcome(stored, [])
+            return _Decision(pending, [], missing_coupons=lacking, missing_referral=lacking_referral)
         profile, order = read.profile if session.profile_id is not None else None, read.order
         rollbacks = _rollbacks(stored.effects)
         kept = StoredSession(
@@ -550,6 +570,7 @@ class SessionService:
             for key, amount in sorted(coupons.budget_part(stored.consumed).items())
         ]
         plan += coupons.give_back_writes(self._store.ledgers, application_id, stored.consumed, read, holder)
+        plan += referrals.give_back_writes(self._store.ledgers, application_id, stored.consumed, read, holder)
         after = profile
         if stored.counted_total is not None and session.profile_id is not None:
             change = _OrderChange(order_state, order.amount if order is not None else Decimal(0))

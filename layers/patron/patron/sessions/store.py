@@ -39,6 +39,8 @@ from patron.promotions import counters
 from patron.promotions import effects as fx
 from patron.promotions.budgets import CounterKey
 from patron.promotions.store import live_version, pointer_key
+from patron.referrals import items as referral_items
+from patron.referrals.model import NOT_REFERRED, FriendRecord, Referral
 from patron.sessions.keys import recent_keys
 from patron.sessions.model import CartItem, Session, SessionState
 from patron.settings import Tables
@@ -73,6 +75,8 @@ _PROPS: dict[str, type[Any]] = {
     "rejectReferral": fx.RejectionProps,
     "rollbackDiscount": fx.RollbackDiscountProps,
     "rollbackCoupon": fx.RollbackCouponProps,
+    "acceptReferral": fx.AcceptReferralProps,
+    "rollbackReferral": fx.RollbackReferralProps,
 }
 _EFFECTS = msgspec.json.Encoder(decimal_format="number")
 _STORED_EFFECTS = msgspec.json.Decoder(list[fx.Effect], float_hook=Decimal)
@@ -229,6 +233,10 @@ class Read:
     holdings: Mapping[str, Holding] = field(default_factory=dict)  # what `holder_read` holds of them, by code
     holder_read: str | None = None  # the profile whose holdings were read with the coupons (None: none)
     coupon_holds: Mapping[str, Holds] = field(default_factory=dict)  # each coupon's checkout holds, by code
+    referrals: Mapping[str, Referral] = field(default_factory=dict)  # by stored code
+    referrals_read: frozenset[str] = frozenset()  # the referral codes looked up, found or not
+    friend: FriendRecord = NOT_REFERRED  # what `friend_read` has been referred in
+    friend_read: str | None = None  # the profile whose friend record was read with the referral (None: none)
 
     def merged(self, more: Read, profile_id: str | None) -> Read:
         """This read with a second one's counters and coupons, its profile when the second read was for
@@ -245,6 +253,10 @@ class Read:
             counters_read=self.counters_read | more.counters_read,
             coupons={**self.coupons, **more.coupons},
             coupon_holds={**self.coupon_holds, **more.coupon_holds},
+            referrals={**self.referrals, **more.referrals},
+            referrals_read=self.referrals_read | more.referrals_read,
+            friend=more.friend if more.friend_read is not None else self.friend,
+            friend_read=more.friend_read or self.friend_read,
             coupons_read=self.coupons_read | more.coupons_read,
             holdings=holdings,
             holder_read=more.holder_read or self.holder_read,
@@ -271,9 +283,11 @@ class SessionStore:
         pointer: bool = True,
         coupons: Iterable[str] = (),
         holder: str | None = None,
+        referrals: Iterable[str] = (),
     ) -> Read:
         """One BatchGetItem (more only past 100 keys or for keys DynamoDB left unprocessed). `coupons`: codes as
-        stored, each read with what `holder` (a profile's integration id) holds of it."""
+        stored, each read with what `holder` (a profile's integration id) holds of it; `referrals`: referral codes
+        as stored, read with the holder's friend record (what it has been referred in)."""
         wanted: list[tuple[str, dict[str, str]]] = []
         if session_id is not None:
             wanted.append((self._orders, _session_key(application_id, session_id)))
@@ -289,8 +303,16 @@ class SessionStore:
             wanted.append((self._ledgers, coupon_items.coupon_key(application_id, code)))
             if holder is not None:
                 wanted.append((self._ledgers, coupon_items.holding_key(application_id, holder, code)))
+        referral_codes = frozenset(referrals)
+        for code in sorted(referral_codes):
+            wanted.append((self._ledgers, referral_items.referral_key(application_id, code)))
+        friend_holder = holder if referral_codes else None
+        if friend_holder is not None:
+            wanted.append((self._ledgers, referral_items.friend_key(application_id, friend_holder)))
         found = self._get(wanted)
         session = profile = order = None
+        found_referrals: dict[str, Referral] = {}
+        friend = NOT_REFERRED
         version: int | None = None
         used: dict[CounterKey, Decimal] = dict.fromkeys(keys, Decimal(0))
         found_coupons: dict[str, Coupon] = {}
@@ -309,6 +331,11 @@ class SessionStore:
                 coupon = coupon_items.coupon_from_item(item)
                 found_coupons[coupon.value] = coupon
                 coupon_holds[coupon.value] = holds_from_item(item)
+            elif item["SK"] == referral_items.REFERRAL_SK:
+                referral = referral_items.referral_from_item(item)
+                found_referrals[referral.code] = referral
+            elif item["SK"] == referral_items.FRIEND_SK:
+                friend = referral_items.friend_record_from_item(item)
             elif str(item["SK"]).startswith(coupon_items.HOLDING_PREFIX):
                 holdings[str(item["SK"])[len(coupon_items.HOLDING_PREFIX) :]] = coupon_items.holding_from_item(item)
             else:
@@ -326,6 +353,10 @@ class SessionStore:
             holdings,
             holder if codes else None,
             coupon_holds,
+            found_referrals,
+            referral_codes,
+            friend,
+            friend_holder,
         )
 
     def _get(self, wanted: Sequence[tuple[str, dict[str, str]]]) -> list[tuple[str, dict[str, Any]]]:

@@ -35,6 +35,7 @@ from patron.promotions.rules.facts import (
     Facts,
     ItemFacts,
     ProfileFacts,
+    ReferralFacts,
     SessionFacts,
     TimeFacts,
 )
@@ -80,6 +81,7 @@ __all__ = [
     "Kind",
     "Node",
     "ProfileFacts",
+    "ReferralFacts",
     "Requirements",
     "RuleError",
     "RuleIssue",

@@ -329,8 +329,8 @@ class _Builder:
 
     def aggregate(self, node: Aggregate) -> Compiled:
         key = to_json(without_spans(node)) if self.compiler.share_aggregates else None
-        if key is not None and b'"path":["coupon"' in key:
-            key = None  # `coupon` is each campaign's own: the aggregate is not the same for every campaign
+        if key is not None and (b'"path":["coupon"' in key or b'"path":["referral"' in key):
+            key = None  # `coupon`, `referral` are each campaign's own: the aggregate differs between campaigns
         if key is not None and (shared := self.compiler._shared.get(key)) is not None:
             return shared
         compiled = self._aggregate(node)

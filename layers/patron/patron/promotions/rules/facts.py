@@ -167,6 +167,30 @@ class CouponFacts:
         self.discount_remainder = discount_remainder
 
 
+class ReferralFacts:
+    """The valid referral code the session presents, for its campaign: `referral.*` while that campaign is evaluated
+    (`Facts.referral`)."""
+
+    __slots__ = ("advocate", "attributes", "campaign_id", "code", "friend", "id")
+
+    def __init__(
+        self,
+        *,
+        id: int,
+        code: str,
+        campaign_id: int,
+        advocate: str,
+        friend: str | None = None,
+        attributes: Mapping[str, Any] | None = None,
+    ):
+        self.id = id
+        self.code = code
+        self.campaign_id = campaign_id
+        self.advocate = advocate
+        self.friend = friend
+        self.attributes: Mapping[str, Any] = attributes or {}
+
+
 class TimeFacts:
     """The evaluation's instant, and its calendar fields in the application's timezone. `weekday` is ISO's:
     1 = Monday ... 7 = Sunday; `hour` 0-23."""
@@ -195,10 +219,23 @@ class Facts:
     whoever changes the facts after a condition ran (cascading discounts) calls `changed()`.
 
     `coupons` holds the valid coupon presented for each coupon campaign (by campaign id); `coupon` is the one of the
-    campaign being evaluated, set by the evaluator before that campaign's conditions run.
+    campaign being evaluated, set by the evaluator before that campaign's conditions run. `referrals` and `referral`
+    likewise for the session's referral code.
     """
 
-    __slots__ = ("additional_costs", "coupon", "coupons", "event", "items", "memo", "profile", "session", "time")
+    __slots__ = (
+        "additional_costs",
+        "coupon",
+        "coupons",
+        "event",
+        "items",
+        "memo",
+        "profile",
+        "referral",
+        "referrals",
+        "session",
+        "time",
+    )
 
     def __init__(
         self,
@@ -210,10 +247,13 @@ class Facts:
         profile: ProfileFacts | None = None,
         event: EventFacts | None = None,
         coupons: Mapping[int, CouponFacts] | None = None,
+        referrals: Mapping[int, ReferralFacts] | None = None,
     ):
         self.session = session
         self.coupons: Mapping[int, CouponFacts] = coupons or {}
         self.coupon: CouponFacts | None = None
+        self.referrals: Mapping[int, ReferralFacts] = referrals or {}
+        self.referral: ReferralFacts | None = None
         self.items = tuple(items)
         self.additional_costs: Mapping[str, Decimal] = additional_costs or {}
         self.profile = profile

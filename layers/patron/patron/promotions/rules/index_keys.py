@@ -41,6 +41,7 @@ from patron.promotions.rules.tree import (
 
 _EVENT_TYPE = ["event", "type"]
 _COUPON_VALID = ["coupon", "valid"]
+_REFERRAL_VALID = ["referral", "valid"]
 _COUPON_CODES = ["session", "couponCodes"]
 _ITEM_FIELDS: dict[tuple[str, ...], str] = {("item", "sku"): "skus", ("item", "category"): "categories"}
 # The string fields an equality can key, by their dotted name; attributes are read by `field_reader` too.
@@ -73,6 +74,7 @@ class Requirements:
     # `coupon.valid`: a valid coupon of the campaign itself is presented (the index keys it by the campaign's id;
     # `admits`, which knows no campaign, leaves it to the condition).
     coupon: bool = False
+    referral: bool = False  # `referral.valid`: likewise, the campaign's own valid referral code
 
     def admits(self, facts: Facts) -> bool:
         """False when the facts lack a requirement: the condition is then false, whatever else they hold."""
@@ -136,6 +138,8 @@ def _of(node: Node) -> Requirements:
             return found
         case Get() if _is(node, _COUPON_VALID):
             return Requirements(coupon=True)
+        case Get() if _is(node, _REFERRAL_VALID):
+            return Requirements(referral=True)
         case Compare():
             return _comparison(node)
         case In(element=element, collection=collection, negated=False):
@@ -161,6 +165,8 @@ def _comparison(node: Compare) -> Requirements:
         return Requirements(event_types=frozenset([right.value]))
     if operator == "==" and isinstance(right, Boolean) and right.value is True and _is(left, _COUPON_VALID):
         return Requirements(coupon=True)
+    if operator == "==" and isinstance(right, Boolean) and right.value is True and _is(left, _REFERRAL_VALID):
+        return Requirements(referral=True)
     if operator == "==" and isinstance(right, String) and (field := _keyed_field(left)) is not None:
         return Requirements(fields=((field, frozenset([right.value])),))
     if not isinstance(left, Aggregate) or left.over != "items" or left.where is None:
@@ -282,6 +288,7 @@ def _both(a: Requirements, b: Requirements) -> Requirements:
         categories=_smaller(a.categories, b.categories),
         fields=tuple(sorted(fields.items())),
         coupon=a.coupon or b.coupon,
+        referral=a.referral or b.referral,
     )
 
 
@@ -299,4 +306,5 @@ def either(a: Requirements, b: Requirements) -> Requirements:
         categories=_union(a.categories, b.categories),
         fields=tuple((field, allowed | theirs[field]) for field, allowed in a.fields if field in theirs),
         coupon=a.coupon and b.coupon,
+        referral=a.referral and b.referral,
     )

@@ -79,6 +79,14 @@ COUPON: dict[str, tuple[Type, Reader]] = {
     "usageLimit": (NUMBER, lambda f, _: None if (c := f.coupon) is None else c.usage_limit),
     "discountRemainder": (NUMBER, lambda f, _: None if (c := f.coupon) is None else c.discount_remainder),
 }
+# The campaign's own referral code (campaigns with the `referrals` feature): `referral.valid` is Talon.One's
+# "referral code is valid"; a rule that requires it accepts the code when it applies.
+REFERRAL: dict[str, tuple[Type, Reader]] = {
+    "valid": (BOOLEAN, lambda f, _: f.referral is not None),
+    "code": (STRING, lambda f, _: None if (r := f.referral) is None else r.code),
+    "advocateIntegrationId": (STRING, lambda f, _: None if (r := f.referral) is None else r.advocate),
+    "friendIntegrationId": (STRING, lambda f, _: None if (r := f.referral) is None else r.friend),
+}
 TIME_FIELDS: dict[str, tuple[Type, Reader]] = {
     "instant": (TIME, lambda f, _: f.time.instant),
     "date": (DATE, lambda f, _: f.time.date),
@@ -106,12 +114,13 @@ FIELDS: dict[str, dict[str, tuple[Type, Reader]]] = {
     "profile": PROFILE,
     "event": EVENT,
     "coupon": COUPON,
+    "referral": REFERRAL,
     "time": TIME_FIELDS,
     "item": ITEM,
     "cost": COST,
 }
-ATTRIBUTE_SCOPES = ("session", "profile", "event", "item", "coupon")
-ROOTS = ("session", "profile", "event", "coupon", "time", "item", "cost", "additionalCosts")
+ATTRIBUTE_SCOPES = ("session", "profile", "event", "item", "coupon", "referral")
+ROOTS = ("session", "profile", "event", "coupon", "referral", "time", "item", "cost", "additionalCosts")
 
 
 def _attribute_reader(scope: str, name: str, declared: Type) -> Reader:
@@ -124,6 +133,8 @@ def _attribute_reader(scope: str, name: str, declared: Type) -> Reader:
         return lambda f, _: None if (e := f.event) is None else coerce(e.attributes.get(name))
     if scope == "coupon":
         return lambda f, _: None if (c := f.coupon) is None else coerce(c.attributes.get(name))
+    if scope == "referral":
+        return lambda f, _: None if (r := f.referral) is None else coerce(r.attributes.get(name))
     return lambda _, i: coerce(i.attributes.get(name))
 
 

@@ -61,7 +61,7 @@ _CATALOG_TYPES: dict[str, Type] = {
     "object": DYNAMIC,
 }
 
-SCOPES = ("session", "profile", "item", "event", "coupon")
+SCOPES = ("session", "profile", "item", "event", "coupon", "referral")
 
 
 def catalog_type(name: str) -> Type:

@@ -1,0 +1,113 @@
+"""The referral code of a session call: which items its read needs (the referral, the profile's friend record), what
+the code is worth to the engine (checked by patron.referrals.validation), and the writes that redeem an accepted
+code at close and give it back on cancel and reopen (docs/referrals.md).
+
+What an evaluation took of a code is named by `referral_usage_key` (entity `Referral`) among its consumption,
+stored with the closed session; the close writes it to the referral, the friend's record and the code's referred
+entries (patron.referrals.items), never to a budget counter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from decimal import Decimal
+
+from patron.coupons.model import normalise_code
+from patron.dynamo import committer
+from patron.promotions.budgets import REFERRAL_ENTITY, CounterKey
+from patron.promotions.presented import PresentedReferral
+from patron.promotions.rules import ReferralFacts
+from patron.promotions.ruleset import CompiledRuleset
+from patron.referrals import items
+from patron.referrals.model import Redemption
+from patron.referrals.validation import rejection
+from patron.sessions.store import Read
+
+
+def codes_to_read(code: str | None) -> frozenset[str]:
+    """The stored forms the code may have (as sent, upper-cased): the ruleset says which applies after the read."""
+    return frozenset((code, code.upper())) if code else frozenset()
+
+
+def missing(code: str | None, read: Read, holder: str | None) -> frozenset[str]:
+    wanted = codes_to_read(code)
+    if not wanted:
+        return frozenset()
+    if holder is not None and read.friend_read != holder:
+        return wanted
+    return wanted - read.referrals_read
+
+
+def presented(
+    ruleset: CompiledRuleset,
+    code: str | None,
+    read: Read,
+    profile_id: str | None,
+    now: datetime,
+    only: frozenset[int] | None,
+) -> PresentedReferral | None:
+    if not code:
+        return None
+    stored = normalise_code(code, ruleset.ruleset.settings.case_sensitive_codes)
+    referral = read.referrals.get(stored)
+    running = referral is not None and _running(ruleset, referral.campaign_id, now, only)
+    refused = rejection(referral, now=now, profile_id=profile_id, campaign_running=running, friend=read.friend)
+    if referral is None or refused is not None:
+        reason = refused.value if refused is not None else None
+        return PresentedReferral(code, None, reason, referral.campaign_id if referral else 0)
+    facts = ReferralFacts(
+        id=referral.id,
+        code=referral.code,
+        campaign_id=referral.campaign_id,
+        advocate=referral.advocate_integration_id,
+        friend=referral.friend_integration_id,
+        attributes=referral.attributes,
+    )
+    return PresentedReferral(referral.code, facts)
+
+
+def _running(ruleset: CompiledRuleset, campaign_id: int, now: datetime, only: frozenset[int] | None) -> bool:
+    indexed = ruleset.campaigns.get(campaign_id)
+    if indexed is None or not indexed.campaign.referrals:
+        return False
+    evaluable = indexed.enabled if only is None else campaign_id in only
+    return evaluable and indexed.campaign.running(now)
+
+
+def redeemed(consumed: Mapping[CounterKey, Decimal], friend: str | None) -> list[Redemption]:
+    """The referral code a close redeemed (at most one), for the friend it referred."""
+    if friend is None:
+        return []
+    return [
+        Redemption(key.entity_id, key.campaign_id, friend)
+        for key in consumed
+        if key.entity == REFERRAL_ENTITY and key.action == "setDiscountEffect"
+    ]
+
+
+def redemption_writes(
+    table: str,
+    application_id: int,
+    consumed: Mapping[CounterKey, Decimal],
+    read: Read,
+    friend: str | None,
+    now: datetime,
+) -> list[committer.Write]:
+    """The friend marked referred in the campaign (once), the code's use counted within its limit, the friend
+    entered among those it referred: in the close's transaction."""
+    writes: list[committer.Write] = []
+    for redemption in redeemed(consumed, friend):
+        referral = read.referrals[redemption.code]
+        writes += items.redeem(table, application_id, referral, redemption.friend_integration_id, now)
+    return writes
+
+
+def give_back_writes(
+    table: str, application_id: int, consumed: Mapping[CounterKey, Decimal], read: Read, friend: str | None
+) -> list[committer.Write]:
+    writes: list[committer.Write] = []
+    for redemption in redeemed(consumed, friend):
+        referral = read.referrals.get(redemption.code)
+        writes += items.give_back(table, application_id, redemption, referral=referral, friend=read.friend)
+    return writes

@@ -1,0 +1,131 @@
+"""Referral codes in Talon.One customer sessions, through the local runtime against DynamoDB Local: a valid code is
+accepted and redeemed once at close for its friend, rejected with Talon.One's reasons otherwise, a friend is
+referred once per campaign, and cancel gives the redemption back."""
+
+from __future__ import annotations
+
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import Any
+
+from patron.dynamo import codec
+from patron.referrals import items
+from patron.referrals.model import Referral
+from tests.conftest import Tenant, new_tenant
+from tests.integration.rulesets import publish
+
+CAMPAIGN = {
+    "id": 20,
+    "name": "Refer a friend",
+    "features": ["referrals"],
+    "rules": [
+        {
+            "title": "Referral code is valid",
+            "condition": "referral.valid and referral.advocateIntegrationId != profile.integrationId",
+            "effects": [{"type": "setDiscount", "name": "Friend's 5 off", "value": 5}],
+        }
+    ],
+}
+
+
+def tenant_with_campaign(runtime: Any) -> Tenant:
+    tenant = new_tenant(runtime)
+    settings = {"currency": "EUR", "timezone": "Europe/Rome"}
+    publish(runtime, tenant.application_id, {"settings": settings, "campaigns": [CAMPAIGN]})
+    return tenant
+
+
+def add_referral(runtime: Any, tenant: Tenant, code: str, advocate: str = "adam", **fields: Any) -> Referral:
+    referral = Referral(code, 20, advocate, int(uuid.uuid4().int % 10**12), datetime.now(UTC), **fields)
+    client, table = runtime.dynamodb_client(), runtime.table_names["LedgersTable"]
+    for write in items.create(table, tenant.application_id, referral):
+        client.put_item(TableName=table, Item=dict(write.request["Item"]))
+    return referral
+
+
+def stored(runtime: Any, tenant: Tenant, code: str) -> Referral:
+    answer = runtime.dynamodb_client().get_item(
+        TableName=runtime.table_names["LedgersTable"],
+        Key=codec.to_item(items.referral_key(tenant.application_id, code)),
+        ConsistentRead=True,
+    )
+    return items.referral_from_item(codec.from_item(answer["Item"]))
+
+
+def put(runtime: Any, tenant: Tenant, session_id: str, session: dict[str, Any]) -> list[tuple[str, Any]]:
+    body = {"customerSession": session}
+    answer = runtime.request("PUT", f"/v2/customer_sessions/{session_id}", headers=tenant.headers, body=body)
+    assert answer.status == 200, answer.body
+    return [
+        (e["effectType"], e["props"].get("rejectionReason") or e["props"]["value"]) for e in answer.json()["effects"]
+    ]
+
+
+CART = [{"sku": "s", "price": 40, "quantity": 1}]
+
+
+def new_id() -> str:
+    return f"s-{uuid.uuid4().hex[:10]}"
+
+
+def test_a_friend_redeems_a_code_once_and_a_cancel_gives_it_back(runtime):
+    tenant = tenant_with_campaign(runtime)
+    add_referral(runtime, tenant, "ADAM-REF", usage_limit=5)
+    session_id = new_id()
+    opened = put(runtime, tenant, session_id, {"profileId": "fran", "cartItems": CART, "referralCode": "ADAM-REF"})
+    assert opened == [("acceptReferral", "ADAM-REF"), ("setDiscount", 5)]
+    assert put(runtime, tenant, session_id, {"state": "closed"})[0] == ("acceptReferral", "ADAM-REF")
+    assert stored(runtime, tenant, "ADAM-REF").usage_counter == 1
+    # Once per friend and campaign: another session of hers is refused.
+    again = put(runtime, tenant, new_id(), {"profileId": "fran", "cartItems": CART, "referralCode": "ADAM-REF"})
+    assert again == [("rejectReferral", "ReferralCustomerAlreadyReferred")]
+    # The cancel gives the use and the mark back.
+    assert put(runtime, tenant, session_id, {"state": "cancelled"})[0] == ("rollbackReferral", "ADAM-REF")
+    assert stored(runtime, tenant, "ADAM-REF").usage_counter == 0
+    third = put(runtime, tenant, new_id(), {"profileId": "fran", "cartItems": CART, "referralCode": "ADAM-REF"})
+    assert third[0] == ("acceptReferral", "ADAM-REF")
+
+
+def test_referral_codes_are_rejected_with_talons_reasons(runtime):
+    tenant = tenant_with_campaign(runtime)
+    add_referral(runtime, tenant, "FOR-GINA", friend_integration_id="gina")
+    add_referral(runtime, tenant, "USED-UP", usage_limit=1, usage_counter=1)
+    add_referral(runtime, tenant, "ADAMS-OWN")
+
+    def presented(profile: str | None, code: str) -> list[tuple[str, Any]]:
+        session: dict[str, Any] = {"cartItems": CART, "referralCode": code}
+        if profile:
+            session["profileId"] = profile
+        return put(runtime, tenant, new_id(), session)
+
+    assert presented("fran", "NOPE") == [("rejectReferral", "ReferralNotFound")]
+    assert presented("fran", "FOR-GINA") == [("rejectReferral", "ReferralRecipientDoesNotMatch")]
+    assert presented("fran", "USED-UP") == [("rejectReferral", "ReferralLimitReached")]
+    assert presented("adam", "ADAMS-OWN") == [("rejectReferral", "ReferralRecipientIdSameAsAdvocate")]
+    assert presented(None, "ADAMS-OWN") == [("rejectReferral", "ProfileRequired")]
+    assert presented("gina", "FOR-GINA")[0] == ("acceptReferral", "FOR-GINA")
+
+
+def test_sixteen_friends_closing_at_once_honour_a_codes_limit(runtime):
+    tenant = tenant_with_campaign(runtime)
+    add_referral(runtime, tenant, "THREE-USES", usage_limit=3)
+
+    def close(n: int) -> Any:
+        body = {
+            "customerSession": {
+                "profileId": f"f{n}",
+                "cartItems": CART,
+                "referralCode": "THREE-USES",
+                "state": "closed",
+            }
+        }
+        return runtime.request("PUT", f"/v2/customer_sessions/{new_id()}", headers=tenant.headers, body=body)
+
+    with ThreadPoolExecutor(16) as pool:
+        answers = list(pool.map(close, range(16)))
+    assert all(a.status in (200, 409) for a in answers), [a.body for a in answers]
+    accepted = [a for a in answers if a.status == 200 and a.json()["effects"][0]["effectType"] == "acceptReferral"]
+    # Never past the limit, never a use counted without its answer; all three taken unless a close gave up (409).
+    assert len(accepted) == stored(runtime, tenant, "THREE-USES").usage_counter <= 3
+    assert len(accepted) == 3 or any(a.status == 409 for a in answers)
