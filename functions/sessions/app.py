@@ -88,7 +88,8 @@ def _now(request: Request) -> datetime | None:
 
 
 def _state(outcome: Outcome, content: set[str], application_id: int) -> wire.IntegrationStateV2:
-    state = wire.IntegrationStateV2(effects=outcome.effects, created_coupons=[], created_referrals=[])
+    created = [coupon_wire.coupon_view(coupon) for coupon in outcome.created_coupons]
+    state = wire.IntegrationStateV2(effects=outcome.effects, created_coupons=created, created_referrals=[])
     if "customerSession" in content:
         state.customer_session = wire.session_out(outcome.stored.session, application_id)
     if "customerProfile" in content and outcome.profile is not None:

@@ -263,3 +263,28 @@ def test_the_coupons_response_content_answers_the_named_coupons(runtime):
     answer = runtime.request("PUT", f"/v2/customer_sessions/{new_id()}", headers=tenant.headers, body=body)
     assert answer.status == 200, answer.body
     assert [(c["value"], c["usageLimit"], c["campaignId"]) for c in answer.json()["coupons"]] == [("SHOWN", 3, 10)]
+
+
+def test_a_rule_creates_a_coupon_for_the_next_purchase_at_close(runtime):
+    campaign = coupon_campaign(12, "coupon.valid")
+    effect = {"type": "createCoupon", "prefix": "NEXT-", "usageLimit": 1, "validDays": 30, "discountLimit": "10"}
+    campaign["rules"].append(
+        {"title": "Spent 50: a coupon for next time", "condition": "session.total >= 50", "effects": [effect]}
+    )
+    tenant = with_campaigns(runtime, campaign)
+    session_id = new_id()
+    opened = put(runtime, tenant, session_id, {"profileId": "ann", "cartItems": cart()})
+    assert effects(opened) == []  # an open session creates nothing
+    closed = put(runtime, tenant, session_id, {"state": "closed"})
+    ((kind, code),) = effects(closed)
+    assert kind == "couponCreated" and code.startswith("NEXT-") and len(code) == 13
+    (created,) = closed.json()["createdCoupons"]
+    assert (created["value"], created["recipientIntegrationId"], created["usageLimit"]) == (code, "ann", 1)
+    # Ann's next session redeems it; it is hers only.
+    nxt = {"profileId": "ann", "cartItems": cart(), "couponCodes": [code]}
+    assert effects(put(runtime, tenant, new_id(), nxt))[0] == ("acceptCoupon", code)
+    nxt["profileId"] = "bob"
+    assert effects(put(runtime, tenant, new_id(), nxt)) == [("rejectCoupon", "CouponRecipientDoesNotMatch")]
+    # Cancelling the session that created it leaves the coupon (as Talon.One does).
+    put(runtime, tenant, session_id, {"state": "cancelled"})
+    assert stored(runtime, tenant, code).recipient_integration_id == "ann"

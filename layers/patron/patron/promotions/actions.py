@@ -14,6 +14,7 @@ from typing import Any
 from patron.promotions.definitions import DiscountScope, ItemDistribution
 from patron.promotions.effects import (
     AddFreeItemProps,
+    CouponCreatedProps,
     CustomEffectProps,
     SetDiscountPerAdditionalCostProps,
     SetDiscountPerItemProps,
@@ -22,7 +23,7 @@ from patron.promotions.effects import (
     TriggerWebhookProps,
     UpdateAttributeProps,
 )
-from patron.promotions.evaluator import EFFECT_COULD_NOT_BE_APPLIED, CompiledEffect, Scope, Webhook
+from patron.promotions.evaluator import EFFECT_COULD_NOT_BE_APPLIED, CompiledEffect, CouponToCreate, Scope, Webhook
 from patron.promotions.money import ZERO
 
 HUNDRED = Decimal(100)
@@ -271,5 +272,36 @@ def trigger_webhook(webhook_id: int, webhook_name: str, payload: Payload) -> Com
         scope.outcome.webhooks.append(Webhook(scope.campaign.id, webhook_id, webhook_name, body))
         props = TriggerWebhookProps(webhook_id=webhook_id, webhook_name=webhook_name)
         scope.outcome.effects.append(scope.effect("triggerWebhook", props))
+
+    return apply
+
+
+def create_coupon(
+    prefix: str,
+    usage_limit: int,
+    discount_limit: Value | None,
+    valid_days: int | None,
+    attributes: Mapping[str, Any],
+) -> CompiledEffect:
+    """At close only (the session's state says so): the coupon to create for the customer, its effect answered with
+    the code the close draws. An anonymous session has no customer to create it for: the effect fails."""
+
+    def apply(scope: Scope, effect_index: int) -> None:
+        facts = scope.facts
+        if facts.session.state != "closed":
+            return
+        if facts.profile is None:
+            scope.fail(EFFECT_COULD_NOT_BE_APPLIED, effect_index)
+            return
+        limit = None
+        if discount_limit is not None:
+            limit = _desired(scope, discount_limit(facts))
+            if limit is None or limit <= 0:
+                scope.fail(EFFECT_COULD_NOT_BE_APPLIED, effect_index)
+                return
+        profile_id = facts.profile.integration_id
+        request = CouponToCreate(scope.campaign.id, profile_id, prefix, usage_limit, limit, valid_days, attributes)
+        scope.outcome.coupons_to_create.append(request)
+        scope.outcome.effects.append(scope.effect("couponCreated", CouponCreatedProps(value="", profile_id=profile_id)))
 
     return apply

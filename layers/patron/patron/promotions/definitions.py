@@ -125,6 +125,18 @@ class TriggerWebhook(_Effect, frozen=True, tag="triggerWebhook"):
     payload: dict[str, Any] = {}
 
 
+class CreateCoupon(_Effect, frozen=True, tag="createCoupon"):
+    """Talon.One's "create coupon": when the session closes, a coupon of this campaign (which has the `coupons`
+    feature) is created for the session's customer, answered as `couponCreated` and in `createdCoupons`. The code
+    is `prefix` and 8 random characters of [A-Z0-9]."""
+
+    prefix: Annotated[str, msgspec.Meta(max_length=40, pattern=r"^[A-Za-z0-9_-]*$")] = ""
+    usage_limit: Annotated[int, msgspec.Meta(ge=0, le=999_999)] = 1
+    discount_limit: Expression | None = None  # an expression (money); none: no discount limit
+    valid_days: Annotated[int, msgspec.Meta(ge=1, le=3650)] | None = None  # from the close; none: never expires
+    attributes: dict[str, Any] = {}
+
+
 EffectDefinition = (
     SetDiscount
     | SetDiscountPerItem
@@ -134,6 +146,7 @@ EffectDefinition = (
     | CustomEffect
     | UpdateAttribute
     | TriggerWebhook
+    | CreateCoupon
 )
 
 

@@ -90,6 +90,13 @@ class RollbackReferralProps(_Props, frozen=True):
     value: str
 
 
+class CouponCreatedProps(_Props, frozen=True):
+    """`couponCreated`: a rule created a coupon for the customer (at close; `value` is its code)."""
+
+    value: str
+    profile_id: str
+
+
 class RejectionProps(_Props, frozen=True):
     """`rejectCoupon` and `rejectReferral`."""
 
@@ -127,6 +134,7 @@ Props = (
     | UpdateAttributeProps
     | TriggerWebhookProps
     | AcceptCouponProps
+    | CouponCreatedProps
     | AcceptReferralProps
     | RollbackReferralProps
     | RejectionProps

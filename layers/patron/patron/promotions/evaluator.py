@@ -36,6 +36,7 @@ class Outcome:
     session_attributes: dict[str, Any] = field(default_factory=dict)
     profile_attributes: dict[str, Any] = field(default_factory=dict)
     webhooks: list[Webhook] = field(default_factory=list)
+    coupons_to_create: list[CouponToCreate] = field(default_factory=list)
 
     @property
     def discount(self) -> Decimal:
@@ -49,6 +50,22 @@ class Outcome:
         self.session_attributes.update(other.session_attributes)
         self.profile_attributes.update(other.profile_attributes)
         self.webhooks += other.webhooks
+        self.coupons_to_create += other.coupons_to_create
+
+
+@dataclass(frozen=True, slots=True)
+class CouponToCreate:
+    """A `createCoupon` effect's coupon: made (its code drawn, its item written) by the close that applies it. The
+    n-th of an evaluation is the one of its n-th `couponCreated` effect, whose `value` the close fills in (the
+    evaluation itself draws nothing: it stays pure)."""
+
+    campaign_id: int
+    profile_id: str
+    prefix: str
+    usage_limit: int
+    discount_limit: Decimal | None
+    valid_days: int | None
+    attributes: Mapping[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,6 +250,7 @@ class Evaluation:
     session_attributes: dict[str, Any]
     profile_attributes: dict[str, Any]
     webhooks: list[Webhook]
+    coupons_to_create: list[CouponToCreate] = field(default_factory=list)
     # The budget counters the evaluation looked at (those of the campaigns whose rules held): a read lacking one of
     # them makes the evaluation void (patron.promotions.decide.decide_on_read).
     consulted: frozenset[CounterKey] = frozenset()
@@ -257,6 +275,7 @@ def evaluate(groups: Sequence[CompiledGroup], request: Request) -> Evaluation:
         session_attributes=total.session_attributes,
         profile_attributes=total.profile_attributes,
         webhooks=total.webhooks,
+        coupons_to_create=total.coupons_to_create,
     )
 
 

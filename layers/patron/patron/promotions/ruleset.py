@@ -30,6 +30,7 @@ from patron.promotions.definitions import (
     AddFreeItem,
     Campaign,
     CampaignState,
+    CreateCoupon,
     CustomEffect,
     EffectDefinition,
     Limit,
@@ -58,6 +59,7 @@ from patron.promotions.rules.errors import line_and_column
 from patron.promotions.rules.index_keys import either, field_reader
 from patron.promotions.rules.schema import DYNAMIC, NUMBER, SchemaLike, Type
 from patron.promotions.rules.tree import reads
+from patron.promotions.stored import storable_attributes
 
 _TEMPLATE = re.compile(r"\$\{([^}]*)\}")
 _NOTHING = Requirements()
@@ -398,6 +400,20 @@ class _CampaignCompiler:
             case TriggerWebhook():
                 payload = self.payload(rule_index, f"{at}.payload", effect.payload)
                 return actions.trigger_webhook(effect.webhook_id, effect.webhook_name, payload)
+            case CreateCoupon():
+                if "coupons" not in self.campaign.features:
+                    message = "A campaign creates coupons of its own: give it `features: [coupons]`."
+                    self._refuse(at, "coupons_feature_required", message)
+                    return None
+                limit = (
+                    self.value(rule_index, f"{at}.discountLimit", effect.discount_limit)
+                    if effect.discount_limit
+                    else None
+                )
+                if effect.discount_limit is not None and limit is None:
+                    return None
+                attributes = storable_attributes(effect.attributes)
+                return actions.create_coupon(effect.prefix, effect.usage_limit, limit, effect.valid_days, attributes)
         return None
 
     def _refuse(self, path: str, code: str, message: str) -> None:

@@ -10,17 +10,24 @@ the profile's holding of it (patron.coupons.items), never to a budget counter.
 from __future__ import annotations
 
 import dataclasses
+import secrets
+import string
 from collections.abc import Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from datetime import datetime, timedelta
 from decimal import Decimal
+
+import msgspec
 
 from patron.coupons import holds, items
 from patron.coupons.holds import NO_HOLDS
 from patron.coupons.model import Coupon, normalise_code
 from patron.coupons.validation import NO_HOLDING, rejection
 from patron.dynamo import committer
+from patron.profiles.model import new_profile_id
 from patron.promotions.budgets import COUPON_ENTITY, OWN_CODES, CounterKey, coupon_discount_key
+from patron.promotions.effects import Effect
+from patron.promotions.evaluator import Evaluation
 from patron.promotions.presented import PresentedCoupon
 from patron.promotions.rules import CouponFacts
 from patron.promotions.ruleset import CompiledRuleset
@@ -93,6 +100,44 @@ def named(codes: Sequence[str], read: Read, ruleset: CompiledRuleset | None) -> 
     sensitive = ruleset.ruleset.settings.case_sensitive_codes if ruleset is not None else True
     found = [read.coupons.get(normalise_code(code, sensitive)) for code in dict.fromkeys(codes) if code]
     return [coupon for coupon in found if coupon is not None]
+
+
+_CREATED_ALPHABET = string.ascii_uppercase + string.digits
+_CREATED_LENGTH = 8  # 36^8 = 2.8e12 codes: a draw that meets a taken code fails the close, which decides again
+
+
+def created(
+    table: str, application_id: int, evaluation: Evaluation, now: datetime
+) -> tuple[list[Coupon], list[committer.Write], list[Effect]]:
+    """The coupons a close's `createCoupon` effects make (codes drawn here, not in the pure evaluation), the writes
+    that create them (each code only if free, with its recipient's holding), and the effects with their codes."""
+    made: list[Coupon] = []
+    writes: list[committer.Write] = []
+    for request in evaluation.coupons_to_create:
+        code = request.prefix + "".join(secrets.choice(_CREATED_ALPHABET) for _ in range(_CREATED_LENGTH))
+        coupon = Coupon(
+            value=code,
+            campaign_id=request.campaign_id,
+            id=new_profile_id(),
+            created=now,
+            usage_limit=request.usage_limit,
+            discount_limit=request.discount_limit,
+            expiry_date=now + timedelta(days=request.valid_days) if request.valid_days else None,
+            recipient_integration_id=request.profile_id,
+            attributes=dict(request.attributes),
+        )
+        made.append(coupon)
+        item = items.coupon_item(application_id, coupon)
+        writes.append(committer.put(table, item, condition="attribute_not_exists(PK)", failed=items.CouponChangedError))
+        writes.append(committer.put(table, items.recipient_holding_item(application_id, coupon)))
+    codes = iter(made)
+    effects = [
+        msgspec.structs.replace(effect, props=msgspec.structs.replace(effect.props, value=next(codes).value))
+        if effect.effect_type == "couponCreated"
+        else effect
+        for effect in evaluation.effects
+    ]
+    return made, writes, effects
 
 
 def _running(ruleset: CompiledRuleset, campaign_id: int, now: datetime, only: frozenset[int] | None) -> bool:

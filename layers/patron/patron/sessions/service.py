@@ -119,6 +119,7 @@ class Outcome:
     event_type: str = "talon_session_updated"
     returned: dict[str, Any] | None = None  # the return a returns call recorded
     coupons: list[Coupon] = field(default_factory=list)  # the coupons the session's codes name (`coupons`)
+    created_coupons: list[Coupon] = field(default_factory=list)  # what the close's `createCoupon` effects made
 
 
 @dataclass
@@ -388,12 +389,17 @@ class SessionService:
         triggered = [campaign.id for campaign in evaluation.triggered] if evaluation else []
         version = ruleset.version if ruleset else None
         plan: list[committer.Write] = []
+        made: list[Coupon] = []
         if change.state is SessionState.CLOSED:
+            creating: list[committer.Write] = []
+            if evaluation is not None and evaluation.coupons_to_create:  # coupons rules create, with their codes
+                made, creating, effects = coupons.created(self._store.ledgers, application_id, evaluation, now)
             consumed = dict(evaluation.consumption) if evaluation else {}
             paid = session.total - sum((effect.discount for effect in effects), Decimal(0))
             counted = paid if profile_id is not None else None
             kept = StoredSession(session, effects, consumed, counted, version)
             plan.append(self._store.session_write(application_id, kept, read_version))
+            plan += creating
             plan += self._consume(application_id, ruleset, kept, now)
             holds_on = ruleset is not None and ruleset.ruleset.settings.coupon_hold_seconds > 0
             plan += coupons.redemption_writes(
@@ -432,6 +438,7 @@ class SessionService:
             event_type = "talon_session_updated"
         outcome = Outcome(kept, effects, failures, after, triggered, explained, event_type)
         outcome.coupons = coupons.named(session.coupon_codes, read, ruleset)
+        outcome.created_coupons = made
         return _Decision(outcome, plan, needed=needed_keys)
 
     def _consume(

@@ -72,6 +72,7 @@ _PROPS: dict[str, type[Any]] = {
     "triggerWebhook": fx.TriggerWebhookProps,
     "acceptCoupon": fx.AcceptCouponProps,
     "rejectCoupon": fx.RejectionProps,
+    "couponCreated": fx.CouponCreatedProps,
     "rejectReferral": fx.RejectionProps,
     "rollbackDiscount": fx.RollbackDiscountProps,
     "rollbackCoupon": fx.RollbackCouponProps,

@@ -189,7 +189,7 @@ class IntegrationStateV2(msgspec.Struct, rename="camel"):
     `responseContent` asks."""
 
     effects: list[Effect]
-    created_coupons: list[dict[str, Any]]
+    created_coupons: list[CouponView]
     created_referrals: list[dict[str, Any]]
     customer_session: CustomerSessionV2 | UnsetType = UNSET
     customer_profile: Any | UnsetType = UNSET  # patron.profiles.talon.CustomerProfile
