@@ -11,6 +11,8 @@ from msgspec import UNSET
 
 from patron.catalog.wiring import catalog_service
 from patron.clock import SystemClock
+from patron.coupons.holdings import DynamoHoldings
+from patron.coupons.inventory import CouponInventory, LiveCampaigns
 from patron.customers.erasure import CustomerEraser
 from patron.customers.export import CustomerExporter
 from patron.customers.wiring import customer_eraser, customer_exporter, personal_data
@@ -46,11 +48,12 @@ class Services:
     exporter: CustomerExporter
     idempotency: IdempotencyStore
     rule_engine: Callable[[], RuleEngine]
+    coupons: CouponInventory
 
 
 def compose(environ: Mapping[str, str]) -> Services:
-    """This function's composition root: profiles (with the catalog), and erasure and export, which visit every
-    context holding personal data (orders, stored answers, notifications)."""
+    """This function's composition root: profiles (with the catalog), erasure and export, which visit every
+    context holding personal data (orders, coupons, stored answers, notifications), and the inventory's coupons."""
     client, tables, settings = dynamodb_client(), Tables.from_environ(environ), Api.from_environ(environ)
     profiles = profile_service(client, tables, catalog_service(client, tables))
     answers = idempotency_store(client, tables)
@@ -63,6 +66,7 @@ def compose(environ: Mapping[str, str]) -> Services:
         exporter=customer_exporter(profiles, holders),
         idempotency=answers,
         rule_engine=functools.cache(functools.partial(_rule_engine, client, _engine_tables(tables))),
+        coupons=CouponInventory(DynamoHoldings(client, tables.ledgers), LiveCampaigns(client, tables)),
     )
 
 
@@ -102,7 +106,7 @@ api = RestApi(max_body_bytes=lambda: services().max_body_bytes, idempotency=lamb
 
 _RULE_ENGINE_CONTENT = {"triggeredCampaigns", "loyalty", "event", "awardedGiveaways", "ruleFailureReasons"}
 _NOT_YET_CONTENT = {"loyalty", "awardedGiveaways"}  # their issues (loyalty, giveaways) answer them
-_INVENTORY_PARTS = ("referrals", "coupons", "loyalty", "giveaways", "achievements")
+_INVENTORY_PARTS = ("referrals", "loyalty", "giveaways", "achievements")  # not available yet: refused
 
 
 _profile_subject = subjects.path("integrationId")
@@ -201,14 +205,18 @@ def export_customer_data(request: Request) -> customers.CustomerDataResponse:
 
 @api.route("GET", "/v1/customer_profiles/{integrationId}/inventory", answers=talon.CustomerInventory)
 def get_customer_inventory(request: Request) -> talon.CustomerInventory:
+    """The profile (`profile=true`) and the coupons it reserved or that are made out to it (`coupons=true`), each
+    with the profile's redemptions of it and its state (docs/data-model.md, "A person's coupons")."""
     for part in _INVENTORY_PARTS:
         if request.query_bool(part):
             raise UnsupportedFeatureError(
                 f"The {part} inventory is not available yet.", f"{part}_unavailable", f"query.{part}"
             )
     include_profile = bool(request.query_bool("profile"))
-    profile = services().profiles.get(request.caller.application_id, request.path_params["integrationId"])
-    return talon.inventory_response(profile, services().account_id, include_profile)
+    application_id, integration_id = request.caller.application_id, request.path_params["integrationId"]
+    profile = services().profiles.get(application_id, integration_id)
+    coupons = services().coupons.coupons(application_id, integration_id) if request.query_bool("coupons") else None
+    return talon.inventory_response(profile, services().account_id, include_profile, coupons)
 
 
 @api_handler

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from patron.coupons.holdings import DynamoHoldings
+from patron.coupons.inventory import LiveCampaigns
+from patron.coupons.personal_data import CouponsPersonalData
 from patron.customers.erasure import CustomerEraser
 from patron.customers.export import CustomerExporter
 from patron.customers.merge import CustomerMerger
@@ -36,6 +39,8 @@ def personal_data(
     service = order_service(client, tables, customer_resolver(profiles), None, orders)
     return (
         OrdersPersonalData(orders, service),
+        # Holdings, reservations, personal codes (the ruleset is read only by an export, for the coupons' states).
+        CouponsPersonalData(DynamoHoldings(client, tables.ledgers), tables.ledgers, LiveCampaigns(client, tables)),
         StoredAnswersPersonalData(answers),
         NotificationsPersonalData(outbox),
     )

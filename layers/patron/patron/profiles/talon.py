@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 import msgspec
 
+from patron.coupons.inventory import InventoryCoupon
 from patron.profiles import model
 
 ResponseContent = Literal[
@@ -63,9 +64,10 @@ class CustomerProfileIntegrationResponseV2(msgspec.Struct, rename="camel"):
 
 
 class CustomerInventory(msgspec.Struct):
-    """The parts asked for (only the profile today)."""
+    """The parts asked for (the profile, the coupons)."""
 
     profile: CustomerProfile | msgspec.UnsetType = msgspec.UNSET
+    coupons: list[InventoryCoupon] | msgspec.UnsetType = msgspec.UNSET
 
 
 class CustomerProfileUpdateV2Response(msgspec.Struct, rename="camel"):
@@ -105,8 +107,16 @@ def update_response(
     )
 
 
-def inventory_response(profile: model.CustomerProfile, account_id: int, include_profile: bool) -> CustomerInventory:
-    return CustomerInventory(profile=profile_response(profile, account_id) if include_profile else msgspec.UNSET)
+def inventory_response(
+    profile: model.CustomerProfile,
+    account_id: int,
+    include_profile: bool,
+    coupons: list[InventoryCoupon] | None = None,
+) -> CustomerInventory:
+    return CustomerInventory(
+        profile=profile_response(profile, account_id) if include_profile else msgspec.UNSET,
+        coupons=coupons if coupons is not None else msgspec.UNSET,
+    )
 
 
 def bulk_update_response(
