@@ -228,12 +228,14 @@ def release_writes(
 def give_back_writes(
     table: str, application_id: int, consumed: Mapping[CounterKey, Decimal], read: Read, holder: str | None
 ) -> list[committer.Write]:
-    """What a close redeemed, given back (cancel, reopen); a coupon deleted since is left alone."""
+    """What a close redeemed, given back (cancel, reopen); a coupon deleted since is left alone, and so is a
+    holding that no longer counts the redemption (its profile merged into another, or erased, since the close: the
+    count moved with it or went)."""
     writes: list[committer.Write] = []
     for code, discount in sorted(redeemed(consumed).items()):
         if code not in read.coupons:
             continue
         writes.append(items.give_back(table, application_id, code, discount))
-        if holder is not None:
+        if holder is not None and read.holdings.get(code, NO_HOLDING).used >= 1:
             writes.append(items.give_back_for_profile(table, application_id, code, holder))
     return writes

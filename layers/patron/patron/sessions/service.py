@@ -579,7 +579,9 @@ class SessionService:
         plan += coupons.give_back_writes(self._store.ledgers, application_id, stored.consumed, read, holder)
         plan += referrals.give_back_writes(self._store.ledgers, application_id, stored.consumed, read, holder)
         after = profile
-        if stored.counted_total is not None and session.profile_id is not None:
+        # A profile gone since the close (merged into a customer, or erased) is not brought back: its totals moved or
+        # went with it. (Sessions are not in the customer lifecycle yet: the customer's order stays as it is.)
+        if stored.counted_total is not None and session.profile_id is not None and read.profile is not None:
             change = _OrderChange(order_state, order.amount if order is not None else Decimal(0))
             writes, after = self._profile_writes(
                 application_id,
