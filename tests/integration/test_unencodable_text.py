@@ -36,6 +36,7 @@ class Example:
     # test_import_bad_records.py): its body is not refused whole.
     body_refused: bool = True
     management: bool = False  # a management route: sent with a management key
+    raw: bytes | None = None  # a body that is not JSON (a CSV import), sent as it is
 
 
 def examples(customer: str, order: str) -> list[Example]:
@@ -55,8 +56,12 @@ def examples(customer: str, order: str) -> list[Example]:
         "id": 1,
         "name": "Ten percent",
         "tags": ["evergreen"],
+        "features": ["coupons"],
         "rules": [{"title": "Over 100", "condition": "session.cartItemTotal >= 100"}],
     }
+    code = f"TXT-{customer}"
+    coupons = "/v1/management/campaigns/{campaignId}/coupons"
+    reservations = "/v1/coupon_reservations/{couponValue}"
     rulesets = "/v1/management/rulesets"
     sessions = "/v2/customer_sessions/{customerSessionId}"
 
@@ -83,6 +88,26 @@ def examples(customer: str, order: str) -> list[Example]:
         Example("GET", f"{rulesets}/live", management=True),
         Example("GET", f"{rulesets}/{{version}}", {"version": "1"}, management=True),
         Example("POST", f"{rulesets}/{{version}}/rollback", {"version": "1"}, body={"note": "back"}, management=True),
+        Example(
+            "POST",
+            coupons,
+            {"campaignId": "1"},
+            body={"value": code, "usageLimit": 5, "reservationLimit": 5, "attributes": {"note": "gift"}},
+            management=True,
+        ),
+        Example(
+            "POST",
+            f"{coupons}/import",
+            {"campaignId": "1"},
+            raw=f"value\n{code}-imported\n".encode(),
+            body_refused=False,
+            management=True,
+        ),
+        Example("GET", "/v1/management/coupons/{couponValue}", {"couponValue": code}, management=True),
+        Example("GET", "/v1/management/coupon_batches/{batchId}", {"batchId": "b1"}, management=True),
+        Example("POST", reservations, {"couponValue": code}, body={"integrationIDs": [customer]}),
+        Example("GET", "/v1/coupon_reservations/customerprofiles/{couponValue}", {"couponValue": code}),
+        Example("DELETE", reservations, {"couponValue": code}, body={"integrationIDs": [f"{customer}-other"]}),
         Example("PUT", sessions, {"customerSessionId": f"{customer}-s1"}, body=closed_session({"channel": "web"})),
         Example("PUT", sessions, {"customerSessionId": f"{customer}-s2"}, {"dry": "false"}, closed_session({})),
         Example("GET", sessions, {"customerSessionId": f"{customer}-s1"}),
@@ -238,7 +263,7 @@ def test_text_that_cannot_be_stored_is_refused_at_every_position_and_changes_not
             example.method,
             url(example.resource, example.path_params),
             headers=headers_for(example),
-            body=None if example.body is None else json.dumps(example.body),
+            body=example.raw if example.raw is not None else None if example.body is None else json.dumps(example.body),
             query=example.query or None,
         )
         assert response.status < 400 or response.status == 404, (example.resource, response.body)
@@ -264,7 +289,7 @@ def test_text_that_cannot_be_stored_is_refused_at_every_position_and_changes_not
                 example.method,
                 url(example.resource, params),
                 headers={**headers_for(example), **extra},
-                body=None if body is None else json.dumps(body),
+                body=example.raw if example.raw is not None else None if body is None else json.dumps(body),
                 query=query or None,
             )
             label = (example.method, example.resource, at)
