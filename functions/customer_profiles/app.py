@@ -29,6 +29,8 @@ from patron.outbox.wiring import outbox
 from patron.profiles import customers, talon
 from patron.profiles.service import ProfileService
 from patron.profiles.wiring import profile_service
+from patron.referrals.inventory import ReferralInventory
+from patron.referrals.partition import DynamoReferralPartition
 from patron.settings import Api, Tables
 from patron.wiring import CompositionRoot
 
@@ -49,11 +51,13 @@ class Services:
     idempotency: IdempotencyStore
     rule_engine: Callable[[], RuleEngine]
     coupons: CouponInventory
+    referrals: ReferralInventory
 
 
 def compose(environ: Mapping[str, str]) -> Services:
     """This function's composition root: profiles (with the catalog), erasure and export, which visit every
-    context holding personal data (orders, coupons, stored answers, notifications), and the inventory's coupons."""
+    context holding personal data (orders, coupons, referrals, stored answers, notifications), and the inventory's
+    coupons and referrals."""
     client, tables, settings = dynamodb_client(), Tables.from_environ(environ), Api.from_environ(environ)
     profiles = profile_service(client, tables, catalog_service(client, tables))
     answers = idempotency_store(client, tables)
@@ -67,6 +71,7 @@ def compose(environ: Mapping[str, str]) -> Services:
         idempotency=answers,
         rule_engine=functools.cache(functools.partial(_rule_engine, client, _engine_tables(tables))),
         coupons=CouponInventory(DynamoHoldings(client, tables.ledgers), LiveCampaigns(client, tables)),
+        referrals=ReferralInventory(DynamoReferralPartition(client, tables.ledgers)),
     )
 
 
@@ -106,7 +111,7 @@ api = RestApi(max_body_bytes=lambda: services().max_body_bytes, idempotency=lamb
 
 _RULE_ENGINE_CONTENT = {"triggeredCampaigns", "loyalty", "event", "awardedGiveaways", "ruleFailureReasons"}
 _NOT_YET_CONTENT = {"loyalty", "awardedGiveaways"}  # their issues (loyalty, giveaways) answer them
-_INVENTORY_PARTS = ("referrals", "loyalty", "giveaways", "achievements")  # not available yet: refused
+_INVENTORY_PARTS = ("loyalty", "giveaways", "achievements")  # not available yet: refused
 
 
 _profile_subject = subjects.path("integrationId")
@@ -205,8 +210,9 @@ def export_customer_data(request: Request) -> customers.CustomerDataResponse:
 
 @api.route("GET", "/v1/customer_profiles/{integrationId}/inventory", answers=talon.CustomerInventory)
 def get_customer_inventory(request: Request) -> talon.CustomerInventory:
-    """The profile (`profile=true`) and the coupons it reserved or that are made out to it (`coupons=true`), each
-    with the profile's redemptions of it and its state (docs/data-model.md, "A person's coupons")."""
+    """The profile (`profile=true`), its referral codes as advocate with the friends each referred
+    (`referrals=true`, docs/data-model.md, "A person's referrals"), and the coupons it reserved or that are made out
+    to it (`coupons=true`), each with the profile's redemptions of it and its state ("A person's coupons")."""
     for part in _INVENTORY_PARTS:
         if request.query_bool(part):
             raise UnsupportedFeatureError(
@@ -216,7 +222,9 @@ def get_customer_inventory(request: Request) -> talon.CustomerInventory:
     application_id, integration_id = request.caller.application_id, request.path_params["integrationId"]
     profile = services().profiles.get(application_id, integration_id)
     coupons = services().coupons.coupons(application_id, integration_id) if request.query_bool("coupons") else None
-    return talon.inventory_response(profile, services().account_id, include_profile, coupons)
+    wanted = request.query_bool("referrals")
+    referrals = services().referrals.referrals(application_id, integration_id) if wanted else None
+    return talon.inventory_response(profile, services().account_id, include_profile, coupons, referrals)
 
 
 @api_handler

@@ -1,5 +1,6 @@
-"""The customer inventory's coupons through the official talon-one-sdk IntegrationApi: every coupon parsed by the
-SDK's own InventoryCoupon, with the profile's redemptions and its state; another application's key sees a 404."""
+"""The customer inventory's coupons and referrals through the official talon-one-sdk IntegrationApi: every coupon
+parsed by the SDK's own InventoryCoupon, with the profile's redemptions and its state, every referral code by its
+InventoryReferral, with its referred customers; another application's key sees a 404."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from talon_one.exceptions import NotFoundException
 from tests.contract.test_talon_one_sdk import base_url, integration_api
 from tests.integration.coupons import add_coupon
 from tests.integration.rulesets import publish
+from tests.integration.test_session_referrals import CAMPAIGN as REFERRAL_CAMPAIGN
+from tests.integration.test_session_referrals import add_referral
 
 __all__ = ["base_url"]  # the module's server fixture, shared
 
@@ -57,3 +60,32 @@ def test_the_inventorys_coupons_parse_as_talon_ones(runtime, base_url, tenant, o
 
     with pytest.raises(NotFoundException):
         integration_api(base_url, other_tenant.key).get_customer_inventory(customer, coupons=True)
+
+
+def test_the_inventorys_referrals_parse_as_talon_ones(runtime, base_url, tenant, other_tenant):
+    publish(runtime, tenant.application_id, {"settings": {"currency": "EUR"}, "campaigns": [REFERRAL_CAMPAIGN]})
+    api = integration_api(base_url, tenant.key)
+    advocate, friend = (f"sdk-{uuid.uuid4().hex[:8]}" for _ in range(2))
+    api.update_customer_profile_v2(advocate, talon_one.CustomerProfileIntegrationRequestV2(attributes={}))
+    assert api.get_customer_inventory(advocate, referrals=True).referrals == []
+    add_referral(runtime, tenant, "SDK-REF-1", advocate=advocate, usage_limit=3, attributes={"channel": "mail"})
+    add_referral(runtime, tenant, "SDK-REF-2", advocate=advocate, expiry_date=datetime.now(UTC) + timedelta(days=9))
+    session = talon_one.NewCustomerSessionV2(
+        profileId=friend,
+        referralCode="SDK-REF-1",
+        state="closed",
+        cartItems=[talon_one.CartItem(name="Runner", sku="RUN-1", quantity=1, price=40)],
+    )
+    closing = talon_one.IntegrationRequest(customerSession=session)
+    api.update_customer_session_v2(f"sdk-s-{uuid.uuid4().hex[:8]}", closing)
+
+    inventory = api.get_customer_inventory(advocate, profile=True, referrals=True)
+    referrals = {referral.code: referral for referral in inventory.referrals or []}
+    assert all(isinstance(referral, talon_one.InventoryReferral) for referral in referrals.values())
+    first = referrals["SDK-REF-1"]
+    assert (first.campaign_id, first.advocate_profile_integration_id, first.usage_counter) == (20, advocate, 1)
+    assert (first.usage_limit, first.referred_customers, first.attributes) == (3, [friend], {"channel": "mail"})
+    assert referrals["SDK-REF-2"].expiry_date is not None and referrals["SDK-REF-2"].referred_customers == []
+
+    with pytest.raises(NotFoundException):
+        integration_api(base_url, other_tenant.key).get_customer_inventory(advocate, referrals=True)

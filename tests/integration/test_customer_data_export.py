@@ -52,4 +52,5 @@ def test_every_context_holding_personal_data_is_wired_in(runtime):
         chunk_writer()._merger,
     ]
     for user in users:
-        assert [holder.section for holder in user._holders] == ["orders", "coupons", "storedAnswers", "notifications"]
+        sections = [holder.section for holder in user._holders]
+        assert sections == ["orders", "coupons", "referrals", "storedAnswers", "notifications"]

@@ -84,10 +84,13 @@ def test_friend_records():
 
 def test_creation_names_the_taken_code_first():
     writes = items.create("Ledgers", 1, FULL)
-    assert [write.action for write in writes] == ["Put", "Put"]
+    assert [write.action for write in writes] == ["Put", "Put", "Put"]
     assert writes[0].request["ConditionExpression"] == "attribute_not_exists(PK)"
     assert isinstance(writes[0].failed and writes[0].failed(), items.ReferralCodeTakenError)
     assert codec.from_item(writes[1].request["Item"]) == items.advocate_key(1, "adv#1", FULL.code)
+    # A code made out to a friend is filed in the friend's partition too (the lifecycle finds it there).
+    assert codec.from_item(writes[2].request["Item"]) == items.named_key(1, "p-1", FULL.code)
+    assert [write.action for write in items.create("Ledgers", 1, PLAIN)] == ["Put", "Put"]
 
 
 def test_a_redemption_marks_the_friend_counts_the_code_and_records_the_friend():

@@ -19,6 +19,8 @@ from patron.outbox.personal_data import NotificationsPersonalData
 from patron.outbox.repository import DynamoOutboxRepository
 from patron.profiles.repository import DynamoProfileRepository
 from patron.profiles.service import ProfileService
+from patron.referrals.partition import DynamoReferralPartition
+from patron.referrals.personal_data import ReferralsPersonalData
 from patron.settings import Tables
 
 if TYPE_CHECKING:
@@ -41,6 +43,8 @@ def personal_data(
         OrdersPersonalData(orders, service),
         # Holdings, reservations, personal codes (the ruleset is read only by an export, for the coupons' states).
         CouponsPersonalData(DynamoHoldings(client, tables.ledgers), tables.ledgers, LiveCampaigns(client, tables)),
+        # Codes as advocate, codes made out to the person, what they were referred in (no ruleset read).
+        ReferralsPersonalData(DynamoReferralPartition(client, tables.ledgers), tables.ledgers),
         StoredAnswersPersonalData(answers),
         NotificationsPersonalData(outbox),
     )

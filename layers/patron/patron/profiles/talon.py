@@ -10,6 +10,7 @@ import msgspec
 
 from patron.coupons.inventory import InventoryCoupon
 from patron.profiles import model
+from patron.referrals.inventory import InventoryReferral
 
 ResponseContent = Literal[
     "customerProfile", "triggeredCampaigns", "loyalty", "event", "awardedGiveaways", "ruleFailureReasons"
@@ -64,9 +65,10 @@ class CustomerProfileIntegrationResponseV2(msgspec.Struct, rename="camel"):
 
 
 class CustomerInventory(msgspec.Struct):
-    """The parts asked for (the profile, the coupons)."""
+    """The parts asked for (the profile, the referrals, the coupons)."""
 
     profile: CustomerProfile | msgspec.UnsetType = msgspec.UNSET
+    referrals: list[InventoryReferral] | msgspec.UnsetType = msgspec.UNSET
     coupons: list[InventoryCoupon] | msgspec.UnsetType = msgspec.UNSET
 
 
@@ -112,9 +114,11 @@ def inventory_response(
     account_id: int,
     include_profile: bool,
     coupons: list[InventoryCoupon] | None = None,
+    referrals: list[InventoryReferral] | None = None,
 ) -> CustomerInventory:
     return CustomerInventory(
         profile=profile_response(profile, account_id) if include_profile else msgspec.UNSET,
+        referrals=referrals if referrals is not None else msgspec.UNSET,
         coupons=coupons if coupons is not None else msgspec.UNSET,
     )
 

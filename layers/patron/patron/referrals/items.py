@@ -6,6 +6,8 @@
 - a profile's referral items, one partition per profile, `APP#<application>#REFPROFILE#<integrationId>`:
   - advocate entry, SK `ADVOCATE#<code>`: the profile's own codes, listed by one Query (inventory `referrals=true`)
     without an index; written with the referral;
+  - named entry, SK `NAMED#<code>`: the codes made out to the profile as their friend (`friendProfileIntegrationId`),
+    so the customer lifecycle finds them by the same Query; written with the referral;
   - friend record, SK `FRIEND`: one attribute per campaign the profile was referred in, `c<campaignId>` = the code,
     so the session reads it by key before knowing the code's campaign, and a redemption sets its campaign's
     attribute only where it is absent (a friend is referred once per campaign);
@@ -30,7 +32,9 @@ from patron.referrals.model import FriendRecord, Redemption, Referral
 
 REFERRAL_SK = "REFERRAL"
 ADVOCATE_PREFIX = "ADVOCATE#"
+NAMED_PREFIX = "NAMED#"
 FRIEND_SK = "FRIEND"
+IDS_SK = "COUNTER"
 CAMPAIGN_ATTRIBUTE = "c"  # the friend record's attribute of campaign 7 is `c7`
 
 
@@ -73,6 +77,12 @@ def referral_key(application_id: int, code: str) -> dict[str, str]:
     return {"PK": referral_pk(application_id, code), "SK": REFERRAL_SK}
 
 
+def ids_key(application_id: int) -> dict[str, str]:
+    """The application's referral id counter (`value`: the last id handed out; Talon.One's `Referral.id` is an
+    integer). A partition of its own: every `REFERRAL#` key names a code."""
+    return {"PK": f"APP#{application_id}#REFERRAL_IDS", "SK": IDS_SK}
+
+
 def profile_pk(application_id: int, integration_id: str) -> str:
     """The partition of everything a profile has of referrals (its codes as advocate, its friend record)."""
     return f"APP#{application_id}#REFPROFILE#{integration_id}"
@@ -80,6 +90,11 @@ def profile_pk(application_id: int, integration_id: str) -> str:
 
 def advocate_key(application_id: int, integration_id: str, code: str) -> dict[str, str]:
     return {"PK": profile_pk(application_id, integration_id), "SK": ADVOCATE_PREFIX + code}
+
+
+def named_key(application_id: int, integration_id: str, code: str) -> dict[str, str]:
+    """The entry of a code made out to the profile (its friend), in the profile's partition."""
+    return {"PK": profile_pk(application_id, integration_id), "SK": NAMED_PREFIX + code}
 
 
 def friend_key(application_id: int, integration_id: str) -> dict[str, str]:
@@ -146,12 +161,14 @@ def referral_item(application_id: int, referral: Referral) -> dict[str, Any]:
         "id": referral.id,
         "campaignId": referral.campaign_id,
         "created": iso(referral.created),
-        "advocateProfileIntegrationId": referral.advocate_integration_id,
         "usageLimit": referral.usage_limit,
         "usageCounter": referral.usage_counter,
     }
     optional: dict[str, Any] = {
-        "friendProfileIntegrationId": referral.friend_integration_id,
+        "advocateProfileIntegrationId": referral.advocate_integration_id or None,  # "": erased
+        "advocateErased": referral.advocate_erased or None,
+        "friendProfileIntegrationId": None if referral.friend_erased else referral.friend_integration_id,
+        "friendErased": referral.friend_erased or None,
         "startDate": iso(referral.start_date) if referral.start_date else None,
         "expiryDate": iso(referral.expiry_date) if referral.expiry_date else None,
         "attributes": storable_attributes(referral.attributes) or None,
@@ -167,13 +184,19 @@ def _time(value: Any) -> datetime | None:
 
 
 def referral_from_item(item: Mapping[str, Any]) -> Referral:
+    """The referral as stored. An erased advocate (`advocateErased`, its id removed or the tombstone's) reads as
+    `advocate_erased` (a session answers `AdvocateNotFound`); an erased friend (`friendErased`, the id removed)
+    as the friend "", whom no profile matches."""
+    friend_erased = bool(item.get("friendErased", False))
     return Referral(
         code=code_of(str(item["PK"])),
         campaign_id=int(item["campaignId"]),
-        advocate_integration_id=str(item["advocateProfileIntegrationId"]),
+        advocate_integration_id=str(item.get("advocateProfileIntegrationId", "")),
+        advocate_erased=bool(item.get("advocateErased", False)),
+        friend_erased=friend_erased,
         id=int(item["id"]),
         created=datetime.fromisoformat(str(item["created"])),
-        friend_integration_id=item.get("friendProfileIntegrationId"),
+        friend_integration_id="" if friend_erased else item.get("friendProfileIntegrationId"),
         start_date=_time(item.get("startDate")),
         expiry_date=_time(item.get("expiryDate")),
         usage_limit=int(item["usageLimit"]),
@@ -187,6 +210,13 @@ def referral_from_item(item: Mapping[str, Any]) -> Referral:
 def advocate_entry_item(application_id: int, referral: Referral) -> dict[str, Any]:
     """The code's entry in its advocate's partition: keys only (the inventory reads the referral itself)."""
     return advocate_key(application_id, referral.advocate_integration_id, referral.code)
+
+
+def named_entry_item(application_id: int, referral: Referral) -> dict[str, Any] | None:
+    """The code's entry in the partition of the friend it is made out to (None: it names no friend)."""
+    if not referral.friend_integration_id:
+        return None
+    return named_key(application_id, referral.friend_integration_id, referral.code)
 
 
 def friend_record_from_item(item: Mapping[str, Any] | None) -> FriendRecord:
@@ -205,11 +235,12 @@ def friend_record_from_item(item: Mapping[str, Any] | None) -> FriendRecord:
 
 
 def create(table: str, application_id: int, referral: Referral) -> list[committer.Write]:
-    """One transaction: the referral, only if its code is free (`ReferralCodeTakenError`: named first), and its
-    entry in the advocate's partition. A batch (`referrals_for_multiple_advocates`) writes the same two items per
-    code by its own means (the referrals by PartiQL INSERT, which fails alone on a taken code; then the entries of
-    those written), built by `referral_item` and `advocate_entry_item`."""
-    return [
+    """One transaction: the referral, only if its code is free (`ReferralCodeTakenError`: named first), its entry
+    in the advocate's partition and, for a code made out to a friend, its entry in the friend's. A batch
+    (`referrals_for_multiple_advocates`) writes the same items per code by its own means (the referrals by PartiQL
+    INSERT, which fails alone on a taken code; then the entries of those written), built by `referral_item`,
+    `advocate_entry_item` and `named_entry_item`."""
+    writes = [
         committer.put(
             table,
             referral_item(application_id, referral),
@@ -218,6 +249,10 @@ def create(table: str, application_id: int, referral: Referral) -> list[committe
         ),
         committer.put(table, advocate_entry_item(application_id, referral)),
     ]
+    named = named_entry_item(application_id, referral)
+    if named is not None:
+        writes.append(committer.put(table, named))
+    return writes
 
 
 # -- redemption ---------------------------------------------------------------------------------------------------

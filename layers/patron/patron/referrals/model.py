@@ -56,6 +56,18 @@ class Referral:
     attributes: Mapping[str, Any] = field(default_factory=dict)
     batch_id: str | None = None
     imported: bool = False  # created from an imported file rather than generated
+    # The advocate's data was erased: the code and its counters stay (the application's figures), but nobody is
+    # there to reward: a session answers `AdvocateNotFound`. `advocate_integration_id` is then "" (erased) or the
+    # erasure's tombstone id (anonymised).
+    advocate_erased: bool = False
+    # The friend the code was made out to was erased: `friend_integration_id` is "" then, which no profile matches,
+    # so the code stays usable by nobody (`ReferralRecipientDoesNotMatch`), as a coupon whose recipient was erased.
+    friend_erased: bool = False
+
+    @property
+    def advocate_found(self) -> bool:
+        """Whether the code still has its advocate (validation.rejection's `advocate_found`)."""
+        return not self.advocate_erased
 
     @property
     def uses_left(self) -> int | None:

@@ -52,7 +52,15 @@ def presented(
     stored = normalise_code(code, ruleset.ruleset.settings.case_sensitive_codes)
     referral = read.referrals.get(stored)
     running = referral is not None and _running(ruleset, referral.campaign_id, now, only)
-    refused = rejection(referral, now=now, profile_id=profile_id, campaign_running=running, friend=read.friend)
+    advocate_found = referral is None or referral.advocate_found  # an erased advocate: nobody to reward
+    refused = rejection(
+        referral,
+        now=now,
+        profile_id=profile_id,
+        campaign_running=running,
+        friend=read.friend,
+        advocate_found=advocate_found,
+    )
     if referral is None or refused is not None:
         reason = refused.value if refused is not None else None
         return PresentedReferral(code, None, reason, referral.campaign_id if referral else 0)
