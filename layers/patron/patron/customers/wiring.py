@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from patron.coupons.holdings import DynamoHoldings
-from patron.coupons.inventory import LiveCampaigns
-from patron.coupons.personal_data import CouponsPersonalData
+from patron.customers.deferred import Deferred
 from patron.customers.erasure import CustomerEraser
 from patron.customers.export import CustomerExporter
 from patron.customers.merge import CustomerMerger
@@ -19,8 +17,6 @@ from patron.outbox.personal_data import NotificationsPersonalData
 from patron.outbox.repository import DynamoOutboxRepository
 from patron.profiles.repository import DynamoProfileRepository
 from patron.profiles.service import ProfileService
-from patron.referrals.partition import DynamoReferralPartition
-from patron.referrals.personal_data import ReferralsPersonalData
 from patron.settings import Tables
 
 if TYPE_CHECKING:
@@ -39,15 +35,31 @@ def personal_data(
     orders = order_repository(client, tables)
     # Orders move or go here, never take new fields: no catalog.
     service = order_service(client, tables, customer_resolver(profiles), None, orders)
+    ledgers = tables.ledgers  # read now: a missing table is a configuration error at the start, not at a merge
     return (
         OrdersPersonalData(orders, service),
         # Holdings, reservations, personal codes (the ruleset is read only by an export, for the coupons' states).
-        CouponsPersonalData(DynamoHoldings(client, tables.ledgers), tables.ledgers, LiveCampaigns(client, tables)),
+        Deferred("coupons", lambda: _coupons(client, tables, ledgers)),
         # Codes as advocate, codes made out to the person, what they were referred in (no ruleset read).
-        ReferralsPersonalData(DynamoReferralPartition(client, tables.ledgers), tables.ledgers),
+        Deferred("referrals", lambda: _referrals(client, ledgers)),
         StoredAnswersPersonalData(answers),
         NotificationsPersonalData(outbox),
     )
+
+
+def _coupons(client: DynamoDBClient, tables: Tables, ledgers: str) -> PersonalData:
+    from patron.coupons.holdings import DynamoHoldings
+    from patron.coupons.inventory import LiveCampaigns
+    from patron.coupons.personal_data import CouponsPersonalData
+
+    return CouponsPersonalData(DynamoHoldings(client, ledgers), ledgers, LiveCampaigns(client, tables))
+
+
+def _referrals(client: DynamoDBClient, ledgers: str) -> PersonalData:
+    from patron.referrals.partition import DynamoReferralPartition
+    from patron.referrals.personal_data import ReferralsPersonalData
+
+    return ReferralsPersonalData(DynamoReferralPartition(client, ledgers), ledgers)
 
 
 def customer_eraser(profiles: ProfileService, holders: tuple[PersonalData, ...]) -> CustomerEraser:

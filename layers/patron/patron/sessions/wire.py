@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import UNSET, UnsetType
 
-from patron.coupons.wire import CouponView
+from patron.coupons.view import CouponView
 from patron.errors import FieldIssue
 from patron.events.wire import Event
 from patron.http.wire import Amount, Number
