@@ -1,5 +1,5 @@
 """Talon.One's rule-engine routes: customer sessions (update: evaluate campaigns, close, cancel; read, reopen,
-returns), tracked events, and coupon reservations."""
+returns), tracked events, coupon reservations, and referral codes created for advocates."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ from typing import Any
 import msgspec
 
 from patron.clock import SystemClock
-from patron.coupons import wire as coupon_wire
+from patron.coupons import view as coupon_wire
 from patron.coupons.reservations import ReservationService
 from patron.dynamo.client import dynamodb_client
-from patron.errors import FieldIssue, ValidationError
+from patron.errors import FieldIssue, PatronError, ValidationError
 from patron.events import wire as events_wire
 from patron.events.model import EventOutcome, TrackedEvent, check_custom_type, check_dry_only
 from patron.events.service import EventService
@@ -28,6 +28,9 @@ from patron.profiles import talon as profile_wire
 from patron.profiles.model import new_profile_id, value_issues
 from patron.promotions.store import LiveRulesets
 from patron.promotions.talon import Campaign, triggered_campaigns
+from patron.referrals import wire as referral_wire
+from patron.referrals.service import ReferralService
+from patron.referrals.wiring import referral_service
 from patron.sessions import wire
 from patron.sessions.service import Outcome, ReturnedUnits, SessionService
 from patron.sessions.store import SessionStore
@@ -44,6 +47,7 @@ class Services:
     rulesets: LiveRulesets
     idempotency: IdempotencyStore
     reservations: ReservationService
+    referrals: ReferralService
 
 
 def compose(environ: Mapping[str, str]) -> Services:
@@ -62,6 +66,7 @@ def compose(environ: Mapping[str, str]) -> Services:
         rulesets=rulesets,
         idempotency=idempotency_store(client, tables),
         reservations=ReservationService(client, tables.ledgers, tables.profiles, SystemClock()),
+        referrals=referral_service(client, tables.config, tables.ledgers, rulesets),
     )
 
 
@@ -256,6 +261,68 @@ def get_reserved_customers(request: Request) -> ReservedCustomers:
     profiles = services().reservations.reserved_profiles(application_id, request.path_params["couponValue"])
     data = [profile_wire.profile_response(profile, services().account_id) for profile in profiles]
     return ReservedCustomers(total_result_size=len(data), data=data)
+
+
+def _referral_people(request: Request, answer: Any) -> list[str]:
+    """Whom a stored referral answer names: the advocates and the friend (erasing one erases the answer)."""
+    body = subjects.body_field("advocateProfileIntegrationId")(request, answer)
+    friend = subjects.body_field("friendProfileIntegrationId")(request, answer)
+    try:
+        listed = request.json().get("advocateProfileIntegrationIds") if isinstance(request.json(), dict) else None
+    except PatronError:
+        listed = None
+    many = [value for value in listed if isinstance(value, str) and value] if isinstance(listed, list) else []
+    return body + friend + many
+
+
+@api.route(
+    "POST",
+    "/v1/referrals",
+    body=referral_wire.NewReferralRequest,
+    answers={201: referral_wire.ReferralView},
+    idempotent=True,
+    subjects=_referral_people,
+)
+def create_referral(request: Request, body: referral_wire.NewReferralRequest) -> Response:
+    """A referral code for the advocate in a campaign of the live ruleset with the referrals feature (generated:
+    eight characters of [A-Z0-9], upper-cased as the application's codes are); `friendProfileIntegrationId`: only
+    that profile may use it. Neither profile need exist."""
+    referral = services().referrals.create_referral(
+        request.caller.application_id,
+        body.campaign_id,
+        body.advocate_profile_integration_id,
+        body.friend_profile_integration_id,
+        body.terms(),
+    )
+    return Response(201, referral_wire.referral_view(referral))
+
+
+@api.route(
+    "POST",
+    "/v1/referrals_for_multiple_advocates",
+    body=referral_wire.NewReferralsForMultipleAdvocatesRequest,
+    answers={201: referral_wire.ReferralsCreatedResponse, 204: None},
+    idempotent=True,
+    subjects=_referral_people,
+)
+def create_referrals_for_multiple_advocates(
+    request: Request, body: referral_wire.NewReferralsForMultipleAdvocatesRequest
+) -> Response:
+    """One code per advocate (1 to 1,000, each listed once), from `validCharacters` and `referralPattern`, all
+    under one `batchId`; all or nothing (docs/referrals.md). `silent=yes` (the default) answers 204; `no`, 201 with
+    the referrals."""
+    silent = request.query_choice("silent", ("yes", "no"), default="yes")
+    referrals = services().referrals.create_for_advocates(
+        request.caller.application_id,
+        body.campaign_id,
+        body.advocate_profile_integration_ids,
+        body.terms(),
+        body.valid_characters,
+        body.referral_pattern,
+    )
+    if silent == "yes":
+        return Response(status=204)
+    return Response(201, referral_wire.created_response(referrals))
 
 
 @api_handler

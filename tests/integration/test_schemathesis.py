@@ -139,8 +139,11 @@ def test_answers_about_objects_that_exist_match_the_document(runtime, base_url, 
     campaign = {"id": 1, "name": "Over 100", "rules": [rule]}
     coupon_rule = {"title": "Coupon code is valid", "condition": "coupon.valid", "effects": [ten]}
     coupons = {"id": 2, "name": "Coupons", "features": ["coupons"], "rules": [coupon_rule]}
+    referral_rule = {"title": "Referral code is valid", "condition": "referral.valid", "effects": [ten]}
+    referrals = {"id": 3, "name": "Referrals", "features": ["referrals"], "rules": [referral_rule]}
     check("POST", "/v1/management/rulesets/plan", body={"campaigns": [campaign]})
-    check("POST", "/v1/management/rulesets", body={"campaigns": [campaign, coupons], "basedOn": None, "note": "first"})
+    first = {"campaigns": [campaign, coupons, referrals], "basedOn": None, "note": "first"}
+    check("POST", "/v1/management/rulesets", body=first)
     check("GET", "/v1/management/rulesets", query={"limit": "5"})
     check("GET", "/v1/management/rulesets/live")
     check("GET", "/v1/management/rulesets/{version}", {"version": "1"})
@@ -163,6 +166,9 @@ def test_answers_about_objects_that_exist_match_the_document(runtime, base_url, 
     check("POST", reservations, {"couponValue": code}, body={"integrationIDs": [customer]})
     check("GET", "/v1/coupon_reservations/customerprofiles/{couponValue}", {"couponValue": code})
     check("DELETE", reservations, {"couponValue": code}, body={"integrationIDs": [customer]})
+    check("POST", "/v1/referrals", body={"campaignId": 3, "advocateProfileIntegrationId": customer, "usageLimit": 1})
+    advocates = {"campaignId": 3, "advocateProfileIntegrationIds": [customer, f"adv-{suffix}"]}
+    check("POST", "/v1/referrals_for_multiple_advocates", query={"silent": "no"}, body=advocates)
     sessions = "/v2/customer_sessions/{customerSessionId}"
     cart = [{"sku": "S-1", "name": "Shoe", "category": "shoes", "quantity": 2, "price": 60}]
     session = {"profileId": customer, "cartItems": cart, "additionalCosts": {"shipping": {"price": 4.9}}}

@@ -23,7 +23,7 @@ from patron.dynamo.committer import MAX_ITEMS as MAX_TRANSACTION_ITEMS
 from patron.dynamo.errors import error_code, translate
 from patron.referrals import items
 from patron.referrals.model import Referral
-from patron.referrals.service import Stored
+from patron.referrals.service import InsertInterruptedError, Stored
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -76,12 +76,20 @@ class DynamoReferralRepository:
             chunks[-1].append(index)
             size += len(writes)
         outcomes = [Stored.NOT_WRITTEN] * len(referrals)
+        failures: list[Exception] = []
 
         def run(chunk: list[int]) -> None:
-            for index, outcome in zip(chunk, self._transact([plans[i] for i in chunk]), strict=True):
+            try:
+                stored = self._transact([plans[i] for i in chunk])
+            except Exception as exc:  # the other transactions finish; the caller removes what they wrote
+                failures.append(exc)
+                return
+            for index, outcome in zip(chunk, stored, strict=True):
                 outcomes[index] = outcome
 
         self._side_by_side(run, chunks)
+        if failures:
+            raise InsertInterruptedError(outcomes, failures[0])
         return outcomes
 
     def _transact(self, plans: Sequence[Sequence[Any]]) -> list[Stored]:

@@ -83,6 +83,16 @@ class Stored(Enum):
     NOT_WRITTEN = "not_written"  # written with others atomically, one of which was taken: try again as it is
 
 
+class InsertInterruptedError(Exception):
+    """`ReferralRepository.insert` failed for some referrals (`cause`) after writing others: `outcomes` says which,
+    so the creation can remove them."""
+
+    def __init__(self, outcomes: list[Stored], cause: Exception):
+        super().__init__("referral writes interrupted")
+        self.outcomes = outcomes
+        self.cause = cause
+
+
 class ReferralRepository(Protocol):
     def allocate_ids(self, application_id: int, count: int) -> int:
         """Reserves `count` consecutive referral ids; returns the first."""
@@ -90,7 +100,8 @@ class ReferralRepository(Protocol):
 
     def insert(self, application_id: int, referrals: Sequence[Referral]) -> list[Stored]:
         """Writes each referral with its advocate entry (and a named friend's entry), a referral and its entries
-        together or not at all, only where its code is free; for each, what became of it."""
+        together or not at all, only where its code is free; for each, what became of it. A write that fails for
+        another reason raises InsertInterruptedError once the others are done, saying what was written."""
         ...
 
     def remove(self, application_id: int, referrals: Sequence[Referral]) -> None:
@@ -307,7 +318,11 @@ class ReferralService:
         written: list[Referral] = []
         try:
             while pending:
-                outcomes = self._repository.insert(plan.application_id, pending)
+                try:
+                    outcomes = self._repository.insert(plan.application_id, pending)
+                except InsertInterruptedError as stopped:
+                    written += [r for r, o in zip(pending, stopped.outcomes, strict=True) if o is Stored.WRITTEN]
+                    raise stopped.cause from None
                 again: list[Referral] = []
                 for referral, outcome in zip(pending, outcomes, strict=True):
                     if outcome is Stored.WRITTEN:
