@@ -56,7 +56,7 @@ def examples(customer: str, order: str) -> list[Example]:
         "id": 1,
         "name": "Ten percent",
         "tags": ["evergreen"],
-        "features": ["coupons"],
+        "features": ["coupons", "referrals"],
         "rules": [{"title": "Over 100", "condition": "session.cartItemTotal >= 100"}],
     }
     code = f"TXT-{customer}"
@@ -108,6 +108,17 @@ def examples(customer: str, order: str) -> list[Example]:
         Example("POST", reservations, {"couponValue": code}, body={"integrationIDs": [customer]}),
         Example("GET", "/v1/coupon_reservations/customerprofiles/{couponValue}", {"couponValue": code}),
         Example("DELETE", reservations, {"couponValue": code}, body={"integrationIDs": [f"{customer}-other"]}),
+        Example(
+            "POST",
+            "/v1/referrals",
+            body={"campaignId": 1, "advocateProfileIntegrationId": customer, "attributes": {"channel": "web"}},
+        ),
+        Example(
+            "POST",
+            "/v1/referrals_for_multiple_advocates",
+            query={"silent": "no"},
+            body={"campaignId": 1, "advocateProfileIntegrationIds": [customer], "attributes": {"channel": "mail"}},
+        ),
         Example("PUT", sessions, {"customerSessionId": f"{customer}-s1"}, body=closed_session({"channel": "web"})),
         Example("PUT", sessions, {"customerSessionId": f"{customer}-s2"}, {"dry": "false"}, closed_session({})),
         Example("GET", sessions, {"customerSessionId": f"{customer}-s1"}),
