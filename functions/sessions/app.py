@@ -103,6 +103,8 @@ def _state(outcome: Outcome, content: set[str], application_id: int) -> wire.Int
         state.rule_failure_reasons = outcome.failures
     if "coupons" in content:
         state.coupons = [coupon_wire.coupon_view(coupon) for coupon in outcome.coupons]
+    if "referral" in content and outcome.referral is not None:
+        state.referral = referral_wire.referral_view(outcome.referral)
     if "triggeredCampaigns" in content:
         state.triggered_campaigns = _triggered(application_id, outcome.stored.ruleset_version, outcome.triggered)
     if "event" in content:

@@ -129,3 +129,20 @@ def test_sixteen_friends_closing_at_once_honour_a_codes_limit(runtime):
     # Never past the limit, never a use counted without its answer; all three taken unless a close gave up (409).
     assert len(accepted) == stored(runtime, tenant, "THREE-USES").usage_counter <= 3
     assert len(accepted) == 3 or any(a.status == 409 for a in answers)
+
+
+def test_the_referral_response_content_answers_the_named_code(runtime):
+    tenant = tenant_with_campaign(runtime)
+    add_referral(runtime, tenant, "SHOWN-REF", usage_limit=2)
+    body = {
+        "customerSession": {"profileId": "fran", "cartItems": CART, "referralCode": "SHOWN-REF"},
+        "responseContent": ["referral"],
+    }
+    answer = runtime.request("PUT", f"/v2/customer_sessions/{new_id()}", headers=tenant.headers, body=body)
+    assert answer.status == 200, answer.body
+    referral = answer.json()["referral"]
+    assert (referral["code"], referral["advocateProfileIntegrationId"], referral["usageLimit"]) == (
+        "SHOWN-REF",
+        "adam",
+        2,
+    )

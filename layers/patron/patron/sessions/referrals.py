@@ -20,7 +20,7 @@ from patron.promotions.presented import PresentedReferral
 from patron.promotions.rules import ReferralFacts
 from patron.promotions.ruleset import CompiledRuleset
 from patron.referrals import items
-from patron.referrals.model import Redemption
+from patron.referrals.model import Redemption, Referral
 from patron.referrals.validation import rejection
 from patron.sessions.store import Read
 
@@ -73,6 +73,14 @@ def presented(
         attributes=referral.attributes,
     )
     return PresentedReferral(referral.code, facts)
+
+
+def named(code: str | None, read: Read, ruleset: CompiledRuleset | None) -> Referral | None:
+    """The referral the session's code names, as read (the `referral` response content)."""
+    if not code:
+        return None
+    sensitive = ruleset.ruleset.settings.case_sensitive_codes if ruleset is not None else True
+    return read.referrals.get(normalise_code(code, sensitive))
 
 
 def _running(ruleset: CompiledRuleset, campaign_id: int, now: datetime, only: frozenset[int] | None) -> bool:

@@ -50,6 +50,7 @@ from patron.promotions.rules import ProfileFacts
 from patron.promotions.ruleset import CompiledRuleset
 from patron.promotions.stored import storable_attributes
 from patron.promotions.webhooks import webhook_records
+from patron.referrals.model import Referral
 from patron.sessions import coupons, cycle, orders, referrals
 from patron.sessions.model import (
     UNSET,
@@ -120,6 +121,7 @@ class Outcome:
     returned: dict[str, Any] | None = None  # the return a returns call recorded
     coupons: list[Coupon] = field(default_factory=list)  # the coupons the session's codes name (`coupons`)
     created_coupons: list[Coupon] = field(default_factory=list)  # what the close's `createCoupon` effects made
+    referral: Referral | None = None  # the referral the session's code names (`referral`)
 
 
 @dataclass
@@ -439,6 +441,7 @@ class SessionService:
         outcome = Outcome(kept, effects, failures, after, triggered, explained, event_type)
         outcome.coupons = coupons.named(session.coupon_codes, read, ruleset)
         outcome.created_coupons = made
+        outcome.referral = referrals.named(session.referral_code, read, ruleset)
         return _Decision(outcome, plan, needed=needed_keys)
 
     def _consume(

@@ -196,6 +196,7 @@ class IntegrationStateV2(msgspec.Struct, rename="camel"):
     triggered_campaigns: list[Campaign] | UnsetType = UNSET
     rule_failure_reasons: list[RuleFailureReason] | UnsetType = UNSET
     coupons: list[CouponView] | UnsetType = UNSET
+    referral: Any | UnsetType = UNSET  # patron.referrals.wire.ReferralView
     campaign_eligibility: list[CampaignEligibility] | UnsetType = UNSET
     event: Event | UnsetType = UNSET
     return_: Return | UnsetType = msgspec.field(default=UNSET, name="return")
