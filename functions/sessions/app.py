@@ -3,10 +3,10 @@ returns), tracked events, coupon reservations, and referral codes created for ad
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
@@ -29,13 +29,14 @@ from patron.profiles.model import new_profile_id, value_issues
 from patron.promotions.store import LiveRulesets
 from patron.promotions.talon import Campaign, triggered_campaigns
 from patron.referrals import wire as referral_wire
-from patron.referrals.service import ReferralService
-from patron.referrals.wiring import referral_service
 from patron.sessions import wire
 from patron.sessions.service import Outcome, ReturnedUnits, SessionService
 from patron.sessions.store import SessionStore
 from patron.settings import Api, Tables
 from patron.wiring import CompositionRoot
+
+if TYPE_CHECKING:
+    from patron.referrals.service import ReferralService
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,8 @@ class Services:
     rulesets: LiveRulesets
     idempotency: IdempotencyStore
     reservations: ReservationService
-    referrals: ReferralService
+    # Built at the first referral creation (rare next to sessions): its code generator stays out of the cold start.
+    referrals: Callable[[], ReferralService]
 
 
 def compose(environ: Mapping[str, str]) -> Services:
@@ -66,8 +68,21 @@ def compose(environ: Mapping[str, str]) -> Services:
         rulesets=rulesets,
         idempotency=idempotency_store(client, tables),
         reservations=ReservationService(client, tables.ledgers, tables.profiles, SystemClock()),
-        referrals=referral_service(client, tables.config, tables.ledgers, rulesets),
+        referrals=_referrals(client, tables.config, tables.ledgers, rulesets),
     )
+
+
+def _referrals(client: Any, config: str, ledgers: str, rulesets: LiveRulesets) -> Callable[[], ReferralService]:
+    built: list[ReferralService] = []
+
+    def service() -> ReferralService:
+        if not built:
+            from patron.referrals.wiring import referral_service
+
+            built.append(referral_service(client, config, ledgers, rulesets))
+        return built[0]
+
+    return service
 
 
 services = CompositionRoot(compose)
@@ -289,12 +304,16 @@ def create_referral(request: Request, body: referral_wire.NewReferralRequest) ->
     """A referral code for the advocate in a campaign of the live ruleset with the referrals feature (generated:
     eight characters of [A-Z0-9], upper-cased as the application's codes are); `friendProfileIntegrationId`: only
     that profile may use it. Neither profile need exist."""
-    referral = services().referrals.create_referral(
-        request.caller.application_id,
-        body.campaign_id,
-        body.advocate_profile_integration_id,
-        body.friend_profile_integration_id,
-        body.terms(),
+    referral = (
+        services()
+        .referrals()
+        .create_referral(
+            request.caller.application_id,
+            body.campaign_id,
+            body.advocate_profile_integration_id,
+            body.friend_profile_integration_id,
+            body.terms(),
+        )
     )
     return Response(201, referral_wire.referral_view(referral))
 
@@ -314,13 +333,17 @@ def create_referrals_for_multiple_advocates(
     under one `batchId`; all or nothing (docs/referrals.md). `silent=yes` (the default) answers 204; `no`, 201 with
     the referrals."""
     silent = request.query_choice("silent", ("yes", "no"), default="yes")
-    referrals = services().referrals.create_for_advocates(
-        request.caller.application_id,
-        body.campaign_id,
-        body.advocate_profile_integration_ids,
-        body.terms(),
-        body.valid_characters,
-        body.referral_pattern,
+    referrals = (
+        services()
+        .referrals()
+        .create_for_advocates(
+            request.caller.application_id,
+            body.campaign_id,
+            body.advocate_profile_integration_ids,
+            body.terms(),
+            body.valid_characters,
+            body.referral_pattern,
+        )
     )
     if silent == "yes":
         return Response(status=204)

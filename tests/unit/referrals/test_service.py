@@ -14,12 +14,11 @@ from patron.coupons.codes import CodeSettingsError
 from patron.errors import ServiceUnavailableError, ValidationError
 from patron.promotions.definitions import Ruleset
 from patron.referrals.codes import referral_generator, referral_settings
-from patron.referrals.model import Referral
+from patron.referrals.model import Referral, ReferralTerms
 from patron.referrals.service import (
     CampaignNotFoundError,
     ReferralService,
     ReferralsNotEnabledError,
-    ReferralTerms,
 )
 from tests.unit.coupons.fakes import FixedRulesets
 from tests.unit.referrals.fakes import FakeReferralRepository

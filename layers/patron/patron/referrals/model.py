@@ -99,3 +99,17 @@ class Redemption:
     code: str
     campaign_id: int
     friend_integration_id: str
+
+
+MAX_ADVOCATES = 1000  # Talon.One's advocateProfileIntegrationIds maxItems
+MAX_USAGE_LIMIT = 999_999  # Talon.One's usageLimit
+
+
+@dataclass(frozen=True)
+class ReferralTerms:
+    """What Talon.One's `NewReferral` gives a code besides the campaign and the advocate."""
+
+    start_date: datetime | None = None
+    expiry_date: datetime | None = None
+    usage_limit: int = 0
+    attributes: Mapping[str, Any] = field(default_factory=dict)

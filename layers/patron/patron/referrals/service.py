@@ -22,11 +22,10 @@ from __future__ import annotations
 
 import secrets
 import unicodedata
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from datetime import datetime
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from enum import Enum
-from typing import Any, Protocol
+from typing import Protocol
 
 from patron.clock import Clock
 from patron.coupons.codes import CodeSettings
@@ -36,10 +35,15 @@ from patron.logs import get_logger
 from patron.profiles.model import MAX_INTEGRATION_ID_BYTES
 from patron.promotions.definitions import Ruleset
 from patron.referrals.codes import referral_generator, referral_settings
-from patron.referrals.model import MAX_INTEGRATION_ID_LENGTH, Referral, code_issue
+from patron.referrals.model import (
+    MAX_ADVOCATES,
+    MAX_INTEGRATION_ID_LENGTH,
+    MAX_USAGE_LIMIT,
+    Referral,
+    ReferralTerms,
+    code_issue,
+)
 
-MAX_ADVOCATES = 1000  # Talon.One's advocateProfileIntegrationIds maxItems
-MAX_USAGE_LIMIT = 999_999  # Talon.One's usageLimit
 MAX_ATTRIBUTES_BYTES = 10 * 1024  # as a coupon's
 MAX_REPORTED_ISSUES = 100
 MAX_DRAWS = 20  # a single referral's code redrawn at most this many times (each taken already)
@@ -107,16 +111,6 @@ class ReferralRepository(Protocol):
     def remove(self, application_id: int, referrals: Sequence[Referral]) -> None:
         """Deletes referrals `insert` wrote, with their entries (undoing a failed creation)."""
         ...
-
-
-@dataclass(frozen=True)
-class ReferralTerms:
-    """What Talon.One's `NewReferral` gives a code besides the campaign and the advocate."""
-
-    start_date: datetime | None = None
-    expiry_date: datetime | None = None
-    usage_limit: int = 0
-    attributes: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

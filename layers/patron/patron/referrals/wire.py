@@ -9,8 +9,7 @@ from typing import Annotated, Any
 import msgspec
 
 from patron.clock import iso
-from patron.referrals.model import MAX_INTEGRATION_ID_LENGTH, Referral
-from patron.referrals.service import MAX_ADVOCATES, MAX_USAGE_LIMIT, ReferralTerms
+from patron.referrals.model import MAX_ADVOCATES, MAX_INTEGRATION_ID_LENGTH, MAX_USAGE_LIMIT, Referral, ReferralTerms
 
 UsageLimit = Annotated[int, msgspec.Meta(ge=0, le=MAX_USAGE_LIMIT)]
 Moment = Annotated[datetime, msgspec.Meta(tz=True)]
