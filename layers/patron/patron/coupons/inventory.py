@@ -23,21 +23,17 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Literal
-
-import msgspec
+from typing import TYPE_CHECKING, Any
 
 from patron.clock import Clock, SystemClock, iso
 from patron.coupons.holdings import DynamoHoldings
 from patron.coupons.model import Coupon, Holding
+from patron.coupons.view import CouponState, InventoryCoupon, LimitConfig
 from patron.dynamo import codec
 
 if TYPE_CHECKING:
     from patron.promotions.store import LiveRulesets
     from patron.settings import Tables
-
-CouponState = Literal["active", "used", "expired", "pending", "disabled"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,40 +68,6 @@ def coupon_state(coupon: Coupon, holding: Holding, campaign: CampaignSchedule | 
 def listed(coupon: Coupon | None, holding: Holding, integration_id: str) -> bool:
     """Whether the inventory lists the holding: reserved, or a personal code made out to the profile."""
     return coupon is not None and (holding.reserved or coupon.recipient_integration_id == integration_id)
-
-
-class LimitConfig(msgspec.Struct, kw_only=True):
-    action: str
-    limit: int
-    entities: list[str]
-
-
-class InventoryCoupon(msgspec.Struct, kw_only=True, rename="camel", omit_defaults=True):
-    """talon_one.models.InventoryCoupon."""
-
-    id: int
-    created: str
-    campaign_id: int
-    value: str
-    usage_limit: int
-    usage_counter: int
-    discount_limit: Decimal | None = None
-    discount_counter: Decimal
-    discount_remainder: Decimal | None = None
-    reservation_limit: int
-    reservation_counter: int
-    start_date: str | None = None
-    expiry_date: str | None = None
-    limits: list[LimitConfig] | None = None
-    attributes: dict[str, Any]
-    recipient_integration_id: str | None = None
-    # false: a personal code (reserved for its recipient only); true: any number of profiles may reserve it.
-    reservation: bool
-    batch_id: str | None = None
-    is_reservation_mandatory: bool
-    implicitly_reserved: bool
-    profile_redemption_count: int
-    state: CouponState
 
 
 def inventory_coupon(coupon: Coupon, holding: Holding, state: CouponState) -> InventoryCoupon:

@@ -80,3 +80,42 @@ def coupon_view(coupon: Coupon) -> CouponView:
         uses_left=coupon.uses_left,
         reservations_left=coupon.reservations_left,
     )
+
+
+# The customer inventory's coupons (patron.coupons.inventory builds them): here, so every function answering a
+# profile imports no inventory code.
+CouponState = Literal["active", "used", "expired", "pending", "disabled"]
+
+
+class LimitConfig(msgspec.Struct, kw_only=True):
+    action: str
+    limit: int
+    entities: list[str]
+
+
+class InventoryCoupon(msgspec.Struct, kw_only=True, rename="camel", omit_defaults=True):
+    """talon_one.models.InventoryCoupon."""
+
+    id: int
+    created: str
+    campaign_id: int
+    value: str
+    usage_limit: int
+    usage_counter: int
+    discount_limit: Decimal | None = None
+    discount_counter: Decimal
+    discount_remainder: Decimal | None = None
+    reservation_limit: int
+    reservation_counter: int
+    start_date: str | None = None
+    expiry_date: str | None = None
+    limits: list[LimitConfig] | None = None
+    attributes: dict[str, Any]
+    recipient_integration_id: str | None = None
+    # false: a personal code (reserved for its recipient only); true: any number of profiles may reserve it.
+    reservation: bool
+    batch_id: str | None = None
+    is_reservation_mandatory: bool
+    implicitly_reserved: bool
+    profile_redemption_count: int
+    state: CouponState

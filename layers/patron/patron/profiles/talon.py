@@ -8,9 +8,9 @@ from typing import Any, Literal
 
 import msgspec
 
-from patron.coupons.inventory import InventoryCoupon
+from patron.coupons.view import InventoryCoupon
 from patron.profiles import model
-from patron.referrals.inventory import InventoryReferral
+from patron.referrals.wire import InventoryReferral
 
 ResponseContent = Literal[
     "customerProfile", "triggeredCampaigns", "loyalty", "event", "awardedGiveaways", "ruleFailureReasons"

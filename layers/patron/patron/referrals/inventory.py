@@ -9,34 +9,12 @@ at most `MAX_REFERRED` friends listed per code (a code's `usageCounter` says how
 
 from __future__ import annotations
 
-from typing import Any
-
-import msgspec
-
 from patron.clock import iso
 from patron.referrals.model import Referral
 from patron.referrals.partition import DynamoReferralPartition
+from patron.referrals.wire import InventoryReferral
 
 MAX_REFERRED = 1000  # friends listed per code (keys-only Query pages: at most about 1 MB each)
-
-
-class InventoryReferral(msgspec.Struct, kw_only=True, rename="camel", omit_defaults=True):
-    """talon_one.models.InventoryReferral."""
-
-    id: int
-    created: str
-    start_date: str | None = None
-    expiry_date: str | None = None
-    usage_limit: int
-    campaign_id: int
-    advocate_profile_integration_id: str
-    # Absent as well when the friend the code was made out to was erased (the code is then usable by nobody).
-    friend_profile_integration_id: str | None = None
-    attributes: dict[str, Any]
-    code: str
-    usage_counter: int
-    batch_id: str | None = None
-    referred_customers: list[str]
 
 
 def inventory_referral(referral: Referral, referred: list[str]) -> InventoryReferral:

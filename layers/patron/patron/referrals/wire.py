@@ -100,3 +100,22 @@ def referral_view(referral: Referral) -> ReferralView:
 
 def created_response(referrals: list[Referral]) -> ReferralsCreatedResponse:
     return ReferralsCreatedResponse(total_result_size=len(referrals), data=[referral_view(r) for r in referrals])
+
+
+class InventoryReferral(msgspec.Struct, kw_only=True, rename="camel", omit_defaults=True):
+    """talon_one.models.InventoryReferral."""
+
+    id: int
+    created: str
+    start_date: str | None = None
+    expiry_date: str | None = None
+    usage_limit: int
+    campaign_id: int
+    advocate_profile_integration_id: str
+    # Absent as well when the friend the code was made out to was erased (the code is then usable by nobody).
+    friend_profile_integration_id: str | None = None
+    attributes: dict[str, Any]
+    code: str
+    usage_counter: int
+    batch_id: str | None = None
+    referred_customers: list[str]
