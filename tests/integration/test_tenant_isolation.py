@@ -102,3 +102,62 @@ def test_sessions_and_events_of_another_application_are_404_or_its_own(runtime, 
         "GET", f"/v1/customer_profiles/{customer}/inventory", headers=b, query={"profile": "true"}
     ).json()
     assert profile_after == profile_before
+
+
+def test_coupons_reservations_and_referrals_of_another_application_are_404_or_its_own(runtime, tenant, other_tenant):
+    """B's coupon, reservation, campaigns and referral code, through A's integration and management keys: 404, or
+    A's own objects; B's counters unchanged."""
+    from patron.applications.model import Scope
+    from tests.integration.coupons import add_coupon, stored
+    from tests.integration.rulesets import publish
+
+    a, b = tenant.headers, other_tenant.headers
+    suffix = uuid.uuid4().hex[:8].upper()
+    rule = {
+        "title": "valid",
+        "condition": "coupon.valid",
+        "effects": [{"type": "setDiscount", "name": "5", "value": 5}],
+    }
+    referral_rule = {**rule, "condition": "referral.valid"}
+    campaigns = [
+        {"id": 7, "name": "Coupons", "features": ["coupons"], "rules": [rule]},
+        {"id": 8, "name": "Referrals", "features": ["referrals"], "rules": [referral_rule]},
+    ]
+    publish(runtime, other_tenant.application_id, {"campaigns": campaigns})
+    code = f"ISO-{suffix}"
+    add_coupon(runtime, other_tenant, code, campaign_id=7, usage_limit=1, reservation_limit=2)
+    reserved = runtime.request("POST", f"/v1/coupon_reservations/{code}", headers=b, body={"integrationIDs": ["bob"]})
+    assert reserved.status == 201, reserved.body
+    created = runtime.request(
+        "POST", "/v1/referrals", headers=b, body={"campaignId": 8, "advocateProfileIntegrationId": "bob"}
+    )
+    assert created.status == 201, created.body
+    referral_code = created.json()["code"]
+    key = runtime.applications().create_key(tenant.application_id, Scope.MANAGEMENT, "iso").secret
+    management = {"Authorization": f"ApiKey-v1 {key}"}
+
+    for method, path, headers, body in (
+        ("POST", f"/v1/coupon_reservations/{code}", a, {"integrationIDs": ["eve"]}),
+        ("DELETE", f"/v1/coupon_reservations/{code}", a, {"integrationIDs": ["bob"]}),
+        ("GET", f"/v1/coupon_reservations/customerprofiles/{code}", a, None),
+        ("GET", f"/v1/management/coupons/{code}", management, None),
+        ("POST", "/v1/management/campaigns/7/coupons", management, {"value": f"A-{suffix}"}),
+        ("POST", "/v1/referrals", a, {"campaignId": 8, "advocateProfileIntegrationId": "eve"}),
+    ):
+        response = runtime.request(method, path, headers=headers, body=body)
+        assert response.status == 404, (method, path, response.status, response.body)
+
+    # In A's sessions (A has the same campaigns), B's codes name nothing.
+    publish(runtime, tenant.application_id, {"campaigns": campaigns})
+    session = {
+        "profileId": "eve",
+        "couponCodes": [code],
+        "referralCode": referral_code,
+        "state": "closed",
+        "cartItems": [{"sku": "S", "price": 40, "quantity": 1}],
+    }
+    answer = runtime.request("PUT", f"/v2/customer_sessions/iso-{suffix}", headers=a, body={"customerSession": session})
+    assert answer.status == 200, answer.body
+    assert [e["props"]["rejectionReason"] for e in answer.json()["effects"]] == ["CouponNotFound", "ReferralNotFound"]
+    after = stored(runtime, other_tenant, code)
+    assert (after.usage_counter, after.reservation_counter) == (0, 1)
