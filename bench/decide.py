@@ -38,12 +38,12 @@ import random
 import statistics
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import msgspec
+from msgspec.structs import replace
 
 from bench.cel import CelCompiler, CelEngine, Untranslatable, cel_data, reasons
 from bench.common import fail, print_table, summary, write_json

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 from decimal import Decimal
 from typing import Any
+
+from msgspec.structs import replace
 
 from patron.applications.model import ApiKey, Application, RateLimit
 from patron.applications.repository import ApplicationRepository

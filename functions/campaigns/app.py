@@ -5,7 +5,6 @@ show, roll back) and their coupons (create, import, show, list a batch). Only a 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -32,8 +31,7 @@ DEFAULT_COUPON_PAGE = 100
 MAX_COUPON_PAGE = 1000
 
 
-@dataclass(frozen=True)
-class Services:
+class Services(msgspec.Struct, frozen=True):
     max_body_bytes: int
     rulesets: RulesetService
     simulations: SimulationService

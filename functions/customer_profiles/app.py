@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import msgspec
 from msgspec import UNSET
 
 from patron.catalog.wiring import catalog_service
@@ -39,8 +39,7 @@ if TYPE_CHECKING:
     from patron.promotions.store import LiveRulesets
 
 
-@dataclass(frozen=True)
-class Services:
+class Services(msgspec.Struct, frozen=True):
     """What this function's handlers use."""
 
     max_body_bytes: int
@@ -75,8 +74,7 @@ def compose(environ: Mapping[str, str]) -> Services:
     )
 
 
-@dataclass(frozen=True)
-class RuleEngine:
+class RuleEngine(msgspec.Struct, frozen=True):
     events: EventService
     rulesets: LiveRulesets
 

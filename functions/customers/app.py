@@ -4,8 +4,9 @@ device id (ExpertSender's GET by id/email/phone/crmId, Maestra's DeviceUUID)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
+
+import msgspec
 
 from patron.catalog.wiring import catalog_service
 from patron.customers.merge import CustomerMerger
@@ -26,8 +27,7 @@ from patron.settings import Api, Tables
 from patron.wiring import CompositionRoot
 
 
-@dataclass(frozen=True)
-class Services:
+class Services(msgspec.Struct, frozen=True):
     """What this function's handlers use."""
 
     max_body_bytes: int

@@ -4,8 +4,9 @@ S3 PUT URL for it. The upload itself starts the process (functions/import_upload
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
+
+import msgspec
 
 from patron.dynamo.client import dynamodb_client
 from patron.http.api import Request, Response, RestApi
@@ -20,8 +21,7 @@ from patron.settings import Api, Imports, Tables
 from patron.wiring import CompositionRoot
 
 
-@dataclass(frozen=True)
-class Services:
+class Services(msgspec.Struct, frozen=True):
     """What this function's handlers use."""
 
     max_body_bytes: int

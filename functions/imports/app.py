@@ -4,8 +4,9 @@ reports the process in Rfmcube's shape, with the rejected records, paged."""
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
 from typing import Any
+
+import msgspec
 
 from patron.dynamo.client import dynamodb_client
 from patron.errors import FieldIssue, PatronError, ValidationError
@@ -21,8 +22,7 @@ from patron.settings import Api, Imports, Tables
 from patron.wiring import CompositionRoot
 
 
-@dataclass(frozen=True)
-class Services:
+class Services(msgspec.Struct, frozen=True):
     """What this function's handlers use."""
 
     max_import_inline_bytes: int

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
+
+import msgspec
 
 from patron.catalog.wiring import catalog_service
 from patron.dynamo.client import dynamodb_client
@@ -21,8 +22,7 @@ from patron.settings import Api, Tables
 from patron.wiring import CompositionRoot
 
 
-@dataclass(frozen=True)
-class Services:
+class Services(msgspec.Struct, frozen=True):
     """What this function's handlers use."""
 
     max_body_bytes: int

@@ -4,7 +4,6 @@ returns), tracked events, coupon reservations, and referral codes created for ad
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -39,8 +38,7 @@ if TYPE_CHECKING:
     from patron.referrals.service import ReferralService
 
 
-@dataclass(frozen=True)
-class Services:
+class Services(msgspec.Struct, frozen=True):
     max_body_bytes: int
     account_id: int
     sessions: SessionService

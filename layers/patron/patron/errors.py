@@ -6,6 +6,8 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
+
 # Where a path points outside the body: Talon.One's ErrorSource names it a `parameter`.
 _PARAMETER_PREFIXES = ("query.", "header.")
 
@@ -30,8 +32,7 @@ def _source(path: str, path_parameters: Collection[str]) -> dict[str, str]:
     return {"pointer": "".join("/" + token.replace("~", "~0").replace("/", "~1") for token in tokens)}
 
 
-@dataclass(frozen=True)
-class FieldIssue:
+class FieldIssue(msgspec.Struct, frozen=True):
     """One problem with one field of a request, located by a JSON path such as `attributes.age`."""
 
     path: str

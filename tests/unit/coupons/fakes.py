@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 from datetime import datetime
+
+from msgspec.structs import replace
 
 from patron.coupons.batches import BatchStatus, CouponBatch
 from patron.coupons.model import Coupon

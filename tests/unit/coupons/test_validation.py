@@ -1,9 +1,9 @@
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from msgspec.structs import replace
 
 from patron.coupons.model import Coupon, Holding
 from patron.coupons.validation import NO_HOLDING, CouponRejection, rejection

@@ -1,8 +1,8 @@
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from msgspec.structs import replace
 
 from patron.referrals.model import NOT_REFERRED, FriendRecord, Referral
 from patron.referrals.validation import ReferralRejection, rejection

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
+
+import msgspec
 
 
 class Scope(StrEnum):
@@ -13,8 +14,7 @@ class Scope(StrEnum):
     MANAGEMENT = "management"
 
 
-@dataclass(frozen=True)
-class RateLimit:
+class RateLimit(msgspec.Struct, frozen=True):
     """Requests per second and burst, as an API Gateway usage plan's throttle takes them."""
 
     rate: float
@@ -24,8 +24,7 @@ class RateLimit:
 DEFAULT_RATE_LIMIT = RateLimit(rate=100.0, burst=200)
 
 
-@dataclass(frozen=True)
-class Application:
+class Application(msgspec.Struct, frozen=True):
     id: int
     name: str
     created: str
@@ -34,8 +33,7 @@ class Application:
     usage_key: str
 
 
-@dataclass(frozen=True)
-class ApiKey:
+class ApiKey(msgspec.Struct, frozen=True):
     key_id: str
     application_id: int
     scope: Scope
@@ -50,8 +48,7 @@ class ApiKey:
         return self.revoked_at is not None
 
 
-@dataclass(frozen=True)
-class NewApiKey:
+class NewApiKey(msgspec.Struct, frozen=True):
     """A freshly created key: the only moment its secret exists outside the caller's hands."""
 
     key: ApiKey

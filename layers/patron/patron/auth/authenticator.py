@@ -5,8 +5,9 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
+
+import msgspec
 
 from patron.applications import apikeys
 from patron.applications.model import ApiKey, Scope
@@ -20,8 +21,7 @@ _MAX_CACHED_UNKNOWN = 1_000
 _UNKNOWN_TTL_SECONDS = 5.0
 
 
-@dataclass(frozen=True)
-class Grant:
+class Grant(msgspec.Struct, frozen=True):
     key_id: str
     application_id: int
     scope: Scope

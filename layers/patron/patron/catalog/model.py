@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
+
+import msgspec
 
 from patron.errors import FieldIssue, ValidationError
 
@@ -34,8 +35,7 @@ class AttributeType(StrEnum):
     ARRAY = "array"
 
 
-@dataclass(frozen=True)
-class AttributeDescriptor:
+class AttributeDescriptor(msgspec.Struct, frozen=True):
     name: str
     type: AttributeType
     first_seen: str  # ISO-8601 UTC, when the descriptor was first written

@@ -27,13 +27,13 @@ ones are conditional writes). Round trips per call:
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+import msgspec
 
 from patron.catalog.keys import MAX_NAME_BYTES
 from patron.catalog.model import (
@@ -59,8 +59,7 @@ DEFAULT_MAX_CACHED = 1024
 Catalog = Mapping[str, AttributeDescriptor]
 
 
-@dataclass(frozen=True)
-class _Use:
+class _Use(msgspec.Struct, frozen=True):
     """One typed value in a call: which item (its path root), which attribute, which type."""
 
     root: str
@@ -72,8 +71,7 @@ class _Use:
         return issue.under(self.root) if self.root else issue
 
 
-@dataclass(frozen=True)
-class _Entry:
+class _Entry(msgspec.Struct, frozen=True):
     loaded_at: datetime
     # Replaced, never mutated: a reader keeps a consistent snapshot without copying.
     descriptors: Catalog
@@ -127,8 +125,7 @@ def _call_types(uses: list[_Use]) -> dict[str, AttributeType]:
     return types
 
 
-@dataclass(frozen=True)
-class CatalogAdditions:
+class CatalogAdditions(msgspec.Struct, frozen=True):
     """What a checked call adds to an application's catalog of one kind: decided by `check_many`, written by
     `register` or as `items` of the writer's transaction (a dry call writes nothing). `types`: the new attributes'
     types (with `overwrite`, every type the call implies, replacing the stored ones)."""
@@ -321,7 +318,7 @@ class CatalogService:
             ]
             new = {name: attribute_type for name, attribute_type in added.types.items() if name not in catalog}
             if new:
-                still.append(dataclasses.replace(added, types=new))
+                still.append(msgspec.structs.replace(added, types=new))
         if issues:
             raise _refuse(issues)
         return still

@@ -15,11 +15,12 @@ from __future__ import annotations
 import json
 import zlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
+
+import msgspec
 
 from patron.clock import iso
 from patron.coupons.codes import CodeSettings
@@ -44,8 +45,7 @@ class BatchStatus(StrEnum):
     CREATED = "created"
 
 
-@dataclass(frozen=True)
-class CouponTerms:
+class CouponTerms(msgspec.Struct, frozen=True):
     """What a coupon is given besides its code, campaign and id (Talon.One's `NewCoupons`)."""
 
     usage_limit: int = 0
@@ -56,7 +56,7 @@ class CouponTerms:
     expiry_date: datetime | None = None
     recipient_integration_id: str | None = None
     reservation_mandatory: bool = False
-    attributes: Mapping[str, Any] = field(default_factory=dict)
+    attributes: Mapping[str, Any] = msgspec.field(default_factory=dict)
 
     def coupon(
         self, code: str, campaign_id: int, coupon_id: int, created: datetime, batch_id: str | None, imported: bool
@@ -80,8 +80,7 @@ class CouponTerms:
         )
 
 
-@dataclass(frozen=True)
-class CouponBatch:
+class CouponBatch(msgspec.Struct, frozen=True):
     application_id: int
     batch_id: str
     campaign_id: int

@@ -25,8 +25,9 @@ import math
 import secrets
 import string
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from itertools import islice
+
+import msgspec
 
 from patron.coupons.model import MAX_CODE_BYTES
 from patron.errors import FieldIssue, ValidationError
@@ -47,8 +48,7 @@ class CodeSettingsError(ValidationError):
         super().__init__(message, [FieldIssue(path, code, message)], code=code)
 
 
-@dataclass(frozen=True, slots=True)
-class CodeSettings:
+class CodeSettings(msgspec.Struct, frozen=True):
     charset: str = DEFAULT_CHARSET
     length: int = 8  # placeholders, when there is no pattern
     pattern: str | None = None

@@ -16,9 +16,10 @@ coupons").
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from enum import Enum
 from typing import Any
+
+import msgspec
 
 from patron.coupons import items
 from patron.coupons.model import Coupon, Holding
@@ -45,8 +46,7 @@ class Handover(Enum):
     FORGET = "forget"  # an erasure: nothing is kept of the holding (the coupon's own counters stay)
 
 
-@dataclass(frozen=True)
-class Held:
+class Held(msgspec.Struct, frozen=True):
     """One holding as read: its code, its stored attributes (the hand-over's conditions compare them), its coupon
     (None: deleted since) and, for a merge, the survivor's holding of the same coupon."""
 

@@ -16,10 +16,11 @@ the call read and decide again, so a held use is never taken twice.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
+
+import msgspec
 
 from patron.clock import iso
 from patron.coupons.items import CouponChangedError, CouponExhaustedError, coupon_key
@@ -30,12 +31,11 @@ HOLD_PREFIX = "hold#"
 VERSION = "holdVersion"
 
 
-@dataclass(frozen=True)
-class Holds:
+class Holds(msgspec.Struct, frozen=True):
     """A coupon's holds as read: the session holding each and when it ends."""
 
     version: int = 0
-    until: Mapping[str, datetime] = field(default_factory=dict)
+    until: Mapping[str, datetime] = msgspec.field(default_factory=dict)
 
     def others(self, now: datetime, session_id: str | None) -> int:
         """Unexpired holds of other sessions: uses this session cannot take."""

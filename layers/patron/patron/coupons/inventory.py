@@ -21,9 +21,10 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
+
+import msgspec
 
 from patron.clock import Clock, SystemClock, iso
 from patron.coupons.holdings import DynamoHoldings
@@ -36,8 +37,7 @@ if TYPE_CHECKING:
     from patron.settings import Tables
 
 
-@dataclass(frozen=True, slots=True)
-class CampaignSchedule:
+class CampaignSchedule(msgspec.Struct, frozen=True):
     """What a coupon's state needs of its campaign in the live ruleset."""
 
     accepts_coupons: bool  # enabled, with the coupons feature

@@ -13,10 +13,11 @@ the application is insensitive.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
+
+import msgspec
 
 from patron.promotions.money import ZERO
 
@@ -43,8 +44,7 @@ def code_issue(code: str) -> str | None:
     return None
 
 
-@dataclass(frozen=True, slots=True)
-class Coupon:
+class Coupon(msgspec.Struct, frozen=True):
     """One coupon. Limits of 0 mean unlimited, as in Talon.One (campaign limits still apply). Times are aware."""
 
     value: str  # the code, normalised (normalise_code)
@@ -62,7 +62,7 @@ class Coupon:
     expiry_date: datetime | None = None
     recipient_integration_id: str | None = None  # a personal code: only this profile may redeem it
     reservation_mandatory: bool = False  # redeemable only by a profile that reserved it
-    attributes: Mapping[str, Any] = field(default_factory=dict)
+    attributes: Mapping[str, Any] = msgspec.field(default_factory=dict)
     batch_id: str | None = None
     imported: bool = False  # created from an imported file rather than generated or sent one by one
 
@@ -88,8 +88,7 @@ class Coupon:
         return max(self.reservation_limit - self.reservation_counter, 0)
 
 
-@dataclass(frozen=True, slots=True)
-class Holding:
+class Holding(msgspec.Struct, frozen=True):
     """What one profile holds of one coupon: its redemptions of it, its reservation, whether it is the recipient of
     the personal code. A profile with none of these has no holding."""
 

@@ -16,8 +16,9 @@ and it answers 409: never a partial write.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
+
+import msgspec
 
 from patron.clock import Clock
 from patron.coupons import items
@@ -41,8 +42,7 @@ def _refused(code: str, message: str) -> ValidationError:
     return ValidationError("The coupon cannot be reserved.", [FieldIssue("couponValue", code, message)])
 
 
-@dataclass(frozen=True)
-class Reserved:
+class Reserved(msgspec.Struct, frozen=True):
     coupon: Coupon  # as it is after the call
     integration_ids: list[str]  # the profiles that hold a reservation of it now, of those the call named
 

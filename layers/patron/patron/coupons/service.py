@@ -16,10 +16,12 @@ from __future__ import annotations
 import secrets
 import unicodedata
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
+
+import msgspec
+from msgspec.structs import replace
 
 from patron.clock import Clock
 from patron.coupons.batches import BatchKind, BatchStatus, CouponBatch, CouponTerms, batch_id_for, split_parts
@@ -81,24 +83,21 @@ class CampaignSource(Protocol):
         ...
 
 
-@dataclass(frozen=True)
-class ImportRow:
+class ImportRow(msgspec.Struct, frozen=True):
     line: int  # in the file, the header being line 1
     code: str
     terms: CouponTerms
 
 
-@dataclass(frozen=True)
-class Creation:
+class Creation(msgspec.Struct, frozen=True):
     batch: CouponBatch | None
     created: int
-    coupons: list[Coupon] = field(default_factory=list)  # kept only when asked (the API's answer)
+    coupons: list[Coupon] = msgspec.field(default_factory=list)  # kept only when asked (the API's answer)
     # Imports: lines whose code was taken by another writer between the check and the write.
-    rejected_lines: list[int] = field(default_factory=list)
+    rejected_lines: list[int] = msgspec.field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class BatchPage:
+class BatchPage(msgspec.Struct, frozen=True):
     batch: CouponBatch
     coupons: list[Coupon]
     next_cursor: str | None

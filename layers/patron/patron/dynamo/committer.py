@@ -11,7 +11,6 @@ CancellationReason back to the builder that added the item, so the caller learns
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -39,8 +38,7 @@ def _conflict() -> Exception:
     return ConflictError("The object changed meanwhile; read it again and retry.", code="write_conflict")
 
 
-@dataclass(frozen=True)
-class Write:
+class Write(msgspec.Struct, frozen=True):
     """One item of a plan: `action` is TransactWriteItems' member name, `request` its body in wire format."""
 
     action: str  # Put | Update | Delete | ConditionCheck

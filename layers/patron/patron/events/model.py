@@ -4,9 +4,10 @@ function answers without loading the engine until a call asks for it)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
+
+import msgspec
 
 from patron.errors import FieldIssue, ValidationError
 from patron.profiles.model import CustomerProfile
@@ -20,16 +21,14 @@ PROFILE_UPDATED = "talon_profile_updated"
 BUILT_IN_PREFIX = "talon_"  # Talon.One's built-in events: a client may not track them as custom events
 
 
-@dataclass(frozen=True)
-class TrackedEvent:
+class TrackedEvent(msgspec.Struct, frozen=True):
     type: str
     profile_id: str | None  # None: an anonymous event (no profile facts, no profile written)
-    attributes: Mapping[str, Any] = field(default_factory=dict)
+    attributes: Mapping[str, Any] = msgspec.field(default_factory=dict)
     store_integration_id: str | None = None
 
 
-@dataclass
-class EventOutcome:
+class EventOutcome(msgspec.Struct):
     """What an event call answers."""
 
     id: int

@@ -15,12 +15,12 @@ times; `dry` stops after step 2. A retried event without an Idempotency-Key coun
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
+
+import msgspec
 
 from patron.clock import Clock, iso
 from patron.dynamo import committer
@@ -43,10 +43,9 @@ from patron.sessions.store import Read, SessionStore
 _REMEMBERED_VERSIONS = 64  # per instance: which campaigns of a ruleset version run on events
 
 
-@dataclass
-class _Decision:
+class _Decision(msgspec.Struct):
     outcome: EventOutcome
-    plan: list[committer.Write] = field(default_factory=list)
+    plan: list[committer.Write] = msgspec.field(default_factory=list)
     missing_counters: frozenset[CounterKey] = frozenset()  # read these and decide again
     missing_profile: str | None = None  # (the event names its profile: always read at once)
     missing_coupons: frozenset[str] = frozenset()  # (an event presents no coupon)
@@ -82,7 +81,7 @@ class EventService:
 
         def decide_on(read: Read) -> _Decision:
             if seen_as is not None and dry:
-                read = dataclasses.replace(read, profile=seen_as)
+                read = msgspec.structs.replace(read, profile=seen_as)
             return self._decide(application_id, event_id, event, read, now, only)
 
         decision, _ = cycle.run(
@@ -223,7 +222,7 @@ def _profile_after(
             version=1,
             attributes=dict(attributes),
         )
-    return dataclasses.replace(
+    return msgspec.structs.replace(
         profile,
         updated=stamp,
         last_activity=stamp,

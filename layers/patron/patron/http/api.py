@@ -18,7 +18,6 @@ import base64
 import traceback
 import uuid
 from collections.abc import Callable, Collection, Iterable, Mapping
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 import msgspec
@@ -49,8 +48,7 @@ _log = get_logger("patron.http")
 JSON_HEADERS = {"Content-Type": "application/json"}
 
 
-@dataclass(frozen=True)
-class Caller:
+class Caller(msgspec.Struct, frozen=True):
     """Who is calling, as the authorizer established it. The tenant comes only from here."""
 
     application_id: int
@@ -61,8 +59,7 @@ class Caller:
 _UNREAD = object()
 
 
-@dataclass
-class Request:
+class Request(msgspec.Struct):
     method: str
     resource: str
     path: str
@@ -72,7 +69,7 @@ class Request:
     body: bytes
     caller: Caller
     request_id: str
-    _json: Any = field(default=_UNREAD, init=False, repr=False, compare=False)
+    _json: Any = _UNREAD  # the parsed body, once read (not a constructor argument by convention)
 
     def json(self) -> Any:
         """The body's JSON value, read once (a route declaring `body=` gets it as its Struct too)."""
@@ -98,13 +95,12 @@ class Request:
         return query_values.cursor(self.query, name)
 
 
-@dataclass
-class Response:
+class Response(msgspec.Struct):
     """A route's answer when a bare Struct (200) does not say enough: another status, headers, no body."""
 
     status: int
     body: Any = None
-    headers: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str] = msgspec.field(default_factory=dict)
 
     @classmethod
     def json(cls, body: Any, status: int = 200) -> Response:
@@ -122,8 +118,7 @@ Answers = type[msgspec.Struct] | Mapping[int, type[msgspec.Struct] | None]
 Subjects = Callable[[Request, Any], Iterable[str]]
 
 
-@dataclass(frozen=True)
-class _RouteSpec:
+class _RouteSpec(msgspec.Struct, frozen=True):
     handler: Callable[..., Answer]
     idempotent: bool = False
     subjects: Subjects | None = None

@@ -5,7 +5,8 @@ from __future__ import annotations
 import base64
 import re
 import zlib
-from dataclasses import dataclass, field
+
+import msgspec
 
 from patron.errors import FieldIssue, PatronError, ValidationError
 
@@ -37,17 +38,15 @@ def parse_key(value: str) -> str:
     return value
 
 
-@dataclass(frozen=True)
-class StoredResponse:
+class StoredResponse(msgspec.Struct, frozen=True):
     """A route's answer as API Gateway receives it: replayed byte for byte."""
 
     status: int
-    headers: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str] = msgspec.field(default_factory=dict)
     body: str = ""
 
 
-@dataclass(frozen=True)
-class IdempotencyRecord:
+class IdempotencyRecord(msgspec.Struct, frozen=True):
     """One key of one application: in flight (`response` None) until the route's answer is stored."""
 
     application_id: int

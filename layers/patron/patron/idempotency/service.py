@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+
+import msgspec
 
 from patron.clock import Clock, SystemClock
 from patron.idempotency.model import (
@@ -40,8 +41,7 @@ CLOCK_SKEW_MS = 1_000
 MAX_SUBJECT_BYTES = 1024
 
 
-@dataclass(frozen=True)
-class Outcome:
+class Outcome(msgspec.Struct, frozen=True):
     response: StoredResponse
     replayed: bool
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
 from functools import cache
 from typing import Any, Protocol
 
 import boto3
+import msgspec
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
@@ -38,8 +38,7 @@ class Workflow(Protocol):
         ...
 
 
-@dataclass(frozen=True)
-class PresignedPut:
+class PresignedPut(msgspec.Struct, frozen=True):
     """A URL that lets its holder PUT one object, and the headers the PUT must carry (they are signed)."""
 
     url: str

@@ -12,9 +12,10 @@ from __future__ import annotations
 import contextvars
 from collections.abc import Callable, Collection, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+import msgspec
 
 from patron.dynamo import codec
 from patron.dynamo.batch import ATTEMPTS, MAX_ITEMS, UnprocessedItemsError, backoff, write_all, write_batch
@@ -46,13 +47,12 @@ _FINAL_STATEMENT_ERRORS = {
 }
 
 
-@dataclass
-class Snapshot:
+class Snapshot(msgspec.Struct):
     """What exists among the keys an import chunk is about to write."""
 
-    profiles: set[str] = field(default_factory=set)  # integration ids
-    claims: dict[Claim, str] = field(default_factory=dict)  # claim -> owner
-    orders: dict[str, tuple[str, str]] = field(default_factory=dict)  # order id -> (customer id, createdAt)
+    profiles: set[str] = msgspec.field(default_factory=set)  # integration ids
+    claims: dict[Claim, str] = msgspec.field(default_factory=dict)  # claim -> owner
+    orders: dict[str, tuple[str, str]] = msgspec.field(default_factory=dict)  # order id -> (customer id, createdAt)
 
 
 class BatchStore(Protocol):

@@ -27,7 +27,6 @@ import itertools
 import operator
 import re
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -50,8 +49,7 @@ class Readable(Protocol):
     def read(self, size: int, /) -> bytes: ...
 
 
-@dataclass(frozen=True)
-class CustomerRecord:
+class CustomerRecord(msgspec.Struct, frozen=True):
     """One customer (an element of Rfmcube's `customers`, orders nested under `orders`)."""
 
     index: int
@@ -60,8 +58,7 @@ class CustomerRecord:
     line: int | None = None  # JSON Lines, CSV: the file line the record starts on (1-based)
 
 
-@dataclass(frozen=True)
-class RecordProblem:
+class RecordProblem(msgspec.Struct, frozen=True):
     """A record that could not be read. `final`: nothing can be read after it, and the stream ends with it."""
 
     index: int  # the record's position; for a final problem, the number of records read before it
@@ -132,8 +129,7 @@ class ImportReader:
 # -- chunks ------------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Chunk:
+class Chunk(msgspec.Struct, frozen=True):
     """Consecutive records: `first_index` is the first one's index, the others follow without gaps."""
 
     first_index: int
@@ -631,8 +627,7 @@ _BAD = object()
 _ENCODER = msgspec.json.Encoder(decimal_format="number")  # every digit of a Decimal; jsonbody.dumps is slower
 
 
-@dataclass(frozen=True)
-class _Column:
+class _Column(msgspec.Struct, frozen=True):
     position: int
     entity: str  # customer, order, item
     path: tuple[str, ...]  # `order.delivery.city` -> ("delivery", "city")

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
+
+import msgspec
 
 PROCESS_TYPE = "IMPORT_CUSTOMERS_API"
 # One SQS message (and one S3 object) per chunk: ~1,100 records of a typical history, written in ~60 batch calls.
@@ -36,15 +37,13 @@ class InputFormat(StrEnum):
     CSV = "csv"
 
 
-@dataclass(frozen=True)
-class ImportOptions:
+class ImportOptions(msgspec.Struct, frozen=True):
     overwrite_descriptors: bool = False
     trigger_integrations: bool = False
     recalculate_stats: bool = False
 
 
-@dataclass(frozen=True)
-class Process:
+class Process(msgspec.Struct, frozen=True):
     application_id: int
     process_id: int
     status: ProcessStatus
@@ -68,8 +67,7 @@ class Process:
     upload_expires: str | None = None
 
 
-@dataclass(frozen=True)
-class Rejection:
+class Rejection(msgspec.Struct, frozen=True):
     """A record the import refused: where it was (customer index, order index), which field, and why."""
 
     index: str  # "12" for a customer, "12.orders[3]" for one of its orders

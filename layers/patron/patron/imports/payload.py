@@ -4,16 +4,16 @@ one is rejected without blocking the rest."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
+
+import msgspec
 
 from patron.errors import FieldIssue, ValidationError
 from patron.imports.model import ImportOptions
 from patron.imports.wire import ImportRequest
 
 
-@dataclass(frozen=True)
-class ImportEnvelope:
+class ImportEnvelope(msgspec.Struct, frozen=True):
     options: ImportOptions
     customers: list[Any]
 

@@ -6,11 +6,12 @@ is rejected with its index, field path and reason, and the rest of its chunk is 
 
 from __future__ import annotations
 
-import dataclasses
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
+
+import msgspec
 
 from patron.clock import Clock, SystemClock, iso
 from patron.errors import NotFoundError
@@ -95,7 +96,7 @@ class ImportService:
         late = iso(self._clock.now() - UPLOAD_GRACE)
         if process.status is ProcessStatus.AWAITING_UPLOAD and process.upload_expires and process.upload_expires < late:
             failure = "upload_expired: no file arrived before the upload URL expired; ask for a new one."
-            return dataclasses.replace(process, status=ProcessStatus.FAILED, failure=failure)
+            return msgspec.structs.replace(process, status=ProcessStatus.FAILED, failure=failure)
         return process
 
     def rejections(

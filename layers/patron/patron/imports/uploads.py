@@ -9,9 +9,10 @@ process to `pending` and starts its workflow, once, however often the event come
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
+
+import msgspec
 
 from patron.clock import Clock, SystemClock, iso
 from patron.errors import FieldIssue, PatronError
@@ -51,8 +52,7 @@ def execution_name(application_id: int, process_id: int) -> str:
     return f"import-{application_id}-{process_id}"
 
 
-@dataclass(frozen=True)
-class UploadRequest:
+class UploadRequest(msgspec.Struct, frozen=True):
     input_format: InputFormat
     content_length: int
     options: ImportOptions
@@ -80,8 +80,7 @@ class UploadTooLargeError(PatronError):
         )
 
 
-@dataclass(frozen=True)
-class UploadTicket:
+class UploadTicket(msgspec.Struct, frozen=True):
     """What the client needs to upload its file: where, how, with which headers, until when."""
 
     process: Process

@@ -33,10 +33,10 @@ writes above make safe.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
+
+import msgspec
 
 from patron.catalog.model import EntityKind
 from patron.catalog.service import PendingAdditions
@@ -87,8 +87,7 @@ def fails_the_chunk(error: Exception) -> bool:
     return isinstance(error, ServiceUnavailableError | UnprocessedItemsError | OSError | MemoryError)
 
 
-@dataclass
-class DecodedChunk:
+class DecodedChunk(msgspec.Struct):
     """A chunk's customers with their record numbers in the file, and the rejections known before any write: the
     split's problems and the records that could not be decoded here."""
 
@@ -152,15 +151,13 @@ def _problems(problems: Any) -> list[Rejection]:
     return [Rejection(str(p["index"]), str(p["path"]), str(p["reason"])) for p in problems]
 
 
-@dataclass
-class _Counts:
+class _Counts(msgspec.Struct):
     customers: int = 0
     orders: int = 0
-    rejections: list[Rejection] = field(default_factory=list)
+    rejections: list[Rejection] = msgspec.field(default_factory=list)
 
 
-@dataclass
-class _NewCustomer:
+class _NewCustomer(msgspec.Struct):
     """A record the batch way may write: the profile and orders the services built for it, not written yet."""
 
     number: int
@@ -462,7 +459,7 @@ class ChunkWriter:
                     raise
                 rejections.append(_rejection(f"{number}.orders[{position}]", order_root, error, ""))
         stats = stats_of(me, (order.contribution() for order in orders))
-        profile = dataclasses.replace(profile, stats=stats)
+        profile = msgspec.structs.replace(profile, stats=stats)
         if not insertable(profile_to_item(profile)):
             return None  # too many or too long attribute names for one statement, or too large an item
         return _NewCustomer(number, profile, orders, rejections)

@@ -3,10 +3,11 @@ customer's statistics."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
+
+import msgspec
 
 from patron.errors import FieldIssue
 
@@ -24,8 +25,7 @@ class OrderState(StrEnum):
     RETURNED = "returned"
 
 
-@dataclass(frozen=True)
-class Order:
+class Order(msgspec.Struct, frozen=True):
     application_id: int
     order_id: str
     customer_id: str
@@ -37,9 +37,9 @@ class Order:
     currency: str | None = None
     updated_at: str | None = None
     deleted: bool = False
-    items: list[dict[str, Any]] = field(default_factory=list)
+    items: list[dict[str, Any]] = msgspec.field(default_factory=list)
     # Everything else sent with the order (delivery, payment, custom fields), kept as sent.
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = msgspec.field(default_factory=dict)
     version: int = 0
     written: str = ""
 
@@ -83,8 +83,7 @@ class Order:
         return mine == theirs
 
 
-@dataclass(frozen=True)
-class Contribution:
+class Contribution(msgspec.Struct, frozen=True):
     """What one order adds to one customer's statistics."""
 
     customer_id: str

@@ -7,9 +7,10 @@ customer's statistics (absolute values computed from the version of the profile 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol
+
+import msgspec
 
 from patron.dynamo import codec, committer
 from patron.dynamo import cursor as cursor_codec
@@ -26,8 +27,7 @@ if TYPE_CHECKING:
 _EXTREMES_PAGE = 50
 
 
-@dataclass(frozen=True)
-class StatsUpdate:
+class StatsUpdate(msgspec.Struct, frozen=True):
     """New statistics for one customer, valid only if the profile is still at `expected_version` (0: absent)."""
 
     customer_id: str
@@ -35,8 +35,7 @@ class StatsUpdate:
     stats: CustomerStats
 
 
-@dataclass(frozen=True)
-class OrderSummary:
+class OrderSummary(msgspec.Struct, frozen=True):
     order_id: str
     created_at: str
     amount: Decimal

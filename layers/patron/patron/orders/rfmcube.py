@@ -4,7 +4,6 @@ and the rules past their types."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import msgspec
@@ -62,8 +61,7 @@ class DeleteCustomerResponse(msgspec.Struct, rename="camel"):
     deleted_orders: int
 
 
-@dataclass(frozen=True)
-class RfmcubeCustomer:
+class RfmcubeCustomer(msgspec.Struct, frozen=True):
     customer_id: str | None
     email: str | None
     # Every other field the shop sends (createdAt, updatedAt, name, ...): kept as customer attributes.

@@ -3,10 +3,11 @@ customer's orders; and the rule that keeps each customer's statistics exact what
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Iterable
 from decimal import Context, localcontext
 from typing import Protocol
+
+import msgspec
 
 from patron.catalog.model import EntityKind
 from patron.catalog.service import CatalogAdditions, PendingAdditions
@@ -160,7 +161,7 @@ class OrderService:
         _check_order_id(order.order_id)
         self._check(application_id, order, root, pending)
         order_ = _as_order(application_id, order, customer_id, self._statuses.get(application_id), None)
-        return dataclasses.replace(order_, version=1, written=iso(self._clock.now()))
+        return msgspec.structs.replace(order_, version=1, written=iso(self._clock.now()))
 
     def recount_customer(self, application_id: int, customer_id: str) -> CustomerStats:
         """Recomputes the customer's statistics from their orders, as a repair after writes that bypassed the
@@ -231,7 +232,7 @@ class OrderService:
 
         def restatus(old: Order | None) -> Order:
             assert old is not None
-            return dataclasses.replace(old, status=status, status_label=label, state=mapping.state_of(status))
+            return msgspec.structs.replace(old, status=status, status_label=label, state=mapping.state_of(status))
 
         return self._change(application_id, order_id, restatus, must_exist=True)
 
@@ -240,7 +241,7 @@ class OrderService:
 
         def flag(old: Order | None) -> Order:
             assert old is not None  # must_exist
-            return dataclasses.replace(old, deleted=True)
+            return msgspec.structs.replace(old, deleted=True)
 
         return self._change(application_id, order_id, flag, must_exist=True)
 
@@ -249,7 +250,7 @@ class OrderService:
 
         def move(old: Order | None) -> Order:
             assert old is not None
-            return dataclasses.replace(old, customer_id=customer_id)
+            return msgspec.structs.replace(old, customer_id=customer_id)
 
         return self._change(application_id, order_id, move, must_exist=True)
 
@@ -265,7 +266,7 @@ class OrderService:
 
                     def restate(old: Order | None) -> Order:
                         assert old is not None
-                        return dataclasses.replace(old, state=mapping.state_of(old.status))
+                        return msgspec.structs.replace(old, state=mapping.state_of(old.status))
 
                     self._change(application_id, summary.order_id, restate, must_exist=True)
                     changed += 1
@@ -278,7 +279,7 @@ class OrderService:
         def strip(old: Order | None) -> Order:
             assert old is not None
             items = [{k: v for k, v in item.items() if k in PRODUCT_FIELDS} for item in old.items]
-            return dataclasses.replace(old, customer_id=tombstone_customer_id, extra={}, items=items)
+            return msgspec.structs.replace(old, customer_id=tombstone_customer_id, extra={}, items=items)
 
         return self._change(application_id, order_id, strip, must_exist=True)
 
@@ -329,7 +330,7 @@ class OrderService:
             raise ValidationError(
                 "Too many statuses.", [FieldIssue("states", "too_many", f"At most {MAX_MAPPED_STATUSES}.")]
             )
-        stamped = dataclasses.replace(mapping, updated=iso(self._clock.now()))
+        stamped = msgspec.structs.replace(mapping, updated=iso(self._clock.now()))
         self._statuses.put(application_id, stamped)
         return stamped
 
@@ -345,7 +346,7 @@ class OrderService:
             if old is not None and old.same_content(candidate):
                 return old
             now = iso(self._clock.now())
-            new = dataclasses.replace(candidate, version=(old.version if old else 0) + 1, written=now)
+            new = msgspec.structs.replace(candidate, version=(old.version if old else 0) + 1, written=now)
             try:
                 self._orders.write(application_id, old, new, self._stats_updates(application_id, old, new), now)
                 return new

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
+
+import msgspec
 
 from patron.dynamo import codec
 from patron.orders.model import OrderState
@@ -19,9 +20,8 @@ MAX_MAPPED_STATUSES = 500
 _CACHE_SECONDS = 30.0  # how late a mapping change may reach a warm function
 
 
-@dataclass(frozen=True)
-class StatusMapping:
-    states: dict[str, OrderState] = field(default_factory=dict)
+class StatusMapping(msgspec.Struct, frozen=True):
+    states: dict[str, OrderState] = msgspec.field(default_factory=dict)
     default_state: OrderState = OrderState.SALE
     updated: str | None = None
 

@@ -5,7 +5,6 @@ change and the status mapping."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -46,8 +45,7 @@ ORDER_FIELDS = frozenset(
 )
 
 
-@dataclass(frozen=True)
-class OrderInput:
+class OrderInput(msgspec.Struct, frozen=True):
     order_id: str
     customer_id: str | None
     customer_email: str | None
@@ -57,8 +55,8 @@ class OrderInput:
     currency: str | None = None
     status: str | None = None
     status_label: str | None = None
-    items: list[dict[str, Any]] = field(default_factory=list)
-    extra: dict[str, Any] = field(default_factory=dict)
+    items: list[dict[str, Any]] = msgspec.field(default_factory=list)
+    extra: dict[str, Any] = msgspec.field(default_factory=dict)
 
 
 # Ids and statuses arrive as strings or integers (Rfmcube sends both); both read as text. A number with a fraction
@@ -287,8 +285,7 @@ class OrderStatusRequest(msgspec.Struct, forbid_unknown_fields=True, rename="cam
     status_label: Label | None = None
 
 
-@dataclass(frozen=True)
-class StatusChange:
+class StatusChange(msgspec.Struct, frozen=True):
     status: str
     label: str | None
 

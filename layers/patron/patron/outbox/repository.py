@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
+
+import msgspec
 
 from patron.dynamo import codec, committer
 from patron.dynamo.batch import write_all
@@ -22,8 +23,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 
-@dataclass(frozen=True)
-class OutboxRecord:
+class OutboxRecord(msgspec.Struct, frozen=True):
     application_id: int
     kind: str  # "customer", "order" or "webhook"
     entity_id: str

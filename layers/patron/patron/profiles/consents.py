@@ -7,7 +7,6 @@ so the latest decision stands whatever the order of arrival.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,8 +21,7 @@ MAX_SOURCE_LENGTH = 100
 _CHANNEL = re.compile(r"^[a-z][a-z0-9_]{0,49}$")
 
 
-@dataclass(frozen=True)
-class Consent:
+class Consent(msgspec.Struct, frozen=True):
     value: bool
     time: str  # UTC, sortable (patron.orders.model.normalise_timestamp's form)
     source: str | None = None

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from enum import Enum, StrEnum
 from typing import Literal
+
+import msgspec
 
 from patron.errors import FieldIssue, ValidationError
 
@@ -62,12 +63,11 @@ def _as_list(value: object) -> list[object]:
     return list(value) if isinstance(value, list | set | frozenset | tuple) else []
 
 
-@dataclass(frozen=True)
-class Identifiers:
+class Identifiers(msgspec.Struct, frozen=True):
     email: str | None = None
     phone: str | None = None
     crm_id: str | None = None
-    device_ids: frozenset[str] = field(default_factory=frozenset)
+    device_ids: frozenset[str] = msgspec.field(default_factory=frozenset)
 
     def claims(self) -> set[tuple[IdentifierKind, str]]:
         found: set[tuple[IdentifierKind, str]] = {(IdentifierKind.DEVICE_ID, d) for d in self.device_ids}
@@ -113,8 +113,7 @@ KEEP = Keep.KEEP
 Change = str | None | Literal[Keep.KEEP]
 
 
-@dataclass(frozen=True)
-class IdentifierPatch:
+class IdentifierPatch(msgspec.Struct, frozen=True):
     """What a request says of the identifiers: a value sets, None removes, KEEP leaves as is; device ids are
     added or removed one by one (a device, once tied to a customer, stays theirs until removed)."""
 

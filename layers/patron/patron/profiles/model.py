@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import random
 import time
-from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
+
+import msgspec
 
 from patron.errors import ConflictError, FieldIssue, ValidationError
 from patron.http.jsonbody import encoded_size
@@ -52,8 +53,7 @@ def new_profile_id() -> int:
     return ((int(time.time() * 1000) - _EPOCH_MS) << 12) | random.getrandbits(12)
 
 
-@dataclass(frozen=True)
-class CustomerProfile:
+class CustomerProfile(msgspec.Struct, frozen=True):
     application_id: int
     integration_id: str
     profile_id: int
@@ -63,10 +63,10 @@ class CustomerProfile:
     version: int
     closed_sessions: int = 0
     total_sales: Decimal = Decimal(0)
-    attributes: dict[str, Any] = field(default_factory=dict)
-    identifiers: Identifiers = field(default_factory=Identifiers)
-    stats: CustomerStats = field(default_factory=CustomerStats)
-    consents: dict[str, Consent] = field(default_factory=dict)
+    attributes: dict[str, Any] = msgspec.field(default_factory=dict)
+    identifiers: Identifiers = msgspec.field(default_factory=Identifiers)
+    stats: CustomerStats = msgspec.field(default_factory=CustomerStats)
+    consents: dict[str, Consent] = msgspec.field(default_factory=dict)
 
 
 def _is_text(value: str) -> bool:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import contextvars
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from decimal import Decimal
 from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol
 
+import msgspec
 from botocore.exceptions import ClientError
 
 from patron.dynamo import codec, committer
@@ -60,8 +60,7 @@ _IDENTIFIER_PATHS = {
 }
 
 
-@dataclass(frozen=True)
-class ProfileChange:
+class ProfileChange(msgspec.Struct, frozen=True):
     """A read-modify-write of one profile: applied only if the profile is still at `expected_version`
     (0: it must not exist yet), together with the identifier claims it makes and releases."""
 
@@ -75,8 +74,7 @@ class ProfileChange:
     consents: dict[str, Consent] | None = None
 
 
-@dataclass(frozen=True)
-class ProfileUpdate:
+class ProfileUpdate(msgspec.Struct, frozen=True):
     integration_id: str
     set_attributes: dict[str, Any]
     remove: list[str]

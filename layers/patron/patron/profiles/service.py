@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
+
+import msgspec
 
 from patron.catalog.model import EntityKind
 from patron.catalog.service import AttributeTypeTakenError, CatalogAdditions, PendingAdditions
@@ -84,7 +85,7 @@ def _merged(application_id: int, current: CustomerProfile | None, update: Profil
     attributes = {**current.attributes, **update.set_attributes}
     for name in update.remove:
         attributes.pop(name, None)
-    return dataclasses.replace(current, updated=now, version=current.version + 1, attributes=attributes)
+    return msgspec.structs.replace(current, updated=now, version=current.version + 1, attributes=attributes)
 
 
 class AttributeCatalog(Protocol):

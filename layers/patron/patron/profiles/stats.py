@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import Context, Decimal, localcontext
 from typing import Any
+
+import msgspec
 
 from patron.profiles.keys import FIRST_ORDER_AT, LAST_ORDER_AT, ORDERS_COUNT, SALES_TOTAL
 
 
-@dataclass(frozen=True)
-class CustomerStats:
+class CustomerStats(msgspec.Struct, frozen=True):
     orders_count: int = 0
     sales_total: Decimal = Decimal(0)
     first_order_at: str | None = None

@@ -9,16 +9,16 @@ return and reopen give back exactly what the close consumed (docs/promotions.md)
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+
+import msgspec
 
 from patron.promotions.definitions import Limit, LimitAction, LimitEntity, LimitPeriod
 from patron.promotions.money import ZERO
 
 
-@dataclass(frozen=True, slots=True, order=True)
-class CounterKey:
+class CounterKey(msgspec.Struct, frozen=True, order=True):
     campaign_id: int
     action: str
     entity: str  # "" for the whole campaign, else "Profile" / "Session" / "Identifier"
@@ -43,8 +43,7 @@ def period_label(period: LimitPeriod, local: datetime) -> str:
     return "overall"
 
 
-@dataclass(frozen=True, slots=True)
-class Subjects:
+class Subjects(msgspec.Struct, frozen=True):
     """Who a session is, for limits per entity: no profile (anonymous) means per-profile limits do not bind it."""
 
     session_id: str
@@ -91,8 +90,7 @@ def coupon_discount_key(campaign_id: int, code: str) -> CounterKey:
     return CounterKey(campaign_id, "setDiscount", COUPON_ENTITY, code, "overall")
 
 
-@dataclass(frozen=True, slots=True)
-class Bound:
+class Bound(msgspec.Struct, frozen=True):
     key: CounterKey
     limit: Decimal
 

@@ -9,10 +9,11 @@ to read before deciding again (then every candidate's, so the second decision la
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
+
+import msgspec
 
 from patron.promotions.budgets import CounterKey, Subjects
 from patron.promotions.evaluator import Evaluation, Request, evaluate
@@ -36,13 +37,12 @@ from patron.promotions.rules import (
 from patron.promotions.ruleset import CompiledRuleset, budgets_for
 
 
-@dataclass(frozen=True, slots=True)
-class Snapshot:
+class Snapshot(msgspec.Struct, frozen=True):
     session_id: str
     lines: Sequence[Line] = ()
-    additional_costs: Mapping[str, Decimal] = field(default_factory=dict)
+    additional_costs: Mapping[str, Decimal] = msgspec.field(default_factory=dict)
     state: str = "open"
-    attributes: Mapping[str, Any] = field(default_factory=dict)
+    attributes: Mapping[str, Any] = msgspec.field(default_factory=dict)
     store_integration_id: str | None = None
     coupon_codes: Sequence[str] = ()
     referral_code: str | None = None
@@ -50,7 +50,7 @@ class Snapshot:
     first_session: bool = True
     profile: ProfileFacts | None = None
     event: EventFacts | None = None
-    counters: Mapping[CounterKey, Decimal] = field(default_factory=dict)
+    counters: Mapping[CounterKey, Decimal] = msgspec.field(default_factory=dict)
     coupons: Sequence[PresentedCoupon] = ()  # each code of `coupon_codes`, checked (patron.coupons.validation)
     referral: PresentedReferral | None = None  # `referral_code`, checked (patron.referrals.validation)
 
@@ -113,8 +113,7 @@ def counters_to_read(
     return ruleset.counter_keys(ruleset.candidates(facts, only), snapshot.subjects, now)
 
 
-@dataclass(frozen=True, slots=True)
-class Decided:
+class Decided(msgspec.Struct, frozen=True):
     evaluation: Evaluation | None  # None: the read lacked counters the evaluation consulted
     missing: frozenset[CounterKey] = frozenset()  # read these, then decide again
 

@@ -17,16 +17,16 @@ reads discounted totals may be reported against the undiscounted ones.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
+
+import msgspec
 
 from patron.promotions.decide import Snapshot, facts_of
 from patron.promotions.evaluator import CAMPAIGN_LIMIT_REACHED, Evaluation
 from patron.promotions.ruleset import CompiledRuleset
 
 
-@dataclass(frozen=True)
-class Eligibility:
+class Eligibility(msgspec.Struct, frozen=True):
     campaign_id: int
     campaign_name: str
     evaluation_group: str

@@ -16,6 +16,8 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
 
+import msgspec
+
 from patron.promotions.budgets import Budget, CounterKey, coupon_usage_key, referral_usage_key
 from patron.promotions.definitions import EvaluationMode, LimitAction
 from patron.promotions.effects import AcceptCouponProps, AcceptReferralProps, Effect, RuleFailureReason
@@ -26,17 +28,16 @@ CAMPAIGN_LIMIT_REACHED = "CampaignLimitReached"
 EFFECT_COULD_NOT_BE_APPLIED = "EffectCouldNotBeApplied"
 
 
-@dataclass(slots=True)
-class Outcome:
+class Outcome(msgspec.Struct):
     """What applying effects produced, besides the effects: kept per campaign until its group decides."""
 
-    effects: list[Effect] = field(default_factory=list)
-    failures: list[RuleFailureReason] = field(default_factory=list)
-    taken: dict[CounterKey, Decimal] = field(default_factory=dict)
-    session_attributes: dict[str, Any] = field(default_factory=dict)
-    profile_attributes: dict[str, Any] = field(default_factory=dict)
-    webhooks: list[Webhook] = field(default_factory=list)
-    coupons_to_create: list[CouponToCreate] = field(default_factory=list)
+    effects: list[Effect] = msgspec.field(default_factory=list)
+    failures: list[RuleFailureReason] = msgspec.field(default_factory=list)
+    taken: dict[CounterKey, Decimal] = msgspec.field(default_factory=dict)
+    session_attributes: dict[str, Any] = msgspec.field(default_factory=dict)
+    profile_attributes: dict[str, Any] = msgspec.field(default_factory=dict)
+    webhooks: list[Webhook] = msgspec.field(default_factory=list)
+    coupons_to_create: list[CouponToCreate] = msgspec.field(default_factory=list)
 
     @property
     def discount(self) -> Decimal:
@@ -53,8 +54,7 @@ class Outcome:
         self.coupons_to_create += other.coupons_to_create
 
 
-@dataclass(frozen=True, slots=True)
-class CouponToCreate:
+class CouponToCreate(msgspec.Struct, frozen=True):
     """A `createCoupon` effect's coupon: made (its code drawn, its item written) by the close that applies it. The
     n-th of an evaluation is the one of its n-th `couponCreated` effect, whose `value` the close fills in (the
     evaluation itself draws nothing: it stays pure)."""
@@ -68,16 +68,14 @@ class CouponToCreate:
     attributes: Mapping[str, Any]
 
 
-@dataclass(frozen=True, slots=True)
-class Webhook:
+class Webhook(msgspec.Struct, frozen=True):
     campaign_id: int
     webhook_id: int
     webhook_name: str
     payload: Mapping[str, Any]
 
 
-@dataclass(slots=True)
-class Scope:
+class Scope(msgspec.Struct):
     """What an effect reads and changes while it applies."""
 
     facts: Any  # patron.promotions.rules.facts.Facts
@@ -168,8 +166,7 @@ class Scope:
 CompiledEffect = Callable[[Scope, int], None]
 
 
-@dataclass(frozen=True, slots=True)
-class CompiledRule:
+class CompiledRule(msgspec.Struct, frozen=True):
     index: int
     title: str
     condition: Callable[[Any], bool]
@@ -216,16 +213,14 @@ def _in_utc(moment: datetime | None) -> datetime | None:
         return moment
 
 
-@dataclass(frozen=True, slots=True)
-class CompiledGroup:
+class CompiledGroup(msgspec.Struct, frozen=True):
     id: int
     name: str
     mode: EvaluationMode
     campaigns: Sequence[CompiledCampaign]
 
 
-@dataclass(frozen=True, slots=True)
-class Request:
+class Request(msgspec.Struct, frozen=True):
     """One evaluation's inputs besides the ruleset."""
 
     facts: Any
@@ -240,8 +235,7 @@ class Request:
     refresh_facts: Callable[[Any, Pricing], None] | None = None
 
 
-@dataclass(slots=True)
-class Evaluation:
+class Evaluation(msgspec.Struct):
     effects: list[Effect]
     failures: list[RuleFailureReason]
     triggered: list[CompiledCampaign]
@@ -250,7 +244,7 @@ class Evaluation:
     session_attributes: dict[str, Any]
     profile_attributes: dict[str, Any]
     webhooks: list[Webhook]
-    coupons_to_create: list[CouponToCreate] = field(default_factory=list)
+    coupons_to_create: list[CouponToCreate] = msgspec.field(default_factory=list)
     # The budget counters the evaluation looked at (those of the campaigns whose rules held): a read lacking one of
     # them makes the evaluation void (patron.promotions.decide.decide_on_read).
     consulted: frozenset[CounterKey] = frozenset()

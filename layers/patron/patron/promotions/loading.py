@@ -8,7 +8,6 @@ and the settings are checked on their own, so one run reports a fault in each of
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -16,8 +15,7 @@ import msgspec
 from patron.promotions.definitions import Campaign, EvaluationGroup, Ruleset, Settings
 
 
-@dataclass(frozen=True, slots=True)
-class DefinitionIssue:
+class DefinitionIssue(msgspec.Struct, frozen=True):
     file: str  # "" for an API body
     path: str  # `campaigns[2].rules[0].effects[1].value`, `$` for the document itself
     code: str

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
@@ -33,8 +32,7 @@ _RULE = re.compile(r"\.rules\[(\d+)\]")
 _FIELD_NAMES = {"startTime": "schedule", "endTime": "schedule"}
 
 
-@dataclass(frozen=True)
-class DefinitionFieldIssue(FieldIssue):
+class DefinitionFieldIssue(FieldIssue, frozen=True):
     """A fault in a ruleset body: the error envelope's `errors[]` entry, with its file, campaign, rule and column."""
 
     file: str = ""
@@ -85,24 +83,21 @@ class NoLiveRulesetError(NotFoundError):
 # -- the plan --------------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class CampaignChange:
+class CampaignChange(msgspec.Struct, frozen=True):
     id: int
     name: str
     change: str  # added | removed | changed | unchanged
     fields: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class GroupChanges:
+class GroupChanges(msgspec.Struct, frozen=True):
     added: tuple[str, ...] = ()
     removed: tuple[str, ...] = ()
     changed: tuple[str, ...] = ()  # the mode changed
     reordered: bool = False
 
 
-@dataclass(frozen=True)
-class Plan:
+class Plan(msgspec.Struct, frozen=True):
     based_on: int | None
     settings: tuple[str, ...]
     groups: GroupChanges
@@ -163,15 +158,13 @@ def plan(live: Ruleset | None, based_on: int | None, proposed: Ruleset) -> Plan:
 # -- the service -----------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Published:
+class Published(msgspec.Struct, frozen=True):
     info: VersionInfo
     plan: Plan
     unchanged: bool = False  # publish_if_changed found nothing to publish
 
 
-@dataclass(frozen=True)
-class Unset:
+class Unset(msgspec.Struct, frozen=True):
     """`basedOn` not given: the publish is based on the live version read now."""
 
 
@@ -179,11 +172,10 @@ UNSET = Unset()
 BasedOn = int | None | Unset
 
 
-@dataclass
-class RulesetService:
+class RulesetService(msgspec.Struct):
     repository: RulesetRepository
     now: Callable[[], str]
-    compile: Callable[[Ruleset, int], Any] = field(default=compile_version)
+    compile: Callable[[Ruleset, int], Any] = msgspec.field(default=compile_version)
 
     def check(self, ruleset: Ruleset) -> None:
         """Raises RulesetInvalidError with every fault (the same compile the sessions function runs)."""

@@ -16,8 +16,9 @@ customer's...). A valid coupon then depends on its campaign:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
+
+import msgspec
 
 from patron.promotions.effects import Effect, RejectionProps
 from patron.promotions.evaluator import CAMPAIGN_LIMIT_REACHED, Evaluation
@@ -30,16 +31,14 @@ BY_CONDITION = "CouponRejectedByCondition"
 LIMIT_REACHED = "CampaignLimitReached"
 
 
-@dataclass(frozen=True, slots=True)
-class PresentedReferral:
+class PresentedReferral(msgspec.Struct, frozen=True):
     code: str  # as the session holds it
     referral: ReferralFacts | None  # the valid code; None when its check refused it
     rejection: str | None = None  # the check's reason (ReferralNotFound, ReferralExpired, ...)
     campaign_id: int = 0  # the code's campaign when it exists (0: none)
 
 
-@dataclass(frozen=True, slots=True)
-class PresentedCoupon:
+class PresentedCoupon(msgspec.Struct, frozen=True):
     value: str  # as the session holds it
     coupon: CouponFacts | None  # the valid coupon; None when its check refused it
     rejection: str | None = None  # the check's reason (CouponNotFound, CouponExpired, ...)

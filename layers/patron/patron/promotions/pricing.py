@@ -8,14 +8,14 @@ lowest discount groups) and thrown away.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from decimal import Decimal
+
+import msgspec
 
 from patron.promotions.money import ZERO
 
 
-@dataclass(frozen=True, slots=True)
-class Line:
+class Line(msgspec.Struct, frozen=True):
     """A cart item as the session sent it (after the wire's checks): `position` is its index in `cartItems`."""
 
     position: int

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import msgspec
 
 from patron.promotions import actions
 from patron.promotions.budgets import (
@@ -72,16 +73,14 @@ def expression(value: str | int | float | bool) -> str:
     return value if isinstance(value, str) else repr(value)
 
 
-@dataclass(frozen=True, slots=True)
-class Indexed:
+class Indexed(msgspec.Struct, frozen=True):
     campaign: CompiledCampaign
     requires: Requirements | None  # None: nothing known, every request may match
     limits: tuple[Limit, ...]
     enabled: bool
 
 
-@dataclass(frozen=True, slots=True)
-class _Index:
+class _Index(msgspec.Struct, frozen=True):
     """The enabled campaigns by the facts they require, built once per version: a request's candidates are the
     campaigns keyed by a fact it holds, plus those without keys. A campaign is filed under the first kind of key it
     has (its own valid referral code or coupon, event type, coupon code, SKU, category, a string field such as the
@@ -186,8 +185,7 @@ class _Index:
         return ranks
 
 
-@dataclass(frozen=True, slots=True)
-class CompiledRuleset:
+class CompiledRuleset(msgspec.Struct, frozen=True):
     version: int
     ruleset: Ruleset
     money: Money

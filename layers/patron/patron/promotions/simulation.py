@@ -15,7 +15,6 @@ closed session's own consumption is in them). Cancelled sessions are not evaluat
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -42,8 +41,7 @@ CANDIDATE_VERSION = 0  # the candidate's ruleset id in its effects (it has no ve
 _ZERO = Decimal(0)
 
 
-@dataclass(frozen=True)
-class CampaignImpact:
+class CampaignImpact(msgspec.Struct, frozen=True):
     id: int
     name: str
     change: str  # the plan's: added | removed | changed | unchanged
@@ -59,8 +57,7 @@ class CampaignImpact:
         return self.discount_after - self.discount_before
 
 
-@dataclass(frozen=True)
-class Simulation:
+class Simulation(msgspec.Struct, frozen=True):
     based_on: int | None  # the live version compared against (None: nothing is live)
     sessions: int  # sessions read
     evaluated: int
@@ -78,14 +75,13 @@ class Simulation:
         return self.discount_after - self.discount_before
 
 
-@dataclass
-class _Tally:
+class _Tally(msgspec.Struct):
     triggered_before: int = 0
     triggered_after: int = 0
     changed: int = 0
     discount_before: Decimal = _ZERO
     discount_after: Decimal = _ZERO
-    examples: list[str] = field(default_factory=list)
+    examples: list[str] = msgspec.field(default_factory=list)
 
 
 def instant(text: str) -> datetime:
@@ -104,8 +100,7 @@ def _comparable(effect: Effect) -> tuple[str, Any]:
     return effect.effect_type, msgspec.to_builtins(effect.props, builtin_types=(Decimal,))
 
 
-@dataclass(frozen=True)
-class _Outcome:
+class _Outcome(msgspec.Struct, frozen=True):
     triggered: frozenset[int]
     effects: dict[int, list[tuple[str, Any]]]
     discounts: dict[int, Decimal]
@@ -203,14 +198,13 @@ def compile_candidate(ruleset: Ruleset) -> CompiledRuleset:
         raise RulesetInvalidError(error.issues) from None
 
 
-@dataclass
-class SimulationService:
+class SimulationService(msgspec.Struct):
     """Reads the live version and the application's newest sessions, then `simulate`; writes nothing."""
 
     rulesets: RulesetService
     compiled: Rulesets  # the live version compiled (and kept, per instance)
     sessions: RecentSessionRepository
-    compile: Callable[[Ruleset], CompiledRuleset] = field(default=compile_candidate)
+    compile: Callable[[Ruleset], CompiledRuleset] = msgspec.field(default=compile_candidate)
 
     def simulate(self, application_id: int, ruleset: Ruleset, sessions: int = DEFAULT_SESSIONS) -> Simulation:
         candidate = self.compile(ruleset)

@@ -16,7 +16,6 @@ from __future__ import annotations
 import zlib
 from collections import OrderedDict
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 import msgspec
@@ -106,8 +105,7 @@ class VersionMissingError(PatronError):
         super().__init__(message="The live ruleset cannot be read.", code="ruleset_unavailable", status=500)
 
 
-@dataclass(frozen=True)
-class VersionInfo:
+class VersionInfo(msgspec.Struct, frozen=True):
     version: int
     created: str
     note: str
@@ -118,14 +116,12 @@ class VersionInfo:
     body_bytes: int
 
 
-@dataclass(frozen=True)
-class StoredVersion:
+class StoredVersion(msgspec.Struct, frozen=True):
     info: VersionInfo
     ruleset: Ruleset
 
 
-@dataclass(frozen=True)
-class LivePointer:
+class LivePointer(msgspec.Struct, frozen=True):
     version: int
     published: str
     published_by: str

@@ -14,9 +14,10 @@ rule for both kinds of code. A referral code is at least 4 characters long: Talo
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+
+import msgspec
 
 from patron.coupons.model import MAX_CODE_BYTES
 
@@ -39,8 +40,7 @@ def code_issue(code: str) -> str | None:
     return None
 
 
-@dataclass(frozen=True, slots=True)
-class Referral:
+class Referral(msgspec.Struct, frozen=True):
     """One referral code. Times are aware; a usage limit of 0 means unlimited, as in Talon.One."""
 
     code: str  # normalised (patron.coupons.model.normalise_code)
@@ -53,7 +53,7 @@ class Referral:
     expiry_date: datetime | None = None
     usage_limit: int = 0
     usage_counter: int = 0
-    attributes: Mapping[str, Any] = field(default_factory=dict)
+    attributes: Mapping[str, Any] = msgspec.field(default_factory=dict)
     batch_id: str | None = None
     imported: bool = False  # created from an imported file rather than generated
     # The advocate's data was erased: the code and its counters stay (the application's figures), but nobody is
@@ -77,12 +77,11 @@ class Referral:
         return max(self.usage_limit - self.usage_counter, 0)
 
 
-@dataclass(frozen=True, slots=True)
-class FriendRecord:
+class FriendRecord(msgspec.Struct, frozen=True):
     """What one profile has been referred in as a friend: campaign id -> the code that referred it there, for the
     redemptions standing (a cancelled close gives its entry back). Read with the referral in the session's batch."""
 
-    codes: Mapping[int, str] = field(default_factory=dict)
+    codes: Mapping[int, str] = msgspec.field(default_factory=dict)
 
     def referred_in(self, campaign_id: int) -> bool:
         return campaign_id in self.codes
@@ -91,8 +90,7 @@ class FriendRecord:
 NOT_REFERRED = FriendRecord()
 
 
-@dataclass(frozen=True, slots=True)
-class Redemption:
+class Redemption(msgspec.Struct, frozen=True):
     """What a close redeemed, stored with the session, so its cancel or reopen gives back exactly that: the code,
     the campaign whose once-per-friend mark it set, and the friend (the session's profile at the close)."""
 
@@ -105,11 +103,10 @@ MAX_ADVOCATES = 1000  # Talon.One's advocateProfileIntegrationIds maxItems
 MAX_USAGE_LIMIT = 999_999  # Talon.One's usageLimit
 
 
-@dataclass(frozen=True)
-class ReferralTerms:
+class ReferralTerms(msgspec.Struct, frozen=True):
     """What Talon.One's `NewReferral` gives a code besides the campaign and the advocate."""
 
     start_date: datetime | None = None
     expiry_date: datetime | None = None
     usage_limit: int = 0
-    attributes: Mapping[str, Any] = field(default_factory=dict)
+    attributes: Mapping[str, Any] = msgspec.field(default_factory=dict)

@@ -15,9 +15,10 @@ referrals").
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
+
+import msgspec
 
 from patron.dynamo import codec, committer
 from patron.dynamo.batch import ATTEMPTS, UnprocessedItemsError, backoff
@@ -44,18 +45,17 @@ class Handover(Enum):
     FORGET = "forget"  # an erasure: nothing names the person any more (the codes and their counters stay)
 
 
-@dataclass(frozen=True)
-class Page:
+class Page(msgspec.Struct, frozen=True):
     """One page of a profile's partition as read: its codes as advocate and as named friend (each with its referral,
     None: deleted since), its friend record (None: not in this page) with the referred entries naming the profile
     (by code), and the survivor's friend record (a merge's)."""
 
-    advocate: list[tuple[str, Referral | None]] = field(default_factory=list)
-    named: list[tuple[str, Referral | None]] = field(default_factory=list)
+    advocate: list[tuple[str, Referral | None]] = msgspec.field(default_factory=list)
+    named: list[tuple[str, Referral | None]] = msgspec.field(default_factory=list)
     friend: FriendRecord | None = None
     friend_item: Mapping[str, Any] | None = None
-    referred: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-    other_friend: FriendRecord = field(default_factory=FriendRecord)
+    referred: Mapping[str, Mapping[str, Any]] = msgspec.field(default_factory=dict)
+    other_friend: FriendRecord = msgspec.field(default_factory=FriendRecord)
 
 
 def _to(to_id: str | None) -> str:

@@ -23,9 +23,11 @@ from __future__ import annotations
 import secrets
 import unicodedata
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Protocol
+
+import msgspec
+from msgspec.structs import replace
 
 from patron.clock import Clock
 from patron.coupons.codes import CodeSettings
@@ -113,8 +115,7 @@ class ReferralRepository(Protocol):
         ...
 
 
-@dataclass(frozen=True)
-class Plan:
+class Plan(msgspec.Struct, frozen=True):
     """A creation decided: every input checked, the campaign known to take referrals. `write` carries it out."""
 
     application_id: int

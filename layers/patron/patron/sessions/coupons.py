@@ -9,7 +9,6 @@ the profile's holding of it (patron.coupons.items), never to a budget counter.
 
 from __future__ import annotations
 
-import dataclasses
 import secrets
 import string
 from collections.abc import Iterable, Mapping, Sequence
@@ -75,7 +74,7 @@ def presented(
         checked = coupon
         held = read.coupon_holds.get(stored, NO_HOLDS).others(now, session_id) if coupon is not None else 0
         if coupon is not None and held:
-            checked = dataclasses.replace(coupon, usage_counter=coupon.usage_counter + held)
+            checked = msgspec.structs.replace(coupon, usage_counter=coupon.usage_counter + held)
         refused = rejection(checked, now=now, profile_id=profile_id, campaign_running=running, holding=holding)
         if coupon is None or refused is not None:
             reason = refused.value if refused is not None else None

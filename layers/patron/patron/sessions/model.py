@@ -12,10 +12,12 @@ A session may be created open or closed. Anything else is refused with `invalid_
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
 from decimal import Decimal, localcontext
 from enum import StrEnum
 from typing import Any
+
+import msgspec
+from msgspec.structs import replace
 
 from patron.errors import FieldIssue, ValidationError
 
@@ -62,17 +64,16 @@ def check_transition(current: SessionState | None, wanted: SessionState, via: Vi
     raise ValidationError(message, [FieldIssue("customerSession.state", "invalid_state_transition", message)])
 
 
-@dataclass(frozen=True, slots=True)
-class CartItem:
+class CartItem(msgspec.Struct, frozen=True):
     sku: str
     quantity: int
     price: Decimal
     name: str | None = None
     category: str | None = None
-    attributes: Mapping[str, Any] = field(default_factory=dict)
+    attributes: Mapping[str, Any] = msgspec.field(default_factory=dict)
     # Quantity returned so far (returns), never more than `quantity`.
     returned_quantity: int = 0
-    extra: Mapping[str, Any] = field(default_factory=dict)  # every other field, as sent (weight, ...)
+    extra: Mapping[str, Any] = msgspec.field(default_factory=dict)  # every other field, as sent (weight, ...)
 
     @property
     def remaining_quantity(self) -> int:
@@ -105,8 +106,7 @@ def check_totals(session: Session, root: str = "customerSession") -> None:
         raise ValidationError(message, [FieldIssue(f"{root}.cartItems", "total_out_of_range", message)])
 
 
-@dataclass(frozen=True, slots=True)
-class Session:
+class Session(msgspec.Struct, frozen=True):
     integration_id: str
     id: int
     created: str
@@ -118,9 +118,9 @@ class Session:
     referral_code: str | None = None
     loyalty_cards: tuple[str, ...] = ()
     identifiers: tuple[str, ...] = ()
-    attributes: Mapping[str, Any] = field(default_factory=dict)
+    attributes: Mapping[str, Any] = msgspec.field(default_factory=dict)
     cart_items: tuple[CartItem, ...] = ()
-    additional_costs: Mapping[str, Decimal] = field(default_factory=dict)
+    additional_costs: Mapping[str, Decimal] = msgspec.field(default_factory=dict)
     first_session: bool = True
     update_count: int = 1
     version: int = 0
@@ -156,8 +156,7 @@ UNSET: Any = Unset()
 KEEP: Any = UNSET  # the name the wire uses (msgspec has its own UNSET)
 
 
-@dataclass(frozen=True, slots=True)
-class SessionChange:
+class SessionChange(msgspec.Struct, frozen=True):
     """What an update sends: UNSET keeps the session's value; `couponCodes: []` and `referralCode: ""` discard."""
 
     state: SessionState = SessionState.OPEN

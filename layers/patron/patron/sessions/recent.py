@@ -9,8 +9,9 @@ The index is eventually consistent: a session written a moment ago may be missin
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any, Protocol
+
+import msgspec
 
 from patron.dynamo import codec
 from patron.dynamo.batch import ATTEMPTS, UnprocessedItemsError, backoff
@@ -21,8 +22,7 @@ from patron.sessions.keys import RECENT_INDEX, RECENT_PK, RECENT_SHARDS, RECENT_
 from patron.sessions.store import MAX_KEYS_PER_READ, SESSION_SK, StoredSession, from_item
 
 
-@dataclass(frozen=True)
-class RecordedSession:
+class RecordedSession(msgspec.Struct, frozen=True):
     """A session as stored, with its profile as it is now (None: anonymous, or the profile is gone)."""
 
     stored: StoredSession

@@ -18,10 +18,8 @@ keep the effects Talon.One does not roll back (attribute updates, free items, no
 
 from __future__ import annotations
 
-import dataclasses
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol
@@ -69,8 +67,7 @@ from patron.sessions.store import Read, SessionConflictError, SessionStore, Stor
 _REMEMBERED_SESSIONS = 10_000  # per instance: a session's profile and the counters its last decision needed
 
 
-@dataclass(frozen=True)
-class _Remembered:
+class _Remembered(msgspec.Struct, frozen=True):
     profile_id: str | None
     counters: frozenset[CounterKey]
     identifiers: tuple[str, ...] = ()  # with the profile, the subjects of per-entity counters
@@ -90,8 +87,7 @@ class OrderExtremes(Protocol):
     ) -> tuple[str | None, str | None]: ...
 
 
-@dataclass(frozen=True)
-class _OrderChange:
+class _OrderChange(msgspec.Struct, frozen=True):
     """What the session's order becomes: None, the session is not (or no longer) the order's to write."""
 
     state: OrderState
@@ -106,26 +102,24 @@ def session_conflict() -> ConflictError:
     return ConflictError("The customer session was updated by another request meanwhile.", code="session_conflict")
 
 
-@dataclass
-class Outcome:
+class Outcome(msgspec.Struct):
     """What a session call answers."""
 
     stored: StoredSession
     effects: list[Effect]
-    failures: list[RuleFailureReason] = field(default_factory=list)
+    failures: list[RuleFailureReason] = msgspec.field(default_factory=list)
     profile: CustomerProfile | None = None
-    triggered: list[int] = field(default_factory=list)
+    triggered: list[int] = msgspec.field(default_factory=list)
     eligibility: list[Eligibility] | None = None  # asked of dry updates only
     # Talon.One's built-in event of the call (its `event` response content).
     event_type: str = "talon_session_updated"
     returned: dict[str, Any] | None = None  # the return a returns call recorded
-    coupons: list[Coupon] = field(default_factory=list)  # the coupons the session's codes name (`coupons`)
-    created_coupons: list[Coupon] = field(default_factory=list)  # what the close's `createCoupon` effects made
+    coupons: list[Coupon] = msgspec.field(default_factory=list)  # the coupons the session's codes name (`coupons`)
+    created_coupons: list[Coupon] = msgspec.field(default_factory=list)  # what the close's `createCoupon` effects made
     referral: Referral | None = None  # the referral the session's code names (`referral`)
 
 
-@dataclass
-class _Decision:
+class _Decision(msgspec.Struct):
     outcome: Outcome
     plan: list[committer.Write]
     # Keys the decision needed but the read did not hold: read them and decide again.
@@ -343,7 +337,7 @@ class SessionService:
         if profile_id is not None and profile_id != read.profile_read:
             return _Decision(Outcome(StoredSession(session), []), [], missing_profile=profile_id)
         profile = read.profile if profile_id is not None else None
-        session = dataclasses.replace(session, version=(stored.session.version if stored else 0) + 1)
+        session = msgspec.structs.replace(session, version=(stored.session.version if stored else 0) + 1)
         read_version = stored.session.version if stored else 0
 
         if stored is not None and current in _CLOSED_STATES and change.state is SessionState.CANCELLED:
@@ -383,7 +377,7 @@ class SessionService:
             needed_keys = evaluation.consulted
             if evaluation.session_attributes:
                 merged = {**session.attributes, **storable_attributes(evaluation.session_attributes)}
-                session = dataclasses.replace(session, attributes=merged)
+                session = msgspec.structs.replace(session, attributes=merged)
         else:
             needed_keys = frozenset()
         effects = evaluation.effects if evaluation else []
@@ -492,7 +486,7 @@ class SessionService:
                 attributes=dict(attributes or {}),
             )
         else:
-            after = dataclasses.replace(
+            after = msgspec.structs.replace(
                 profile,
                 updated=stamp,
                 last_activity=stamp,
@@ -613,7 +607,7 @@ class SessionService:
             if profile_id is not None and profile_id != read.profile_read:
                 return _Decision(Outcome(stored, []), [], missing_profile=profile_id)
             stamp = iso(self._clock.now())
-            session = dataclasses.replace(
+            session = msgspec.structs.replace(
                 stored.session,
                 state=SessionState.OPEN,
                 updated=stamp,
@@ -650,10 +644,10 @@ class SessionService:
             kept_effects, rollbacks = roll_back_returned(stored.effects, stored.session, units, money)
             stamp = iso(self._clock.now())
             cart = tuple(
-                dataclasses.replace(item, returned_quantity=item.returned_quantity + units.get(position, 0))
+                msgspec.structs.replace(item, returned_quantity=item.returned_quantity + units.get(position, 0))
                 for position, item in enumerate(stored.session.cart_items)
             )
-            session = dataclasses.replace(
+            session = msgspec.structs.replace(
                 stored.session,
                 state=SessionState.PARTIALLY_RETURNED,
                 cart_items=cart,
@@ -714,8 +708,7 @@ class SessionService:
         return self._run(application_id, session_id, None, set(), decide_on, dry=False)
 
 
-@dataclass(frozen=True)
-class ReturnedUnits:
+class ReturnedUnits(msgspec.Struct, frozen=True):
     position: int
     quantity: int | None  # None: every unit not yet returned
 

@@ -12,11 +12,9 @@ session, its profile, the application's live-ruleset pointer and the budget coun
 from __future__ import annotations
 
 import contextvars
-import dataclasses
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -102,19 +100,18 @@ def decode_effects(stored: bytes | str) -> list[fx.Effect]:
     return typed
 
 
-@dataclass(frozen=True)
-class StoredSession:
+class StoredSession(msgspec.Struct, frozen=True):
     """A session and what its evaluations left on it."""
 
     session: Session
-    effects: list[fx.Effect] = field(default_factory=list)
+    effects: list[fx.Effect] = msgspec.field(default_factory=list)
     # What the close consumed, per counter, and added to the profile: given back exactly by a cancel, return or
     # reopen.
-    consumed: Mapping[CounterKey, Decimal] = field(default_factory=dict)
+    consumed: Mapping[CounterKey, Decimal] = msgspec.field(default_factory=dict)
     counted_total: Decimal | None = None  # the totalSales the close added; None: not counted
     ruleset_version: int | None = None
     # Idempotency of returns is the route's (Idempotency-Key); the returns themselves are kept for previousReturns.
-    returns: list[dict[str, Any]] = field(default_factory=list)
+    returns: list[dict[str, Any]] = msgspec.field(default_factory=list)
 
 
 def _cart_to_item(item: CartItem) -> dict[str, Any]:
@@ -218,8 +215,7 @@ def _stored_effects(item: Mapping[str, Any]) -> list[fx.Effect]:
     return decode_effects(str(item.get("effects", "[]")))
 
 
-@dataclass(frozen=True)
-class Read:
+class Read(msgspec.Struct, frozen=True):
     """What one session call read."""
 
     session: StoredSession | None
@@ -229,12 +225,12 @@ class Read:
     used: dict[CounterKey, Decimal]
     profile_read: str | None  # the profile id the read looked for (None: none)
     counters_read: frozenset[CounterKey]
-    coupons: Mapping[str, Coupon] = field(default_factory=dict)  # by stored code
+    coupons: Mapping[str, Coupon] = msgspec.field(default_factory=dict)  # by stored code
     coupons_read: frozenset[str] = frozenset()  # the codes looked up, found or not
-    holdings: Mapping[str, Holding] = field(default_factory=dict)  # what `holder_read` holds of them, by code
+    holdings: Mapping[str, Holding] = msgspec.field(default_factory=dict)  # what `holder_read` holds of them, by code
     holder_read: str | None = None  # the profile whose holdings were read with the coupons (None: none)
-    coupon_holds: Mapping[str, Holds] = field(default_factory=dict)  # each coupon's checkout holds, by code
-    referrals: Mapping[str, Referral] = field(default_factory=dict)  # by stored code
+    coupon_holds: Mapping[str, Holds] = msgspec.field(default_factory=dict)  # each coupon's checkout holds, by code
+    referrals: Mapping[str, Referral] = msgspec.field(default_factory=dict)  # by stored code
     referrals_read: frozenset[str] = frozenset()  # the referral codes looked up, found or not
     friend: FriendRecord = NOT_REFERRED  # what `friend_read` has been referred in
     friend_read: str | None = None  # the profile whose friend record was read with the referral (None: none)
@@ -246,7 +242,7 @@ class Read:
         if more.holder_read is not None:
             same = more.holder_read == self.holder_read
             holdings = {**self.holdings, **more.holdings} if same else dict(more.holdings)
-        return dataclasses.replace(
+        return msgspec.structs.replace(
             self,
             profile=more.profile if profile_id else self.profile,
             profile_read=profile_id or self.profile_read,

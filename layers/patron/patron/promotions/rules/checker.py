@@ -7,7 +7,7 @@ What the checker refuses is what could never be true or never mean anything: com
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import msgspec
 
 from patron.promotions.rules.errors import RuleIssue
 from patron.promotions.rules.functions import AGGREGATE_USAGE, FUNCTIONS, compatible, is_a, unify
@@ -47,13 +47,12 @@ from patron.promotions.rules.tree import (
 _ORDERED = (Kind.NUMBER, Kind.STRING, Kind.TIME, Kind.DATE, Kind.DYNAMIC)
 
 
-@dataclass(slots=True)
-class Checked:
+class Checked(msgspec.Struct):
     """The checker's findings, keyed by node identity (the tree must outlive them)."""
 
-    types: dict[int, Type] = field(default_factory=dict)
-    fields: dict[int, Field] = field(default_factory=dict)
-    issues: list[RuleIssue] = field(default_factory=list)
+    types: dict[int, Type] = msgspec.field(default_factory=dict)
+    fields: dict[int, Field] = msgspec.field(default_factory=dict)
+    issues: list[RuleIssue] = msgspec.field(default_factory=list)
 
     def type_of(self, node: Node) -> Type:
         return self.types[id(node)]

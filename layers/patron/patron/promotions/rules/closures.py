@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from decimal import Decimal
 from itertools import compress
 from typing import Any
+
+import msgspec
 
 from patron.promotions.rules import values
 from patron.promotions.rules.facts import Facts
@@ -26,8 +27,7 @@ _NUMBER_OPERATIONS: dict[str, Callable[[Decimal, Decimal], Decimal]] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Compiled:
+class Compiled(msgspec.Struct, frozen=True):
     """A node compiled: its closure and static type, a rough cost (cheap operands of `and`/`or` go first), its value
     when it is a constant, and what the specialised paths need to know about it."""
 

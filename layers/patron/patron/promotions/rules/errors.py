@@ -8,7 +8,8 @@ and is a `ValidationError`, so an API route answers it as a 400 naming each prob
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+
+import msgspec
 
 from patron.errors import FieldIssue, ValidationError
 
@@ -18,16 +19,14 @@ MAX_NODES = 512
 MAX_DEPTH = 32
 
 
-@dataclass(frozen=True, slots=True)
-class RuleIssue:
+class RuleIssue(msgspec.Struct, frozen=True):
     code: str
     message: str
     start: int | None = None  # offsets in the source, end exclusive; None when the tree came without spans
     end: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class RuleLocation:
+class RuleLocation(msgspec.Struct, frozen=True):
     """Where the expression lives: `file` "" for an API body, `path` like `rules[0].condition`."""
 
     file: str = ""

@@ -5,9 +5,10 @@ expression could backtrack for seconds on a crafted string)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
+
+import msgspec
 
 from patron.promotions.rules import values
 from patron.promotions.rules.schema import BOOLEAN, DATE, DYNAMIC, NUMBER, STRING, TIME, Kind, Type
@@ -19,8 +20,7 @@ MAX_ROUNDING_PLACES = 10
 _PLACES = frozenset(Decimal(places) for places in range(MAX_ROUNDING_PLACES + 1))
 
 
-@dataclass(frozen=True, slots=True)
-class Function:
+class Function(msgspec.Struct, frozen=True):
     arity: tuple[int, int]
     result: TypeRule
     run: Callable[..., Any]

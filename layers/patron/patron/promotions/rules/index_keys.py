@@ -19,8 +19,9 @@ only when the raw value is that very string (values.coercer), so the raw value d
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from decimal import Decimal
+
+import msgspec
 
 from patron.promotions.rules.facts import Facts
 from patron.promotions.rules.tree import (
@@ -63,8 +64,7 @@ _MIRRORED: dict[CompareOperator, CompareOperator] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Requirements:
+class Requirements(msgspec.Struct, frozen=True):
     event_types: frozenset[str] | None = None  # the event's type is one of these
     coupon_codes: frozenset[str] | None = None  # one of these is among the session's coupon codes
     skus: frozenset[str] | None = None  # a cart item has one of these SKUs

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum
+
+import msgspec
 
 from patron.promotions.rules.errors import RuleError, RuleIssue
 from patron.promotions.rules.tree import DIGITS as _DIGITS
@@ -22,8 +23,7 @@ class Kind(Enum):
     END = "end of the expression"
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
+class Token(msgspec.Struct, frozen=True):
     kind: Kind
     text: str  # the keyword, symbol or name; a string's value; a number's digits
     start: int

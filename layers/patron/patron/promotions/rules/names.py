@@ -7,8 +7,9 @@ A reader takes the facts and the element an aggregate is visiting (a cart item, 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, Literal
+
+import msgspec
 
 from patron.promotions.rules.facts import Facts
 from patron.promotions.rules.schema import (
@@ -32,8 +33,7 @@ COLLECTIONS = ("items", "additionalCosts")
 ELEMENT_NAMES: dict[str, str] = {"items": "item", "additionalCosts": "cost"}
 
 
-@dataclass(frozen=True, slots=True)
-class Field:
+class Field(msgspec.Struct, frozen=True):
     type: Type
     read: Reader
     # A cart item's own field (`item.sku` is ItemFacts.sku): the compiler reads it with `operator.attrgetter` inside
@@ -41,8 +41,7 @@ class Field:
     item_attribute: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class NameProblem:
+class NameProblem(msgspec.Struct, frozen=True):
     code: str
     message: str
 

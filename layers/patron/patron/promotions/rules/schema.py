@@ -8,8 +8,9 @@ request brings it (docs/rules.md, "Absent and dynamic values").
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from enum import StrEnum
+
+import msgspec
 
 
 class Kind(StrEnum):
@@ -23,8 +24,7 @@ class Kind(StrEnum):
     DYNAMIC = "dynamic"
 
 
-@dataclass(frozen=True, slots=True)
-class Type:
+class Type(msgspec.Struct, frozen=True):
     kind: Kind
     element: Type | None = None  # for lists
 
@@ -72,8 +72,7 @@ def catalog_type(name: str) -> Type:
         raise ValueError(f"unknown attribute type {name!r}; one of: {known}") from None
 
 
-@dataclass(frozen=True, slots=True)
-class AttributeSchema:
+class AttributeSchema(msgspec.Struct, frozen=True):
     """Declared attributes per scope: `AttributeSchema.of({"profile": {"tier": "string"}})`."""
 
     scopes: Mapping[str, Mapping[str, Type]]
