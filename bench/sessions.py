@@ -184,8 +184,9 @@ class Subject:
         """At the close: the order's customer-index entry and each counter the session consumed (after)."""
         from patron.coupons.items import coupon_key, holding_key
         from patron.orders.keys import ORDER_SK, customer_order_sk, customer_orders_pk, order_pk
-        from patron.promotions.budgets import COUPON_ENTITY
+        from patron.promotions.budgets import COUPON_ENTITY, REFERRAL_ENTITY
         from patron.promotions.counters import counter_item_key, key_of
+        from patron.referrals.items import friend_key, referral_key, referred_key
         from patron.sessions.store import SESSION_SK, session_pk
 
         app = self.application_id
@@ -194,7 +195,14 @@ class Subject:
         consumed = [key_of(label) for label in session.get("consumed", {}).get("M", {})]
         counters = []
         for key in consumed:
-            if key.entity != COUPON_ENTITY:
+            if key.entity == REFERRAL_ENTITY:  # the friend's record, the code's counter, its referred entry
+                for referral_part in (
+                    friend_key(app, self.customer),
+                    referral_key(app, key.entity_id),
+                    referred_key(app, key.entity_id, self.customer),
+                ):
+                    counters.append(self.sizes.item("LedgersTable", referral_part))
+            elif key.entity != COUPON_ENTITY:
                 counters.append(self.sizes.item("LedgersTable", counter_item_key(app, key)))
             elif key.action == "setDiscountEffect":  # a redemption: the coupon's counters and the holder's
                 counters.append(self.sizes.item("LedgersTable", coupon_key(app, key.entity_id)))
@@ -288,43 +296,58 @@ def _steps(
                 "item_bytes_before": before,
                 "item_bytes_after": after,
                 "effects": len(stored.get("effects", [])),
+                "effect_types": sorted({effect["effectType"] for effect in stored.get("effects", [])}),
             }
         )
     return rows
 
 
 COUPON_CODES = [("BENCH-TEN", 901), ("BENCH-FIVE", 902), ("BENCH-GIFT", 903)]
+REFERRAL_CODE, REFERRAL_CAMPAIGN, ADVOCATE = "BENCH-FRIEND", 904, "bench-advocate"
 
 
 def coupons_ruleset() -> Ruleset:
-    """examples/campaigns and three coupon campaigns (`coupon.valid`), one with a gift card's value."""
+    """examples/campaigns, three coupon campaigns (`coupon.valid`), one with a gift card's value, and a referral
+    campaign (`referral.valid`)."""
     import msgspec
 
     from patron.promotions.loading import merge
 
-    def campaign(campaign_id: int, value: str) -> dict[str, Any]:
-        effect = {"type": "setDiscount", "name": f"coupon {campaign_id}", "value": value}
-        rule = {"title": "Coupon code is valid", "condition": "coupon.valid", "effects": [effect]}
-        return {"id": campaign_id, "name": f"Coupon {campaign_id}", "features": ["coupons"], "rules": [rule]}
+    def campaign(campaign_id: int, value: str, feature: str = "coupons") -> dict[str, Any]:
+        effect = {"type": "setDiscount", "name": f"code {campaign_id}", "value": value}
+        condition = "coupon.valid" if feature == "coupons" else "referral.valid"
+        rule = {"title": "Code is valid", "condition": condition, "effects": [effect]}
+        return {"id": campaign_id, "name": f"Code {campaign_id}", "features": [feature], "rules": [rule]}
 
-    campaigns = [campaign(901, "session.total * 0.1"), campaign(902, "5"), campaign(903, "session.total")]
+    campaigns = [
+        campaign(901, "session.total * 0.1"),
+        campaign(902, "5"),
+        campaign(903, "session.total"),
+        campaign(REFERRAL_CAMPAIGN, "3", "referrals"),
+    ]
     examples = examples_ruleset()
     extra = merge([("bench", {"campaigns": campaigns})]).campaigns
     return msgspec.structs.replace(examples, campaigns=[*examples.campaigns, *extra])
 
 
 def add_coupons(runtime: LocalRuntime, application_id: int, coupons: Sequence[tuple[str, int]]) -> None:
+    """The coupons, and with them (when any) the referral code `REFERRAL_CODE` of `ADVOCATE`, unlimited."""
     from decimal import Decimal
 
     from patron.coupons import items
     from patron.coupons.model import Coupon
     from patron.dynamo import codec
+    from patron.referrals import items as referral_items
+    from patron.referrals.model import Referral
 
     client, table = runtime.dynamodb_client(), runtime.table_names["LedgersTable"]
     for index, (code, campaign_id) in enumerate(coupons):
         limit = Decimal(1000) if code == "BENCH-GIFT" else None
         coupon = Coupon(code, campaign_id, 1000 + index, datetime.now(UTC), usage_limit=100, discount_limit=limit)
         client.put_item(TableName=table, Item=codec.to_item(items.coupon_item(application_id, coupon)))
+    if coupons:
+        referral = Referral(REFERRAL_CODE, REFERRAL_CAMPAIGN, ADVOCATE, 2000, datetime.now(UTC))
+        client.put_item(TableName=table, Item=codec.to_item(referral_items.referral_item(application_id, referral)))
 
 
 def measure_units(runtime: LocalRuntime) -> list[dict[str, Any]]:
@@ -354,14 +377,15 @@ def measure_units(runtime: LocalRuntime) -> list[dict[str, Any]]:
         codes = [code for code, _ in COUPON_CODES]
 
         def with_coupons(customer: str) -> dict[str, Any]:
-            return {"customerSession": {**cart_body(customer), "couponCodes": codes}}
+            body = {**cart_body(customer), "couponCodes": codes, "referralCode": REFERRAL_CODE}
+            return {"customerSession": body}
 
         coupon_steps: list[Step] = [
             ("first update (creates)", 0, with_coupons),
             ("later update (another cart)", 0, later),
             ("close", 0, close),
         ]
-        rows += _steps(runtime, meter, "examples + 3 coupons", coupons_ruleset(), coupon_steps, COUPON_CODES)
+        rows += _steps(runtime, meter, "examples + 3 coupons + referral", coupons_ruleset(), coupon_steps, COUPON_CODES)
     finally:
         meter.detach(dynamodb_client())
     return rows
