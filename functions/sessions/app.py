@@ -107,7 +107,8 @@ def _now(request: Request) -> datetime | None:
 
 def _state(outcome: Outcome, content: set[str], application_id: int) -> wire.IntegrationStateV2:
     created = [coupon_wire.coupon_view(coupon) for coupon in outcome.created_coupons]
-    state = wire.IntegrationStateV2(effects=outcome.effects, created_coupons=created, created_referrals=[])
+    referred = [referral_wire.referral_view(referral) for referral in outcome.created_referrals]
+    state = wire.IntegrationStateV2(effects=outcome.effects, created_coupons=created, created_referrals=referred)
     if "customerSession" in content:
         state.customer_session = wire.session_out(outcome.stored.session, application_id)
     if "customerProfile" in content and outcome.profile is not None:

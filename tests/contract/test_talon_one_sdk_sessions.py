@@ -242,3 +242,64 @@ def test_coupon_reservations_with_the_sdk(base_url, runtime, tenant):
     assert api.get_reserved_customers("SDK%WALLET").total_result_size == 0
     with pytest.raises(NotFoundException):
         api.create_coupon_reservation("SDK-MISSING", body)
+
+
+CREATING_CAMPAIGNS = {
+    "settings": {"currency": "EUR", "timezone": "Europe/Rome"},
+    "campaigns": [
+        {
+            "id": 11,
+            "name": "Wallet and referrals",
+            "features": ["coupons", "referrals"],
+            "rules": [
+                {
+                    "title": "Referral code is valid",
+                    "condition": "referral.valid",
+                    "effects": [{"type": "setDiscount", "name": "Friend's 5 off", "value": 5}],
+                },
+                {
+                    "title": "Cart of 100 or more",
+                    "condition": "session.cartItemTotal >= 100",
+                    "effects": [
+                        {"type": "createCoupon", "prefix": "SDK-", "validDays": 30},
+                        {"type": "reserveCoupon"},
+                        {"type": "createReferral", "prefix": "SDKREF-"},
+                    ],
+                },
+            ],
+        }
+    ],
+}
+
+
+def test_created_coupons_reservations_and_referral_codes_parse_with_the_sdk(base_url, runtime, tenant):
+    publish(runtime, tenant.application_id, CREATING_CAMPAIGNS)
+    api = integration_api(base_url, tenant.key)
+    closed = api.update_customer_session_v2(f"sdk-{uuid.uuid4().hex[:8]}", _request("closed"))
+    assert [effect.effect_type for effect in closed.effects] == ["couponCreated", "reserveCoupon", "referralCreated"]
+    created = talon_one.CouponCreatedEffectProps.from_dict(closed.effects[0].props)
+    reserved = talon_one.ReserveCouponEffectProps.from_dict(closed.effects[1].props)
+    referred = talon_one.ReferralCreatedEffectProps.from_dict(closed.effects[2].props)
+    assert created is not None and reserved is not None and referred is not None
+    (coupon,) = closed.created_coupons
+    assert isinstance(coupon, talon_one.Coupon) and coupon.value == created.value
+    assert (reserved.coupon_value, reserved.profile_integration_id, reserved.is_new_reservation) == (
+        created.value,
+        "sdk-profile",
+        True,
+    )
+    assert [profile.integration_id for profile in api.get_reserved_customers(created.value).data] == ["sdk-profile"]
+    (referral,) = closed.created_referrals
+    assert isinstance(referral, talon_one.Referral)
+    assert (referral.code, referral.advocate_profile_integration_id) == (referred.value, "sdk-profile")
+
+    friend = talon_one.NewCustomerSessionV2(
+        profileId=f"sdk-friend-{uuid.uuid4().hex[:6]}",
+        referralCode=referred.value,
+        cartItems=[talon_one.CartItem(name="Socks", sku="SOCK", quantity=1, price=5)],
+    )
+    answer = api.update_customer_session_v2(
+        f"sdk-{uuid.uuid4().hex[:8]}", talon_one.IntegrationRequest(customerSession=friend)
+    )
+    assert [effect.effect_type for effect in answer.effects] == ["acceptReferral", "setDiscount"]
+    assert answer.created_referrals == []

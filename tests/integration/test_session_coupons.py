@@ -11,6 +11,8 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from patron.coupons import items
+from patron.dynamo import codec
 from tests.conftest import Tenant, new_tenant
 from tests.integration.coupons import add_coupon, stored
 from tests.integration.rulesets import publish
@@ -50,7 +52,9 @@ def effects(answer: Any) -> list[tuple[str, Any]]:
     found = []
     for effect in answer.json()["effects"]:
         props = effect["props"]
-        found.append((effect["effectType"], props.get("rejectionReason") or props["value"]))
+        found.append(
+            (effect["effectType"], props.get("rejectionReason") or props.get("value", props.get("couponValue")))
+        )
     return found
 
 
@@ -288,3 +292,116 @@ def test_a_rule_creates_a_coupon_for_the_next_purchase_at_close(runtime):
     # Cancelling the session that created it leaves the coupon (as Talon.One does).
     put(runtime, tenant, session_id, {"state": "cancelled"})
     assert stored(runtime, tenant, code).recipient_integration_id == "ann"
+
+
+def reserved_customers(runtime: Any, tenant: Tenant, code: str) -> list[str]:
+    answer = runtime.request("GET", f"/v1/coupon_reservations/customerprofiles/{code}", headers=tenant.headers)
+    assert answer.status == 200, answer.body
+    return sorted(profile["integrationId"] for profile in answer.json()["data"])
+
+
+def wallet(runtime: Any, tenant: Tenant, profile: str) -> dict[str, dict[str, Any]]:
+    path = f"/v1/customer_profiles/{profile}/inventory?coupons=true"
+    answer = runtime.request("GET", path, headers=tenant.headers)
+    assert answer.status == 200, answer.body
+    return {coupon["value"]: coupon for coupon in answer.json()["coupons"]}
+
+
+def ledger_item(runtime: Any, tenant: Tenant, key: dict[str, str]) -> dict[str, Any]:
+    answer = runtime.dynamodb_client().get_item(
+        TableName=runtime.table_names["LedgersTable"], Key=codec.to_item(key), ConsistentRead=True
+    )
+    return codec.from_item(answer["Item"])
+
+
+def reservations(answer: Any) -> list[tuple[str, str, bool]]:
+    return [
+        (e["props"]["couponValue"], e["props"]["profileIntegrationId"], e["props"]["isNewReservation"])
+        for e in answer.json()["effects"]
+        if e["effectType"] == "reserveCoupon"
+    ]
+
+
+def test_a_rule_creates_a_coupon_and_reserves_it_for_the_customer_once(runtime):
+    campaign = coupon_campaign(12)
+    effects_ = [{"type": "createCoupon", "prefix": "NEXT-", "validDays": 30}, {"type": "reserveCoupon"}]
+    campaign["rules"].append({"title": "A wallet coupon", "condition": "session.total >= 50", "effects": effects_})
+    tenant = with_campaigns(runtime, campaign)
+    session_id = new_id()
+    put(runtime, tenant, session_id, {"profileId": "ann", "cartItems": cart()})
+    key = {**tenant.headers, "Idempotency-Key": f"close-{session_id}"}
+    body = {"customerSession": {"state": "closed"}}
+    closed = runtime.request("PUT", f"/v2/customer_sessions/{session_id}", headers=key, body=body)
+    ((kind, code), _) = effects(closed)
+    assert kind == "couponCreated" and reservations(closed) == [(code, "ann", True)]
+    assert closed.json()["createdCoupons"][0]["reservationCounter"] == 1
+    # Stored as the reservations route stores one: counted, the holding marked, the coupon's list naming ann.
+    assert stored(runtime, tenant, code).reservation_counter == 1
+    assert "reservedAt" in ledger_item(runtime, tenant, items.holding_key(tenant.application_id, "ann", code))
+    assert reserved_customers(runtime, tenant, code) == ["ann"]
+    assert wallet(runtime, tenant, "ann")[code]["reservationCounter"] == 1
+    # A replayed close (same Idempotency-Key) answers the same and writes nothing; a second close is refused.
+    replayed = runtime.request("PUT", f"/v2/customer_sessions/{session_id}", headers=key, body=body)
+    assert replayed.header("Idempotent-Replayed") == "true" and replayed.json() == closed.json()
+    assert put(runtime, tenant, session_id, {"state": "closed"}).status == 400
+    assert list(wallet(runtime, tenant, "ann")) == [code] and stored(runtime, tenant, code).reservation_counter == 1
+    # A cancel leaves the coupon and its reservation (as Talon.One leaves what a session created).
+    assert put(runtime, tenant, session_id, {"state": "cancelled"}).status == 200
+    assert reserved_customers(runtime, tenant, code) == ["ann"]
+
+
+def test_a_presented_coupon_is_reserved_by_the_rule_it_triggers_within_its_reservation_limit(runtime):
+    campaign = coupon_campaign(10)
+    campaign["rules"][0]["effects"].append({"type": "reserveCoupon"})
+    tenant = with_campaigns(runtime, campaign)
+    add_coupon(runtime, tenant, "WALLET", usage_limit=10, reservation_limit=2)
+    bob = runtime.request("PUT", "/v2/customer_profiles/bob", headers=tenant.headers, body={"attributes": {}})
+    assert bob.status == 200, bob.body  # the reserved customers listed are profiles that exist
+    assert (
+        runtime.request(
+            "POST", "/v1/coupon_reservations/WALLET", headers=tenant.headers, body={"integrationIDs": ["bob"]}
+        ).json()["reservationCounter"]
+        == 1
+    )
+
+    def close(profile: str, session_id: str | None = None) -> Any:
+        session_id = session_id or new_id()
+        put(runtime, tenant, session_id, {"profileId": profile, "cartItems": cart(), "couponCodes": ["WALLET"]})
+        body = {"customerSession": {"state": "closed"}, "responseContent": ["ruleFailureReasons"]}
+        answer = runtime.request("PUT", f"/v2/customer_sessions/{session_id}", headers=tenant.headers, body=body)
+        assert answer.status == 200, answer.body
+        return answer
+
+    first = new_id()
+    closed = close("ann", first)
+    assert effects(closed)[:2] == [("acceptCoupon", "WALLET"), ("setDiscount", 10)]
+    assert reservations(closed) == [("WALLET", "ann", True)]
+    coupon = stored(runtime, tenant, "WALLET")
+    assert (coupon.usage_counter, coupon.reservation_counter) == (1, 2)  # redeemed and reserved in one close
+    assert reserved_customers(runtime, tenant, "WALLET") == ["ann", "bob"]
+    assert wallet(runtime, tenant, "ann")["WALLET"]["profileRedemptionCount"] == 1
+    # Indistinguishable from the route's reservation (bob's), but for who, when, and ann's redemption.
+    anns = ledger_item(runtime, tenant, items.holding_key(tenant.application_id, "ann", "WALLET"))
+    bobs = ledger_item(runtime, tenant, items.holding_key(tenant.application_id, "bob", "WALLET"))
+    assert set(anns) - {"used"} == set(bobs) == {"PK", "SK", "reservedAt"}
+    entry = ledger_item(runtime, tenant, items.reservation_key(tenant.application_id, "WALLET", "ann"))
+    assert set(entry) == set(
+        ledger_item(runtime, tenant, items.reservation_key(tenant.application_id, "WALLET", "bob"))
+    )
+    # Closed again after a reopen: the reservation is ann's already.
+    assert runtime.request("PUT", f"/v2/customer_sessions/{first}/reopen", headers=tenant.headers).status == 200
+    again = put(runtime, tenant, first, {"state": "closed"})
+    assert reservations(again) == [("WALLET", "ann", False)]
+    assert stored(runtime, tenant, "WALLET").reservation_counter == 2
+    # The limit reached: carl redeems the coupon, the effect fails and nothing of a reservation is written.
+    refused = close("carl")
+    assert effects(refused)[0] == ("acceptCoupon", "WALLET") and reservations(refused) == []
+    failure = refused.json()["ruleFailureReasons"][0]
+    assert (failure["details"], failure["couponValue"], failure["effectIndex"]) == (
+        "CouponReservationLimitReached",
+        "WALLET",
+        1,
+    )
+    coupon = stored(runtime, tenant, "WALLET")
+    assert (coupon.usage_counter, coupon.reservation_counter) == (2, 2)
+    assert reserved_customers(runtime, tenant, "WALLET") == ["ann", "bob"]

@@ -15,7 +15,7 @@ from patron.referrals.model import Referral
 from tests.conftest import Tenant, new_tenant
 from tests.integration.rulesets import publish
 
-CAMPAIGN = {
+CAMPAIGN: dict[str, Any] = {
     "id": 20,
     "name": "Refer a friend",
     "features": ["referrals"],
@@ -146,3 +146,60 @@ def test_the_referral_response_content_answers_the_named_code(runtime):
         "adam",
         2,
     )
+
+
+def test_a_rule_creates_a_referral_code_for_the_customer_that_a_friend_then_redeems(runtime):
+    tenant = new_tenant(runtime)
+    create = {
+        "type": "createReferral",
+        "prefix": "ref-",
+        "usageLimit": 3,
+        "validDays": 30,
+        "attributes": {"via": "rule"},
+    }
+    advocates = {"title": "Big spenders advocate", "condition": "session.total >= 100", "effects": [create]}
+    campaign = {**CAMPAIGN, "rules": [*CAMPAIGN["rules"], advocates]}
+    settings = {"currency": "EUR", "timezone": "Europe/Rome", "caseSensitiveCodes": False}
+    publish(runtime, tenant.application_id, {"settings": settings, "campaigns": [campaign]})
+    session_id, big = new_id(), [{"sku": "s", "price": 100, "quantity": 1}]
+    assert put(runtime, tenant, session_id, {"profileId": "adam", "cartItems": big}) == []  # created at close only
+    body = {"customerSession": {"state": "closed"}}
+    closed = runtime.request("PUT", f"/v2/customer_sessions/{session_id}", headers=tenant.headers, body=body)
+    assert closed.status == 200, closed.body
+    ((effect,),) = [closed.json()["effects"]]
+    code = effect["props"]["value"]
+    assert (effect["effectType"], effect["campaignId"]) == ("referralCreated", 20)
+    assert code.startswith("REF-") and len(code) == 12  # upper-cased: the application's codes are
+    (created,) = closed.json()["createdReferrals"]
+    assert (created["code"], created["advocateProfileIntegrationId"], created["usageLimit"]) == (code, "adam", 3)
+    assert (created["campaignId"], created["attributes"], created["usageCounter"]) == (20, {"via": "rule"}, 0)
+    # Stored as POST /v1/referrals stores one: readable, in its advocate's inventory.
+    referral = stored(runtime, tenant, code)
+    assert (referral.advocate_integration_id, referral.id, referral.expiry_date is not None) == (
+        "adam",
+        created["id"],
+        True,
+    )
+    path = "/v1/customer_profiles/adam/inventory?referrals=true"
+    assert [r["code"] for r in runtime.request("GET", path, headers=tenant.headers).json()["referrals"]] == [code]
+    # A friend presents it (in any case) in a later session and redeems it at close.
+    friend = new_id()
+    opened = put(runtime, tenant, friend, {"profileId": "fran", "cartItems": CART, "referralCode": code.lower()})
+    assert opened == [("acceptReferral", code), ("setDiscount", 5)]
+    assert put(runtime, tenant, friend, {"state": "closed"})[0] == ("acceptReferral", code)
+    assert stored(runtime, tenant, code).usage_counter == 1
+    # Cancelling the session that created it leaves the code (as coupons a session created stay).
+    put(runtime, tenant, session_id, {"state": "cancelled"})
+    assert stored(runtime, tenant, code).advocate_integration_id == "adam"
+
+
+def test_an_anonymous_close_creates_no_referral_code(runtime):
+    tenant = new_tenant(runtime)
+    create = {"type": "createReferral"}
+    campaign = {**CAMPAIGN, "rules": [{"title": "Everyone advocates", "condition": "true", "effects": [create]}]}
+    publish(runtime, tenant.application_id, {"settings": {"currency": "EUR"}, "campaigns": [campaign]})
+    body = {"customerSession": {"state": "closed", "cartItems": CART}, "responseContent": ["ruleFailureReasons"]}
+    answer = runtime.request("PUT", f"/v2/customer_sessions/{new_id()}", headers=tenant.headers, body=body)
+    assert answer.status == 200, answer.body
+    assert (answer.json()["effects"], answer.json()["createdReferrals"]) == ([], [])
+    assert [f["details"] for f in answer.json()["ruleFailureReasons"]] == ["EffectCouldNotBeApplied"]

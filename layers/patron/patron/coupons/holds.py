@@ -23,7 +23,14 @@ from typing import Any
 import msgspec
 
 from patron.clock import iso
-from patron.coupons.items import CouponChangedError, CouponExhaustedError, coupon_key
+from patron.coupons.items import (
+    RESERVATION_COUNT,
+    RESERVATION_NAMES,
+    RESERVATION_ROOM,
+    CouponChangedError,
+    CouponExhaustedError,
+    coupon_key,
+)
 from patron.coupons.model import Coupon
 from patron.dynamo import committer
 
@@ -125,10 +132,19 @@ def release(
 
 
 def redeem_held(
-    table: str, application_id: int, coupon: Coupon, discount: Decimal, holds: Holds, session_id: str, now: datetime
+    table: str,
+    application_id: int,
+    coupon: Coupon,
+    discount: Decimal,
+    holds: Holds,
+    session_id: str,
+    now: datetime,
+    *,
+    reserve: bool = False,
 ) -> committer.Write:
     """patron.coupons.items.redeem for a coupon with holds: the session's own hold becomes the use, and the other
-    sessions' unexpired holds are uses it cannot take (conditional on the holds being as read)."""
+    sessions' unexpired holds are uses it cannot take (conditional on the holds being as read). `reserve`: as
+    `items.redeem`'s."""
     parts = _versioned(holds, now, set_hold=None, drop=[session_id])
     names = {**parts["names"], "#usageCounter": "usageCounter", "#usageLimit": "usageLimit"}
     names["#discountCounter"], names["#discountLimit"] = "discountCounter", "discountLimit"
@@ -148,6 +164,11 @@ def redeem_held(
         values[":discountLimit"] = coupon.discount_limit
         values[":room"] = coupon.discount_limit - discount
     counters = "#usageCounter = #usageCounter + :one, #discountCounter = #discountCounter + :discount"
+    if reserve:
+        names.update(RESERVATION_NAMES)
+        values[":zero"] = 0
+        counters += ", " + RESERVATION_COUNT
+        condition += " AND " + RESERVATION_ROOM
     expression = parts["expression"].replace("SET ", f"SET {counters}, ", 1)
     return committer.update(
         table,

@@ -151,12 +151,21 @@ def coupon_from_item(item: Mapping[str, Any]) -> Coupon:
     )
 
 
-def recipient_holding_item(application_id: int, coupon: Coupon) -> dict[str, Any]:
+def recipient_holding_item(application_id: int, coupon: Coupon, reserved_at: datetime | None = None) -> dict[str, Any]:
     """A personal code's entry in its recipient's holdings (written with the coupon), so the recipient's inventory
-    lists it without an index."""
+    lists it without an index; `reserved_at`: the recipient reserves it too (a close's `reserveCoupon`), as `reserve`
+    marks a holding."""
     if coupon.recipient_integration_id is None:
         raise ValueError("only a personal code has a recipient")
-    return {**holding_key(application_id, coupon.recipient_integration_id, coupon.value), "recipient": True}
+    item = {**holding_key(application_id, coupon.recipient_integration_id, coupon.value), "recipient": True}
+    if reserved_at is not None:
+        item["reservedAt"] = iso(reserved_at)
+    return item
+
+
+def reservation_entry_item(application_id: int, code: str, integration_id: str, now: datetime) -> dict[str, Any]:
+    """The profile's entry in the coupon's list of reserving profiles."""
+    return {**reservation_key(application_id, code, integration_id), "reservedAt": iso(now)}
 
 
 def holding_from_item(item: Mapping[str, Any] | None) -> Holding:
@@ -175,11 +184,22 @@ def holding_from_item(item: Mapping[str, Any] | None) -> Holding:
 _COUNTERS = {"#usageCounter": "usageCounter", "#usageLimit": "usageLimit", "#discountCounter": "discountCounter"}
 
 
-def redeem(table: str, application_id: int, coupon: Coupon, discount: Decimal) -> committer.Write:
+# A reservation counted on the coupon, within its reservation limit (0: unlimited): `reserve`, and a close that
+# redeems the coupon it reserves (one write per item in a transaction: the count joins the redemption's update).
+RESERVATION_NAMES = {"#reservationCounter": "reservationCounter", "#reservationLimit": "reservationLimit"}
+RESERVATION_COUNT = "#reservationCounter = #reservationCounter + :one"
+RESERVATION_ROOM = "(#reservationLimit = :zero OR #reservationCounter < #reservationLimit)"
+
+
+def redeem(
+    table: str, application_id: int, coupon: Coupon, discount: Decimal, *, reserve: bool = False
+) -> committer.Write:
     """One more use of `coupon`, and `discount` more given by it, only while its limits hold: `usageCounter <
     usageLimit` (unless 0: unlimited) and, with a discount limit, `discountCounter + discount <= discountLimit`.
     DynamoDB cannot add in a condition, so the room is computed from the limit read, and the condition requires
-    that limit still be the stored one (a limit set, changed or removed meanwhile fails it: decide again)."""
+    that limit still be the stored one (a limit set, changed or removed meanwhile fails it: decide again).
+    `reserve`: one more reservation too, within the reservation limit (`redeem_for_profile`'s `reserved_at` marks
+    the profile's)."""
     names = dict(_COUNTERS)
     values: dict[str, Any] = {":one": 1, ":zero": 0, ":discount": discount}
     condition = "attribute_exists(PK) AND (#usageLimit = :zero OR #usageCounter < #usageLimit)"
@@ -190,10 +210,15 @@ def redeem(table: str, application_id: int, coupon: Coupon, discount: Decimal) -
         condition += " AND #discountLimit = :discountLimit AND #discountCounter <= :room"
         values[":discountLimit"] = coupon.discount_limit
         values[":room"] = coupon.discount_limit - discount
+    expression = "SET #usageCounter = #usageCounter + :one, #discountCounter = #discountCounter + :discount"
+    if reserve:
+        names.update(RESERVATION_NAMES)
+        expression += ", " + RESERVATION_COUNT
+        condition += " AND " + RESERVATION_ROOM
     return committer.update(
         table,
         coupon_key(application_id, coupon.value),
-        "SET #usageCounter = #usageCounter + :one, #discountCounter = #discountCounter + :discount",
+        expression,
         condition=condition,
         names=names,
         values=values,
@@ -216,19 +241,31 @@ def give_back(table: str, application_id: int, code: str, discount: Decimal) -> 
     )
 
 
-def redeem_for_profile(table: str, application_id: int, coupon: Coupon, integration_id: str) -> committer.Write:
+def redeem_for_profile(
+    table: str, application_id: int, coupon: Coupon, integration_id: str, *, reserved_at: datetime | None = None
+) -> committer.Write:
     """The profile's redemptions of `coupon`, one more, within its per-profile limit when it has one (counted either
-    way: the inventory answers `profileRedemptionCount`)."""
-    condition, values = None, {":one": 1, ":zero": 0}
+    way: the inventory answers `profileRedemptionCount`). `reserved_at`: the profile reserves it too, only if it had
+    not (as `reserve` marks a holding)."""
+    condition: str | None = None
+    values: dict[str, Any] = {":one": 1, ":zero": 0}
+    names = {"#used": "used"}
+    expression = "SET #used = if_not_exists(#used, :zero) + :one"
     if coupon.profile_limit:
-        condition = "attribute_not_exists(#used) OR #used < :limit"
+        condition = "(attribute_not_exists(#used) OR #used < :limit)"
         values[":limit"] = coupon.profile_limit
+    if reserved_at is not None:
+        names["#reservedAt"] = "reservedAt"
+        values[":now"] = iso(reserved_at)
+        expression += ", #reservedAt = :now"
+        reserving = "attribute_not_exists(#reservedAt)"
+        condition = reserving if condition is None else f"{condition} AND {reserving}"
     return committer.update(
         table,
         holding_key(application_id, integration_id, coupon.value),
-        "SET #used = if_not_exists(#used, :zero) + :one",
+        expression,
         condition=condition,
-        names={"#used": "used"},
+        names=names,
         values=values,
         failed=CouponExhaustedError,
     )
@@ -266,13 +303,13 @@ def reserve(table: str, application_id: int, code: str, integration_id: str, now
         committer.update(
             table,
             coupon_key(application_id, code),
-            "SET #counter = #counter + :one",
-            condition="attribute_exists(PK) AND (#limit = :zero OR #counter < #limit)",
-            names={"#counter": "reservationCounter", "#limit": "reservationLimit"},
+            "SET " + RESERVATION_COUNT,
+            condition="attribute_exists(PK) AND " + RESERVATION_ROOM,
+            names=RESERVATION_NAMES,
             values={":one": 1, ":zero": 0},
             failed=ReservationLimitReachedError,
         ),
-        committer.put(table, {**reservation_key(application_id, code, integration_id), "reservedAt": iso(now)}),
+        committer.put(table, reservation_entry_item(application_id, code, integration_id, now)),
     ]
 
 

@@ -11,11 +11,15 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
+import msgspec
+
 from patron.promotions.definitions import DiscountScope, ItemDistribution
 from patron.promotions.effects import (
     AddFreeItemProps,
     CouponCreatedProps,
     CustomEffectProps,
+    ReferralCreatedProps,
+    ReserveCouponProps,
     SetDiscountPerAdditionalCostProps,
     SetDiscountPerItemProps,
     SetDiscountProps,
@@ -23,7 +27,16 @@ from patron.promotions.effects import (
     TriggerWebhookProps,
     UpdateAttributeProps,
 )
-from patron.promotions.evaluator import EFFECT_COULD_NOT_BE_APPLIED, CompiledEffect, CouponToCreate, Scope, Webhook
+from patron.promotions.evaluator import (
+    EFFECT_COULD_NOT_BE_APPLIED,
+    RESERVATION_LIMIT_REACHED,
+    CompiledEffect,
+    CouponToCreate,
+    CouponToReserve,
+    ReferralToCreate,
+    Scope,
+    Webhook,
+)
 from patron.promotions.money import ZERO
 
 HUNDRED = Decimal(100)
@@ -300,8 +313,94 @@ def create_coupon(
                 scope.fail(EFFECT_COULD_NOT_BE_APPLIED, effect_index)
                 return
         profile_id = facts.profile.integration_id
-        request = CouponToCreate(scope.campaign.id, profile_id, prefix, usage_limit, limit, valid_days, attributes)
+        request = CouponToCreate(
+            scope.campaign.id, profile_id, prefix, usage_limit, limit, valid_days, attributes, scope.rule_index
+        )
         scope.outcome.coupons_to_create.append(request)
         scope.outcome.effects.append(scope.effect("couponCreated", CouponCreatedProps(value="", profile_id=profile_id)))
+
+    return apply
+
+
+def reserve_coupon(created: bool) -> CompiledEffect:
+    """At close only: the coupon on scope reserved for the session's customer. `created` (the rule has a
+    `createCoupon` before this effect): the coupon that effect creates, whose reservation the close writes with it
+    (none created: nothing on scope, the effect fails); otherwise the presented coupon the rule is triggered by. The
+    reservation a customer holds already is answered `isNewReservation: false` and written again by nobody."""
+
+    def apply(scope: Scope, effect_index: int) -> None:
+        facts = scope.facts
+        if facts.session.state != "closed":
+            return
+        if facts.profile is None:
+            scope.fail(EFFECT_COULD_NOT_BE_APPLIED, effect_index)
+            return
+        profile_id = facts.profile.integration_id
+        if created:
+            _reserve_created(scope, effect_index, profile_id)
+        else:
+            _reserve_presented(scope, effect_index, profile_id)
+
+    return apply
+
+
+def _reserve_created(scope: Scope, effect_index: int, profile_id: str) -> None:
+    made = scope.outcome.coupons_to_create
+    campaign_id, rule_index = scope.campaign.id, scope.rule_index
+    position = next(
+        (
+            at
+            for at in range(len(made) - 1, -1, -1)
+            if (made[at].campaign_id, made[at].rule_index) == (campaign_id, rule_index)
+        ),
+        None,
+    )
+    if position is None:  # the rule's createCoupon failed: no coupon on scope
+        scope.fail(EFFECT_COULD_NOT_BE_APPLIED, effect_index)
+        return
+    request = made[position]
+    if not request.reserved:
+        made[position] = msgspec.structs.replace(request, reserved=True)
+    # The code is the close's to draw: it fills `couponValue` in as it does the `couponCreated` before this effect.
+    props = ReserveCouponProps(
+        coupon_value="", profile_integration_id=profile_id, is_new_reservation=not request.reserved
+    )
+    scope.outcome.effects.append(scope.effect("reserveCoupon", props))
+
+
+def _reserve_presented(scope: Scope, effect_index: int, profile_id: str) -> None:
+    coupon = scope.facts.coupon
+    if scope.coupon_id is None or coupon is None:  # the rule is not triggered by a coupon: none on scope
+        scope.fail(EFFECT_COULD_NOT_BE_APPLIED, effect_index)
+        return
+    code = coupon.value
+    held = coupon.reserved or any(reservation.code == code for reservation in scope.outcome.coupons_to_reserve)
+    if not held:
+        left = coupon.reservations_left
+        if left is not None and left < 1:
+            scope.fail(RESERVATION_LIMIT_REACHED, effect_index, coupon.id, code)
+            return
+        scope.outcome.coupons_to_reserve.append(CouponToReserve(scope.campaign.id, code, profile_id))
+    props = ReserveCouponProps(coupon_value=code, profile_integration_id=profile_id, is_new_reservation=not held)
+    scope.outcome.effects.append(scope.effect("reserveCoupon", props))
+
+
+def create_referral(
+    prefix: str, usage_limit: int, valid_days: int | None, attributes: Mapping[str, Any]
+) -> CompiledEffect:
+    """At close only (as `create_coupon`): a referral code of the campaign whose advocate is the session's customer,
+    its effect answered with the code the close draws. An anonymous session has no advocate: the effect fails."""
+
+    def apply(scope: Scope, effect_index: int) -> None:
+        facts = scope.facts
+        if facts.session.state != "closed":
+            return
+        if facts.profile is None:
+            scope.fail(EFFECT_COULD_NOT_BE_APPLIED, effect_index)
+            return
+        advocate = facts.profile.integration_id
+        request = ReferralToCreate(scope.campaign.id, advocate, prefix, usage_limit, valid_days, attributes)
+        scope.outcome.referrals_to_create.append(request)
+        scope.outcome.effects.append(scope.effect("referralCreated", ReferralCreatedProps(value="")))
 
     return apply

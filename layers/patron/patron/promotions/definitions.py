@@ -137,6 +137,25 @@ class CreateCoupon(_Effect, frozen=True, tag="createCoupon"):
     attributes: dict[str, Any] = {}
 
 
+class ReserveCoupon(_Effect, frozen=True, tag="reserveCoupon"):
+    """Talon.One's "reserve coupon": when the session closes, the coupon on scope is reserved for the session's
+    customer, as `POST /v1/coupon_reservations/{code}` would (the customer's inventory and the coupon's reserved
+    customers list it), answered as `reserveCoupon`. On scope: the coupon a `createCoupon` before it in the same rule
+    creates; otherwise the presented coupon the rule is triggered by (its condition requires `coupon.valid`). The
+    campaign has the `coupons` feature."""
+
+
+class CreateReferral(_Effect, frozen=True, tag="createReferral"):
+    """Talon.One's "create referral code for the current customer profile": when the session closes, a referral code
+    of this campaign (which has the `referrals` feature) whose advocate is the session's customer, answered as
+    `referralCreated` and in `createdReferrals`. The code is `prefix` and 8 random characters of [A-Z0-9]."""
+
+    prefix: Annotated[str, msgspec.Meta(max_length=40, pattern=r"^[A-Za-z0-9_-]*$")] = ""
+    usage_limit: Annotated[int, msgspec.Meta(ge=0, le=999_999)] = 0  # as POST /v1/referrals: 0 is unlimited
+    valid_days: Annotated[int, msgspec.Meta(ge=1, le=3650)] | None = None  # from the close; none: never expires
+    attributes: dict[str, Any] = {}
+
+
 EffectDefinition = (
     SetDiscount
     | SetDiscountPerItem
@@ -147,6 +166,8 @@ EffectDefinition = (
     | UpdateAttribute
     | TriggerWebhook
     | CreateCoupon
+    | ReserveCoupon
+    | CreateReferral
 )
 
 

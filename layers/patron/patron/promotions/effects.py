@@ -97,6 +97,22 @@ class CouponCreatedProps(_Props, frozen=True):
     profile_id: str
 
 
+class ReserveCouponProps(_Props, frozen=True):
+    """`reserveCoupon`: the coupon on scope reserved for the session's customer (at close). For a coupon the same
+    rule created, `couponValue` is its code, filled in by the close as `couponCreated`'s `value` is."""
+
+    coupon_value: str
+    profile_integration_id: str
+    is_new_reservation: bool  # False: the customer held the reservation already (nothing written)
+
+
+class ReferralCreatedProps(_Props, frozen=True):
+    """`referralCreated`: a rule created a referral code for the customer, its advocate (at close; `value` is the
+    code, filled in by the close)."""
+
+    value: str
+
+
 class RejectionProps(_Props, frozen=True):
     """`rejectCoupon` and `rejectReferral`."""
 
@@ -135,6 +151,8 @@ Props = (
     | TriggerWebhookProps
     | AcceptCouponProps
     | CouponCreatedProps
+    | ReserveCouponProps
+    | ReferralCreatedProps
     | AcceptReferralProps
     | RollbackReferralProps
     | RejectionProps

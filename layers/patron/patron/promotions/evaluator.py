@@ -26,6 +26,8 @@ from patron.promotions.pricing import Pricing
 
 CAMPAIGN_LIMIT_REACHED = "CampaignLimitReached"
 EFFECT_COULD_NOT_BE_APPLIED = "EffectCouldNotBeApplied"
+# A `reserveCoupon` whose coupon has no reservation left (Talon.One names no reason for it; the failure says which).
+RESERVATION_LIMIT_REACHED = "CouponReservationLimitReached"
 
 
 class Outcome(msgspec.Struct):
@@ -38,6 +40,8 @@ class Outcome(msgspec.Struct):
     profile_attributes: dict[str, Any] = msgspec.field(default_factory=dict)
     webhooks: list[Webhook] = msgspec.field(default_factory=list)
     coupons_to_create: list[CouponToCreate] = msgspec.field(default_factory=list)
+    coupons_to_reserve: list[CouponToReserve] = msgspec.field(default_factory=list)
+    referrals_to_create: list[ReferralToCreate] = msgspec.field(default_factory=list)
 
     @property
     def discount(self) -> Decimal:
@@ -52,6 +56,8 @@ class Outcome(msgspec.Struct):
         self.profile_attributes.update(other.profile_attributes)
         self.webhooks += other.webhooks
         self.coupons_to_create += other.coupons_to_create
+        self.coupons_to_reserve += other.coupons_to_reserve
+        self.referrals_to_create += other.referrals_to_create
 
 
 class CouponToCreate(msgspec.Struct, frozen=True):
@@ -64,6 +70,29 @@ class CouponToCreate(msgspec.Struct, frozen=True):
     prefix: str
     usage_limit: int
     discount_limit: Decimal | None
+    valid_days: int | None
+    attributes: Mapping[str, Any]
+    rule_index: int = -1  # the rule whose effect it is: a later `reserveCoupon` of that rule reserves it
+    reserved: bool = False  # reserved for its recipient: the close writes the reservation with the coupon
+
+
+class CouponToReserve(msgspec.Struct, frozen=True):
+    """A `reserveCoupon` effect's new reservation of the presented coupon on scope (`code`, as stored) for the
+    session's customer: written by the close, with the coupon's redemption (one write per item)."""
+
+    campaign_id: int
+    code: str
+    profile_id: str
+
+
+class ReferralToCreate(msgspec.Struct, frozen=True):
+    """A `createReferral` effect's code for the session's customer (its advocate): drawn and written by the close
+    that applies it; the n-th of an evaluation is the one of its n-th `referralCreated` effect."""
+
+    campaign_id: int
+    advocate_id: str
+    prefix: str
+    usage_limit: int
     valid_days: int | None
     attributes: Mapping[str, Any]
 
@@ -108,7 +137,13 @@ class Scope(msgspec.Struct):
             self.group_mode,
         )
 
-    def fail(self, details: str, effect_index: int | None = None) -> None:
+    def fail(
+        self,
+        details: str,
+        effect_index: int | None = None,
+        coupon_id: int | None = None,
+        coupon_value: str | None = None,
+    ) -> None:
         self.outcome.failures.append(
             RuleFailureReason(
                 campaign_id=self.campaign.id,
@@ -116,6 +151,8 @@ class Scope(msgspec.Struct):
                 ruleset_id=self.ruleset_id,
                 rule_index=self.rule_index,
                 rule_name=self.rule_name,
+                coupon_id=coupon_id,
+                coupon_value=coupon_value,
                 effect_index=effect_index,
                 details=details,
                 evaluation_group_id=self.group_id,
@@ -245,6 +282,8 @@ class Evaluation(msgspec.Struct):
     profile_attributes: dict[str, Any]
     webhooks: list[Webhook]
     coupons_to_create: list[CouponToCreate] = msgspec.field(default_factory=list)
+    coupons_to_reserve: list[CouponToReserve] = msgspec.field(default_factory=list)
+    referrals_to_create: list[ReferralToCreate] = msgspec.field(default_factory=list)
     # The budget counters the evaluation looked at (those of the campaigns whose rules held): a read lacking one of
     # them makes the evaluation void (patron.promotions.decide.decide_on_read).
     consulted: frozenset[CounterKey] = frozenset()
@@ -270,6 +309,8 @@ def evaluate(groups: Sequence[CompiledGroup], request: Request) -> Evaluation:
         profile_attributes=total.profile_attributes,
         webhooks=total.webhooks,
         coupons_to_create=total.coupons_to_create,
+        coupons_to_reserve=total.coupons_to_reserve,
+        referrals_to_create=total.referrals_to_create,
     )
 
 

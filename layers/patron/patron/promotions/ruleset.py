@@ -32,9 +32,11 @@ from patron.promotions.definitions import (
     Campaign,
     CampaignState,
     CreateCoupon,
+    CreateReferral,
     CustomEffect,
     EffectDefinition,
     Limit,
+    ReserveCoupon,
     Ruleset,
     SetDiscount,
     SetDiscountPerAdditionalCost,
@@ -399,9 +401,7 @@ class _CampaignCompiler:
                 payload = self.payload(rule_index, f"{at}.payload", effect.payload)
                 return actions.trigger_webhook(effect.webhook_id, effect.webhook_name, payload)
             case CreateCoupon():
-                if "coupons" not in self.campaign.features:
-                    message = "A campaign creates coupons of its own: give it `features: [coupons]`."
-                    self._refuse(at, "coupons_feature_required", message)
+                if not self._featured(at, "coupons", "A campaign creates coupons of its own"):
                     return None
                 limit = (
                     self.value(rule_index, f"{at}.discountLimit", effect.discount_limit)
@@ -412,7 +412,24 @@ class _CampaignCompiler:
                     return None
                 attributes = storable_attributes(effect.attributes)
                 return actions.create_coupon(effect.prefix, effect.usage_limit, limit, effect.valid_days, attributes)
+            case ReserveCoupon():
+                if not self._featured(at, "coupons", "A campaign reserves coupons of its own"):
+                    return None
+                earlier = self.campaign.rules[rule_index].effects[:effect_index]
+                return actions.reserve_coupon(created=any(isinstance(one, CreateCoupon) for one in earlier))
+            case CreateReferral():
+                if not self._featured(at, "referrals", "A campaign creates referral codes of its own"):
+                    return None
+                attributes = storable_attributes(effect.attributes)
+                return actions.create_referral(effect.prefix, effect.usage_limit, effect.valid_days, attributes)
         return None
+
+    def _featured(self, at: str, feature: str, why: str) -> bool:
+        """Whether the campaign has `feature`; refused (`<feature>_feature_required`) when not."""
+        if feature in self.campaign.features:
+            return True
+        self._refuse(at, f"{feature}_feature_required", f"{why}: give it `features: [{feature}]`.")
+        return False
 
     def _refuse(self, path: str, code: str, message: str) -> None:
         self.issues.append(DefinitionIssue(self.file, f"{self.root}.{path}", code, message, self.campaign.name))

@@ -25,7 +25,7 @@ from patron.coupons.validation import NO_HOLDING, rejection
 from patron.dynamo import committer
 from patron.profiles.model import new_profile_id
 from patron.promotions.budgets import COUPON_ENTITY, OWN_CODES, CounterKey, coupon_discount_key
-from patron.promotions.effects import Effect
+from patron.promotions.effects import CouponCreatedProps, Effect, ReserveCouponProps
 from patron.promotions.evaluator import Evaluation
 from patron.promotions.presented import PresentedCoupon
 from patron.promotions.rules import CouponFacts
@@ -88,6 +88,8 @@ def presented(
             usage_counter=coupon.usage_counter,
             usage_limit=coupon.usage_limit,
             discount_remainder=coupon.discount_remainder,
+            reserved=holding.reserved,
+            reservations_left=coupon.reservations_left,
         )
         answered.append(PresentedCoupon(coupon.value, facts))
     return answered
@@ -105,22 +107,39 @@ _CREATED_ALPHABET = string.ascii_uppercase + string.digits
 _CREATED_LENGTH = 8  # 36^8 = 2.8e12 codes: a draw that meets a taken code fails the close, which decides again
 
 
+def draw_code(prefix: str, case_sensitive: bool) -> str:
+    """A code a rule creates at close (a coupon, a referral): `prefix` and 8 random characters of [A-Z0-9], stored
+    as the application stores codes. Not the batch generator (patron.coupons.codes): the sessions function keeps it
+    out of its cold start, and one code needs no permutation."""
+    drawn = prefix + "".join(secrets.choice(_CREATED_ALPHABET) for _ in range(_CREATED_LENGTH))
+    return normalise_code(drawn, case_sensitive)
+
+
 def created(
-    table: str, application_id: int, evaluation: Evaluation, now: datetime
+    table: str,
+    application_id: int,
+    evaluation: Evaluation,
+    effects: Sequence[Effect],
+    now: datetime,
+    case_sensitive: bool = True,
 ) -> tuple[list[Coupon], list[committer.Write], list[Effect]]:
-    """The coupons a close's `createCoupon` effects make (codes drawn here, not in the pure evaluation), the writes
-    that create them (each code only if free, with its recipient's holding), and the effects with their codes."""
+    """The coupons a close's `createCoupon` effects make (codes drawn here, not in the pure evaluation; upper-cased
+    as a case-insensitive application stores codes), the writes that create them (each code only if free, with its
+    recipient's holding; a coupon its rule's `reserveCoupon` reserved is Put reserved: counted, its holding marked,
+    its reservation entry written, as `items.reserve` would, in one write per item), and `effects` with their codes:
+    each `couponCreated`'s, and each `reserveCoupon` of a created coupon (`couponValue` empty) gets the code of the
+    `couponCreated` before it (its rule's)."""
     made: list[Coupon] = []
     writes: list[committer.Write] = []
     for request in evaluation.coupons_to_create:
-        code = request.prefix + "".join(secrets.choice(_CREATED_ALPHABET) for _ in range(_CREATED_LENGTH))
         coupon = Coupon(
-            value=code,
+            value=draw_code(request.prefix, case_sensitive),
             campaign_id=request.campaign_id,
             id=new_profile_id(),
             created=now,
             usage_limit=request.usage_limit,
             discount_limit=request.discount_limit,
+            reservation_counter=1 if request.reserved else 0,
             expiry_date=now + timedelta(days=request.valid_days) if request.valid_days else None,
             recipient_integration_id=request.profile_id,
             attributes=dict(request.attributes),
@@ -128,15 +147,23 @@ def created(
         made.append(coupon)
         item = items.coupon_item(application_id, coupon)
         writes.append(committer.put(table, item, condition="attribute_not_exists(PK)", failed=items.CouponChangedError))
-        writes.append(committer.put(table, items.recipient_holding_item(application_id, coupon)))
+        reserved_at = now if request.reserved else None
+        writes.append(committer.put(table, items.recipient_holding_item(application_id, coupon, reserved_at)))
+        if request.reserved:
+            entry = items.reservation_entry_item(application_id, coupon.value, request.profile_id, now)
+            writes.append(committer.put(table, entry))
     codes = iter(made)
-    effects = [
-        msgspec.structs.replace(effect, props=msgspec.structs.replace(effect.props, value=next(codes).value))
-        if effect.effect_type == "couponCreated"
-        else effect
-        for effect in evaluation.effects
-    ]
-    return made, writes, effects
+    filled: list[Effect] = []
+    code = ""
+    for effect in effects:
+        props = effect.props
+        if isinstance(props, CouponCreatedProps):
+            code = next(codes).value
+            effect = msgspec.structs.replace(effect, props=msgspec.structs.replace(props, value=code))
+        elif isinstance(props, ReserveCouponProps) and not props.coupon_value:
+            effect = msgspec.structs.replace(effect, props=msgspec.structs.replace(props, coupon_value=code))
+        filled.append(effect)
+    return made, writes, filled
 
 
 def _running(ruleset: CompiledRuleset, campaign_id: int, now: datetime, only: frozenset[int] | None) -> bool:
@@ -170,23 +197,42 @@ def redemption_writes(
     session_id: str,
     now: datetime,
     holds_on: bool = False,
+    reserving: AbstractSet[str] = frozenset(),
 ) -> list[committer.Write]:
     """One conditional update per redeemed coupon (its uses and discount within its limits; the session's hold
     becomes the use, other sessions' holds are respected), one of the holder's redemptions of it (within a
     per-profile limit), and the release of the session's holds of coupons it does not redeem. `holds_on`: the
-    application holds uses, so a limited coupon's redemption also waits for holds taken meanwhile."""
+    application holds uses, so a limited coupon's redemption also waits for holds taken meanwhile.
+
+    `reserving`: the coupons (stored codes) the close's `reserveCoupon` effects reserve for the holder. A coupon on
+    scope is one its rule accepted, so the close redeems it: the reservation joins the redemption's updates of the
+    coupon and the holding (a transaction writes an item once), with `items.reserve`'s conditions: within the
+    reservation limit, not reserved by the holder meanwhile (either failing: decide again)."""
     writes: list[committer.Write] = []
     taken = redeemed(consumed)
     for code, discount in sorted(taken.items()):
         coupon: Coupon = read.coupons[code]
         coupon_holds = read.coupon_holds.get(code, NO_HOLDS)
+        reserve = holder is not None and code in reserving
         if coupon_holds.until or (holds_on and coupon.usage_limit):
-            writes.append(holds.redeem_held(table, application_id, coupon, discount, coupon_holds, session_id, now))
+            writes.append(
+                holds.redeem_held(
+                    table, application_id, coupon, discount, coupon_holds, session_id, now, reserve=reserve
+                )
+            )
         else:
-            writes.append(items.redeem(table, application_id, coupon, discount))
+            writes.append(items.redeem(table, application_id, coupon, discount, reserve=reserve))
         if holder is not None:
-            writes.append(items.redeem_for_profile(table, application_id, coupon, holder))
+            reserved_at = now if reserve else None
+            writes.append(items.redeem_for_profile(table, application_id, coupon, holder, reserved_at=reserved_at))
+        if holder is not None and reserve:
+            writes.append(committer.put(table, items.reservation_entry_item(application_id, code, holder, now)))
     return writes + release_writes(table, application_id, read, session_id, now, keep=set(taken))
+
+
+def reserved(evaluation: Evaluation, profile_id: str | None) -> frozenset[str]:
+    """The presented coupons a close's `reserveCoupon` effects newly reserve for the session's profile."""
+    return frozenset(r.code for r in evaluation.coupons_to_reserve if r.profile_id == profile_id)
 
 
 def hold_writes(

@@ -21,11 +21,17 @@ from patron.profiles.model import VersionConflictError
 from patron.promotions.budgets import CounterKey
 from patron.promotions.counters import BudgetExhaustedError
 from patron.promotions.ruleset import CompiledRuleset
-from patron.referrals.items import FriendAlreadyReferredError, ReferralChangedError, ReferralExhaustedError
+from patron.referrals.items import (
+    FriendAlreadyReferredError,
+    ReferralChangedError,
+    ReferralCodeTakenError,
+    ReferralExhaustedError,
+)
 from patron.sessions.store import Read, SessionStore
 
 ATTEMPTS = 4  # reads and decisions when a counter or the profile moved meanwhile
-REFERRAL_RACES = (FriendAlreadyReferredError, ReferralExhaustedError, ReferralChangedError)
+# A referral code a close's `createReferral` drew was taken meanwhile: deciding again draws another.
+REFERRAL_RACES = (FriendAlreadyReferredError, ReferralExhaustedError, ReferralChangedError, ReferralCodeTakenError)
 # A profile named by the stored session, the coupons it holds and the session names, then the counters its facts
 # make candidates.
 _MORE_READS = 3

@@ -9,19 +9,25 @@ entries (patron.referrals.items), never to a budget counter.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import datetime
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
 from decimal import Decimal
+
+import msgspec
 
 from patron.coupons.model import normalise_code
 from patron.dynamo import committer
+from patron.profiles.model import new_profile_id
 from patron.promotions.budgets import REFERRAL_ENTITY, CounterKey
+from patron.promotions.effects import Effect, ReferralCreatedProps
+from patron.promotions.evaluator import Evaluation
 from patron.promotions.presented import PresentedReferral
 from patron.promotions.rules import ReferralFacts
 from patron.promotions.ruleset import CompiledRuleset
 from patron.referrals import items
 from patron.referrals.model import Redemption, Referral
 from patron.referrals.validation import rejection
+from patron.sessions.coupons import draw_code
 from patron.sessions.store import Read
 
 
@@ -89,6 +95,44 @@ def _running(ruleset: CompiledRuleset, campaign_id: int, now: datetime, only: fr
         return False
     evaluable = indexed.enabled if only is None else campaign_id in only
     return evaluable and indexed.campaign.running(now)
+
+
+def created(
+    table: str,
+    application_id: int,
+    evaluation: Evaluation,
+    effects: Sequence[Effect],
+    now: datetime,
+    case_sensitive: bool = True,
+) -> tuple[list[Referral], list[committer.Write], list[Effect]]:
+    """The referral codes a close's `createReferral` effects make for the session's customer, their advocate (codes
+    drawn here, not in the pure evaluation), the writes that create them as `POST /v1/referrals` does
+    (`items.create`: each only if its code is free, with the advocate's entry; a taken code fails the close, which
+    decides and draws again), and `effects` with each `referralCreated`'s code. Ids are drawn as a created coupon's
+    are (`new_profile_id`): the route's id counter would be one more round trip."""
+    made: list[Referral] = []
+    writes: list[committer.Write] = []
+    for request in evaluation.referrals_to_create:
+        referral = Referral(
+            code=draw_code(request.prefix, case_sensitive),
+            campaign_id=request.campaign_id,
+            advocate_integration_id=request.advocate_id,
+            id=new_profile_id(),
+            created=now,
+            expiry_date=now + timedelta(days=request.valid_days) if request.valid_days else None,
+            usage_limit=request.usage_limit,
+            attributes=dict(request.attributes),
+        )
+        made.append(referral)
+        writes += items.create(table, application_id, referral)
+    codes = iter(made)
+    filled = [
+        msgspec.structs.replace(effect, props=ReferralCreatedProps(value=next(codes).code))
+        if isinstance(effect.props, ReferralCreatedProps)
+        else effect
+        for effect in effects
+    ]
+    return made, writes, filled
 
 
 def redeemed(consumed: Mapping[CounterKey, Decimal], friend: str | None) -> list[Redemption]:

@@ -116,6 +116,7 @@ class Outcome(msgspec.Struct):
     returned: dict[str, Any] | None = None  # the return a returns call recorded
     coupons: list[Coupon] = msgspec.field(default_factory=list)  # the coupons the session's codes name (`coupons`)
     created_coupons: list[Coupon] = msgspec.field(default_factory=list)  # what the close's `createCoupon` effects made
+    created_referrals: list[Referral] = msgspec.field(default_factory=list)  # what its `createReferral` effects made
     referral: Referral | None = None  # the referral the session's code names (`referral`)
 
 
@@ -386,10 +387,24 @@ class SessionService:
         version = ruleset.version if ruleset else None
         plan: list[committer.Write] = []
         made: list[Coupon] = []
+        referred: list[Referral] = []
         if change.state is SessionState.CLOSED:
             creating: list[committer.Write] = []
-            if evaluation is not None and evaluation.coupons_to_create:  # coupons rules create, with their codes
-                made, creating, effects = coupons.created(self._store.ledgers, application_id, evaluation, now)
+            reserving: frozenset[str] = frozenset()
+            if evaluation is not None and ruleset is not None:
+                # Coupons and referral codes rules create (with their codes), coupons they reserve. Reservations and
+                # codes stay when the session is cancelled or reopened, as the coupons do (Talon.One's).
+                ledgers, sensitive = self._store.ledgers, ruleset.ruleset.settings.case_sensitive_codes
+                if evaluation.coupons_to_create:
+                    made, creating, effects = coupons.created(
+                        ledgers, application_id, evaluation, effects, now, sensitive
+                    )
+                if evaluation.referrals_to_create:
+                    referred, more, effects = referrals.created(
+                        ledgers, application_id, evaluation, effects, now, sensitive
+                    )
+                    creating += more
+                reserving = coupons.reserved(evaluation, profile_id)
             consumed = dict(evaluation.consumption) if evaluation else {}
             paid = session.total - sum((effect.discount for effect in effects), Decimal(0))
             counted = paid if profile_id is not None else None
@@ -399,7 +414,7 @@ class SessionService:
             plan += self._consume(application_id, ruleset, kept, now)
             holds_on = ruleset is not None and ruleset.ruleset.settings.coupon_hold_seconds > 0
             plan += coupons.redemption_writes(
-                self._store.ledgers, application_id, consumed, read, profile_id, session_id, now, holds_on
+                self._store.ledgers, application_id, consumed, read, profile_id, session_id, now, holds_on, reserving
             )
             plan += referrals.redemption_writes(self._store.ledgers, application_id, consumed, read, profile_id, now)
             currency = ruleset.money.currency if ruleset is not None else None
@@ -435,6 +450,7 @@ class SessionService:
         outcome = Outcome(kept, effects, failures, after, triggered, explained, event_type)
         outcome.coupons = coupons.named(session.coupon_codes, read, ruleset)
         outcome.created_coupons = made
+        outcome.created_referrals = referred
         outcome.referral = referrals.named(session.referral_code, read, ruleset)
         return _Decision(outcome, plan, needed=needed_keys)
 

@@ -71,6 +71,8 @@ _PROPS: dict[str, type[Any]] = {
     "acceptCoupon": fx.AcceptCouponProps,
     "rejectCoupon": fx.RejectionProps,
     "couponCreated": fx.CouponCreatedProps,
+    "reserveCoupon": fx.ReserveCouponProps,
+    "referralCreated": fx.ReferralCreatedProps,
     "rejectReferral": fx.RejectionProps,
     "rollbackDiscount": fx.RollbackDiscountProps,
     "rollbackCoupon": fx.RollbackCouponProps,

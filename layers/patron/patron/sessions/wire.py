@@ -21,6 +21,7 @@ from patron.http.wire import Amount, Number
 from patron.profiles.model import value_issues
 from patron.promotions.effects import Effect, RuleFailureReason
 from patron.promotions.talon import Campaign
+from patron.referrals.wire import ReferralView
 from patron.sessions.model import KEEP, Session, SessionChange, SessionState
 from patron.sessions.model import CartItem as ModelCartItem
 
@@ -190,7 +191,7 @@ class IntegrationStateV2(msgspec.Struct, rename="camel"):
 
     effects: list[Effect]
     created_coupons: list[CouponView]
-    created_referrals: list[dict[str, Any]]
+    created_referrals: list[ReferralView]
     customer_session: CustomerSessionV2 | UnsetType = UNSET
     customer_profile: Any | UnsetType = UNSET  # patron.profiles.talon.CustomerProfile
     triggered_campaigns: list[Campaign] | UnsetType = UNSET

@@ -143,9 +143,21 @@ class EventFacts:
 class CouponFacts:
     """A valid coupon the session presents, for the campaign it belongs to: `coupon.*` while that campaign is
     evaluated (`Facts.coupon`). `discount_remainder` is None when the coupon has no discount limit; `usage_limit`
-    0 when its redemptions are unlimited."""
+    0 when its redemptions are unlimited. `reserved` and `reservations_left` (None: unlimited) are for the
+    `reserveCoupon` effect only (no condition reads them): whether the session's profile holds a reservation of it,
+    and how many more profiles may reserve it."""
 
-    __slots__ = ("attributes", "campaign_id", "discount_remainder", "id", "usage_counter", "usage_limit", "value")
+    __slots__ = (
+        "attributes",
+        "campaign_id",
+        "discount_remainder",
+        "id",
+        "reservations_left",
+        "reserved",
+        "usage_counter",
+        "usage_limit",
+        "value",
+    )
 
     def __init__(
         self,
@@ -157,6 +169,8 @@ class CouponFacts:
         usage_counter: Decimal | int = 0,
         usage_limit: Decimal | int = 0,
         discount_remainder: Decimal | None = None,
+        reserved: bool = False,
+        reservations_left: int | None = None,
     ):
         self.id = id
         self.value = value
@@ -165,6 +179,8 @@ class CouponFacts:
         self.usage_counter = _number(usage_counter)
         self.usage_limit = _number(usage_limit)
         self.discount_remainder = discount_remainder
+        self.reserved = reserved
+        self.reservations_left = reservations_left
 
 
 class ReferralFacts:
