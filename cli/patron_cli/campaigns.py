@@ -122,6 +122,9 @@ def _plan_text(plan: Plan) -> str:
         sign = {"added": "+", "removed": "-", "changed": "~"}[campaign.change]
         fields = f" ({', '.join(campaign.fields)})" if campaign.fields else ""
         lines.append(f"  {sign} campaign {campaign.id} {campaign.name!r} {campaign.change}{fields}")
+    for program_id, name, change in plan.programs:
+        sign = {"added": "+", "removed": "-", "changed": "~"}[change]
+        lines.append(f"  {sign} loyalty program {program_id} {name!r} {change}")
     if plan.settings:
         lines.append(f"  ~ settings: {', '.join(plan.settings)}")
     groups = plan.groups

@@ -1,5 +1,5 @@
 """Talon.One's rule-engine routes: customer sessions (update: evaluate campaigns, close, cancel; read, reopen,
-returns), tracked events, coupon reservations, and referral codes created for advocates."""
+returns), tracked events, coupon reservations, referral codes created for advocates, and loyalty balances."""
 
 from __future__ import annotations
 
@@ -21,6 +21,8 @@ from patron.http import subjects
 from patron.http.api import Request, Response, RestApi
 from patron.idempotency.service import IdempotencyStore
 from patron.idempotency.wiring import idempotency_store
+from patron.loyalty.service import LoyaltyService
+from patron.loyalty.wire import BalancesView
 from patron.observability import api_handler
 from patron.orders.repository import DynamoOrderRepository
 from patron.profiles import talon as profile_wire
@@ -48,6 +50,7 @@ class Services(msgspec.Struct, frozen=True):
     reservations: ReservationService
     # Built at the first referral creation (rare next to sessions): its code generator stays out of the cold start.
     referrals: Callable[[], ReferralService]
+    loyalty: LoyaltyService
 
 
 def compose(environ: Mapping[str, str]) -> Services:
@@ -67,6 +70,7 @@ def compose(environ: Mapping[str, str]) -> Services:
         idempotency=idempotency_store(client, tables),
         reservations=ReservationService(client, tables.ledgers, tables.profiles, SystemClock()),
         referrals=_referrals(client, tables.config, tables.ledgers, rulesets),
+        loyalty=LoyaltyService(client, tables, rulesets, SystemClock()),
     )
 
 
@@ -390,3 +394,26 @@ def _track_response(outcome: EventOutcome, content: set[str], application_id: in
     published = services().rulesets.published(application_id, ruleset.version) if ruleset is not None else None
     now = SystemClock().now()
     return events_wire.track_response(outcome, content, application_id, services().account_id, published, now)
+
+
+@api.route("GET", "/v1/loyalty_programs/{loyaltyProgramId}/profile/{integrationId}/balances", answers=BalancesView)
+def get_loyalty_balances(request: Request) -> BalancesView:
+    """The member's balances now, or at `endDate` (a future instant projects what starts and expires by then);
+    `subledgerId`: that subledger's only; `includeTiers`: the current tier and the points to the next."""
+    program_id = _program_id(request)
+    return services().loyalty.balances(
+        request.caller.application_id,
+        program_id,
+        request.path_params["integrationId"],
+        end_date=request.query_instant("endDate"),
+        subledger=request.query.get("subledgerId"),
+        include_tiers=bool(request.query_bool("includeTiers")),
+    )
+
+
+def _program_id(request: Request) -> int:
+    raw = request.path_params["loyaltyProgramId"]
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 10:
+        message = "A loyalty program id is a whole number."
+        raise ValidationError(message, [FieldIssue("path.loyaltyProgramId", "invalid_value", message)])
+    return int(raw)

@@ -142,7 +142,13 @@ def test_answers_about_objects_that_exist_match_the_document(runtime, base_url, 
     referral_rule = {"title": "Referral code is valid", "condition": "referral.valid", "effects": [ten]}
     referrals = {"id": 3, "name": "Referrals", "features": ["referrals"], "rules": [referral_rule]}
     check("POST", "/v1/management/rulesets/plan", body={"campaigns": [campaign]})
-    first = {"campaigns": [campaign, coupons, referrals], "basedOn": None, "note": "first"}
+    program = {"id": 1, "name": "fuzz", "tiers": [{"name": "Silver", "minPoints": 0}]}
+    first = {
+        "campaigns": [campaign, coupons, referrals],
+        "loyaltyPrograms": [program],
+        "basedOn": None,
+        "note": "first",
+    }
     check("POST", "/v1/management/rulesets", body=first)
     check("GET", "/v1/management/rulesets", query={"limit": "5"})
     check("GET", "/v1/management/rulesets/live")
@@ -178,6 +184,8 @@ def test_answers_about_objects_that_exist_match_the_document(runtime, base_url, 
     closed = {"customerSession": {"state": "closed"}, "responseContent": everything}
     check("PUT", sessions, {"customerSessionId": f"s-{suffix}"}, body=closed)
     check("GET", sessions, {"customerSessionId": f"s-{suffix}"})
+    balances = "/v1/loyalty_programs/{loyaltyProgramId}/profile/{integrationId}/balances"
+    check("GET", balances, {"loyaltyProgramId": 1, "integrationId": customer}, {"includeTiers": "true"})
     returned = {"return": {"returnedCartItems": [{"position": 0, "quantity": 1}]}, "responseContent": everything}
     check("POST", f"{sessions}/returns", {"customerSessionId": f"s-{suffix}"}, body=returned)
     # A partially returned session cannot be reopened (Talon.One): another one, closed at once.

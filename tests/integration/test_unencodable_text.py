@@ -81,7 +81,12 @@ def examples(customer: str, order: str) -> list[Example]:
         }
 
     return [
-        Example("POST", rulesets, body={"campaigns": [campaign], "note": "first"}, management=True),
+        Example(
+            "POST",
+            rulesets,
+            body={"campaigns": [campaign], "loyaltyPrograms": [{"id": 1, "name": "txt"}], "note": "first"},
+            management=True,
+        ),
         Example("POST", f"{rulesets}/plan", body={"campaigns": [campaign]}, management=True),
         Example("POST", f"{rulesets}/simulate", body={"campaigns": [campaign], "sessions": 5}, management=True),
         Example("GET", rulesets, query={"limit": "5"}, management=True),
@@ -122,6 +127,12 @@ def examples(customer: str, order: str) -> list[Example]:
         Example("PUT", sessions, {"customerSessionId": f"{customer}-s1"}, body=closed_session({"channel": "web"})),
         Example("PUT", sessions, {"customerSessionId": f"{customer}-s2"}, {"dry": "false"}, closed_session({})),
         Example("GET", sessions, {"customerSessionId": f"{customer}-s1"}),
+        Example(
+            "GET",
+            "/v1/loyalty_programs/{loyaltyProgramId}/profile/{integrationId}/balances",
+            {"loyaltyProgramId": "1", "integrationId": customer},
+            {"includeTiers": "true"},
+        ),
         Example(
             "POST",
             f"{sessions}/returns",

@@ -30,8 +30,15 @@ def line(position: int, sku: str, price: str, quantity: int = 1, category: str |
     return Line(position, sku, quantity, Decimal(price), category=category)
 
 
+POINTS = 11  # loyalty.yaml: every customer's purchase earns points; its own test below, left out of the others
+
+
 def effects_of(evaluation):
-    return [(e.campaign_id, e.effect_type, getattr(e.props, "value", None)) for e in evaluation.effects]
+    return [
+        (e.campaign_id, e.effect_type, getattr(e.props, "value", None))
+        for e in evaluation.effects
+        if e.campaign_id != POINTS
+    ]
 
 
 def test_ten_percent_over_100_discounts_the_session_and_says_so():
@@ -72,23 +79,24 @@ def test_the_weekend_campaign_reads_its_budget_and_is_out_once_the_customer_used
     used = Snapshot(
         "s3", lines=[line(0, "tee", "30")], profile=profile, first_session=False, counters={weekly: Decimal(1)}
     )
-    assert decide(ruleset, used, SATURDAY).effects == []
-    assert decide(ruleset, snapshot, THURSDAY).effects == []
+    assert effects_of(decide(ruleset, used, SATURDAY)) == []
+    assert effects_of(decide(ruleset, snapshot, THURSDAY)) == []
 
 
 def test_the_exclusive_member_group_gives_one_deal_and_fills_templates():
     ruleset = examples()
     vip = ProfileFacts(integration_id="c9", attributes={"tier": "vip"}, closed_sessions=0)
     evaluation = decide(ruleset, Snapshot("s4", lines=[line(0, "tee", "20")], profile=vip), THURSDAY)
-    assert [(e.campaign_id, e.effect_type) for e in evaluation.effects] == [
+    assert [(e.campaign_id, e.effect_type) for e in evaluation.effects if e.campaign_id != POINTS] == [
         (5, "setDiscount"),
         (5, "updateAttribute"),
     ]
     assert evaluation.profile_attributes["lastVipDiscount"] == THURSDAY
     newcomer = ProfileFacts(integration_id="c10", closed_sessions=0)
     welcome = decide(ruleset, Snapshot("s5", lines=[line(0, "tee", "20")], profile=newcomer), THURSDAY)
-    assert [(e.campaign_id, e.effect_type) for e in welcome.effects] == [(6, "customEffect")]
-    assert welcome.effects[0].props.payload == {"headline": "Welcome, c10!", "cartTotal": Decimal(20)}
+    assert [(e.campaign_id, e.effect_type) for e in welcome.effects if e.campaign_id != POINTS] == [(6, "customEffect")]
+    [custom] = [effect for effect in welcome.effects if effect.campaign_id == 6]
+    assert custom.props.payload == {"headline": "Welcome, c10!", "cartTotal": Decimal(20)}
 
 
 def test_a_newsletter_signup_event_marks_the_profile_and_calls_the_welcome_webhook_once_per_profile():
@@ -125,3 +133,15 @@ def test_a_new_profile_is_welcomed():
     assert [(e.campaign_id, e.effect_type) for e in decide(examples(), snapshot, THURSDAY).effects] == [
         (8, "customEffect")
     ]
+
+
+def test_every_customers_purchase_earns_a_point_per_whole_euro_in_program_1():
+    ruleset = examples()
+    customer = ProfileFacts(integration_id="c11", closed_sessions=2)
+    evaluation = decide(ruleset, Snapshot("s6", lines=[line(0, "tee", "42.90")], profile=customer), THURSDAY)
+    [points] = [effect for effect in evaluation.effects if effect.campaign_id == POINTS]
+    assert (points.effect_type, points.props.program_id, points.props.value) == ("addLoyaltyPoints", 1, 42)
+    assert ruleset.programs[1].default_validity == "365D"
+    assert [tier.name for tier in ruleset.programs[1].tiers] == ["Silver", "Gold"]
+    anonymous = decide(ruleset, Snapshot("s7", lines=[line(0, "tee", "42.90")]), THURSDAY)
+    assert all(effect.campaign_id != POINTS for effect in anonymous.effects)

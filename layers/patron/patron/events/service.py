@@ -36,7 +36,7 @@ from patron.promotions.rules import EventFacts
 from patron.promotions.ruleset import CompiledRuleset
 from patron.promotions.stored import storable_attributes
 from patron.promotions.webhooks import webhook_records
-from patron.sessions import cycle
+from patron.sessions import cycle, loyalty
 from patron.sessions.service import profile_facts
 from patron.sessions.store import Read, SessionStore
 
@@ -50,6 +50,7 @@ class _Decision(msgspec.Struct):
     missing_profile: str | None = None  # (the event names its profile: always read at once)
     missing_coupons: frozenset[str] = frozenset()  # (an event presents no coupon)
     missing_referral: frozenset[str] = frozenset()  # (nor a referral code)
+    missing_ledgers: frozenset[int] = frozenset()  # loyalty programs whose ledgers of the profile to read
 
 
 def event_conflict() -> ConflictError:
@@ -84,8 +85,17 @@ class EventService:
                 read = msgspec.structs.replace(read, profile=seen_as)
             return self._decide(application_id, event_id, event, read, now, only)
 
+        last = self._rulesets.last_seen(application_id) if profile_id is not None else None
         decision, _ = cycle.run(
-            self._store, application_id, None, profile_id, keys, decide_on, dry=dry, conflict=event_conflict
+            self._store,
+            application_id,
+            None,
+            profile_id,
+            keys,
+            decide_on,
+            dry=dry,
+            conflict=event_conflict,
+            programs=last.loyalty if last is not None else (),
         )
         return decision.outcome
 
@@ -151,6 +161,10 @@ class EventService:
         profile = read.profile
         evaluation: Evaluation | None = None
         if ruleset is not None:
+            lacking_ledgers = loyalty.missing(ruleset, read, event.profile_id)
+            if lacking_ledgers:
+                outcome = self._outcome(event_id, stamp, event, None, profile, ruleset)
+                return _Decision(outcome, missing_ledgers=lacking_ledgers)
             snapshot = self._snapshot(event_id, event, profile, read.used)
             campaigns = self._event_campaigns(application_id, ruleset, only)
             decided = decide_on_read(ruleset, snapshot, now, read.counters_read, campaigns)
@@ -160,6 +174,22 @@ class EventService:
             evaluation = decided.evaluation
         plan: list[committer.Write] = []
         if evaluation is not None and ruleset is not None:
+            # An event's points are written at once, as its other effects are.
+            settled, points, _ = loyalty.settled(
+                self._store.ledgers,
+                application_id,
+                f"event:{event_id}",
+                None,
+                event.profile_id,
+                ruleset,
+                evaluation,
+                evaluation.effects,
+                read,
+                now,
+                closing=True,
+            )
+            evaluation = msgspec.structs.replace(evaluation, effects=settled)
+            plan += points
             snapshot_subjects = self._snapshot(event_id, event, profile, {}).subjects
             plan += counters.consumption_writes(
                 self._store.ledgers, application_id, ruleset, evaluation.consumption, snapshot_subjects, now

@@ -18,6 +18,7 @@ import base64
 import traceback
 import uuid
 from collections.abc import Callable, Collection, Iterable, Mapping
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 import msgspec
@@ -93,6 +94,9 @@ class Request(msgspec.Struct):
 
     def query_cursor(self, name: str = "cursor") -> str | None:
         return query_values.cursor(self.query, name)
+
+    def query_instant(self, name: str) -> datetime | None:
+        return query_values.instant(self.query, name)
 
 
 class Response(msgspec.Struct):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Mapping
+from datetime import UTC, datetime
 
 from patron.errors import FieldIssue, ValidationError
 
@@ -64,3 +65,24 @@ def cursor(query: Mapping[str, str], name: str = "cursor") -> str | None:
     if _CURSOR.fullmatch(raw) is None:
         raise _invalid(name, "Not a cursor we gave.")
     return raw
+
+
+_INSTANT = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}([Tt ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?([Zz]|[+-][0-9]{2}:[0-9]{2}))?"
+)
+
+
+def instant(query: Mapping[str, str], name: str) -> datetime | None:
+    """An RFC 3339 date-time with an offset, or a date (its midnight in UTC, as Talon.One reads one); None when
+    absent."""
+    raw = query.get(name)
+    if raw is None:
+        return None
+    if _INSTANT.fullmatch(raw) is None:
+        raise _invalid(name, "An RFC 3339 date-time with an offset (2026-12-31T23:59:59Z) or a date (2026-12-31).")
+    try:
+        # Python reads at most microseconds: further digits of a fraction are dropped (never rounded up).
+        moment = datetime.fromisoformat(re.sub(r"(\.[0-9]{6})[0-9]+", r"\1", raw.upper()))
+    except ValueError:
+        raise _invalid(name, "A real date and time (2026-12-31T23:59:59Z) or date (2026-12-31).") from None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

@@ -13,11 +13,14 @@ from typing import Any
 
 import msgspec
 
+from patron.loyalty.program import MAX_POINTS, points
 from patron.promotions.definitions import DiscountScope, ItemDistribution
 from patron.promotions.effects import (
     AddFreeItemProps,
+    AddLoyaltyPointsProps,
     CouponCreatedProps,
     CustomEffectProps,
+    DeductLoyaltyPointsProps,
     ReferralCreatedProps,
     ReserveCouponProps,
     SetDiscountPerAdditionalCostProps,
@@ -33,6 +36,7 @@ from patron.promotions.evaluator import (
     CompiledEffect,
     CouponToCreate,
     CouponToReserve,
+    LoyaltyChange,
     ReferralToCreate,
     Scope,
     Webhook,
@@ -402,5 +406,53 @@ def create_referral(
         request = ReferralToCreate(scope.campaign.id, advocate, prefix, usage_limit, valid_days, attributes)
         scope.outcome.referrals_to_create.append(request)
         scope.outcome.effects.append(scope.effect("referralCreated", ReferralCreatedProps(value="")))
+
+    return apply
+
+
+def loyalty_points(
+    add: bool,
+    program_id: int,
+    subledger: str,
+    name: str,
+    value: Value,
+    pending: str = "immediate",
+    validity: str = "unlimited",
+) -> CompiledEffect:
+    """`addLoyaltyPoints` (`add`) or `deductLoyaltyPoints`: the points asked for (two decimals, rounded down),
+    recorded as a change the session settles against the customer's ledger (which fills in the transaction id,
+    the dates and what a deduction could take). An anonymous session has no ledger: the effect fails; a value
+    that is not a positive number of points gives nothing."""
+
+    def apply(scope: Scope, effect_index: int) -> None:
+        facts = scope.facts
+        if facts.profile is None:
+            scope.fail(EFFECT_COULD_NOT_BE_APPLIED, effect_index)
+            return
+        asked = value(facts)
+        if asked is None or not asked.is_finite() or asked <= 0:
+            return
+        amount = min(points(asked), MAX_POINTS)
+        if amount <= 0:
+            return
+        profile_id = facts.profile.integration_id
+        change = LoyaltyChange(
+            add,
+            program_id,
+            subledger,
+            name or scope.rule_name,
+            amount,
+            profile_id,
+            scope.campaign.id,
+            pending,
+            validity,
+        )
+        scope.outcome.loyalty_changes.append(change)
+        if add:
+            props: Any = AddLoyaltyPointsProps(change.name, program_id, subledger, amount, profile_id, "")
+            scope.outcome.effects.append(scope.effect("addLoyaltyPoints", props))
+        else:
+            props = DeductLoyaltyPointsProps(scope.rule_name, program_id, subledger, amount, "", change.name)
+            scope.outcome.effects.append(scope.effect("deductLoyaltyPoints", props))
 
     return apply

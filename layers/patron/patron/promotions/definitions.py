@@ -156,6 +156,29 @@ class CreateReferral(_Effect, frozen=True, tag="createReferral"):
     attributes: dict[str, Any] = {}
 
 
+class AddLoyaltyPoints(_Effect, frozen=True, tag="addLoyaltyPoints"):
+    """Talon.One's "add loyalty points": `value` points (an expression, rounded down to 2 decimals) to the session's
+    customer in program `programId` (the campaign has the `loyalty` feature), tentative in an open session and
+    written at close. `pending` and `validity` default to the program's (`defaultPending`, `defaultValidity`)."""
+
+    program_id: Annotated[int, msgspec.Meta(ge=1)]
+    value: Expression
+    name: Annotated[str, msgspec.Meta(max_length=255)] = ""  # the ledger entry's name; default: the rule's title
+    subledger: Annotated[str, msgspec.Meta(max_length=64)] = ""  # "": the main ledger
+    pending: str | None = None  # "immediate", "on_action" or a duration (patron.loyalty.durations)
+    validity: str | None = None  # "unlimited" or a duration
+
+
+class DeductLoyaltyPoints(_Effect, frozen=True, tag="deductLoyaltyPoints"):
+    """Talon.One's "deduct loyalty points": `value` points from the customer's active balance in `programId`,
+    soonest-expiring first; only what can be deducted unless the program allows negative balances."""
+
+    program_id: Annotated[int, msgspec.Meta(ge=1)]
+    value: Expression
+    name: Annotated[str, msgspec.Meta(max_length=255)] = ""
+    subledger: Annotated[str, msgspec.Meta(max_length=64)] = ""
+
+
 EffectDefinition = (
     SetDiscount
     | SetDiscountPerItem
@@ -168,6 +191,8 @@ EffectDefinition = (
     | CreateCoupon
     | ReserveCoupon
     | CreateReferral
+    | AddLoyaltyPoints
+    | DeductLoyaltyPoints
 )
 
 
@@ -266,6 +291,54 @@ class Settings(_Definition, frozen=True):
     coupon_hold_seconds: Annotated[int, msgspec.Meta(ge=0, le=86_400)] = 0
 
 
+class TierDowngradePolicy(StrEnum):
+    ONE_DOWN = "one_down"  # a member short of its tier's minimum goes one tier down
+    BALANCE_BASED = "balance_based"  # a member goes to the tier its active balance reaches
+
+
+class JoinPolicy(StrEnum):
+    NOT_JOIN = "not_join"  # earning and spending do not make a member (no join date, no tier)
+    POINTS_ACTIVATED = "points_activated"  # a member joins when its first points become active
+    POINTS_EARNED = "points_earned"  # a member joins when it first earns points
+
+
+SubledgerId = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+
+
+class LoyaltyTier(_Definition, frozen=True):
+    name: Name
+    min_points: Decimal  # at least 0 (checked with the program)
+
+
+class LoyaltyProgram(_Definition, frozen=True):
+    """A profile-based (or card-based) loyalty program (docs/loyalty.md): its ledgers, the default pending period
+    and validity of the points it adds (Talon.One's durations, `365D`, `12M_U`), its tiers by minimum active
+    points, what returns take back, and whether a balance may go negative."""
+
+    id: Annotated[int, msgspec.Meta(ge=1, le=2**31 - 1)]
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=255, pattern=r"^[A-Za-z0-9_.-]+$")]
+    title: Annotated[str, msgspec.Meta(max_length=255)] = ""
+    description: Annotated[str, msgspec.Meta(max_length=10_000)] = ""
+    card_based: bool = False
+    subledgers: Annotated[
+        list[Annotated[str, msgspec.Meta(min_length=1, max_length=64)]], msgspec.Meta(max_length=50)
+    ] = []
+    default_validity: str = "unlimited"
+    default_pending: str = "immediate"
+    tiers: Annotated[list[LoyaltyTier], msgspec.Meta(max_length=20)] = []
+    tiers_downgrade_policy: TierDowngradePolicy = TierDowngradePolicy.ONE_DOWN
+    return_policy: Literal["only_pending", "within_balance", "unlimited"] = "only_pending"
+    allow_negative_balance: bool = False
+    join_policy: JoinPolicy = JoinPolicy.NOT_JOIN
+    timezone: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] = "UTC"
+    users_per_card: Annotated[int, msgspec.Meta(ge=0, le=1000)] = 0  # 0: no limit (card-based programs)
+
+    def __post_init__(self) -> None:
+        from patron.loyalty.program import check_program  # the durations and zone, checked where they are known
+
+        check_program(self)
+
+
 class Ruleset(_Definition, frozen=True):
     """Everything an application evaluates: what `patron campaigns publish` sends and a version stores."""
 
@@ -273,6 +346,7 @@ class Ruleset(_Definition, frozen=True):
     # Groups in evaluation order; a campaign's group must be one of them ("default" exists unless redefined).
     evaluation_groups: Annotated[list[EvaluationGroup], msgspec.Meta(max_length=100)] = []
     campaigns: Annotated[list[Campaign], msgspec.Meta(max_length=5000)] = []
+    loyalty_programs: Annotated[list[LoyaltyProgram], msgspec.Meta(max_length=50)] = []
 
     def groups(self) -> list[EvaluationGroup]:
         named = {group.name for group in self.evaluation_groups}
@@ -283,8 +357,10 @@ class Ruleset(_Definition, frozen=True):
 def json_schema() -> dict[str, Any]:
     """The published JSON Schema of a campaign file (docs/campaigns.schema.json), from these Structs."""
     schema = msgspec.json.schema(Ruleset)
-    # msgspec writes a Decimal as a string; a file writes a limit as a number (`limit: 1000`), and either is read.
+    # msgspec writes a Decimal as a string; a file writes a limit or a tier's minimum as a number (`limit: 1000`),
+    # and either is read.
     schema["$defs"]["Limit"]["properties"]["limit"] = {"type": ["number", "string"], "minimum": 0}
+    schema["$defs"]["LoyaltyTier"]["properties"]["minPoints"] = {"type": ["number", "string"], "minimum": 0}
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "Patron campaigns"
     return schema

@@ -113,6 +113,40 @@ class ReferralCreatedProps(_Props, frozen=True):
     value: str
 
 
+class AddLoyaltyPointsProps(_Props, frozen=True):
+    name: str
+    program_id: int
+    sub_ledger_id: str
+    value: Decimal
+    recipient_integration_id: str
+    transaction_uuid: str = msgspec.field(name="transactionUUID")
+    start_date: str | None = None  # None: awaits an action (`awaitsActivation`)
+    expiry_date: str | None = None  # None: never
+    desired_value: Decimal | None = None
+    awaits_activation: bool | None = None
+    validity_duration: str | None = None
+
+
+class DeductLoyaltyPointsProps(_Props, frozen=True):
+    rule_title: str
+    program_id: int
+    sub_ledger_id: str
+    value: Decimal
+    transaction_uuid: str = msgspec.field(name="transactionUUID")
+    name: str
+
+
+class RollbackLoyaltyPointsProps(_Props, frozen=True):
+    """`rollbackAddedLoyaltyPoints` (what a cancel took back of the points the close added) and
+    `rollbackDeductedLoyaltyPoints` (the points it gave back): `transactionUUID` is the rollback's own entry."""
+
+    program_id: int
+    sub_ledger_id: str
+    value: Decimal
+    recipient_integration_id: str
+    transaction_uuid: str = msgspec.field(name="transactionUUID")
+
+
 class RejectionProps(_Props, frozen=True):
     """`rejectCoupon` and `rejectReferral`."""
 

@@ -42,6 +42,7 @@ class Outcome(msgspec.Struct):
     coupons_to_create: list[CouponToCreate] = msgspec.field(default_factory=list)
     coupons_to_reserve: list[CouponToReserve] = msgspec.field(default_factory=list)
     referrals_to_create: list[ReferralToCreate] = msgspec.field(default_factory=list)
+    loyalty_changes: list[LoyaltyChange] = msgspec.field(default_factory=list)
 
     @property
     def discount(self) -> Decimal:
@@ -58,6 +59,24 @@ class Outcome(msgspec.Struct):
         self.coupons_to_create += other.coupons_to_create
         self.coupons_to_reserve += other.coupons_to_reserve
         self.referrals_to_create += other.referrals_to_create
+        self.loyalty_changes += other.loyalty_changes
+
+
+class LoyaltyChange(msgspec.Struct, frozen=True):
+    """An `addLoyaltyPoints` or `deductLoyaltyPoints` effect's change to the customer's points: settled against
+    the ledger by the session (patron.sessions.loyalty), tentatively while the session is open and for real at
+    its close. The n-th of an evaluation is that of its n-th loyalty effect, whose dates, transaction id and (for
+    a deduction) value the settlement fills in; the evaluation reads no ledger: it stays pure."""
+
+    add: bool  # True: addLoyaltyPoints; False: deductLoyaltyPoints
+    program_id: int
+    subledger: str
+    name: str
+    amount: Decimal  # the points asked for, two decimals
+    profile_id: str
+    campaign_id: int
+    pending: str = "immediate"  # an addition's: "immediate", "on_action" or a duration
+    validity: str = "unlimited"  # an addition's: "unlimited" or a duration
 
 
 class CouponToCreate(msgspec.Struct, frozen=True):
@@ -284,6 +303,7 @@ class Evaluation(msgspec.Struct):
     coupons_to_create: list[CouponToCreate] = msgspec.field(default_factory=list)
     coupons_to_reserve: list[CouponToReserve] = msgspec.field(default_factory=list)
     referrals_to_create: list[ReferralToCreate] = msgspec.field(default_factory=list)
+    loyalty_changes: list[LoyaltyChange] = msgspec.field(default_factory=list)
     # The budget counters the evaluation looked at (those of the campaigns whose rules held): a read lacking one of
     # them makes the evaluation void (patron.promotions.decide.decide_on_read).
     consulted: frozenset[CounterKey] = frozenset()
@@ -311,6 +331,7 @@ def evaluate(groups: Sequence[CompiledGroup], request: Request) -> Evaluation:
         coupons_to_create=total.coupons_to_create,
         coupons_to_reserve=total.coupons_to_reserve,
         referrals_to_create=total.referrals_to_create,
+        loyalty_changes=total.loyalty_changes,
     )
 
 

@@ -1,8 +1,9 @@
 """Campaign files and API bodies -> one `Ruleset`, or every problem found, each naming its file and path.
 
 A directory of campaign files (the CLI reads YAML or JSON into plain data first) is merged in file-name order:
-`settings` may appear in one file only, `evaluationGroups` and `campaigns` are concatenated. Each campaign, group
-and the settings are checked on their own, so one run reports a fault in each of them, not only the first.
+`settings` may appear in one file only, `evaluationGroups`, `campaigns` and `loyaltyPrograms` are concatenated.
+Each campaign, group, program and the settings are checked on their own, so one run reports a fault in each of
+them, not only the first.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 
 import msgspec
 
-from patron.promotions.definitions import Campaign, EvaluationGroup, Ruleset, Settings
+from patron.promotions.definitions import Campaign, EvaluationGroup, LoyaltyProgram, Ruleset, Settings
 
 
 class DefinitionIssue(msgspec.Struct, frozen=True):
@@ -54,6 +55,9 @@ def _convert(kind: Any, data: Any, file: str, root: str, issues: list[Definition
         return None
 
 
+_SECTIONS = ("settings", "evaluationGroups", "campaigns", "loyaltyPrograms")
+
+
 def merge(documents: Iterable[tuple[str, Any]]) -> Ruleset:
     """`documents`: (file name, its parsed content) in order. Raises DefinitionError with every fault found."""
     return merge_located(documents)[0]
@@ -66,13 +70,16 @@ def merge_located(documents: Iterable[tuple[str, Any]]) -> tuple[Ruleset, dict[i
     settings_file = ""
     groups: list[EvaluationGroup] = []
     campaigns: list[Campaign] = []
+    programs: list[LoyaltyProgram] = []
     # Where each campaign was defined: its file and path there.
     seen: dict[int, tuple[str, str]] = {}
     for file, data in documents:
         if not isinstance(data, dict):
             issues.append(DefinitionIssue(file, "$", "invalid_definition", "A campaign file holds one mapping."))
             continue
-        unknown = sorted(str(key) for key in data if key not in ("settings", "evaluationGroups", "campaigns"))
+        unknown = sorted(
+            str(key) for key in data if key not in ("settings", "evaluationGroups", "campaigns", "loyaltyPrograms")
+        )
         issues += [DefinitionIssue(file, name, "unknown_field", "Unknown field.") for name in unknown]
         if "settings" in data:
             if settings is not None:
@@ -96,7 +103,21 @@ def merge_located(documents: Iterable[tuple[str, Any]]) -> tuple[Ruleset, dict[i
                 continue
             seen[campaign.id] = (file, f"campaigns[{index}]")
             campaigns.append(campaign)
-    ruleset = Ruleset(settings=settings or Settings(), evaluation_groups=groups, campaigns=campaigns)
+        for index, raw in enumerate(_list(data, "loyaltyPrograms", file, issues)):
+            at = f"loyaltyPrograms[{index}]"
+            program = _convert(LoyaltyProgram, raw, file, at, issues, None)
+            if program is None:
+                continue
+            for other in programs:
+                if other.id == program.id or other.name == program.name:
+                    message = f"Loyalty program {program.id} ({program.name!r}) is already defined."
+                    issues.append(DefinitionIssue(file, f"{at}.id", "duplicate_program", message))
+                    break
+            else:
+                programs.append(program)
+    ruleset = Ruleset(
+        settings=settings or Settings(), evaluation_groups=groups, campaigns=campaigns, loyalty_programs=programs
+    )
     issues += _check_references(ruleset, seen)
     if issues:
         raise DefinitionError(issues)

@@ -102,12 +102,15 @@ class Plan(msgspec.Struct, frozen=True):
     settings: tuple[str, ...]
     groups: GroupChanges
     campaigns: tuple[CampaignChange, ...]
+    # Loyalty programs: (id, name, "added" | "removed" | "changed") of those that are not unchanged.
+    programs: tuple[tuple[int, str, str], ...] = ()
 
     @property
     def changed(self) -> bool:
         groups = self.groups
         moved = groups.added or groups.removed or groups.changed or groups.reordered
-        return bool(self.settings or moved or any(c.change != "unchanged" for c in self.campaigns))
+        changed_campaigns = any(c.change != "unchanged" for c in self.campaigns)
+        return bool(self.settings or moved or changed_campaigns or self.programs)
 
     def count(self, change: str) -> int:
         return sum(1 for campaign in self.campaigns if campaign.change == change)
@@ -152,7 +155,21 @@ def plan(live: Ruleset | None, based_on: int | None, proposed: Ruleset) -> Plan:
         changes.append(CampaignChange(campaign.id, campaign.name, "changed" if fields else "unchanged", fields))
     changes += [CampaignChange(c.id, c.name, "removed") for c in current.campaigns if c.id not in after]
     changes.sort(key=lambda change: change.id)
-    return Plan(based_on, settings, groups, tuple(changes))
+    return Plan(based_on, settings, groups, tuple(changes), _program_changes(current, proposed))
+
+
+def _program_changes(current: Ruleset, proposed: Ruleset) -> tuple[tuple[int, str, str], ...]:
+    before = {program.id: program for program in current.loyalty_programs}
+    after = {program.id: program for program in proposed.loyalty_programs}
+    changes = [
+        (program.id, program.name, "added" if program.id not in before else "changed")
+        for program in proposed.loyalty_programs
+        if program.id not in before or _fields(before[program.id]) != _fields(program)
+    ]
+    changes += [
+        (program.id, program.name, "removed") for program in current.loyalty_programs if program.id not in after
+    ]
+    return tuple(changes)
 
 
 # -- the service -----------------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
 
+from patron.loyalty.program import check_pending, check_validity
 from patron.promotions import actions
 from patron.promotions.budgets import (
     OWN_CODES,
@@ -29,13 +30,16 @@ from patron.promotions.budgets import (
 )
 from patron.promotions.definitions import (
     AddFreeItem,
+    AddLoyaltyPoints,
     Campaign,
     CampaignState,
     CreateCoupon,
     CreateReferral,
     CustomEffect,
+    DeductLoyaltyPoints,
     EffectDefinition,
     Limit,
+    LoyaltyProgram,
     ReserveCoupon,
     Ruleset,
     SetDiscount,
@@ -195,6 +199,8 @@ class CompiledRuleset(msgspec.Struct, frozen=True):
     groups: tuple[CompiledGroup, ...]
     campaigns: Mapping[int, Indexed]
     index: _Index | None = None  # built by compile_ruleset
+    programs: Mapping[int, LoyaltyProgram] = {}  # the loyalty programs, by id
+    loyalty: frozenset[int] = frozenset()  # the programs whose points the campaigns change (their ledgers are read)
 
     def candidates(self, facts: Facts, only: frozenset[int] | None = None) -> tuple[CompiledGroup, ...]:
         """The groups with only the campaigns that can match these facts: enabled (or, in a dry request, named
@@ -270,12 +276,21 @@ def _aware(moment: datetime | None, zone: tzinfo) -> datetime | None:
 class _CampaignCompiler:
     """Compiles one campaign's expressions, collecting every fault instead of stopping at the first."""
 
-    def __init__(self, compiler: Compiler, campaign: Campaign, root: str, file: str, cost_ids: Mapping[str, int]):
+    def __init__(
+        self,
+        compiler: Compiler,
+        campaign: Campaign,
+        root: str,
+        file: str,
+        cost_ids: Mapping[str, int],
+        programs: Mapping[int, LoyaltyProgram],
+    ):
         self.compiler = compiler
         self.campaign = campaign
         self.root = root
         self.file = file
         self.cost_ids = cost_ids
+        self.programs = programs
         self.issues: list[DefinitionIssue] = []
 
     def _location(self, rule_index: int, path: str) -> RuleLocation:
@@ -422,7 +437,39 @@ class _CampaignCompiler:
                     return None
                 attributes = storable_attributes(effect.attributes)
                 return actions.create_referral(effect.prefix, effect.usage_limit, effect.valid_days, attributes)
+            case AddLoyaltyPoints() | DeductLoyaltyPoints():
+                return self._loyalty(rule_index, at, effect)
         return None
+
+    def _loyalty(
+        self, rule_index: int, at: str, effect: AddLoyaltyPoints | DeductLoyaltyPoints
+    ) -> CompiledEffect | None:
+        """A points effect names a program of the ruleset (and one of its subledgers); an addition's pending
+        period and validity default to the program's."""
+        if not self._featured(at, "loyalty", "A campaign changes loyalty points"):
+            return None
+        program = self.programs.get(effect.program_id)
+        if program is None:
+            self._refuse(f"{at}.programId", "unknown_program", f"No loyalty program has id {effect.program_id}.")
+            return None
+        if effect.subledger and effect.subledger not in program.subledgers:
+            message = f"Program {program.id} has no subledger {effect.subledger!r} (its `subledgers`)."
+            self._refuse(f"{at}.subledger", "unknown_subledger", message)
+            return None
+        value = self.value(rule_index, f"{at}.value", effect.value)
+        if value is None:
+            return None
+        if isinstance(effect, DeductLoyaltyPoints):
+            return actions.loyalty_points(False, program.id, effect.subledger, effect.name, value)
+        pending = effect.pending or program.default_pending
+        validity = effect.validity or program.default_validity
+        try:
+            check_pending(pending, "pending")
+            check_validity(validity, "validity")
+        except ValueError as error:
+            self._refuse(at, "invalid_duration", str(error))
+            return None
+        return actions.loyalty_points(True, program.id, effect.subledger, effect.name, value, pending, validity)
 
     def _featured(self, at: str, feature: str, why: str) -> bool:
         """Whether the campaign has `feature`; refused (`<feature>_feature_required`) when not."""
@@ -478,13 +525,14 @@ def compile_ruleset(
     groups = ruleset.groups()
     group_index = {group.name: index for index, group in enumerate(groups)}
     cost_ids = {name: index + 1 for index, name in enumerate(sorted(_cost_names(ruleset)))}
+    programs = {program.id: program for program in ruleset.loyalty_programs}
     members: list[list[CompiledCampaign]] = [[] for _ in groups]
     indexed: dict[int, Indexed] = {}
     for position, campaign in enumerate(ruleset.campaigns):
         if campaign.state is CampaignState.ARCHIVED:
             continue
         file, root = (origins or {}).get(campaign.id, ("", f"campaigns[{position}]"))
-        one = _CampaignCompiler(compiler, campaign, root, file, cost_ids)
+        one = _CampaignCompiler(compiler, campaign, root, file, cost_ids, programs)
         rules = []
         needs: Requirements | None = None
         for rule_index, rule in enumerate(campaign.rules):
@@ -539,6 +587,15 @@ def compile_ruleset(
         compiled_groups,
         indexed,
         _Index.build(compiled_groups, indexed),
+        programs,
+        frozenset(
+            effect.program_id
+            for campaign in ruleset.campaigns
+            if campaign.state is not CampaignState.ARCHIVED
+            for rule in campaign.rules
+            for effect in rule.effects
+            if isinstance(effect, AddLoyaltyPoints | DeductLoyaltyPoints)
+        ),
     )
 
 

@@ -1,9 +1,9 @@
 """The management API's bodies (`/v1/management/rulesets...`): Patron's own shapes, JSON camelCase.
 
-A publish, plan or simulate body is the merged definitions (a `Ruleset`: settings, evaluationGroups, campaigns, as in
-a campaign file) plus `basedOn` and `note` (publish) or `sessions` (simulate). The definitions are taken as JSON here
-and read by `loading.merge`, so a body with faults in several campaigns is answered with every fault at once
-(docs/campaigns.md, "Errors").
+A publish, plan or simulate body is the merged definitions (a `Ruleset`: settings, evaluationGroups, campaigns,
+loyaltyPrograms, as in a campaign file) plus `basedOn` and `note` (publish) or `sessions` (simulate). The
+definitions are taken as JSON here and read by `loading.merge`, so a body with faults in several campaigns is
+answered with every fault at once (docs/campaigns.md, "Errors").
 """
 
 from __future__ import annotations
@@ -32,10 +32,15 @@ class RulesetRequest(_Wire, kw_only=True):
     settings: dict[str, Any] | None = None
     evaluation_groups: list[Any] = []
     campaigns: list[Any] = []
+    loyalty_programs: list[Any] = []
 
     def definitions(self) -> Ruleset:
         """The Ruleset, or RulesetInvalidError naming every fault (path, code, message, campaign)."""
-        document: dict[str, Any] = {"evaluationGroups": self.evaluation_groups, "campaigns": self.campaigns}
+        document: dict[str, Any] = {
+            "evaluationGroups": self.evaluation_groups,
+            "campaigns": self.campaigns,
+            "loyaltyPrograms": self.loyalty_programs,
+        }
         if self.settings is not None:
             document["settings"] = self.settings
         try:
@@ -97,6 +102,12 @@ class GroupChangesView(_Wire, kw_only=True):
     reordered: bool
 
 
+class ProgramChangeView(_Wire, kw_only=True):
+    id: int
+    name: str
+    change: str  # added, removed, changed
+
+
 class RulesetPlanResponse(_Wire, kw_only=True):
     based_on: int | None
     changed: bool
@@ -107,6 +118,7 @@ class RulesetPlanResponse(_Wire, kw_only=True):
     removed: int
     changed_campaigns: int
     unchanged: int
+    loyalty_programs: list[ProgramChangeView] = []
 
 
 class PublishedResponse(_Wire, kw_only=True):
@@ -188,6 +200,7 @@ def plan_response(plan: Plan) -> RulesetPlanResponse:
         removed=plan.count("removed"),
         changed_campaigns=plan.count("changed"),
         unchanged=plan.count("unchanged"),
+        loyalty_programs=[ProgramChangeView(id=id_, name=name, change=change) for id_, name, change in plan.programs],
     )
 
 

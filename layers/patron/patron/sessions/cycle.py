@@ -17,6 +17,7 @@ from typing import Protocol, TypeVar
 
 from patron.coupons.items import CouponChangedError, CouponExhaustedError
 from patron.dynamo import committer
+from patron.loyalty.items import LedgerChangedError
 from patron.profiles.model import VersionConflictError
 from patron.promotions.budgets import CounterKey
 from patron.promotions.counters import BudgetExhaustedError
@@ -80,6 +81,9 @@ class Decision(Protocol):
     @property
     def missing_referral(self) -> frozenset[str]: ...
 
+    @property
+    def missing_ledgers(self) -> frozenset[int]: ...
+
 
 D = TypeVar("D", bound=Decision)
 
@@ -96,14 +100,24 @@ def run(
     conflict: Callable[[], Exception],
     coupons: Iterable[str] = (),
     referral: Iterable[str] = (),
+    programs: Iterable[int] = (),
 ) -> tuple[D, Read]:
     """The decision that was committed (or, `dry`, would be) and the read it was made on. `coupons`: the coupon
-    codes predicted (each read with the profile's holding of it). Any other exception of the commit (the session's
+    codes predicted (each read with the profile's holding of it); `programs`: the loyalty programs whose ledgers
+    of the profile are predicted to be needed. Any other exception of the commit (the session's
     own version lost) is the caller's to answer."""
     keys, codes, referral_codes = set(counter_keys), frozenset(coupons), frozenset(referral)
+    program_ids = frozenset(programs)
     for _ in range(ATTEMPTS):
         read = store.read(
-            application_id, session_id, profile_id, keys, coupons=codes, holder=profile_id, referrals=referral_codes
+            application_id,
+            session_id,
+            profile_id,
+            keys,
+            coupons=codes,
+            holder=profile_id,
+            referrals=referral_codes,
+            programs=program_ids,
         )
         decision = decide_on(read)
         for _ in range(_MORE_READS):
@@ -118,12 +132,13 @@ def run(
                 coupons=decision.missing_coupons,
                 holder=decision.missing_profile or read.profile_read,
                 referrals=decision.missing_referral,
+                programs=decision.missing_ledgers,
             )
             read = read.merged(more, decision.missing_profile)
             decision = decide_on(read)
         if _lacks(decision):  # a new version meanwhile, or a profile whose holdings are still to read: again
             keys, profile_id, codes = set(read.counters_read), read.profile_read, read.coupons_read
-            referral_codes = read.referrals_read
+            referral_codes, program_ids = read.referrals_read, read.ledgers_read | decision.missing_ledgers
             continue
         if not dry and decision.plan:
             try:
@@ -133,11 +148,12 @@ def run(
                 VersionConflictError,
                 CouponExhaustedError,
                 CouponChangedError,
+                LedgerChangedError,
                 *REFERRAL_RACES,
             ):
-                # A counter, coupon, referral or profile moved since the read: read again, decide again.
+                # A counter, coupon, referral, ledger or profile moved since the read: read again, decide again.
                 keys, profile_id, codes = set(read.counters_read), read.profile_read, read.coupons_read
-                referral_codes = read.referrals_read
+                referral_codes, program_ids = read.referrals_read, read.ledgers_read
                 continue
         return decision, read
     raise conflict()
@@ -145,5 +161,9 @@ def run(
 
 def _lacks(decision: Decision) -> bool:
     return bool(
-        decision.missing_counters or decision.missing_profile or decision.missing_coupons or decision.missing_referral
+        decision.missing_counters
+        or decision.missing_profile
+        or decision.missing_coupons
+        or decision.missing_referral
+        or decision.missing_ledgers
     )

@@ -49,7 +49,7 @@ from patron.promotions.ruleset import CompiledRuleset
 from patron.promotions.stored import storable_attributes
 from patron.promotions.webhooks import webhook_records
 from patron.referrals.model import Referral
-from patron.sessions import coupons, cycle, orders, referrals
+from patron.sessions import coupons, cycle, loyalty, orders, referrals
 from patron.sessions.model import (
     UNSET,
     Session,
@@ -128,6 +128,7 @@ class _Decision(msgspec.Struct):
     missing_profile: str | None = None
     missing_coupons: frozenset[str] = frozenset()  # coupon codes (every stored form) to read, with their holdings
     missing_referral: frozenset[str] = frozenset()  # the referral code's stored forms, with the friend's record
+    missing_ledgers: frozenset[int] = frozenset()  # loyalty programs whose ledgers of the profile to read
     # The counters this decision read: the next call on the session (on this instance) reads them at once.
     needed: frozenset[CounterKey] = frozenset()
 
@@ -274,6 +275,11 @@ class SessionService:
         snapshot = snapshot_of(guess, None, {})
         return remembered | counters_to_read(ruleset, snapshot, now)
 
+    def _predicted_programs(self, application_id: int, profile_id: str | None) -> frozenset[int]:
+        """The loyalty programs whose ledgers of the profile the last ruleset seen here changes: read at once."""
+        ruleset = self._rulesets.last_seen(application_id) if profile_id is not None else None
+        return ruleset.loyalty if ruleset is not None else frozenset()
+
     def _remember(self, application_id: int, session_id: str, kept: Session, needed: frozenset[CounterKey]) -> None:
         key = (application_id, session_id)
         self._needed[key] = _Remembered(
@@ -306,6 +312,7 @@ class SessionService:
                 conflict=session_conflict,
                 coupons=coupons.codes_to_read(coupon_codes),
                 referral=referrals.codes_to_read(referral_code),
+                programs=self._predicted_programs(application_id, profile_id),
             )
         except SessionConflictError:
             raise session_conflict() from None
@@ -363,9 +370,16 @@ class SessionService:
         if ruleset is not None:
             lacking = coupons.missing(session.coupon_codes, read, profile_id)
             lacking_referral = referrals.missing(session.referral_code, read, profile_id)
-            if lacking or lacking_referral:
+            lacking_ledgers = loyalty.missing(ruleset, read, profile_id)
+            if lacking or lacking_referral or lacking_ledgers:
                 pending = Outcome(StoredSession(session), [])
-                return _Decision(pending, [], missing_coupons=lacking, missing_referral=lacking_referral)
+                return _Decision(
+                    pending,
+                    [],
+                    missing_coupons=lacking,
+                    missing_referral=lacking_referral,
+                    missing_ledgers=lacking_ledgers,
+                )
             presented = coupons.presented(ruleset, session.coupon_codes, read, profile_id, now, only, session_id)
             referral = referrals.presented(ruleset, session.referral_code, read, profile_id, now, only)
             snapshot = snapshot_of(session, profile, read.used, presented, referral)
@@ -382,6 +396,23 @@ class SessionService:
         else:
             needed_keys = frozenset()
         effects = evaluation.effects if evaluation else []
+        points: list[committer.Write] = []
+        written: list[loyalty.Written] = []
+        if evaluation is not None and ruleset is not None:
+            closing = change.state is SessionState.CLOSED
+            effects, points, written = loyalty.settled(
+                self._store.ledgers,
+                application_id,
+                f"{session_id}:{session.version}",
+                session_id,
+                profile_id,
+                ruleset,
+                evaluation,
+                effects,
+                read,
+                now,
+                closing,
+            )
         failures = evaluation.failures if evaluation else []
         triggered = [campaign.id for campaign in evaluation.triggered] if evaluation else []
         version = ruleset.version if ruleset else None
@@ -408,9 +439,10 @@ class SessionService:
             consumed = dict(evaluation.consumption) if evaluation else {}
             paid = session.total - sum((effect.discount for effect in effects), Decimal(0))
             counted = paid if profile_id is not None else None
-            kept = StoredSession(session, effects, consumed, counted, version)
+            kept = StoredSession(session, effects, consumed, counted, version, loyalty=written)
             plan.append(self._store.session_write(application_id, kept, read_version))
             plan += creating
+            plan += points
             plan += self._consume(application_id, ruleset, kept, now)
             holds_on = ruleset is not None and ruleset.ruleset.settings.coupon_hold_seconds > 0
             plan += coupons.redemption_writes(
@@ -576,15 +608,36 @@ class SessionService:
         lacking = coupons.missing(coupons.redeemed(stored.consumed), read, holder)
         given_referrals = referrals.redeemed(stored.consumed, holder)
         lacking_referral = referrals.missing(given_referrals[0].code if given_referrals else None, read, holder)
-        if lacking or lacking_referral:
+        lacking_ledgers = loyalty.lacking_for_rollback(stored.loyalty, read, holder)
+        if lacking or lacking_referral or lacking_ledgers:
             pending = Outcome(stored, [])
-            return _Decision(pending, [], missing_coupons=lacking, missing_referral=lacking_referral)
+            return _Decision(
+                pending,
+                [],
+                missing_coupons=lacking,
+                missing_referral=lacking_referral,
+                missing_ledgers=lacking_ledgers,
+            )
         profile, order = read.profile if session.profile_id is not None else None, read.order
-        rollbacks = _rollbacks(stored.effects)
-        kept = StoredSession(
-            session, _survivors(stored.effects), ruleset_version=stored.ruleset_version, returns=stored.returns
+        # The points the close added are taken back as the program's return policy allows, those it deducted given
+        # back: each answered with what it rolled back, in place of the close's points effects.
+        ruleset = self._rulesets.live(application_id, read.live_version) if stored.loyalty else None
+        points_back, points_writes = loyalty.rolled_back(
+            self._store.ledgers,
+            application_id,
+            holder,
+            stored.loyalty,
+            ruleset,
+            read,
+            self._clock.now(),
+            stored.effects,
         )
-        plan = [self._store.session_write(application_id, kept, read_version)]
+        rollbacks = _rollbacks(stored.effects) + points_back
+        survivors = [
+            effect for effect in _survivors(stored.effects) if effect.effect_type not in loyalty.POINTS_EFFECTS
+        ]
+        kept = StoredSession(session, survivors, ruleset_version=stored.ruleset_version, returns=stored.returns)
+        plan = [self._store.session_write(application_id, kept, read_version), *points_writes]
         plan += [
             counters.give_back(self._store.ledgers, application_id, key, amount)
             for key, amount in sorted(coupons.budget_part(stored.consumed).items())

@@ -26,6 +26,7 @@ from patron.coupons.holds import Holds, holds_from_item
 from patron.coupons.model import Coupon, Holding
 from patron.dynamo import codec, committer
 from patron.dynamo.batch import ATTEMPTS, UnprocessedItemsError, backoff
+from patron.loyalty import items as loyalty_items
 from patron.orders.keys import ORDER_SK, customer_order_sk, customer_orders_pk, order_pk
 from patron.orders.model import Order
 from patron.orders.repository import index_item, order_from_item, order_to_item
@@ -114,6 +115,11 @@ class StoredSession(msgspec.Struct, frozen=True):
     ruleset_version: int | None = None
     # Idempotency of returns is the route's (Idempotency-Key); the returns themselves are kept for previousReturns.
     returns: list[dict[str, Any]] = msgspec.field(default_factory=list)
+    # The loyalty entries the close wrote, (program id, entry): what a cancel or reopen rolls back.
+    loyalty: list[tuple[int, loyalty_items.Entry]] = msgspec.field(default_factory=list)
+
+
+_loyalty_decoder = msgspec.json.Decoder(list[tuple[int, loyalty_items.Entry]])
 
 
 def _cart_to_item(item: CartItem) -> dict[str, Any]:
@@ -172,6 +178,7 @@ def to_item(application_id: int, stored: StoredSession) -> dict[str, Any]:
         "countedTotal": stored.counted_total,
         "rulesetVersion": stored.ruleset_version,
         "returns": stored.returns,
+        "loyalty": msgspec.json.encode(stored.loyalty).decode() if stored.loyalty else None,
     }
     item.update({name: value for name, value in optional.items() if value not in (None, [], {})})
     return item
@@ -207,6 +214,7 @@ def from_item(item: Mapping[str, Any]) -> StoredSession:
         counted_total=Decimal(counted) if counted is not None else None,
         ruleset_version=int(version) if version is not None else None,
         returns=list(item.get("returns") or []),
+        loyalty=_loyalty_decoder.decode(str(item["loyalty"])) if item.get("loyalty") else [],
     )
 
 
@@ -236,6 +244,15 @@ class Read(msgspec.Struct, frozen=True):
     referrals_read: frozenset[str] = frozenset()  # the referral codes looked up, found or not
     friend: FriendRecord = NOT_REFERRED  # what `friend_read` has been referred in
     friend_read: str | None = None  # the profile whose friend record was read with the referral (None: none)
+    ledgers: Mapping[int, Mapping[str, Any]] = msgspec.field(default_factory=dict)  # ledger items, by program id
+    ledgers_read: frozenset[int] = frozenset()  # the programs whose ledgers of `ledger_holder` were looked up
+    ledger_holder: str | None = None  # the profile whose loyalty ledgers were read (None: none)
+
+    def lacks_ledgers(self, programs: frozenset[int], holder: str) -> frozenset[int]:
+        """The programs whose ledgers of `holder` this read did not look up."""
+        if holder != self.ledger_holder:
+            return programs
+        return programs - self.ledgers_read
 
     def merged(self, more: Read, profile_id: str | None) -> Read:
         """This read with a second one's counters and coupons, its profile when the second read was for
@@ -259,7 +276,15 @@ class Read(msgspec.Struct, frozen=True):
             coupons_read=self.coupons_read | more.coupons_read,
             holdings=holdings,
             holder_read=more.holder_read or self.holder_read,
+            **self._merged_ledgers(more),
         )
+
+    def _merged_ledgers(self, more: Read) -> dict[str, Any]:
+        if more.ledger_holder is None:
+            return {}
+        if more.ledger_holder != self.ledger_holder:
+            return {"ledgers": more.ledgers, "ledgers_read": more.ledgers_read, "ledger_holder": more.ledger_holder}
+        return {"ledgers": {**self.ledgers, **more.ledgers}, "ledgers_read": self.ledgers_read | more.ledgers_read}
 
 
 class SessionStore:
@@ -283,6 +308,7 @@ class SessionStore:
         coupons: Iterable[str] = (),
         holder: str | None = None,
         referrals: Iterable[str] = (),
+        programs: Iterable[int] = (),
     ) -> Read:
         """One BatchGetItem (more only past 100 keys or for keys DynamoDB left unprocessed). `coupons`: codes as
         stored, each read with what `holder` (a profile's integration id) holds of it; `referrals`: referral codes
@@ -308,7 +334,13 @@ class SessionStore:
         friend_holder = holder if referral_codes else None
         if friend_holder is not None:
             wanted.append((self._ledgers, referral_items.friend_key(application_id, friend_holder)))
+        program_ids = frozenset(programs) if holder is not None else frozenset()
+        ledger_holder = holder if program_ids else None
+        for program_id in sorted(program_ids):
+            assert holder is not None
+            wanted.append((self._ledgers, loyalty_items.ledger_key(application_id, program_id, holder)))
         found = self._get(wanted)
+        ledgers: dict[int, dict[str, Any]] = {}
         session = profile = order = None
         found_referrals: dict[str, Referral] = {}
         friend = NOT_REFERRED
@@ -333,6 +365,8 @@ class SessionStore:
             elif item["SK"] == referral_items.REFERRAL_SK:
                 referral = referral_items.referral_from_item(item)
                 found_referrals[referral.code] = referral
+            elif item["SK"] == loyalty_items.LEDGER_SK:
+                ledgers[loyalty_items.program_of(item)] = item
             elif item["SK"] == referral_items.FRIEND_SK:
                 friend = referral_items.friend_record_from_item(item)
             elif str(item["SK"]).startswith(coupon_items.HOLDING_PREFIX):
@@ -356,6 +390,9 @@ class SessionStore:
             referral_codes,
             friend,
             friend_holder,
+            ledgers,
+            program_ids,
+            ledger_holder,
         )
 
     def _get(self, wanted: Sequence[tuple[str, dict[str, str]]]) -> list[tuple[str, dict[str, Any]]]:

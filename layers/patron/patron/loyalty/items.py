@@ -1,0 +1,148 @@
+"""How a member's points are stored (LedgersTable): one partition per application, program and profile, holding
+the member's ledger (its open lots and totals: what a balance read needs, in one item, read in one round trip)
+and one entry per transaction, keyed by its transaction id so a replay cannot add it twice.
+
+    PK APP#<app>#LOYALTY#<program>#PROFILE#<integration id>
+       SK LEDGER              the `Ledger` (JSON), `version` (every change is conditional on the one read)
+       SK TXN#<transaction>   an entry: addition or subtraction, its amount, dates, session, and a
+                              subtraction's draws (which lots it took from), for rollbacks and the history
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import msgspec
+
+from patron.dynamo import committer
+from patron.errors import ConflictError
+from patron.loyalty.ledger import Draw, Ledger
+
+LEDGER_SK = "LEDGER"
+ENTRY_PREFIX = "TXN#"
+_ledger_decoder = msgspec.json.Decoder(Ledger)
+_draws_decoder = msgspec.json.Decoder(list[Draw])
+
+
+class LedgerChangedError(ConflictError):
+    """The member's ledger changed since it was read (another session or call): decide again."""
+
+    def __init__(self) -> None:
+        super().__init__("The loyalty ledger changed meanwhile.", code="loyalty_ledger_changed")
+
+
+class StoredLedger(msgspec.Struct, frozen=True):
+    ledger: Ledger
+    version: int  # 0: not stored yet
+    joined: str | None = None  # when the member joined the program (ISO)
+
+
+class Entry(msgspec.Struct, frozen=True):
+    """One transaction of a member's ledger."""
+
+    transaction_id: str
+    kind: str  # "addition" or "subtraction"
+    subledger: str
+    amount: Decimal
+    name: str
+    created: datetime
+    session_id: str | None = None
+    campaign_id: int | None = None
+    starts: datetime | None = None  # an addition's; None: awaits an action
+    expires: datetime | None = None  # an addition's; None: never
+    draws: Sequence[Draw] = ()  # a subtraction's
+    into_debt: Decimal = Decimal(0)  # a subtraction's part beyond the active balance
+
+
+def member_pk(application_id: int, program_id: int, integration_id: str) -> str:
+    return f"APP#{application_id}#LOYALTY#{program_id}#PROFILE#{integration_id}"
+
+
+def ledger_key(application_id: int, program_id: int, integration_id: str) -> dict[str, str]:
+    return {"PK": member_pk(application_id, program_id, integration_id), "SK": LEDGER_SK}
+
+
+def program_of(item: Mapping[str, Any]) -> int:
+    return int(str(item["PK"]).split("#", 4)[3])
+
+
+def ledger_from_item(item: Mapping[str, Any] | None, now: datetime) -> StoredLedger:
+    """The stored ledger, or an empty one as of `now` (version 0) when there is none."""
+    if item is None:
+        return StoredLedger(Ledger(as_of=now), 0)
+    joined = item.get("joined")
+    return StoredLedger(
+        _ledger_decoder.decode(str(item["ledger"])), int(item["version"]), str(joined) if joined else None
+    )
+
+
+def ledger_write(
+    table: str, application_id: int, program_id: int, integration_id: str, stored: StoredLedger, read_version: int
+) -> committer.Write:
+    """The ledger, if nobody changed it since it was read at `read_version` (0: it did not exist)."""
+    item: dict[str, Any] = {
+        **ledger_key(application_id, program_id, integration_id),
+        "ledger": msgspec.json.encode(stored.ledger).decode(),
+        "version": stored.version,
+        "programId": program_id,
+        "integrationId": integration_id,
+    }
+    if stored.joined:
+        item["joined"] = stored.joined
+    if read_version == 0:
+        return committer.put(table, item, condition="attribute_not_exists(PK)", failed=LedgerChangedError)
+    return committer.put(
+        table,
+        item,
+        condition="#version = :read",
+        names={"#version": "version"},
+        values={":read": read_version},
+        failed=LedgerChangedError,
+    )
+
+
+def entry_write(table: str, application_id: int, program_id: int, integration_id: str, entry: Entry) -> committer.Write:
+    """The entry, only once: its transaction id is its key."""
+    item: dict[str, Any] = {
+        "PK": member_pk(application_id, program_id, integration_id),
+        "SK": ENTRY_PREFIX + entry.transaction_id,
+        "type": entry.kind,
+        "subledger": entry.subledger,
+        "amount": entry.amount,
+        "name": entry.name,
+        "created": entry.created.isoformat(),
+    }
+    if entry.session_id is not None:
+        item["sessionId"] = entry.session_id
+    if entry.campaign_id is not None:
+        item["campaignId"] = entry.campaign_id
+    if entry.kind == "addition":
+        item["startDate"] = entry.starts.isoformat() if entry.starts else "on_action"
+        item["expiryDate"] = entry.expires.isoformat() if entry.expires else "unlimited"
+    else:
+        item["draws"] = msgspec.json.encode(list(entry.draws)).decode()
+        if entry.into_debt:
+            item["intoDebt"] = entry.into_debt
+    return committer.put(table, item, condition="attribute_not_exists(PK)", failed=LedgerChangedError)
+
+
+def entry_from_item(item: Mapping[str, Any]) -> Entry:
+    starts = item.get("startDate")
+    expires = item.get("expiryDate")
+    return Entry(
+        transaction_id=str(item["SK"])[len(ENTRY_PREFIX) :],
+        kind=str(item["type"]),
+        subledger=str(item.get("subledger", "")),
+        amount=Decimal(str(item["amount"])),
+        name=str(item.get("name", "")),
+        created=datetime.fromisoformat(str(item["created"])),
+        session_id=str(item["sessionId"]) if "sessionId" in item else None,
+        campaign_id=int(item["campaignId"]) if "campaignId" in item else None,
+        starts=datetime.fromisoformat(str(starts)) if starts and starts != "on_action" else None,
+        expires=datetime.fromisoformat(str(expires)) if expires and expires != "unlimited" else None,
+        draws=_draws_decoder.decode(str(item["draws"])) if "draws" in item else (),
+        into_debt=Decimal(str(item.get("intoDebt", 0))),
+    )

@@ -1,0 +1,93 @@
+"""An evaluation's loyalty changes applied to the customer's ledgers, in order (pure): what each ledger becomes,
+the entries to write, and the effects with their transaction ids, dates and, for a deduction, what it could take.
+A session settles them tentatively while it is open (its answer's `loyalty`) and for real at its close, where
+the ledgers and entries join the close's one transaction."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+
+import msgspec
+
+from patron.loyalty.items import Entry
+from patron.loyalty.ledger import Ledger, Lot, earn, spend
+from patron.loyalty.program import lot_dates, zone_of
+from patron.promotions.definitions import LoyaltyProgram
+from patron.promotions.effects import Effect
+from patron.promotions.evaluator import LoyaltyChange
+
+_NAMESPACE = uuid.UUID("5b0f1c1e-6c38-4f3e-9d0e-7a1b7c3f2a10")  # Patron's: transaction ids from business ids
+_LOYALTY_EFFECTS = ("addLoyaltyPoints", "deductLoyaltyPoints")
+
+
+class Settled(msgspec.Struct, frozen=True):
+    ledgers: dict[int, Ledger]  # by program id: those the changes touched, after them
+    entries: list[tuple[int, Entry]]  # (program id, entry)
+    effects: list[Effect]
+
+
+def transaction_id(business_id: str) -> str:
+    """A transaction's id, the same for every replay of what made it (a session's close, a management call)."""
+    return str(uuid.uuid5(_NAMESPACE, business_id))
+
+
+def settle(
+    changes: Sequence[LoyaltyChange],
+    effects: Sequence[Effect],
+    ledgers: Mapping[int, Ledger],
+    programs: Mapping[int, LoyaltyProgram],
+    now: datetime,
+    business_id: str,
+    session_id: str | None = None,
+) -> Settled:
+    """`business_id` names what makes the changes (`<application>:<session>:<version>` for a session's close);
+    the n-th change's transaction id derives from it and n. A deduction takes only what can be deducted (all
+    of it where the program allows negative balances); one that can take nothing leaves no effect."""
+    after: dict[int, Ledger] = {}
+    entries: list[tuple[int, Entry]] = []
+    settled: list[Effect | None] = []
+    pending = iter(changes)
+    for effect in effects:
+        if effect.effect_type not in _LOYALTY_EFFECTS:
+            settled.append(effect)
+            continue
+        change = next(pending)
+        program = programs[change.program_id]
+        ledger = after.get(change.program_id) or ledgers.get(change.program_id) or Ledger(as_of=now)
+        txn = transaction_id(f"{business_id}#{len(entries)}")
+        if change.add:
+            zone = zone_of(program.timezone)
+            starts, expires, validity = lot_dates(change.pending, change.validity, now, zone)
+            ledger = earn(ledger, change.subledger, Lot(txn, change.amount, starts, expires, validity), now)
+            entry = Entry(txn, "addition", change.subledger, change.amount, change.name, now, session_id,
+                          change.campaign_id, starts, expires)  # fmt: skip
+            props = msgspec.structs.replace(
+                effect.props,
+                transaction_uuid=txn,
+                start_date=starts.isoformat() if starts else None,
+                expiry_date=expires.isoformat() if expires else None,
+                awaits_activation=True if starts is None else None,
+                validity_duration=validity,
+            )
+        else:
+            spent = spend(
+                ledger,
+                change.subledger,
+                change.amount,
+                now,
+                allow_negative=program.allow_negative_balance,
+                partial=True,
+            )
+            if spent.deducted <= 0:
+                settled.append(None)
+                continue
+            ledger = spent.ledger
+            entry = Entry(txn, "subtraction", change.subledger, spent.deducted, change.name, now, session_id,
+                          change.campaign_id, draws=spent.draws, into_debt=spent.into_debt)  # fmt: skip
+            props = msgspec.structs.replace(effect.props, transaction_uuid=txn, value=spent.deducted)
+        after[change.program_id] = ledger
+        entries.append((change.program_id, entry))
+        settled.append(msgspec.structs.replace(effect, props=props))
+    return Settled(after, entries, [effect for effect in settled if effect is not None])

@@ -1,0 +1,139 @@
+"""A session's loyalty points (docs/loyalty.md): the ledgers its profile has in the programs the live campaigns
+change are read with the session; the evaluation's changes are settled against them, tentatively while the
+session is open (the effects answer what the close would do), and for real at the close, whose one transaction
+writes each changed ledger (conditional on the version read) and each entry (once: its transaction id derives
+from the session and its version)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import msgspec
+
+from patron.dynamo import committer
+from patron.loyalty import items
+from patron.loyalty.ledger import ReturnPolicy, give_back, revoke
+from patron.loyalty.settle import settle, transaction_id
+from patron.promotions.definitions import JoinPolicy
+from patron.promotions.effects import Effect, RollbackLoyaltyPointsProps
+from patron.promotions.evaluator import Evaluation
+from patron.promotions.ruleset import CompiledRuleset
+from patron.sessions.store import Read
+
+
+def missing(ruleset: CompiledRuleset | None, read: Read, profile_id: str | None) -> frozenset[int]:
+    """The programs whose ledgers of the session's profile the read lacks (an anonymous session has none)."""
+    if ruleset is None or not ruleset.loyalty or profile_id is None:
+        return frozenset()
+    return read.lacks_ledgers(ruleset.loyalty, profile_id)
+
+
+POINTS_EFFECTS = ("addLoyaltyPoints", "deductLoyaltyPoints")
+Written = tuple[int, items.Entry]  # (program id, entry): what a close wrote, kept with the session for its rollback
+
+
+def settled(
+    table: str,
+    application_id: int,
+    source: str,
+    session_id: str | None,
+    profile_id: str | None,
+    ruleset: CompiledRuleset,
+    evaluation: Evaluation,
+    effects: Sequence[Effect],
+    read: Read,
+    now: datetime,
+    closing: bool,
+) -> tuple[list[Effect], list[committer.Write], list[Written]]:
+    """The effects with their settled points and, `closing`, the writes that make them real and the entries
+    written. `source` names what makes the changes, the same on every replay: `<session id>:<version>` for a
+    session's close (a reopened session closes again at a later version), `event:<id>` for an event."""
+    if not evaluation.loyalty_changes or profile_id is None:
+        return list(effects), [], []
+    stored = {
+        program_id: items.ledger_from_item(read.ledgers.get(program_id), now)
+        for program_id in {change.program_id for change in evaluation.loyalty_changes}
+    }
+    business_id = f"{application_id}:{source}"
+    result = settle(
+        evaluation.loyalty_changes,
+        effects,
+        {program_id: one.ledger for program_id, one in stored.items()},
+        ruleset.programs,
+        now,
+        business_id,
+        session_id,
+    )
+    if not closing:
+        return result.effects, [], []
+    writes: list[committer.Write] = []
+    for program_id, ledger in result.ledgers.items():
+        before = stored[program_id]
+        joins = ruleset.programs[program_id].join_policy is not JoinPolicy.NOT_JOIN
+        joined = before.joined or (now.isoformat() if joins else None)
+        after = items.StoredLedger(ledger, before.version + 1, joined)
+        writes.append(items.ledger_write(table, application_id, program_id, profile_id, after, before.version))
+    for program_id, entry in result.entries:
+        writes.append(items.entry_write(table, application_id, program_id, profile_id, entry))
+    return result.effects, writes, result.entries
+
+
+def lacking_for_rollback(written: Sequence[Written], read: Read, profile_id: str | None) -> frozenset[int]:
+    """The programs whose ledgers a rollback of `written` needs and the read lacks."""
+    if not written or profile_id is None:
+        return frozenset()
+    return read.lacks_ledgers(frozenset(program_id for program_id, _ in written), profile_id)
+
+
+def rolled_back(
+    table: str,
+    application_id: int,
+    profile_id: str | None,
+    written: Sequence[Written],
+    ruleset: CompiledRuleset | None,
+    read: Read,
+    now: datetime,
+    closed_effects: Sequence[Effect],
+) -> tuple[list[Effect], list[committer.Write]]:
+    """A cancel's or reopen's rollback of what the close wrote: each addition taken back as the program's return
+    policy allows (`rollbackAddedLoyaltyPoints`, with what it took), each deduction given back to the lots it drew
+    (`rollbackDeductedLoyaltyPoints`); each rollback an entry of its own, keyed by a transaction id derived from
+    the one it rolls back. A program no longer in the live ruleset rolls back as `only_pending`. `closed_effects`:
+    the close's effects, whose n-th points effect is that of the n-th entry written (its campaign and rule name
+    the rollback's)."""
+    if not written or profile_id is None:
+        return [], []
+    stored = {program_id: items.ledger_from_item(read.ledgers.get(program_id), now) for program_id, _ in written}
+    ledgers = {program_id: one.ledger for program_id, one in stored.items()}
+    programs = ruleset.programs if ruleset is not None else {}
+    effects: list[Effect] = []
+    entries: list[Written] = []
+    points_effects = [effect for effect in closed_effects if effect.effect_type in POINTS_EFFECTS]
+    for (program_id, entry), effect in zip(written, points_effects, strict=True):
+        program = programs.get(program_id)
+        policy = ReturnPolicy(program.return_policy) if program is not None else ReturnPolicy.ONLY_PENDING
+        txn = transaction_id(f"{application_id}:{entry.transaction_id}:rollback")
+        ledger = ledgers[program_id]
+        if entry.kind == "addition":
+            ledger, took = revoke(ledger, entry.subledger, entry.transaction_id, entry.amount, now, policy)
+            if took <= 0:
+                continue
+            kind, effect_type = "subtraction", "rollbackAddedLoyaltyPoints"
+        else:
+            took = entry.amount
+            ledger = give_back(ledger, entry.subledger, entry.transaction_id, entry.draws, entry.into_debt, now)
+            kind, effect_type = "addition", "rollbackDeductedLoyaltyPoints"
+        ledgers[program_id] = ledger
+        rollback = items.Entry(txn, kind, entry.subledger, took, f"Rollback: {entry.name}", now, entry.session_id)
+        entries.append((program_id, rollback))
+        props = RollbackLoyaltyPointsProps(program_id, entry.subledger, took, profile_id, txn)
+        effects.append(msgspec.structs.replace(effect, effect_type=effect_type, props=props))
+    writes: list[committer.Write] = []
+    for program_id, ledger in ledgers.items():
+        before = stored[program_id]
+        after = items.StoredLedger(ledger, before.version + 1, before.joined)
+        writes.append(items.ledger_write(table, application_id, program_id, profile_id, after, before.version))
+    for program_id, entry in entries:
+        writes.append(items.entry_write(table, application_id, program_id, profile_id, entry))
+    return effects, writes

@@ -1,0 +1,62 @@
+"""Loyalty through the official talon-one-sdk IntegrationApi: a closed session's addLoyaltyPoints and
+deductLoyaltyPoints parse as the SDK's effect props, and get_loyalty_balances parses as its
+LoyaltyBalancesWithTiers, with tiers and at a future endDate; another application's key finds nothing."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import talon_one
+from talon_one.exceptions import NotFoundException
+
+from tests.contract.test_talon_one_sdk import base_url, integration_api
+from tests.integration.rulesets import publish
+from tests.integration.test_session_loyalty import EARN, PROGRAM, REDEEM
+
+__all__ = ["base_url"]  # the module's server fixture, shared
+
+
+def close(api: talon_one.IntegrationApi, customer: str, price: float) -> talon_one.IntegrationStateV2:
+    session = talon_one.NewCustomerSessionV2(
+        profileId=customer,
+        state="closed",
+        cartItems=[talon_one.CartItem(name="Bag", sku="BAG-1", quantity=1, price=price)],
+    )
+    request = talon_one.IntegrationRequest(customerSession=session)
+    return api.update_customer_session_v2(f"sdk-s-{uuid.uuid4().hex[:8]}", request)
+
+
+def test_points_effects_and_balances_parse_as_talon_ones(runtime, base_url, tenant, other_tenant):
+    definitions = {"settings": {"currency": "EUR"}, "loyaltyPrograms": [PROGRAM], "campaigns": [EARN, REDEEM]}
+    publish(runtime, tenant.application_id, definitions)
+    api = integration_api(base_url, tenant.key)
+    customer = f"sdk-{uuid.uuid4().hex[:8]}"
+
+    earned = close(api, customer, 1200)
+    [added] = [effect for effect in earned.effects or [] if effect.effect_type == "addLoyaltyPoints"]
+    props = talon_one.AddLoyaltyPointsEffectProps.from_dict(added.props)
+    assert props is not None
+    assert (props.program_id, props.value, props.recipient_integration_id) == (1, 1200, customer)
+    assert props.expiry_date is not None and props.start_date is not None and props.transaction_uuid
+
+    spent = close(api, customer, 5)
+    [deducted] = [effect for effect in spent.effects or [] if effect.effect_type == "deductLoyaltyPoints"]
+    taken = talon_one.DeductLoyaltyPointsEffectProps.from_dict(deducted.props)
+    assert taken is not None
+    assert (taken.program_id, taken.value, taken.name) == (1, 500, "Paid with points")
+
+    balances = api.get_loyalty_balances(1, customer, include_tiers=True)
+    assert isinstance(balances, talon_one.LoyaltyBalancesWithTiers) and balances.balance is not None
+    assert balances.balance.current_tier is not None
+    assert (balances.balance.active_points, balances.balance.spent_points) == (700, 500)
+    assert balances.balance.current_tier.name == "Silver" and balances.balance.next_tier_name == "Gold"
+    assert balances.balance.points_to_next_tier == 300
+
+    later = api.get_loyalty_balances(1, customer, end_date=datetime.now(UTC) + timedelta(days=400))
+    assert later.balance is not None
+    assert (later.balance.active_points, later.balance.expired_points) == (0, 700)
+
+    with pytest.raises(NotFoundException):
+        integration_api(base_url, other_tenant.key).get_loyalty_balances(1, customer)

@@ -1,0 +1,274 @@
+"""Loyalty points in Talon.One customer sessions, through the local runtime against DynamoDB Local: an open session
+answers the points it would add (nothing is written), its close adds them once (a replay adds nothing), a later
+session deducts only what the balance holds, and the balances route answers what Talon.One's does, at any
+instant, with tiers; another application's program and member are not found."""
+
+from __future__ import annotations
+
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from patron.dynamo import codec
+from patron.loyalty import items
+from tests.conftest import Tenant, new_tenant
+from tests.integration.rulesets import publish
+
+PROGRAM = {
+    "id": 1,
+    "name": "main",
+    "title": "Main program",
+    "defaultValidity": "365D",
+    "tiers": [{"name": "Silver", "minPoints": 0}, {"name": "Gold", "minPoints": 1000}],
+    "timezone": "Europe/Rome",
+}
+EARN = {
+    "id": 20,
+    "name": "A point per euro",
+    "features": ["loyalty"],
+    "rules": [
+        {
+            "title": "Points on every purchase",
+            "condition": "session.cartItemTotal >= 10",
+            "effects": [{"type": "addLoyaltyPoints", "programId": 1, "value": "floor(session.total)"}],
+        }
+    ],
+}
+REDEEM = {
+    "id": 21,
+    "name": "Small carts pay with points",
+    "features": ["loyalty"],
+    "rules": [
+        {
+            "title": "Pay with points",
+            "condition": "session.cartItemTotal < 10",
+            "effects": [{"type": "deductLoyaltyPoints", "programId": 1, "value": "500", "name": "Paid with points"}],
+        }
+    ],
+}
+
+
+def loyalty_tenant(runtime: Any) -> Tenant:
+    tenant = new_tenant(runtime)
+    definitions = {"settings": {"currency": "EUR"}, "loyaltyPrograms": [PROGRAM], "campaigns": [EARN, REDEEM]}
+    publish(runtime, tenant.application_id, definitions)
+    return tenant
+
+
+def session(runtime: Any, tenant: Tenant, session_id: str, customer: str, price: float, state: str = "open") -> Any:
+    body = {
+        "customerSession": {
+            "profileId": customer,
+            "state": state,
+            "cartItems": [{"sku": "sku-1", "price": price, "quantity": 1}],
+        }
+    }
+    answer = runtime.request("PUT", f"/v2/customer_sessions/{session_id}", headers=tenant.headers, body=body)
+    assert answer.status == 200, answer.body
+    return answer.json()
+
+
+def balances(runtime: Any, tenant: Tenant, customer: str, query: str = "", program: int = 1) -> Any:
+    path = f"/v1/loyalty_programs/{program}/profile/{customer}/balances{query}"
+    return runtime.request("GET", path, headers=tenant.headers)
+
+
+def points_effects(answer: dict[str, Any]) -> list[dict[str, Any]]:
+    kinds = ("addLoyaltyPoints", "deductLoyaltyPoints")
+    return [effect for effect in answer["effects"] if effect["effectType"] in kinds]
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+def test_a_close_adds_the_points_an_open_session_announced_and_the_balance_shows_them(runtime):
+    tenant, customer, session_id = loyalty_tenant(runtime), new_id("c"), new_id("s")
+    opened = session(runtime, tenant, session_id, customer, 123.45)
+    [announced] = points_effects(opened)
+    assert announced["props"]["value"] == 123
+    assert announced["props"]["programId"] == 1 and announced["props"]["recipientIntegrationId"] == customer
+    assert announced["props"]["transactionUUID"]
+    assert balances(runtime, tenant, customer).json()["balance"]["activePoints"] == 0  # tentative only
+
+    closed = session(runtime, tenant, session_id, customer, 123.45, state="closed")
+    [added] = points_effects(closed)
+    assert added["props"]["value"] == 123
+    expiry = datetime.fromisoformat(added["props"]["expiryDate"])
+    assert timedelta(days=364) < expiry - datetime.now(UTC) <= timedelta(days=365)
+    balance = balances(runtime, tenant, customer, "?includeTiers=true").json()["balance"]
+    assert balance["activePoints"] == 123 and balance["pendingPoints"] == 0
+    assert balance["currentTier"] == {"id": 1, "name": "Silver"}
+    assert balance["nextTierName"] == "Gold" and balance["pointsToNextTier"] == 877
+
+    # The entry is keyed by its transaction id: written once.
+    entry = runtime.dynamodb_client().get_item(
+        TableName=runtime.table_names["LedgersTable"],
+        Key=codec.to_item(
+            {
+                "PK": items.member_pk(tenant.application_id, 1, customer),
+                "SK": items.ENTRY_PREFIX + added["props"]["transactionUUID"],
+            }
+        ),
+        ConsistentRead=True,
+    )
+    assert codec.from_item(entry["Item"])["amount"] == 123
+
+    # A year on, the points have expired, whether or not anything ran meanwhile.
+    later = (datetime.now(UTC) + timedelta(days=366)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    projected = balances(runtime, tenant, customer, f"?endDate={later}").json()["balance"]
+    assert projected["activePoints"] == 0 and projected["expiredPoints"] == 123
+
+
+def test_a_replayed_close_adds_the_points_once(runtime):
+    tenant, customer, session_id = loyalty_tenant(runtime), new_id("c"), new_id("s")
+    body = {
+        "customerSession": {
+            "profileId": customer,
+            "state": "closed",
+            "cartItems": [{"sku": "sku-1", "price": 40, "quantity": 1}],
+        }
+    }
+    headers = {**tenant.headers, "Idempotency-Key": new_id("k")}
+    path = f"/v2/customer_sessions/{session_id}"
+    first = runtime.request("PUT", path, headers=headers, body=body)
+    replayed = runtime.request("PUT", path, headers=headers, body=body)
+    assert first.status == replayed.status == 200
+    again = runtime.request("PUT", path, headers=tenant.headers, body=body)  # a second close: refused
+    assert again.status == 400
+    assert balances(runtime, tenant, customer).json()["balance"]["activePoints"] == 40
+
+
+def test_a_deduction_takes_only_what_the_balance_holds(runtime):
+    tenant, customer = loyalty_tenant(runtime), new_id("c")
+    session(runtime, tenant, new_id("s"), customer, 300, state="closed")
+    spent = session(runtime, tenant, new_id("s"), customer, 5, state="closed")
+    [deducted] = points_effects(spent)
+    assert deducted["effectType"] == "deductLoyaltyPoints"
+    assert deducted["props"]["value"] == 300 and deducted["props"]["name"] == "Paid with points"
+    balance = balances(runtime, tenant, customer).json()["balance"]
+    assert balance["activePoints"] == 0 and balance["spentPoints"] == 300 and balance["negativePoints"] == 0
+    # Nothing left: a deduction takes nothing and answers no effect.
+    assert points_effects(session(runtime, tenant, new_id("s"), customer, 5, state="closed")) == []
+
+
+def test_concurrent_closes_of_one_member_add_exactly_the_points_of_those_that_closed(runtime):
+    """Closes racing on one member's ledger: each either closes with its points or answers 409 (nothing
+    written); the balance is exactly the points of those that closed."""
+    tenant = loyalty_tenant(runtime)
+    for _ in range(ROUNDS):
+        customer = new_id("c")
+        closed = _race(runtime, tenant, customer)
+        assert closed >= 1
+        assert balances(runtime, tenant, customer).json()["balance"]["activePoints"] == 10 * closed
+
+
+ROUNDS = 4
+
+
+def _race(runtime: Any, tenant: Tenant, customer: str) -> int:
+    def close(number: int) -> int:
+        body = {
+            "customerSession": {
+                "profileId": customer,
+                "state": "closed",
+                "cartItems": [{"sku": "sku-1", "price": 10, "quantity": 1}],
+            }
+        }
+        answer = runtime.request("PUT", f"/v2/customer_sessions/{new_id('s')}", headers=tenant.headers, body=body)
+        assert answer.status in (200, 409), answer.body
+        return 1 if answer.status == 200 else 0
+
+    with ThreadPoolExecutor(8) as pool:
+        return sum(pool.map(close, range(8)))
+
+
+def test_an_unknown_program_member_or_another_applications_are_not_found(runtime):
+    tenant, other, customer = loyalty_tenant(runtime), loyalty_tenant(runtime), new_id("c")
+    session(runtime, tenant, new_id("s"), customer, 50, state="closed")
+    assert balances(runtime, tenant, customer, program=2).status == 404
+    assert balances(runtime, tenant, "nobody").json()["code"] == "profile_not_found"
+    assert balances(runtime, other, customer).status == 404  # the member is the other application's
+    assert balances(runtime, tenant, customer, program=0).status in (400, 404)
+    bad = balances(runtime, tenant, customer, "?endDate=yesterday")
+    assert bad.status == 400 and "query.endDate" in bad.body.decode()
+
+
+def test_an_event_adds_its_points_at_once(runtime):
+    tenant, customer = new_tenant(runtime), new_id("c")
+    review = {
+        "id": 30,
+        "name": "Points for a review",
+        "features": ["loyalty"],
+        "rules": [
+            {
+                "title": "A review",
+                "condition": 'event.type == "review_written"',
+                "effects": [{"type": "addLoyaltyPoints", "programId": 1, "value": "50", "name": "Review"}],
+            }
+        ],
+    }
+    publish(runtime, tenant.application_id, {"loyaltyPrograms": [PROGRAM], "campaigns": [review]})
+    body = {"type": "review_written", "profileId": customer, "attributes": {}}
+    answer = runtime.request("POST", "/v2/events", headers=tenant.headers, body=body)
+    assert answer.status == 200, answer.body
+    [added] = points_effects(answer.json())
+    assert added["props"]["value"] == 50 and added["props"]["transactionUUID"]
+    assert balances(runtime, tenant, customer).json()["balance"]["activePoints"] == 50
+
+
+def cancel(runtime: Any, tenant: Tenant, session_id: str) -> Any:
+    body = {"customerSession": {"state": "cancelled"}}
+    answer = runtime.request("PUT", f"/v2/customer_sessions/{session_id}", headers=tenant.headers, body=body)
+    assert answer.status == 200, answer.body
+    return answer.json()
+
+
+def rollbacks(answer: dict[str, Any]) -> list[tuple[str, Any]]:
+    kinds = ("rollbackAddedLoyaltyPoints", "rollbackDeductedLoyaltyPoints")
+    return [(e["effectType"], e["props"]["value"]) for e in answer["effects"] if e["effectType"] in kinds]
+
+
+def tenant_with_policy(runtime: Any, policy: str) -> Tenant:
+    tenant = new_tenant(runtime)
+    program = {**PROGRAM, "returnPolicy": policy}
+    publish(runtime, tenant.application_id, {"loyaltyPrograms": [program], "campaigns": [EARN, REDEEM]})
+    return tenant
+
+
+def test_a_cancel_takes_back_the_points_as_the_return_policy_allows(runtime):
+    within, only_pending = tenant_with_policy(runtime, "within_balance"), loyalty_tenant(runtime)
+    for tenant, expected, left in ((within, [("rollbackAddedLoyaltyPoints", 100)], 0), (only_pending, [], 100)):
+        customer, session_id = new_id("c"), new_id("s")
+        session(runtime, tenant, session_id, customer, 100, state="closed")
+        assert rollbacks(cancel(runtime, tenant, session_id)) == expected
+        assert balances(runtime, tenant, customer).json()["balance"]["activePoints"] == left
+
+
+def test_within_balance_takes_back_only_what_is_left_after_spending(runtime):
+    tenant, customer, earning = tenant_with_policy(runtime, "within_balance"), new_id("c"), new_id("s")
+    session(runtime, tenant, earning, customer, 800, state="closed")
+    session(runtime, tenant, new_id("s"), customer, 5, state="closed")  # spends 500
+    assert rollbacks(cancel(runtime, tenant, earning)) == [("rollbackAddedLoyaltyPoints", 300)]
+    balance = balances(runtime, tenant, customer).json()["balance"]
+    assert balance["activePoints"] == 0 and balance["spentPoints"] == 500
+
+
+def test_a_cancelled_deduction_gives_the_points_back_and_a_reopened_close_earns_once(runtime):
+    tenant, customer, earning, spending = (
+        tenant_with_policy(runtime, "within_balance"),
+        new_id("c"),
+        *(new_id("s") for _ in range(2)),
+    )
+    session(runtime, tenant, earning, customer, 600, state="closed")
+    session(runtime, tenant, spending, customer, 5, state="closed")
+    assert rollbacks(cancel(runtime, tenant, spending)) == [("rollbackDeductedLoyaltyPoints", 500)]
+    balance = balances(runtime, tenant, customer).json()["balance"]
+    assert balance["activePoints"] == 600 and balance["spentPoints"] == 0
+
+    reopened = runtime.request("PUT", f"/v2/customer_sessions/{earning}/reopen", headers=tenant.headers)
+    assert reopened.status == 200, reopened.body
+    assert rollbacks(reopened.json()) == [("rollbackAddedLoyaltyPoints", 600)]
+    session(runtime, tenant, earning, customer, 600, state="closed")
+    assert balances(runtime, tenant, customer).json()["balance"]["activePoints"] == 600
