@@ -4,7 +4,7 @@ returns), tracked events, coupon reservations, referral codes created for advoca
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -21,8 +21,8 @@ from patron.http import subjects
 from patron.http.api import Request, Response, RestApi
 from patron.idempotency.service import IdempotencyStore
 from patron.idempotency.wiring import idempotency_store
-from patron.loyalty.service import LoyaltyService
-from patron.loyalty.wire import BalancesView
+from patron.loyalty.service import LoyaltyService, ProgramNotFoundError, tentative_view
+from patron.loyalty.wire import BalancesView, LoyaltyView
 from patron.observability import api_handler
 from patron.orders.repository import DynamoOrderRepository
 from patron.profiles import talon as profile_wire
@@ -123,6 +123,16 @@ def _state(outcome: Outcome, content: set[str], application_id: int) -> wire.Int
         state.coupons = [coupon_wire.coupon_view(coupon) for coupon in outcome.coupons]
     if "referral" in content and outcome.referral is not None:
         state.referral = referral_wire.referral_view(outcome.referral)
+    if "loyalty" in content:
+        now = datetime.now(UTC)
+        state.loyalty = LoyaltyView(
+            programs={
+                str(ledgers.program.id): tentative_view(
+                    ledgers.program, ledgers.before, ledgers.after, now, ledgers.joined
+                )
+                for ledgers in outcome.loyalty
+            }
+        )
     if "triggeredCampaigns" in content:
         state.triggered_campaigns = _triggered(application_id, outcome.stored.ruleset_version, outcome.triggered)
     if "event" in content:
@@ -412,8 +422,8 @@ def get_loyalty_balances(request: Request) -> BalancesView:
 
 
 def _program_id(request: Request) -> int:
+    """A path's program id; anything that is not one names no program (404), as a version path does."""
     raw = request.path_params["loyaltyProgramId"]
     if not raw.isascii() or not raw.isdigit() or len(raw) > 10:
-        message = "A loyalty program id is a whole number."
-        raise ValidationError(message, [FieldIssue("path.loyaltyProgramId", "invalid_value", message)])
+        raise ProgramNotFoundError()
     return int(raw)

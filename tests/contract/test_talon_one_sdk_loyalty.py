@@ -24,7 +24,7 @@ def close(api: talon_one.IntegrationApi, customer: str, price: float) -> talon_o
         state="closed",
         cartItems=[talon_one.CartItem(name="Bag", sku="BAG-1", quantity=1, price=price)],
     )
-    request = talon_one.IntegrationRequest(customerSession=session)
+    request = talon_one.IntegrationRequest(customerSession=session, responseContent=["loyalty"])
     return api.update_customer_session_v2(f"sdk-s-{uuid.uuid4().hex[:8]}", request)
 
 
@@ -40,6 +40,8 @@ def test_points_effects_and_balances_parse_as_talon_ones(runtime, base_url, tena
     assert props is not None
     assert (props.program_id, props.value, props.recipient_integration_id) == (1, 1200, customer)
     assert props.expiry_date is not None and props.start_date is not None and props.transaction_uuid
+    assert earned.loyalty is not None and isinstance(earned.loyalty.programs["1"], talon_one.LoyaltyProgramLedgers)
+    assert earned.loyalty.programs["1"].ledger.tentative_current_balance == 1200
 
     spent = close(api, customer, 5)
     [deducted] = [effect for effect in spent.effects or [] if effect.effect_type == "deductLoyaltyPoints"]

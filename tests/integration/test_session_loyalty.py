@@ -272,3 +272,20 @@ def test_a_cancelled_deduction_gives_the_points_back_and_a_reopened_close_earns_
     assert rollbacks(reopened.json()) == [("rollbackAddedLoyaltyPoints", 600)]
     session(runtime, tenant, earning, customer, 600, state="closed")
     assert balances(runtime, tenant, customer).json()["balance"]["activePoints"] == 600
+
+
+def test_an_open_session_answers_its_customers_tentative_balances(runtime):
+    tenant, customer = loyalty_tenant(runtime), new_id("c")
+    session(runtime, tenant, new_id("s"), customer, 200, state="closed")
+    body = {
+        "customerSession": {"profileId": customer, "cartItems": [{"sku": "sku-1", "price": 50, "quantity": 1}]},
+        "responseContent": ["loyalty"],
+    }
+    answer = runtime.request("PUT", f"/v2/customer_sessions/{new_id('s')}", headers=tenant.headers, body=body)
+    assert answer.status == 200, answer.body
+    program = answer.json()["loyalty"]["programs"]["1"]
+    assert (program["id"], program["name"]) == (1, "main")
+    ledger = program["ledger"]
+    assert ledger["currentBalance"] == 200 and ledger["tentativeCurrentBalance"] == 250
+    assert ledger["currentTier"] == {"id": 1, "name": "Silver"} and ledger["pointsToNextTier"] == 800
+    assert balances(runtime, tenant, customer).json()["balance"]["activePoints"] == 200  # nothing written

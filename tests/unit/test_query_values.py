@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -95,3 +97,26 @@ def test_a_cursor_naming_no_storable_key_is_refused(sort_key):
         cursor_codec.decode(cursor_codec.encode(sort_key), "ORDER#")
     assert caught.value.details[0].path == "query.cursor"
     assert cursor_codec.decode(cursor_codec.encode("ORDER#1"), "ORDER#") == "ORDER#1"
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("2026-12-31", datetime(2026, 12, 31, tzinfo=UTC)),
+        ("2026-12-31T10:00:00Z", datetime(2026, 12, 31, 10, tzinfo=UTC)),
+        ("2026-12-31t10:00z", datetime(2026, 12, 31, 10, tzinfo=UTC)),
+        ("2026-12-31T10:00:00.123456789+01:00", datetime(2026, 12, 31, 9, 0, 0, 123456, tzinfo=UTC)),
+        ("2026-12-31T10:00:00.123456+0000", datetime(2026, 12, 31, 10, 0, 0, 123456, tzinfo=UTC)),  # the SDK's
+    ],
+)
+def test_an_instant_is_an_rfc_3339_date_time_or_a_date(raw: str, expected: datetime) -> None:
+    assert query.instant({"endDate": raw}, "endDate") == expected
+
+
+@pytest.mark.parametrize(
+    "raw", ["yesterday", "2026-02-30", "2026-12-31T10:00:00", "2026-12-31T25:00:00Z", "\u0662\u0660\u0662\u0666-12-31"]
+)
+def test_what_is_not_an_instant_is_refused_naming_the_parameter(raw: str) -> None:
+    with pytest.raises(ValidationError) as refused:
+        query.instant({"endDate": raw}, "endDate")
+    assert refused.value.details[0].path == "query.endDate"

@@ -14,7 +14,14 @@ import pytest
 
 from patron.dynamo import codec
 from patron.dynamo.committer import Write
-from patron.promotions.definitions import Campaign, EvaluationGroup, EvaluationMode, Ruleset, Settings
+from patron.promotions.definitions import (
+    Campaign,
+    EvaluationGroup,
+    EvaluationMode,
+    LoyaltyProgram,
+    Ruleset,
+    Settings,
+)
 from patron.promotions.loading import merge
 from patron.promotions.management import (
     RulesetInvalidError,
@@ -118,6 +125,18 @@ def test_the_plan_sees_groups_added_removed_retyped_and_reordered():
     proposed = Ruleset(evaluation_groups=[exclusive, EvaluationGroup("a"), EvaluationGroup("d")])
     groups = plan(live, 1, proposed).groups
     assert (groups.added, groups.removed, groups.changed, groups.reordered) == (("d",), ("c",), ("b",), True)
+
+
+def test_the_plan_sees_loyalty_programs_added_removed_and_changed():
+    def program(program_id: int, **fields: Any) -> LoyaltyProgram:
+        return msgspec.convert({"id": program_id, "name": f"p{program_id}", **fields}, LoyaltyProgram)
+
+    live = Ruleset(loyalty_programs=[program(1), program(2)])
+    proposed = Ruleset(loyalty_programs=[program(1, defaultValidity="365D"), program(3)])
+    changes = plan(live, 1, proposed)
+    assert changes.changed
+    assert changes.programs == ((1, "p1", "changed"), (3, "p3", "added"), (2, "p2", "removed"))
+    assert not plan(proposed, 2, proposed).changed
 
 
 def test_a_default_written_out_is_no_change():

@@ -175,7 +175,7 @@ class EventService:
         plan: list[committer.Write] = []
         if evaluation is not None and ruleset is not None:
             # An event's points are written at once, as its other effects are.
-            settled, points, _ = loyalty.settled(
+            points = loyalty.settled(
                 self._store.ledgers,
                 application_id,
                 f"event:{event_id}",
@@ -188,8 +188,8 @@ class EventService:
                 now,
                 closing=True,
             )
-            evaluation = msgspec.structs.replace(evaluation, effects=settled)
-            plan += points
+            evaluation = msgspec.structs.replace(evaluation, effects=points.effects)
+            plan += points.writes
             snapshot_subjects = self._snapshot(event_id, event, profile, {}).subjects
             plan += counters.consumption_writes(
                 self._store.ledgers, application_id, ruleset, evaluation.consumption, snapshot_subjects, now

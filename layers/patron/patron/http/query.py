@@ -68,13 +68,13 @@ def cursor(query: Mapping[str, str], name: str = "cursor") -> str | None:
 
 
 _INSTANT = re.compile(
-    r"[0-9]{4}-[0-9]{2}-[0-9]{2}([Tt ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?([Zz]|[+-][0-9]{2}:[0-9]{2}))?"
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}([Tt ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?([Zz]|[+-][0-9]{2}:?[0-9]{2}))?"
 )
 
 
 def instant(query: Mapping[str, str], name: str) -> datetime | None:
     """An RFC 3339 date-time with an offset, or a date (its midnight in UTC, as Talon.One reads one); None when
-    absent."""
+    absent. An offset without its colon (`+0000`) is taken too: the official talon-one-sdk sends dates so."""
     raw = query.get(name)
     if raw is None:
         return None

@@ -12,9 +12,9 @@ from patron.clock import Clock
 from patron.dynamo import codec
 from patron.errors import FieldIssue, NotFoundError, ValidationError
 from patron.loyalty import items
-from patron.loyalty.ledger import Balance, advance
+from patron.loyalty.ledger import Balance, Ledger, advance
 from patron.loyalty.program import tier_of
-from patron.loyalty.wire import BalancesView, BalanceView, TierView
+from patron.loyalty.wire import BalancesView, BalanceView, LedgerInfoView, ProgramLedgersView, TierView
 from patron.profiles.keys import PROFILE_SK, profile_pk
 from patron.promotions.definitions import LoyaltyProgram
 from patron.promotions.store import LiveRulesets, live_version, pointer_key
@@ -58,13 +58,13 @@ class LoyaltyService:
         stored = items.ledger_from_item(ledger_item, now)
         if at < stored.ledger.as_of:
             message = "endDate before the member's last change is not answered yet: give a later one, or none."
-            raise ValidationError(message, [FieldIssue("endDate", "end_date_too_early", message)])
+            raise ValidationError(message, [FieldIssue("query.endDate", "end_date_too_early", message)])
         ledger = advance(stored.ledger, at)
         tiers = program.tiers if include_tiers else []
         if subledger is not None:
             if subledger and subledger not in program.subledgers:
                 message = f"Program {program_id} has no subledger {subledger!r}."
-                raise ValidationError(message, [FieldIssue("subledgerId", "unknown_subledger", message)])
+                raise ValidationError(message, [FieldIssue("query.subledgerId", "unknown_subledger", message)])
             return BalancesView(balance=_view(ledger.balance(subledger), at, tiers))
         subledgers = {name: _view(ledger.balance(name), at, []) for name in program.subledgers}
         return BalancesView(balance=_view(ledger.balance(""), at, tiers), subledger_balances=subledgers)
@@ -125,3 +125,35 @@ def _view(balance: Balance, at: datetime, tiers: list[Any]) -> BalanceView:
         view.next_tier_name = following.name
         view.points_to_next_tier = max(following.min_points - active, Decimal(0))
     return view
+
+
+def tentative_view(
+    program: LoyaltyProgram, before: Ledger, after: Ledger, now: datetime, joined: str | None
+) -> ProgramLedgersView:
+    """A program's ledgers as a session answers them: `before` is the stored ledger, `after` with the session's
+    own changes settled (tentatively while it is open; what the close wrote once it is closed)."""
+
+    def info(subledger: str, tiers: list[Any]) -> LedgerInfoView:
+        now_balance, then = before.balance(subledger), after.balance(subledger)
+        view = _view(now_balance, now, tiers)
+        return LedgerInfoView(
+            current_balance=view.active_points,
+            pending_balance=view.pending_points,
+            negative_balance=view.negative_points,
+            tentative_current_balance=then.active_points(now),
+            tentative_pending_balance=then.pending_points(now),
+            tentative_negative_balance=then.debt,
+            expired_balance=Decimal(0),
+            spent_balance=Decimal(0),
+            current_tier=view.current_tier,
+            points_to_next_tier=view.points_to_next_tier,
+        )
+
+    return ProgramLedgersView(
+        id=program.id,
+        title=program.title or program.name,
+        name=program.name,
+        ledger=info("", program.tiers),
+        join_date=joined,
+        sub_ledgers={name: info(name, []) for name in program.subledgers},
+    )

@@ -13,9 +13,9 @@ import msgspec
 
 from patron.dynamo import committer
 from patron.loyalty import items
-from patron.loyalty.ledger import ReturnPolicy, give_back, revoke
+from patron.loyalty.ledger import Ledger, ReturnPolicy, advance, give_back, revoke
 from patron.loyalty.settle import settle, transaction_id
-from patron.promotions.definitions import JoinPolicy
+from patron.promotions.definitions import JoinPolicy, LoyaltyProgram
 from patron.promotions.effects import Effect, RollbackLoyaltyPointsProps
 from patron.promotions.evaluator import Evaluation
 from patron.promotions.ruleset import CompiledRuleset
@@ -33,6 +33,22 @@ POINTS_EFFECTS = ("addLoyaltyPoints", "deductLoyaltyPoints")
 Written = tuple[int, items.Entry]  # (program id, entry): what a close wrote, kept with the session for its rollback
 
 
+class Points(msgspec.Struct, frozen=True):
+    effects: list[Effect]  # with their settled points
+    writes: list[committer.Write] = []  # at a close or an event: the ledgers and entries
+    written: list[Written] = []
+    after: dict[int, Ledger] = {}  # the ledgers the changes touched, after them (tentative in an open session)
+
+
+class ProgramLedgers(msgspec.Struct, frozen=True):
+    """A program's ledger of the session's customer, as stored and with the session's changes."""
+
+    program: LoyaltyProgram
+    before: Ledger
+    after: Ledger
+    joined: str | None
+
+
 def settled(
     table: str,
     application_id: int,
@@ -45,12 +61,12 @@ def settled(
     read: Read,
     now: datetime,
     closing: bool,
-) -> tuple[list[Effect], list[committer.Write], list[Written]]:
+) -> Points:
     """The effects with their settled points and, `closing`, the writes that make them real and the entries
     written. `source` names what makes the changes, the same on every replay: `<session id>:<version>` for a
     session's close (a reopened session closes again at a later version), `event:<id>` for an event."""
     if not evaluation.loyalty_changes or profile_id is None:
-        return list(effects), [], []
+        return Points(list(effects))
     stored = {
         program_id: items.ledger_from_item(read.ledgers.get(program_id), now)
         for program_id in {change.program_id for change in evaluation.loyalty_changes}
@@ -66,7 +82,7 @@ def settled(
         session_id,
     )
     if not closing:
-        return result.effects, [], []
+        return Points(result.effects, after=result.ledgers)
     writes: list[committer.Write] = []
     for program_id, ledger in result.ledgers.items():
         before = stored[program_id]
@@ -76,7 +92,21 @@ def settled(
         writes.append(items.ledger_write(table, application_id, program_id, profile_id, after, before.version))
     for program_id, entry in result.entries:
         writes.append(items.entry_write(table, application_id, program_id, profile_id, entry))
-    return result.effects, writes, result.entries
+    return Points(result.effects, writes, result.entries, result.ledgers)
+
+
+def ledgers(
+    ruleset: CompiledRuleset | None, read: Read, profile_id: str | None, after: dict[int, Ledger], now: datetime
+) -> list[ProgramLedgers]:
+    """The customer's ledgers in the programs the live campaigns change (the session's `loyalty` answer)."""
+    if ruleset is None or profile_id is None or read.ledger_holder != profile_id:
+        return []
+    found = []
+    for program_id in sorted(ruleset.loyalty & read.ledgers_read):
+        stored = items.ledger_from_item(read.ledgers.get(program_id), now)
+        before = advance(stored.ledger, now)
+        found.append(ProgramLedgers(ruleset.programs[program_id], before, after.get(program_id, before), stored.joined))
+    return found
 
 
 def lacking_for_rollback(written: Sequence[Written], read: Read, profile_id: str | None) -> frozenset[int]:

@@ -50,6 +50,7 @@ from patron.promotions.stored import storable_attributes
 from patron.promotions.webhooks import webhook_records
 from patron.referrals.model import Referral
 from patron.sessions import coupons, cycle, loyalty, orders, referrals
+from patron.sessions.loyalty import ProgramLedgers
 from patron.sessions.model import (
     UNSET,
     Session,
@@ -118,6 +119,7 @@ class Outcome(msgspec.Struct):
     created_coupons: list[Coupon] = msgspec.field(default_factory=list)  # what the close's `createCoupon` effects made
     created_referrals: list[Referral] = msgspec.field(default_factory=list)  # what its `createReferral` effects made
     referral: Referral | None = None  # the referral the session's code names (`referral`)
+    loyalty: list[ProgramLedgers] = msgspec.field(default_factory=list)  # the customer's ledgers (`loyalty`)
 
 
 class _Decision(msgspec.Struct):
@@ -396,11 +398,10 @@ class SessionService:
         else:
             needed_keys = frozenset()
         effects = evaluation.effects if evaluation else []
-        points: list[committer.Write] = []
-        written: list[loyalty.Written] = []
+        points = loyalty.Points(effects)
         if evaluation is not None and ruleset is not None:
             closing = change.state is SessionState.CLOSED
-            effects, points, written = loyalty.settled(
+            points = loyalty.settled(
                 self._store.ledgers,
                 application_id,
                 f"{session_id}:{session.version}",
@@ -413,6 +414,7 @@ class SessionService:
                 now,
                 closing,
             )
+            effects = points.effects
         failures = evaluation.failures if evaluation else []
         triggered = [campaign.id for campaign in evaluation.triggered] if evaluation else []
         version = ruleset.version if ruleset else None
@@ -439,10 +441,10 @@ class SessionService:
             consumed = dict(evaluation.consumption) if evaluation else {}
             paid = session.total - sum((effect.discount for effect in effects), Decimal(0))
             counted = paid if profile_id is not None else None
-            kept = StoredSession(session, effects, consumed, counted, version, loyalty=written)
+            kept = StoredSession(session, effects, consumed, counted, version, loyalty=points.written)
             plan.append(self._store.session_write(application_id, kept, read_version))
             plan += creating
-            plan += points
+            plan += points.writes
             plan += self._consume(application_id, ruleset, kept, now)
             holds_on = ruleset is not None and ruleset.ruleset.settings.coupon_hold_seconds > 0
             plan += coupons.redemption_writes(
@@ -484,6 +486,7 @@ class SessionService:
         outcome.created_coupons = made
         outcome.created_referrals = referred
         outcome.referral = referrals.named(session.referral_code, read, ruleset)
+        outcome.loyalty = loyalty.ledgers(ruleset, read, profile_id, points.after, now)
         return _Decision(outcome, plan, needed=needed_keys)
 
     def _consume(

@@ -198,6 +198,7 @@ class IntegrationStateV2(msgspec.Struct, rename="camel"):
     rule_failure_reasons: list[RuleFailureReason] | UnsetType = UNSET
     coupons: list[CouponView] | UnsetType = UNSET
     referral: Any | UnsetType = UNSET  # patron.referrals.wire.ReferralView
+    loyalty: Any | UnsetType = UNSET  # patron.loyalty.wire.LoyaltyView
     campaign_eligibility: list[CampaignEligibility] | UnsetType = UNSET
     event: Event | UnsetType = UNSET
     return_: Return | UnsetType = msgspec.field(default=UNSET, name="return")
