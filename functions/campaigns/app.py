@@ -1,5 +1,6 @@
 """The management API: an application's campaigns as published ruleset versions (plan, simulate, publish, history,
-show, roll back) and their coupons (create, import, show, list a batch). Only a `management` key reaches these routes
+show, roll back), their coupons (create, import, show, list a batch), and loyalty points changed by hand (add,
+deduct, transfer). Only a `management` key reaches these routes
 (the authorizer refuses every other scope, and the routes check again)."""
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from typing import Any
 import msgspec
 
 from patron.applications.model import Scope
+from patron.clock import SystemClock
 from patron.coupons import csvimport
 from patron.coupons import wire as coupon_wire
 from patron.coupons.service import CouponService
@@ -17,10 +19,14 @@ from patron.coupons.wiring import coupon_service
 from patron.dynamo.client import dynamodb_client
 from patron.errors import ForbiddenError
 from patron.http.api import Request, Response, RestApi
+from patron.loyalty import wire as loyalty_wire
+from patron.loyalty.manual import Done, LoyaltyDesk, ManualChange
+from patron.loyalty.service import ProgramNotFoundError
 from patron.observability import api_handler
 from patron.promotions import wire
 from patron.promotions.management import UNSET, BasedOn, RulesetService
 from patron.promotions.simulation import SimulationService
+from patron.promotions.store import LiveRulesets
 from patron.promotions.wiring import ruleset_service, simulation_service
 from patron.settings import Api, Tables
 from patron.wiring import CompositionRoot
@@ -36,6 +42,7 @@ class Services(msgspec.Struct, frozen=True):
     rulesets: RulesetService
     simulations: SimulationService
     coupons: CouponService
+    loyalty: LoyaltyDesk
 
 
 def compose(environ: Mapping[str, str]) -> Services:
@@ -48,6 +55,7 @@ def compose(environ: Mapping[str, str]) -> Services:
         ruleset_service(client, tables.config),
         simulation_service(client, tables),
         coupon_service(client, tables.config, tables.ledgers),
+        LoyaltyDesk(client, tables, LiveRulesets(client, tables), SystemClock()),
     )
 
 
@@ -221,3 +229,83 @@ def get_coupon_batch(request: Request) -> coupon_wire.CouponBatchResponse:
 @api_handler
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return api.resolve(event, context)
+
+
+# -- loyalty points by hand ------------------------------------------------------------------------------------
+
+_MEMBER = "/v1/management/loyalty_programs/{loyaltyProgramId}/profile/{integrationId}"
+
+
+@api.route(
+    "POST",
+    f"{_MEMBER}/add_points",
+    body=loyalty_wire.AddPointsRequest,
+    answers={200: loyalty_wire.ManualChangeView, 201: loyalty_wire.ManualChangeView},
+)
+def add_loyalty_points(request: Request, body: loyalty_wire.AddPointsRequest) -> Response:
+    """Points added to a member by hand (customer service), with the program's default pending period and
+    validity unless given; `reference` makes a retry change nothing (answered 200 with what it did)."""
+    application_id = _management(request)
+    change = ManualChange(
+        body.points, body.name, body.subledger_id, body.reference, body.pending_duration, body.validity_duration
+    )
+    done = services().loyalty.add(application_id, _program_id(request), request.path_params["integrationId"], change)
+    return _done(done, [request.path_params["integrationId"]])
+
+
+@api.route(
+    "POST",
+    f"{_MEMBER}/deduct_points",
+    body=loyalty_wire.DeductPointsRequest,
+    answers={200: loyalty_wire.ManualChangeView, 201: loyalty_wire.ManualChangeView},
+)
+def deduct_loyalty_points(request: Request, body: loyalty_wire.DeductPointsRequest) -> Response:
+    """Points taken from a member's active balance by hand, soonest-expiring first; more than it holds is
+    refused (400 `insufficient_points`) unless the program allows negative balances."""
+    application_id = _management(request)
+    change = ManualChange(body.points, body.name, body.subledger_id, body.reference)
+    done = services().loyalty.deduct(application_id, _program_id(request), request.path_params["integrationId"], change)
+    return _done(done, [request.path_params["integrationId"]])
+
+
+@api.route(
+    "POST",
+    "/v1/management/loyalty_programs/{loyaltyProgramId}/transfers",
+    body=loyalty_wire.TransferPointsRequest,
+    answers={200: loyalty_wire.ManualChangeView, 201: loyalty_wire.ManualChangeView},
+)
+def transfer_loyalty_points(request: Request, body: loyalty_wire.TransferPointsRequest) -> Response:
+    """Points moved between two members in one transaction (beyond Talon.One)."""
+    application_id = _management(request)
+    change = ManualChange(body.points, body.name, body.subledger_id, body.reference)
+    members = [body.from_integration_id, body.to_integration_id]
+    giver, receiver = members
+    done = services().loyalty.transfer(application_id, _program_id(request), giver, receiver, change)
+    return _done(done, members)
+
+
+def _program_id(request: Request) -> int:
+    """A path's program id; anything that is not one names no program (404)."""
+    raw = request.path_params["loyaltyProgramId"]
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 10:
+        raise ProgramNotFoundError()
+    return int(raw)
+
+
+def _done(done: Done, members: list[str]) -> Response:
+    entries = [
+        loyalty_wire.EntryView(
+            transaction_uuid=entry.transaction_id,
+            integration_id=member,
+            type=entry.kind,
+            subledger_id=entry.subledger,
+            amount=entry.amount,
+            name=entry.name,
+            created=entry.created.isoformat(),
+            start_date=entry.starts.isoformat() if entry.starts else None,
+            expiry_date=entry.expires.isoformat() if entry.expires else None,
+        )
+        for member, entry in zip(members, done.entries, strict=False)
+    ]
+    view = loyalty_wire.ManualChangeView(transaction_uuid=done.transaction_id, replayed=done.replayed, entries=entries)
+    return Response(200 if done.replayed else 201, view)

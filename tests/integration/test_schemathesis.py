@@ -186,6 +186,14 @@ def test_answers_about_objects_that_exist_match_the_document(runtime, base_url, 
     check("GET", sessions, {"customerSessionId": f"s-{suffix}"})
     balances = "/v1/loyalty_programs/{loyaltyProgramId}/profile/{integrationId}/balances"
     check("GET", balances, {"loyaltyProgramId": 1, "integrationId": customer}, {"includeTiers": "true"})
+    member = "/v1/management/loyalty_programs/{loyaltyProgramId}/profile/{integrationId}"
+    ids = {"loyaltyProgramId": 1, "integrationId": customer}
+    check("POST", f"{member}/add_points", ids, body={"points": 20, "name": "Goodwill", "reference": f"r-{suffix}"})
+    check("POST", f"{member}/deduct_points", ids, body={"points": 5, "name": "Correction"})
+    transfer = {"fromIntegrationId": customer, "toIntegrationId": device, "points": 5, "name": "Gift"}
+    check(
+        "POST", "/v1/management/loyalty_programs/{loyaltyProgramId}/transfers", {"loyaltyProgramId": 1}, body=transfer
+    )
     returned = {"return": {"returnedCartItems": [{"position": 0, "quantity": 1}]}, "responseContent": everything}
     check("POST", f"{sessions}/returns", {"customerSessionId": f"s-{suffix}"}, body=returned)
     # A partially returned session cannot be reopened (Talon.One): another one, closed at once.

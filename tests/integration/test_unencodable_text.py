@@ -135,6 +135,27 @@ def examples(customer: str, order: str) -> list[Example]:
         ),
         Example(
             "POST",
+            "/v1/management/loyalty_programs/{loyaltyProgramId}/profile/{integrationId}/add_points",
+            {"loyaltyProgramId": "1", "integrationId": customer},
+            body={"points": 10, "name": "Goodwill", "reference": "r1"},
+            management=True,
+        ),
+        Example(
+            "POST",
+            "/v1/management/loyalty_programs/{loyaltyProgramId}/profile/{integrationId}/deduct_points",
+            {"loyaltyProgramId": "1", "integrationId": customer},
+            body={"points": 1, "name": "Correction"},
+            management=True,
+        ),
+        Example(
+            "POST",
+            "/v1/management/loyalty_programs/{loyaltyProgramId}/transfers",
+            {"loyaltyProgramId": "1"},
+            body={"fromIntegrationId": customer, "toIntegrationId": f"{customer}-2", "points": 1, "name": "Gift"},
+            management=True,
+        ),
+        Example(
+            "POST",
             f"{sessions}/returns",
             {"customerSessionId": f"{customer}-s1"},
             body={"return": {"returnedCartItems": [{"position": 0, "quantity": 1}]}, "responseContent": []},

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Annotated
 
 import msgspec
 
@@ -67,3 +68,60 @@ class LoyaltyView(_Wire):
     """`Loyalty`: the customer's ledgers in each program the live campaigns change, by program id."""
 
     programs: dict[str, ProgramLedgersView] = {}
+
+
+class _In(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, rename="camel"):
+    pass
+
+
+Reference = Annotated[str, msgspec.Meta(min_length=1, max_length=255)]
+PointsName = Annotated[str, msgspec.Meta(min_length=1, max_length=255)]
+Subledger = Annotated[str, msgspec.Meta(max_length=64)]
+
+
+class AddPointsRequest(_In):
+    """Points added by hand. `reference`: the caller's id of this change; a second call with it changes nothing."""
+
+    points: Decimal
+    name: PointsName = "Manual addition"
+    subledger_id: Subledger = ""
+    pending_duration: str | None = None  # "immediate", "on_action" or a duration; default: the program's
+    validity_duration: str | None = None  # "unlimited" or a duration; default: the program's
+    reference: Reference | None = None
+
+
+class DeductPointsRequest(_In):
+    points: Decimal
+    name: PointsName = "Manual deduction"
+    subledger_id: Subledger = ""
+    reference: Reference | None = None
+
+
+class TransferPointsRequest(_In):
+    """Points moved from one member to another (beyond Talon.One): the giver's soonest-expiring points, given to
+    the receiver as new points of the program's default validity."""
+
+    from_integration_id: Annotated[str, msgspec.Meta(min_length=1, max_length=1000)]
+    to_integration_id: Annotated[str, msgspec.Meta(min_length=1, max_length=1000)]
+    points: Decimal
+    name: PointsName = "Transfer"
+    subledger_id: Subledger = ""
+    reference: Reference | None = None
+
+
+class EntryView(_Wire):
+    transaction_uuid: str = msgspec.field(name="transactionUUID")
+    integration_id: str
+    type: str  # addition, subtraction
+    subledger_id: str
+    amount: Decimal
+    name: str
+    created: str
+    start_date: str | None = None
+    expiry_date: str | None = None
+
+
+class ManualChangeView(_Wire):
+    transaction_uuid: str = msgspec.field(name="transactionUUID")
+    replayed: bool  # the reference's change was made before: nothing was written now
+    entries: list[EntryView]
