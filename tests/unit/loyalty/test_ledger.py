@@ -26,6 +26,7 @@ from patron.loyalty.ledger import (
     advance,
     earn,
     give_back,
+    merged,
     revoke,
     spend,
 )
@@ -248,3 +249,20 @@ def test_pending_points_are_rolled_back_under_every_policy() -> None:
         ledger, taken = revoke(ledger, "", "order-1", Decimal(100), at(1), policy)
         assert taken == 100
         assert ledger.balance().pending_points(at(1)) == 0
+
+
+@settings(max_examples=100, deadline=None)
+@given(steps, steps, gaps, st.booleans())
+def test_two_ledgers_merged_conserve_both_and_keep_every_lot(
+    first: list[tuple[Any, ...]], second: list[tuple[Any, ...]], hours: list[int], allow_negative: bool
+) -> None:
+    one, _ = _run(first, hours, allow_negative)
+    other, _ = _run(second, hours, allow_negative)
+    at = max(one.as_of, other.as_of)
+    both = merged(one, other, at)
+    conserved(both)
+    for name in set(one.subledgers) | set(other.subledgers):
+        a, b, m = advance(one, at).balance(name), advance(other, at).balance(name), both.balance(name)
+        assert m.earned == a.earned + b.earned
+        held = sum((lot.remaining for lot in (*a.lots, *b.lots)), ZERO) - (a.debt + b.debt)
+        assert sum((lot.remaining for lot in m.lots), ZERO) - m.debt == held

@@ -42,6 +42,8 @@ def personal_data(
         Deferred("coupons", lambda: _coupons(client, tables, ledgers)),
         # Codes as advocate, codes made out to the person, what they were referred in (no ruleset read).
         Deferred("referrals", lambda: _referrals(client, ledgers)),
+        # Loyalty ledgers and their entries, by the person's member index (no ruleset read).
+        Deferred("loyalty", lambda: _loyalty(client, ledgers)),
         StoredAnswersPersonalData(answers),
         NotificationsPersonalData(outbox),
     )
@@ -60,6 +62,12 @@ def _referrals(client: DynamoDBClient, ledgers: str) -> PersonalData:
     from patron.referrals.personal_data import ReferralsPersonalData
 
     return ReferralsPersonalData(DynamoReferralPartition(client, ledgers), ledgers)
+
+
+def _loyalty(client: DynamoDBClient, ledgers: str) -> PersonalData:
+    from patron.loyalty.personal_data import LoyaltyPersonalData
+
+    return LoyaltyPersonalData(client, ledgers)
 
 
 def customer_eraser(profiles: ProfileService, holders: tuple[PersonalData, ...]) -> CustomerEraser:

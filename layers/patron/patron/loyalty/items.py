@@ -6,6 +6,9 @@ and one entry per transaction, keyed by its transaction id so a replay cannot ad
        SK LEDGER              the `Ledger` (JSON), `version` (every change is conditional on the one read)
        SK TXN#<transaction>   an entry: addition or subtraction, its amount, dates, session, and a
                               subtraction's draws (which lots it took from), for rollbacks and the history
+    PK APP#<app>#LOYALTY#MEMBER#<integration id>
+       SK PROGRAM#<program>   the programs the person has a ledger in (written with the ledger's first
+                              version): what a merge, an erasure or an export goes through
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from patron.loyalty.ledger import Draw, Ledger
 
 LEDGER_SK = "LEDGER"
 ENTRY_PREFIX = "TXN#"
+PROGRAM_PREFIX = "PROGRAM#"
 _ledger_decoder = msgspec.json.Decoder(Ledger)
 _draws_decoder = msgspec.json.Decoder(list[Draw])
 
@@ -77,6 +81,24 @@ def ledger_from_item(item: Mapping[str, Any] | None, now: datetime) -> StoredLed
     return StoredLedger(
         _ledger_decoder.decode(str(item["ledger"])), int(item["version"]), str(joined) if joined else None
     )
+
+
+def member_index_pk(application_id: int, integration_id: str) -> str:
+    return f"APP#{application_id}#LOYALTY#MEMBER#{integration_id}"
+
+
+def member_index_key(application_id: int, integration_id: str, program_id: int) -> dict[str, str]:
+    return {"PK": member_index_pk(application_id, integration_id), "SK": f"{PROGRAM_PREFIX}{program_id}"}
+
+
+def ledger_writes(
+    table: str, application_id: int, program_id: int, integration_id: str, stored: StoredLedger, read_version: int
+) -> list[committer.Write]:
+    """The ledger on the version read and, with its first version, the person's entry in the member index."""
+    writes = [ledger_write(table, application_id, program_id, integration_id, stored, read_version)]
+    if read_version == 0:
+        writes.append(committer.put(table, member_index_key(application_id, integration_id, program_id)))
+    return writes
 
 
 def ledger_write(

@@ -301,3 +301,24 @@ def _spending_order(lot: Lot) -> tuple[bool, datetime | None, datetime | None, s
 
 def _with(ledger: Ledger, subledger: str, balance: Balance) -> Ledger:
     return Ledger(as_of=ledger.as_of, subledgers={**ledger.subledgers, subledger: balance})
+
+
+def merged(survivor: Ledger, absorbed: Ledger, at: datetime) -> Ledger:
+    """One person's ledger from two (a merge of an anonymous profile into a customer): both advanced to `at`,
+    each subledger's lots kept as they are and its totals added; a debt of either is paid by the other's active
+    points, soonest-expiring first."""
+    survivor, absorbed = advance(survivor, at), advance(absorbed, at)
+    names = sorted(set(survivor.subledgers) | set(absorbed.subledgers))
+    subledgers: dict[str, Balance] = {}
+    for name in names:
+        one, other = survivor.balance(name), absorbed.balance(name)
+        lots, debt = _settle([*one.lots, *other.lots], one.debt + other.debt, at)
+        subledgers[name] = Balance(
+            lots=lots,
+            debt=debt,
+            earned=one.earned + other.earned,
+            spent=one.spent + other.spent,
+            expired=one.expired + other.expired,
+            revoked=one.revoked + other.revoked,
+        )
+    return Ledger(as_of=max(survivor.as_of, absorbed.as_of, at), subledgers=subledgers)

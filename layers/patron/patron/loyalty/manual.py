@@ -143,7 +143,7 @@ class LoyaltyDesk:
                                     into_debt=spent.into_debt)  # fmt: skip
             before = stored[member]
             after = items.StoredLedger(ledger, before.version + 1, before.joined)
-            writes.append(items.ledger_write(table, application_id, program.id, member, after, before.version))
+            writes += items.ledger_writes(table, application_id, program.id, member, after, before.version)
             writes.append(items.entry_write(table, application_id, program.id, member, entry))
             entries.append(entry)
         return writes, entries

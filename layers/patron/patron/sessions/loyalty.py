@@ -89,7 +89,7 @@ def settled(
         joins = ruleset.programs[program_id].join_policy is not JoinPolicy.NOT_JOIN
         joined = before.joined or (now.isoformat() if joins else None)
         after = items.StoredLedger(ledger, before.version + 1, joined)
-        writes.append(items.ledger_write(table, application_id, program_id, profile_id, after, before.version))
+        writes += items.ledger_writes(table, application_id, program_id, profile_id, after, before.version)
     for program_id, entry in result.entries:
         writes.append(items.entry_write(table, application_id, program_id, profile_id, entry))
     return Points(result.effects, writes, result.entries, result.ledgers)
@@ -163,7 +163,7 @@ def rolled_back(
     for program_id, ledger in ledgers.items():
         before = stored[program_id]
         after = items.StoredLedger(ledger, before.version + 1, before.joined)
-        writes.append(items.ledger_write(table, application_id, program_id, profile_id, after, before.version))
+        writes += items.ledger_writes(table, application_id, program_id, profile_id, after, before.version)
     for program_id, entry in entries:
         writes.append(items.entry_write(table, application_id, program_id, profile_id, entry))
     return effects, writes
