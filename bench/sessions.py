@@ -207,12 +207,39 @@ class Subject:
             elif key.action == "setDiscountEffect":  # a redemption: the coupon's counters and the holder's
                 counters.append(self.sizes.item("LedgersTable", coupon_key(app, key.entity_id)))
                 counters.append(self.sizes.item("LedgersTable", holding_key(app, self.customer, key.entity_id)))
+        counters += self._loyalty_writes(session)
         created = str(order.get("createdAt", {}).get("S", ""))
         index = self.sizes.item(
             "OrdersTable",
             {"PK": customer_orders_pk(app, self.customer), "SK": customer_order_sk(created, self.session_id)},
         )
         return [index, *counters]
+
+    def _loyalty_writes(self, session: dict[str, Any]) -> list[int]:
+        """The close's loyalty writes (after): each program's ledger, each entry, and the member index entry when
+        the close wrote the ledger's first version."""
+        import msgspec
+
+        from patron.loyalty import items as loyalty_items
+
+        raw = session.get("loyalty", {}).get("S")
+        if not raw:
+            return []
+        written = msgspec.json.decode(raw, type=list[tuple[int, loyalty_items.Entry]])
+        app, customer, sizes = self.application_id, self.customer, []
+        for program_id in sorted({program_id for program_id, _ in written}):
+            ledger_key = loyalty_items.ledger_key(app, program_id, customer)
+            sizes.append(self.sizes.item("LedgersTable", ledger_key))
+            ledger = self.sizes.stored("LedgersTable", ledger_key) or {}
+            if ledger.get("version", {}).get("N") == "1":
+                sizes.append(self.sizes.item("LedgersTable", loyalty_items.member_index_key(app, customer, program_id)))
+        for program_id, entry in written:
+            key = {
+                "PK": loyalty_items.member_pk(app, program_id, customer),
+                "SK": loyalty_items.ENTRY_PREFIX + entry.transaction_id,
+            }
+            sizes.append(self.sizes.item("LedgersTable", key))
+        return sizes
 
 
 def _measured(calls: Sequence[Call]) -> tuple[list[str], float, float]:
