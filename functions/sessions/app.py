@@ -21,8 +21,15 @@ from patron.http import subjects
 from patron.http.api import Request, Response, RestApi
 from patron.idempotency.service import IdempotencyStore
 from patron.idempotency.wiring import idempotency_store
+from patron.loyalty.activation import PointsActivation
 from patron.loyalty.service import LoyaltyService, ProgramNotFoundError, tentative_view
-from patron.loyalty.wire import BalancesView, LoyaltyView
+from patron.loyalty.wire import (
+    ActivatePointsRequest,
+    ActivatePointsResponse,
+    BalancesView,
+    LedgerEntryView,
+    LoyaltyView,
+)
 from patron.observability import api_handler
 from patron.orders.repository import DynamoOrderRepository
 from patron.profiles import talon as profile_wire
@@ -51,6 +58,7 @@ class Services(msgspec.Struct, frozen=True):
     # Built at the first referral creation (rare next to sessions): its code generator stays out of the cold start.
     referrals: Callable[[], ReferralService]
     loyalty: LoyaltyService
+    activation: PointsActivation
 
 
 def compose(environ: Mapping[str, str]) -> Services:
@@ -71,6 +79,7 @@ def compose(environ: Mapping[str, str]) -> Services:
         reservations=ReservationService(client, tables.ledgers, tables.profiles, SystemClock()),
         referrals=_referrals(client, tables.config, tables.ledgers, rulesets),
         loyalty=LoyaltyService(client, tables, rulesets, SystemClock()),
+        activation=PointsActivation(client, tables, rulesets, SystemClock()),
     )
 
 
@@ -427,3 +436,34 @@ def _program_id(request: Request) -> int:
     if not raw.isascii() or not raw.isdigit() or len(raw) > 10:
         raise ProgramNotFoundError()
     return int(raw)
+
+
+@api.route(
+    "POST",
+    "/v1/loyalty_programs/{loyaltyProgramId}/activate_points",
+    body=ActivatePointsRequest,
+    answers=ActivatePointsResponse,
+)
+def activate_loyalty_points(request: Request, body: ActivatePointsRequest) -> ActivatePointsResponse:
+    """Points awaiting an action made active now: a session's, or the transactions named; each member's in one
+    transaction. Answers the entries activated (none when they were active already)."""
+    activated = services().activation.activate(
+        request.caller.application_id, _program_id(request), body.session_id, body.transaction_uuids or []
+    )
+    program_id = _program_id(request)
+    return ActivatePointsResponse(
+        ledger_entries=[
+            LedgerEntryView(
+                created=one.entry.created.isoformat(),
+                program_id=program_id,
+                customer_profile_id=one.integration_id,
+                type="addition",
+                amount=one.entry.amount,
+                name="Activated",
+                sub_ledger_id=one.entry.subledger,
+                start_date=one.entry.starts.isoformat() if one.entry.starts else None,
+                expiry_date=one.entry.expires.isoformat() if one.entry.expires else None,
+            )
+            for one in activated
+        ]
+    )

@@ -62,3 +62,9 @@ def test_points_effects_and_balances_parse_as_talon_ones(runtime, base_url, tena
 
     with pytest.raises(NotFoundException):
         integration_api(base_url, other_tenant.key).get_loyalty_balances(1, customer)
+
+    # The points are active at once in this program: an activation finds nothing to do, and says so.
+    activated = api.activate_loyalty_points(
+        1, talon_one.ActivateLoyaltyPoints(transactionUUIDs=[uuid.UUID(props.transaction_uuid)])
+    )
+    assert isinstance(activated, talon_one.ActivateLoyaltyPointsResponse) and activated.ledger_entries == []

@@ -186,6 +186,8 @@ def test_answers_about_objects_that_exist_match_the_document(runtime, base_url, 
     check("GET", sessions, {"customerSessionId": f"s-{suffix}"})
     balances = "/v1/loyalty_programs/{loyaltyProgramId}/profile/{integrationId}/balances"
     check("GET", balances, {"loyaltyProgramId": 1, "integrationId": customer}, {"includeTiers": "true"})
+    activate = "/v1/loyalty_programs/{loyaltyProgramId}/activate_points"
+    check("POST", activate, {"loyaltyProgramId": 1}, body={"sessionId": f"s-{suffix}"})
     member = "/v1/management/loyalty_programs/{loyaltyProgramId}/profile/{integrationId}"
     ids = {"loyaltyProgramId": 1, "integrationId": customer}
     check("POST", f"{member}/add_points", ids, body={"points": 20, "name": "Goodwill", "reference": f"r-{suffix}"})

@@ -289,3 +289,35 @@ def test_an_open_session_answers_its_customers_tentative_balances(runtime):
     assert ledger["currentBalance"] == 200 and ledger["tentativeCurrentBalance"] == 250
     assert ledger["currentTier"] == {"id": 1, "name": "Silver"} and ledger["pointsToNextTier"] == 800
     assert balances(runtime, tenant, customer).json()["balance"]["activePoints"] == 200  # nothing written
+
+
+def test_points_awaiting_an_action_become_active_by_session_or_by_transaction(runtime):
+    tenant = new_tenant(runtime)
+    program = {**PROGRAM, "defaultPending": "on_action", "defaultValidity": "30D"}
+    publish(runtime, tenant.application_id, {"loyaltyPrograms": [program], "campaigns": [EARN]})
+    customer, first, second = new_id("c"), new_id("s"), new_id("s")
+    session(runtime, tenant, first, customer, 100, state="closed")
+    [earned] = points_effects(session(runtime, tenant, second, customer, 50, state="closed"))
+    assert earned["props"]["awaitsActivation"] is True and "startDate" not in earned["props"]
+    balance = balances(runtime, tenant, customer).json()["balance"]
+    assert (balance["activePoints"], balance["pendingPoints"]) == (0, 150)
+
+    path = "/v1/loyalty_programs/1/activate_points"
+    by_session = runtime.request("POST", path, headers=tenant.headers, body={"sessionId": first})
+    assert by_session.status == 200, by_session.body
+    [entry] = by_session.json()["ledgerEntries"]
+    assert (entry["amount"], entry["customerProfileID"]) == (100, customer)
+    assert entry["expiryDate"] and entry["startDate"]
+    again = runtime.request("POST", path, headers=tenant.headers, body={"sessionId": first})
+    assert again.json()["ledgerEntries"] == []  # active already: nothing to do
+
+    txn = earned["props"]["transactionUUID"]
+    by_transaction = runtime.request("POST", path, headers=tenant.headers, body={"transactionUUIDs": [txn]})
+    assert [e["amount"] for e in by_transaction.json()["ledgerEntries"]] == [50]
+    balance = balances(runtime, tenant, customer).json()["balance"]
+    assert (balance["activePoints"], balance["pendingPoints"]) == (150, 0)
+
+    neither = runtime.request("POST", path, headers=tenant.headers, body={})
+    assert neither.status == 400
+    unknown = runtime.request("POST", path, headers=tenant.headers, body={"sessionId": "no-such-session"})
+    assert unknown.status == 404

@@ -135,6 +135,12 @@ def examples(customer: str, order: str) -> list[Example]:
         ),
         Example(
             "POST",
+            "/v1/loyalty_programs/{loyaltyProgramId}/activate_points",
+            {"loyaltyProgramId": "1"},
+            body={"sessionId": f"{customer}-s1"},
+        ),
+        Example(
+            "POST",
             "/v1/management/loyalty_programs/{loyaltyProgramId}/profile/{integrationId}/add_points",
             {"loyaltyProgramId": "1", "integrationId": customer},
             body={"points": 10, "name": "Goodwill", "reference": "r1"},

@@ -6,6 +6,9 @@ and one entry per transaction, keyed by its transaction id so a replay cannot ad
        SK LEDGER              the `Ledger` (JSON), `version` (every change is conditional on the one read)
        SK TXN#<transaction>   an entry: addition or subtraction, its amount, dates, session, and a
                               subtraction's draws (which lots it took from), for rollbacks and the history
+    PK APP#<app>#LOYALTY#PENDING#<transaction>
+       SK PENDING             points awaiting an action (`on_action`): whose they are (program, member,
+                              subledger), so `activate_points` finds them by transaction id; gone when activated
     PK APP#<app>#LOYALTY#MEMBER#<integration id>
        SK PROGRAM#<program>   the programs the person has a ledger in (written with the ledger's first
                               version): what a merge, an erasure or an export goes through
@@ -71,6 +74,36 @@ def ledger_key(application_id: int, program_id: int, integration_id: str) -> dic
 
 def program_of(item: Mapping[str, Any]) -> int:
     return int(str(item["PK"]).split("#", 4)[3])
+
+
+PENDING_SK = "PENDING"
+
+
+def pending_key(application_id: int, transaction: str) -> dict[str, str]:
+    return {"PK": f"APP#{application_id}#LOYALTY#PENDING#{transaction}", "SK": PENDING_SK}
+
+
+def pending_write(
+    table: str, application_id: int, program_id: int, integration_id: str, entry: Entry
+) -> committer.Write:
+    """An addition awaiting an action, findable by its transaction id."""
+    item = {
+        **pending_key(application_id, entry.transaction_id),
+        "programId": program_id,
+        "integrationId": integration_id,
+        "subledger": entry.subledger,
+    }
+    return committer.put(table, item)
+
+
+def entry_writes(
+    table: str, application_id: int, program_id: int, integration_id: str, entry: Entry
+) -> list[committer.Write]:
+    """The entry and, for points awaiting an action, their pending index item."""
+    writes = [entry_write(table, application_id, program_id, integration_id, entry)]
+    if entry.kind == "addition" and entry.starts is None:
+        writes.append(pending_write(table, application_id, program_id, integration_id, entry))
+    return writes
 
 
 def ledger_from_item(item: Mapping[str, Any] | None, now: datetime) -> StoredLedger:

@@ -144,7 +144,7 @@ class LoyaltyDesk:
             before = stored[member]
             after = items.StoredLedger(ledger, before.version + 1, before.joined)
             writes += items.ledger_writes(table, application_id, program.id, member, after, before.version)
-            writes.append(items.entry_write(table, application_id, program.id, member, entry))
+            writes += items.entry_writes(table, application_id, program.id, member, entry)
             entries.append(entry)
         return writes, entries
 

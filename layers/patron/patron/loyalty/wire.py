@@ -125,3 +125,33 @@ class ManualChangeView(_Wire):
     transaction_uuid: str = msgspec.field(name="transactionUUID")
     replayed: bool  # the reference's change was made before: nothing was written now
     entries: list[EntryView]
+
+
+class ActivatePointsRequest(_In):
+    """Talon.One's `ActivateLoyaltyPoints`: the points of one session, or of given transactions."""
+
+    session_id: Annotated[str, msgspec.Meta(min_length=1, max_length=255)] | None = None
+    transaction_uuids: (
+        Annotated[
+            list[Annotated[str, msgspec.Meta(min_length=1, max_length=64)]], msgspec.Meta(min_length=1, max_length=50)
+        ]
+        | None
+    ) = msgspec.field(default=None, name="transactionUUIDs")
+
+
+class LedgerEntryView(_Wire):
+    """`LoyaltyLedgerEntry`."""
+
+    created: str
+    program_id: int = msgspec.field(name="programID")
+    customer_profile_id: str = msgspec.field(name="customerProfileID")
+    type: str
+    amount: Decimal
+    name: str
+    sub_ledger_id: str = msgspec.field(name="subLedgerID")
+    start_date: str | None = None
+    expiry_date: str | None = None
+
+
+class ActivatePointsResponse(_Wire):
+    ledger_entries: list[LedgerEntryView]

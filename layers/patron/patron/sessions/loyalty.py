@@ -91,7 +91,7 @@ def settled(
         after = items.StoredLedger(ledger, before.version + 1, joined)
         writes += items.ledger_writes(table, application_id, program_id, profile_id, after, before.version)
     for program_id, entry in result.entries:
-        writes.append(items.entry_write(table, application_id, program_id, profile_id, entry))
+        writes += items.entry_writes(table, application_id, program_id, profile_id, entry)
     return Points(result.effects, writes, result.entries, result.ledgers)
 
 
@@ -155,7 +155,8 @@ def rolled_back(
             ledger = give_back(ledger, entry.subledger, entry.transaction_id, entry.draws, entry.into_debt, now)
             kind, effect_type = "addition", "rollbackDeductedLoyaltyPoints"
         ledgers[program_id] = ledger
-        rollback = items.Entry(txn, kind, entry.subledger, took, f"Rollback: {entry.name}", now, entry.session_id)
+        name, starts = f"Rollback: {entry.name}", now if kind == "addition" else None  # given back: active now
+        rollback = items.Entry(txn, kind, entry.subledger, took, name, now, entry.session_id, starts=starts)
         entries.append((program_id, rollback))
         props = RollbackLoyaltyPointsProps(program_id, entry.subledger, took, profile_id, txn)
         effects.append(msgspec.structs.replace(effect, effect_type=effect_type, props=props))
