@@ -321,3 +321,29 @@ def test_points_awaiting_an_action_become_active_by_session_or_by_transaction(ru
     assert neither.status == 400
     unknown = runtime.request("POST", path, headers=tenant.headers, body={"sessionId": "no-such-session"})
     assert unknown.status == 404
+
+
+def test_a_return_takes_back_the_returned_units_share_and_a_cancel_the_rest(runtime):
+    tenant, customer, session_id = tenant_with_policy(runtime, "within_balance"), new_id("c"), new_id("s")
+    body = {
+        "customerSession": {
+            "profileId": customer,
+            "state": "closed",
+            "cartItems": [{"sku": "sku-1", "price": 25, "quantity": 4}],
+        }
+    }
+    closed = runtime.request("PUT", f"/v2/customer_sessions/{session_id}", headers=tenant.headers, body=body)
+    assert [e["props"]["value"] for e in points_effects(closed.json())] == [100]
+    path = f"/v2/customer_sessions/{session_id}/returns"
+    returned = runtime.request(
+        "POST", path, headers=tenant.headers, body={"return": {"returnedCartItems": [{"position": 0, "quantity": 1}]}}
+    )
+    assert returned.status == 200, returned.body
+    assert rollbacks(returned.json()) == [("rollbackAddedLoyaltyPoints", 25)]
+    assert balances(runtime, tenant, customer).json()["balance"]["activePoints"] == 75
+    again = runtime.request(
+        "POST", path, headers=tenant.headers, body={"return": {"returnedCartItems": [{"position": 0, "quantity": 1}]}}
+    )
+    assert rollbacks(again.json()) == [("rollbackAddedLoyaltyPoints", 25)]
+    assert rollbacks(cancel(runtime, tenant, session_id)) == [("rollbackAddedLoyaltyPoints", 50)]
+    assert balances(runtime, tenant, customer).json()["balance"]["activePoints"] == 0

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from decimal import Decimal
 
 import msgspec
 
 from patron.dynamo import committer
 from patron.loyalty import items
 from patron.loyalty.ledger import Ledger, ReturnPolicy, advance, give_back, revoke
+from patron.loyalty.program import points
 from patron.loyalty.settle import settle, transaction_id
 from patron.promotions.definitions import JoinPolicy, LoyaltyProgram
 from patron.promotions.effects import Effect, RollbackLoyaltyPointsProps
@@ -125,46 +127,64 @@ def rolled_back(
     read: Read,
     now: datetime,
     closed_effects: Sequence[Effect],
-) -> tuple[list[Effect], list[committer.Write]]:
-    """A cancel's or reopen's rollback of what the close wrote: each addition taken back as the program's return
-    policy allows (`rollbackAddedLoyaltyPoints`, with what it took), each deduction given back to the lots it drew
-    (`rollbackDeductedLoyaltyPoints`); each rollback an entry of its own, keyed by a transaction id derived from
-    the one it rolls back. A program no longer in the live ruleset rolls back as `only_pending`. `closed_effects`:
-    the close's effects, whose n-th points effect is that of the n-th entry written (its campaign and rule name
-    the rollback's)."""
+    share: Decimal | None = None,
+    source: str = "rollback",
+) -> tuple[list[Effect], list[committer.Write], list[Written]]:
+    """A cancel's or reopen's rollback of what the close wrote (`share` None): each addition taken back as the
+    program's return policy allows (`rollbackAddedLoyaltyPoints`, with what it took), each deduction given back to
+    the lots it drew (`rollbackDeductedLoyaltyPoints`). A return of some items (`share`: the part of the cart's
+    value not returned before that it returns) takes back that share of each addition, rounded down, and leaves
+    the deductions. Each rollback is an entry of its own, keyed by a transaction id derived from the one it rolls
+    back and `source`; the effects take their campaign and rule from the close's effect of that transaction. A
+    program no longer in the live ruleset rolls back as `only_pending`. Returns the effects, the writes, and what
+    is left to roll back (the additions less what was taken)."""
     if not written or profile_id is None:
-        return [], []
+        return [], [], list(written)
     stored = {program_id: items.ledger_from_item(read.ledgers.get(program_id), now) for program_id, _ in written}
     ledgers = {program_id: one.ledger for program_id, one in stored.items()}
     programs = ruleset.programs if ruleset is not None else {}
+    by_transaction = {
+        effect.props.transaction_uuid: effect for effect in closed_effects if effect.effect_type in POINTS_EFFECTS
+    }
     effects: list[Effect] = []
     entries: list[Written] = []
-    points_effects = [effect for effect in closed_effects if effect.effect_type in POINTS_EFFECTS]
-    for (program_id, entry), effect in zip(written, points_effects, strict=True):
+    left: list[Written] = []
+    for program_id, entry in written:
         program = programs.get(program_id)
         policy = ReturnPolicy(program.return_policy) if program is not None else ReturnPolicy.ONLY_PENDING
-        txn = transaction_id(f"{application_id}:{entry.transaction_id}:rollback")
+        txn = transaction_id(f"{application_id}:{entry.transaction_id}:{source}")
         ledger = ledgers[program_id]
         if entry.kind == "addition":
-            ledger, took = revoke(ledger, entry.subledger, entry.transaction_id, entry.amount, now, policy)
+            asked = entry.amount if share is None else points(entry.amount * share)
+            took = Decimal(0)
+            if asked > 0:
+                ledger, took = revoke(ledger, entry.subledger, entry.transaction_id, asked, now, policy)
+            left.append((program_id, msgspec.structs.replace(entry, amount=entry.amount - asked)))
             if took <= 0:
                 continue
             kind, effect_type = "subtraction", "rollbackAddedLoyaltyPoints"
-        else:
+        elif share is None:
             took = entry.amount
             ledger = give_back(ledger, entry.subledger, entry.transaction_id, entry.draws, entry.into_debt, now)
             kind, effect_type = "addition", "rollbackDeductedLoyaltyPoints"
+        else:
+            left.append((program_id, entry))  # a partial return leaves what the customer paid with points
+            continue
         ledgers[program_id] = ledger
         name, starts = f"Rollback: {entry.name}", now if kind == "addition" else None  # given back: active now
         rollback = items.Entry(txn, kind, entry.subledger, took, name, now, entry.session_id, starts=starts)
         entries.append((program_id, rollback))
         props = RollbackLoyaltyPointsProps(program_id, entry.subledger, took, profile_id, txn)
-        effects.append(msgspec.structs.replace(effect, effect_type=effect_type, props=props))
+        template = by_transaction.get(entry.transaction_id)
+        if template is not None:
+            effects.append(msgspec.structs.replace(template, effect_type=effect_type, props=props))
     writes: list[committer.Write] = []
     for program_id, ledger in ledgers.items():
         before = stored[program_id]
+        if ledger is before.ledger:
+            continue
         after = items.StoredLedger(ledger, before.version + 1, before.joined)
         writes += items.ledger_writes(table, application_id, program_id, profile_id, after, before.version)
     for program_id, entry in entries:
         writes.append(items.entry_write(table, application_id, program_id, profile_id, entry))
-    return effects, writes
+    return effects, writes, [one for one in left if one[1].amount > 0]

@@ -625,7 +625,7 @@ class SessionService:
         # The points the close added are taken back as the program's return policy allows, those it deducted given
         # back: each answered with what it rolled back, in place of the close's points effects.
         ruleset = self._rulesets.live(application_id, read.live_version) if stored.loyalty else None
-        points_back, points_writes = loyalty.rolled_back(
+        points_back, points_writes, _ = loyalty.rolled_back(
             self._store.ledgers,
             application_id,
             holder,
@@ -707,6 +707,9 @@ class SessionService:
             profile_id = stored.session.profile_id
             if profile_id is not None and profile_id != read.profile_read:
                 return _Decision(Outcome(stored, []), [], missing_profile=profile_id)
+            lacking_ledgers = loyalty.lacking_for_rollback(stored.loyalty, read, profile_id)
+            if lacking_ledgers:
+                return _Decision(Outcome(stored, []), [], missing_ledgers=lacking_ledgers)
             units = plan_return(stored.session, returned)
             money = (
                 self._rulesets.compiled(application_id, stored.ruleset_version).money
@@ -748,6 +751,24 @@ class SessionService:
                 "at": stamp,
                 "items": [{"position": p, "quantity": q} for p, q in sorted(units.items())],
             }
+            # The points the close added: the returned units' share of what is not returned yet goes back, as the
+            # program's return policy allows; what the customer paid with points stays paid.
+            unreturned = sum((item.price * item.remaining_quantity for item in stored.session.cart_items), Decimal(0))
+            share = returned_value / unreturned if unreturned > 0 else Decimal(1)
+            ruleset = self._rulesets.live(application_id, read.live_version) if stored.loyalty else None
+            points_back, points_writes, left = loyalty.rolled_back(
+                self._store.ledgers,
+                application_id,
+                profile_id,
+                stored.loyalty,
+                ruleset,
+                read,
+                self._clock.now(),
+                stored.effects,
+                share=min(share, Decimal(1)),
+                source=f"return:{record['id']}",
+            )
+            rollbacks = [*rollbacks, *points_back]
             kept = StoredSession(
                 session,
                 kept_effects,
@@ -755,8 +776,9 @@ class SessionService:
                 counted,
                 stored.ruleset_version,
                 [*stored.returns, record],
+                loyalty=left,
             )
-            plan = [self._store.session_write(application_id, kept, stored.session.version)]
+            plan = [self._store.session_write(application_id, kept, stored.session.version), *points_writes]
             plan += [
                 counters.give_back(self._store.ledgers, application_id, key, amount)
                 for key, amount in sorted(given.items())

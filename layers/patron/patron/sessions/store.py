@@ -79,6 +79,10 @@ _PROPS: dict[str, type[Any]] = {
     "rollbackCoupon": fx.RollbackCouponProps,
     "acceptReferral": fx.AcceptReferralProps,
     "rollbackReferral": fx.RollbackReferralProps,
+    "addLoyaltyPoints": fx.AddLoyaltyPointsProps,
+    "deductLoyaltyPoints": fx.DeductLoyaltyPointsProps,
+    "rollbackAddedLoyaltyPoints": fx.RollbackLoyaltyPointsProps,
+    "rollbackDeductedLoyaltyPoints": fx.RollbackLoyaltyPointsProps,
 }
 _EFFECTS = msgspec.json.Encoder(decimal_format="number")
 _STORED_EFFECTS = msgspec.json.Decoder(list[fx.Effect], float_hook=Decimal)
