@@ -326,7 +326,44 @@ def _steps(
                 "effect_types": sorted({effect["effectType"] for effect in stored.get("effects", [])}),
             }
         )
+    if ruleset.loyalty_programs and 0 in subjects:
+        rows.append(_balance_read(runtime, meter, ruleset_name, headers, subjects[0], ruleset.loyalty_programs[0].id))
     return rows
+
+
+def _balance_read(
+    runtime: LocalRuntime,
+    meter: FunctionMeter,
+    ruleset_name: str,
+    headers: dict[str, str],
+    subject: Subject,
+    program: int,
+) -> dict[str, Any]:
+    """The balance of the first session's customer (one BatchGetItem: the pointer, the profile, the ledger)."""
+    from patron.loyalty.items import ledger_key
+
+    mark = meter.mark()
+    path = f"/v1/loyalty_programs/{program}/profile/{subject.customer}/balances"
+    answer = runtime.request("GET", path, headers=headers)
+    if answer.status != 200:
+        fail(f"{ruleset_name}, balance read: {answer.status} {answer.body[:300]!r}")
+    calls = [call for call in meter.since(mark) if meter.function_of(call) == FUNCTION]
+    operations, rcu, wcu = _measured(calls)
+    fixed = subject.fixed()
+    ledger = subject.sizes.item("LedgersTable", ledger_key(subject.application_id, program, subject.customer))
+    min_read = sum(read_units(size, consistent=True) for size in (ledger, fixed["profile"], fixed["pointer"]))
+    return {
+        "ruleset": ruleset_name,
+        "step": "balance read",
+        "operations": operations,
+        "round_trips": len(operations),
+        "read_units": rcu,
+        "write_units": wcu,
+        "min_read_units": min_read,
+        "min_write_units": 0.0,
+        "ratio": rcu / min_read if min_read else None,
+        "session_attribute_bytes": {},
+    }
 
 
 COUPON_CODES = [("BENCH-TEN", 901), ("BENCH-FIVE", 902), ("BENCH-GIFT", 903)]
@@ -334,8 +371,8 @@ REFERRAL_CODE, REFERRAL_CAMPAIGN, ADVOCATE = "BENCH-FRIEND", 904, "bench-advocat
 
 
 def coupons_ruleset() -> Ruleset:
-    """examples/campaigns, three coupon campaigns (`coupon.valid`), one with a gift card's value, and a referral
-    campaign (`referral.valid`)."""
+    """examples/campaigns (their points on every purchase among them), three coupon campaigns (`coupon.valid`), one
+    with a gift card's value, a referral campaign (`referral.valid`), and one that spends ten points."""
     import msgspec
 
     from patron.promotions.loading import merge
@@ -351,6 +388,18 @@ def coupons_ruleset() -> Ruleset:
         campaign(902, "5"),
         campaign(903, "session.total"),
         campaign(REFERRAL_CAMPAIGN, "3", "referrals"),
+        {  # with examples/campaigns' points on every purchase (program 1): a close that earns and spends
+            "id": 905,
+            "name": "Pay ten points",
+            "features": ["loyalty"],
+            "rules": [
+                {
+                    "title": "Ten points off",
+                    "condition": "session.total > 0",
+                    "effects": [{"type": "deductLoyaltyPoints", "programId": 1, "value": "10"}],
+                }
+            ],
+        },
     ]
     examples = examples_ruleset()
     extra = merge([("bench", {"campaigns": campaigns})]).campaigns
@@ -412,7 +461,12 @@ def measure_units(runtime: LocalRuntime) -> list[dict[str, Any]]:
             ("later update (another cart)", 0, later),
             ("close", 0, close),
         ]
-        rows += _steps(runtime, meter, "examples + 3 coupons + referral", coupons_ruleset(), coupon_steps, COUPON_CODES)
+        coded = _steps(runtime, meter, "examples + 3 coupons + referral", coupons_ruleset(), coupon_steps, COUPON_CODES)
+        wanted = {"acceptCoupon", "acceptReferral", "addLoyaltyPoints", "deductLoyaltyPoints"}
+        for row in coded[:3]:  # the first update, the later update and the close: each applies all of them
+            if not wanted <= set(row["effect_types"]):
+                fail(f"the coded session's {row['step']} lacks {sorted(wanted - set(row['effect_types']))}")
+        rows += coded
     finally:
         meter.detach(dynamodb_client())
     return rows
@@ -646,6 +700,7 @@ def run(runtime: LocalRuntime, rounds: int = DEFAULT_ROUNDS) -> dict[str, Any]:
             f"{row['ruleset']}, {row['step']}: session item {sum(row['session_attribute_bytes'].values()):,} B, "
             + ", ".join(f"{name} {size:,}" for name, size in list(row["session_attribute_bytes"].items())[:2])
             for row in rows
+            if row["session_attribute_bytes"]
         ),
     )
     print_table(
