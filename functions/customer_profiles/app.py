@@ -36,6 +36,7 @@ from patron.wiring import CompositionRoot
 
 if TYPE_CHECKING:
     from patron.events.service import EventService
+    from patron.loyalty.inventory import LoyaltyInventory
     from patron.promotions.store import LiveRulesets
 
 
@@ -51,6 +52,7 @@ class Services(msgspec.Struct, frozen=True):
     rule_engine: Callable[[], RuleEngine]
     coupons: CouponInventory
     referrals: ReferralInventory
+    loyalty: Callable[[], LoyaltyInventory]  # built at its first use
 
 
 def compose(environ: Mapping[str, str]) -> Services:
@@ -71,7 +73,16 @@ def compose(environ: Mapping[str, str]) -> Services:
         rule_engine=functools.cache(functools.partial(_rule_engine, client, _engine_tables(tables))),
         coupons=CouponInventory(DynamoHoldings(client, tables.ledgers), LiveCampaigns(client, tables)),
         referrals=ReferralInventory(DynamoReferralPartition(client, tables.ledgers)),
+        loyalty=functools.cache(functools.partial(_loyalty, client, tables)),
     )
+
+
+def _loyalty(client: Any, tables: Tables) -> LoyaltyInventory:
+    """Built at the first `loyalty=true` (its ruleset compiler stays out of the cold start)."""
+    from patron.loyalty.inventory import LoyaltyInventory
+    from patron.promotions.store import LiveRulesets
+
+    return LoyaltyInventory(client, tables, LiveRulesets(client, tables), SystemClock())
 
 
 class RuleEngine(msgspec.Struct, frozen=True):
@@ -109,7 +120,7 @@ api = RestApi(max_body_bytes=lambda: services().max_body_bytes, idempotency=lamb
 
 _RULE_ENGINE_CONTENT = {"triggeredCampaigns", "loyalty", "event", "awardedGiveaways", "ruleFailureReasons"}
 _NOT_YET_CONTENT = {"loyalty", "awardedGiveaways"}  # their issues (loyalty, giveaways) answer them
-_INVENTORY_PARTS = ("loyalty", "giveaways", "achievements")  # not available yet: refused
+_INVENTORY_PARTS = ("giveaways", "achievements")  # not available yet: refused
 
 
 _profile_subject = subjects.path("integrationId")
@@ -222,7 +233,8 @@ def get_customer_inventory(request: Request) -> talon.CustomerInventory:
     coupons = services().coupons.coupons(application_id, integration_id) if request.query_bool("coupons") else None
     wanted = request.query_bool("referrals")
     referrals = services().referrals.referrals(application_id, integration_id) if wanted else None
-    return talon.inventory_response(profile, services().account_id, include_profile, coupons, referrals)
+    loyalty = services().loyalty().loyalty(application_id, integration_id) if request.query_bool("loyalty") else None
+    return talon.inventory_response(profile, services().account_id, include_profile, coupons, referrals, loyalty)
 
 
 @api_handler

@@ -239,8 +239,10 @@ def test_the_inventory_answers_each_coupons_state(runtime):
         "GET", f"/v1/customer_profiles/{customer}/inventory?coupons=true&profile=true", headers=tenant.headers
     ).json()
     assert both["profile"]["integrationId"] == customer and len(both["coupons"]) == 5
-    refused = runtime.request("GET", f"/v1/customer_profiles/{customer}/inventory?loyalty=true", headers=tenant.headers)
-    assert refused.status == 400 and refused.json()["code"] == "loyalty_unavailable"
+    refused = runtime.request(
+        "GET", f"/v1/customer_profiles/{customer}/inventory?giveaways=true", headers=tenant.headers
+    )
+    assert refused.status == 400 and refused.json()["code"] == "giveaways_unavailable"
 
 
 def test_another_application_sees_none_of_a_persons_coupons(runtime):

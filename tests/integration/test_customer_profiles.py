@@ -152,8 +152,8 @@ def test_a_non_boolean_query_flag_is_400_with_its_path(runtime, tenant, customer
 
 def test_inventory_parts_that_do_not_exist_yet_are_refused(runtime, tenant, customer):
     runtime.request("PUT", profile_path(customer), headers=tenant.headers, body={"attributes": {"a": 1}})
-    response = inventory(runtime, tenant, customer, profile="true", loyalty="true")
-    assert response.status == 400 and response.json()["code"] == "loyalty_unavailable"
+    response = inventory(runtime, tenant, customer, profile="true", giveaways="true")
+    assert response.status == 400 and response.json()["code"] == "giveaways_unavailable"
 
 
 def test_an_overlong_integration_id_is_400(runtime, tenant):

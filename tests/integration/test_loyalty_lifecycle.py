@@ -76,3 +76,17 @@ def test_another_applications_erasure_touches_none_of_a_persons_points(runtime):
     assert runtime.request("PUT", f"/v1/customers/{person}", headers=other.headers, body={}).status == 200
     assert runtime.request("DELETE", f"/v1/customer_data/{person}", headers=other.headers).status == 204
     assert balances(runtime, tenant, person).json()["balance"]["activePoints"] == 40
+
+
+def test_the_inventory_answers_the_persons_ledgers(runtime):
+    tenant = loyalty_tenant(runtime)
+    person = customer(runtime, tenant)
+    session(runtime, tenant, new_id("s"), person, 1200, state="closed")
+    path = f"/v1/customer_profiles/{person}/inventory?loyalty=true"
+    answer = runtime.request("GET", path, headers=tenant.headers)
+    assert answer.status == 200, answer.body
+    program = answer.json()["loyalty"]["programs"]["1"]
+    assert program["ledger"]["currentBalance"] == 1200 and program["ledger"]["currentTier"]["name"] == "Gold"
+    nobody = customer(runtime, tenant)
+    empty = runtime.request("GET", f"/v1/customer_profiles/{nobody}/inventory?loyalty=true", headers=tenant.headers)
+    assert empty.json()["loyalty"] == {"programs": {}}

@@ -67,7 +67,7 @@ class ProgramLedgersView(_Wire):
 class LoyaltyView(_Wire):
     """`Loyalty`: the customer's ledgers in each program the live campaigns change, by program id."""
 
-    programs: dict[str, ProgramLedgersView] = {}
+    programs: dict[str, ProgramLedgersView]
 
 
 class _In(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, rename="camel"):

@@ -65,11 +65,12 @@ class CustomerProfileIntegrationResponseV2(msgspec.Struct, rename="camel"):
 
 
 class CustomerInventory(msgspec.Struct):
-    """The parts asked for (the profile, the referrals, the coupons)."""
+    """The parts asked for (the profile, the referrals, the coupons, the loyalty ledgers)."""
 
     profile: CustomerProfile | msgspec.UnsetType = msgspec.UNSET
     referrals: list[InventoryReferral] | msgspec.UnsetType = msgspec.UNSET
     coupons: list[InventoryCoupon] | msgspec.UnsetType = msgspec.UNSET
+    loyalty: Any | msgspec.UnsetType = msgspec.UNSET  # patron.loyalty.wire.LoyaltyView
 
 
 class CustomerProfileUpdateV2Response(msgspec.Struct, rename="camel"):
@@ -115,11 +116,13 @@ def inventory_response(
     include_profile: bool,
     coupons: list[InventoryCoupon] | None = None,
     referrals: list[InventoryReferral] | None = None,
+    loyalty: Any = None,
 ) -> CustomerInventory:
     return CustomerInventory(
         profile=profile_response(profile, account_id) if include_profile else msgspec.UNSET,
         referrals=referrals if referrals is not None else msgspec.UNSET,
         coupons=coupons if coupons is not None else msgspec.UNSET,
+        loyalty=loyalty if loyalty is not None else msgspec.UNSET,
     )
 
 
