@@ -4,8 +4,9 @@ and one entry per transaction, keyed by its transaction id so a replay cannot ad
 
     PK APP#<app>#LOYALTY#<program>#PROFILE#<integration id>
        SK LEDGER              the `Ledger` (JSON), `version` (every change is conditional on the one read)
-       SK TXN#<transaction>   an entry: addition or subtraction, its amount, dates, session, and a
-                              subtraction's draws (which lots it took from), for rollbacks and the history
+       SK TXN#<transaction>   an entry: addition or subtraction, its amount, dates, session, a
+                              subtraction's draws (which lots it took from), for rollbacks and the history,
+                              and a rollback's `rollsBack` (the transaction it undoes)
     PK APP#<app>#LOYALTY#PENDING#<transaction>
        SK PENDING             points awaiting an action (`on_action`): whose they are (program, member,
                               subledger), so `activate_points` finds them by transaction id; gone when activated
@@ -62,6 +63,7 @@ class Entry(msgspec.Struct, frozen=True):
     expires: datetime | None = None  # an addition's; None: never
     draws: Sequence[Draw] = ()  # a subtraction's
     into_debt: Decimal = Decimal(0)  # a subtraction's part beyond the active balance
+    rolls_back: str | None = None  # a rollback's (cancel, reopen, return): the transaction it undoes
 
 
 def member_pk(application_id: int, program_id: int, integration_id: str) -> str:
@@ -174,6 +176,8 @@ def entry_write(table: str, application_id: int, program_id: int, integration_id
         item["sessionId"] = entry.session_id
     if entry.campaign_id is not None:
         item["campaignId"] = entry.campaign_id
+    if entry.rolls_back is not None:
+        item["rollsBack"] = entry.rolls_back
     if entry.kind == "addition":
         item["startDate"] = entry.starts.isoformat() if entry.starts else "on_action"
         item["expiryDate"] = entry.expires.isoformat() if entry.expires else "unlimited"
@@ -200,4 +204,5 @@ def entry_from_item(item: Mapping[str, Any]) -> Entry:
         expires=datetime.fromisoformat(str(expires)) if expires and expires != "unlimited" else None,
         draws=_draws_decoder.decode(str(item["draws"])) if "draws" in item else (),
         into_debt=Decimal(str(item.get("intoDebt", 0))),
+        rolls_back=str(item["rollsBack"]) if "rollsBack" in item else None,
     )

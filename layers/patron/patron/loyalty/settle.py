@@ -33,6 +33,12 @@ def transaction_id(business_id: str) -> str:
     return str(uuid.uuid5(_NAMESPACE, business_id))
 
 
+def rollback_id(application_id: int, transaction: str, source: str = "rollback") -> str:
+    """The id of the transaction that rolls `transaction` back: a cancel's or reopen's (`rollback`), a return's
+    (`return:<id>`). Derived from both, so each rollback is written once."""
+    return transaction_id(f"{application_id}:{transaction}:{source}")
+
+
 def settle(
     changes: Sequence[LoyaltyChange],
     effects: Sequence[Effect],

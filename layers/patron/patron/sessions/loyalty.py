@@ -16,7 +16,7 @@ from patron.dynamo import committer
 from patron.loyalty import items
 from patron.loyalty.ledger import Ledger, ReturnPolicy, advance, give_back, revoke
 from patron.loyalty.program import points
-from patron.loyalty.settle import settle, transaction_id
+from patron.loyalty.settle import rollback_id, settle
 from patron.promotions.definitions import JoinPolicy, LoyaltyProgram
 from patron.promotions.effects import Effect, RollbackLoyaltyPointsProps
 from patron.promotions.evaluator import Evaluation
@@ -152,7 +152,7 @@ def rolled_back(
     for program_id, entry in written:
         program = programs.get(program_id)
         policy = ReturnPolicy(program.return_policy) if program is not None else ReturnPolicy.ONLY_PENDING
-        txn = transaction_id(f"{application_id}:{entry.transaction_id}:{source}")
+        txn = rollback_id(application_id, entry.transaction_id, source)
         ledger = ledgers[program_id]
         if entry.kind == "addition":
             asked = entry.amount if share is None else points(entry.amount * share)
@@ -172,7 +172,17 @@ def rolled_back(
             continue
         ledgers[program_id] = ledger
         name, starts = f"Rollback: {entry.name}", now if kind == "addition" else None  # given back: active now
-        rollback = items.Entry(txn, kind, entry.subledger, took, name, now, entry.session_id, starts=starts)
+        rollback = items.Entry(
+            txn,
+            kind,
+            entry.subledger,
+            took,
+            name,
+            now,
+            entry.session_id,
+            starts=starts,
+            rolls_back=entry.transaction_id,
+        )
         entries.append((program_id, rollback))
         props = RollbackLoyaltyPointsProps(program_id, entry.subledger, took, profile_id, txn)
         template = by_transaction.get(entry.transaction_id)
