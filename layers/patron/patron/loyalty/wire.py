@@ -3,8 +3,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -36,6 +37,73 @@ class BalancesView(_Wire):
 
     balance: BalanceView
     subledger_balances: dict[str, BalanceView] = {}
+
+
+class PointsView(_Wire):
+    """`LedgerPointsEntryIntegrationAPI`: what is left of one addition's points (active, pending or expired)."""
+
+    id: int  # Talon.One's entry number; Patron's: derived from the transaction id (patron.loyalty.history)
+    transaction_uuid: str = msgspec.field(name="transactionUUID")
+    created: datetime
+    program_id: int
+    name: str
+    start_date: str  # RFC 3339, or `on_action` (awaiting activation)
+    expiry_date: str  # RFC 3339, or `unlimited`
+    subledger_id: str
+    amount: Decimal
+    customer_session_id: str | None = None
+    validity_duration: str | None = None  # points awaiting activation: how long they last once active
+
+
+class PointsPage(_Wire):
+    """`GetLoyaltyProgramProfilePoints200Response`."""
+
+    has_more: bool
+    data: list[PointsView]
+
+
+class TransactionFlags(_Wire):
+    """`LoyaltyLedgerEntryFlags`."""
+
+    creates_negative_balance: bool
+
+
+class TransactionView(_Wire):
+    """`LedgerTransactionLogEntryIntegrationAPI`: one entry of the member's ledger."""
+
+    id: int
+    transaction_uuid: str = msgspec.field(name="transactionUUID")
+    created: datetime
+    program_id: int
+    kind: Literal["addition", "subtraction"] = msgspec.field(name="type")
+    name: str
+    start_date: str  # RFC 3339, `immediate` or `on_action`
+    expiry_date: str  # RFC 3339 or `unlimited`
+    subledger_id: str
+    amount: Decimal
+    customer_session_id: str | None = None
+    flags: TransactionFlags | None = None
+
+
+class TransactionsPage(_Wire):
+    """`GetLoyaltyProgramProfileTransactions200Response`."""
+
+    has_more: bool
+    data: list[TransactionView]
+
+
+class ExpirationView(_Wire):
+    """Points of one subledger that expire at one instant (Patron's; Talon.One answers only the next one)."""
+
+    subledger_id: str
+    points: Decimal
+    expiry_date: datetime
+
+
+class ExpirationsView(_Wire):
+    """Every upcoming expiry of the member's points, soonest first."""
+
+    data: list[ExpirationView]
 
 
 class LedgerInfoView(_Wire):
