@@ -13,7 +13,7 @@ from patron.clock import SystemClock
 from patron.coupons import view as coupon_wire
 from patron.coupons.reservations import ReservationService
 from patron.dynamo.client import dynamodb_client
-from patron.errors import FieldIssue, PatronError, ValidationError
+from patron.errors import FieldIssue, PatronError, UnsupportedFeatureError, ValidationError
 from patron.events import wire as events_wire
 from patron.events.model import EventOutcome, TrackedEvent, check_custom_type, check_dry_only
 from patron.events.service import EventService
@@ -21,14 +21,18 @@ from patron.http import subjects
 from patron.http.api import Request, Response, RestApi
 from patron.idempotency.service import IdempotencyStore
 from patron.idempotency.wiring import idempotency_store
+from patron.loyalty import history
 from patron.loyalty.activation import PointsActivation
 from patron.loyalty.service import LoyaltyService, ProgramNotFoundError, tentative_view
 from patron.loyalty.wire import (
     ActivatePointsRequest,
     ActivatePointsResponse,
     BalancesView,
+    ExpirationsView,
     LedgerEntryView,
     LoyaltyView,
+    PointsPage,
+    TransactionsPage,
 )
 from patron.observability import api_handler
 from patron.orders.repository import DynamoOrderRepository
@@ -428,6 +432,76 @@ def get_loyalty_balances(request: Request) -> BalancesView:
         subledger=request.query.get("subledgerId"),
         include_tiers=bool(request.query_bool("includeTiers")),
     )
+
+
+_MEMBER = "/v1/loyalty_programs/{loyaltyProgramId}/profile/{integrationId}"
+
+
+@api.route("GET", f"{_MEMBER}/points", answers=PointsPage)
+def get_loyalty_points(request: Request) -> PointsPage:
+    """What is left of each addition of points: `status` active (the default), pending or expired; `subledgerId`:
+    that subledger's only; paged by `pageSize` (1 to 50) and `skip`."""
+    program_id = _program_id(request)
+    _refuse_unbuilt(request, "customerSessionIDs", "transactionUUIDs", "sort")
+    status = history.PointsStatus(request.query_choice("status", tuple(history.PointsStatus), default="active"))
+    return services().loyalty.points(
+        request.caller.application_id,
+        program_id,
+        request.path_params["integrationId"],
+        status=status,
+        subledger=request.query.get("subledgerId"),
+        page_size=request.query_int("pageSize", default=history.MAX_PAGE, minimum=1, maximum=history.MAX_PAGE),
+        skip=_skip(request),
+    )
+
+
+@api.route("GET", f"{_MEMBER}/transactions", answers=TransactionsPage)
+def get_loyalty_transactions(request: Request) -> TransactionsPage:
+    """The member's ledger entries, newest first: `subledgerId`, `loyaltyTransactionType` (manual, session,
+    import), created from `startDate` to `endDate`; paged by `pageSize` (1 to 50) and `skip`."""
+    program_id = _program_id(request)
+    _refuse_unbuilt(request, "customerSessionIDs", "transactionUUIDs", "awaitsActivation")
+    kind = request.query_choice("loyaltyTransactionType", history.TRANSACTION_TYPES, default="") or None
+    start, end = request.query_instant("startDate"), request.query_instant("endDate")
+    if start is not None and end is not None and end < start:
+        message = "endDate is before startDate."
+        raise ValidationError(message, [FieldIssue("query.endDate", "invalid_value", message)])
+    return services().loyalty.transactions(
+        request.caller.application_id,
+        program_id,
+        request.path_params["integrationId"],
+        subledger=request.query.get("subledgerId"),
+        kind=kind,
+        start=start,
+        end=end,
+        page_size=request.query_int("pageSize", default=history.MAX_PAGE, minimum=1, maximum=history.MAX_PAGE),
+        skip=_skip(request),
+    )
+
+
+@api.route("GET", f"{_MEMBER}/expirations", answers=ExpirationsView)
+def get_loyalty_expirations(request: Request) -> ExpirationsView:
+    """Every upcoming expiry of the member's points, soonest first (Patron's: Talon.One answers only the next);
+    `subledgerId`: that subledger's only."""
+    program_id = _program_id(request)
+    return services().loyalty.expirations(
+        request.caller.application_id,
+        program_id,
+        request.path_params["integrationId"],
+        subledger=request.query.get("subledgerId"),
+    )
+
+
+def _refuse_unbuilt(request: Request, *names: str) -> None:
+    """Talon.One's filters and orders not built yet: refused by name rather than ignored (docs/loyalty.md)."""
+    for name in names:
+        if name in request.query:
+            raise UnsupportedFeatureError(f"`{name}` is not available yet.", f"{name}_unavailable", f"query.{name}")
+
+
+def _skip(request: Request) -> int:
+    # A member's listing holds at most history.MAX_ENTRIES items: any skip beyond answers an empty page.
+    return request.query_int("skip", default=0, minimum=0, maximum=10**9)
 
 
 def _program_id(request: Request) -> int:

@@ -196,6 +196,9 @@ def test_answers_about_objects_that_exist_match_the_document(runtime, base_url, 
     check(
         "POST", "/v1/management/loyalty_programs/{loyaltyProgramId}/transfers", {"loyaltyProgramId": 1}, body=transfer
     )
+    check("GET", balances.replace("balances", "points"), ids, {"status": "active"})
+    check("GET", balances.replace("balances", "transactions"), ids, {"pageSize": "5"})
+    check("GET", balances.replace("balances", "expirations"), ids)
     returned = {"return": {"returnedCartItems": [{"position": 0, "quantity": 1}]}, "responseContent": everything}
     check("POST", f"{sessions}/returns", {"customerSessionId": f"s-{suffix}"}, body=returned)
     # A partially returned session cannot be reopened (Talon.One): another one, closed at once.

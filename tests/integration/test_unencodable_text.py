@@ -64,6 +64,7 @@ def examples(customer: str, order: str) -> list[Example]:
     reservations = "/v1/coupon_reservations/{couponValue}"
     rulesets = "/v1/management/rulesets"
     sessions = "/v2/customer_sessions/{customerSessionId}"
+    member = "/v1/loyalty_programs/{loyaltyProgramId}/profile/{integrationId}"
 
     def closed_session(attributes: dict[str, Any]) -> dict[str, Any]:
         return {
@@ -132,6 +133,16 @@ def examples(customer: str, order: str) -> list[Example]:
             "/v1/loyalty_programs/{loyaltyProgramId}/profile/{integrationId}/balances",
             {"loyaltyProgramId": "1", "integrationId": customer},
             {"includeTiers": "true"},
+        ),
+        Example("GET", f"{member}/points", {"loyaltyProgramId": "1", "integrationId": customer}, {"status": "pending"}),
+        Example(
+            "GET",
+            f"{member}/transactions",
+            {"loyaltyProgramId": "1", "integrationId": customer},
+            {"loyaltyTransactionType": "session", "startDate": "2024-01-01T00:00:00Z", "pageSize": "10"},
+        ),
+        Example(
+            "GET", f"{member}/expirations", {"loyaltyProgramId": "1", "integrationId": customer}, {"subledgerId": ""}
         ),
         Example(
             "POST",

@@ -1,6 +1,8 @@
 """Reading a member's points (docs/loyalty.md): one BatchGetItem holds the live-ruleset pointer (for the
 program's definition), the profile and its ledger; the balance at the instant asked is the ledger advanced to it,
-exact whether the scheduled job has materialised what happened meanwhile or not."""
+exact whether the scheduled job has materialised what happened meanwhile or not. The history routes (points,
+transactions, expirations) add what they need of the member's entries: a BatchGetItem of those a page names, or
+one Query of them all (patron.loyalty.history)."""
 
 from __future__ import annotations
 
@@ -10,11 +12,20 @@ from typing import Any
 
 from patron.clock import Clock
 from patron.dynamo import codec
-from patron.errors import FieldIssue, NotFoundError, ValidationError
-from patron.loyalty import items
+from patron.errors import FieldIssue, NotFoundError, UnsupportedFeatureError, ValidationError
+from patron.loyalty import history, items
 from patron.loyalty.ledger import Balance, Ledger, advance
 from patron.loyalty.program import tier_of
-from patron.loyalty.wire import BalancesView, BalanceView, LedgerInfoView, ProgramLedgersView, TierView
+from patron.loyalty.wire import (
+    BalancesView,
+    BalanceView,
+    ExpirationsView,
+    LedgerInfoView,
+    PointsPage,
+    ProgramLedgersView,
+    TierView,
+    TransactionsPage,
+)
 from patron.profiles.keys import PROFILE_SK, profile_pk
 from patron.promotions.definitions import LoyaltyProgram
 from patron.promotions.store import LiveRulesets, live_version, pointer_key
@@ -29,6 +40,12 @@ class ProgramNotFoundError(NotFoundError):
 class ProfileNotFoundError(NotFoundError):
     def __init__(self) -> None:
         super().__init__("No customer profile has this integration id.", code="profile_not_found")
+
+
+class HistoryTooLongError(UnsupportedFeatureError):
+    def __init__(self) -> None:
+        message = f"The member has more than {history.MAX_ENTRIES} loyalty transactions: listing them is not built yet."
+        super().__init__(message, code="loyalty_history_too_long", path="path.integrationId")
 
 
 class LoyaltyService:
@@ -51,23 +68,128 @@ class LoyaltyService:
         and points expiring by then). A subledger named: only its balance, as `balance`."""
         now = self._clock.now()
         at = end_date or now
-        pointer, profile, ledger_item = self._read(application_id, program_id, integration_id)
-        program = self._program(application_id, live_version(pointer), program_id)
-        if profile is None:
-            raise ProfileNotFoundError()
-        stored = items.ledger_from_item(ledger_item, now)
+        program, stored = self._member(application_id, program_id, integration_id, subledger, now)
         if at < stored.ledger.as_of:
             message = "endDate before the member's last change is not answered yet: give a later one, or none."
             raise ValidationError(message, [FieldIssue("query.endDate", "end_date_too_early", message)])
         ledger = advance(stored.ledger, at)
         tiers = program.tiers if include_tiers else []
         if subledger is not None:
-            if subledger and subledger not in program.subledgers:
-                message = f"Program {program_id} has no subledger {subledger!r}."
-                raise ValidationError(message, [FieldIssue("query.subledgerId", "unknown_subledger", message)])
             return BalancesView(balance=_view(ledger.balance(subledger), at, tiers))
         subledgers = {name: _view(ledger.balance(name), at, []) for name in program.subledgers}
         return BalancesView(balance=_view(ledger.balance(""), at, tiers), subledger_balances=subledgers)
+
+    def points(
+        self,
+        application_id: int,
+        program_id: int,
+        integration_id: str,
+        status: history.PointsStatus = history.PointsStatus.ACTIVE,
+        subledger: str | None = None,
+        page_size: int = history.MAX_PAGE,
+        skip: int = 0,
+    ) -> PointsPage:
+        """What is left of each addition, of one subledger or all: active or pending now (from the ledger item,
+        then the page's entries for their names and dates), or expired (replayed from all the entries)."""
+        now = self._clock.now()
+        _, stored = self._member(application_id, program_id, integration_id, subledger, now)
+        if status is history.PointsStatus.EXPIRED:
+            found = history.expired(self._entries(application_id, program_id, integration_id), now, subledger)
+            shown, more = history.page(found, skip, page_size)
+            return PointsPage(has_more=more, data=[history.expired_view(program_id, one) for one in shown])
+        lots = history.open_lots(advance(stored.ledger, now), status is history.PointsStatus.ACTIVE, subledger, now)
+        shown_lots, more = history.page(lots, skip, page_size)
+        sources = [history.source_of(one.lot.id, application_id) for one in shown_lots]
+        entries = self._entries_named(application_id, program_id, integration_id, sources)
+        data = [
+            history.lot_view(program_id, one, entries.get(source), stored.ledger.as_of)
+            for one, source in zip(shown_lots, sources, strict=True)
+        ]
+        return PointsPage(has_more=more, data=data)
+
+    def transactions(
+        self,
+        application_id: int,
+        program_id: int,
+        integration_id: str,
+        subledger: str | None = None,
+        kind: str | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        page_size: int = history.MAX_PAGE,
+        skip: int = 0,
+    ) -> TransactionsPage:
+        """The member's entries, newest first, filtered by subledger, origin (`history.TRANSACTION_TYPES`) and
+        creation within [start, end]."""
+        self._member(application_id, program_id, integration_id, subledger, self._clock.now())
+        entries = self._entries(application_id, program_id, integration_id)
+        chosen = history.transactions(entries, subledger, kind, start, end)
+        shown, more = history.page(chosen, skip, page_size)
+        backs = history.given_back(entries)
+        return TransactionsPage(has_more=more, data=[history.transaction_view(program_id, e, backs) for e in shown])
+
+    def expirations(
+        self, application_id: int, program_id: int, integration_id: str, subledger: str | None = None
+    ) -> ExpirationsView:
+        """Every upcoming expiry of the member's points (the ledger item alone)."""
+        now = self._clock.now()
+        _, stored = self._member(application_id, program_id, integration_id, subledger, now)
+        return ExpirationsView(data=history.expirations(advance(stored.ledger, now), subledger, now))
+
+    def _member(
+        self, application_id: int, program_id: int, integration_id: str, subledger: str | None, now: datetime
+    ) -> tuple[LoyaltyProgram, items.StoredLedger]:
+        """The program and the member's stored ledger; 404 without either the program or the profile, 400 for a
+        subledger the program does not have ("" is the main ledger)."""
+        pointer, profile, ledger_item = self._read(application_id, program_id, integration_id)
+        program = self._program(application_id, live_version(pointer), program_id)
+        if profile is None:
+            raise ProfileNotFoundError()
+        if subledger and subledger not in program.subledgers:
+            message = f"Program {program_id} has no subledger {subledger!r}."
+            raise ValidationError(message, [FieldIssue("query.subledgerId", "unknown_subledger", message)])
+        return program, items.ledger_from_item(ledger_item, now)
+
+    def _entries(self, application_id: int, program_id: int, integration_id: str) -> list[items.Entry]:
+        """All the member's entries (one Query of its partition, `TXN#...`): refused beyond MAX_ENTRIES, since
+        they come in transaction-id order and a listing sorts them all by time."""
+        request: dict[str, Any] = {
+            "TableName": self._ledgers,
+            "KeyConditionExpression": "PK = :pk AND begins_with(SK, :entry)",
+            "ExpressionAttributeValues": codec.to_item(
+                {":pk": items.member_pk(application_id, program_id, integration_id), ":entry": items.ENTRY_PREFIX}
+            ),
+            "ConsistentRead": True,
+        }
+        found: list[items.Entry] = []
+        while True:
+            answer = self._client.query(**request, Limit=history.MAX_ENTRIES + 1 - len(found))
+            found.extend(items.entry_from_item(codec.from_item(item)) for item in answer.get("Items", []))
+            if len(found) > history.MAX_ENTRIES:
+                raise HistoryTooLongError()
+            if "LastEvaluatedKey" not in answer:
+                return found
+            request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
+
+    def _entries_named(
+        self, application_id: int, program_id: int, integration_id: str, transactions: list[str]
+    ) -> dict[str, items.Entry]:
+        """The member's entries of these transactions (at most a page: one BatchGetItem), by transaction id."""
+        if not transactions:
+            return {}
+        pk = items.member_pk(application_id, program_id, integration_id)
+        keys = [codec.to_item({"PK": pk, "SK": items.ENTRY_PREFIX + one}) for one in dict.fromkeys(transactions)]
+        request: dict[str, Any] = {self._ledgers: {"Keys": keys, "ConsistentRead": True}}
+        found: dict[str, items.Entry] = {}
+        for _ in range(5):
+            answer = self._client.batch_get_item(RequestItems=request)
+            for item in answer.get("Responses", {}).get(self._ledgers, []):
+                entry = items.entry_from_item(codec.from_item(item))
+                found[entry.transaction_id] = entry
+            request = answer.get("UnprocessedKeys") or {}
+            if not request:
+                break
+        return found
 
     def _read(
         self, application_id: int, program_id: int, integration_id: str
