@@ -21,13 +21,12 @@ from typing import Any
 import msgspec
 
 from patron.dynamo import codec, committer
-from patron.dynamo.batch import ATTEMPTS, UnprocessedItemsError, backoff
+from patron.dynamo.batch import read_all
 from patron.errors import ConflictError
 from patron.referrals import items
 from patron.referrals.model import FriendRecord, Referral
 
 PAGE = 50  # partition items per page: their referrals and referred entries fill one BatchGetItem of 100 keys
-_BATCH_KEYS = 100
 
 
 class ReferralRecordChangedError(ConflictError):
@@ -330,17 +329,4 @@ class DynamoReferralPartition:
 
     def batch_get(self, keys: Sequence[Mapping[str, Any]], consistent: bool = True) -> list[dict[str, Any]]:
         """Items of the ledgers table by key (at most 100 keys a call, unprocessed keys retried)."""
-        found: list[dict[str, Any]] = []
-        for start in range(0, len(keys), _BATCH_KEYS):
-            chunk = [codec.to_item(key) for key in keys[start : start + _BATCH_KEYS]]
-            request: dict[str, Any] = {self._table: {"Keys": chunk, "ConsistentRead": consistent}}
-            for attempt in range(ATTEMPTS):
-                answer = self._client.batch_get_item(RequestItems=request)
-                found += [codec.from_item(item) for item in answer.get("Responses", {}).get(self._table, [])]
-                request = dict(answer.get("UnprocessedKeys") or {})
-                if not request:
-                    break
-                backoff(attempt)
-            else:
-                raise UnprocessedItemsError("DynamoDB kept some keys of a batch read unprocessed.")
-        return found
+        return read_all(self._client, self._table, keys, consistent=consistent)
