@@ -36,6 +36,7 @@ from patron.dynamo import codec
 from patron.dynamo.batch import ATTEMPTS, MAX_KEYS, UnprocessedItemsError, backoff, read_all, write_all
 from patron.dynamo.committer import Committer, put
 from patron.dynamo.errors import error_code, translate
+from patron.dynamo.ids import allocate_ids
 from patron.errors import ConflictError
 
 if TYPE_CHECKING:
@@ -129,18 +130,7 @@ class DynamoCouponRepository:
     # -- ids -------------------------------------------------------------------------------------------------
 
     def allocate_ids(self, application_id: int, count: int) -> int:
-        try:
-            answer = self._client.update_item(
-                TableName=self._table,
-                Key=codec.to_item(counter_key(application_id)),
-                UpdateExpression="ADD #value :count",
-                ExpressionAttributeNames={"#value": "value"},
-                ExpressionAttributeValues=codec.to_item({":count": count}),
-                ReturnValues="UPDATED_NEW",
-            )
-        except ClientError as exc:
-            raise translate(exc) from exc
-        return int(answer["Attributes"]["value"]["N"]) - count + 1
+        return allocate_ids(self._client, self._table, counter_key(application_id), count)
 
     # -- coupons ---------------------------------------------------------------------------------------------
 
