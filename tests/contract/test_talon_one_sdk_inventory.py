@@ -13,9 +13,9 @@ from talon_one.exceptions import NotFoundException
 
 from tests.contract.test_talon_one_sdk import base_url, integration_api
 from tests.integration.coupons import add_coupon
+from tests.integration.referrals import CAMPAIGN as REFERRAL_CAMPAIGN
+from tests.integration.referrals import add_referral
 from tests.integration.rulesets import publish
-from tests.integration.test_session_referrals import CAMPAIGN as REFERRAL_CAMPAIGN
-from tests.integration.test_session_referrals import add_referral
 
 __all__ = ["base_url"]  # the module's server fixture, shared
 

@@ -12,8 +12,8 @@ import talon_one
 from talon_one.exceptions import NotFoundException
 
 from tests.contract.test_talon_one_sdk import base_url, integration_api
+from tests.integration.referrals import CAMPAIGN
 from tests.integration.rulesets import publish
-from tests.integration.test_session_referrals import CAMPAIGN
 
 __all__ = ["base_url"]  # the module's server fixture, shared
 

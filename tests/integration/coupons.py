@@ -1,5 +1,5 @@
-"""Coupons in tests: written and read straight on the runtime's ledgers table, as the coupons service stores them
-(tests of sessions need coupons without the management API)."""
+"""Coupons in tests: a coupon campaign, and coupons written and read straight on the runtime's ledgers table, as the
+coupons service stores them (tests of sessions need coupons without the management API)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,24 @@ from patron.coupons import items
 from patron.coupons.model import Coupon
 from patron.dynamo import codec
 from tests.conftest import Tenant
+
+
+def coupon_campaign(
+    campaign_id: int = 10, condition: str = "coupon.valid", discount: str | int = "session.total * 0.1"
+) -> dict[str, Any]:
+    """A coupon campaign whose one rule gives `discount` (10% by default) when `condition` holds."""
+    return {
+        "id": campaign_id,
+        "name": f"Coupon campaign {campaign_id}",
+        "features": ["coupons"],
+        "rules": [
+            {
+                "title": "Coupon code is valid",
+                "condition": condition,
+                "effects": [{"type": "setDiscount", "name": "Coupon discount", "value": discount}],
+            }
+        ],
+    }
 
 
 def add_coupon(runtime: Any, tenant: Tenant, value: str, campaign_id: int = 10, **fields: Any) -> Coupon:

@@ -13,23 +13,12 @@ from typing import Any
 from patron.coupons import items
 from patron.dynamo import codec
 from tests.conftest import Tenant, new_tenant
-from tests.integration.coupons import add_coupon, stored
+from tests.integration.coupons import add_coupon, coupon_campaign, stored
 from tests.integration.rulesets import publish
 
 NOW = datetime.now(UTC)
 DAY = timedelta(days=1)
-CAMPAIGN = {
-    "id": 10,
-    "name": "Coupons",
-    "features": ["coupons"],
-    "rules": [
-        {
-            "title": "Coupon code is valid",
-            "condition": "coupon.valid",
-            "effects": [{"type": "setDiscount", "name": "5 off", "value": 5}],
-        }
-    ],
-}
+CAMPAIGN = coupon_campaign(discount=5)
 
 
 def uid(prefix: str) -> str:

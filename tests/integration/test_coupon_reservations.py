@@ -8,29 +8,11 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from tests.conftest import Tenant, new_tenant
-from tests.integration.coupons import add_coupon, stored
-from tests.integration.rulesets import publish
+from tests.conftest import Tenant
+from tests.integration.coupons import add_coupon, coupon_campaign, stored
+from tests.integration.rulesets import tenant_with
 
-CAMPAIGN = {
-    "id": 10,
-    "name": "Coupons",
-    "features": ["coupons"],
-    "rules": [
-        {
-            "title": "Coupon code is valid",
-            "condition": "coupon.valid",
-            "effects": [{"type": "setDiscount", "name": "5 off", "value": 5}],
-        }
-    ],
-}
-
-
-def tenant_with_campaign(runtime: Any) -> Tenant:
-    tenant = new_tenant(runtime)
-    settings = {"currency": "EUR", "timezone": "Europe/Rome"}
-    publish(runtime, tenant.application_id, {"settings": settings, "campaigns": [CAMPAIGN]})
-    return tenant
+CAMPAIGN = coupon_campaign(discount=5)
 
 
 def reserve(runtime: Any, tenant: Tenant, code: str, *profiles: str, method: str = "POST") -> Any:
@@ -50,7 +32,7 @@ def profile(runtime: Any, tenant: Tenant, integration_id: str) -> None:
 
 
 def test_reserve_list_and_release(runtime):
-    tenant = tenant_with_campaign(runtime)
+    tenant = tenant_with(runtime, CAMPAIGN)
     add_coupon(runtime, tenant, "WALLET", reservation_limit=3)
     for name in ("ann", "bob"):
         profile(runtime, tenant, name)
@@ -69,7 +51,7 @@ def test_reserve_list_and_release(runtime):
 
 
 def test_a_request_past_the_limit_is_refused_whole(runtime):
-    tenant = tenant_with_campaign(runtime)
+    tenant = tenant_with(runtime, CAMPAIGN)
     add_coupon(runtime, tenant, "TWO-ONLY", reservation_limit=2)
     refused = reserve(runtime, tenant, "TWO-ONLY", "a", "b", "c")
     assert refused.status == 400
@@ -79,7 +61,7 @@ def test_a_request_past_the_limit_is_refused_whole(runtime):
 
 
 def test_personal_expired_unknown_and_hostile_requests(runtime):
-    tenant = tenant_with_campaign(runtime)
+    tenant = tenant_with(runtime, CAMPAIGN)
     add_coupon(runtime, tenant, "ANNS", recipient_integration_id="ann")
     add_coupon(runtime, tenant, "GONE", expiry_date=datetime.now(UTC) - timedelta(days=1))
     assert reserve(runtime, tenant, "ANNS", "bob").json()["errors"][0]["code"] == "coupon_not_reservable"
@@ -97,14 +79,14 @@ def test_personal_expired_unknown_and_hostile_requests(runtime):
 
 
 def test_a_code_with_a_percent_sign_is_url_encoded_in_the_path(runtime):
-    tenant = tenant_with_campaign(runtime)
+    tenant = tenant_with(runtime, CAMPAIGN)
     add_coupon(runtime, tenant, "SUMMER25%OFF")
     answer = reserve(runtime, tenant, "SUMMER25%25OFF", "ann")
     assert answer.status == 201 and answer.json()["value"] == "SUMMER25%OFF"
 
 
 def test_a_hard_reservation_lets_only_reserving_profiles_redeem(runtime):
-    tenant = tenant_with_campaign(runtime)
+    tenant = tenant_with(runtime, CAMPAIGN)
     add_coupon(runtime, tenant, "VIP-ONLY", reservation_mandatory=True)
     reserve(runtime, tenant, "VIP-ONLY", "ann")
 
@@ -126,9 +108,9 @@ def test_a_hard_reservation_lets_only_reserving_profiles_redeem(runtime):
 
 
 def test_another_applications_coupon_is_404(runtime):
-    owner = tenant_with_campaign(runtime)
+    owner = tenant_with(runtime, CAMPAIGN)
     add_coupon(runtime, owner, "OWNED")
-    other = tenant_with_campaign(runtime)
+    other = tenant_with(runtime, CAMPAIGN)
     assert reserve(runtime, other, "OWNED", "ann").status == 404
     assert reserve(runtime, other, "OWNED", "ann", method="DELETE").status == 404
     assert reserved(runtime, other, "OWNED").status == 404

@@ -12,7 +12,9 @@ from typing import Any
 from patron.dynamo import codec
 from patron.referrals import items
 from tests.conftest import Tenant
-from tests.integration.test_session_referrals import CART, add_referral, new_id, put, stored, tenant_with_campaign
+from tests.integration.referrals import CAMPAIGN, add_referral, stored
+from tests.integration.rulesets import tenant_with
+from tests.integration.test_session_referrals import CART, new_id, put
 
 
 def uid(prefix: str) -> str:
@@ -56,7 +58,7 @@ def customer(runtime: Any, tenant: Tenant) -> str:
 
 
 def test_a_merge_moves_codes_and_referrals_to_the_customer(runtime):
-    tenant = tenant_with_campaign(runtime)
+    tenant = tenant_with(runtime, CAMPAIGN)
     device, person = uid("dev"), uid("cust")
     anonymous_id = runtime.request("PUT", f"/v1/devices/{device}", headers=tenant.headers, body={}).json()[
         "integrationId"
@@ -97,7 +99,7 @@ def seeded(runtime: Any, tenant: Tenant) -> tuple[str, str]:
 
 
 def test_an_erasure_takes_the_person_out_of_every_code_and_keeps_its_counters(runtime):
-    tenant = tenant_with_campaign(runtime)
+    tenant = tenant_with(runtime, CAMPAIGN)
     person, friend = seeded(runtime, tenant)
     exported = runtime.request("GET", f"/v1/customer_data/{person}", headers=tenant.headers).json()["referrals"]
     assert [(c["code"], c["campaignId"], c["usageCounter"], c["usageLimit"]) for c in exported["advocateCodes"]] == [
@@ -116,7 +118,7 @@ def test_an_erasure_takes_the_person_out_of_every_code_and_keeps_its_counters(ru
 
 
 def test_an_anonymised_erasure_keeps_the_codes_under_the_tombstone(runtime):
-    tenant = tenant_with_campaign(runtime)
+    tenant = tenant_with(runtime, CAMPAIGN)
     person, _ = seeded(runtime, tenant)
     erased = runtime.request("DELETE", f"/v1/customer_data/{person}?anonymise=true", headers=tenant.headers)
     assert erased.status == 204
@@ -129,7 +131,7 @@ def test_an_anonymised_erasure_keeps_the_codes_under_the_tombstone(runtime):
 
 
 def test_the_inventory_answers_the_codes_with_their_referred_customers(runtime):
-    tenant = tenant_with_campaign(runtime)
+    tenant = tenant_with(runtime, CAMPAIGN)
     person = customer(runtime, tenant)
     assert inventory(runtime, tenant, person).json() == {"referrals": []}
     add_referral(runtime, tenant, "MINE-1", advocate=person, usage_limit=5)
@@ -149,7 +151,7 @@ def test_the_inventory_answers_the_codes_with_their_referred_customers(runtime):
 
 
 def test_another_application_sees_none_of_a_persons_referrals(runtime):
-    tenant, other = tenant_with_campaign(runtime), tenant_with_campaign(runtime)
+    tenant, other = tenant_with(runtime, CAMPAIGN), tenant_with(runtime, CAMPAIGN)
     person, _ = seeded(runtime, tenant)
     assert inventory(runtime, other, person).status == 404
     assert runtime.request("PUT", f"/v1/customers/{person}", headers=other.headers, body={}).status == 200

@@ -15,28 +15,15 @@ import pytest
 from patron.dynamo import codec
 from patron.referrals import items
 from tests.conftest import Tenant, new_tenant
-from tests.integration.rulesets import publish
+from tests.integration.referrals import referral_campaign
+from tests.integration.rulesets import publish, tenant_with
 
-CAMPAIGN: dict[str, Any] = {
-    "id": 20,
-    "name": "Refer a friend",
-    "features": ["referrals"],
-    "rules": [
-        {
-            "title": "Referral code is valid",
-            "condition": "referral.valid",
-            "effects": [{"type": "setDiscount", "name": "Friend's 5 off", "value": 5}],
-        }
-    ],
-}
+CAMPAIGN = referral_campaign("referral.valid")
 PLAIN: dict[str, Any] = {"id": 1, "name": "No referrals", "rules": [{"title": "Always", "condition": "true"}]}
 
 
 def tenant_with_campaign(runtime: Any, case_sensitive: bool = True) -> Tenant:
-    tenant = new_tenant(runtime)
-    settings = {"currency": "EUR", "timezone": "Europe/Rome", "caseSensitiveCodes": case_sensitive}
-    publish(runtime, tenant.application_id, {"settings": settings, "campaigns": [CAMPAIGN, PLAIN]})
-    return tenant
+    return tenant_with(runtime, CAMPAIGN, PLAIN, caseSensitiveCodes=case_sensitive)
 
 
 def create(runtime: Any, tenant: Tenant, body: Any, headers: dict[str, str] | None = None) -> Any:

@@ -13,33 +13,11 @@ from typing import Any
 
 from patron.coupons import items
 from patron.dynamo import codec
-from tests.conftest import Tenant, new_tenant
-from tests.integration.coupons import add_coupon, stored
-from tests.integration.rulesets import publish
+from tests.conftest import Tenant
+from tests.integration.coupons import add_coupon, coupon_campaign, stored
+from tests.integration.rulesets import tenant_with
 
 NOW = datetime.now(UTC)
-SETTINGS = {"currency": "EUR", "timezone": "Europe/Rome"}
-
-
-def coupon_campaign(campaign_id: int = 10, condition: str = "coupon.valid") -> dict[str, Any]:
-    return {
-        "id": campaign_id,
-        "name": f"Coupon campaign {campaign_id}",
-        "features": ["coupons"],
-        "rules": [
-            {
-                "title": "Coupon code is valid",
-                "condition": condition,
-                "effects": [{"type": "setDiscount", "name": "10% off", "value": "session.total * 0.1"}],
-            }
-        ],
-    }
-
-
-def with_campaigns(runtime: Any, *campaigns: dict[str, Any], **settings: Any) -> Tenant:
-    tenant = new_tenant(runtime)
-    publish(runtime, tenant.application_id, {"settings": {**SETTINGS, **settings}, "campaigns": list(campaigns)})
-    return tenant
 
 
 def put(runtime: Any, tenant: Tenant, session_id: str, session: dict[str, Any]) -> Any:
@@ -67,7 +45,7 @@ def new_id() -> str:
 
 
 def test_a_valid_coupon_is_accepted_redeemed_once_at_close_and_given_back_on_cancel(runtime):
-    tenant = with_campaigns(runtime, coupon_campaign())
+    tenant = tenant_with(runtime, coupon_campaign())
     add_coupon(runtime, tenant, "WELCOME10", usage_limit=5)
     session_id = new_id()
     opened = put(runtime, tenant, session_id, {"profileId": "ann", "cartItems": cart(), "couponCodes": ["WELCOME10"]})
@@ -86,7 +64,7 @@ def test_a_valid_coupon_is_accepted_redeemed_once_at_close_and_given_back_on_can
 
 
 def test_codes_are_rejected_with_talons_reasons(runtime):
-    tenant = with_campaigns(runtime, coupon_campaign(), coupon_campaign(11, "coupon.valid and session.total > 500"))
+    tenant = tenant_with(runtime, coupon_campaign(), coupon_campaign(11, "coupon.valid and session.total > 500"))
     add_coupon(runtime, tenant, "OLD", expiry_date=NOW - timedelta(days=1))
     add_coupon(runtime, tenant, "LATER", start_date=NOW + timedelta(days=1))
     add_coupon(runtime, tenant, "USED", usage_limit=1, usage_counter=1)
@@ -105,7 +83,7 @@ def test_codes_are_rejected_with_talons_reasons(runtime):
 
 
 def test_a_personal_code_and_a_per_profile_limit(runtime):
-    tenant = with_campaigns(runtime, coupon_campaign())
+    tenant = tenant_with(runtime, coupon_campaign())
     add_coupon(runtime, tenant, "ONCE-EACH", profile_limit=1)
     first = new_id()
     put(runtime, tenant, first, {"profileId": "ann", "cartItems": cart(), "couponCodes": ["ONCE-EACH"]})
@@ -119,7 +97,7 @@ def test_a_personal_code_and_a_per_profile_limit(runtime):
 
 
 def test_a_gift_card_gives_at_most_what_is_left_and_a_case_insensitive_application_finds_codes(runtime):
-    tenant = with_campaigns(runtime, coupon_campaign(), caseSensitiveCodes=False)
+    tenant = tenant_with(runtime, coupon_campaign(), caseSensitiveCodes=False)
     add_coupon(runtime, tenant, "GIFT-25", discount_limit=Decimal(25), discount_counter=Decimal(20))
     session_id = new_id()
     put(runtime, tenant, session_id, {"profileId": "ann", "cartItems": cart(), "couponCodes": ["gift-25"]})
@@ -134,7 +112,7 @@ def test_a_gift_card_gives_at_most_what_is_left_and_a_case_insensitive_applicati
 
 
 def test_reopen_gives_the_redemption_back_and_a_new_close_redeems_again(runtime):
-    tenant = with_campaigns(runtime, coupon_campaign())
+    tenant = tenant_with(runtime, coupon_campaign())
     add_coupon(runtime, tenant, "REOPEN", usage_limit=1)
     session_id = new_id()
     put(runtime, tenant, session_id, {"profileId": "ann", "cartItems": cart(), "couponCodes": ["REOPEN"]})
@@ -147,9 +125,9 @@ def test_reopen_gives_the_redemption_back_and_a_new_close_redeems_again(runtime)
 
 
 def test_another_applications_coupon_is_not_found(runtime):
-    owner = with_campaigns(runtime, coupon_campaign())
+    owner = tenant_with(runtime, coupon_campaign())
     add_coupon(runtime, owner, "MINE")
-    other = with_campaigns(runtime, coupon_campaign())
+    other = tenant_with(runtime, coupon_campaign())
     answer = put(runtime, other, new_id(), {"cartItems": cart(), "couponCodes": ["MINE"]})
     assert effects(answer) == [("rejectCoupon", "CouponNotFound")]
 
@@ -159,7 +137,7 @@ ROUNDS = 30
 
 def test_sixteen_closes_redeem_a_single_use_coupon_exactly_once(runtime):
     for round_number in range(ROUNDS):
-        tenant = with_campaigns(runtime, coupon_campaign())
+        tenant = tenant_with(runtime, coupon_campaign())
         add_coupon(runtime, tenant, "SINGLE", usage_limit=1)
 
         def close(n: int, tenant: Tenant = tenant) -> Any:
@@ -177,7 +155,7 @@ def test_sixteen_closes_redeem_a_single_use_coupon_exactly_once(runtime):
 
 
 def test_sixteen_closes_never_take_a_gift_card_past_its_value(runtime):
-    tenant = with_campaigns(runtime, coupon_campaign())
+    tenant = tenant_with(runtime, coupon_campaign())
     add_coupon(runtime, tenant, "GIFT-50", discount_limit=Decimal(50))
 
     def close(n: int) -> Any:
@@ -202,7 +180,7 @@ def test_sixteen_closes_never_take_a_gift_card_past_its_value(runtime):
 
 
 def test_a_checkout_hold_keeps_the_last_use_for_its_session_until_it_ends(runtime):
-    tenant = with_campaigns(runtime, coupon_campaign(), couponHoldSeconds=600)
+    tenant = tenant_with(runtime, coupon_campaign(), couponHoldSeconds=600)
     add_coupon(runtime, tenant, "LAST-ONE", usage_limit=1)
     holder, other = new_id(), new_id()
     held = put(runtime, tenant, holder, {"profileId": "ann", "cartItems": cart(), "couponCodes": ["LAST-ONE"]})
@@ -217,7 +195,7 @@ def test_a_checkout_hold_keeps_the_last_use_for_its_session_until_it_ends(runtim
 
 
 def test_a_cancelled_or_expired_hold_frees_the_use(runtime):
-    tenant = with_campaigns(runtime, coupon_campaign(), couponHoldSeconds=600)
+    tenant = tenant_with(runtime, coupon_campaign(), couponHoldSeconds=600)
     add_coupon(runtime, tenant, "FREED", usage_limit=1)
     holder = new_id()
     put(runtime, tenant, holder, {"profileId": "ann", "cartItems": cart(), "couponCodes": ["FREED"]})
@@ -239,7 +217,7 @@ def test_a_cancelled_or_expired_hold_frees_the_use(runtime):
 
 
 def test_sixteen_closes_against_a_held_last_use_take_none_of_it(runtime):
-    tenant = with_campaigns(runtime, coupon_campaign(), couponHoldSeconds=600)
+    tenant = tenant_with(runtime, coupon_campaign(), couponHoldSeconds=600)
     add_coupon(runtime, tenant, "HELD", usage_limit=2)
     holder = new_id()
     put(runtime, tenant, holder, {"profileId": "ann", "cartItems": cart(), "couponCodes": ["HELD"]})
@@ -258,7 +236,7 @@ def test_sixteen_closes_against_a_held_last_use_take_none_of_it(runtime):
 
 
 def test_the_coupons_response_content_answers_the_named_coupons(runtime):
-    tenant = with_campaigns(runtime, coupon_campaign())
+    tenant = tenant_with(runtime, coupon_campaign())
     add_coupon(runtime, tenant, "SHOWN", usage_limit=3)
     body = {
         "customerSession": {"cartItems": cart(), "couponCodes": ["SHOWN", "NOPE"]},
@@ -275,7 +253,7 @@ def test_a_rule_creates_a_coupon_for_the_next_purchase_at_close(runtime):
     campaign["rules"].append(
         {"title": "Spent 50: a coupon for next time", "condition": "session.total >= 50", "effects": [effect]}
     )
-    tenant = with_campaigns(runtime, campaign)
+    tenant = tenant_with(runtime, campaign)
     session_id = new_id()
     opened = put(runtime, tenant, session_id, {"profileId": "ann", "cartItems": cart()})
     assert effects(opened) == []  # an open session creates nothing
@@ -326,7 +304,7 @@ def test_a_rule_creates_a_coupon_and_reserves_it_for_the_customer_once(runtime):
     campaign = coupon_campaign(12)
     effects_ = [{"type": "createCoupon", "prefix": "NEXT-", "validDays": 30}, {"type": "reserveCoupon"}]
     campaign["rules"].append({"title": "A wallet coupon", "condition": "session.total >= 50", "effects": effects_})
-    tenant = with_campaigns(runtime, campaign)
+    tenant = tenant_with(runtime, campaign)
     session_id = new_id()
     put(runtime, tenant, session_id, {"profileId": "ann", "cartItems": cart()})
     key = {**tenant.headers, "Idempotency-Key": f"close-{session_id}"}
@@ -353,7 +331,7 @@ def test_a_rule_creates_a_coupon_and_reserves_it_for_the_customer_once(runtime):
 def test_a_presented_coupon_is_reserved_by_the_rule_it_triggers_within_its_reservation_limit(runtime):
     campaign = coupon_campaign(10)
     campaign["rules"][0]["effects"].append({"type": "reserveCoupon"})
-    tenant = with_campaigns(runtime, campaign)
+    tenant = tenant_with(runtime, campaign)
     add_coupon(runtime, tenant, "WALLET", usage_limit=10, reservation_limit=2)
     bob = runtime.request("PUT", "/v2/customer_profiles/bob", headers=tenant.headers, body={"attributes": {}})
     assert bob.status == 200, bob.body  # the reserved customers listed are profiles that exist

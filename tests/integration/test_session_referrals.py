@@ -6,51 +6,11 @@ from __future__ import annotations
 
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
 from typing import Any
 
-from patron.dynamo import codec
-from patron.referrals import items
-from patron.referrals.model import Referral
 from tests.conftest import Tenant, new_tenant
-from tests.integration.rulesets import publish
-
-CAMPAIGN: dict[str, Any] = {
-    "id": 20,
-    "name": "Refer a friend",
-    "features": ["referrals"],
-    "rules": [
-        {
-            "title": "Referral code is valid",
-            "condition": "referral.valid and referral.advocateIntegrationId != profile.integrationId",
-            "effects": [{"type": "setDiscount", "name": "Friend's 5 off", "value": 5}],
-        }
-    ],
-}
-
-
-def tenant_with_campaign(runtime: Any) -> Tenant:
-    tenant = new_tenant(runtime)
-    settings = {"currency": "EUR", "timezone": "Europe/Rome"}
-    publish(runtime, tenant.application_id, {"settings": settings, "campaigns": [CAMPAIGN]})
-    return tenant
-
-
-def add_referral(runtime: Any, tenant: Tenant, code: str, advocate: str = "adam", **fields: Any) -> Referral:
-    referral = Referral(code, 20, advocate, int(uuid.uuid4().int % 10**12), datetime.now(UTC), **fields)
-    client, table = runtime.dynamodb_client(), runtime.table_names["LedgersTable"]
-    for write in items.create(table, tenant.application_id, referral):
-        client.put_item(TableName=table, Item=dict(write.request["Item"]))
-    return referral
-
-
-def stored(runtime: Any, tenant: Tenant, code: str) -> Referral:
-    answer = runtime.dynamodb_client().get_item(
-        TableName=runtime.table_names["LedgersTable"],
-        Key=codec.to_item(items.referral_key(tenant.application_id, code)),
-        ConsistentRead=True,
-    )
-    return items.referral_from_item(codec.from_item(answer["Item"]))
+from tests.integration.referrals import CAMPAIGN, add_referral, stored
+from tests.integration.rulesets import publish, tenant_with
 
 
 def put(runtime: Any, tenant: Tenant, session_id: str, session: dict[str, Any]) -> list[tuple[str, Any]]:
@@ -70,7 +30,7 @@ def new_id() -> str:
 
 
 def test_a_friend_redeems_a_code_once_and_a_cancel_gives_it_back(runtime):
-    tenant = tenant_with_campaign(runtime)
+    tenant = tenant_with(runtime, CAMPAIGN)
     add_referral(runtime, tenant, "ADAM-REF", usage_limit=5)
     session_id = new_id()
     opened = put(runtime, tenant, session_id, {"profileId": "fran", "cartItems": CART, "referralCode": "ADAM-REF"})
@@ -88,7 +48,7 @@ def test_a_friend_redeems_a_code_once_and_a_cancel_gives_it_back(runtime):
 
 
 def test_referral_codes_are_rejected_with_talons_reasons(runtime):
-    tenant = tenant_with_campaign(runtime)
+    tenant = tenant_with(runtime, CAMPAIGN)
     add_referral(runtime, tenant, "FOR-GINA", friend_integration_id="gina")
     add_referral(runtime, tenant, "USED-UP", usage_limit=1, usage_counter=1)
     add_referral(runtime, tenant, "ADAMS-OWN")
@@ -108,7 +68,7 @@ def test_referral_codes_are_rejected_with_talons_reasons(runtime):
 
 
 def test_sixteen_friends_closing_at_once_honour_a_codes_limit(runtime):
-    tenant = tenant_with_campaign(runtime)
+    tenant = tenant_with(runtime, CAMPAIGN)
     add_referral(runtime, tenant, "THREE-USES", usage_limit=3)
 
     def close(n: int) -> Any:
@@ -132,7 +92,7 @@ def test_sixteen_friends_closing_at_once_honour_a_codes_limit(runtime):
 
 
 def test_the_referral_response_content_answers_the_named_code(runtime):
-    tenant = tenant_with_campaign(runtime)
+    tenant = tenant_with(runtime, CAMPAIGN)
     add_referral(runtime, tenant, "SHOWN-REF", usage_limit=2)
     body = {
         "customerSession": {"profileId": "fran", "cartItems": CART, "referralCode": "SHOWN-REF"},
@@ -149,7 +109,6 @@ def test_the_referral_response_content_answers_the_named_code(runtime):
 
 
 def test_a_rule_creates_a_referral_code_for_the_customer_that_a_friend_then_redeems(runtime):
-    tenant = new_tenant(runtime)
     create = {
         "type": "createReferral",
         "prefix": "ref-",
@@ -159,8 +118,7 @@ def test_a_rule_creates_a_referral_code_for_the_customer_that_a_friend_then_rede
     }
     advocates = {"title": "Big spenders advocate", "condition": "session.total >= 100", "effects": [create]}
     campaign = {**CAMPAIGN, "rules": [*CAMPAIGN["rules"], advocates]}
-    settings = {"currency": "EUR", "timezone": "Europe/Rome", "caseSensitiveCodes": False}
-    publish(runtime, tenant.application_id, {"settings": settings, "campaigns": [campaign]})
+    tenant = tenant_with(runtime, campaign, caseSensitiveCodes=False)
     session_id, big = new_id(), [{"sku": "s", "price": 100, "quantity": 1}]
     assert put(runtime, tenant, session_id, {"profileId": "adam", "cartItems": big}) == []  # created at close only
     body = {"customerSession": {"state": "closed"}}

@@ -19,7 +19,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from patron.coupons.batches import CouponTerms
-from patron.coupons.service import MAX_REPORTED_ISSUES, ImportRow
+from patron.coupons.checks import MAX_REPORTED_ISSUES
+from patron.coupons.service import ImportRow
 from patron.errors import FieldIssue, ValidationError
 
 COLUMNS = {

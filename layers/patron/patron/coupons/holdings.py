@@ -24,11 +24,10 @@ import msgspec
 from patron.coupons import items
 from patron.coupons.model import Coupon, Holding
 from patron.dynamo import codec, committer
-from patron.dynamo.batch import ATTEMPTS, UnprocessedItemsError, backoff
+from patron.dynamo.batch import MAX_KEYS, read_batch
 from patron.errors import ConflictError
 
 PAGE = 50  # holdings per page: their coupons and the other profile's holdings fill one BatchGetItem of 100 keys
-_BATCH_KEYS = 100
 
 
 class HoldingChangedError(ConflictError):
@@ -246,20 +245,12 @@ class DynamoHoldings:
     def batch_get(self, keys: Sequence[tuple[str, Mapping[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
         """Items by table (consistent reads, at most 100 keys a call, unprocessed keys retried)."""
         found: dict[str, list[dict[str, Any]]] = {}
-        for start in range(0, len(keys), _BATCH_KEYS):
+        for start in range(0, len(keys), MAX_KEYS):
             request: dict[str, Any] = {}
-            for table, key in keys[start : start + _BATCH_KEYS]:
+            for table, key in keys[start : start + MAX_KEYS]:
                 request.setdefault(table, {"Keys": [], "ConsistentRead": True})["Keys"].append(codec.to_item(key))
-            for attempt in range(ATTEMPTS):
-                answer = self._client.batch_get_item(RequestItems=request)
-                for table, listed in answer.get("Responses", {}).items():
-                    found.setdefault(table, []).extend(codec.from_item(item) for item in listed)
-                request = dict(answer.get("UnprocessedKeys") or {})
-                if not request:
-                    break
-                backoff(attempt)
-            else:
-                raise UnprocessedItemsError("DynamoDB kept some keys of a batch read unprocessed.")
+            for table, item in read_batch(self._client, request):
+                found.setdefault(table, []).append(item)
         return found
 
     def _query(self, application_id: int, integration_id: str, limit: int) -> dict[str, Any]:

@@ -26,10 +26,10 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from patron.clock import Clock, SystemClock, iso
+from patron.clock import Clock, SystemClock
 from patron.coupons.holdings import DynamoHoldings
 from patron.coupons.model import Coupon, Holding
-from patron.coupons.view import CouponState, InventoryCoupon, LimitConfig
+from patron.coupons.view import CouponState, InventoryCoupon, LimitConfig, coupon_fields
 from patron.dynamo import codec
 
 if TYPE_CHECKING:
@@ -73,19 +73,7 @@ def listed(coupon: Coupon | None, holding: Holding, integration_id: str) -> bool
 def inventory_coupon(coupon: Coupon, holding: Holding, state: CouponState) -> InventoryCoupon:
     limits = [LimitConfig(action="redeemCoupon", limit=coupon.profile_limit, entities=["Profile"])]
     return InventoryCoupon(
-        id=coupon.id,
-        created=iso(coupon.created),
-        campaign_id=coupon.campaign_id,
-        value=coupon.value,
-        usage_limit=coupon.usage_limit,
-        usage_counter=coupon.usage_counter,
-        discount_limit=coupon.discount_limit,
-        discount_counter=coupon.discount_counter,
-        discount_remainder=coupon.discount_remainder,
-        reservation_limit=coupon.reservation_limit,
-        reservation_counter=coupon.reservation_counter,
-        start_date=iso(coupon.start_date) if coupon.start_date else None,
-        expiry_date=iso(coupon.expiry_date) if coupon.expiry_date else None,
+        **coupon_fields(coupon),
         limits=limits if coupon.profile_limit else None,
         attributes=dict(coupon.attributes),
         recipient_integration_id=coupon.recipient_integration_id,

@@ -13,6 +13,7 @@ import contextvars
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
 from botocore.exceptions import ClientError
@@ -32,9 +33,10 @@ from patron.coupons.batches import (
 from patron.coupons.items import coupon_from_item, coupon_item, coupon_key, recipient_holding_item
 from patron.coupons.model import Coupon
 from patron.dynamo import codec
-from patron.dynamo.batch import ATTEMPTS, UnprocessedItemsError, backoff, write_all
+from patron.dynamo.batch import ATTEMPTS, MAX_KEYS, UnprocessedItemsError, backoff, read_all, write_all
 from patron.dynamo.committer import Committer, put
 from patron.dynamo.errors import error_code, translate
+from patron.dynamo.ids import allocate_ids
 from patron.errors import ConflictError
 
 if TYPE_CHECKING:
@@ -44,7 +46,6 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 STATEMENTS = 25  # BatchExecuteStatement's limit
-GET_KEYS = 100  # BatchGetItem's limit
 CONCURRENCY = 8  # calls in flight (the DynamoDB client's pool holds 16)
 _EXISTS = {"DuplicateItem", "ConditionalCheckFailed"}
 
@@ -129,18 +130,7 @@ class DynamoCouponRepository:
     # -- ids -------------------------------------------------------------------------------------------------
 
     def allocate_ids(self, application_id: int, count: int) -> int:
-        try:
-            answer = self._client.update_item(
-                TableName=self._table,
-                Key=codec.to_item(counter_key(application_id)),
-                UpdateExpression="ADD #value :count",
-                ExpressionAttributeNames={"#value": "value"},
-                ExpressionAttributeValues=codec.to_item({":count": count}),
-                ReturnValues="UPDATED_NEW",
-            )
-        except ClientError as exc:
-            raise translate(exc) from exc
-        return int(answer["Attributes"]["value"]["N"]) - count + 1
+        return allocate_ids(self._client, self._table, counter_key(application_id), count)
 
     # -- coupons ---------------------------------------------------------------------------------------------
 
@@ -222,25 +212,11 @@ class DynamoCouponRepository:
         ]
         write_all(self._client, self._table, requests)
 
-    def _get(self, keys: Sequence[dict[str, str]], consistent: bool, projection: str | None) -> list[dict[str, Any]]:
-        request: dict[str, Any] = {"Keys": [codec.to_item(key) for key in keys], "ConsistentRead": consistent}
-        if projection:
-            request["ProjectionExpression"] = projection
-        pending: Any = {self._table: request}
-        found: list[dict[str, Any]] = []
-        for attempt in range(ATTEMPTS):
-            answer = self._client.batch_get_item(RequestItems=pending)
-            found += [codec.from_item(item) for item in answer.get("Responses", {}).get(self._table, [])]
-            pending = answer.get("UnprocessedKeys") or {}
-            if not pending:
-                return found
-            backoff(attempt)
-        raise UnprocessedItemsError("DynamoDB kept some keys of a batch read unprocessed.")
-
     def existing(self, application_id: int, codes: Sequence[str]) -> set[str]:
         keys = [coupon_key(application_id, code) for code in dict.fromkeys(codes)]
         found: set[str] = set()
-        for items in self._side_by_side(lambda chunk: self._get(chunk, True, "PK"), _chunks(keys, GET_KEYS)):
+        read = partial(read_all, self._client, self._table, projection="PK")
+        for items in self._side_by_side(read, _chunks(keys, MAX_KEYS)):
             found |= {str(item["PK"]).split("#", 3)[3] for item in items}
         return found
 
@@ -254,7 +230,8 @@ class DynamoCouponRepository:
     def coupons(self, application_id: int, codes: Sequence[str]) -> dict[str, Coupon]:
         keys = [coupon_key(application_id, code) for code in dict.fromkeys(codes)]
         found: dict[str, Coupon] = {}
-        for items in self._side_by_side(lambda chunk: self._get(chunk, False, None), _chunks(keys, GET_KEYS)):
+        read = partial(read_all, self._client, self._table, consistent=False)
+        for items in self._side_by_side(read, _chunks(keys, MAX_KEYS)):
             for item in items:
                 coupon = coupon_from_item(item)
                 found[coupon.value] = coupon

@@ -24,7 +24,7 @@ from patron.clock import Clock
 from patron.coupons import items
 from patron.coupons.model import Coupon, Holding
 from patron.dynamo import codec, committer
-from patron.dynamo.batch import ATTEMPTS, UnprocessedItemsError, backoff
+from patron.dynamo.batch import read_all
 from patron.errors import ConflictError, FieldIssue, NotFoundError, ValidationError
 from patron.profiles.keys import PROFILE_SK, profile_pk
 from patron.profiles.model import CustomerProfile
@@ -140,21 +140,7 @@ class ReservationService:
         return coupon, holdings
 
     def _batch_get(self, keys: Sequence[dict[str, str]], table: str | None = None) -> list[dict[str, Any]]:
-        table = table or self._table
-        found: list[dict[str, Any]] = []
-        for start in range(0, len(keys), 100):
-            chunk = [codec.to_item(key) for key in keys[start : start + 100]]
-            request: dict[str, Any] = {table: {"Keys": chunk, "ConsistentRead": True}}
-            for attempt in range(ATTEMPTS):
-                answer = self._client.batch_get_item(RequestItems=request)
-                found += [codec.from_item(item) for item in answer.get("Responses", {}).get(table, [])]
-                request = dict(answer.get("UnprocessedKeys") or {})
-                if not request:
-                    break
-                backoff(attempt)
-            else:
-                raise UnprocessedItemsError("DynamoDB kept some keys of a batch read unprocessed.")
-        return found
+        return read_all(self._client, table or self._table, keys)
 
 
 def _unique(integration_ids: Sequence[str]) -> list[str]:

@@ -14,7 +14,6 @@ batch's coupons are numbered first_id .. first_id + count - 1.
 from __future__ import annotations
 
 import secrets
-import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -25,11 +24,11 @@ from msgspec.structs import replace
 
 from patron.clock import Clock
 from patron.coupons.batches import BatchKind, BatchStatus, CouponBatch, CouponTerms, batch_id_for, split_parts
+from patron.coupons.checks import MAX_REPORTED_ISSUES, attributes_issues, has_control, invalid, period_issues
 from patron.coupons.codes import CodeGenerator, CodeSettings, check_room
 from patron.coupons.model import Coupon, code_issue, normalise_code
 from patron.coupons.repository import CouponRepository
 from patron.errors import ConflictError, FieldIssue, NotFoundError, ValidationError
-from patron.http import jsonbody
 from patron.promotions.definitions import Ruleset
 
 MAX_SYNC_COUPONS = 10_000  # a batch the API creates in one request; larger ones are the CLI's
@@ -39,9 +38,7 @@ MAX_CLI_IMPORT_ROWS = 200_000
 MIN_CODE_LENGTH = 4  # Talon.One's Coupon.value (its SDK refuses a shorter code)
 MAX_COUNT_LIMIT = 999_999  # Talon.One's usageLimit and reservationLimit
 MAX_DISCOUNT_LIMIT = Decimal("1000000000000000")
-MAX_ATTRIBUTES_BYTES = 10 * 1024
 MAX_RECIPIENT_BYTES = 1000
-MAX_REPORTED_ISSUES = 100
 WRITE_CHUNK = 1000  # coupons per write step (40 BatchExecuteStatement calls, 8 in flight)
 _CURSOR_PART_BITS = 24  # an imported batch's cursor: part << 24 | offset inside the part
 
@@ -110,14 +107,6 @@ def _no_progress(_: int) -> None:
     return None
 
 
-def _validation(issues: list[FieldIssue]) -> ValidationError:
-    return ValidationError("The request is invalid; nothing was written.", issues[:MAX_REPORTED_ISSUES])
-
-
-def _has_control(text: str) -> bool:
-    return any(unicodedata.category(character) in ("Cc", "Cs") for character in text)
-
-
 def terms_issues(terms: CouponTerms, root: str = "") -> list[FieldIssue]:
     """Faults in what coupons are given (the wire checks shapes; CSV rows come here unchecked)."""
 
@@ -134,30 +123,14 @@ def terms_issues(terms: CouponTerms, root: str = "") -> list[FieldIssue]:
     limit = terms.discount_limit
     if limit is not None and not (limit.is_finite() and 0 <= limit <= MAX_DISCOUNT_LIMIT):
         issues.append(FieldIssue(at("discountLimit"), "out_of_range", f"Between 0 and {MAX_DISCOUNT_LIMIT}."))
-    for name, moment in (("startDate", terms.start_date), ("expiryDate", terms.expiry_date)):
-        if moment is not None and moment.tzinfo is None:
-            issues.append(FieldIssue(at(name), "invalid_date", "A date-time with its offset (RFC 3339)."))
-    start, expiry = terms.start_date, terms.expiry_date
-    if start and expiry and start.tzinfo and expiry.tzinfo and expiry <= start:
-        issues.append(FieldIssue(at("expiryDate"), "invalid_date", "The expiry date must be after the start date."))
+    issues += period_issues(terms.start_date, terms.expiry_date, root)
     recipient = terms.recipient_integration_id
     if recipient is not None:
         size = len(recipient.encode("utf-8", "surrogatepass"))
-        if not recipient or size > MAX_RECIPIENT_BYTES or _has_control(recipient):
+        if not recipient or size > MAX_RECIPIENT_BYTES or has_control(recipient):
             message = f"An integration id of 1 to {MAX_RECIPIENT_BYTES} bytes of text, without control characters."
             issues.append(FieldIssue(at("recipientIntegrationId"), "invalid_integration_id", message))
-    if terms.attributes:
-        attributes = dict(terms.attributes)
-        unencodable = jsonbody.unencodable_paths(attributes, at("attributes"))
-        issues += [FieldIssue(path, "invalid_text", jsonbody_text_message()) for path in unencodable]
-        if not unencodable and jsonbody.encoded_size(attributes) > MAX_ATTRIBUTES_BYTES:
-            message = f"Coupon attributes take at most {MAX_ATTRIBUTES_BYTES} bytes of JSON."
-            issues.append(FieldIssue(at("attributes"), "attributes_too_large", message))
-    return issues
-
-
-def jsonbody_text_message() -> str:
-    return "Not Unicode text (a lone UTF-16 surrogate), which cannot be stored."
+    return issues + attributes_issues(terms.attributes, "Coupon", root)
 
 
 def fixed_code_issue(code: str, path: str) -> FieldIssue | None:
@@ -166,7 +139,7 @@ def fixed_code_issue(code: str, path: str) -> FieldIssue | None:
         return FieldIssue(path, "invalid_code", problem)
     if len(code) < MIN_CODE_LENGTH:
         return FieldIssue(path, "invalid_code", f"A coupon code holds at least {MIN_CODE_LENGTH} characters.")
-    if _has_control(code):
+    if has_control(code):
         return FieldIssue(path, "invalid_code", "A coupon code cannot hold control characters.")
     if "\ufffd" in code:
         message = "A coupon code cannot hold U+FFFD (text that was not UTF-8 where it came from)."
@@ -187,7 +160,7 @@ def settings_issue(settings: CodeSettings) -> FieldIssue | None:
         ("prefix", settings.prefix),
         ("suffix", settings.suffix),
     ):
-        if _has_control(text):
+        if has_control(text):
             return FieldIssue(path, "invalid_code_settings", "Control characters cannot be part of a code.")
     return None
 
@@ -242,11 +215,11 @@ class CouponService:
         if (issue := fixed_code_issue(code, "value")) is not None:
             issues.insert(0, issue)
         if issues:
-            raise _validation(issues)
+            raise invalid(issues)
         case_sensitive = self._campaign(application_id, campaign_id)
         code = normalise_code(code, case_sensitive)
         if (issue := fixed_code_issue(code, "value")) is not None:  # upper-casing can lengthen a code
-            raise _validation([issue])
+            raise invalid([issue])
         coupon_id = self._repository.allocate_ids(application_id, 1)
         coupon = terms.coupon(code, campaign_id, coupon_id, self._clock.now(), None, False)
         self._repository.put_coupon(application_id, coupon)
@@ -277,7 +250,7 @@ class CouponService:
         if (issue := settings_issue(settings)) is not None:
             issues.append(issue)
         if issues:
-            raise _validation(issues)
+            raise invalid(issues)
         case_sensitive = self._campaign(application_id, campaign_id)
         settings = settings.for_application(case_sensitive)
         check_room(settings, count)
@@ -344,15 +317,15 @@ class CouponService:
         """Every row is checked before anything is written (400 naming each faulty line); then the codes already
         held (409 naming each line; nothing written); then the coupons go out as one batch."""
         if not rows:
-            raise _validation([FieldIssue("csv", "empty_import", "The file holds no coupon.")])
+            raise invalid([FieldIssue("csv", "empty_import", "The file holds no coupon.")])
         if len(rows) > max_rows:
             message = f"At most {max_rows} coupons per import."
-            raise _validation([FieldIssue("csv", "too_many_rows", message)])
+            raise invalid([FieldIssue("csv", "too_many_rows", message)])
         issues: list[FieldIssue] = []
         for row in rows:
             issues += terms_issues(row.terms, root=f"csv[{row.line}]")
         if issues:
-            raise _validation(issues)
+            raise invalid(issues)
         case_sensitive = self._campaign(application_id, campaign_id)
         seen: dict[str, int] = {}
         codes: list[str] = []
@@ -372,7 +345,7 @@ class CouponService:
                 seen[code] = row.line
             codes.append(code)
         if issues:
-            raise _validation(issues)
+            raise invalid(issues)
         existing = self._repository.existing(application_id, codes)
         if existing:
             raise ImportConflictError(

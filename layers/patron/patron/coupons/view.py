@@ -27,8 +27,8 @@ class CouponLimit(_Wire, kw_only=True):
     period: Literal["overall"] | None = None
 
 
-class CouponView(_Wire, kw_only=True):
-    """Talon.One's Coupon, with its counters and what is left of them."""
+class _CouponFields(msgspec.Struct, kw_only=True, rename="camel"):
+    """The fields Talon.One's Coupon and InventoryCoupon begin with, in their order (`coupon_fields` fills them)."""
 
     id: int
     created: str
@@ -43,6 +43,30 @@ class CouponView(_Wire, kw_only=True):
     reservation_counter: int
     start_date: str | None = None
     expiry_date: str | None = None
+
+
+def coupon_fields(coupon: Coupon) -> dict[str, Any]:
+    """`_CouponFields` of a coupon, as keyword arguments of either answer."""
+    return {
+        "id": coupon.id,
+        "created": iso(coupon.created),
+        "campaign_id": coupon.campaign_id,
+        "value": coupon.value,
+        "usage_limit": coupon.usage_limit,
+        "usage_counter": coupon.usage_counter,
+        "discount_limit": coupon.discount_limit,
+        "discount_counter": coupon.discount_counter,
+        "discount_remainder": coupon.discount_remainder,
+        "reservation_limit": coupon.reservation_limit,
+        "reservation_counter": coupon.reservation_counter,
+        "start_date": iso(coupon.start_date) if coupon.start_date else None,
+        "expiry_date": iso(coupon.expiry_date) if coupon.expiry_date else None,
+    }
+
+
+class CouponView(_CouponFields, kw_only=True, forbid_unknown_fields=True):
+    """Talon.One's Coupon, with its counters and what is left of them."""
+
     limits: list[CouponLimit] = []
     attributes: dict[str, Any] = {}
     recipient_integration_id: str | None = None
@@ -58,19 +82,7 @@ class CouponView(_Wire, kw_only=True):
 def coupon_view(coupon: Coupon) -> CouponView:
     limits = [CouponLimit(action="redeemCoupon", limit=coupon.profile_limit, entities=["Profile"])]
     return CouponView(
-        id=coupon.id,
-        created=iso(coupon.created),
-        campaign_id=coupon.campaign_id,
-        value=coupon.value,
-        usage_limit=coupon.usage_limit,
-        usage_counter=coupon.usage_counter,
-        discount_limit=coupon.discount_limit,
-        discount_counter=coupon.discount_counter,
-        discount_remainder=coupon.discount_remainder,
-        reservation_limit=coupon.reservation_limit,
-        reservation_counter=coupon.reservation_counter,
-        start_date=iso(coupon.start_date) if coupon.start_date else None,
-        expiry_date=iso(coupon.expiry_date) if coupon.expiry_date else None,
+        **coupon_fields(coupon),
         limits=limits if coupon.profile_limit else [],
         attributes=dict(coupon.attributes),
         recipient_integration_id=coupon.recipient_integration_id,
@@ -93,22 +105,9 @@ class LimitConfig(msgspec.Struct, kw_only=True):
     entities: list[str]
 
 
-class InventoryCoupon(msgspec.Struct, kw_only=True, rename="camel", omit_defaults=True):
+class InventoryCoupon(_CouponFields, kw_only=True, omit_defaults=True):
     """talon_one.models.InventoryCoupon."""
 
-    id: int
-    created: str
-    campaign_id: int
-    value: str
-    usage_limit: int
-    usage_counter: int
-    discount_limit: Decimal | None = None
-    discount_counter: Decimal
-    discount_remainder: Decimal | None = None
-    reservation_limit: int
-    reservation_counter: int
-    start_date: str | None = None
-    expiry_date: str | None = None
     limits: list[LimitConfig] | None = None
     attributes: dict[str, Any]
     recipient_integration_id: str | None = None

@@ -18,7 +18,16 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 import msgspec
 
 from patron.dynamo import codec
-from patron.dynamo.batch import ATTEMPTS, MAX_ITEMS, UnprocessedItemsError, backoff, write_all, write_batch
+from patron.dynamo.batch import (
+    ATTEMPTS,
+    MAX_ITEMS,
+    MAX_KEYS,
+    UnprocessedItemsError,
+    backoff,
+    read_batch,
+    write_all,
+    write_batch,
+)
 from patron.http import jsonbody
 from patron.orders.keys import ORDER_SK, customer_order_sk, customer_orders_pk, order_pk
 from patron.orders.model import Order
@@ -35,7 +44,6 @@ Claim = tuple[IdentifierKind, str]
 T = TypeVar("T")
 R = TypeVar("R")
 
-GET_KEYS = 100  # BatchGetItem's limit
 STATEMENTS = 25  # BatchExecuteStatement's limit
 CONCURRENCY = 8  # calls of one phase in flight (the DynamoDB client's pool holds 16)
 # A statement that failed for these reasons will fail again: the record goes the per-record way.
@@ -127,7 +135,7 @@ class DynamoBatchStore:
             *((self._orders, order_pk(application_id, o), ORDER_SK) for o in orders),
         ]
         snapshot = Snapshot()
-        for items in self._side_by_side(self._get, _chunks(keys, GET_KEYS)):
+        for items in self._side_by_side(self._get, _chunks(keys, MAX_KEYS)):
             for table, item in items:
                 pk = str(item["PK"])
                 if table == self._orders:
@@ -153,16 +161,7 @@ class DynamoBatchStore:
                 },
             )
             entry["Keys"].append(codec.to_item({"PK": pk, "SK": sk}))
-        found: list[tuple[str, dict[str, Any]]] = []
-        for attempt in range(ATTEMPTS):
-            answer = self._client.batch_get_item(RequestItems=request)
-            for table, items in answer.get("Responses", {}).items():
-                found += [(table, codec.from_item(item)) for item in items]
-            request = dict(answer.get("UnprocessedKeys") or {})
-            if not request:
-                return found
-            backoff(attempt)
-        raise UnprocessedItemsError("DynamoDB kept some keys of a batch read unprocessed.")
+        return read_batch(self._client, request)
 
     # -- writes ----------------------------------------------------------------------------------------------
 

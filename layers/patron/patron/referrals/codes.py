@@ -10,10 +10,10 @@ shorter than `MIN_CODE_LENGTH` are refused (Talon.One's clients cannot read them
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
+from patron.coupons.checks import has_control
 from patron.coupons.codes import DEFAULT_CHARSET, CodeGenerator, CodeSettings, CodeSettingsError, check_room
 from patron.referrals.model import MIN_CODE_LENGTH
 
@@ -35,10 +35,6 @@ def _referral_fields() -> Iterator[None]:
         raise CodeSettingsError(path, refused.message, refused.code) from None
 
 
-def _has_control(text: str) -> bool:
-    return any(unicodedata.category(character) in ("Cc", "Cs") for character in text)
-
-
 def referral_settings(
     valid_characters: Sequence[str] | None = None,
     referral_pattern: str | None = None,
@@ -51,9 +47,9 @@ def referral_settings(
     if any(len(character) != 1 for character in characters):
         raise CodeSettingsError("validCharacters", "Each valid character is a single character.")
     charset = "".join(characters)
-    if _has_control(charset):
+    if has_control(charset):
         raise CodeSettingsError("validCharacters", "Control characters cannot be part of a code.")
-    if referral_pattern is not None and _has_control(referral_pattern):
+    if referral_pattern is not None and has_control(referral_pattern):
         raise CodeSettingsError("referralPattern", "Control characters cannot be part of a code.")
     with _referral_fields():
         settings = CodeSettings(charset=charset, pattern=referral_pattern).for_application(case_sensitive)

@@ -14,20 +14,19 @@ referrals").
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from enum import Enum
 from typing import Any
 
 import msgspec
 
 from patron.dynamo import codec, committer
-from patron.dynamo.batch import ATTEMPTS, UnprocessedItemsError, backoff
+from patron.dynamo.batch import read_all
 from patron.errors import ConflictError
 from patron.referrals import items
 from patron.referrals.model import FriendRecord, Referral
 
 PAGE = 50  # partition items per page: their referrals and referred entries fill one BatchGetItem of 100 keys
-_BATCH_KEYS = 100
 
 
 class ReferralRecordChangedError(ConflictError):
@@ -64,6 +63,60 @@ def _to(to_id: str | None) -> str:
     return to_id
 
 
+class _Role(msgspec.Struct, frozen=True):
+    """How a referral names the holder of one of its codes: as its advocate, or as the friend it is made out to."""
+
+    entry_key: Callable[[int, str, str], dict[str, str]]  # the code's entry in a profile's partition
+    placeholder: str  # `attribute` in expressions
+    attribute: str  # the referral's attribute naming the holder
+    erased: str  # the referral's mark of that holder erased
+
+
+_ADVOCATE = _Role(items.advocate_key, "#advocate", "advocateProfileIntegrationId", "advocateErased")
+_NAMED = _Role(items.named_key, "#friend", "friendProfileIntegrationId", "friendErased")
+
+
+def _code_handed_over(
+    table: str,
+    application_id: int,
+    holder_id: str,
+    code: str,
+    role: _Role,
+    holds: bool,
+    *,
+    move: bool,
+    erase: bool,
+    to_id: str | None,
+) -> list[committer.Write]:
+    """One code the holder holds in `role`. The entry leaves the holder's partition (conditional on being there).
+    Where the referral still names the holder (`holds`), conditional on that, it names `to_id` instead (`move`; the
+    entry moves there too) or nobody, and `erase` marks the holder erased."""
+    fail = ReferralRecordChangedError
+    entry = role.entry_key(application_id, holder_id, code)
+    writes = [committer.delete(table, entry, condition="attribute_exists(PK)", failed=fail)]
+    if not holds:
+        return writes  # the code is gone or not the holder's: only the stray entry goes
+    names = {role.placeholder: role.attribute}
+    values: dict[str, Any] = {":holder": holder_id}
+    sets: list[str] = []
+    if move:
+        values[":to"] = _to(to_id)
+        sets.append(f"{role.placeholder} = :to")
+    if erase:
+        names["#erased"] = role.erased
+        values[":true"] = True
+        sets.append("#erased = :true")
+    expression = "SET " + ", ".join(sets) + ("" if move else f" REMOVE {role.placeholder}")
+    condition = f"{role.placeholder} = :holder"
+    referral_key = items.referral_key(application_id, code)
+    writes.append(
+        committer.update(table, referral_key, expression, condition=condition, names=names, values=values, failed=fail)
+    )
+    if move:
+        writes.append(committer.put(table, role.entry_key(application_id, _to(to_id), code)))
+    return writes
+
+
 def advocate_code(
     table: str,
     application_id: int,
@@ -77,41 +130,11 @@ def advocate_code(
     the referral names the survivor (ABSORB), or loses its advocate (FORGET: the id removed; ANONYMISE: the
     tombstone's), marked `advocateErased` so a session answers `AdvocateNotFound`, conditional on naming the holder.
     The survivor and the tombstone get the entry. A referral deleted since leaves only the entry to delete."""
-    fail = ReferralRecordChangedError
-    writes = [
-        committer.delete(
-            table, items.advocate_key(application_id, holder_id, code), condition="attribute_exists(PK)", failed=fail
-        )
-    ]
-    if referral is None or referral.advocate_erased or referral.advocate_integration_id != holder_id:
-        return writes  # the code is gone or not the holder's: only the stray entry goes
-    names = {"#advocate": "advocateProfileIntegrationId"}
-    values: dict[str, Any] = {":holder": holder_id}
-    if how is Handover.FORGET:
-        names["#erased"] = "advocateErased"
-        values[":true"] = True
-        expression = "SET #erased = :true REMOVE #advocate"
-    else:
-        values[":to"] = _to(to_id)
-        expression = "SET #advocate = :to"
-        if how is Handover.ANONYMISE:
-            names["#erased"] = "advocateErased"
-            values[":true"] = True
-            expression += ", #erased = :true"
-    writes.append(
-        committer.update(
-            table,
-            items.referral_key(application_id, code),
-            expression,
-            condition="#advocate = :holder",
-            names=names,
-            values=values,
-            failed=fail,
-        )
+    holds = referral is not None and not referral.advocate_erased and referral.advocate_integration_id == holder_id
+    move, erase = how is not Handover.FORGET, how is not Handover.ABSORB
+    return _code_handed_over(
+        table, application_id, holder_id, code, _ADVOCATE, holds, move=move, erase=erase, to_id=to_id
     )
-    if how is not Handover.FORGET:
-        writes.append(committer.put(table, items.advocate_key(application_id, _to(to_id), code)))
-    return writes
 
 
 def named_code(
@@ -126,37 +149,11 @@ def named_code(
     """One code made out to the holder as its friend. The entry leaves the holder's partition; the referral names
     the survivor (ABSORB, which gets the entry) or loses its friend, marked `friendErased` (FORGET, ANONYMISE: the
     code stays, usable by nobody), conditional on naming the holder."""
-    fail = ReferralRecordChangedError
-    writes = [
-        committer.delete(
-            table, items.named_key(application_id, holder_id, code), condition="attribute_exists(PK)", failed=fail
-        )
-    ]
-    if referral is None or referral.friend_erased or referral.friend_integration_id != holder_id:
-        return writes
-    names = {"#friend": "friendProfileIntegrationId"}
-    values: dict[str, Any] = {":holder": holder_id}
-    if how is Handover.ABSORB:
-        values[":to"] = _to(to_id)
-        expression = "SET #friend = :to"
-    else:
-        names["#erased"] = "friendErased"
-        values[":true"] = True
-        expression = "SET #erased = :true REMOVE #friend"
-    writes.append(
-        committer.update(
-            table,
-            items.referral_key(application_id, code),
-            expression,
-            condition="#friend = :holder",
-            names=names,
-            values=values,
-            failed=fail,
-        )
+    holds = referral is not None and not referral.friend_erased and referral.friend_integration_id == holder_id
+    absorb = how is Handover.ABSORB
+    return _code_handed_over(
+        table, application_id, holder_id, code, _NAMED, holds, move=absorb, erase=not absorb, to_id=to_id
     )
-    if how is Handover.ABSORB:
-        writes.append(committer.put(table, items.named_key(application_id, _to(to_id), code)))
-    return writes
 
 
 def referred_in(
@@ -330,17 +327,4 @@ class DynamoReferralPartition:
 
     def batch_get(self, keys: Sequence[Mapping[str, Any]], consistent: bool = True) -> list[dict[str, Any]]:
         """Items of the ledgers table by key (at most 100 keys a call, unprocessed keys retried)."""
-        found: list[dict[str, Any]] = []
-        for start in range(0, len(keys), _BATCH_KEYS):
-            chunk = [codec.to_item(key) for key in keys[start : start + _BATCH_KEYS]]
-            request: dict[str, Any] = {self._table: {"Keys": chunk, "ConsistentRead": consistent}}
-            for attempt in range(ATTEMPTS):
-                answer = self._client.batch_get_item(RequestItems=request)
-                found += [codec.from_item(item) for item in answer.get("Responses", {}).get(self._table, [])]
-                request = dict(answer.get("UnprocessedKeys") or {})
-                if not request:
-                    break
-                backoff(attempt)
-            else:
-                raise UnprocessedItemsError("DynamoDB kept some keys of a batch read unprocessed.")
-        return found
+        return read_all(self._client, self._table, keys, consistent=consistent)

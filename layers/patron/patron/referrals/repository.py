@@ -21,6 +21,7 @@ from patron.dynamo import codec
 from patron.dynamo.batch import ATTEMPTS, MAX_ITEMS, backoff, write_batch
 from patron.dynamo.committer import MAX_ITEMS as MAX_TRANSACTION_ITEMS
 from patron.dynamo.errors import error_code, translate
+from patron.dynamo.ids import allocate_ids
 from patron.referrals import items
 from patron.referrals.model import Referral
 from patron.referrals.service import InsertInterruptedError, Stored
@@ -50,18 +51,7 @@ class DynamoReferralRepository:
             return list(pool.map(lambda context, batch: context.run(work, batch), contexts, batches))
 
     def allocate_ids(self, application_id: int, count: int) -> int:
-        try:
-            answer = self._client.update_item(
-                TableName=self._table,
-                Key=codec.to_item(items.ids_key(application_id)),
-                UpdateExpression="ADD #value :count",
-                ExpressionAttributeNames={"#value": "value"},
-                ExpressionAttributeValues=codec.to_item({":count": count}),
-                ReturnValues="UPDATED_NEW",
-            )
-        except ClientError as exc:
-            raise translate(exc) from exc
-        return int(answer["Attributes"]["value"]["N"]) - count + 1
+        return allocate_ids(self._client, self._table, items.ids_key(application_id), count)
 
     # -- creation --------------------------------------------------------------------------------------------
 

@@ -21,7 +21,6 @@ a new batch, and no code is written twice or half-written.
 from __future__ import annotations
 
 import secrets
-import unicodedata
 from collections.abc import Callable, Sequence
 from enum import Enum
 from typing import Protocol
@@ -30,9 +29,11 @@ import msgspec
 from msgspec.structs import replace
 
 from patron.clock import Clock
+from patron.coupons.checks import attributes_issues, has_control, invalid, period_issues
 from patron.coupons.codes import CodeSettings
 from patron.errors import ConflictError, FieldIssue, NotFoundError, ValidationError
 from patron.http import jsonbody
+from patron.http.text import NOT_TEXT
 from patron.logs import get_logger
 from patron.profiles.model import MAX_INTEGRATION_ID_BYTES
 from patron.promotions.definitions import Ruleset
@@ -46,8 +47,6 @@ from patron.referrals.model import (
     code_issue,
 )
 
-MAX_ATTRIBUTES_BYTES = 10 * 1024  # as a coupon's
-MAX_REPORTED_ISSUES = 100
 MAX_DRAWS = 20  # a single referral's code redrawn at most this many times (each taken already)
 
 _log = get_logger("patron.referrals.service")
@@ -127,26 +126,14 @@ class Plan(msgspec.Struct, frozen=True):
     batch: bool  # many advocates: the referrals share a batchId
 
 
-def _validation(issues: list[FieldIssue]) -> ValidationError:
-    return ValidationError("The request is invalid; nothing was written.", issues[:MAX_REPORTED_ISSUES])
-
-
-def _is_text(value: str) -> bool:
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
 def integration_id_issue(value: str, path: str) -> FieldIssue | None:
     """Why an advocate's or friend's id cannot name a profile's partition: empty or blank, not text (a lone
     surrogate), control characters, U+FFFD, or longer than a profile's integration id may be."""
     if not value.strip():
         return FieldIssue(path, "invalid_integration_id", "An integration id must not be empty.")
-    if not _is_text(value):
-        return FieldIssue(path, "invalid_text", jsonbody_text_message())
-    if any(unicodedata.category(character) in ("Cc", "Cs") for character in value) or "\ufffd" in value:
+    if jsonbody.is_unencodable(value):
+        return FieldIssue(path, "invalid_text", NOT_TEXT)
+    if has_control(value) or "\ufffd" in value:
         return FieldIssue(path, "invalid_integration_id", "An integration id cannot hold control characters.")
     if len(value) > MAX_INTEGRATION_ID_LENGTH or len(value.encode("utf-8")) > MAX_INTEGRATION_ID_BYTES:
         message = (
@@ -157,29 +144,12 @@ def integration_id_issue(value: str, path: str) -> FieldIssue | None:
     return None
 
 
-def jsonbody_text_message() -> str:
-    return "Not Unicode text (a lone UTF-16 surrogate), which cannot be stored."
-
-
 def terms_issues(terms: ReferralTerms) -> list[FieldIssue]:
     """Faults in the shared terms (the wire checks types and ranges too: these hold for any caller)."""
     issues: list[FieldIssue] = []
     if not 0 <= terms.usage_limit <= MAX_USAGE_LIMIT:
         issues.append(FieldIssue("usageLimit", "out_of_range", f"Between 0 and {MAX_USAGE_LIMIT}."))
-    for name, moment in (("startDate", terms.start_date), ("expiryDate", terms.expiry_date)):
-        if moment is not None and moment.tzinfo is None:
-            issues.append(FieldIssue(name, "invalid_date", "A date-time with its offset (RFC 3339)."))
-    start, expiry = terms.start_date, terms.expiry_date
-    if start and expiry and start.tzinfo and expiry.tzinfo and expiry <= start:
-        issues.append(FieldIssue("expiryDate", "invalid_date", "The expiry date must be after the start date."))
-    if terms.attributes:
-        attributes = dict(terms.attributes)
-        unencodable = jsonbody.unencodable_paths(attributes, "attributes")
-        issues += [FieldIssue(path, "invalid_text", jsonbody_text_message()) for path in unencodable]
-        if not unencodable and jsonbody.encoded_size(attributes) > MAX_ATTRIBUTES_BYTES:
-            message = f"Referral attributes take at most {MAX_ATTRIBUTES_BYTES} bytes of JSON."
-            issues.append(FieldIssue("attributes", "attributes_too_large", message))
-    return issues
+    return issues + period_issues(terms.start_date, terms.expiry_date) + attributes_issues(terms.attributes, "Referral")
 
 
 def batch_id_for(first_id: int) -> str:
@@ -232,7 +202,7 @@ class ReferralService:
                 issues.append(FieldIssue("friendProfileIntegrationId", "friend_is_advocate", message))
         issues += terms_issues(terms)
         if issues:
-            raise _validation(issues)
+            raise invalid(issues)
         case_sensitive = self._case_sensitive(application_id, campaign_id)
         settings = referral_settings(case_sensitive=case_sensitive)
         return Plan(application_id, campaign_id, (advocate,), friend, terms, settings, batch=False)
@@ -264,7 +234,7 @@ class ReferralService:
                 seen[advocate] = index
         issues += terms_issues(terms)
         if issues:
-            raise _validation(issues)
+            raise invalid(issues)
         case_sensitive = self._case_sensitive(application_id, campaign_id)
         settings = referral_settings(valid_characters, referral_pattern, case_sensitive=case_sensitive)
         referral_generator(settings, len(advocates))  # refuses settings leaving too little room (400)

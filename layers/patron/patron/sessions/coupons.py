@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Literal
 
 import msgspec
 
@@ -43,12 +44,34 @@ def codes_to_read(codes: Iterable[str]) -> frozenset[str]:
 
 def missing(codes: Iterable[str], read: Read, holder: str | None) -> frozenset[str]:
     """The codes a decision cannot do without and the read lacks: all of them again when the holder changed."""
-    wanted = codes_to_read(codes)
-    if not wanted:
-        return frozenset()
-    if holder is not None and read.holder_read != holder:
+    return lacking(codes_to_read(codes), holder, read.holder_read, read.coupons_read)
+
+
+def lacking(
+    wanted: frozenset[str], holder: str | None, read_for: str | None, already_read: frozenset[str]
+) -> frozenset[str]:
+    """The stored forms (coupons', or a referral code's) a decision needs and a read made for the holder `read_for`
+    lacks: all of them when `holder` is another, whose holdings (friend record) were not read."""
+    if holder is not None and read_for != holder:
         return wanted
-    return wanted - read.coupons_read
+    return wanted - already_read
+
+
+def campaign_running(
+    ruleset: CompiledRuleset,
+    campaign_id: int,
+    kind: Literal["coupon", "referral"],
+    now: datetime,
+    only: frozenset[int] | None,
+) -> bool:
+    """Whether a code's campaign is one this call evaluates: in the live ruleset with the code's feature, enabled
+    (or, `only` given, named there) and inside its schedule."""
+    indexed = ruleset.campaigns.get(campaign_id)
+    if indexed is None:
+        return False
+    featured = indexed.campaign.coupons if kind == "coupon" else indexed.campaign.referrals
+    evaluable = indexed.enabled if only is None else campaign_id in only
+    return featured and evaluable and indexed.campaign.running(now)
 
 
 def presented(
@@ -69,7 +92,7 @@ def presented(
             continue
         stored = normalise_code(code, sensitive)
         coupon = read.coupons.get(stored)
-        running = coupon is not None and _running(ruleset, coupon.campaign_id, now, only)
+        running = coupon is not None and campaign_running(ruleset, coupon.campaign_id, "coupon", now, only)
         holding = read.holdings.get(stored, NO_HOLDING)
         checked = coupon
         held = read.coupon_holds.get(stored, NO_HOLDS).others(now, session_id) if coupon is not None else 0
@@ -164,14 +187,6 @@ def created(
             effect = msgspec.structs.replace(effect, props=msgspec.structs.replace(props, coupon_value=code))
         filled.append(effect)
     return made, writes, filled
-
-
-def _running(ruleset: CompiledRuleset, campaign_id: int, now: datetime, only: frozenset[int] | None) -> bool:
-    indexed = ruleset.campaigns.get(campaign_id)
-    if indexed is None or not indexed.campaign.coupons:
-        return False
-    evaluable = indexed.enabled if only is None else campaign_id in only
-    return evaluable and indexed.campaign.running(now)
 
 
 def redeemed(consumed: Mapping[CounterKey, Decimal]) -> dict[str, Decimal]:

@@ -13,13 +13,12 @@ from typing import Any, Protocol
 
 import msgspec
 
-from patron.dynamo import codec
-from patron.dynamo.batch import ATTEMPTS, UnprocessedItemsError, backoff
+from patron.dynamo.batch import read_all
 from patron.profiles.keys import PROFILE_SK, profile_pk
 from patron.profiles.model import CustomerProfile
 from patron.profiles.repository import profile_from_item
 from patron.sessions.keys import RECENT_INDEX, RECENT_PK, RECENT_SHARDS, RECENT_SK, recent_pk
-from patron.sessions.store import MAX_KEYS_PER_READ, SESSION_SK, StoredSession, from_item
+from patron.sessions.store import SESSION_SK, StoredSession, from_item
 
 
 class RecordedSession(msgspec.Struct, frozen=True):
@@ -87,18 +86,4 @@ class DynamoRecentSessionRepository:
 
     def _get(self, table: str, keys: Sequence[dict[str, str]]) -> list[dict[str, Any]]:
         """BatchGetItem of `keys` (eventually consistent: a simulation needs no more), 100 keys a call."""
-        found: list[dict[str, Any]] = []
-        for start in range(0, len(keys), MAX_KEYS_PER_READ):
-            request: dict[str, Any] = {
-                table: {"Keys": [codec.to_item(key) for key in keys[start : start + MAX_KEYS_PER_READ]]}
-            }
-            for attempt in range(ATTEMPTS):
-                answer = self._client.batch_get_item(RequestItems=request)
-                found += [codec.from_item(item) for item in answer.get("Responses", {}).get(table, [])]
-                request = dict(answer.get("UnprocessedKeys") or {})
-                if not request:
-                    break
-                backoff(attempt)
-            else:
-                raise UnprocessedItemsError("DynamoDB kept some keys of a batch read unprocessed.")
-        return found
+        return read_all(self._client, table, keys, consistent=False)

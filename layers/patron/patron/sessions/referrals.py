@@ -27,22 +27,17 @@ from patron.promotions.ruleset import CompiledRuleset
 from patron.referrals import items
 from patron.referrals.model import Redemption, Referral
 from patron.referrals.validation import rejection
-from patron.sessions.coupons import draw_code
+from patron.sessions import coupons
 from patron.sessions.store import Read
 
 
 def codes_to_read(code: str | None) -> frozenset[str]:
-    """The stored forms the code may have (as sent, upper-cased): the ruleset says which applies after the read."""
-    return frozenset((code, code.upper())) if code else frozenset()
+    """The stored forms the code may have, as a coupon's (`coupons.codes_to_read`)."""
+    return coupons.codes_to_read([code] if code else [])
 
 
 def missing(code: str | None, read: Read, holder: str | None) -> frozenset[str]:
-    wanted = codes_to_read(code)
-    if not wanted:
-        return frozenset()
-    if holder is not None and read.friend_read != holder:
-        return wanted
-    return wanted - read.referrals_read
+    return coupons.lacking(codes_to_read(code), holder, read.friend_read, read.referrals_read)
 
 
 def presented(
@@ -57,7 +52,7 @@ def presented(
         return None
     stored = normalise_code(code, ruleset.ruleset.settings.case_sensitive_codes)
     referral = read.referrals.get(stored)
-    running = referral is not None and _running(ruleset, referral.campaign_id, now, only)
+    running = referral is not None and coupons.campaign_running(ruleset, referral.campaign_id, "referral", now, only)
     advocate_found = referral is None or referral.advocate_found  # an erased advocate: nobody to reward
     refused = rejection(
         referral,
@@ -89,14 +84,6 @@ def named(code: str | None, read: Read, ruleset: CompiledRuleset | None) -> Refe
     return read.referrals.get(normalise_code(code, sensitive))
 
 
-def _running(ruleset: CompiledRuleset, campaign_id: int, now: datetime, only: frozenset[int] | None) -> bool:
-    indexed = ruleset.campaigns.get(campaign_id)
-    if indexed is None or not indexed.campaign.referrals:
-        return False
-    evaluable = indexed.enabled if only is None else campaign_id in only
-    return evaluable and indexed.campaign.running(now)
-
-
 def created(
     table: str,
     application_id: int,
@@ -114,7 +101,7 @@ def created(
     writes: list[committer.Write] = []
     for request in evaluation.referrals_to_create:
         referral = Referral(
-            code=draw_code(request.prefix, case_sensitive),
+            code=coupons.draw_code(request.prefix, case_sensitive),
             campaign_id=request.campaign_id,
             advocate_integration_id=request.advocate_id,
             id=new_profile_id(),

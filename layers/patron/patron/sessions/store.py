@@ -25,7 +25,7 @@ from patron.coupons import items as coupon_items
 from patron.coupons.holds import Holds, holds_from_item
 from patron.coupons.model import Coupon, Holding
 from patron.dynamo import codec, committer
-from patron.dynamo.batch import ATTEMPTS, UnprocessedItemsError, backoff
+from patron.dynamo.batch import MAX_KEYS, read_batch
 from patron.loyalty import items as loyalty_items
 from patron.orders.keys import ORDER_SK, customer_order_sk, customer_orders_pk, order_pk
 from patron.orders.model import Order
@@ -45,7 +45,6 @@ from patron.sessions.model import CartItem, Session, SessionState
 from patron.settings import Tables
 
 SESSION_SK = "SESSION"
-MAX_KEYS_PER_READ = 100  # BatchGetItem's limit
 
 
 class SessionConflictError(Exception):
@@ -402,7 +401,7 @@ class SessionStore:
     def _get(self, wanted: Sequence[tuple[str, dict[str, str]]]) -> list[tuple[str, dict[str, Any]]]:
         """Past 100 keys (BatchGetItem's limit: a cart whose candidates bind many budget counters), the batches go
         out at once, so the read still takes one round trip's time."""
-        chunks = [wanted[start : start + MAX_KEYS_PER_READ] for start in range(0, len(wanted), MAX_KEYS_PER_READ)]
+        chunks = [wanted[start : start + MAX_KEYS] for start in range(0, len(wanted), MAX_KEYS)]
         if len(chunks) <= 1:
             return [found for chunk in chunks for found in self._get_chunk(chunk)]
         # Each batch in a copy of the caller's context: request-scoped context (logging, the local runtime's
@@ -413,19 +412,10 @@ class SessionStore:
             return [found for part in parts for found in part]
 
     def _get_chunk(self, chunk: Sequence[tuple[str, dict[str, str]]]) -> list[tuple[str, dict[str, Any]]]:
-        found: list[tuple[str, dict[str, Any]]] = []
         request: dict[str, Any] = {}
         for table, key in chunk:
             request.setdefault(table, {"Keys": [], "ConsistentRead": True})["Keys"].append(codec.to_item(key))
-        for attempt in range(ATTEMPTS):
-            answer = self._client.batch_get_item(RequestItems=request)
-            for table, items in answer.get("Responses", {}).items():
-                found += [(table, codec.from_item(item)) for item in items]
-            request = dict(answer.get("UnprocessedKeys") or {})
-            if not request:
-                return found
-            backoff(attempt)
-        raise UnprocessedItemsError("DynamoDB kept some keys of a batch read unprocessed.")
+        return read_batch(self._client, request)
 
     # -- item builders ------------------------------------------------------------------------------------------
 
