@@ -347,3 +347,26 @@ def test_a_return_takes_back_the_returned_units_share_and_a_cancel_the_rest(runt
     assert rollbacks(again.json()) == [("rollbackAddedLoyaltyPoints", 25)]
     assert rollbacks(cancel(runtime, tenant, session_id)) == [("rollbackAddedLoyaltyPoints", 50)]
     assert balances(runtime, tenant, customer).json()["balance"]["activePoints"] == 0
+
+
+def test_a_profile_update_running_the_rule_engine_reads_and_writes_points(runtime):
+    tenant = new_tenant(runtime)
+    joined = {
+        "id": 31,
+        "name": "Points for joining",
+        "features": ["loyalty"],
+        "rules": [
+            {
+                "title": "A new profile",
+                "condition": 'event.type == "talon_profile_created"',
+                "effects": [{"type": "addLoyaltyPoints", "programId": 1, "value": "25", "name": "Welcome"}],
+            }
+        ],
+    }
+    publish(runtime, tenant.application_id, {"loyaltyPrograms": [PROGRAM], "campaigns": [EARN, joined]})
+    customer = new_id("c")
+    path = f"/v2/customer_profiles/{customer}?runRuleEngine=true"
+    answer = runtime.request("PUT", path, headers=tenant.headers, body={"attributes": {}})
+    assert answer.status == 200, answer.body
+    assert [e["props"]["value"] for e in points_effects(answer.json())] == [25]
+    assert balances(runtime, tenant, customer).json()["balance"]["activePoints"] == 25
