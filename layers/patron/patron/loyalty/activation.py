@@ -12,13 +12,14 @@ import msgspec
 
 from patron.clock import Clock
 from patron.dynamo import codec, committer
+from patron.dynamo.batch import read_batch
 from patron.errors import FieldIssue, NotFoundError, ValidationError
 from patron.loyalty import items
 from patron.loyalty.ledger import activate, advance
 from patron.loyalty.program import zone_of
-from patron.loyalty.service import ProgramNotFoundError
+from patron.loyalty.service import live_program
 from patron.promotions.definitions import LoyaltyProgram
-from patron.promotions.store import LiveRulesets, live_version, pointer_key
+from patron.promotions.store import LiveRulesets, pointer_key
 from patron.settings import Tables
 
 _ATTEMPTS = 4
@@ -51,7 +52,7 @@ class PointsActivation:
             message = "Give either sessionId or transactionUUIDs."
             raise ValidationError(message, [FieldIssue("sessionId", "session_or_transactions", message)])
         pointer, session, pending = self._read(application_id, session_id, transaction_ids)
-        program = self._program(application_id, live_version(pointer), program_id)
+        program = live_program(self._rulesets, application_id, pointer, program_id)
         wanted: dict[str, set[str]] = {}  # member -> transaction ids
         if session_id is not None:
             if session is None:
@@ -131,27 +132,10 @@ class PointsActivation:
         if transaction_ids:
             keys = [codec.to_item(items.pending_key(application_id, txn)) for txn in dict.fromkeys(transaction_ids)]
             request[tables.ledgers] = {"Keys": keys, "ConsistentRead": True}
-        found: dict[str, list[dict[str, Any]]] = {}
-        for _ in range(5):
-            answer = self._client.batch_get_item(RequestItems=request)
-            for table, table_items in answer.get("Responses", {}).items():
-                found.setdefault(table, []).extend(codec.from_item(item) for item in table_items)
-            request = answer.get("UnprocessedKeys") or {}
-            if not request:
-                break
-        pointer_items = self._client_format(found.get(tables.config, []))
-        session = next(iter(found.get(tables.orders, [])), None)
-        return pointer_items, session, found.get(tables.ledgers, [])
-
-    @staticmethod
-    def _client_format(found: list[dict[str, Any]]) -> dict[str, Any] | None:
-        return codec.to_item(found[0]) if found else None
-
-    def _program(self, application_id: int, version: int | None, program_id: int) -> LoyaltyProgram:
-        program = self._rulesets.compiled(application_id, version).programs.get(program_id) if version else None
-        if program is None:
-            raise ProgramNotFoundError()
-        return program
+        found = read_batch(self._client, request)
+        pointer = next((item for table, item in found if table == tables.config), None)
+        session = next((item for table, item in found if table == tables.orders), None)
+        return pointer, session, [item for table, item in found if table == tables.ledgers]
 
 
 def _dated(

@@ -8,6 +8,7 @@ from typing import Any
 
 from patron.clock import Clock
 from patron.dynamo import codec
+from patron.dynamo.batch import read_batch
 from patron.loyalty import items
 from patron.loyalty.ledger import advance
 from patron.loyalty.service import tentative_view
@@ -29,7 +30,7 @@ class LoyaltyInventory:
             return LoyaltyView(programs={})
         now = self._clock.now()
         pointer, found = self._read(application_id, integration_id, programs)
-        version = live_version(pointer)
+        version = live_version(codec.to_item(pointer)) if pointer is not None else None
         live = self._rulesets.compiled(application_id, version).programs if version is not None else {}
         views = {}
         for program_id in programs:
@@ -60,18 +61,7 @@ class LoyaltyInventory:
                 "ConsistentRead": True,
             },
         }
-        pointer: dict[str, Any] | None = None
-        ledgers: dict[int, dict[str, Any]] = {}
-        for _ in range(5):
-            answer = self._client.batch_get_item(RequestItems=request)
-            for table, table_items in answer.get("Responses", {}).items():
-                for raw in table_items:
-                    if table == self._config:
-                        pointer = raw
-                    else:
-                        item = codec.from_item(raw)
-                        ledgers[items.program_of(item)] = item
-            request = answer.get("UnprocessedKeys") or {}
-            if not request:
-                break
+        found = read_batch(self._client, request)
+        pointer = next((item for table, item in found if table == self._config), None)
+        ledgers = {items.program_of(item): item for table, item in found if table == self._ledgers}
         return pointer, ledgers

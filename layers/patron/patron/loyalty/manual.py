@@ -15,15 +15,16 @@ import msgspec
 
 from patron.clock import Clock
 from patron.dynamo import codec, committer
+from patron.dynamo.batch import read_batch
 from patron.errors import FieldIssue, ValidationError
 from patron.loyalty import items
 from patron.loyalty.ledger import InsufficientPoints, Lot, earn, spend
 from patron.loyalty.program import check_pending, check_validity, lot_dates, points, zone_of
-from patron.loyalty.service import ProfileNotFoundError, ProgramNotFoundError
+from patron.loyalty.service import ProfileNotFoundError, live_program
 from patron.loyalty.settle import transaction_id
 from patron.profiles.keys import PROFILE_SK, profile_pk
 from patron.promotions.definitions import LoyaltyProgram
-from patron.promotions.store import LiveRulesets, live_version, pointer_key
+from patron.promotions.store import LiveRulesets, pointer_key
 from patron.settings import Tables
 
 ATTEMPTS = 4  # reads and decisions when a ledger moved meanwhile
@@ -90,7 +91,7 @@ class LoyaltyDesk:
         for _ in range(ATTEMPTS):
             now = self._clock.now()
             pointer, profiles, ledgers, existing = self._read(application_id, program_id, members, txn)
-            program = self._program(application_id, live_version(pointer), program_id)
+            program = live_program(self._rulesets, application_id, pointer, program_id)
             if change.subledger and change.subledger not in program.subledgers:
                 message = f"Program {program_id} has no subledger {change.subledger!r}."
                 raise ValidationError(message, [FieldIssue("subledgerId", "unknown_subledger", message)])
@@ -168,29 +169,17 @@ class LoyaltyDesk:
                 "ConsistentRead": True,
             },
         }
-        found: dict[str, list[dict[str, Any]]] = {}
-        for _ in range(5):
-            answer = self._client.batch_get_item(RequestItems=request)
-            for table, table_items in answer.get("Responses", {}).items():
-                found.setdefault(table, []).extend(table_items)
-            request = answer.get("UnprocessedKeys") or {}
-            if not request:
-                break
-        pointer = next(iter(found.get(tables.config, [])), None)
-        profile_pks = {codec.from_item(item)["PK"] for item in found.get(tables.profiles, [])}
+        found = read_batch(self._client, request)
+        pointer = next((item for table, item in found if table == tables.config), None)
+        profile_pks = {item["PK"] for table, item in found if table == tables.profiles}
         profiles = {m for m in members if profile_pk(application_id, m) in profile_pks}
         ledgers: dict[str, dict[str, Any]] = {}
         existing: list[items.Entry] = []
-        for raw in found.get(tables.ledgers, []):
-            item = codec.from_item(raw)
+        for table, item in found:
+            if table != tables.ledgers:
+                continue
             if item["SK"] == items.LEDGER_SK:
                 ledgers[str(item["integrationId"])] = item
             else:
                 existing.append(items.entry_from_item(item))
         return pointer, profiles, ledgers, existing
-
-    def _program(self, application_id: int, version: int | None, program_id: int) -> LoyaltyProgram:
-        program = self._rulesets.compiled(application_id, version).programs.get(program_id) if version else None
-        if program is None:
-            raise ProgramNotFoundError()
-        return program

@@ -18,12 +18,12 @@ from typing import Any
 import msgspec
 
 from patron.dynamo import codec, committer
+from patron.dynamo.batch import MAX_ITEMS, write_all
 from patron.errors import ConflictError
 from patron.loyalty import items
 from patron.loyalty.ledger import advance, merged
 
 _ATTEMPTS = 4
-_BATCH = 25  # BatchWriteItem's limit
 
 
 class LoyaltyPersonalData:
@@ -134,9 +134,10 @@ class LoyaltyPersonalData:
         entries = [
             item for item in self._partition(application_id, program_id, from_id) if item["SK"] != items.LEDGER_SK
         ]
-        for start in range(0, len(entries), _BATCH):
-            chunk = entries[start : start + _BATCH]
-            self._batch([{"PutRequest": {"Item": codec.to_item({**item, "PK": target_pk})}} for item in chunk])
+        for start in range(0, len(entries), MAX_ITEMS):
+            chunk = entries[start : start + MAX_ITEMS]
+            copies = [{"PutRequest": {"Item": codec.to_item({**item, "PK": target_pk})}} for item in chunk]
+            write_all(self._client, self._table, copies)
             self._delete([_key(item) for item in chunk])
 
     # -- reads and deletes --------------------------------------------------------------------------------------
@@ -175,19 +176,8 @@ class LoyaltyPersonalData:
             request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
 
     def _delete(self, keys: list[dict[str, str]]) -> int:
-        for start in range(0, len(keys), _BATCH):
-            self._batch([{"DeleteRequest": {"Key": codec.to_item(key)}} for key in keys[start : start + _BATCH]])
+        write_all(self._client, self._table, [{"DeleteRequest": {"Key": codec.to_item(key)}} for key in keys])
         return len(keys)
-
-    def _batch(self, requests: list[dict[str, Any]]) -> None:
-        pending = {self._table: requests}
-        for _ in range(8):
-            if not pending.get(self._table):
-                return
-            answer = self._client.batch_write_item(RequestItems=pending)
-            pending = answer.get("UnprocessedItems") or {}
-        if pending.get(self._table):
-            raise ConflictError("DynamoDB kept some of the loyalty ledger's writes unprocessed; try again.")
 
 
 def _key(item: dict[str, Any]) -> dict[str, str]:

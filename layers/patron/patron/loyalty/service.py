@@ -12,6 +12,7 @@ from typing import Any
 
 from patron.clock import Clock
 from patron.dynamo import codec
+from patron.dynamo.batch import read_all, read_batch
 from patron.errors import FieldIssue, NotFoundError, UnsupportedFeatureError, ValidationError
 from patron.loyalty import history, items
 from patron.loyalty.ledger import Balance, Ledger, advance
@@ -35,6 +36,17 @@ from patron.settings import Tables
 class ProgramNotFoundError(NotFoundError):
     def __init__(self) -> None:
         super().__init__("No loyalty program has this id in the application.", code="loyalty_program_not_found")
+
+
+def live_program(
+    rulesets: LiveRulesets, application_id: int, pointer: dict[str, Any] | None, program_id: int
+) -> LoyaltyProgram:
+    """The program of the live version a pointer item (decoded, as read in a batch) names, or 404."""
+    version = live_version(codec.to_item(pointer)) if pointer is not None else None
+    program = rulesets.compiled(application_id, version).programs.get(program_id) if version is not None else None
+    if program is None:
+        raise ProgramNotFoundError()
+    return program
 
 
 class ProfileNotFoundError(NotFoundError):
@@ -142,7 +154,7 @@ class LoyaltyService:
         """The program and the member's stored ledger; 404 without either the program or the profile, 400 for a
         subledger the program does not have ("" is the main ledger)."""
         pointer, profile, ledger_item = self._read(application_id, program_id, integration_id)
-        program = self._program(application_id, live_version(pointer), program_id)
+        program = self._program(application_id, pointer, program_id)
         if profile is None:
             raise ProfileNotFoundError()
         if subledger and subledger not in program.subledgers:
@@ -178,23 +190,16 @@ class LoyaltyService:
         if not transactions:
             return {}
         pk = items.member_pk(application_id, program_id, integration_id)
-        keys = [codec.to_item({"PK": pk, "SK": items.ENTRY_PREFIX + one}) for one in dict.fromkeys(transactions)]
-        request: dict[str, Any] = {self._ledgers: {"Keys": keys, "ConsistentRead": True}}
-        found: dict[str, items.Entry] = {}
-        for _ in range(5):
-            answer = self._client.batch_get_item(RequestItems=request)
-            for item in answer.get("Responses", {}).get(self._ledgers, []):
-                entry = items.entry_from_item(codec.from_item(item))
-                found[entry.transaction_id] = entry
-            request = answer.get("UnprocessedKeys") or {}
-            if not request:
-                break
-        return found
+        keys = [{"PK": pk, "SK": items.ENTRY_PREFIX + one} for one in dict.fromkeys(transactions)]
+        return {
+            entry.transaction_id: entry
+            for entry in map(items.entry_from_item, read_all(self._client, self._ledgers, keys))
+        }
 
     def _read(
         self, application_id: int, program_id: int, integration_id: str
     ) -> tuple[dict[str, Any] | None, dict[str, Any] | None, dict[str, Any] | None]:
-        """The pointer (client format), the profile item and the ledger item, in one BatchGetItem."""
+        """The pointer, the profile (keys only) and the ledger item, in one BatchGetItem."""
         request = {
             self._config: {"Keys": [codec.to_item(pointer_key(application_id))], "ConsistentRead": True},
             self._profiles: {
@@ -207,25 +212,15 @@ class LoyaltyService:
                 "ConsistentRead": True,
             },
         }
-        found: dict[str, list[dict[str, Any]]] = {}
-        for _ in range(5):
-            answer = self._client.batch_get_item(RequestItems=request)
-            for table, table_items in answer.get("Responses", {}).items():
-                found.setdefault(table, []).extend(table_items)
-            request = answer.get("UnprocessedKeys") or {}
-            if not request:
-                break
-        pointer, profile, ledger = (next(iter(found.get(table, [])), None) for table in self._tables())
-        return pointer, profile, codec.from_item(ledger) if ledger else None
+        found = read_batch(self._client, request)
+        pointer, profile, ledger = (next((item for at, item in found if at == table), None) for table in self._tables())
+        return pointer, profile, ledger
 
     def _tables(self) -> tuple[str, str, str]:
         return self._config, self._profiles, self._ledgers
 
-    def _program(self, application_id: int, version: int | None, program_id: int) -> LoyaltyProgram:
-        program = self._rulesets.compiled(application_id, version).programs.get(program_id) if version else None
-        if program is None:
-            raise ProgramNotFoundError()
-        return program
+    def _program(self, application_id: int, pointer: dict[str, Any] | None, program_id: int) -> LoyaltyProgram:
+        return live_program(self._rulesets, application_id, pointer, program_id)
 
 
 def _view(balance: Balance, at: datetime, tiers: list[Any]) -> BalanceView:
