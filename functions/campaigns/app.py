@@ -21,7 +21,7 @@ from patron.errors import ForbiddenError
 from patron.http.api import Request, Response, RestApi
 from patron.loyalty import wire as loyalty_wire
 from patron.loyalty.manual import Done, LoyaltyDesk, ManualChange
-from patron.loyalty.service import ProgramNotFoundError
+from patron.loyalty.service import program_id_of
 from patron.observability import api_handler
 from patron.promotions import wire
 from patron.promotions.management import UNSET, BasedOn, RulesetService
@@ -285,11 +285,7 @@ def transfer_loyalty_points(request: Request, body: loyalty_wire.TransferPointsR
 
 
 def _program_id(request: Request) -> int:
-    """A path's program id; anything that is not one names no program (404)."""
-    raw = request.path_params["loyaltyProgramId"]
-    if not raw.isascii() or not raw.isdigit() or len(raw) > 10:
-        raise ProgramNotFoundError()
-    return int(raw)
+    return program_id_of(request.path_params["loyaltyProgramId"])
 
 
 def _done(done: Done, members: list[str]) -> Response:

@@ -23,7 +23,7 @@ from patron.idempotency.service import IdempotencyStore
 from patron.idempotency.wiring import idempotency_store
 from patron.loyalty import history
 from patron.loyalty.activation import PointsActivation
-from patron.loyalty.service import LoyaltyService, ProgramNotFoundError, tentative_view
+from patron.loyalty.service import LoyaltyService, program_id_of, tentative_view
 from patron.loyalty.wire import (
     ActivatePointsRequest,
     ActivatePointsResponse,
@@ -143,7 +143,7 @@ def _state(outcome: Outcome, content: set[str], application_id: int) -> wire.Int
                 str(ledgers.program.id): tentative_view(
                     ledgers.program, ledgers.before, ledgers.after, now, ledgers.joined
                 )
-                for ledgers in outcome.loyalty
+                for ledgers in outcome.loyalty()
             }
         )
     if "triggeredCampaigns" in content:
@@ -505,11 +505,7 @@ def _skip(request: Request) -> int:
 
 
 def _program_id(request: Request) -> int:
-    """A path's program id; anything that is not one names no program (404), as a version path does."""
-    raw = request.path_params["loyaltyProgramId"]
-    if not raw.isascii() or not raw.isdigit() or len(raw) > 10:
-        raise ProgramNotFoundError()
-    return int(raw)
+    return program_id_of(request.path_params["loyaltyProgramId"])
 
 
 @api.route(

@@ -38,6 +38,13 @@ class ProgramNotFoundError(NotFoundError):
         super().__init__("No loyalty program has this id in the application.", code="loyalty_program_not_found")
 
 
+def program_id_of(path_value: str) -> int:
+    """A path's program id; anything that is not one names no program (404), as a version path does."""
+    if not path_value.isascii() or not path_value.isdigit() or len(path_value) > 10:
+        raise ProgramNotFoundError()
+    return int(path_value)
+
+
 def live_program(
     rulesets: LiveRulesets, application_id: int, pointer: dict[str, Any] | None, program_id: int
 ) -> LoyaltyProgram:

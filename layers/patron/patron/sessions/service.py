@@ -18,6 +18,7 @@ keep the effects Talon.One does not roll back (attribute updates, free items, no
 
 from __future__ import annotations
 
+import functools
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
@@ -119,7 +120,8 @@ class Outcome(msgspec.Struct):
     created_coupons: list[Coupon] = msgspec.field(default_factory=list)  # what the close's `createCoupon` effects made
     created_referrals: list[Referral] = msgspec.field(default_factory=list)  # what its `createReferral` effects made
     referral: Referral | None = None  # the referral the session's code names (`referral`)
-    loyalty: list[ProgramLedgers] = msgspec.field(default_factory=list)  # the customer's ledgers (`loyalty`)
+    # The customer's ledgers (`loyalty`): built only when the answer asks for them (each is a JSON decode).
+    loyalty: Callable[[], list[ProgramLedgers]] = list
 
 
 class _Decision(msgspec.Struct):
@@ -486,7 +488,7 @@ class SessionService:
         outcome.created_coupons = made
         outcome.created_referrals = referred
         outcome.referral = referrals.named(session.referral_code, read, ruleset)
-        outcome.loyalty = loyalty.ledgers(ruleset, read, profile_id, points.after, now)
+        outcome.loyalty = functools.partial(loyalty.ledgers, ruleset, read, profile_id, points.after, now)
         return _Decision(outcome, plan, needed=needed_keys)
 
     def _consume(
