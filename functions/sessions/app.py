@@ -431,6 +431,7 @@ def get_loyalty_balances(request: Request) -> BalancesView:
         end_date=request.query_instant("endDate"),
         subledger=request.query.get("subledgerId"),
         include_tiers=bool(request.query_bool("includeTiers")),
+        include_projected_tier=bool(request.query_bool("includeProjectedTier")),
     )
 
 

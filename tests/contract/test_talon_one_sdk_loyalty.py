@@ -68,3 +68,28 @@ def test_points_effects_and_balances_parse_as_talon_ones(runtime, base_url, tena
         1, talon_one.ActivateLoyaltyPoints(transactionUUIDs=[uuid.UUID(props.transaction_uuid)])
     )
     assert isinstance(activated, talon_one.ActivateLoyaltyPointsResponse) and activated.ledger_entries == []
+
+
+def test_advanced_tiers_parse_with_their_expiry_and_projected_tier(runtime, base_url, tenant):
+    """With `tiersExpireIn`, a member keeps its tier after spending until the tier expires: the balance answers
+    the tier's dates and policy, the tier projected for its expiry, and, read past it, the lower tier."""
+    program = {**PROGRAM, "tiersExpireIn": "30D", "tiersDowngradePolicy": "one_down"}
+    definitions = {"settings": {"currency": "EUR"}, "loyaltyPrograms": [program], "campaigns": [EARN, REDEEM]}
+    publish(runtime, tenant.application_id, definitions)
+    api = integration_api(base_url, tenant.key)
+    customer = f"sdk-{uuid.uuid4().hex[:8]}"
+    close(api, customer, 1200)
+    close(api, customer, 5)  # 500 paid with points: 700 left, short of Gold's 1000
+
+    balance = api.get_loyalty_balances(1, customer, include_tiers=True, include_projected_tier=True).balance
+    assert balance is not None and balance.current_tier is not None and balance.projected_tier is not None
+    tier, ahead = balance.current_tier, balance.projected_tier
+    assert (tier.name, tier.downgrade_policy) == ("Gold", "one_down")  # kept until it expires
+    assert tier.start_date is not None and tier.expiry_date is not None
+    assert timedelta(days=29) < tier.expiry_date - datetime.now(UTC) <= timedelta(days=30)
+    assert (ahead.projected_active_points, ahead.projected_tier_name, ahead.stay_in_tier_points) == (700, "Silver", 300)
+
+    later = api.get_loyalty_balances(1, customer, end_date=tier.expiry_date + timedelta(hours=1), include_tiers=True)
+    assert later.balance is not None and later.balance.current_tier is not None
+    assert later.balance.current_tier.name == "Silver"
+    assert later.balance.current_tier.start_date == tier.expiry_date

@@ -18,6 +18,7 @@ from patron.loyalty import items
 from patron.loyalty.ledger import activate, advance
 from patron.loyalty.program import zone_of
 from patron.loyalty.service import live_program
+from patron.loyalty.tiers import carried
 from patron.promotions.definitions import LoyaltyProgram
 from patron.promotions.store import LiveRulesets, pointer_key
 from patron.settings import Tables
@@ -95,6 +96,7 @@ class PointsActivation:
             for name in sorted(set(waiting.values())):
                 ledger = activate(ledger, name, [lot_id for lot_id, sub in waiting.items() if sub == name], now,
                                   zone_of(program.timezone))  # fmt: skip
+            ledger = carried(stored.ledger, ledger, program, now)
             after = items.StoredLedger(ledger, stored.version + 1, stored.joined or now.isoformat())
             writes = items.ledger_writes(table, application_id, program.id, member, after, stored.version)
             done: list[Activated] = []

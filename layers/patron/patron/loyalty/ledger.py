@@ -75,12 +75,24 @@ class Balance(msgspec.Struct, frozen=True):
         return sum((lot.remaining for lot in self.lots if lot.pending(at)), ZERO)
 
 
+class TierState(msgspec.Struct, frozen=True):
+    """The member's tier (patron.loyalty.tiers): its name, since when the member is in it, and (advanced tiers,
+    or a tier given by a rule) when it is reevaluated."""
+
+    name: str
+    since: datetime
+    expires: datetime | None = None
+    given: bool = False  # by `changeLoyaltyTierLevel`: held until `expires` whatever the balance (basic tiers)
+
+
 class Ledger(msgspec.Struct, frozen=True):
     """A member's balances in one program by subledger ("" is the main ledger), as of `as_of`: every start and
-    expiry up to that instant is applied."""
+    expiry up to that instant is applied. `tier` is the member's tier as of `as_of` too, kept by
+    patron.loyalty.tiers (the functions here leave it as it is)."""
 
     as_of: datetime
     subledgers: dict[str, Balance] = {}
+    tier: TierState | None = None
 
     def balance(self, subledger: str = "") -> Balance:
         return self.subledgers.get(subledger, Balance())
@@ -110,7 +122,7 @@ def advance(ledger: Ledger, to: datetime) -> Ledger:
     if to <= ledger.as_of:
         return ledger
     subledgers = {name: _advanced(balance, ledger.as_of, to) for name, balance in ledger.subledgers.items()}
-    return Ledger(as_of=to, subledgers=subledgers)
+    return Ledger(as_of=to, subledgers=subledgers, tier=ledger.tier)
 
 
 def _advanced(balance: Balance, since: datetime, to: datetime) -> Balance:
@@ -300,7 +312,7 @@ def _spending_order(lot: Lot) -> tuple[bool, datetime | None, datetime | None, s
 
 
 def _with(ledger: Ledger, subledger: str, balance: Balance) -> Ledger:
-    return Ledger(as_of=ledger.as_of, subledgers={**ledger.subledgers, subledger: balance})
+    return Ledger(as_of=ledger.as_of, subledgers={**ledger.subledgers, subledger: balance}, tier=ledger.tier)
 
 
 def merged(survivor: Ledger, absorbed: Ledger, at: datetime) -> Ledger:
@@ -321,4 +333,4 @@ def merged(survivor: Ledger, absorbed: Ledger, at: datetime) -> Ledger:
             expired=one.expired + other.expired,
             revoked=one.revoked + other.revoked,
         )
-    return Ledger(as_of=max(survivor.as_of, absorbed.as_of, at), subledgers=subledgers)
+    return Ledger(as_of=max(survivor.as_of, absorbed.as_of, at), subledgers=subledgers, tier=survivor.tier)

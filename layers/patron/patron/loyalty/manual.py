@@ -22,6 +22,7 @@ from patron.loyalty.ledger import InsufficientPoints, Lot, earn, spend
 from patron.loyalty.program import check_pending, check_validity, lot_dates, points, zone_of
 from patron.loyalty.service import ProfileNotFoundError, live_program
 from patron.loyalty.settle import transaction_id
+from patron.loyalty.tiers import carried
 from patron.profiles.keys import PROFILE_SK, profile_pk
 from patron.promotions.definitions import LoyaltyProgram
 from patron.promotions.store import LiveRulesets, pointer_key
@@ -143,7 +144,7 @@ class LoyaltyDesk:
                 entry = items.Entry(member_txn, "subtraction", subledger, amount, change.name, now, draws=spent.draws,
                                     into_debt=spent.into_debt)  # fmt: skip
             before = stored[member]
-            after = items.StoredLedger(ledger, before.version + 1, before.joined)
+            after = items.StoredLedger(carried(before.ledger, ledger, program, now), before.version + 1, before.joined)
             writes += items.ledger_writes(table, application_id, program.id, member, after, before.version)
             writes += items.entry_writes(table, application_id, program.id, member, entry)
             entries.append(entry)

@@ -33,6 +33,18 @@ def check_program(program: LoyaltyProgram) -> None:
         raise ValueError("tiers: list them by ascending, distinct minPoints")
     if len(set(program.subledgers)) != len(program.subledgers):
         raise ValueError("subledgers: each subledger is named once")
+    _check_tier_expiry(program)
+
+
+def _check_tier_expiry(program: LoyaltyProgram) -> None:
+    if program.tiers_expire_in is not None:
+        _duration(program.tiers_expire_in, "tiersExpireIn", "a duration")
+    absolute = program.tiers_expiration_policy == "absolute_expiration"
+    if absolute and (program.tiers_expire_in is None or program.tier_cycle_start_date is None):
+        raise ValueError("tiersExpirationPolicy: absolute_expiration needs tiersExpireIn and tierCycleStartDate")
+    start = program.tier_cycle_start_date
+    if start is not None and (start.tzinfo is None or not absolute):
+        raise ValueError("tierCycleStartDate: an RFC 3339 instant with its offset, for absolute_expiration only")
 
 
 def check_pending(text: str, field: str) -> None:

@@ -16,7 +16,7 @@ from patron.dynamo.batch import read_all, read_batch
 from patron.errors import FieldIssue, NotFoundError, UnsupportedFeatureError, ValidationError
 from patron.loyalty import history, items
 from patron.loyalty.ledger import Balance, Ledger, advance
-from patron.loyalty.program import tier_of
+from patron.loyalty.tiers import carried, projected
 from patron.loyalty.wire import (
     BalancesView,
     BalanceView,
@@ -24,6 +24,7 @@ from patron.loyalty.wire import (
     LedgerInfoView,
     PointsPage,
     ProgramLedgersView,
+    ProjectedTierView,
     TierView,
     TransactionsPage,
 )
@@ -82,6 +83,7 @@ class LoyaltyService:
         end_date: datetime | None = None,
         subledger: str | None = None,
         include_tiers: bool = False,
+        include_projected_tier: bool = False,
     ) -> BalancesView:
         """The member's balances at `end_date` (now when none; a future instant projects pending points starting
         and points expiring by then). A subledger named: only its balance, as `balance`."""
@@ -92,11 +94,14 @@ class LoyaltyService:
             message = "endDate before the member's last change is not answered yet: give a later one, or none."
             raise ValidationError(message, [FieldIssue("query.endDate", "end_date_too_early", message)])
         ledger = advance(stored.ledger, at)
-        tiers = program.tiers if include_tiers else []
         if subledger is not None:
-            return BalancesView(balance=_view(ledger.balance(subledger), at, tiers))
-        subledgers = {name: _view(ledger.balance(name), at, []) for name in program.subledgers}
-        return BalancesView(balance=_view(ledger.balance(""), at, tiers), subledger_balances=subledgers)
+            return BalancesView(balance=_view(ledger.balance(subledger), at))
+        subledgers = {name: _view(ledger.balance(name), at) for name in program.subledgers}
+        balance = _view(ledger.balance(""), at)
+        if include_tiers or include_projected_tier:
+            ledger = carried(stored.ledger, ledger, program, at)
+            _with_tier(balance, ledger, program, include_projected_tier)
+        return BalancesView(balance=balance, subledger_balances=subledgers)
 
     def points(
         self,
@@ -230,25 +235,43 @@ class LoyaltyService:
         return live_program(self._rulesets, application_id, pointer, program_id)
 
 
-def _view(balance: Balance, at: datetime, tiers: list[Any]) -> BalanceView:
-    active = balance.active_points(at)
-    view = BalanceView(
-        active_points=active,
+def _view(balance: Balance, at: datetime) -> BalanceView:
+    return BalanceView(
+        active_points=balance.active_points(at),
         pending_points=balance.pending_points(at),
         spent_points=balance.spent,
         expired_points=balance.expired,
         negative_points=balance.debt,
     )
+
+
+def _with_tier(view: BalanceView, ledger: Ledger, program: LoyaltyProgram, projection: bool) -> None:
+    """The main ledger's view with the member's tier (`ledger.tier`, carried to the view's instant), the points
+    to the next tier and, asked, the tier projected for when the current one expires."""
+    view.current_tier, view.next_tier_name, view.points_to_next_tier = _tier_fields(ledger, program)
+    if projection:
+        ahead = projected(ledger, ledger.tier, program)
+        if ahead is not None:
+            view.projected_tier = ProjectedTierView(ahead.active_points, ahead.stay_points, ahead.tier)
+
+
+def _tier_fields(ledger: Ledger, program: LoyaltyProgram) -> tuple[TierView | None, str | None, Decimal | None]:
+    tiers, state = program.tiers, ledger.tier
     if not tiers:
-        return view
-    reached = tier_of(tiers, active)
-    position = tiers.index(reached) if reached is not None else -1
-    following = tiers[position + 1] if position + 1 < len(tiers) else None
-    view.current_tier = TierView(id=position + 1, name=reached.name) if reached is not None else None
-    if following is not None:
-        view.next_tier_name = following.name
-        view.points_to_next_tier = max(following.min_points - active, Decimal(0))
-    return view
+        return None, None, None
+    names = [tier.name for tier in tiers]
+    position = names.index(state.name) if state is not None and state.name in names else -1
+    current = None
+    if state is not None and position >= 0:
+        expires = state.expires
+        policy = str(program.tiers_downgrade_policy) if program.tiers_expire_in else None
+        current = TierView(id=position + 1, name=state.name, start_date=state.since, expiry_date=expires,
+                           downgrade_policy=policy)  # fmt: skip
+    if position + 1 >= len(tiers):
+        return current, None, None
+    following = tiers[position + 1]
+    active = ledger.balance("").active_points(ledger.as_of)
+    return current, following.name, max(following.min_points - active, Decimal(0))
 
 
 def tentative_view(
@@ -257,9 +280,11 @@ def tentative_view(
     """A program's ledgers as a session answers them: `before` is the stored ledger, `after` with the session's
     own changes settled (tentatively while it is open; what the close wrote once it is closed)."""
 
-    def info(subledger: str, tiers: list[Any]) -> LedgerInfoView:
+    def info(subledger: str) -> LedgerInfoView:
         now_balance, then = before.balance(subledger), after.balance(subledger)
-        view = _view(now_balance, now, tiers)
+        view = _view(now_balance, now)
+        if subledger == "":
+            view.current_tier, view.next_tier_name, view.points_to_next_tier = _tier_fields(before, program)
         return LedgerInfoView(
             current_balance=view.active_points,
             pending_balance=view.pending_points,
@@ -277,7 +302,7 @@ def tentative_view(
         id=program.id,
         title=program.title or program.name,
         name=program.name,
-        ledger=info("", program.tiers),
+        ledger=info(""),
         join_date=joined,
-        sub_ledgers={name: info(name, []) for name in program.subledgers},
+        sub_ledgers={name: info(name) for name in program.subledgers},
     )

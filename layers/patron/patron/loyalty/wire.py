@@ -15,8 +15,21 @@ class _Wire(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"):
 
 
 class TierView(_Wire):
-    id: int
+    """`Tier`: the member's tier, since when and (advanced tiers) until its reevaluation."""
+
+    id: int  # the tier's position in the program, from 1 (lowest)
     name: str
+    start_date: datetime | None = None
+    expiry_date: datetime | None = None
+    downgrade_policy: str | None = None  # advanced tiers': one_down | balance_based
+
+
+class ProjectedTierView(_Wire):
+    """`ProjectedTier`: the tier the member will have when its current tier expires, as things stand."""
+
+    projected_active_points: Decimal
+    stay_in_tier_points: Decimal | None = None
+    projected_tier_name: str | None = None
 
 
 class BalanceView(_Wire):
@@ -28,6 +41,7 @@ class BalanceView(_Wire):
     expired_points: Decimal
     negative_points: Decimal
     current_tier: TierView | None = None
+    projected_tier: ProjectedTierView | None = None
     points_to_next_tier: Decimal | None = None
     next_tier_name: str | None = None
 

@@ -327,6 +327,10 @@ class LoyaltyProgram(_Definition, frozen=True):
     default_pending: str = "immediate"
     tiers: Annotated[list[LoyaltyTier], msgspec.Meta(max_length=20)] = []
     tiers_downgrade_policy: TierDowngradePolicy = TierDowngradePolicy.ONE_DOWN
+    # Advanced tiers: a tier is kept until it expires, then reevaluated by the downgrade policy (docs/loyalty.md).
+    tiers_expire_in: Annotated[str, msgspec.Meta(max_length=16)] | None = None
+    tiers_expiration_policy: Literal["tier_start_date", "absolute_expiration"] = "tier_start_date"
+    tier_cycle_start_date: datetime | None = None  # absolute_expiration: when the first tier cycle starts
     return_policy: Literal["only_pending", "within_balance", "unlimited"] = "only_pending"
     allow_negative_balance: bool = False
     join_policy: JoinPolicy = JoinPolicy.NOT_JOIN

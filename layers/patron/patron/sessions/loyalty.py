@@ -17,6 +17,7 @@ from patron.loyalty import items
 from patron.loyalty.ledger import Ledger, ReturnPolicy, advance, give_back, revoke
 from patron.loyalty.program import points
 from patron.loyalty.settle import rollback_id, settle
+from patron.loyalty.tiers import carried
 from patron.promotions.definitions import JoinPolicy, LoyaltyProgram
 from patron.promotions.effects import Effect, RollbackLoyaltyPointsProps
 from patron.promotions.evaluator import Evaluation
@@ -90,6 +91,7 @@ def settled(
         before = stored[program_id]
         joins = ruleset.programs[program_id].join_policy is not JoinPolicy.NOT_JOIN
         joined = before.joined or (now.isoformat() if joins else None)
+        ledger = carried(before.ledger, ledger, ruleset.programs[program_id], now)
         after = items.StoredLedger(ledger, before.version + 1, joined)
         writes += items.ledger_writes(table, application_id, program_id, profile_id, after, before.version)
     for program_id, entry in result.entries:
@@ -106,8 +108,11 @@ def ledgers(
     found = []
     for program_id in sorted(ruleset.loyalty & read.ledgers_read):
         stored = items.ledger_from_item(read.ledgers.get(program_id), now)
-        before = advance(stored.ledger, now)
-        found.append(ProgramLedgers(ruleset.programs[program_id], before, after.get(program_id, before), stored.joined))
+        program = ruleset.programs[program_id]
+        before = carried(stored.ledger, advance(stored.ledger, now), program, now)
+        changed = after.get(program_id)
+        then = before if changed is None else carried(stored.ledger, changed, program, now)
+        found.append(ProgramLedgers(program, before, then, stored.joined))
     return found
 
 
@@ -193,6 +198,7 @@ def rolled_back(
         before = stored[program_id]
         if ledger is before.ledger:
             continue
+        ledger = carried(before.ledger, ledger, programs.get(program_id), now)
         after = items.StoredLedger(ledger, before.version + 1, before.joined)
         writes += items.ledger_writes(table, application_id, program_id, profile_id, after, before.version)
     for program_id, entry in entries:
