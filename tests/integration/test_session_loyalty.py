@@ -8,10 +8,14 @@ from __future__ import annotations
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
+
+import pytest
 
 from patron.dynamo import codec
 from patron.loyalty import items
+from patron.promotions.management import RulesetInvalidError
 from tests.conftest import Tenant, new_tenant
 from tests.integration.rulesets import publish
 
@@ -373,3 +377,69 @@ def test_a_profile_update_running_the_rule_engine_reads_and_writes_points(runtim
     assert answer.status == 200, answer.body
     assert [e["props"]["value"] for e in points_effects(answer.json())] == [25]
     assert balances(runtime, tenant, customer).json()["balance"]["activePoints"] == 25
+
+
+def test_sixteen_concurrent_deductions_never_take_a_balance_below_zero(runtime):
+    """Sixteen closes racing to pay 500 points each from a balance of 1,200 (negative balances off): each closes
+    with what it could take or answers 409 (nothing written); what was taken is exactly what the balance lost."""
+    tenant, customer = loyalty_tenant(runtime), new_id("c")
+    session(runtime, tenant, new_id("s"), customer, 1200, state="closed")
+
+    def pay(_: int) -> Decimal:
+        body = {
+            "customerSession": {
+                "profileId": customer,
+                "state": "closed",
+                "cartItems": [{"sku": "sku-1", "price": 5, "quantity": 1}],
+            }
+        }
+        answer = runtime.request("PUT", f"/v2/customer_sessions/{new_id('s')}", headers=tenant.headers, body=body)
+        assert answer.status in (200, 409), answer.body
+        if answer.status == 409:
+            return Decimal(0)
+        return sum((Decimal(str(e["props"]["value"])) for e in points_effects(answer.json())), Decimal(0))
+
+    with ThreadPoolExecutor(16) as pool:
+        taken = sum(pool.map(pay, range(16)), Decimal(0))
+    balance = balances(runtime, tenant, customer).json()["balance"]
+    assert 0 < taken <= 1200
+    assert balance["negativePoints"] == 0 and balance["activePoints"] >= 0
+    assert Decimal(str(balance["activePoints"])) == 1200 - taken
+    assert Decimal(str(balance["spentPoints"])) == taken
+
+
+GOLD_DISCOUNT = {
+    "id": 23,
+    "name": "Gold members save 10%",
+    "rules": [
+        {
+            "title": "Gold tier",
+            "condition": 'loyaltyTier(1) == "Gold" and loyaltyPoints(1) >= 100',
+            "effects": [{"type": "setDiscount", "name": "Gold 10%", "value": "session.total * 0.1"}],
+        }
+    ],
+}
+
+
+def test_conditions_read_the_customers_points_and_tier(runtime):
+    """A campaign for Gold members: it applies once the customer's closes made it Gold, not before, not to an
+    anonymous session; a condition naming a program the ruleset lacks is refused when published."""
+    tenant = new_tenant(runtime)
+    definitions = {"loyaltyPrograms": [PROGRAM], "campaigns": [EARN, GOLD_DISCOUNT]}
+    publish(runtime, tenant.application_id, definitions)
+    customer = new_id("c")
+
+    def discounts(answer: dict[str, Any]) -> list[Any]:
+        return [e["props"]["value"] for e in answer["effects"] if e["effectType"] == "setDiscount"]
+
+    assert discounts(session(runtime, tenant, new_id("s"), customer, 1200, state="closed")) == []  # Silver before
+    assert discounts(session(runtime, tenant, new_id("s"), customer, 50)) == [5]  # Gold now
+    assert discounts(session(runtime, tenant, new_id("s"), new_id("other"), 50)) == []
+    anonymous = {"customerSession": {"cartItems": [{"sku": "sku-1", "price": 50, "quantity": 1}]}}
+    answer = runtime.request("PUT", f"/v2/customer_sessions/{new_id('s')}", headers=tenant.headers, body=anonymous)
+    assert answer.status == 200 and discounts(answer.json()) == []
+
+    unknown = {**GOLD_DISCOUNT, "rules": [{**GOLD_DISCOUNT["rules"][0], "condition": "loyaltyPoints(9) > 0"}]}  # type: ignore[index]
+    with pytest.raises(RulesetInvalidError) as refused:
+        publish(runtime, tenant.application_id, {"loyaltyPrograms": [PROGRAM], "campaigns": [unknown]})
+    assert [issue.code for issue in refused.value.issues] == ["unknown_program"]

@@ -219,3 +219,33 @@ def test_a_value_of_another_type_than_expected_is_none() -> None:
     assert compile_value("session.attributes.legacy", "string")(CART) == "yes"
     assert compile_value("session.attributes.legacy", "dynamic")(CART) == "yes"
     assert compile_value("session.attributes.n")(CART) == Decimal(3)
+
+
+def test_loyalty_functions_read_the_customers_standing_in_a_program() -> None:
+    from patron.promotions.rules import LoyaltyFacts
+
+    on = facts([item("A-1", "10")])
+    on.loyalty = {
+        1: LoyaltyFacts(active={"": Decimal("1200.50"), "beauty": Decimal(5)}, pending={"": Decimal(40)}, tier="Gold")
+    }
+    assert value("loyaltyPoints(1)", on) == Decimal("1200.50")
+    assert value('loyaltyPoints(1, "beauty")', on) == 5
+    assert value('loyaltyPoints(1, "unknown")', on) == 0
+    assert value("pendingLoyaltyPoints(1)", on) == 40
+    assert holds('loyaltyTier(1) == "Gold" and loyaltyPoints(1) >= 1000', on)
+    assert value("loyaltyPoints(2)", on) is None  # a program the facts do not hold: absent
+    assert not holds("loyaltyPoints(2) >= 0", on)
+    on.loyalty = None  # an anonymous session
+    assert value("loyaltyTier(1)", on) is None and not holds("loyaltyPoints(1) >= 0", on)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["loyaltyPoints(session.total)", "loyaltyPoints(1.5)", "loyaltyPoints(0)", "loyaltyPoints(1, session.state)"],
+)
+def test_loyalty_functions_take_literal_program_ids_and_subledgers(text: str) -> None:
+    from patron.promotions.rules import RuleError
+
+    with pytest.raises(RuleError) as raised:
+        Compiler(SCHEMA).condition(f"{text} >= 1")
+    assert "literal" in str(raised.value)

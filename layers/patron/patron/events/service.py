@@ -32,7 +32,7 @@ from patron.promotions import counters
 from patron.promotions.budgets import CounterKey
 from patron.promotions.decide import Snapshot, counters_to_read, decide_on_read
 from patron.promotions.evaluator import Evaluation
-from patron.promotions.rules import EventFacts
+from patron.promotions.rules import EventFacts, LoyaltyFacts
 from patron.promotions.ruleset import CompiledRuleset
 from patron.promotions.stored import storable_attributes
 from patron.promotions.webhooks import webhook_records
@@ -122,7 +122,12 @@ class EventService:
         return frozenset(campaign_id for campaign_id in found if ruleset.campaigns[campaign_id].enabled)
 
     def _snapshot(
-        self, event_id: int, event: TrackedEvent, profile: CustomerProfile | None, used: Mapping[CounterKey, Decimal]
+        self,
+        event_id: int,
+        event: TrackedEvent,
+        profile: CustomerProfile | None,
+        used: Mapping[CounterKey, Decimal],
+        standing: Mapping[int, LoyaltyFacts] | None = None,
     ) -> Snapshot:
         # An event has no session: an empty one, in no state and never a first session, so campaigns written for
         # carts (`session.firstSession`, `session.state == "open"`) do not trigger on events.
@@ -134,6 +139,7 @@ class EventService:
             profile=profile_facts(profile, event.profile_id),
             event=EventFacts(type=event.type, attributes=event.attributes),
             counters=used,
+            loyalty=standing,
         )
 
     def _predicted_counters(
@@ -165,7 +171,8 @@ class EventService:
             if lacking_ledgers:
                 outcome = self._outcome(event_id, stamp, event, None, profile, ruleset)
                 return _Decision(outcome, missing_ledgers=lacking_ledgers)
-            snapshot = self._snapshot(event_id, event, profile, read.used)
+            standing = loyalty.standing(ruleset, read, event.profile_id, now)
+            snapshot = self._snapshot(event_id, event, profile, read.used, standing)
             campaigns = self._event_campaigns(application_id, ruleset, only)
             decided = decide_on_read(ruleset, snapshot, now, read.counters_read, campaigns)
             if decided.evaluation is None:

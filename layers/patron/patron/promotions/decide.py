@@ -29,6 +29,7 @@ from patron.promotions.rules import (
     EventFacts,
     Facts,
     ItemFacts,
+    LoyaltyFacts,
     ProfileFacts,
     ReferralFacts,
     SessionFacts,
@@ -53,6 +54,7 @@ class Snapshot(msgspec.Struct, frozen=True):
     counters: Mapping[CounterKey, Decimal] = msgspec.field(default_factory=dict)
     coupons: Sequence[PresentedCoupon] = ()  # each code of `coupon_codes`, checked (patron.coupons.validation)
     referral: PresentedReferral | None = None  # `referral_code`, checked (patron.referrals.validation)
+    loyalty: Mapping[int, LoyaltyFacts] | None = None  # the customer's standing by program (None: anonymous)
 
     @property
     def subjects(self) -> Subjects:
@@ -96,6 +98,7 @@ def facts_of(snapshot: Snapshot, ruleset: CompiledRuleset, now: datetime) -> Fac
         event=snapshot.event,
         coupons=by_campaign(snapshot.coupons) if snapshot.coupons else None,
         referrals=_referrals(snapshot.referral),
+        loyalty=snapshot.loyalty,
     )
 
 

@@ -63,9 +63,10 @@ from patron.promotions.rules import (
     requirements,
 )
 from patron.promotions.rules.errors import line_and_column
+from patron.promotions.rules.functions import LOYALTY_FUNCTIONS
 from patron.promotions.rules.index_keys import either, field_reader
 from patron.promotions.rules.schema import DYNAMIC, NUMBER, SchemaLike, Type
-from patron.promotions.rules.tree import reads
+from patron.promotions.rules.tree import Call, Number, children, reads
 from patron.promotions.stored import storable_attributes
 
 _TEMPLATE = re.compile(r"\$\{([^}]*)\}")
@@ -200,7 +201,7 @@ class CompiledRuleset(msgspec.Struct, frozen=True):
     campaigns: Mapping[int, Indexed]
     index: _Index | None = None  # built by compile_ruleset
     programs: Mapping[int, LoyaltyProgram] = {}  # the loyalty programs, by id
-    loyalty: frozenset[int] = frozenset()  # the programs whose points the campaigns change (their ledgers are read)
+    loyalty: frozenset[int] = frozenset()  # the programs whose points the campaigns change or read (ledgers read)
 
     def candidates(self, facts: Facts, only: frozenset[int] | None = None) -> tuple[CompiledGroup, ...]:
         """The groups with only the campaigns that can match these facts: enabled (or, in a dry request, named
@@ -292,6 +293,7 @@ class _CampaignCompiler:
         self.cost_ids = cost_ids
         self.programs = programs
         self.issues: list[DefinitionIssue] = []
+        self.programs_read: set[int] = set()  # by loyaltyPoints(...), loyaltyTier(...): their ledgers are read
 
     def _location(self, rule_index: int, path: str) -> RuleLocation:
         rule = self.campaign.rules[rule_index]
@@ -303,6 +305,12 @@ class _CampaignCompiler:
                 message = f"`{root}` names the campaign's own {root}: give the campaign `features: [{feature}]`."
                 self._refuse(path, f"{feature}_feature_required", message)
                 return None
+        if "oyalty" in text:
+            for program_id in sorted(_programs_read(text)):
+                if program_id not in self.programs:
+                    self._refuse(path, "unknown_program", f"No loyalty program has id {program_id}.")
+                    return None
+                self.programs_read.add(program_id)
         try:
             return build()
         except RuleError as error:
@@ -527,6 +535,7 @@ def compile_ruleset(
     cost_ids = {name: index + 1 for index, name in enumerate(sorted(_cost_names(ruleset)))}
     programs = {program.id: program for program in ruleset.loyalty_programs}
     members: list[list[CompiledCampaign]] = [[] for _ in groups]
+    programs_read: set[int] = set()
     indexed: dict[int, Indexed] = {}
     for position, campaign in enumerate(ruleset.campaigns):
         if campaign.state is CampaignState.ARCHIVED:
@@ -553,6 +562,7 @@ def compile_ruleset(
             rules.append(compiled_rule)
             needs = _loosest(needs, required)
         issues += one.issues
+        programs_read |= one.programs_read
         if one.issues or campaign.evaluation_group not in group_index:
             continue
         compiled = CompiledCampaign(
@@ -595,7 +605,8 @@ def compile_ruleset(
             for rule in campaign.rules
             for effect in rule.effects
             if isinstance(effect, AddLoyaltyPoints | DeductLoyaltyPoints)
-        ),
+        )
+        | programs_read,
     )
 
 
@@ -614,6 +625,23 @@ def _reads(text: str, root: str) -> bool:
         return reads(parse(text), root)
     except RuleError:
         return False  # the compiler reports it
+
+
+def _programs_read(text: str) -> set[int]:
+    """The loyalty programs an expression reads (`loyaltyPoints(1) >= 500`)."""
+    try:
+        stack = [parse(text)]
+    except RuleError:
+        return set()  # the compiler reports it
+    found: set[int] = set()
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Call) and node.function in LOYALTY_FUNCTIONS and node.args:
+            first = node.args[0]
+            if isinstance(first, Number) and first.value == first.value.to_integral_value():
+                found.add(int(first.value))
+        stack.extend(children(node))
+    return found
 
 
 def _requirements_of(text: str) -> Requirements:

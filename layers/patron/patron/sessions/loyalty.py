@@ -21,6 +21,7 @@ from patron.loyalty.tiers import carried
 from patron.promotions.definitions import JoinPolicy, LoyaltyProgram
 from patron.promotions.effects import Effect, RollbackLoyaltyPointsProps
 from patron.promotions.evaluator import Evaluation
+from patron.promotions.rules import LoyaltyFacts
 from patron.promotions.ruleset import CompiledRuleset
 from patron.sessions.store import Read
 
@@ -97,6 +98,28 @@ def settled(
     for program_id, entry in result.entries:
         writes += items.entry_writes(table, application_id, program_id, profile_id, entry)
     return Points(result.effects, writes, result.entries, result.ledgers)
+
+
+def standing(
+    ruleset: CompiledRuleset, read: Read, profile_id: str | None, now: datetime
+) -> dict[int, LoyaltyFacts] | None:
+    """What the rule functions read of the customer's ledgers (`loyaltyPoints(1)`): each program's active and
+    pending points by subledger and its tier, as of now. None for an anonymous session."""
+    if profile_id is None or read.ledger_holder != profile_id:
+        return None
+    found = {}
+    for program_id in ruleset.loyalty & read.ledgers_read:
+        program = ruleset.programs[program_id]
+        stored = items.ledger_from_item(read.ledgers.get(program_id), now)
+        ledger = carried(stored.ledger, advance(stored.ledger, now), program, now)
+        names = ["", *program.subledgers]
+        balances = {name: ledger.balance(name) for name in names}
+        found[program_id] = LoyaltyFacts(
+            active={name: balance.active_points(now) for name, balance in balances.items()},
+            pending={name: balance.pending_points(now) for name, balance in balances.items()},
+            tier=ledger.tier.name if ledger.tier is not None else None,
+        )
+    return found
 
 
 def ledgers(

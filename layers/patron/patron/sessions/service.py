@@ -45,7 +45,7 @@ from patron.promotions.evaluator import Evaluation
 from patron.promotions.money import Money
 from patron.promotions.presented import PresentedCoupon, PresentedReferral
 from patron.promotions.pricing import Line
-from patron.promotions.rules import ProfileFacts
+from patron.promotions.rules import LoyaltyFacts, ProfileFacts
 from patron.promotions.ruleset import CompiledRuleset
 from patron.promotions.stored import storable_attributes
 from patron.promotions.webhooks import webhook_records
@@ -164,6 +164,7 @@ def snapshot_of(
     counters_used: Mapping[CounterKey, Decimal],
     presented: Sequence[PresentedCoupon] = (),
     referral: PresentedReferral | None = None,
+    standing: Mapping[int, LoyaltyFacts] | None = None,
 ) -> Snapshot:
     """What the engine sees of a session: remaining quantities (returned units are no longer in the cart)."""
     lines = [
@@ -193,6 +194,7 @@ def snapshot_of(
         counters=counters_used,
         coupons=presented,
         referral=referral,
+        loyalty=standing,
     )
 
 
@@ -386,7 +388,8 @@ class SessionService:
                 )
             presented = coupons.presented(ruleset, session.coupon_codes, read, profile_id, now, only, session_id)
             referral = referrals.presented(ruleset, session.referral_code, read, profile_id, now, only)
-            snapshot = snapshot_of(session, profile, read.used, presented, referral)
+            standing = loyalty.standing(ruleset, read, profile_id, now)
+            snapshot = snapshot_of(session, profile, read.used, presented, referral, standing)
             decided = decide_on_read(ruleset, snapshot, now, read.counters_read, only)
             evaluation = decided.evaluation
             if evaluation is None:

@@ -312,6 +312,9 @@ class _Builder:
             return constant(function.literal(first.value), kind)
         args = [self.build(arg) for arg in node.args]
         strict = node.function in ("startsWith", "endsWith", "contains")
+        if function.reads_facts:  # its arguments are literals (the checker made sure)
+            literals, reads = tuple(arg.value for arg in args), function.run
+            return Compiled(lambda f, e: reads(f, *literals), kind, 1)
         if all(arg.constant for arg in args) and not function.reads_time:
             return constant(function.run(*(arg.value for arg in args)), kind)
         cost = sum(arg.cost for arg in args) + 1

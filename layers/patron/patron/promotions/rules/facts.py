@@ -183,6 +183,19 @@ class CouponFacts:
         self.reservations_left = reservations_left
 
 
+class LoyaltyFacts:
+    """The customer's standing in one loyalty program, as of the evaluation: active and pending points by
+    subledger ("" the main ledger) and the tier (patron.loyalty.tiers), read by `loyaltyPoints(...)` and
+    `loyaltyTier(...)`."""
+
+    __slots__ = ("active", "pending", "tier")
+
+    def __init__(self, *, active: Mapping[str, Decimal], pending: Mapping[str, Decimal], tier: str | None = None):
+        self.active = active
+        self.pending = pending
+        self.tier = tier
+
+
 class ReferralFacts:
     """The valid referral code the session presents, for its campaign: `referral.*` while that campaign is evaluated
     (`Facts.referral`)."""
@@ -245,6 +258,7 @@ class Facts:
         "coupons",
         "event",
         "items",
+        "loyalty",
         "memo",
         "profile",
         "referral",
@@ -264,8 +278,11 @@ class Facts:
         event: EventFacts | None = None,
         coupons: Mapping[int, CouponFacts] | None = None,
         referrals: Mapping[int, ReferralFacts] | None = None,
+        loyalty: Mapping[int, LoyaltyFacts] | None = None,
     ):
         self.session = session
+        # By program id; None for an anonymous session (no member: the loyalty functions are absent).
+        self.loyalty = loyalty
         self.coupons: Mapping[int, CouponFacts] = coupons or {}
         self.coupon: CouponFacts | None = None
         self.referrals: Mapping[int, ReferralFacts] = referrals or {}

@@ -31,6 +31,7 @@ class Function(msgspec.Struct, frozen=True):
     # Checks that need the argument nodes themselves (round's places): a message, or None.
     arguments: Callable[[list[Node]], str | None] | None = None
     reads_time: bool = False  # daysSince: its value depends on the evaluation's date
+    reads_facts: bool = False  # loyaltyPoints: run(facts, *literal arguments), its value the customer's
 
 
 def is_a(kind: Kind, actual: Type) -> bool:
@@ -85,6 +86,32 @@ def _places(args: list[Node]) -> str | None:
 
 def _literal_string(args: list[Node]) -> str | None:
     return None if isinstance(args[0], String) else "its argument is a string literal"
+
+
+def _program_arguments(args: list[Node]) -> str | None:
+    program = args[0]
+    if not isinstance(program, Number) or program.value != program.value.to_integral_value() or program.value < 1:
+        return "its first argument is a loyalty program's id, a whole number literal"
+    if len(args) > 1 and not isinstance(args[1], String):
+        return "its second argument is a subledger's id, a string literal"
+    return None
+
+
+def _loyalty_points(facts: Any, program: Decimal, subledger: str = "", pending: bool = False) -> Decimal | None:
+    standing = None if facts.loyalty is None else facts.loyalty.get(int(program))
+    if standing is None:
+        return None
+    points: Decimal = (standing.pending if pending else standing.active).get(subledger, Decimal(0))
+    return points
+
+
+def _pending_points(facts: Any, program: Decimal, subledger: str = "") -> Decimal | None:
+    return _loyalty_points(facts, program, subledger, pending=True)
+
+
+def _loyalty_tier(facts: Any, program: Decimal) -> str | None:
+    standing = None if facts.loyalty is None else facts.loyalty.get(int(program))
+    return None if standing is None else standing.tier
 
 
 def compatible(left: Type, right: Type) -> bool:
@@ -155,7 +182,32 @@ FUNCTIONS: dict[str, Function] = {
         arguments=_literal_string,
     ),
     "daysSince": Function((1, 1), _days_since, values.days_since, "daysSince(time or date)", reads_time=True),
+    "loyaltyPoints": Function(
+        (1, 2),
+        lambda _: NUMBER,
+        _loyalty_points,
+        'loyaltyPoints(programId) or loyaltyPoints(programId, "subledger")',
+        arguments=_program_arguments,
+        reads_facts=True,
+    ),
+    "pendingLoyaltyPoints": Function(
+        (1, 2),
+        lambda _: NUMBER,
+        _pending_points,
+        'pendingLoyaltyPoints(programId) or pendingLoyaltyPoints(programId, "subledger")',
+        arguments=_program_arguments,
+        reads_facts=True,
+    ),
+    "loyaltyTier": Function(
+        (1, 1),
+        lambda _: STRING,
+        _loyalty_tier,
+        "loyaltyTier(programId)",
+        arguments=_program_arguments,
+        reads_facts=True,
+    ),
 }
+LOYALTY_FUNCTIONS = frozenset(name for name, function in FUNCTIONS.items() if function.reads_facts)
 
 AGGREGATE_USAGE = {
     "count": "count(items) or count(items, condition)",

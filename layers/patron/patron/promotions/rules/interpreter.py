@@ -96,6 +96,8 @@ class Interpreter:
         args = [self._value(arg, facts, element, binding) for arg in node.args]
         if function.reads_time:
             return function.run(*args, facts.time.date, facts.time.zone)
+        if function.reads_facts:
+            return function.run(facts, *args)
         return function.run(*args)
 
     def _aggregate(self, node: Aggregate, facts: Facts) -> Any:
