@@ -93,3 +93,16 @@ def test_advanced_tiers_parse_with_their_expiry_and_projected_tier(runtime, base
     assert later.balance is not None and later.balance.current_tier is not None
     assert later.balance.current_tier.name == "Silver"
     assert later.balance.current_tier.start_date == tier.expiry_date
+
+
+def test_a_tier_change_parses_as_talon_ones_effect(runtime, base_url, tenant):
+    from tests.integration.test_session_loyalty import GOLD_FOR_BIG_CARTS
+
+    publish(runtime, tenant.application_id, {"loyaltyPrograms": [PROGRAM], "campaigns": [GOLD_FOR_BIG_CARTS]})
+    api = integration_api(base_url, tenant.key)
+    customer = f"sdk-{uuid.uuid4().hex[:8]}"
+    [effect] = [e for e in close(api, customer, 600).effects or [] if e.effect_type == "changeLoyaltyTierLevel"]
+    props = talon_one.ChangeLoyaltyTierLevelEffectProps.from_dict(effect.props)
+    assert props is not None
+    assert (props.program_id, props.previous_tier_name, props.new_tier_name) == (1, "Silver", "Gold")
+    assert props.expiry_date is not None and props.rule_title == "Big cart, Gold tier"

@@ -443,3 +443,47 @@ def test_conditions_read_the_customers_points_and_tier(runtime):
     with pytest.raises(RulesetInvalidError) as refused:
         publish(runtime, tenant.application_id, {"loyaltyPrograms": [PROGRAM], "campaigns": [unknown]})
     assert [issue.code for issue in refused.value.issues] == ["unknown_program"]
+
+
+GOLD_FOR_BIG_CARTS = {
+    "id": 24,
+    "name": "Gold for a month on a big cart",
+    "features": ["loyalty"],
+    "rules": [
+        {
+            "title": "Big cart, Gold tier",
+            "condition": "session.cartItemTotal >= 500",
+            "effects": [{"type": "changeLoyaltyTierLevel", "programId": 1, "tier": "Gold", "expiresIn": "30D"}],
+        }
+    ],
+}
+
+
+def test_a_rule_moves_a_customer_up_a_tier_at_close_and_only_once(runtime):
+    """`changeLoyaltyTierLevel`: an open session announces it, its close gives the tier (held 30 days whatever the
+    balance), a later close answers nothing (already Gold), a cancel leaves the tier."""
+    tenant = new_tenant(runtime)
+    publish(runtime, tenant.application_id, {"loyaltyPrograms": [PROGRAM], "campaigns": [GOLD_FOR_BIG_CARTS]})
+    customer, first = new_id("c"), new_id("s")
+
+    def tier_effects(answer: dict[str, Any]) -> list[dict[str, Any]]:
+        return [e["props"] for e in answer["effects"] if e["effectType"] == "changeLoyaltyTierLevel"]
+
+    [announced] = tier_effects(session(runtime, tenant, first, customer, 600))
+    assert (announced["newTierName"], announced["programId"]) == ("Gold", 1)
+    assert balances(runtime, tenant, customer, "?includeTiers=true").json()["balance"]["currentTier"]["name"] == (
+        "Silver"
+    )
+    [moved] = tier_effects(session(runtime, tenant, first, customer, 600, state="closed"))
+    assert moved["previousTierName"] == "Silver" and moved["newTierName"] == "Gold"
+    expiry = datetime.fromisoformat(moved["expiryDate"])
+    assert timedelta(days=29) < expiry - datetime.now(UTC) <= timedelta(days=30)
+    tier = balances(runtime, tenant, customer, "?includeTiers=true").json()["balance"]["currentTier"]
+    assert tier["name"] == "Gold" and datetime.fromisoformat(tier["expiryDate"]) == expiry
+
+    assert tier_effects(session(runtime, tenant, new_id("s"), customer, 700, state="closed")) == []
+    cancel(runtime, tenant, first)
+    assert balances(runtime, tenant, customer, "?includeTiers=true").json()["balance"]["currentTier"]["name"] == "Gold"
+    later = (expiry + timedelta(hours=1)).isoformat().replace("+00:00", "Z")
+    after = balances(runtime, tenant, customer, f"?includeTiers=true&endDate={later}").json()["balance"]
+    assert after["currentTier"]["name"] == "Silver"

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from patron.loyalty.ledger import Ledger, Lot, TierState, advance, earn, spend
 from patron.loyalty.tiers import carried, projected
+from patron.loyalty.tiers import given as give_tier
 from patron.promotions.definitions import LoyaltyProgram
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -171,3 +172,26 @@ def test_a_tier_read_at_any_instant_is_the_same_whether_it_was_carried_through_t
         assert often.tier(now) == seldom.tier(now)
     end = now + timedelta(days=later)
     assert often.tier(end) == seldom.tier(end)
+
+
+def test_a_tier_given_by_a_rule_is_held_until_it_expires_then_the_balance_decides():
+    member = Member(program())
+    member.earn(100, day(0))
+    moved = give_tier(member.ledger, member.ledger, member.program, "Gold", "10D", day(1))
+    assert moved is not None
+    ledger, previous = moved
+    assert previous == TierState("Bronze", day(0))
+    member.ledger = carried(member.ledger, ledger, member.program, day(1))
+    assert member.tier(day(5)) == TierState("Gold", day(1), day(11), given=True)
+    member.spend(50, day(6))  # basic tiers, yet the given tier holds
+    assert member.tier(day(7)) == TierState("Gold", day(1), day(11), given=True)
+    assert member.tier(day(12)) == TierState("Bronze", day(11))
+
+
+def test_a_tier_is_never_given_downwards_or_again():
+    member = Member(program(tiersExpireIn="30D"))
+    member.earn(700, day(0))
+    assert give_tier(member.ledger, member.ledger, member.program, "Silver", None, day(1)) is None
+    assert give_tier(member.ledger, member.ledger, member.program, "Bronze", None, day(1)) is None
+    moved = give_tier(member.ledger, member.ledger, member.program, "Gold", None, day(1))
+    assert moved is not None and moved[0].tier == TierState("Gold", day(1), day(31), given=True)

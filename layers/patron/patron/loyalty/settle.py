@@ -14,12 +14,13 @@ import msgspec
 from patron.loyalty.items import Entry
 from patron.loyalty.ledger import Ledger, Lot, earn, spend
 from patron.loyalty.program import lot_dates, zone_of
+from patron.loyalty.tiers import given
 from patron.promotions.definitions import LoyaltyProgram
 from patron.promotions.effects import Effect
 from patron.promotions.evaluator import LoyaltyChange
 
 _NAMESPACE = uuid.UUID("5b0f1c1e-6c38-4f3e-9d0e-7a1b7c3f2a10")  # Patron's: transaction ids from business ids
-_LOYALTY_EFFECTS = ("addLoyaltyPoints", "deductLoyaltyPoints")
+_LOYALTY_EFFECTS = ("addLoyaltyPoints", "deductLoyaltyPoints", "changeLoyaltyTierLevel")
 
 
 class Settled(msgspec.Struct, frozen=True):
@@ -61,7 +62,23 @@ def settle(
             continue
         change = next(pending)
         program = programs[change.program_id]
-        ledger = after.get(change.program_id) or ledgers.get(change.program_id) or Ledger(as_of=now)
+        stored = ledgers.get(change.program_id) or Ledger(as_of=now)
+        ledger = after.get(change.program_id) or stored
+        if change.tier is not None:  # a tier given by a rule: no entry, no points
+            moved = given(stored, ledger, program, change.tier, change.validity or None, now)
+            if moved is None:
+                settled.append(None)  # already in that tier or higher
+                continue
+            ledger, previous = moved
+            expiry = ledger.tier.expires if ledger.tier is not None else None
+            props = msgspec.structs.replace(
+                effect.props,
+                previous_tier_name=previous.name if previous is not None else None,
+                expiry_date=expiry.isoformat() if expiry is not None else None,
+            )
+            after[change.program_id] = ledger
+            settled.append(msgspec.structs.replace(effect, props=props))
+            continue
         txn = transaction_id(f"{business_id}#{len(entries)}")
         if change.add:
             zone = zone_of(program.timezone)

@@ -113,11 +113,12 @@ def step(state: TierState | None, active: Decimal, at: datetime, tiering: Tierin
 
 def carried(before: Ledger, after: Ledger, program: LoyaltyProgram | None, at: datetime) -> Ledger:
     """`after` (the ledger once changed at `at`) with the tier carried from `before` (the ledger as stored): the
-    tier moved through each instant between them where it can change. A program no longer live keeps the tier."""
+    tier moved through each instant between them where it can change. A tier `after` holds of its own (`given`
+    at `at`) is kept as the tier at `at`. A program no longer live keeps the tier as it is."""
     if program is None:
-        return after if after.tier == before.tier else msgspec.structs.replace(after, tier=before.tier)
+        return after
     tiering = tiering_of(program)
-    state = tier_at(before, tiering, at)
+    state = after.tier if after.tier != before.tier else tier_at(before, tiering, at)
     state = step(state, after.balance(MAIN).active_points(at), at, tiering)
     return after if after.tier == state else msgspec.structs.replace(after, tier=state)
 
@@ -152,6 +153,22 @@ def tier_at(ledger: Ledger, tiering: Tiering, at: datetime) -> TierState | None:
         state = step(state, advance(ledger, now).balance(MAIN).active_points(now), now, tiering)
         while upcoming is not None and upcoming <= now:
             upcoming = next(pending, None)
+
+
+def given(
+    stored: Ledger, ledger: Ledger, program: LoyaltyProgram, tier: str, expires_in: str | None, at: datetime
+) -> tuple[Ledger, TierState | None] | None:
+    """`ledger` (changed at `at` from `stored`) with the member moved up to `tier` by a rule
+    (`changeLoyaltyTierLevel`), held until `expires_in` from `at` (default: the program's tier expiry; under basic
+    tiers, for good unless the balance reaches higher). None when the member is already in that tier or higher;
+    else the ledger and the tier before."""
+    tiering = tiering_of(program)
+    current = carried(stored, ledger, program, at)
+    before = current.tier
+    if tiering.rank(tier) <= tiering.rank(before.name if before is not None else None):
+        return None
+    expires = parse_duration(expires_in).after(at, tiering.zone) if expires_in else tiering.expiry_from(at)
+    return msgspec.structs.replace(current, tier=TierState(tier, at, expires, given=True)), before
 
 
 class Projection(msgspec.Struct, frozen=True):

@@ -18,6 +18,7 @@ from patron.promotions.definitions import DiscountScope, ItemDistribution
 from patron.promotions.effects import (
     AddFreeItemProps,
     AddLoyaltyPointsProps,
+    ChangeLoyaltyTierLevelProps,
     CouponCreatedProps,
     CustomEffectProps,
     DeductLoyaltyPointsProps,
@@ -454,5 +455,25 @@ def loyalty_points(
         else:
             props = DeductLoyaltyPointsProps(scope.rule_name, program_id, subledger, amount, "", change.name)
             scope.outcome.effects.append(scope.effect("deductLoyaltyPoints", props))
+
+    return apply
+
+
+def loyalty_tier(program_id: int, tier: str, expires_in: str | None) -> CompiledEffect:
+    """`changeLoyaltyTierLevel`: a change the session settles against the customer's ledger (an upgrade only;
+    the settlement drops the effect for a customer already in that tier or higher). Anonymous: the effect fails."""
+
+    def apply(scope: Scope, effect_index: int) -> None:
+        profile = scope.facts.profile
+        if profile is None:
+            scope.fail(EFFECT_COULD_NOT_BE_APPLIED, effect_index)
+            return
+        change = LoyaltyChange(
+            False, program_id, "", scope.rule_name, ZERO, profile.integration_id, scope.campaign.id,
+            validity=expires_in or "", tier=tier,
+        )  # fmt: skip
+        scope.outcome.loyalty_changes.append(change)
+        props = ChangeLoyaltyTierLevelProps(scope.rule_name, program_id, "", tier)
+        scope.outcome.effects.append(scope.effect("changeLoyaltyTierLevel", props))
 
     return apply

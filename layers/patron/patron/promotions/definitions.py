@@ -179,6 +179,16 @@ class DeductLoyaltyPoints(_Effect, frozen=True, tag="deductLoyaltyPoints"):
     subledger: Annotated[str, msgspec.Meta(max_length=64)] = ""
 
 
+class ChangeLoyaltyTierLevel(_Effect, frozen=True, tag="changeLoyaltyTierLevel"):
+    """Talon.One's "change tier level": moves the customer up to tier `tier` of program `programId` (never down:
+    a customer already there or higher is left), held until `expiresIn` (a duration) has passed whatever the
+    balance; without it, until the program's advanced tiers reevaluate it, or for good under basic tiers."""
+
+    program_id: Annotated[int, msgspec.Meta(ge=1)]
+    tier: Annotated[str, msgspec.Meta(min_length=1, max_length=255)]
+    expires_in: Annotated[str, msgspec.Meta(max_length=16)] | None = None
+
+
 EffectDefinition = (
     SetDiscount
     | SetDiscountPerItem
@@ -193,6 +203,7 @@ EffectDefinition = (
     | CreateReferral
     | AddLoyaltyPoints
     | DeductLoyaltyPoints
+    | ChangeLoyaltyTierLevel
 )
 
 

@@ -136,6 +136,17 @@ class DeductLoyaltyPointsProps(_Props, frozen=True):
     name: str
 
 
+class ChangeLoyaltyTierLevelProps(_Props, frozen=True):
+    """`changeLoyaltyTierLevel`: the tier the customer moved up to (`expiryDate` set when settled)."""
+
+    rule_title: str
+    program_id: int
+    sub_ledger_id: str
+    new_tier_name: str
+    previous_tier_name: str | None = None
+    expiry_date: str | None = None
+
+
 class RollbackLoyaltyPointsProps(_Props, frozen=True):
     """`rollbackAddedLoyaltyPoints` (what a cancel took back of the points the close added) and
     `rollbackDeductedLoyaltyPoints` (the points it gave back): `transactionUUID` is the rollback's own entry."""

@@ -77,6 +77,7 @@ class LoyaltyChange(msgspec.Struct, frozen=True):
     campaign_id: int
     pending: str = "immediate"  # an addition's: "immediate", "on_action" or a duration
     validity: str = "unlimited"  # an addition's: "unlimited" or a duration
+    tier: str | None = None  # a `changeLoyaltyTierLevel`'s tier (no points change); `validity`: its expiresIn or ""
 
 
 class CouponToCreate(msgspec.Struct, frozen=True):

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
 
+from patron.loyalty.durations import parse as parse_duration
 from patron.loyalty.program import check_pending, check_validity
 from patron.promotions import actions
 from patron.promotions.budgets import (
@@ -33,6 +34,7 @@ from patron.promotions.definitions import (
     AddLoyaltyPoints,
     Campaign,
     CampaignState,
+    ChangeLoyaltyTierLevel,
     CreateCoupon,
     CreateReferral,
     CustomEffect,
@@ -447,7 +449,28 @@ class _CampaignCompiler:
                 return actions.create_referral(effect.prefix, effect.usage_limit, effect.valid_days, attributes)
             case AddLoyaltyPoints() | DeductLoyaltyPoints():
                 return self._loyalty(rule_index, at, effect)
+            case ChangeLoyaltyTierLevel():
+                return self._tier(at, effect)
         return None
+
+    def _tier(self, at: str, effect: ChangeLoyaltyTierLevel) -> CompiledEffect | None:
+        """A tier change names a program of the ruleset and one of its tiers."""
+        if not self._featured(at, "loyalty", "A campaign changes loyalty tiers"):
+            return None
+        program = self.programs.get(effect.program_id)
+        if program is None:
+            self._refuse(f"{at}.programId", "unknown_program", f"No loyalty program has id {effect.program_id}.")
+            return None
+        if effect.tier not in [tier.name for tier in program.tiers]:
+            self._refuse(f"{at}.tier", "unknown_tier", f"Program {program.id} has no tier {effect.tier!r}.")
+            return None
+        if effect.expires_in is not None:
+            try:
+                parse_duration(effect.expires_in)
+            except ValueError as error:
+                self._refuse(f"{at}.expiresIn", "invalid_duration", str(error))
+                return None
+        return actions.loyalty_tier(program.id, effect.tier, effect.expires_in)
 
     def _loyalty(
         self, rule_index: int, at: str, effect: AddLoyaltyPoints | DeductLoyaltyPoints
@@ -604,7 +627,7 @@ def compile_ruleset(
             if campaign.state is not CampaignState.ARCHIVED
             for rule in campaign.rules
             for effect in rule.effects
-            if isinstance(effect, AddLoyaltyPoints | DeductLoyaltyPoints)
+            if isinstance(effect, AddLoyaltyPoints | DeductLoyaltyPoints | ChangeLoyaltyTierLevel)
         )
         | programs_read,
     )

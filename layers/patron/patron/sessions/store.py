@@ -80,6 +80,7 @@ _PROPS: dict[str, type[Any]] = {
     "rollbackReferral": fx.RollbackReferralProps,
     "addLoyaltyPoints": fx.AddLoyaltyPointsProps,
     "deductLoyaltyPoints": fx.DeductLoyaltyPointsProps,
+    "changeLoyaltyTierLevel": fx.ChangeLoyaltyTierLevelProps,
     "rollbackAddedLoyaltyPoints": fx.RollbackLoyaltyPointsProps,
     "rollbackDeductedLoyaltyPoints": fx.RollbackLoyaltyPointsProps,
 }
