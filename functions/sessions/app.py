@@ -23,14 +23,13 @@ from patron.idempotency.service import IdempotencyStore
 from patron.idempotency.wiring import idempotency_store
 from patron.loyalty import history
 from patron.loyalty.activation import PointsActivation
-from patron.loyalty.service import LoyaltyService, program_id_of, tentative_view
+from patron.loyalty.service import LoyaltyService, loyalty_view, program_id_of
 from patron.loyalty.wire import (
     ActivatePointsRequest,
     ActivatePointsResponse,
     BalancesView,
     ExpirationsView,
     LedgerEntryView,
-    LoyaltyView,
     PointsPage,
     TransactionsPage,
 )
@@ -137,15 +136,7 @@ def _state(outcome: Outcome, content: set[str], application_id: int) -> wire.Int
     if "referral" in content and outcome.referral is not None:
         state.referral = referral_wire.referral_view(outcome.referral)
     if "loyalty" in content:
-        now = datetime.now(UTC)
-        state.loyalty = LoyaltyView(
-            programs={
-                str(ledgers.program.id): tentative_view(
-                    ledgers.program, ledgers.before, ledgers.after, now, ledgers.joined
-                )
-                for ledgers in outcome.loyalty()
-            }
-        )
+        state.loyalty = loyalty_view(outcome.loyalty(), datetime.now(UTC))
     if "triggeredCampaigns" in content:
         state.triggered_campaigns = _triggered(application_id, outcome.stored.ruleset_version, outcome.triggered)
     if "event" in content:

@@ -106,3 +106,16 @@ def test_a_tier_change_parses_as_talon_ones_effect(runtime, base_url, tenant):
     assert props is not None
     assert (props.program_id, props.previous_tier_name, props.new_tier_name) == (1, "Silver", "Gold")
     assert props.expiry_date is not None and props.rule_title == "Big cart, Gold tier"
+
+
+def test_a_profile_update_answers_the_customers_loyalty_as_talon_ones(runtime, base_url, tenant):
+    publish(runtime, tenant.application_id, {"loyaltyPrograms": [PROGRAM], "campaigns": [EARN]})
+    api = integration_api(base_url, tenant.key)
+    customer = f"sdk-{uuid.uuid4().hex[:8]}"
+    close(api, customer, 1200)
+    request = talon_one.CustomerProfileIntegrationRequestV2(attributes={}, responseContent=["loyalty"])
+    answer = api.update_customer_profile_v2(customer, request, run_rule_engine=True)
+    assert answer.loyalty is not None
+    ledger = answer.loyalty.programs["1"].ledger
+    assert (ledger.current_balance, ledger.tentative_current_balance) == (1200, 1200)
+    assert ledger.current_tier is not None and ledger.current_tier.name == "Gold"

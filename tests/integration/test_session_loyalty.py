@@ -373,10 +373,20 @@ def test_a_profile_update_running_the_rule_engine_reads_and_writes_points(runtim
     publish(runtime, tenant.application_id, {"loyaltyPrograms": [PROGRAM], "campaigns": [EARN, joined]})
     customer = new_id("c")
     path = f"/v2/customer_profiles/{customer}?runRuleEngine=true"
-    answer = runtime.request("PUT", path, headers=tenant.headers, body={"attributes": {}})
+    answer = runtime.request(
+        "PUT", path, headers=tenant.headers, body={"attributes": {}, "responseContent": ["loyalty"]}
+    )
     assert answer.status == 200, answer.body
     assert [e["props"]["value"] for e in points_effects(answer.json())] == [25]
     assert balances(runtime, tenant, customer).json()["balance"]["activePoints"] == 25
+    # The answer's `loyalty`: the ledger before the update and with its points (written at once).
+    ledger = answer.json()["loyalty"]["programs"]["1"]["ledger"]
+    assert (ledger["currentBalance"], ledger["tentativeCurrentBalance"]) == (0, 25)
+
+    event = {"profileId": customer, "type": "visit", "attributes": {}, "responseContent": ["loyalty"]}
+    tracked = runtime.request("POST", "/v2/events", headers=tenant.headers, body=event)
+    assert tracked.status == 200, tracked.body
+    assert tracked.json()["loyalty"]["programs"]["1"]["ledger"]["currentBalance"] == 25
 
 
 def test_sixteen_concurrent_deductions_never_take_a_balance_below_zero(runtime):

@@ -3,7 +3,7 @@ function answers without loading the engine until a call asks for it)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -39,6 +39,9 @@ class EventOutcome(msgspec.Struct):
     triggered: list[int]
     profile: CustomerProfile | None
     ruleset: CompiledRuleset | None
+    # The customer's ledgers after the event (`responseContent: loyalty`), built only when asked: a
+    # () -> list[patron.sessions.loyalty.ProgramLedgers].
+    loyalty: Callable[[], list[Any]] = list
 
 
 def check_custom_type(event_type: str, path: str = "type") -> None:

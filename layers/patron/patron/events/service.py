@@ -15,6 +15,7 @@ times; `dry` stops after step 2. A retried event without an Idempotency-Key coun
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
@@ -26,6 +27,7 @@ from patron.clock import Clock, iso
 from patron.dynamo import committer
 from patron.errors import ConflictError
 from patron.events.model import EventOutcome, TrackedEvent
+from patron.loyalty.ledger import Ledger
 from patron.profiles import items as profile_items
 from patron.profiles.model import CustomerProfile, new_profile_id
 from patron.promotions import counters
@@ -180,6 +182,7 @@ class EventService:
                 return _Decision(outcome, missing_counters=decided.missing)
             evaluation = decided.evaluation
         plan: list[committer.Write] = []
+        ledgers_after: dict[int, Ledger] = {}
         if evaluation is not None and ruleset is not None:
             # An event's points are written at once, as its other effects are.
             points = loyalty.settled(
@@ -197,6 +200,7 @@ class EventService:
             )
             evaluation = msgspec.structs.replace(evaluation, effects=points.effects)
             plan += points.writes
+            ledgers_after = points.after
             snapshot_subjects = self._snapshot(event_id, event, profile, {}).subjects
             plan += counters.consumption_writes(
                 self._store.ledgers, application_id, ruleset, evaluation.consumption, snapshot_subjects, now
@@ -222,7 +226,10 @@ class EventService:
                 )
             )
             profile = after
-        return _Decision(self._outcome(event_id, stamp, event, evaluation, profile, ruleset), plan)
+        outcome = self._outcome(event_id, stamp, event, evaluation, profile, ruleset)
+        if ruleset is not None:
+            outcome.loyalty = functools.partial(loyalty.ledgers, ruleset, read, event.profile_id, ledgers_after, now)
+        return _Decision(outcome, plan)
 
     @staticmethod
     def _outcome(

@@ -10,6 +10,8 @@ import msgspec
 from msgspec import UNSET, UnsetType
 
 from patron.events.model import EventOutcome
+from patron.loyalty.service import loyalty_view
+from patron.loyalty.wire import LoyaltyView
 from patron.profiles.talon import profile_response
 from patron.promotions.effects import Effect, RuleFailureReason
 from patron.promotions.talon import Campaign, triggered_campaigns
@@ -59,6 +61,7 @@ class TrackEventV2Response(msgspec.Struct, rename="camel"):
     event: Event | UnsetType = UNSET
     triggered_campaigns: list[Campaign] | UnsetType = UNSET
     rule_failure_reasons: list[RuleFailureReason] | UnsetType = UNSET
+    loyalty: LoyaltyView | UnsetType = UNSET
 
 
 def event_out(outcome: EventOutcome, application_id: int) -> Event:
@@ -98,4 +101,6 @@ def track_response(
         )
     if "ruleFailureReasons" in content:
         answer.rule_failure_reasons = outcome.failures
+    if "loyalty" in content:
+        answer.loyalty = loyalty_view(outcome.loyalty(), now)
     return answer

@@ -6,6 +6,7 @@ one Query of them all (patron.loyalty.history)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -22,6 +23,7 @@ from patron.loyalty.wire import (
     BalanceView,
     ExpirationsView,
     LedgerInfoView,
+    LoyaltyView,
     PointsPage,
     ProgramLedgersView,
     ProjectedTierView,
@@ -305,4 +307,13 @@ def tentative_view(
         ledger=info(""),
         join_date=joined,
         sub_ledgers={name: info(name) for name in program.subledgers},
+    )
+
+
+def loyalty_view(ledgers: Sequence[Any], now: datetime) -> LoyaltyView:
+    """`Loyalty`: each program's ledgers (patron.sessions.loyalty.ProgramLedgers) as a session or event answers."""
+    return LoyaltyView(
+        programs={
+            str(one.program.id): tentative_view(one.program, one.before, one.after, now, one.joined) for one in ledgers
+        }
     )
