@@ -5,6 +5,7 @@ instant, with tiers; another application's program and member are not found."""
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -497,3 +498,46 @@ def test_a_rule_moves_a_customer_up_a_tier_at_close_and_only_once(runtime):
     later = (expiry + timedelta(hours=1)).isoformat().replace("+00:00", "Z")
     after = balances(runtime, tenant, customer, f"?includeTiers=true&endDate={later}").json()["balance"]
     assert after["currentTier"]["name"] == "Silver"
+
+
+@pytest.mark.parametrize(
+    "deliveries",
+    sorted(set(itertools.permutations(["close", "close", "cancel", "cancel"]))),
+    ids=lambda order: "-".join(order),
+)
+def test_a_close_and_its_cancel_delivered_twice_in_any_order_add_and_remove_the_points_once(runtime, deliveries):
+    """At-least-once delivery: a close and its cancel, each sent twice (with their Idempotency-Keys), in every
+    order. Whatever is refused is refused cleanly (4xx, nothing written); the points are added at most once,
+    removed at most once, and the balance is what the session's final state says."""
+    tenant, customer, session_id = tenant_with_policy(runtime, "unlimited"), new_id("c"), new_id("s")
+    keys = {"close": new_id("k"), "cancel": new_id("k")}
+    bodies = {
+        "close": {
+            "customerSession": {
+                "profileId": customer,
+                "state": "closed",
+                "cartItems": [{"sku": "sku-1", "price": 70, "quantity": 1}],
+            }
+        },
+        "cancel": {"customerSession": {"state": "cancelled"}},
+    }
+    path = f"/v2/customer_sessions/{session_id}"
+    for delivery in deliveries:
+        headers = {**tenant.headers, "Idempotency-Key": keys[delivery]}
+        answer = runtime.request("PUT", path, headers=headers, body=bodies[delivery])
+        assert answer.status in (200, 400, 404, 409), answer.body
+    state = runtime.request("GET", f"/v1/customer_sessions/{session_id}", headers=tenant.headers)
+    final = state.json()["customerSession"]["state"] if state.status == 200 else None
+    log = (
+        runtime.request(
+            "GET", f"/v1/loyalty_programs/1/profile/{customer}/transactions", headers=tenant.headers
+        ).json()["data"]
+        if final is not None
+        else []
+    )
+    additions = [entry for entry in log if entry["type"] == "addition"]
+    subtractions = [entry for entry in log if entry["type"] == "subtraction"]
+    assert len(additions) <= 1 and len(subtractions) <= 1
+    active = balances(runtime, tenant, customer).json()["balance"]["activePoints"] if additions else 0
+    assert active == (70 if final == "closed" else 0)
+    assert len(subtractions) == (1 if final == "cancelled" and additions else 0)
