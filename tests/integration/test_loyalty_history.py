@@ -265,3 +265,36 @@ def test_points_added_by_hand_are_manual_and_a_returns_rollback_is_a_session_tra
     assert all(e["customerSessionId"] == earning for e in session_log)
     points = listed(runtime, tenant, customer, "points")
     assert sorted((p["amount"], p["name"]) for p in points) == [(30, "Apology"), (100, "Points on every purchase")]
+
+
+def test_a_balance_at_a_past_instant_is_what_was_read_then(runtime):
+    """`endDate` before the member's last change: the ledger is replayed from its entries. Read after each of a
+    run of closes, spendings and a cancel, each balance is answered again, later, for its instant."""
+    from tests.integration.test_session_loyalty import cancel
+
+    tenant, customer = history_tenant(runtime), new_id("c")
+    first = new_id("s1")
+    steps = [
+        lambda: session(runtime, tenant, first, customer, 100, state="closed"),
+        lambda: session(runtime, tenant, new_id("s2"), customer, 1100, state="closed"),
+        lambda: session(runtime, tenant, new_id("s3"), customer, 5, state="closed"),  # pays 500
+        lambda: cancel(runtime, tenant, first),
+        lambda: session(runtime, tenant, new_id("s4"), customer, 5, state="closed"),  # pays 500 more
+    ]
+    seen: list[tuple[str, Any]] = []
+    for step in steps:
+        step()
+        time.sleep(0.01)
+        instant = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+        answer = get(runtime, tenant, customer, "balances", includeTiers="true", endDate=instant)
+        assert answer.status == 200, answer.body
+        seen.append((instant, answer.json()))
+        time.sleep(0.01)
+    for instant, then in seen:
+        again = get(runtime, tenant, customer, "balances", includeTiers="true", endDate=instant)
+        assert again.status == 200, again.body
+        replayed = again.json()
+        assert replayed["balance"] == then["balance"], instant
+        assert replayed["subledgerBalances"] == then["subledgerBalances"], instant
+    before = get(runtime, tenant, customer, "balances", endDate="2020-01-01T00:00:00Z").json()["balance"]
+    assert (before["activePoints"], before["spentPoints"], before["pendingPoints"]) == (0, 0, 0)

@@ -17,6 +17,7 @@ from patron.dynamo.batch import read_all, read_batch
 from patron.errors import FieldIssue, NotFoundError, UnsupportedFeatureError, ValidationError
 from patron.loyalty import history, items
 from patron.loyalty.ledger import Balance, Ledger, advance
+from patron.loyalty.replay import ledger_at
 from patron.loyalty.tiers import carried, projected
 from patron.loyalty.wire import (
     BalancesView,
@@ -92,16 +93,18 @@ class LoyaltyService:
         now = self._clock.now()
         at = end_date or now
         program, stored = self._member(application_id, program_id, integration_id, subledger, now)
-        if at < stored.ledger.as_of:
-            message = "endDate before the member's last change is not answered yet: give a later one, or none."
-            raise ValidationError(message, [FieldIssue("query.endDate", "end_date_too_early", message)])
-        ledger = advance(stored.ledger, at)
+        tiers = include_tiers or include_projected_tier
+        if at < stored.ledger.as_of:  # the past: replayed from the member's entries (the tier with them)
+            ledger = ledger_at(self._entries(application_id, program_id, integration_id), at, program)
+        elif tiers:
+            ledger = carried(stored.ledger, advance(stored.ledger, at), program, at)
+        else:
+            ledger = advance(stored.ledger, at)
         if subledger is not None:
             return BalancesView(balance=_view(ledger.balance(subledger), at))
         subledgers = {name: _view(ledger.balance(name), at) for name in program.subledgers}
         balance = _view(ledger.balance(""), at)
-        if include_tiers or include_projected_tier:
-            ledger = carried(stored.ledger, ledger, program, at)
+        if tiers:
             _with_tier(balance, ledger, program, include_projected_tier)
         return BalancesView(balance=balance, subledger_balances=subledgers)
 
