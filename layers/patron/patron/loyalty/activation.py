@@ -16,7 +16,7 @@ from patron.dynamo.batch import read_batch
 from patron.errors import FieldIssue, NotFoundError, ValidationError
 from patron.loyalty import items
 from patron.loyalty.ledger import activate, advance
-from patron.loyalty.program import zone_of
+from patron.loyalty.program import join_date, zone_of
 from patron.loyalty.service import live_program
 from patron.loyalty.tiers import carried
 from patron.promotions.definitions import LoyaltyProgram
@@ -97,7 +97,7 @@ class PointsActivation:
                 ledger = activate(ledger, name, [lot_id for lot_id, sub in waiting.items() if sub == name], now,
                                   zone_of(program.timezone))  # fmt: skip
             ledger = carried(stored.ledger, ledger, program, now)
-            after = items.StoredLedger(ledger, stored.version + 1, stored.joined or now.isoformat())
+            after = items.StoredLedger(ledger, stored.version + 1, join_date(program, stored.joined, ledger, now))
             writes = items.ledger_writes(table, application_id, program.id, member, after, stored.version)
             done: list[Activated] = []
             for name, balance in ledger.subledgers.items():

@@ -19,7 +19,7 @@ from patron.dynamo.batch import read_batch
 from patron.errors import FieldIssue, ValidationError
 from patron.loyalty import items
 from patron.loyalty.ledger import InsufficientPoints, Lot, earn, spend
-from patron.loyalty.program import check_pending, check_validity, lot_dates, points, zone_of
+from patron.loyalty.program import check_pending, check_validity, join_date, lot_dates, points, zone_of
 from patron.loyalty.service import ProfileNotFoundError, live_program
 from patron.loyalty.settle import transaction_id
 from patron.loyalty.tiers import carried
@@ -144,7 +144,8 @@ class LoyaltyDesk:
                 entry = items.Entry(member_txn, "subtraction", subledger, amount, change.name, now, draws=spent.draws,
                                     into_debt=spent.into_debt)  # fmt: skip
             before = stored[member]
-            after = items.StoredLedger(carried(before.ledger, ledger, program, now), before.version + 1, before.joined)
+            joined = join_date(program, before.joined, ledger, now)
+            after = items.StoredLedger(carried(before.ledger, ledger, program, now), before.version + 1, joined)
             writes += items.ledger_writes(table, application_id, program.id, member, after, before.version)
             writes += items.entry_writes(table, application_id, program.id, member, entry)
             entries.append(entry)

@@ -12,6 +12,7 @@ from patron.loyalty.durations import IMMEDIATE, ON_ACTION, UNLIMITED
 from patron.loyalty.durations import parse as parse_duration
 
 if TYPE_CHECKING:
+    from patron.loyalty.ledger import Ledger
     from patron.promotions.definitions import LoyaltyProgram, LoyaltyTier
 
 POINTS = Decimal("0.01")  # points have two decimals, as Talon.One's
@@ -96,3 +97,23 @@ def tier_of(tiers: list[LoyaltyTier], active: Decimal) -> LoyaltyTier | None:
         if active >= tier.min_points:
             reached = tier
     return reached
+
+
+def join_date(program: LoyaltyProgram, joined: str | None, ledger: Ledger, now: datetime) -> str | None:
+    """When the member joined the program (ISO), as its `programJoinPolicy` says, after a change at `now`:
+    `points_earned` at its first earning, `points_activated` when its first points became (or will become) active;
+    never under `not_join`. A join date once set stays."""
+    if joined is not None or program.join_policy == "not_join":
+        return joined
+    balances = ledger.subledgers.values()
+    if program.join_policy == "points_earned":
+        return now.isoformat() if any(balance.earned > 0 for balance in balances) else None
+    if any(balance.spent > 0 or balance.expired > 0 for balance in balances):
+        return now.isoformat()  # points were active (spent or expired since): joined no later than now
+    starts = [lot.starts for balance in balances for lot in balance.lots if lot.starts is not None]
+    return min(starts).isoformat() if starts else None
+
+
+def joined_by(joined: str | None, at: datetime) -> str | None:
+    """The join date as answered at `at`: a join still to come (pending points' start) is not answered yet."""
+    return joined if joined is not None and datetime.fromisoformat(joined) <= at else None

@@ -17,6 +17,7 @@ from patron.dynamo.batch import read_all, read_batch
 from patron.errors import FieldIssue, NotFoundError, UnsupportedFeatureError, ValidationError
 from patron.loyalty import history, items
 from patron.loyalty.ledger import Balance, Ledger, advance
+from patron.loyalty.program import joined_by
 from patron.loyalty.replay import ledger_at
 from patron.loyalty.tiers import carried, projected
 from patron.loyalty.wire import (
@@ -308,7 +309,7 @@ def tentative_view(
         title=program.title or program.name,
         name=program.name,
         ledger=info(""),
-        join_date=joined,
+        join_date=joined_by(joined, now),
         sub_ledgers={name: info(name) for name in program.subledgers},
     )
 

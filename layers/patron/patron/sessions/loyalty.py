@@ -15,10 +15,10 @@ import msgspec
 from patron.dynamo import committer
 from patron.loyalty import items
 from patron.loyalty.ledger import Ledger, ReturnPolicy, advance, give_back, revoke
-from patron.loyalty.program import points
+from patron.loyalty.program import join_date, points
 from patron.loyalty.settle import rollback_id, settle
 from patron.loyalty.tiers import carried
-from patron.promotions.definitions import JoinPolicy, LoyaltyProgram
+from patron.promotions.definitions import LoyaltyProgram
 from patron.promotions.effects import Effect, RollbackLoyaltyPointsProps
 from patron.promotions.evaluator import Evaluation
 from patron.promotions.rules import LoyaltyFacts
@@ -90,9 +90,9 @@ def settled(
     writes: list[committer.Write] = []
     for program_id, ledger in result.ledgers.items():
         before = stored[program_id]
-        joins = ruleset.programs[program_id].join_policy is not JoinPolicy.NOT_JOIN
-        joined = before.joined or (now.isoformat() if joins else None)
-        ledger = carried(before.ledger, ledger, ruleset.programs[program_id], now)
+        program = ruleset.programs[program_id]
+        joined = join_date(program, before.joined, ledger, now)
+        ledger = carried(before.ledger, ledger, program, now)
         after = items.StoredLedger(ledger, before.version + 1, joined)
         writes += items.ledger_writes(table, application_id, program_id, profile_id, after, before.version)
     for program_id, entry in result.entries:
