@@ -204,6 +204,7 @@ class CompiledRuleset(msgspec.Struct, frozen=True):
     index: _Index | None = None  # built by compile_ruleset
     programs: Mapping[int, LoyaltyProgram] = {}  # the loyalty programs, by id
     loyalty: frozenset[int] = frozenset()  # the programs whose points the campaigns change or read (ledgers read)
+    loyalty_read: frozenset[int] = frozenset()  # those whose standing expressions read (`loyaltyPoints(1)`)
 
     def candidates(self, facts: Facts, only: frozenset[int] | None = None) -> tuple[CompiledGroup, ...]:
         """The groups with only the campaigns that can match these facts: enabled (or, in a dry request, named
@@ -630,6 +631,7 @@ def compile_ruleset(
             if isinstance(effect, AddLoyaltyPoints | DeductLoyaltyPoints | ChangeLoyaltyTierLevel)
         )
         | programs_read,
+        frozenset(programs_read),
     )
 
 

@@ -108,7 +108,7 @@ def standing(
     if profile_id is None or read.ledger_holder != profile_id:
         return None
     found = {}
-    for program_id in ruleset.loyalty & read.ledgers_read:
+    for program_id in ruleset.loyalty_read & read.ledgers_read:  # only what expressions read: a decode each
         program = ruleset.programs[program_id]
         stored = items.ledger_from_item(read.ledgers.get(program_id), now)
         ledger = carried(stored.ledger, advance(stored.ledger, now), program, now)
