@@ -79,12 +79,13 @@ def new_tenant(runtime, rate: RateLimit | None = None, scope: Scope = Scope.INTE
 
 @pytest.fixture
 def meter(runtime) -> Iterator[Any]:
-    """Every DynamoDB call the handlers make (they share the process's cached client), priced (bench.dynamo_meter)."""
-    from bench.dynamo_meter import DynamoMeter
+    """Every DynamoDB call the handlers make (they share the process's cached client), priced (bench.dynamo_meter)
+    and tagged with the function that made it (`meter.function_of(call)`)."""
+    from bench.common import FunctionMeter
     from patron.dynamo.client import dynamodb_client
 
     client = dynamodb_client()
-    meter = DynamoMeter().attach(client)
+    meter = FunctionMeter().attach(client)
     yield meter
     meter.detach(client)
 
