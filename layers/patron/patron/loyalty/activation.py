@@ -28,7 +28,7 @@ _written_decoder = msgspec.json.Decoder(list[tuple[int, items.Entry]])
 
 
 class Activated(msgspec.Struct, frozen=True):
-    integration_id: str
+    integration_id: items.Holder  # a profile's, or a card (card-based programs)
     entry: items.Entry  # with its dates after the activation
 
 
@@ -53,7 +53,7 @@ class PointsActivation:
             raise ValidationError(message, [FieldIssue("sessionId", "session_or_transactions", message)])
         pointer, session, pending = self._read(application_id, session_id, transaction_ids)
         program = live_program(self._rulesets, application_id, pointer, program_id)
-        wanted: dict[str, set[str]] = {}  # member -> transaction ids
+        wanted: dict[items.Holder, set[str]] = {}  # member (a profile or a card) -> transaction ids
         if session_id is not None:
             if session is None:
                 raise SessionNotFoundError()
@@ -65,14 +65,15 @@ class PointsActivation:
         for item in pending:
             if int(item["programId"]) == program_id:
                 txn = str(item["PK"]).rsplit("#", 1)[1]
-                wanted.setdefault(str(item["integrationId"]), set()).add(txn)
+                holder = items.holder_of(item)
+                wanted.setdefault(holder, set()).add(txn)
         activated: list[Activated] = []
-        for member, ids in sorted(wanted.items()):
+        for member, ids in sorted(wanted.items(), key=lambda one: str(one[0])):
             activated += self._activate_member(application_id, program, member, ids)
         return activated
 
     def _activate_member(
-        self, application_id: int, program: LoyaltyProgram, member: str, ids: set[str]
+        self, application_id: int, program: LoyaltyProgram, member: items.Holder, ids: set[str]
     ) -> list[Activated]:
         table = self._tables.ledgers
         for _ in range(_ATTEMPTS):
@@ -139,7 +140,7 @@ class PointsActivation:
 
 
 def _dated(
-    table: str, application_id: int, program_id: int, member: str, transaction: str, starts: Any, expires: Any
+    table: str, application_id: int, program_id: int, member: items.Holder, transaction: str, starts: Any, expires: Any
 ) -> committer.Write:
     """The entry's dates once its points are active."""
     return committer.update(

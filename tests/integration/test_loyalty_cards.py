@@ -1,0 +1,176 @@
+"""Loyalty cards of a card-based program, through the local runtime against DynamoDB Local: a card generated (its
+identifier given or drawn) and linked to profiles up to the users-per-card limit, also under concurrent links; its
+balances, points and transactions; a blocked card; another application's card is not found; a profile-based
+program's card routes, and a card-based program's profile routes, are refused."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from tests.conftest import Tenant, new_tenant
+from tests.integration.rulesets import publish
+from tests.integration.test_session_loyalty import EARN, PROGRAM, REDEEM, new_id, session
+
+CARD_PROGRAM = {
+    "id": 2,
+    "name": "cards",
+    "title": "Card program",
+    "cardBased": True,
+    "usersPerCard": 2,
+    "defaultValidity": "365D",
+    "subledgers": ["fuel"],
+    "timezone": "Europe/Rome",
+}
+CARD_EARN = {
+    "id": 30,
+    "name": "A point per euro on the card",
+    "features": ["loyalty"],
+    "rules": [
+        {
+            "title": "Card points on every purchase",
+            "condition": "session.cartItemTotal >= 10",
+            "effects": [{"type": "addLoyaltyPoints", "programId": 2, "value": "floor(session.total)"}],
+        }
+    ],
+}
+CARD_REDEEM = {
+    "id": 31,
+    "name": "Small carts pay with card points",
+    "features": ["loyalty"],
+    "rules": [
+        {
+            "title": "Pay with card points",
+            "condition": "session.cartItemTotal < 10",
+            "effects": [{"type": "deductLoyaltyPoints", "programId": 2, "value": "50", "name": "Paid with the card"}],
+        }
+    ],
+}
+
+
+def card_tenant(runtime: Any, campaigns: list[dict[str, Any]] | None = None) -> Tenant:
+    tenant = new_tenant(runtime)
+    definitions = {
+        "settings": {"currency": "EUR"},
+        "loyaltyPrograms": [PROGRAM, CARD_PROGRAM],
+        "campaigns": campaigns if campaigns is not None else [EARN, REDEEM, CARD_EARN, CARD_REDEEM],
+    }
+    publish(runtime, tenant.application_id, definitions)
+    return tenant
+
+
+def profile(runtime: Any, tenant: Tenant) -> str:
+    person = new_id("p")
+    answer = runtime.request("PUT", f"/v1/customers/{person}", headers=tenant.headers, body={})
+    assert answer.status == 200, answer.body
+    return person
+
+
+def generate(runtime: Any, tenant: Tenant, body: dict[str, Any] | None = None, program: int = 2) -> Any:
+    return runtime.request("POST", f"/v1/loyalty_programs/{program}/cards", headers=tenant.headers, body=body or {})
+
+
+def link(runtime: Any, tenant: Tenant, card: str, person: str, program: int = 2) -> Any:
+    path = f"/v2/loyalty_programs/{program}/cards/{card}/link_profile"
+    return runtime.request("POST", path, headers=tenant.headers, body={"integrationId": person})
+
+
+def card_get(runtime: Any, tenant: Tenant, card: str, what: str, query: str = "", program: int = 2) -> Any:
+    path = f"/v1/loyalty_programs/{program}/cards/{card}/{what}{query}"
+    return runtime.request("GET", path, headers=tenant.headers)
+
+
+def test_a_card_is_generated_linked_up_to_its_limit_and_answers_its_balances(runtime):
+    tenant = card_tenant(runtime)
+    alice, bob, carol = (profile(runtime, tenant) for _ in range(3))
+
+    drawn = generate(runtime, tenant, {"customerProfileIds": [alice]})
+    assert drawn.status == 200, drawn.body
+    card = drawn.json()
+    assert card["status"] == "active" and card["programID"] == 2 and card["usersPerCardLimit"] == 2
+    assert len(card["identifier"]) == 16 and card["identifier"].isalnum()
+    assert [one["integrationId"] for one in card["profiles"]] == [alice]
+
+    given = generate(runtime, tenant, {"cardIdentifier": "Card-0001", "status": "active"})
+    assert given.status == 200 and given.json()["identifier"] == "Card-0001"
+    again = generate(runtime, tenant, {"cardIdentifier": "Card-0001"})
+    assert again.status == 409 and again.json()["code"] == "loyalty_card_exists"
+    # Identifiers are exact: another case is another card.
+    assert generate(runtime, tenant, {"cardIdentifier": "CARD-0001"}).status == 200
+
+    linked = link(runtime, tenant, "Card-0001", alice)
+    assert linked.status == 200, linked.body
+    assert link(runtime, tenant, "Card-0001", alice).json()["profiles"] == linked.json()["profiles"]  # once
+    assert link(runtime, tenant, "Card-0001", bob).status == 200
+    full = link(runtime, tenant, "Card-0001", carol)
+    assert full.status == 400 and full.json()["code"] == "users_per_card_limit_reached"
+
+    balances = card_get(runtime, tenant, "Card-0001", "balances")
+    assert balances.status == 200, balances.body
+    body = balances.json()
+    assert body["balance"]["activePoints"] == 0 and set(body["subledgerBalances"]) == {"fuel"}
+    assert [one["integrationId"] for one in body["profiles"]] == [alice, bob]
+    assert card_get(runtime, tenant, "Card-0001", "points").json() == {"hasMore": False, "data": []}
+    assert card_get(runtime, tenant, "Card-0001", "transactions").json() == {"hasMore": False, "data": []}
+
+
+def test_bad_cards_and_links_are_refused(runtime):
+    tenant = card_tenant(runtime)
+    person = profile(runtime, tenant)
+    for body, field in (
+        ({"cardIdentifier": "abc"}, "cardIdentifier"),
+        ({"cardIdentifier": "has space"}, "cardIdentifier"),
+        ({"cardIdentifier": "x" * 109}, "cardIdentifier"),
+        ({"status": "blocked"}, "status"),
+        ({"customerProfileIds": [person, profile(runtime, tenant), profile(runtime, tenant)]}, "customerProfileIds"),
+        ({"surprise": 1}, "surprise"),
+    ):
+        answer = generate(runtime, tenant, body)
+        assert answer.status == 400, (body, answer.body)
+        assert field in answer.body.decode(), (body, answer.body)
+    assert generate(runtime, tenant, {"customerProfileIds": [new_id("nobody")]}).json()["code"] == "profile_not_found"
+    card = generate(runtime, tenant).json()["identifier"]
+    assert link(runtime, tenant, card, new_id("nobody")).status == 404
+    assert link(runtime, tenant, "NOSUCHCARD", person).json()["code"] == "loyalty_card_not_found"
+    assert card_get(runtime, tenant, "a%20b", "balances").status == 404
+    assert card_get(runtime, tenant, "NOSUCHCARD", "points").status == 404
+
+
+def test_the_users_per_card_limit_holds_under_concurrent_links(runtime):
+    tenant = card_tenant(runtime)
+    people = [profile(runtime, tenant) for _ in range(6)]
+    card = generate(runtime, tenant).json()["identifier"]
+    with ThreadPoolExecutor(6) as pool:
+        answers = list(pool.map(lambda person: link(runtime, tenant, card, person), people))
+    statuses = sorted(answer.status for answer in answers)
+    assert statuses.count(200) == 2 and all(status in (400, 409) for status in statuses[2:]), statuses
+    linked = card_get(runtime, tenant, card, "balances").json()["profiles"]
+    assert len(linked) == 2
+
+
+def test_another_applications_card_and_the_other_kind_of_program_are_refused(runtime):
+    tenant, other = card_tenant(runtime), card_tenant(runtime)
+    card = generate(runtime, tenant).json()["identifier"]
+    assert card_get(runtime, other, card, "balances").status == 404
+    assert card_get(runtime, other, card, "transactions").status == 404
+    assert link(runtime, other, card, profile(runtime, other)).status == 404
+
+    person = profile(runtime, tenant)
+    not_cards = generate(runtime, tenant, program=1)
+    assert not_cards.status == 400 and not_cards.json()["code"] == "loyalty_program_not_card_based"
+    assert card_get(runtime, tenant, card, "balances", program=1).json()["code"] == "loyalty_program_not_card_based"
+    path = f"/v1/loyalty_programs/2/profile/{person}/balances"
+    refused = runtime.request("GET", path, headers=tenant.headers)
+    assert refused.status == 400 and refused.json()["code"] == "loyalty_program_card_based"
+    assert generate(runtime, tenant, program=9).json()["code"] == "loyalty_program_not_found"
+
+
+def test_an_inactive_card_takes_no_new_profile_and_is_read(runtime):
+    tenant = card_tenant(runtime)
+    person = profile(runtime, tenant)
+    card = generate(runtime, tenant, {"status": "inactive"}).json()
+    assert card["status"] == "inactive"
+    refused = link(runtime, tenant, card["identifier"], person)
+    assert refused.status == 400 and refused.json()["code"] == "loyalty_card_inactive"
+    assert card_get(runtime, tenant, card["identifier"], "balances").status == 200
+    assert session(runtime, tenant, new_id("s"), person, 5)["effects"] == []
