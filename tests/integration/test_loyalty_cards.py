@@ -174,3 +174,26 @@ def test_an_inactive_card_takes_no_new_profile_and_is_read(runtime):
     assert refused.status == 400 and refused.json()["code"] == "loyalty_card_inactive"
     assert card_get(runtime, tenant, card["identifier"], "balances").status == 200
     assert session(runtime, tenant, new_id("s"), person, 5)["effects"] == []
+
+
+def test_a_merge_relinks_the_card_an_erasure_unlinks_it_and_the_export_lists_it(runtime):
+    tenant = card_tenant(runtime)
+    device = new_id("dev")
+    anonymous_id = runtime.request("PUT", f"/v1/devices/{device}", headers=tenant.headers, body={}).json()[
+        "integrationId"
+    ]
+    card = generate(runtime, tenant, {"customerProfileIds": [anonymous_id]}).json()["identifier"]
+    person = profile(runtime, tenant)
+    claimed = runtime.request("PUT", f"/v1/customers/{person}", headers=tenant.headers, body={"deviceIds": [device]})
+    assert claimed.status == 200, claimed.body
+    linked = card_get(runtime, tenant, card, "balances").json()["profiles"]
+    assert [one["integrationId"] for one in linked] == [person]
+
+    exported = runtime.request("GET", f"/v1/customer_data/{person}", headers=tenant.headers).json()["loyalty"]
+    assert [(one["programId"], one["identifier"], one["status"]) for one in exported["cards"]] == [
+        (2, card, "active")
+    ]
+
+    assert runtime.request("DELETE", f"/v1/customer_data/{person}", headers=tenant.headers).status == 204
+    assert "profiles" not in card_get(runtime, tenant, card, "balances").json()  # none linked
+    assert link(runtime, tenant, card, profile(runtime, tenant)).status == 200  # the place is free again
