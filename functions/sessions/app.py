@@ -414,7 +414,8 @@ def track_event_v2(request: Request, body: events_wire.IntegrationEventV2Request
     if unstorable:
         raise ValidationError("The event is invalid.", unstorable)
     application_id = request.caller.application_id
-    event = TrackedEvent(body.type, body.profile_id or None, body.attributes or {}, body.store_integration_id)
+    card = body.loyalty_cards[0] if body.loyalty_cards else None
+    event = TrackedEvent(body.type, body.profile_id or None, body.attributes or {}, body.store_integration_id, card)
     outcome = services().events.track(application_id, event, dry=dry, only=only)
     content: set[str] = set(body.response_content or ())
     if silent == "no":

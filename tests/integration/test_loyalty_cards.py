@@ -19,6 +19,7 @@ CARD_PROGRAM = {
     "cardBased": True,
     "usersPerCard": 2,
     "defaultValidity": "365D",
+    "returnPolicy": "within_balance",
     "subledgers": ["fuel"],
     "timezone": "Europe/Rome",
 }
@@ -197,3 +198,97 @@ def test_a_merge_relinks_the_card_an_erasure_unlinks_it_and_the_export_lists_it(
     assert runtime.request("DELETE", f"/v1/customer_data/{person}", headers=tenant.headers).status == 204
     assert "profiles" not in card_get(runtime, tenant, card, "balances").json()  # none linked
     assert link(runtime, tenant, card, profile(runtime, tenant)).status == 200  # the place is free again
+
+
+def card_session(
+    runtime: Any, tenant: Tenant, session_id: str, customer: str | None, card: str, price: float, state: str = "open"
+) -> Any:
+    body: dict[str, Any] = {
+        "customerSession": {
+            "state": state,
+            "loyaltyCards": [card],
+            "cartItems": [{"sku": "sku-1", "price": price, "quantity": 1}],
+        },
+        "responseContent": ["ruleFailureReasons", "loyalty"],
+    }
+    if customer is not None:
+        body["customerSession"]["profileId"] = customer
+    answer = runtime.request("PUT", f"/v2/customer_sessions/{session_id}", headers=tenant.headers, body=body)
+    assert answer.status == 200, answer.body
+    return answer.json()
+
+
+def card_effects(answer: dict[str, Any]) -> list[dict[str, Any]]:
+    kinds = ("addLoyaltyPoints", "deductLoyaltyPoints", "rollbackAddedLoyaltyPoints", "rollbackDeductedLoyaltyPoints")
+    return [e for e in answer["effects"] if e["effectType"] in kinds and e["props"]["programId"] == 2]
+
+
+def test_a_card_session_earns_and_spends_on_the_card_and_a_cancel_rolls_back(runtime):
+    tenant = card_tenant(runtime)
+    person = profile(runtime, tenant)
+    card = generate(runtime, tenant, {"customerProfileIds": [person]}).json()["identifier"]
+
+    opened = card_session(runtime, tenant, new_id("s"), person, card, 120)
+    [announced] = card_effects(opened)
+    assert announced["props"]["cardIdentifier"] == card and announced["props"]["value"] == 120
+    assert card_get(runtime, tenant, card, "balances").json()["balance"]["activePoints"] == 0
+
+    earned = new_id("s")
+    closed = card_session(runtime, tenant, earned, person, card, 120, state="closed")
+    assert [e["effectType"] for e in card_effects(closed)] == ["addLoyaltyPoints"]
+    assert card_get(runtime, tenant, card, "balances").json()["balance"]["activePoints"] == 120
+    # The profile's own (profile-based) program earned too; the card's program is not the profile's.
+    path = f"/v1/loyalty_programs/1/profile/{person}/balances"
+    assert runtime.request("GET", path, headers=tenant.headers).json()["balance"]["activePoints"] == 120
+
+    anonymous = card_session(runtime, tenant, new_id("s"), None, card, 5, state="closed")  # no profile: the card
+    [spent] = card_effects(anonymous)
+    assert spent["effectType"] == "deductLoyaltyPoints" and spent["props"]["value"] == 50
+    assert card_get(runtime, tenant, card, "balances").json()["balance"]["activePoints"] == 70
+
+    points = card_get(runtime, tenant, card, "points").json()["data"]
+    assert [(one["amount"], one["customerSessionId"]) for one in points] == [(70, earned)]
+    logged = card_get(runtime, tenant, card, "transactions").json()["data"]
+    assert sorted((one["type"], one["amount"]) for one in logged) == [("addition", 120), ("subtraction", 50)]
+    assert {one["cardIdentifier"] for one in logged} == {card}
+
+    cancel = {"customerSession": {"state": "cancelled", "loyaltyCards": [card], "profileId": person}}
+    cancelled = runtime.request("PUT", f"/v2/customer_sessions/{earned}", headers=tenant.headers, body=cancel)
+    assert cancelled.status == 200, cancelled.body
+    taken = [(e["effectType"], e["props"]["value"]) for e in card_effects(cancelled.json())]
+    assert taken == [("rollbackAddedLoyaltyPoints", 70)]  # within the balance: 50 were spent
+    assert card_get(runtime, tenant, card, "balances").json()["balance"]["activePoints"] == 0
+
+
+def test_an_unknown_or_blocked_card_earns_nothing_and_says_why(runtime):
+    tenant = card_tenant(runtime)
+    person = profile(runtime, tenant)
+    card = generate(runtime, tenant, {"status": "inactive"}).json()["identifier"]
+    for identifier in (card, "UNKNOWNCARD"):
+        answer = card_session(runtime, tenant, new_id("s"), person, identifier, 50, state="closed")
+        assert card_effects(answer) == []
+        reasons = [r for r in answer["ruleFailureReasons"] if r["campaignID"] == 30]
+        assert [r["details"] for r in reasons] == ["EffectCouldNotBeApplied"], answer["ruleFailureReasons"]
+    assert card_get(runtime, tenant, card, "balances").json()["balance"]["activePoints"] == 0
+
+
+def test_an_event_with_a_card_earns_on_it(runtime):
+    event_campaign = {
+        "id": 32,
+        "name": "Points for a review",
+        "features": ["loyalty"],
+        "rules": [
+            {
+                "title": "Review",
+                "condition": 'event.type == "review"',
+                "effects": [{"type": "addLoyaltyPoints", "programId": 2, "value": "15"}],
+            }
+        ],
+    }
+    tenant = card_tenant(runtime, [event_campaign])
+    person = profile(runtime, tenant)
+    card = generate(runtime, tenant).json()["identifier"]
+    body = {"type": "review", "profileId": person, "loyaltyCards": [card], "attributes": {}}
+    answer = runtime.request("POST", "/v2/events", headers=tenant.headers, body=body)
+    assert answer.status == 200, answer.body
+    assert card_get(runtime, tenant, card, "balances").json()["balance"]["activePoints"] == 15

@@ -38,7 +38,7 @@ from patron.promotions.stored import storable_attributes
 from patron.promotions.webhooks import webhook_records
 from patron.sessions import cycle, loyalty
 from patron.sessions.service import profile_facts
-from patron.sessions.store import Read, SessionStore
+from patron.sessions.store import LedgerRef, Read, SessionStore
 
 _REMEMBERED_VERSIONS = 64  # per instance: which campaigns of a ruleset version run on events
 
@@ -50,7 +50,7 @@ class _Decision(msgspec.Struct):
     missing_profile: str | None = None  # (the event names its profile: always read at once)
     missing_coupons: frozenset[str] = frozenset()  # (an event presents no coupon)
     missing_referral: frozenset[str] = frozenset()  # (nor a referral code)
-    missing_ledgers: frozenset[int] = frozenset()  # loyalty programs whose ledgers of the profile to read
+    missing_ledgers: frozenset[LedgerRef] = frozenset()  # loyalty ledgers (program, holder) to read
 
 
 def event_conflict() -> ConflictError:
@@ -85,7 +85,7 @@ class EventService:
                 read = msgspec.structs.replace(read, profile=seen_as)
             return self._decide(application_id, event_id, event, read, now, only)
 
-        last = self._rulesets.last_seen(application_id) if profile_id is not None else None
+        last = self._rulesets.last_seen(application_id) if profile_id or event.loyalty_card else None
         decision, _ = cycle.run(
             self._store,
             application_id,
@@ -95,7 +95,7 @@ class EventService:
             decide_on,
             dry=dry,
             conflict=event_conflict,
-            programs=last.loyalty if last is not None else (),
+            ledgers=loyalty.refs(last, profile_id, event.loyalty_card),
         )
         return decision.outcome
 
@@ -161,7 +161,7 @@ class EventService:
         profile = read.profile
         evaluation: Evaluation | None = None
         if ruleset is not None:
-            lacking_ledgers = loyalty.missing(ruleset, read, event.profile_id)
+            lacking_ledgers = loyalty.missing(ruleset, read, event.profile_id, event.loyalty_card)
             if lacking_ledgers:
                 outcome = self._outcome(event_id, stamp, event, None, profile, ruleset)
                 return _Decision(outcome, missing_ledgers=lacking_ledgers)
@@ -181,6 +181,7 @@ class EventService:
                 f"event:{event_id}",
                 None,
                 event.profile_id,
+                event.loyalty_card,
                 ruleset,
                 evaluation,
                 evaluation.effects,
@@ -188,7 +189,8 @@ class EventService:
                 now,
                 closing=True,
             )
-            evaluation = msgspec.structs.replace(evaluation, effects=points.effects)
+            failures = [*evaluation.failures, *points.failures]
+            evaluation = msgspec.structs.replace(evaluation, effects=points.effects, failures=failures)
             plan += points.writes
             snapshot_subjects = self._snapshot(event_id, event, profile, {}).subjects
             plan += counters.consumption_writes(
