@@ -25,7 +25,7 @@ from patron.loyalty import history
 from patron.loyalty import items as loyalty_items
 from patron.loyalty.activation import PointsActivation
 from patron.loyalty.card_service import LoyaltyCards
-from patron.loyalty.cards import CARD_IDENTIFIER, CardNotFoundError, card_id_number, card_view
+from patron.loyalty.cards import card_id_number, card_view, identifier_of
 from patron.loyalty.service import LoyaltyService, program_id_of, tentative_view
 from patron.loyalty.wire import (
     ActivatePointsRequest,
@@ -565,11 +565,7 @@ def get_loyalty_card_transactions(request: Request) -> CardTransactionsPage:
 
 
 def _card_id(request: Request) -> str:
-    """A path's card identifier; one that cannot be one names no card (404)."""
-    identifier = request.path_params["loyaltyCardId"]
-    if not CARD_IDENTIFIER.fullmatch(identifier):
-        raise CardNotFoundError()
-    return identifier
+    return identifier_of(request.path_params["loyaltyCardId"])
 
 
 def card_number(request: Request, holder: loyalty_items.Holder) -> int | None:

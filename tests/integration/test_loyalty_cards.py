@@ -10,6 +10,7 @@ from typing import Any
 
 from tests.conftest import Tenant, new_tenant
 from tests.integration.rulesets import publish
+from tests.integration.test_loyalty_management import management
 from tests.integration.test_session_loyalty import EARN, PROGRAM, REDEEM, new_id, session
 
 CARD_PROGRAM = {
@@ -191,9 +192,7 @@ def test_a_merge_relinks_the_card_an_erasure_unlinks_it_and_the_export_lists_it(
     assert [one["integrationId"] for one in linked] == [person]
 
     exported = runtime.request("GET", f"/v1/customer_data/{person}", headers=tenant.headers).json()["loyalty"]
-    assert [(one["programId"], one["identifier"], one["status"]) for one in exported["cards"]] == [
-        (2, card, "active")
-    ]
+    assert [(one["programId"], one["identifier"], one["status"]) for one in exported["cards"]] == [(2, card, "active")]
 
     assert runtime.request("DELETE", f"/v1/customer_data/{person}", headers=tenant.headers).status == 204
     assert "profiles" not in card_get(runtime, tenant, card, "balances").json()  # none linked
@@ -292,3 +291,41 @@ def test_an_event_with_a_card_earns_on_it(runtime):
     answer = runtime.request("POST", "/v2/events", headers=tenant.headers, body=body)
     assert answer.status == 200, answer.body
     assert card_get(runtime, tenant, card, "balances").json()["balance"]["activePoints"] == 15
+
+
+def test_a_card_is_blocked_and_unblocked_and_changed_by_hand_through_the_management_api(runtime):
+    tenant = card_tenant(runtime)
+    desk = management(runtime, tenant)
+    person = profile(runtime, tenant)
+    card = generate(runtime, tenant, {"customerProfileIds": [person]}).json()["identifier"]
+    base = f"/v1/management/loyalty_programs/2/cards/{card}"
+
+    added = runtime.request("POST", f"{base}/add_points", headers=desk, body={"points": 40, "reference": "r-1"})
+    assert added.status == 201, added.body
+    [entry] = added.json()["entries"]
+    assert entry["cardIdentifier"] == card and "integrationId" not in entry
+    again = runtime.request("POST", f"{base}/add_points", headers=desk, body={"points": 40, "reference": "r-1"})
+    assert again.status == 200 and again.json()["replayed"] is True
+    taken = runtime.request("POST", f"{base}/deduct_points", headers=desk, body={"points": 15})
+    assert taken.status == 201, taken.body
+    assert card_get(runtime, tenant, card, "balances").json()["balance"]["activePoints"] == 25
+    manual = card_get(runtime, tenant, card, "transactions", "?loyaltyTransactionType=manual").json()["data"]
+    assert len(manual) == 2
+
+    blocked = runtime.request("PUT", base, headers=desk, body={"status": "inactive", "blockReason": "lost"})
+    assert blocked.status == 200, blocked.body
+    assert (blocked.json()["status"], blocked.json()["blockReason"]) == ("inactive", "lost")
+    refused = runtime.request("POST", f"{base}/add_points", headers=desk, body={"points": 1})
+    assert refused.status == 400 and refused.json()["code"] == "loyalty_card_inactive"
+    spent = card_session(runtime, tenant, new_id("s"), person, card, 5, state="closed")
+    assert card_effects(spent) == []  # a blocked card spends nothing
+    assert card_get(runtime, tenant, card, "balances").json()["balance"]["activePoints"] == 25  # and is read
+
+    unblocked = runtime.request("PUT", base, headers=desk, body={"status": "active"})
+    assert unblocked.status == 200 and "blockReason" not in unblocked.json()
+    assert runtime.request("PUT", base, headers=tenant.headers, body={"status": "active"}).status == 403
+    other = management(runtime, card_tenant(runtime))
+    assert runtime.request("PUT", base, headers=other, body={"status": "active"}).status == 404
+    assert runtime.request("PUT", base, headers=desk, body={"status": "gone"}).status == 400
+    profile_program = f"/v1/management/loyalty_programs/1/cards/{card}/add_points"
+    assert runtime.request("POST", profile_program, headers=desk, body={"points": 1}).status == 400

@@ -89,6 +89,13 @@ class ProgramKindError(ValidationError):
         super().__init__(message, [FieldIssue("path.loyaltyProgramId", code, message)], code=code)
 
 
+def identifier_of(path_value: str) -> str:
+    """A path's card identifier; anything that cannot be one names no card (404), as `program_id_of`."""
+    if not CARD_IDENTIFIER.fullmatch(path_value):
+        raise CardNotFoundError()
+    return path_value
+
+
 def check_kind(program: LoyaltyProgram, card: bool) -> None:
     if program.card_based != card:
         raise ProgramKindError(program.card_based)

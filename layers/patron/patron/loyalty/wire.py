@@ -179,12 +179,13 @@ class TransferPointsRequest(_In):
 
 class EntryView(_Wire):
     transaction_uuid: str = msgspec.field(name="transactionUUID")
-    integration_id: str
     type: str  # addition, subtraction
     subledger_id: str
     amount: Decimal
     name: str
     created: str
+    integration_id: str | None = None  # a profile's entry
+    card_identifier: str | None = None  # a card's entry (card-based programs)
     start_date: str | None = None
     expiry_date: str | None = None
 
