@@ -329,3 +329,37 @@ def test_a_card_is_blocked_and_unblocked_and_changed_by_hand_through_the_managem
     assert runtime.request("PUT", base, headers=desk, body={"status": "gone"}).status == 400
     profile_program = f"/v1/management/loyalty_programs/1/cards/{card}/add_points"
     assert runtime.request("POST", profile_program, headers=desk, body={"points": 1}).status == 400
+
+
+def test_the_inventory_lists_the_cards_a_person_is_linked_to_with_their_ledgers(runtime):
+    tenant = card_tenant(runtime)
+    person = profile(runtime, tenant)
+    card = generate(runtime, tenant, {"customerProfileIds": [person]}).json()["identifier"]
+    desk = management(runtime, tenant)
+    path = f"/v1/management/loyalty_programs/2/cards/{card}/add_points"
+    assert runtime.request("POST", path, headers=desk, body={"points": 12}).status == 201
+    session(runtime, tenant, new_id("s"), person, 30, state="closed")  # a profile-based ledger too
+    answer = runtime.request("GET", f"/v1/customer_profiles/{person}/inventory?loyalty=true", headers=tenant.headers)
+    assert answer.status == 200, answer.body
+    loyalty = answer.json()["loyalty"]
+    assert loyalty["programs"]["1"]["ledger"]["currentBalance"] == 30
+    [listed] = loyalty["cards"]
+    assert (listed["identifier"], listed["programID"], listed["ledger"]["currentBalance"]) == (card, 2, 12)
+    assert set(listed["subledgers"]) == {"fuel"}
+
+
+def test_points_awaiting_an_action_on_a_card_are_activated_by_transaction(runtime):
+    tenant = card_tenant(runtime)
+    card = generate(runtime, tenant).json()["identifier"]
+    desk = management(runtime, tenant)
+    path = f"/v1/management/loyalty_programs/2/cards/{card}/add_points"
+    added = runtime.request("POST", path, headers=desk, body={"points": 8, "pendingDuration": "on_action"})
+    assert added.status == 201, added.body
+    assert card_get(runtime, tenant, card, "balances").json()["balance"]["pendingPoints"] == 8
+    txn = added.json()["transactionUUID"]
+    body = {"transactionUUIDs": [txn]}
+    answer = runtime.request("POST", "/v1/loyalty_programs/2/activate_points", headers=tenant.headers, body=body)
+    assert answer.status == 200, answer.body
+    [entry] = answer.json()["ledgerEntries"]
+    assert entry["amount"] == 8 and "customerProfileID" not in entry and entry["cardID"] > 0
+    assert card_get(runtime, tenant, card, "balances").json()["balance"]["activePoints"] == 8

@@ -59,9 +59,11 @@ class PointsActivation:
                 raise SessionNotFoundError()
             member = session.get("profileId")
             written = _written_decoder.decode(str(session["loyalty"])) if session.get("loyalty") else []
-            ids = {e.transaction_id for p, e in written if p == program_id and e.kind == "addition" and not e.starts}
-            if member and ids:
-                wanted[str(member)] = ids
+            for written_program, entry in written:
+                if written_program == program_id and entry.kind == "addition" and not entry.starts:
+                    holder = items.Card(entry.card) if entry.card is not None else str(member) if member else None
+                    if holder is not None:  # the card's points, or the profile's
+                        wanted.setdefault(holder, set()).add(entry.transaction_id)
         for item in pending:
             if int(item["programId"]) == program_id:
                 txn = str(item["PK"]).rsplit("#", 1)[1]

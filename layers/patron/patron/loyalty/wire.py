@@ -133,9 +133,11 @@ class ProgramLedgersView(_Wire):
 
 
 class LoyaltyView(_Wire):
-    """`Loyalty`: the customer's ledgers in each program the live campaigns change, by program id."""
+    """`Loyalty`: the customer's ledgers in each program the live campaigns change, by program id (and, in the
+    customer inventory, the cards linked to the customer)."""
 
     programs: dict[str, ProgramLedgersView]
+    cards: list[LoyaltyCardView] = []
 
 
 class _In(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, rename="camel"):
@@ -278,6 +280,8 @@ class LoyaltyCardView(_Wire):
     block_reason: str | None = None
     profiles: list[LinkedProfileView] = []
     modified: datetime | None = None
+    ledger: LedgerInfoView | None = None  # the card's main ledger (the customer inventory's)
+    subledgers: dict[str, LedgerInfoView] = {}
 
 
 class CardBalancesView(_Wire):
