@@ -100,11 +100,16 @@ def test_cards_generated_linked_and_read_parse_as_talon_ones(runtime, base_url, 
         loyaltyCards=[card.identifier],
         cartItems=[talon_one.CartItem(name="Bag", sku="BAG-1", quantity=1, price=80)],
     )
-    closed = api.update_customer_session_v2(f"sdk-s-{uuid.uuid4().hex[:8]}", talon_one.IntegrationRequest(
-        customerSession=session))  # fmt: skip
-    [added] = [e for e in closed.effects or [] if e.effect_type == "addLoyaltyPoints" and e.props["programId"] == 2]
-    props = talon_one.AddLoyaltyPointsEffectProps.from_dict(added.props)
-    assert props is not None and props.card_identifier == card.identifier and props.value == 80
+    request = talon_one.IntegrationRequest(customerSession=session)
+    closed = api.update_customer_session_v2(f"sdk-s-{uuid.uuid4().hex[:8]}", request)
+    added = [
+        props
+        for effect in closed.effects or []
+        if effect.effect_type == "addLoyaltyPoints"
+        and (props := talon_one.AddLoyaltyPointsEffectProps.from_dict(effect.props)) is not None
+        and props.program_id == 2
+    ]
+    assert [(props.card_identifier, props.value) for props in added] == [(card.identifier, 80)]
 
     balances = api.get_loyalty_card_balances(2, card.identifier)
     assert isinstance(balances, talon_one.LoyaltyCardBalances) and balances.balance is not None
