@@ -568,7 +568,7 @@ def _card_id(request: Request) -> str:
     return identifier_of(request.path_params["loyaltyCardId"])
 
 
-def card_number(request: Request, holder: loyalty_items.Holder) -> int | None:
+def _card_number(request: Request, holder: loyalty_items.Holder) -> int | None:
     if isinstance(holder, str):
         return None
     return card_id_number(request.caller.application_id, _program_id(request), holder.identifier)
@@ -609,7 +609,7 @@ def activate_loyalty_points(request: Request, body: ActivatePointsRequest) -> Ac
                 created=one.entry.created.isoformat(),
                 program_id=program_id,
                 customer_profile_id=one.integration_id if isinstance(one.integration_id, str) else None,
-                card_id=card_number(request, one.integration_id),
+                card_id=_card_number(request, one.integration_id),
                 type="addition",
                 amount=one.entry.amount,
                 name="Activated",
