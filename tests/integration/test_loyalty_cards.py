@@ -363,3 +363,15 @@ def test_points_awaiting_an_action_on_a_card_are_activated_by_transaction(runtim
     [entry] = answer.json()["ledgerEntries"]
     assert entry["amount"] == 8 and "customerProfileID" not in entry and entry["cardID"] > 0
     assert card_get(runtime, tenant, card, "balances").json()["balance"]["activePoints"] == 8
+
+
+def test_a_card_session_keeps_one_batch_read_and_one_transaction(runtime, meter):
+    tenant = card_tenant(runtime)
+    person = profile(runtime, tenant)
+    card = generate(runtime, tenant, {"customerProfileIds": [person]}).json()["identifier"]
+    session_id = new_id("s")
+    card_session(runtime, tenant, session_id, person, card, 120)  # the instance now knows the ruleset and the card
+    mark = meter.mark()
+    closed = card_session(runtime, tenant, session_id, person, card, 120, state="closed")
+    assert [e["effectType"] for e in card_effects(closed)] == ["addLoyaltyPoints"]
+    assert [call.operation for call in meter.since(mark)] == ["BatchGetItem", "TransactWriteItems"]
