@@ -375,3 +375,37 @@ def test_a_card_session_keeps_one_batch_read_and_one_transaction(runtime, meter)
     closed = card_session(runtime, tenant, session_id, person, card, 120, state="closed")
     assert [e["effectType"] for e in card_effects(closed)] == ["addLoyaltyPoints"]
     assert [call.operation for call in meter.since(mark)] == ["BatchGetItem", "TransactWriteItems"]
+
+
+def test_every_card_route_answers_404_for_another_applications_card_and_leaves_it_as_it_was(runtime):
+    """B's card through A's integration and management keys: 404 everywhere; A's session presenting B's card
+    earns nothing on it (an unknown card: the effect fails); A's card of the same identifier is A's own."""
+    a, b = card_tenant(runtime), card_tenant(runtime)
+    person = profile(runtime, b)
+    card = generate(runtime, b, {"customerProfileIds": [person]}).json()["identifier"]
+    desk_b = management(runtime, b)
+    added = f"/v1/management/loyalty_programs/2/cards/{card}/add_points"
+    assert runtime.request("POST", added, headers=desk_b, body={"points": 30}).status == 201
+    before = card_get(runtime, b, card, "balances").json()
+
+    desk_a, stranger = management(runtime, a), profile(runtime, a)
+    base, desk = f"/v1/loyalty_programs/2/cards/{card}", f"/v1/management/loyalty_programs/2/cards/{card}"
+    for method, path, headers, body in (
+        ("GET", f"{base}/balances", a.headers, None),
+        ("GET", f"{base}/points", a.headers, None),
+        ("GET", f"{base}/transactions", a.headers, None),
+        ("POST", f"/v2/loyalty_programs/2/cards/{card}/link_profile", a.headers, {"integrationId": stranger}),
+        ("PUT", desk, desk_a, {"status": "inactive", "blockReason": "theft"}),
+        ("POST", f"{desk}/add_points", desk_a, {"points": 5}),
+        ("POST", f"{desk}/deduct_points", desk_a, {"points": 5}),
+    ):
+        answer = runtime.request(method, path, headers=headers, body=body)
+        assert answer.status == 404, (method, path, answer.status, answer.body)
+
+    spent = card_session(runtime, a, new_id("s"), stranger, card, 5, state="closed")
+    assert card_effects(spent) == []
+    assert card_get(runtime, b, card, "balances").json() == before
+
+    mine = generate(runtime, a, {"cardIdentifier": card})  # the same identifier, A's own card
+    assert mine.status == 200 and "profiles" not in mine.json()
+    assert card_get(runtime, b, card, "balances").json() == before
