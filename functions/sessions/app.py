@@ -40,6 +40,7 @@ from patron.loyalty.wire import (
     LoyaltyCardView,
     LoyaltyView,
     PointsPage,
+    ProgramLedgersView,
     TransactionsPage,
 )
 from patron.observability import api_handler
@@ -132,6 +133,22 @@ def _now(request: Request) -> datetime | None:
     return moment
 
 
+def _loyalty(outcome: Outcome, application_id: int) -> LoyaltyView:
+    """Talon.One's `Loyalty`: the profile's ledgers by program, and the session's card with its ledgers."""
+    now = datetime.now(UTC)
+    programs: dict[str, ProgramLedgersView] = {}
+    found_cards: list[LoyaltyCardView] = []
+    for ledgers in outcome.loyalty():
+        view = tentative_view(ledgers.program, ledgers.before, ledgers.after, now, ledgers.joined)
+        if ledgers.card is None:
+            programs[str(ledgers.program.id)] = view
+        else:
+            card = card_view(application_id, ledgers.card, ledgers.program)
+            card.ledger, card.subledgers = view.ledger, view.sub_ledgers
+            found_cards.append(card)
+    return LoyaltyView(programs=programs, cards=found_cards) if found_cards else LoyaltyView(programs=programs)
+
+
 def _state(outcome: Outcome, content: set[str], application_id: int) -> wire.IntegrationStateV2:
     created = [coupon_wire.coupon_view(coupon) for coupon in outcome.created_coupons]
     referred = [referral_wire.referral_view(referral) for referral in outcome.created_referrals]
@@ -147,15 +164,7 @@ def _state(outcome: Outcome, content: set[str], application_id: int) -> wire.Int
     if "referral" in content and outcome.referral is not None:
         state.referral = referral_wire.referral_view(outcome.referral)
     if "loyalty" in content:
-        now = datetime.now(UTC)
-        state.loyalty = LoyaltyView(
-            programs={
-                str(ledgers.program.id): tentative_view(
-                    ledgers.program, ledgers.before, ledgers.after, now, ledgers.joined
-                )
-                for ledgers in outcome.loyalty()
-            }
-        )
+        state.loyalty = _loyalty(outcome, application_id)
     if "triggeredCampaigns" in content:
         state.triggered_campaigns = _triggered(application_id, outcome.stored.ruleset_version, outcome.triggered)
     if "event" in content:

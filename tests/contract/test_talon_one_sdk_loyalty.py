@@ -100,7 +100,7 @@ def test_cards_generated_linked_and_read_parse_as_talon_ones(runtime, base_url, 
         loyaltyCards=[card.identifier],
         cartItems=[talon_one.CartItem(name="Bag", sku="BAG-1", quantity=1, price=80)],
     )
-    request = talon_one.IntegrationRequest(customerSession=session)
+    request = talon_one.IntegrationRequest(customerSession=session, responseContent=["loyalty"])
     closed = api.update_customer_session_v2(f"sdk-s-{uuid.uuid4().hex[:8]}", request)
     added = [
         props
@@ -110,6 +110,10 @@ def test_cards_generated_linked_and_read_parse_as_talon_ones(runtime, base_url, 
         and props.program_id == 2
     ]
     assert [(props.card_identifier, props.value) for props in added] == [(card.identifier, 80)]
+    assert closed.loyalty is not None and closed.loyalty.cards is not None
+    [shown] = closed.loyalty.cards
+    assert shown.identifier == card.identifier and shown.ledger is not None
+    assert shown.ledger.tentative_current_balance == 80
 
     balances = api.get_loyalty_card_balances(2, card.identifier)
     assert isinstance(balances, talon_one.LoyaltyCardBalances) and balances.balance is not None

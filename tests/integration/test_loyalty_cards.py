@@ -230,6 +230,9 @@ def test_a_card_session_earns_and_spends_on_the_card_and_a_cancel_rolls_back(run
     opened = card_session(runtime, tenant, new_id("s"), person, card, 120)
     [announced] = card_effects(opened)
     assert announced["props"]["cardIdentifier"] == card and announced["props"]["value"] == 120
+    [shown] = opened["loyalty"]["cards"]  # the card's ledger, tentatively with the session's points
+    assert (shown["identifier"], shown["ledger"]["tentativeCurrentBalance"]) == (card, 120)
+    assert set(opened["loyalty"]["programs"]) == {"1"}  # the profile's own program
     assert card_get(runtime, tenant, card, "balances").json()["balance"]["activePoints"] == 0
 
     earned = new_id("s")

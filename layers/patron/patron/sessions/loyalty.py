@@ -86,6 +86,7 @@ class ProgramLedgers(msgspec.Struct, frozen=True):
     before: Ledger
     after: Ledger
     joined: str | None
+    card: cards.StoredCard | None = None  # a card-based program's: the session's card, whose ledger it is
 
 
 def settled(
@@ -206,15 +207,22 @@ def ledgers(
     after: dict[int, Ledger],
     now: datetime,
 ) -> list[ProgramLedgers]:
-    """The customer's ledgers (a card-based program's: the card's) in the programs the live campaigns change (the
-    session's `loyalty` answer)."""
+    """The customer's ledgers (a card-based program's: the card's, with the card; none for an unknown card) in the
+    programs the live campaigns change (the session's `loyalty` answer)."""
     if ruleset is None:
         return []
     found = []
     for program_id, holder in sorted(refs(ruleset, profile_id, card) & read.ledgers_read, key=str):
+        stored_card = None
+        if isinstance(holder, items.Card):
+            card_item = read.cards.get((program_id, holder))
+            if card_item is None:
+                continue
+            stored_card = cards.card_from_item(dict(card_item))
         stored = items.ledger_from_item(read.ledgers.get((program_id, holder)), now)
         before = advance(stored.ledger, now)
-        found.append(ProgramLedgers(ruleset.programs[program_id], before, after.get(program_id, before), stored.joined))
+        program = ruleset.programs[program_id]
+        found.append(ProgramLedgers(program, before, after.get(program_id, before), stored.joined, stored_card))
     return found
 
 
