@@ -232,6 +232,7 @@ def examples(customer: str, order: str) -> list[Example]:
                 "type": "review_written",
                 "profileId": customer,
                 "storeIntegrationId": "store-1",
+                "loyaltyCards": [card],
                 "attributes": {"comment": "great"},
                 "responseContent": ["event"],
             },
