@@ -257,8 +257,10 @@ def test_a_card_session_earns_and_spends_on_the_card_and_a_cancel_rolls_back(run
     cancel = {"customerSession": {"state": "cancelled", "loyaltyCards": [card], "profileId": person}}
     cancelled = runtime.request("PUT", f"/v2/customer_sessions/{earned}", headers=tenant.headers, body=cancel)
     assert cancelled.status == 200, cancelled.body
-    taken = [(e["effectType"], e["props"]["value"]) for e in card_effects(cancelled.json())]
-    assert taken == [("rollbackAddedLoyaltyPoints", 70)]  # within the balance: 50 were spent
+    taken = [
+        (e["effectType"], e["props"]["value"], e["props"]["cardIdentifier"]) for e in card_effects(cancelled.json())
+    ]
+    assert taken == [("rollbackAddedLoyaltyPoints", 70, card)]  # within the balance: 50 were spent
     assert card_get(runtime, tenant, card, "balances").json()["balance"]["activePoints"] == 0
 
 

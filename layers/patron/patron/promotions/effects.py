@@ -147,6 +147,7 @@ class RollbackLoyaltyPointsProps(_Props, frozen=True):
     value: Decimal
     recipient_integration_id: str
     transaction_uuid: str = msgspec.field(name="transactionUUID")
+    card_identifier: str | None = None  # a card-based program's: the card whose ledger it changed
 
 
 class RejectionProps(_Props, frozen=True):

@@ -311,7 +311,7 @@ def rolled_back(
             card=entry.card,
         )
         entries.append((program_id, rollback))
-        props = RollbackLoyaltyPointsProps(program_id, entry.subledger, took, profile_id or "", txn)
+        props = RollbackLoyaltyPointsProps(program_id, entry.subledger, took, profile_id or "", txn, entry.card)
         template = by_transaction.get(entry.transaction_id)
         if template is not None:
             effects.append(msgspec.structs.replace(template, effect_type=effect_type, props=props))
