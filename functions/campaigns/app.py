@@ -19,7 +19,10 @@ from patron.coupons.wiring import coupon_service
 from patron.dynamo.client import dynamodb_client
 from patron.errors import ForbiddenError
 from patron.http.api import Request, Response, RestApi
+from patron.loyalty import items as loyalty_items
 from patron.loyalty import wire as loyalty_wire
+from patron.loyalty.card_service import LoyaltyCards
+from patron.loyalty.cards import card_view, identifier_of
 from patron.loyalty.manual import Done, LoyaltyDesk, ManualChange
 from patron.loyalty.service import program_id_of
 from patron.observability import api_handler
@@ -43,6 +46,7 @@ class Services(msgspec.Struct, frozen=True):
     simulations: SimulationService
     coupons: CouponService
     loyalty: LoyaltyDesk
+    cards: LoyaltyCards
 
 
 def compose(environ: Mapping[str, str]) -> Services:
@@ -56,6 +60,7 @@ def compose(environ: Mapping[str, str]) -> Services:
         simulation_service(client, tables),
         coupon_service(client, tables.config, tables.ledgers),
         LoyaltyDesk(client, tables, LiveRulesets(client, tables), SystemClock()),
+        LoyaltyCards(client, tables, LiveRulesets(client, tables), SystemClock()),
     )
 
 
@@ -281,18 +286,69 @@ def transfer_loyalty_points(request: Request, body: loyalty_wire.TransferPointsR
     members = [body.from_integration_id, body.to_integration_id]
     giver, receiver = members
     done = services().loyalty.transfer(application_id, _program_id(request), giver, receiver, change)
-    return _done(done, members)
+    return _done(done, [giver, receiver])
+
+
+# -- loyalty cards -------------------------------------------------------------------------------------------------
+
+_CARD = "/v1/management/loyalty_programs/{loyaltyProgramId}/cards/{loyaltyCardId}"
+
+
+@api.route("PUT", _CARD, body=loyalty_wire.UpdateCardRequest, answers=loyalty_wire.LoyaltyCardView)
+def update_loyalty_card(request: Request, body: loyalty_wire.UpdateCardRequest) -> loyalty_wire.LoyaltyCardView:
+    """A card blocked (`inactive`, with a `blockReason`: it neither earns nor spends, and takes no new profile)
+    or unblocked (`active`)."""
+    application_id = _management(request)
+    card, program = services().cards.update(
+        application_id, _program_id(request), _card_id(request), body.status, body.block_reason
+    )
+    return card_view(application_id, card, program)
+
+
+@api.route(
+    "POST",
+    f"{_CARD}/add_points",
+    body=loyalty_wire.AddPointsRequest,
+    answers={200: loyalty_wire.ManualChangeView, 201: loyalty_wire.ManualChangeView},
+)
+def add_loyalty_card_points(request: Request, body: loyalty_wire.AddPointsRequest) -> Response:
+    """Points added to a card by hand, as to a profile (`add_points`)."""
+    application_id = _management(request)
+    change = ManualChange(
+        body.points, body.name, body.subledger_id, body.reference, body.pending_duration, body.validity_duration
+    )
+    card = loyalty_items.Card(_card_id(request))
+    return _done(services().loyalty.add(application_id, _program_id(request), card, change), [card])
+
+
+@api.route(
+    "POST",
+    f"{_CARD}/deduct_points",
+    body=loyalty_wire.DeductPointsRequest,
+    answers={200: loyalty_wire.ManualChangeView, 201: loyalty_wire.ManualChangeView},
+)
+def deduct_loyalty_card_points(request: Request, body: loyalty_wire.DeductPointsRequest) -> Response:
+    """Points taken from a card by hand, as from a profile (`deduct_points`)."""
+    application_id = _management(request)
+    change = ManualChange(body.points, body.name, body.subledger_id, body.reference)
+    card = loyalty_items.Card(_card_id(request))
+    return _done(services().loyalty.deduct(application_id, _program_id(request), card, change), [card])
+
+
+def _card_id(request: Request) -> str:
+    return identifier_of(request.path_params["loyaltyCardId"])
 
 
 def _program_id(request: Request) -> int:
     return program_id_of(request.path_params["loyaltyProgramId"])
 
 
-def _done(done: Done, members: list[str]) -> Response:
+def _done(done: Done, members: list[loyalty_items.Holder]) -> Response:
     entries = [
         loyalty_wire.EntryView(
             transaction_uuid=entry.transaction_id,
-            integration_id=member,
+            integration_id=member if isinstance(member, str) else None,
+            card_identifier=member.identifier if isinstance(member, loyalty_items.Card) else None,
             type=entry.kind,
             subledger_id=entry.subledger,
             amount=entry.amount,

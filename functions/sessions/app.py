@@ -22,14 +22,22 @@ from patron.http.api import Request, Response, RestApi
 from patron.idempotency.service import IdempotencyStore
 from patron.idempotency.wiring import idempotency_store
 from patron.loyalty import history
+from patron.loyalty import items as loyalty_items
 from patron.loyalty.activation import PointsActivation
+from patron.loyalty.card_service import LoyaltyCards
+from patron.loyalty.cards import card_id_number, card_view, identifier_of
 from patron.loyalty.service import LoyaltyService, loyalty_view, program_id_of
 from patron.loyalty.wire import (
     ActivatePointsRequest,
     ActivatePointsResponse,
     BalancesView,
+    CardBalancesView,
+    CardTransactionsPage,
     ExpirationsView,
+    GenerateCardRequest,
     LedgerEntryView,
+    LinkCardRequest,
+    LoyaltyCardView,
     PointsPage,
     TransactionsPage,
 )
@@ -62,6 +70,7 @@ class Services(msgspec.Struct, frozen=True):
     referrals: Callable[[], ReferralService]
     loyalty: LoyaltyService
     activation: PointsActivation
+    cards: LoyaltyCards
 
 
 def compose(environ: Mapping[str, str]) -> Services:
@@ -83,6 +92,7 @@ def compose(environ: Mapping[str, str]) -> Services:
         referrals=_referrals(client, tables.config, tables.ledgers, rulesets),
         loyalty=LoyaltyService(client, tables, rulesets, SystemClock()),
         activation=PointsActivation(client, tables, rulesets, SystemClock()),
+        cards=LoyaltyCards(client, tables, rulesets, SystemClock()),
     )
 
 
@@ -136,7 +146,7 @@ def _state(outcome: Outcome, content: set[str], application_id: int) -> wire.Int
     if "referral" in content and outcome.referral is not None:
         state.referral = referral_wire.referral_view(outcome.referral)
     if "loyalty" in content:
-        state.loyalty = loyalty_view(outcome.loyalty(), datetime.now(UTC))
+        state.loyalty = loyalty_view(outcome.loyalty(), datetime.now(UTC), application_id)
     if "triggeredCampaigns" in content:
         state.triggered_campaigns = _triggered(application_id, outcome.stored.ruleset_version, outcome.triggered)
     if "event" in content:
@@ -395,7 +405,8 @@ def track_event_v2(request: Request, body: events_wire.IntegrationEventV2Request
     if unstorable:
         raise ValidationError("The event is invalid.", unstorable)
     application_id = request.caller.application_id
-    event = TrackedEvent(body.type, body.profile_id or None, body.attributes or {}, body.store_integration_id)
+    card = body.loyalty_cards[0] if body.loyalty_cards else None
+    event = TrackedEvent(body.type, body.profile_id or None, body.attributes or {}, body.store_integration_id, card)
     outcome = services().events.track(application_id, event, dry=dry, only=only)
     content: set[str] = set(body.response_content or ())
     if silent == "no":
@@ -433,13 +444,17 @@ _MEMBER = "/v1/loyalty_programs/{loyaltyProgramId}/profile/{integrationId}"
 def get_loyalty_points(request: Request) -> PointsPage:
     """What is left of each addition of points: `status` active (the default), pending or expired; `subledgerId`:
     that subledger's only; paged by `pageSize` (1 to 50) and `skip`."""
+    return _points(request, request.path_params["integrationId"])
+
+
+def _points(request: Request, holder: loyalty_items.Holder) -> PointsPage:
     program_id = _program_id(request)
     _refuse_unbuilt(request, "customerSessionIDs", "transactionUUIDs", "sort")
     status = history.PointsStatus(request.query_choice("status", tuple(history.PointsStatus), default="active"))
     return services().loyalty.points(
         request.caller.application_id,
         program_id,
-        request.path_params["integrationId"],
+        holder,
         status=status,
         subledger=request.query.get("subledgerId"),
         page_size=request.query_int("pageSize", default=history.MAX_PAGE, minimum=1, maximum=history.MAX_PAGE),
@@ -451,24 +466,27 @@ def get_loyalty_points(request: Request) -> PointsPage:
 def get_loyalty_transactions(request: Request) -> TransactionsPage:
     """The member's ledger entries, newest first: `subledgerId`, `loyaltyTransactionType` (manual, session,
     import), created from `startDate` to `endDate`; paged by `pageSize` (1 to 50) and `skip`."""
-    program_id = _program_id(request)
+    return services().loyalty.transactions(
+        request.caller.application_id, _program_id(request), request.path_params["integrationId"], **_filters(request)
+    )
+
+
+def _filters(request: Request) -> dict[str, Any]:
+    """The transactions routes' filters and page (a profile's and a card's)."""
     _refuse_unbuilt(request, "customerSessionIDs", "transactionUUIDs", "awaitsActivation")
     kind = request.query_choice("loyaltyTransactionType", history.TRANSACTION_TYPES, default="") or None
     start, end = request.query_instant("startDate"), request.query_instant("endDate")
     if start is not None and end is not None and end < start:
         message = "endDate is before startDate."
         raise ValidationError(message, [FieldIssue("query.endDate", "invalid_value", message)])
-    return services().loyalty.transactions(
-        request.caller.application_id,
-        program_id,
-        request.path_params["integrationId"],
-        subledger=request.query.get("subledgerId"),
-        kind=kind,
-        start=start,
-        end=end,
-        page_size=request.query_int("pageSize", default=history.MAX_PAGE, minimum=1, maximum=history.MAX_PAGE),
-        skip=_skip(request),
-    )
+    return {
+        "subledger": request.query.get("subledgerId"),
+        "kind": kind,
+        "start": start,
+        "end": end,
+        "page_size": request.query_int("pageSize", default=history.MAX_PAGE, minimum=1, maximum=history.MAX_PAGE),
+        "skip": _skip(request),
+    }
 
 
 @api.route("GET", f"{_MEMBER}/expirations", answers=ExpirationsView)
@@ -482,6 +500,70 @@ def get_loyalty_expirations(request: Request) -> ExpirationsView:
         request.path_params["integrationId"],
         subledger=request.query.get("subledgerId"),
     )
+
+
+# -- cards (card-based programs) -----------------------------------------------------------------------------------
+
+_CARDS = "/v1/loyalty_programs/{loyaltyProgramId}/cards"
+_CARD = _CARDS + "/{loyaltyCardId}"
+
+
+@api.route("POST", _CARDS, body=GenerateCardRequest, answers=LoyaltyCardView)
+def generate_loyalty_card(request: Request, body: GenerateCardRequest) -> LoyaltyCardView:
+    """A new card of a card-based program (its identifier given, or generated), linked to the profiles named, up
+    to the program's users per card."""
+    application_id = request.caller.application_id
+    card, program = services().cards.generate(
+        application_id, _program_id(request), body.status, body.customer_profile_ids, body.card_identifier
+    )
+    return card_view(application_id, card, program)
+
+
+@api.route(
+    "POST", "/v2/loyalty_programs/{loyaltyProgramId}/cards/{loyaltyCardId}/link_profile",
+    body=LinkCardRequest, answers=LoyaltyCardView,
+)  # fmt: skip
+def link_loyalty_card_to_profile(request: Request, body: LinkCardRequest) -> LoyaltyCardView:
+    """A profile linked to the card (once), up to the card's users-per-card limit; an inactive card takes none."""
+    application_id = request.caller.application_id
+    card, program = services().cards.link(application_id, _program_id(request), _card_id(request), body.integration_id)
+    return card_view(application_id, card, program)
+
+
+@api.route("GET", f"{_CARD}/balances", answers=CardBalancesView)
+def get_loyalty_card_balances(request: Request) -> CardBalancesView:
+    """The card's balances now, or at `endDate`; `subledgerId`: that subledger's only; with the linked profiles."""
+    return services().loyalty.card_balances(
+        request.caller.application_id,
+        _program_id(request),
+        _card_id(request),
+        end_date=request.query_instant("endDate"),
+        subledger=request.query.get("subledgerId"),
+    )
+
+
+@api.route("GET", f"{_CARD}/points", answers=PointsPage)
+def get_loyalty_card_points(request: Request) -> PointsPage:
+    """What is left of each addition of points to the card, as a profile's `points`."""
+    return _points(request, loyalty_items.Card(_card_id(request)))
+
+
+@api.route("GET", f"{_CARD}/transactions", answers=CardTransactionsPage)
+def get_loyalty_card_transactions(request: Request) -> CardTransactionsPage:
+    """The card's ledger entries, newest first, as a profile's `transactions`."""
+    return services().loyalty.card_transactions(
+        request.caller.application_id, _program_id(request), _card_id(request), **_filters(request)
+    )
+
+
+def _card_id(request: Request) -> str:
+    return identifier_of(request.path_params["loyaltyCardId"])
+
+
+def _card_number(request: Request, holder: loyalty_items.Holder) -> int | None:
+    if isinstance(holder, str):
+        return None
+    return card_id_number(request.caller.application_id, _program_id(request), holder.identifier)
 
 
 def _refuse_unbuilt(request: Request, *names: str) -> None:
@@ -518,7 +600,8 @@ def activate_loyalty_points(request: Request, body: ActivatePointsRequest) -> Ac
             LedgerEntryView(
                 created=one.entry.created.isoformat(),
                 program_id=program_id,
-                customer_profile_id=one.integration_id,
+                customer_profile_id=one.integration_id if isinstance(one.integration_id, str) else None,
+                card_id=_card_number(request, one.integration_id),
                 type="addition",
                 amount=one.entry.amount,
                 name="Activated",

@@ -1,6 +1,8 @@
 """Loyalty through the official talon-one-sdk IntegrationApi: a closed session's addLoyaltyPoints and
 deductLoyaltyPoints parse as the SDK's effect props, and get_loyalty_balances parses as its
-LoyaltyBalancesWithTiers, with tiers and at a future endDate; another application's key finds nothing."""
+LoyaltyBalancesWithTiers, with tiers and at a future endDate; another application's key finds nothing. A card-based
+program's cards: generate_loyalty_card and link_loyalty_card_to_profile parse as LoyaltyCard, a session with
+loyaltyCards earns on the card, and its balances, points and transactions parse as the SDK's card models."""
 
 from __future__ import annotations
 
@@ -9,10 +11,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import talon_one
-from talon_one.exceptions import NotFoundException
+from talon_one.exceptions import BadRequestException, NotFoundException
 
 from tests.contract.test_talon_one_sdk import base_url, integration_api
 from tests.integration.rulesets import publish
+from tests.integration.test_loyalty_cards import CARD_EARN, CARD_PROGRAM
 from tests.integration.test_session_loyalty import EARN, PROGRAM, REDEEM
 
 __all__ = ["base_url"]  # the module's server fixture, shared
@@ -119,3 +122,66 @@ def test_a_profile_update_answers_the_customers_loyalty_as_talon_ones(runtime, b
     ledger = answer.loyalty.programs["1"].ledger
     assert (ledger.current_balance, ledger.tentative_current_balance) == (1200, 1200)
     assert ledger.current_tier is not None and ledger.current_tier.name == "Gold"
+
+
+def test_cards_generated_linked_and_read_parse_as_talon_ones(runtime, base_url, tenant, other_tenant):
+    definitions = {
+        "settings": {"currency": "EUR"},
+        "loyaltyPrograms": [PROGRAM, CARD_PROGRAM],
+        "campaigns": [EARN, REDEEM, CARD_EARN],
+    }
+    publish(runtime, tenant.application_id, definitions)
+    api = integration_api(base_url, tenant.key)
+    alice, bob = f"sdk-{uuid.uuid4().hex[:8]}", f"sdk-{uuid.uuid4().hex[:8]}"
+    for person in (alice, bob):
+        api.update_customer_profile_v2(person, talon_one.CustomerProfileIntegrationRequestV2(attributes={}))
+
+    card = api.generate_loyalty_card(2, talon_one.GenerateLoyaltyCard(status="active", customerProfileIds=[alice]))
+    assert isinstance(card, talon_one.LoyaltyCard)
+    assert (card.program_id, card.status, card.users_per_card_limit) == (2, "active", 2)
+    assert [one.integration_id for one in card.profiles or []] == [alice]
+
+    linked = api.link_loyalty_card_to_profile(2, card.identifier, talon_one.LoyaltyCardRegistration(integrationId=bob))
+    assert isinstance(linked, talon_one.LoyaltyCard)
+    assert [one.integration_id for one in linked.profiles or []] == [alice, bob]
+
+    session = talon_one.NewCustomerSessionV2(
+        profileId=alice,
+        state="closed",
+        loyaltyCards=[card.identifier],
+        cartItems=[talon_one.CartItem(name="Bag", sku="BAG-1", quantity=1, price=80)],
+    )
+    request = talon_one.IntegrationRequest(customerSession=session, responseContent=["loyalty"])
+    closed = api.update_customer_session_v2(f"sdk-s-{uuid.uuid4().hex[:8]}", request)
+    added = [
+        props
+        for effect in closed.effects or []
+        if effect.effect_type == "addLoyaltyPoints"
+        and (props := talon_one.AddLoyaltyPointsEffectProps.from_dict(effect.props)) is not None
+        and props.program_id == 2
+    ]
+    assert [(props.card_identifier, props.value) for props in added] == [(card.identifier, 80)]
+    assert closed.loyalty is not None and closed.loyalty.cards is not None
+    [shown] = closed.loyalty.cards
+    assert shown.identifier == card.identifier and shown.ledger is not None
+    assert shown.ledger.tentative_current_balance == 80
+
+    balances = api.get_loyalty_card_balances(2, card.identifier)
+    assert isinstance(balances, talon_one.LoyaltyCardBalances) and balances.balance is not None
+    assert balances.balance.active_points == 80
+    assert [one.integration_id for one in balances.profiles or []] == [alice, bob]
+    later = api.get_loyalty_card_balances(2, card.identifier, end_date=datetime.now(UTC) + timedelta(days=400))
+    assert later.balance is not None and later.balance.expired_points == 80
+
+    points = api.get_loyalty_card_points(2, card.identifier, status="active", page_size=10)
+    assert isinstance(points, talon_one.GetLoyaltyCardPoints200Response)
+    assert [one.amount for one in points.data] == [80]
+    logged = api.get_loyalty_card_transactions(2, card.identifier, loyalty_transaction_type="session")
+    assert isinstance(logged, talon_one.GetLoyaltyCardTransactions200Response)
+    [entry] = logged.data
+    assert (entry.card_identifier, entry.type, entry.amount) == (card.identifier, "addition", 80)
+
+    with pytest.raises(NotFoundException):
+        integration_api(base_url, other_tenant.key).get_loyalty_card_balances(2, card.identifier)
+    with pytest.raises(BadRequestException):
+        api.generate_loyalty_card(1, talon_one.GenerateLoyaltyCard())  # a profile-based program

@@ -324,6 +324,8 @@ SCENARIOS: dict[str, Scenario] = {
     "sessions/reopen_open_session": Scenario(answers(400), prepare=after("sessions/update_session"), unhappy=True),
     # The tenant's live ruleset defines no loyalty program (tests/integration/test_loyalty_history.py has them).
     "sessions/get_loyalty_transactions": Scenario(answers(404, "loyalty_program_not_found"), unhappy=True),
+    # Likewise no card-based program (tests/integration/test_loyalty_cards.py has them).
+    "sessions/link_loyalty_card": Scenario(answers(404, "loyalty_program_not_found"), unhappy=True),
     "campaigns/publish_ruleset": Scenario(answers(201, then=lambda r, body: body["version"]["version"] == 1)),
     "campaigns/publish_ruleset_invalid": Scenario(
         answers(400, "invalid_ruleset", then=lambda r, body: len(body["errors"]) == 2), unhappy=True

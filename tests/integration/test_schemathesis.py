@@ -143,9 +143,10 @@ def test_answers_about_objects_that_exist_match_the_document(runtime, base_url, 
     referrals = {"id": 3, "name": "Referrals", "features": ["referrals"], "rules": [referral_rule]}
     check("POST", "/v1/management/rulesets/plan", body={"campaigns": [campaign]})
     program = {"id": 1, "name": "fuzz", "tiers": [{"name": "Silver", "minPoints": 0}]}
+    card_program = {"id": 2, "name": "fuzzcards", "cardBased": True, "usersPerCard": 2}
     first = {
         "campaigns": [campaign, coupons, referrals],
-        "loyaltyPrograms": [program],
+        "loyaltyPrograms": [program, card_program],
         "basedOn": None,
         "note": "first",
     }
@@ -199,6 +200,18 @@ def test_answers_about_objects_that_exist_match_the_document(runtime, base_url, 
     check("GET", balances.replace("balances", "points"), ids, {"status": "active"})
     check("GET", balances.replace("balances", "transactions"), ids, {"pageSize": "5"})
     check("GET", balances.replace("balances", "expirations"), ids)
+    card = check("POST", "/v1/loyalty_programs/{loyaltyProgramId}/cards", {"loyaltyProgramId": 2}, body={})
+    card_ids = {"loyaltyProgramId": 2, "loyaltyCardId": card["identifier"]}
+    link = "/v2/loyalty_programs/{loyaltyProgramId}/cards/{loyaltyCardId}/link_profile"
+    check("POST", link, card_ids, body={"integrationId": customer})
+    desk_card = "/v1/management/loyalty_programs/{loyaltyProgramId}/cards/{loyaltyCardId}"
+    check("POST", f"{desk_card}/add_points", card_ids, body={"points": 20, "name": "Goodwill"})
+    check("POST", f"{desk_card}/deduct_points", card_ids, body={"points": 5, "name": "Correction"})
+    check("PUT", desk_card, card_ids, body={"status": "inactive", "blockReason": "lost"})
+    cards = "/v1/loyalty_programs/{loyaltyProgramId}/cards/{loyaltyCardId}"
+    check("GET", f"{cards}/balances", card_ids, {"subledgerId": ""})
+    check("GET", f"{cards}/points", card_ids, {"status": "active"})
+    check("GET", f"{cards}/transactions", card_ids, {"pageSize": "5"})
     returned = {"return": {"returnedCartItems": [{"position": 0, "quantity": 1}]}, "responseContent": everything}
     check("POST", f"{sessions}/returns", {"customerSessionId": f"s-{suffix}"}, body=returned)
     # A partially returned session cannot be reopened (Talon.One): another one, closed at once.

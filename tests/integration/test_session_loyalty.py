@@ -541,3 +541,16 @@ def test_a_close_and_its_cancel_delivered_twice_in_any_order_add_and_remove_the_
     active = balances(runtime, tenant, customer).json()["balance"]["activePoints"] if additions else 0
     assert active == (70 if final == "closed" else 0)
     assert len(subtractions) == (1 if final == "cancelled" and additions else 0)
+
+
+def test_points_and_a_tier_change_in_one_close_each_settle_on_their_own(runtime):
+    """A close earning points (campaign 20) and moving the customer up (campaign 24): both effects settle, in
+    order, in the close's one transaction."""
+    tenant = new_tenant(runtime)
+    publish(runtime, tenant.application_id, {"loyaltyPrograms": [PROGRAM], "campaigns": [EARN, GOLD_FOR_BIG_CARTS]})
+    customer = new_id("c")
+    closed = session(runtime, tenant, new_id("s"), customer, 600, state="closed")
+    kinds = [(e["effectType"], e["props"].get("value"), e["props"].get("newTierName")) for e in closed["effects"]]
+    assert ("addLoyaltyPoints", 600, None) in kinds and ("changeLoyaltyTierLevel", None, "Gold") in kinds
+    balance = balances(runtime, tenant, customer, "?includeTiers=true").json()["balance"]
+    assert balance["activePoints"] == 600 and balance["currentTier"]["name"] == "Gold"

@@ -72,6 +72,10 @@ def examples(customer: str, order: str) -> list[Example]:
     rulesets = "/v1/management/rulesets"
     sessions = "/v2/customer_sessions/{customerSessionId}"
     member = "/v1/loyalty_programs/{loyaltyProgramId}/profile/{integrationId}"
+    card = f"{customer}-card"
+    card_ids = {"loyaltyProgramId": "2", "loyaltyCardId": card}
+    desk_card = "/v1/management/loyalty_programs/{loyaltyProgramId}/cards/{loyaltyCardId}"
+    programs = [{"id": 1, "name": "txt"}, {"id": 2, "name": "txtcards", "cardBased": True, "usersPerCard": 3}]
 
     def closed_session(attributes: dict[str, Any]) -> dict[str, Any]:
         return {
@@ -83,6 +87,7 @@ def examples(customer: str, order: str) -> list[Example]:
                 "cartItems": [{"name": "Shoe", "sku": "S-1", "quantity": 2, "price": 50, "category": "shoes"}],
                 "additionalCosts": {"shipping": {"price": 4.9}},
                 "identifiers": ["device-1"],
+                "loyaltyCards": [card],
                 "attributes": attributes,
             },
             "responseContent": ["customerSession", "customerProfile"],
@@ -92,7 +97,7 @@ def examples(customer: str, order: str) -> list[Example]:
         Example(
             "POST",
             rulesets,
-            body={"campaigns": [campaign], "loyaltyPrograms": [{"id": 1, "name": "txt"}], "note": "first"},
+            body={"campaigns": [campaign], "loyaltyPrograms": programs, "note": "first"},
             management=True,
         ),
         Example("POST", f"{rulesets}/plan", body={"campaigns": [campaign]}, management=True),
@@ -153,6 +158,47 @@ def examples(customer: str, order: str) -> list[Example]:
         ),
         Example(
             "POST",
+            "/v1/loyalty_programs/{loyaltyProgramId}/cards",
+            {"loyaltyProgramId": "2"},
+            body={"cardIdentifier": card, "status": "active", "customerProfileIds": [customer]},
+        ),
+        Example(
+            "POST",
+            "/v2/loyalty_programs/{loyaltyProgramId}/cards/{loyaltyCardId}/link_profile",
+            card_ids,
+            body={"integrationId": f"{customer}-2"},
+        ),
+        Example(
+            "GET",
+            "/v1/loyalty_programs/{loyaltyProgramId}/cards/{loyaltyCardId}/balances",
+            card_ids,
+            {"endDate": "2099-01-01T00:00:00Z", "subledgerId": ""},
+        ),
+        Example(
+            "GET",
+            "/v1/loyalty_programs/{loyaltyProgramId}/cards/{loyaltyCardId}/points",
+            card_ids,
+            {"status": "active"},
+        ),
+        Example(
+            "GET",
+            "/v1/loyalty_programs/{loyaltyProgramId}/cards/{loyaltyCardId}/transactions",
+            card_ids,
+            {"loyaltyTransactionType": "manual", "pageSize": "10"},
+        ),
+        Example(
+            "POST",
+            f"{desk_card}/add_points",
+            card_ids,
+            body={"points": 10, "name": "Goodwill", "reference": "card-r1"},
+            management=True,
+        ),
+        Example(
+            "POST", f"{desk_card}/deduct_points", card_ids, body={"points": 1, "name": "Correction"}, management=True
+        ),
+        Example("PUT", desk_card, card_ids, body={"status": "active", "blockReason": "found"}, management=True),
+        Example(
+            "POST",
             "/v1/loyalty_programs/{loyaltyProgramId}/activate_points",
             {"loyaltyProgramId": "1"},
             body={"sessionId": f"{customer}-s1"},
@@ -193,6 +239,7 @@ def examples(customer: str, order: str) -> list[Example]:
                 "type": "review_written",
                 "profileId": customer,
                 "storeIntegrationId": "store-1",
+                "loyaltyCards": [card],
                 "attributes": {"comment": "great"},
                 "responseContent": ["event"],
             },

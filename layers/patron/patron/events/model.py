@@ -26,6 +26,7 @@ class TrackedEvent(msgspec.Struct, frozen=True):
     profile_id: str | None  # None: an anonymous event (no profile facts, no profile written)
     attributes: Mapping[str, Any] = msgspec.field(default_factory=dict)
     store_integration_id: str | None = None
+    loyalty_card: str | None = None  # the event's card: card-based programs' points change on it
 
 
 class EventOutcome(msgspec.Struct):

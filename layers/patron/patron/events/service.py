@@ -40,7 +40,7 @@ from patron.promotions.stored import storable_attributes
 from patron.promotions.webhooks import webhook_records
 from patron.sessions import cycle, loyalty
 from patron.sessions.service import profile_facts
-from patron.sessions.store import Read, SessionStore
+from patron.sessions.store import LedgerRef, Read, SessionStore
 
 _REMEMBERED_VERSIONS = 64  # per instance: which campaigns of a ruleset version run on events
 
@@ -52,7 +52,7 @@ class _Decision(msgspec.Struct):
     missing_profile: str | None = None  # (the event names its profile: always read at once)
     missing_coupons: frozenset[str] = frozenset()  # (an event presents no coupon)
     missing_referral: frozenset[str] = frozenset()  # (nor a referral code)
-    missing_ledgers: frozenset[int] = frozenset()  # loyalty programs whose ledgers of the profile to read
+    missing_ledgers: frozenset[LedgerRef] = frozenset()  # loyalty ledgers (program, holder) to read
 
 
 def event_conflict() -> ConflictError:
@@ -87,7 +87,7 @@ class EventService:
                 read = msgspec.structs.replace(read, profile=seen_as)
             return self._decide(application_id, event_id, event, read, now, only)
 
-        last = self._rulesets.last_seen(application_id) if profile_id is not None else None
+        last = self._rulesets.last_seen(application_id) if profile_id or event.loyalty_card else None
         decision, _ = cycle.run(
             self._store,
             application_id,
@@ -97,7 +97,7 @@ class EventService:
             decide_on,
             dry=dry,
             conflict=event_conflict,
-            programs=last.loyalty if last is not None else (),
+            ledgers=loyalty.refs(last, profile_id, event.loyalty_card),
         )
         return decision.outcome
 
@@ -169,11 +169,11 @@ class EventService:
         profile = read.profile
         evaluation: Evaluation | None = None
         if ruleset is not None:
-            lacking_ledgers = loyalty.missing(ruleset, read, event.profile_id)
+            lacking_ledgers = loyalty.missing(ruleset, read, event.profile_id, event.loyalty_card)
             if lacking_ledgers:
                 outcome = self._outcome(event_id, stamp, event, None, profile, ruleset)
                 return _Decision(outcome, missing_ledgers=lacking_ledgers)
-            standing = loyalty.standing(ruleset, read, event.profile_id, now)
+            standing = loyalty.standing(ruleset, read, event.profile_id, event.loyalty_card, now)
             snapshot = self._snapshot(event_id, event, profile, read.used, standing)
             campaigns = self._event_campaigns(application_id, ruleset, only)
             decided = decide_on_read(ruleset, snapshot, now, read.counters_read, campaigns)
@@ -191,6 +191,7 @@ class EventService:
                 f"event:{event_id}",
                 None,
                 event.profile_id,
+                event.loyalty_card,
                 ruleset,
                 evaluation,
                 evaluation.effects,
@@ -198,7 +199,8 @@ class EventService:
                 now,
                 closing=True,
             )
-            evaluation = msgspec.structs.replace(evaluation, effects=points.effects)
+            failures = [*evaluation.failures, *points.failures]
+            evaluation = msgspec.structs.replace(evaluation, effects=points.effects, failures=failures)
             plan += points.writes
             ledgers_after = points.after
             snapshot_subjects = self._snapshot(event_id, event, profile, {}).subjects
@@ -228,7 +230,10 @@ class EventService:
             profile = after
         outcome = self._outcome(event_id, stamp, event, evaluation, profile, ruleset)
         if ruleset is not None:
-            outcome.loyalty = functools.partial(loyalty.ledgers, ruleset, read, event.profile_id, ledgers_after, now)
+            card = event.loyalty_card
+            outcome.loyalty = functools.partial(
+                loyalty.ledgers, ruleset, read, event.profile_id, card, ledgers_after, now
+            )
         return _Decision(outcome, plan)
 
     @staticmethod

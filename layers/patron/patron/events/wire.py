@@ -102,5 +102,5 @@ def track_response(
     if "ruleFailureReasons" in content:
         answer.rule_failure_reasons = outcome.failures
     if "loyalty" in content:
-        answer.loyalty = loyalty_view(outcome.loyalty(), now)
+        answer.loyalty = loyalty_view(outcome.loyalty(), now, application_id)
     return answer

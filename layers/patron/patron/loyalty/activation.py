@@ -29,7 +29,7 @@ _written_decoder = msgspec.json.Decoder(list[tuple[int, items.Entry]])
 
 
 class Activated(msgspec.Struct, frozen=True):
-    integration_id: str
+    integration_id: items.Holder  # a profile's, or a card (card-based programs)
     entry: items.Entry  # with its dates after the activation
 
 
@@ -54,26 +54,29 @@ class PointsActivation:
             raise ValidationError(message, [FieldIssue("sessionId", "session_or_transactions", message)])
         pointer, session, pending = self._read(application_id, session_id, transaction_ids)
         program = live_program(self._rulesets, application_id, pointer, program_id)
-        wanted: dict[str, set[str]] = {}  # member -> transaction ids
+        wanted: dict[items.Holder, set[str]] = {}  # member (a profile or a card) -> transaction ids
         if session_id is not None:
             if session is None:
                 raise SessionNotFoundError()
             member = session.get("profileId")
             written = _written_decoder.decode(str(session["loyalty"])) if session.get("loyalty") else []
-            ids = {e.transaction_id for p, e in written if p == program_id and e.kind == "addition" and not e.starts}
-            if member and ids:
-                wanted[str(member)] = ids
+            for written_program, entry in written:
+                if written_program == program_id and entry.kind == "addition" and not entry.starts:
+                    holder = items.Card(entry.card) if entry.card is not None else str(member) if member else None
+                    if holder is not None:  # the card's points, or the profile's
+                        wanted.setdefault(holder, set()).add(entry.transaction_id)
         for item in pending:
             if int(item["programId"]) == program_id:
                 txn = str(item["PK"]).rsplit("#", 1)[1]
-                wanted.setdefault(str(item["integrationId"]), set()).add(txn)
+                holder = items.holder_of(item)
+                wanted.setdefault(holder, set()).add(txn)
         activated: list[Activated] = []
-        for member, ids in sorted(wanted.items()):
+        for member, ids in sorted(wanted.items(), key=lambda one: str(one[0])):
             activated += self._activate_member(application_id, program, member, ids)
         return activated
 
     def _activate_member(
-        self, application_id: int, program: LoyaltyProgram, member: str, ids: set[str]
+        self, application_id: int, program: LoyaltyProgram, member: items.Holder, ids: set[str]
     ) -> list[Activated]:
         table = self._tables.ledgers
         for _ in range(_ATTEMPTS):
@@ -141,7 +144,7 @@ class PointsActivation:
 
 
 def _dated(
-    table: str, application_id: int, program_id: int, member: str, transaction: str, starts: Any, expires: Any
+    table: str, application_id: int, program_id: int, member: items.Holder, transaction: str, starts: Any, expires: Any
 ) -> committer.Write:
     """The entry's dates once its points are active."""
     return committer.update(

@@ -13,6 +13,13 @@ and one entry per transaction, keyed by its transaction id so a replay cannot ad
     PK APP#<app>#LOYALTY#MEMBER#<integration id>
        SK PROGRAM#<program>   the programs the person has a ledger in (written with the ledger's first
                               version): what a merge, an erasure or an export goes through
+       SK CARD#<program>#<identifier>   the cards the person is linked to (patron.loyalty.cards)
+
+A card-based program's ledgers are its cards' (`Card`): the same items under the card's partition,
+
+    PK APP#<app>#LOYALTY#<program>#CARD#<identifier>
+       SK CARD                the card: status, block reason, linked profiles, users-per-card limit, version
+       SK LEDGER, TXN#...     as a profile's
 """
 
 from __future__ import annotations
@@ -42,6 +49,15 @@ class LedgerChangedError(ConflictError):
         super().__init__("The loyalty ledger changed meanwhile.", code="loyalty_ledger_changed")
 
 
+class Card(msgspec.Struct, frozen=True):
+    """A card-based program's ledger holder: a loyalty card, by its identifier (a profile is its integration id)."""
+
+    identifier: str
+
+
+Holder = str | Card  # whose ledger: a profile's integration id, or a card
+
+
 class StoredLedger(msgspec.Struct, frozen=True):
     ledger: Ledger
     version: int  # 0: not stored yet
@@ -64,14 +80,44 @@ class Entry(msgspec.Struct, frozen=True):
     draws: Sequence[Draw] = ()  # a subtraction's
     into_debt: Decimal = Decimal(0)  # a subtraction's part beyond the active balance
     rolls_back: str | None = None  # a rollback's (cancel, reopen, return): the transaction it undoes
+    card: str | None = None  # a card's ledger's (card-based programs): kept with the session, for its rollback
 
 
-def member_pk(application_id: int, program_id: int, integration_id: str) -> str:
+def member_pk(application_id: int, program_id: int, integration_id: Holder) -> str:
+    if isinstance(integration_id, Card):
+        return f"APP#{application_id}#LOYALTY#{program_id}#CARD#{integration_id.identifier}"
     return f"APP#{application_id}#LOYALTY#{program_id}#PROFILE#{integration_id}"
 
 
-def ledger_key(application_id: int, program_id: int, integration_id: str) -> dict[str, str]:
+def holder_attributes(holder: Holder) -> dict[str, str]:
+    """Whose an item is, as its attributes name it: `integrationId` (a profile) or `cardIdentifier`."""
+    if isinstance(holder, Card):
+        return {"cardIdentifier": holder.identifier}
+    return {"integrationId": holder}
+
+
+def holder_of(item: Mapping[str, Any]) -> Holder:
+    """Whose an item is, from the attributes `holder_attributes` wrote."""
+    if "cardIdentifier" in item:
+        return Card(str(item["cardIdentifier"]))
+    return str(item["integrationId"])
+
+
+def ledger_key(application_id: int, program_id: int, integration_id: Holder) -> dict[str, str]:
     return {"PK": member_pk(application_id, program_id, integration_id), "SK": LEDGER_SK}
+
+
+CARD_SK = "CARD"
+CARD_PREFIX = "CARD#"
+
+
+def card_key(application_id: int, program_id: int, identifier: str) -> dict[str, str]:
+    return {"PK": member_pk(application_id, program_id, Card(identifier)), "SK": CARD_SK}
+
+
+def card_index_key(application_id: int, integration_id: str, program_id: int, identifier: str) -> dict[str, str]:
+    """A profile's link to a card, in the person's member index (what a merge, an erasure or an export finds)."""
+    return {"PK": member_index_pk(application_id, integration_id), "SK": f"{CARD_PREFIX}{program_id}#{identifier}"}
 
 
 def program_of(item: Mapping[str, Any]) -> int:
@@ -86,20 +132,20 @@ def pending_key(application_id: int, transaction: str) -> dict[str, str]:
 
 
 def pending_write(
-    table: str, application_id: int, program_id: int, integration_id: str, entry: Entry
+    table: str, application_id: int, program_id: int, integration_id: Holder, entry: Entry
 ) -> committer.Write:
     """An addition awaiting an action, findable by its transaction id."""
     item = {
         **pending_key(application_id, entry.transaction_id),
         "programId": program_id,
-        "integrationId": integration_id,
+        **holder_attributes(integration_id),
         "subledger": entry.subledger,
     }
     return committer.put(table, item)
 
 
 def entry_writes(
-    table: str, application_id: int, program_id: int, integration_id: str, entry: Entry
+    table: str, application_id: int, program_id: int, integration_id: Holder, entry: Entry
 ) -> list[committer.Write]:
     """The entry and, for points awaiting an action, their pending index item."""
     writes = [entry_write(table, application_id, program_id, integration_id, entry)]
@@ -127,17 +173,18 @@ def member_index_key(application_id: int, integration_id: str, program_id: int) 
 
 
 def ledger_writes(
-    table: str, application_id: int, program_id: int, integration_id: str, stored: StoredLedger, read_version: int
+    table: str, application_id: int, program_id: int, integration_id: Holder, stored: StoredLedger, read_version: int
 ) -> list[committer.Write]:
-    """The ledger on the version read and, with its first version, the person's entry in the member index."""
+    """The ledger on the version read and, with a profile's first version, the person's entry in the member index
+    (a card's holders are linked to it, `CARD#...`, instead)."""
     writes = [ledger_write(table, application_id, program_id, integration_id, stored, read_version)]
-    if read_version == 0:
+    if read_version == 0 and isinstance(integration_id, str):
         writes.append(committer.put(table, member_index_key(application_id, integration_id, program_id)))
     return writes
 
 
 def ledger_write(
-    table: str, application_id: int, program_id: int, integration_id: str, stored: StoredLedger, read_version: int
+    table: str, application_id: int, program_id: int, integration_id: Holder, stored: StoredLedger, read_version: int
 ) -> committer.Write:
     """The ledger, if nobody changed it since it was read at `read_version` (0: it did not exist)."""
     item: dict[str, Any] = {
@@ -145,7 +192,7 @@ def ledger_write(
         "ledger": msgspec.json.encode(stored.ledger).decode(),
         "version": stored.version,
         "programId": program_id,
-        "integrationId": integration_id,
+        **holder_attributes(integration_id),
     }
     if stored.joined:
         item["joined"] = stored.joined
@@ -161,7 +208,9 @@ def ledger_write(
     )
 
 
-def entry_write(table: str, application_id: int, program_id: int, integration_id: str, entry: Entry) -> committer.Write:
+def entry_write(
+    table: str, application_id: int, program_id: int, integration_id: Holder, entry: Entry
+) -> committer.Write:
     """The entry, only once: its transaction id is its key."""
     item: dict[str, Any] = {
         "PK": member_pk(application_id, program_id, integration_id),

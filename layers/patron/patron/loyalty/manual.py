@@ -17,7 +17,7 @@ from patron.clock import Clock
 from patron.dynamo import codec, committer
 from patron.dynamo.batch import read_batch
 from patron.errors import FieldIssue, ValidationError
-from patron.loyalty import items
+from patron.loyalty import cards, items
 from patron.loyalty.ledger import InsufficientPoints, Lot, earn, spend
 from patron.loyalty.program import check_pending, check_validity, join_date, lot_dates, points, zone_of
 from patron.loyalty.service import ProfileNotFoundError, live_program
@@ -60,7 +60,7 @@ class LoyaltyDesk:
         self._clock = clock
         self._committer = committer.Committer(client)
 
-    def add(self, application_id: int, program_id: int, integration_id: str, change: ManualChange) -> Done:
+    def add(self, application_id: int, program_id: int, integration_id: items.Holder, change: ManualChange) -> Done:
         for text, field, check in (
             (change.pending, "pendingDuration", check_pending),
             (change.validity, "validityDuration", check_validity),
@@ -72,7 +72,7 @@ class LoyaltyDesk:
                     raise ValidationError(str(error), [FieldIssue(field, "invalid_duration", str(error))]) from None
         return self._run(application_id, program_id, [integration_id], change, "add")
 
-    def deduct(self, application_id: int, program_id: int, integration_id: str, change: ManualChange) -> Done:
+    def deduct(self, application_id: int, program_id: int, integration_id: items.Holder, change: ManualChange) -> Done:
         return self._run(application_id, program_id, [integration_id], change, "deduct")
 
     def transfer(self, application_id: int, program_id: int, giver: str, receiver: str, change: ManualChange) -> Done:
@@ -82,8 +82,10 @@ class LoyaltyDesk:
         return self._run(application_id, program_id, [giver, receiver], change, "transfer")
 
     def _run(
-        self, application_id: int, program_id: int, members: Sequence[str], change: ManualChange, kind: str
+        self, application_id: int, program_id: int, members: Sequence[items.Holder], change: ManualChange, kind: str
     ) -> Done:
+        """`members`: profiles (a profile-based program) or a card (a card-based one: an inactive card is
+        refused)."""
         amount = points(change.points)
         if not change.points.is_finite() or amount <= 0 or amount != change.points:
             message = "A positive number of points, with at most two decimals."
@@ -91,15 +93,19 @@ class LoyaltyDesk:
         txn = transaction_id(f"{application_id}:manual:{change.reference}") if change.reference else str(uuid.uuid4())
         for _ in range(ATTEMPTS):
             now = self._clock.now()
-            pointer, profiles, ledgers, existing = self._read(application_id, program_id, members, txn)
+            pointer, holders, ledgers, existing = self._read(application_id, program_id, members, txn)
             program = live_program(self._rulesets, application_id, pointer, program_id)
+            card = isinstance(members[0], items.Card)
+            cards.check_kind(program, card)
             if change.subledger and change.subledger not in program.subledgers:
                 message = f"Program {program_id} has no subledger {change.subledger!r}."
                 raise ValidationError(message, [FieldIssue("subledgerId", "unknown_subledger", message)])
             if existing:
                 return Done(txn, existing, replayed=True)
-            if any(member not in profiles for member in members):
-                raise ProfileNotFoundError()
+            if any(member not in holders for member in members):
+                raise cards.CardNotFoundError() if card else ProfileNotFoundError()
+            if any(not holder.active for holder in holders.values() if holder is not None):
+                raise cards.CardInactiveError()
             stored = {member: items.ledger_from_item(ledgers.get(member), now) for member in members}
             writes, entries = self._decide(application_id, program, members, stored, change, amount, kind, txn, now)
             try:
@@ -113,8 +119,8 @@ class LoyaltyDesk:
         self,
         application_id: int,
         program: LoyaltyProgram,
-        members: Sequence[str],
-        stored: dict[str, items.StoredLedger],
+        members: Sequence[items.Holder],
+        stored: dict[items.Holder, items.StoredLedger],
         change: ManualChange,
         amount: Decimal,
         kind: str,
@@ -152,36 +158,47 @@ class LoyaltyDesk:
         return writes, entries
 
     def _read(
-        self, application_id: int, program_id: int, members: Sequence[str], txn: str
-    ) -> tuple[dict[str, Any] | None, set[str], dict[str, dict[str, Any]], list[items.Entry]]:
-        """The pointer, which members have a profile, their ledger items, and the entry of `txn` (the first
-        member's) if it exists: one BatchGetItem."""
+        self, application_id: int, program_id: int, members: Sequence[items.Holder], txn: str
+    ) -> tuple[
+        dict[str, Any] | None,
+        dict[items.Holder, cards.StoredCard | None],
+        dict[items.Holder, dict[str, Any]],
+        list[items.Entry],
+    ]:
+        """The pointer, the members that exist (a profile: None; a card: the card), their ledger items, and the
+        entry of `txn` (the first member's) if it exists: one BatchGetItem."""
         tables = self._tables
         entry_key = {"PK": items.member_pk(application_id, program_id, members[0]), "SK": items.ENTRY_PREFIX + txn}
-        request = {
+        profiles = [m for m in members if isinstance(m, str)]
+        ledger_keys = [items.ledger_key(application_id, program_id, m) for m in members] + [entry_key]
+        ledger_keys += [
+            items.card_key(application_id, program_id, m.identifier) for m in members if isinstance(m, items.Card)
+        ]
+        request: dict[str, Any] = {
             tables.config: {"Keys": [codec.to_item(pointer_key(application_id))], "ConsistentRead": True},
-            tables.profiles: {
-                "Keys": [codec.to_item({"PK": profile_pk(application_id, m), "SK": PROFILE_SK}) for m in members],
+            tables.ledgers: {"Keys": [codec.to_item(key) for key in ledger_keys], "ConsistentRead": True},
+        }
+        if profiles:
+            request[tables.profiles] = {
+                "Keys": [codec.to_item({"PK": profile_pk(application_id, m), "SK": PROFILE_SK}) for m in profiles],
                 "ConsistentRead": True,
                 "ProjectionExpression": "PK",
-            },
-            tables.ledgers: {
-                "Keys": [codec.to_item(items.ledger_key(application_id, program_id, m)) for m in members]
-                + [codec.to_item(entry_key)],
-                "ConsistentRead": True,
-            },
-        }
+            }
         found = read_batch(self._client, request)
         pointer = next((item for table, item in found if table == tables.config), None)
         profile_pks = {item["PK"] for table, item in found if table == tables.profiles}
-        profiles = {m for m in members if profile_pk(application_id, m) in profile_pks}
-        ledgers: dict[str, dict[str, Any]] = {}
+        holders: dict[items.Holder, cards.StoredCard | None] = {
+            m: None for m in profiles if profile_pk(application_id, m) in profile_pks
+        }
+        ledgers: dict[items.Holder, dict[str, Any]] = {}
         existing: list[items.Entry] = []
         for table, item in found:
             if table != tables.ledgers:
                 continue
             if item["SK"] == items.LEDGER_SK:
-                ledgers[str(item["integrationId"])] = item
+                ledgers[items.holder_of(item)] = item
+            elif item["SK"] == items.CARD_SK:
+                holders[items.holder_of(item)] = cards.card_from_item(item)
             else:
                 existing.append(items.entry_from_item(item))
-        return pointer, profiles, ledgers, existing
+        return pointer, holders, ledgers, existing

@@ -7,6 +7,10 @@ a ledger in.
 - **Erasure.** Every item of the person's partitions goes.
 - **Anonymisation.** The ledgers move to the tombstone as in a merge, so the program's totals still add up.
 - **Export.** Each program's balances, open lots and transactions.
+
+The cards a person is linked to (card-based programs) hold their own points: a merge relinks the survivor in the
+absorbed person's place, an erasure or an anonymisation unlinks the person, and the export lists them. Each is
+one transaction: the card on the version read, and the member-index entries.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import msgspec
 from patron.dynamo import codec, committer
 from patron.dynamo.batch import MAX_ITEMS, write_all
 from patron.errors import ConflictError
-from patron.loyalty import items
+from patron.loyalty import cards, items
 from patron.loyalty.ledger import advance, merged
 
 _ATTEMPTS = 4
@@ -37,15 +41,19 @@ class LoyaltyPersonalData:
     def absorb(self, application_id: int, survivor_id: str, absorbed_id: str) -> None:
         for program_id in self._programs(application_id, absorbed_id):
             self._move(application_id, program_id, absorbed_id, survivor_id)
+        for program_id, identifier in self._cards(application_id, absorbed_id):
+            self._relink(application_id, program_id, identifier, absorbed_id, survivor_id)
 
     def refile(self, application_id: int, from_id: str, to_id: str) -> None:
         return None  # absorb moved every ledger naming the person
 
     def still_holds(self, application_id: int, integration_id: str) -> bool:
-        return bool(self._programs(application_id, integration_id))
+        return bool(self._programs(application_id, integration_id) or self._cards(application_id, integration_id))
 
     def forget(self, application_id: int, integration_id: str) -> int:
         gone = 0
+        for program_id, identifier in self._cards(application_id, integration_id):
+            gone += self._relink(application_id, program_id, identifier, integration_id, None)
         for program_id in self._programs(application_id, integration_id):
             keys = [_key(item) for item in self._partition(application_id, program_id, integration_id)]
             gone += self._delete(keys)
@@ -56,7 +64,10 @@ class LoyaltyPersonalData:
         programs = self._programs(application_id, integration_id)
         for program_id in programs:
             self._move(application_id, program_id, integration_id, tombstone_id)
-        return len(programs)
+        linked = self._cards(application_id, integration_id)
+        for program_id, identifier in linked:  # the card keeps its points; the person leaves it
+            self._relink(application_id, program_id, identifier, integration_id, None)
+        return len(programs) + len(linked)
 
     def export(self, application_id: int, integration_id: str) -> Any:
         now = datetime.now(UTC)
@@ -91,7 +102,21 @@ class LoyaltyPersonalData:
                     ],
                 }
             )
-        return {"programs": exported}
+        linked = []
+        for program_id, identifier in self._cards(application_id, integration_id):
+            card = self._card(application_id, program_id, identifier)
+            if card is not None:
+                linked.append(
+                    {
+                        "programId": program_id,
+                        "identifier": identifier,
+                        "status": card.status,
+                        "linked": next(
+                            (one.timestamp for one in card.profiles if one.integration_id == integration_id), None
+                        ),
+                    }
+                )
+        return {"programs": exported, "cards": linked}
 
     # -- the moves ----------------------------------------------------------------------------------------------
 
@@ -140,6 +165,36 @@ class LoyaltyPersonalData:
             write_all(self._client, self._table, copies)
             self._delete([_key(item) for item in chunk])
 
+    def _relink(self, application_id: int, program_id: int, identifier: str, from_id: str, to_id: str | None) -> int:
+        """The card linked to `to_id` in `from_id`'s place (None: `from_id` only unlinked; `to_id` linked already:
+        likewise), and the member-index entries with it, in one transaction on the card's version read."""
+        for _ in range(_ATTEMPTS):
+            card = self._card(application_id, program_id, identifier)
+            index = items.card_index_key(application_id, from_id, program_id, identifier)
+            if card is None or not card.linked(from_id):
+                self._delete([index])
+                return 0
+            now = datetime.now(UTC).isoformat()
+            profiles: list[cards.Linked] = []
+            for one in card.profiles:
+                if one.integration_id != from_id:
+                    profiles.append(one)
+                elif to_id is not None and not card.linked(to_id):
+                    profiles.append(cards.Linked(to_id, one.timestamp))  # the link's time kept
+            after = msgspec.structs.replace(card, profiles=tuple(profiles), modified=now, version=card.version + 1)
+            writes = [
+                cards.card_write(self._table, application_id, after, card.version),
+                committer.delete(self._table, index),
+            ]
+            if to_id is not None:
+                writes.append(cards.index_write(self._table, application_id, after, to_id))
+            try:
+                self._committer.commit(writes, conflict=cards.CardChangedError)
+            except cards.CardChangedError:
+                continue
+            return 1
+        raise ConflictError("The customer's loyalty card is being changed by other requests; try again.")
+
     # -- reads and deletes --------------------------------------------------------------------------------------
 
     def _programs(self, application_id: int, integration_id: str) -> list[int]:
@@ -149,6 +204,23 @@ class LoyaltyPersonalData:
             for item in self._query(pk)
             if str(item["SK"]).startswith(items.PROGRAM_PREFIX)
         ]
+
+    def _cards(self, application_id: int, integration_id: str) -> list[tuple[int, str]]:
+        """The cards the person is linked to: (program id, identifier)."""
+        pk = items.member_index_pk(application_id, integration_id)
+        found = []
+        for item in self._query(pk):
+            if str(item["SK"]).startswith(items.CARD_PREFIX):
+                found.append((int(item["programId"]), str(item["cardIdentifier"])))
+        return found
+
+    def _card(self, application_id: int, program_id: int, identifier: str) -> cards.StoredCard | None:
+        answer = self._client.get_item(
+            TableName=self._table,
+            Key=codec.to_item(items.card_key(application_id, program_id, identifier)),
+            ConsistentRead=True,
+        )
+        return cards.card_from_item(codec.from_item(answer["Item"])) if "Item" in answer else None
 
     def _partition(self, application_id: int, program_id: int, integration_id: str) -> Iterator[dict[str, Any]]:
         return self._query(items.member_pk(application_id, program_id, integration_id))

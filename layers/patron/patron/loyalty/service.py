@@ -15,7 +15,7 @@ from patron.clock import Clock
 from patron.dynamo import codec
 from patron.dynamo.batch import read_all, read_batch
 from patron.errors import FieldIssue, NotFoundError, UnsupportedFeatureError, ValidationError
-from patron.loyalty import history, items
+from patron.loyalty import cards, history, items
 from patron.loyalty.ledger import Balance, Ledger, advance
 from patron.loyalty.program import joined_by
 from patron.loyalty.replay import ledger_at
@@ -23,8 +23,12 @@ from patron.loyalty.tiers import carried, projected
 from patron.loyalty.wire import (
     BalancesView,
     BalanceView,
+    CardBalancesView,
+    CardTransactionsPage,
+    CardTransactionView,
     ExpirationsView,
     LedgerInfoView,
+    LoyaltyCardView,
     LoyaltyView,
     PointsPage,
     ProgramLedgersView,
@@ -93,10 +97,79 @@ class LoyaltyService:
         and points expiring by then). A subledger named: only its balance, as `balance`."""
         now = self._clock.now()
         at = end_date or now
-        program, stored = self._member(application_id, program_id, integration_id, subledger, now)
-        tiers = include_tiers or include_projected_tier
-        if at < stored.ledger.as_of:  # the past: replayed from the member's entries (the tier with them)
-            ledger = ledger_at(self._entries(application_id, program_id, integration_id), at, program)
+        program, stored, _ = self._member(application_id, program_id, integration_id, subledger, now)
+        return self._balances(
+            application_id, integration_id, program, stored, at, subledger, include_tiers, include_projected_tier
+        )
+
+    def card_balances(
+        self,
+        application_id: int,
+        program_id: int,
+        identifier: str,
+        end_date: datetime | None = None,
+        subledger: str | None = None,
+    ) -> CardBalancesView:
+        """A card's balances, as a profile's (`balances`), with the profiles linked to it. An inactive (blocked)
+        card's are answered too."""
+        now = self._clock.now()
+        program, stored, card = self._member(application_id, program_id, items.Card(identifier), subledger, now)
+        holder = items.Card(identifier)
+        found = self._balances(application_id, holder, program, stored, end_date or now, subledger, False, False)
+        linked = cards.linked_views(card) if card is not None else []
+        return CardBalancesView(balance=found.balance, subledger_balances=found.subledger_balances, profiles=linked)
+
+    def card_transactions(
+        self,
+        application_id: int,
+        program_id: int,
+        identifier: str,
+        subledger: str | None = None,
+        kind: str | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        page_size: int = history.MAX_PAGE,
+        skip: int = 0,
+    ) -> CardTransactionsPage:
+        """A card's entries, as a profile's (`transactions`), each naming the card."""
+        page = self.transactions(
+            application_id, program_id, items.Card(identifier), subledger, kind, start, end, page_size, skip
+        )
+        data = [
+            CardTransactionView(
+                transaction_uuid=one.transaction_uuid,
+                created=one.created,
+                program_id=one.program_id,
+                card_identifier=identifier,
+                customer_session_id=one.customer_session_id,
+                kind=one.kind,
+                name=one.name,
+                start_date=one.start_date,
+                expiry_date=one.expiry_date,
+                subledger_id=one.subledger_id,
+                amount=one.amount,
+                id=one.id,
+            )
+            for one in page.data
+        ]
+        return CardTransactionsPage(has_more=page.has_more, data=data)
+
+    def _balances(
+        self,
+        application_id: int,
+        holder: items.Holder,
+        program: LoyaltyProgram,
+        stored: items.StoredLedger,
+        at: datetime,
+        subledger: str | None,
+        include_tiers: bool,
+        projection: bool,
+    ) -> BalancesView:
+        """A holder's balances at `at` (a subledger named: only its balance, as `balance`); before the ledger's
+        last change, replayed from the holder's entries (the tier with them)."""
+        tiers = include_tiers or projection
+        if at < stored.ledger.as_of:
+            ledger = ledger_at(self._entries(application_id, program.id, holder), at, program)
         elif tiers:
             ledger = carried(stored.ledger, advance(stored.ledger, at), program, at)
         else:
@@ -106,14 +179,14 @@ class LoyaltyService:
         subledgers = {name: _view(ledger.balance(name), at) for name in program.subledgers}
         balance = _view(ledger.balance(""), at)
         if tiers:
-            _with_tier(balance, ledger, program, include_projected_tier)
+            _with_tier(balance, ledger, program, projection)
         return BalancesView(balance=balance, subledger_balances=subledgers)
 
     def points(
         self,
         application_id: int,
         program_id: int,
-        integration_id: str,
+        integration_id: items.Holder,
         status: history.PointsStatus = history.PointsStatus.ACTIVE,
         subledger: str | None = None,
         page_size: int = history.MAX_PAGE,
@@ -122,7 +195,7 @@ class LoyaltyService:
         """What is left of each addition, of one subledger or all: active or pending now (from the ledger item,
         then the page's entries for their names and dates), or expired (replayed from all the entries)."""
         now = self._clock.now()
-        _, stored = self._member(application_id, program_id, integration_id, subledger, now)
+        _, stored, _ = self._member(application_id, program_id, integration_id, subledger, now)
         if status is history.PointsStatus.EXPIRED:
             found = history.expired(self._entries(application_id, program_id, integration_id), now, subledger)
             shown, more = history.page(found, skip, page_size)
@@ -141,7 +214,7 @@ class LoyaltyService:
         self,
         application_id: int,
         program_id: int,
-        integration_id: str,
+        integration_id: items.Holder,
         subledger: str | None = None,
         kind: str | None = None,
         start: datetime | None = None,
@@ -163,24 +236,28 @@ class LoyaltyService:
     ) -> ExpirationsView:
         """Every upcoming expiry of the member's points (the ledger item alone)."""
         now = self._clock.now()
-        _, stored = self._member(application_id, program_id, integration_id, subledger, now)
+        _, stored, _ = self._member(application_id, program_id, integration_id, subledger, now)
         return ExpirationsView(data=history.expirations(advance(stored.ledger, now), subledger, now))
 
     def _member(
-        self, application_id: int, program_id: int, integration_id: str, subledger: str | None, now: datetime
-    ) -> tuple[LoyaltyProgram, items.StoredLedger]:
-        """The program and the member's stored ledger; 404 without either the program or the profile, 400 for a
-        subledger the program does not have ("" is the main ledger)."""
-        pointer, profile, ledger_item = self._read(application_id, program_id, integration_id)
+        self, application_id: int, program_id: int, integration_id: items.Holder, subledger: str | None, now: datetime
+    ) -> tuple[LoyaltyProgram, items.StoredLedger, cards.StoredCard | None]:
+        """The program, the holder's stored ledger and (a card's) the card; 404 without either the program or the
+        holder (a profile, a card), 400 for a program of the other kind (profile-based, card-based) or a subledger
+        the program does not have ("" is the main ledger)."""
+        pointer, owner, ledger_item = self._read(application_id, program_id, integration_id)
         program = self._program(application_id, pointer, program_id)
-        if profile is None:
-            raise ProfileNotFoundError()
+        card = isinstance(integration_id, items.Card)
+        cards.check_kind(program, card)
+        if owner is None:
+            raise cards.CardNotFoundError() if card else ProfileNotFoundError()
         if subledger and subledger not in program.subledgers:
             message = f"Program {program_id} has no subledger {subledger!r}."
             raise ValidationError(message, [FieldIssue("query.subledgerId", "unknown_subledger", message)])
-        return program, items.ledger_from_item(ledger_item, now)
+        stored_card = cards.card_from_item(owner) if card else None
+        return program, items.ledger_from_item(ledger_item, now), stored_card
 
-    def _entries(self, application_id: int, program_id: int, integration_id: str) -> list[items.Entry]:
+    def _entries(self, application_id: int, program_id: int, integration_id: items.Holder) -> list[items.Entry]:
         """All the member's entries (one Query of its partition, `TXN#...`): refused beyond MAX_ENTRIES, since
         they come in transaction-id order and a listing sorts them all by time."""
         request: dict[str, Any] = {
@@ -202,7 +279,7 @@ class LoyaltyService:
             request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
 
     def _entries_named(
-        self, application_id: int, program_id: int, integration_id: str, transactions: list[str]
+        self, application_id: int, program_id: int, integration_id: items.Holder, transactions: list[str]
     ) -> dict[str, items.Entry]:
         """The member's entries of these transactions (at most a page: one BatchGetItem), by transaction id."""
         if not transactions:
@@ -215,27 +292,30 @@ class LoyaltyService:
         }
 
     def _read(
-        self, application_id: int, program_id: int, integration_id: str
+        self, application_id: int, program_id: int, integration_id: items.Holder
     ) -> tuple[dict[str, Any] | None, dict[str, Any] | None, dict[str, Any] | None]:
-        """The pointer, the profile (keys only) and the ledger item, in one BatchGetItem."""
-        request = {
+        """The pointer, the holder (a profile's keys only, or the card) and the ledger item, in one BatchGetItem."""
+        ledger_keys = [codec.to_item(items.ledger_key(application_id, program_id, integration_id))]
+        request: dict[str, Any] = {
             self._config: {"Keys": [codec.to_item(pointer_key(application_id))], "ConsistentRead": True},
-            self._profiles: {
+            self._ledgers: {"Keys": ledger_keys, "ConsistentRead": True},
+        }
+        if isinstance(integration_id, items.Card):
+            ledger_keys.append(codec.to_item(items.card_key(application_id, program_id, integration_id.identifier)))
+        else:
+            request[self._profiles] = {
                 "Keys": [codec.to_item({"PK": profile_pk(application_id, integration_id), "SK": PROFILE_SK})],
                 "ConsistentRead": True,
                 "ProjectionExpression": "PK",
-            },
-            self._ledgers: {
-                "Keys": [codec.to_item(items.ledger_key(application_id, program_id, integration_id))],
-                "ConsistentRead": True,
-            },
-        }
+            }
         found = read_batch(self._client, request)
-        pointer, profile, ledger = (next((item for at, item in found if at == table), None) for table in self._tables())
-        return pointer, profile, ledger
-
-    def _tables(self) -> tuple[str, str, str]:
-        return self._config, self._profiles, self._ledgers
+        pointer = next((item for table, item in found if table == self._config), None)
+        ledger = next((item for t, item in found if t == self._ledgers and item["SK"] == items.LEDGER_SK), None)
+        owner = next(
+            (item for t, item in found if t == self._profiles or (t == self._ledgers and item["SK"] == items.CARD_SK)),
+            None,
+        )
+        return pointer, owner, ledger
 
     def _program(self, application_id: int, pointer: dict[str, Any] | None, program_id: int) -> LoyaltyProgram:
         return live_program(self._rulesets, application_id, pointer, program_id)
@@ -314,10 +394,17 @@ def tentative_view(
     )
 
 
-def loyalty_view(ledgers: Sequence[Any], now: datetime) -> LoyaltyView:
-    """`Loyalty`: each program's ledgers (patron.sessions.loyalty.ProgramLedgers) as a session or event answers."""
-    return LoyaltyView(
-        programs={
-            str(one.program.id): tentative_view(one.program, one.before, one.after, now, one.joined) for one in ledgers
-        }
-    )
+def loyalty_view(ledgers: Sequence[Any], now: datetime, application_id: int) -> LoyaltyView:
+    """Talon.One's `Loyalty` as a session or event answers it: the profile's ledgers by program, and the session's
+    card with its ledgers (`ledgers`: patron.sessions.loyalty.ProgramLedgers)."""
+    programs: dict[str, ProgramLedgersView] = {}
+    found_cards: list[LoyaltyCardView] = []
+    for one in ledgers:
+        view = tentative_view(one.program, one.before, one.after, now, one.joined)
+        if one.card is None:
+            programs[str(one.program.id)] = view
+        else:
+            card = cards.card_view(application_id, one.card, one.program)
+            card.ledger, card.subledgers = view.ledger, view.sub_ledgers
+            found_cards.append(card)
+    return LoyaltyView(programs=programs, cards=found_cards) if found_cards else LoyaltyView(programs=programs)

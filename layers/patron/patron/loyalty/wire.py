@@ -147,9 +147,11 @@ class ProgramLedgersView(_Wire):
 
 
 class LoyaltyView(_Wire):
-    """`Loyalty`: the customer's ledgers in each program the live campaigns change, by program id."""
+    """`Loyalty`: the customer's ledgers in each program the live campaigns change, by program id (and, in the
+    customer inventory, the cards linked to the customer)."""
 
     programs: dict[str, ProgramLedgersView]
+    cards: list[LoyaltyCardView] = []
 
 
 class _In(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, rename="camel"):
@@ -193,12 +195,13 @@ class TransferPointsRequest(_In):
 
 class EntryView(_Wire):
     transaction_uuid: str = msgspec.field(name="transactionUUID")
-    integration_id: str
     type: str  # addition, subtraction
     subledger_id: str
     amount: Decimal
     name: str
     created: str
+    integration_id: str | None = None  # a profile's entry
+    card_identifier: str | None = None  # a card's entry (card-based programs)
     start_date: str | None = None
     expiry_date: str | None = None
 
@@ -226,14 +229,102 @@ class LedgerEntryView(_Wire):
 
     created: str
     program_id: int = msgspec.field(name="programID")
-    customer_profile_id: str = msgspec.field(name="customerProfileID")
     type: str
     amount: Decimal
     name: str
     sub_ledger_id: str = msgspec.field(name="subLedgerID")
+    customer_profile_id: str | None = msgspec.field(default=None, name="customerProfileID")
+    card_id: int | None = msgspec.field(default=None, name="cardID")  # a card's points (card-based programs)
     start_date: str | None = None
     expiry_date: str | None = None
 
 
 class ActivatePointsResponse(_Wire):
     ledger_entries: list[LedgerEntryView]
+
+
+# -- cards (card-based programs) ----------------------------------------------------------------------------------
+
+# Talon.One's card identifier: 4 to 108 letters, digits, `_` and `-` (the SDK's pattern; exact, case kept).
+CardIdentifier = Annotated[str, msgspec.Meta(min_length=4, max_length=108, pattern=r"^[A-Za-z0-9_-]+$")]
+CardStatus = Literal["active", "inactive"]
+IntegrationId = Annotated[str, msgspec.Meta(min_length=1, max_length=1000)]
+BlockReason = Annotated[str, msgspec.Meta(max_length=255)]
+
+
+class GenerateCardRequest(_In):
+    """`GenerateLoyaltyCard`: the card's status, the profiles linked at once, and its identifier (else generated)."""
+
+    status: CardStatus = "active"
+    customer_profile_ids: Annotated[list[IntegrationId], msgspec.Meta(max_length=1000)] = []
+    card_identifier: CardIdentifier | None = None
+
+
+class LinkCardRequest(_In):
+    """`LoyaltyCardRegistration`."""
+
+    integration_id: IntegrationId
+
+
+class UpdateCardRequest(_In):
+    """`UpdateLoyaltyCard`: a card blocked (`inactive`, with a reason) or unblocked."""
+
+    status: CardStatus
+    block_reason: BlockReason | None = None
+
+
+class LinkedProfileView(_Wire):
+    """`LoyaltyCardProfileRegistration`."""
+
+    integration_id: str
+    timestamp: datetime
+
+
+class LoyaltyCardView(_Wire):
+    """`LoyaltyCard`."""
+
+    id: int  # Talon.One's number; Patron's derives from the card's identifier
+    created: datetime
+    program_id: int = msgspec.field(name="programID")
+    status: str
+    identifier: str
+    users_per_card_limit: int
+    program_name: str | None = None
+    program_title: str | None = None
+    block_reason: str | None = None
+    profiles: list[LinkedProfileView] = []
+    modified: datetime | None = None
+    ledger: LedgerInfoView | None = None  # the card's main ledger (the customer inventory's)
+    subledgers: dict[str, LedgerInfoView] = {}
+
+
+class CardBalancesView(_Wire):
+    """`LoyaltyCardBalances`: the card's main ledger, its subledgers, and the profiles linked to it."""
+
+    balance: BalanceView
+    subledger_balances: dict[str, BalanceView] = {}
+    profiles: list[LinkedProfileView] = []
+
+
+class CardTransactionView(_Wire):
+    """`CardLedgerTransactionLogEntryIntegrationAPI`: one entry of the card's ledger."""
+
+    transaction_uuid: str = msgspec.field(name="transactionUUID")
+    created: datetime
+    program_id: int
+    card_identifier: str
+    kind: Literal["addition", "subtraction"] = msgspec.field(name="type")
+    name: str
+    start_date: str
+    expiry_date: str
+    subledger_id: str
+    amount: Decimal
+    id: int
+    customer_session_id: str | None = None
+
+
+class CardTransactionsPage(_Wire):
+    """`GetLoyaltyCardTransactions200Response`."""
+
+    has_more: bool
+    data: list[CardTransactionView]

@@ -419,15 +419,17 @@ def loyalty_points(
     value: Value,
     pending: str = "immediate",
     validity: str = "unlimited",
+    card_based: bool = False,
 ) -> CompiledEffect:
     """`addLoyaltyPoints` (`add`) or `deductLoyaltyPoints`: the points asked for (two decimals, rounded down),
     recorded as a change the session settles against the customer's ledger (which fills in the transaction id,
-    the dates and what a deduction could take). An anonymous session has no ledger: the effect fails; a value
+    the dates and what a deduction could take). An anonymous session has no ledger: the effect fails (in a
+    card-based program the session's card holds the ledger: the settlement fails the effect without one); a value
     that is not a positive number of points gives nothing."""
 
     def apply(scope: Scope, effect_index: int) -> None:
         facts = scope.facts
-        if facts.profile is None:
+        if facts.profile is None and not card_based:
             scope.fail(EFFECT_COULD_NOT_BE_APPLIED, effect_index)
             return
         asked = value(facts)
@@ -436,7 +438,7 @@ def loyalty_points(
         amount = min(points(asked), MAX_POINTS)
         if amount <= 0:
             return
-        profile_id = facts.profile.integration_id
+        profile_id = facts.profile.integration_id if facts.profile is not None else ""
         change = LoyaltyChange(
             add,
             program_id,

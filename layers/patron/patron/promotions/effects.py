@@ -125,6 +125,7 @@ class AddLoyaltyPointsProps(_Props, frozen=True):
     desired_value: Decimal | None = None
     awaits_activation: bool | None = None
     validity_duration: str | None = None
+    card_identifier: str | None = None  # a card-based program's: the card whose ledger gets the points
 
 
 class DeductLoyaltyPointsProps(_Props, frozen=True):
@@ -134,6 +135,7 @@ class DeductLoyaltyPointsProps(_Props, frozen=True):
     value: Decimal
     transaction_uuid: str = msgspec.field(name="transactionUUID")
     name: str
+    card_identifier: str | None = None  # a card-based program's: the card whose ledger gives the points
 
 
 class ChangeLoyaltyTierLevelProps(_Props, frozen=True):
@@ -156,6 +158,7 @@ class RollbackLoyaltyPointsProps(_Props, frozen=True):
     value: Decimal
     recipient_integration_id: str
     transaction_uuid: str = msgspec.field(name="transactionUUID")
+    card_identifier: str | None = None  # a card-based program's: the card whose ledger it changed
 
 
 class RejectionProps(_Props, frozen=True):

@@ -492,7 +492,9 @@ class _CampaignCompiler:
         if value is None:
             return None
         if isinstance(effect, DeductLoyaltyPoints):
-            return actions.loyalty_points(False, program.id, effect.subledger, effect.name, value)
+            return actions.loyalty_points(
+                False, program.id, effect.subledger, effect.name, value, card_based=program.card_based
+            )
         pending = effect.pending or program.default_pending
         validity = effect.validity or program.default_validity
         try:
@@ -501,7 +503,9 @@ class _CampaignCompiler:
         except ValueError as error:
             self._refuse(at, "invalid_duration", str(error))
             return None
-        return actions.loyalty_points(True, program.id, effect.subledger, effect.name, value, pending, validity)
+        return actions.loyalty_points(
+            True, program.id, effect.subledger, effect.name, value, pending, validity, program.card_based
+        )
 
     def _featured(self, at: str, feature: str, why: str) -> bool:
         """Whether the campaign has `feature`; refused (`<feature>_feature_required`) when not."""

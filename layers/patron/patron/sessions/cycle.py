@@ -28,7 +28,7 @@ from patron.referrals.items import (
     ReferralCodeTakenError,
     ReferralExhaustedError,
 )
-from patron.sessions.store import Read, SessionStore
+from patron.sessions.store import LedgerRef, Read, SessionStore
 
 ATTEMPTS = 4  # reads and decisions when a counter or the profile moved meanwhile
 # A referral code a close's `createReferral` drew was taken meanwhile: deciding again draws another.
@@ -82,7 +82,7 @@ class Decision(Protocol):
     def missing_referral(self) -> frozenset[str]: ...
 
     @property
-    def missing_ledgers(self) -> frozenset[int]: ...
+    def missing_ledgers(self) -> frozenset[LedgerRef]: ...
 
 
 D = TypeVar("D", bound=Decision)
@@ -100,14 +100,14 @@ def run(
     conflict: Callable[[], Exception],
     coupons: Iterable[str] = (),
     referral: Iterable[str] = (),
-    programs: Iterable[int] = (),
+    ledgers: Iterable[LedgerRef] = (),
 ) -> tuple[D, Read]:
     """The decision that was committed (or, `dry`, would be) and the read it was made on. `coupons`: the coupon
-    codes predicted (each read with the profile's holding of it); `programs`: the loyalty programs whose ledgers
-    of the profile are predicted to be needed. Any other exception of the commit (the session's
+    codes predicted (each read with the profile's holding of it); `ledgers`: the loyalty ledgers (program, holder)
+    predicted to be needed. Any other exception of the commit (the session's
     own version lost) is the caller's to answer."""
     keys, codes, referral_codes = set(counter_keys), frozenset(coupons), frozenset(referral)
-    program_ids = frozenset(programs)
+    program_ids = frozenset(ledgers)
     for _ in range(ATTEMPTS):
         read = store.read(
             application_id,
@@ -117,7 +117,7 @@ def run(
             coupons=codes,
             holder=profile_id,
             referrals=referral_codes,
-            programs=program_ids,
+            ledgers=program_ids,
         )
         decision = decide_on(read)
         for _ in range(_MORE_READS):
@@ -132,7 +132,7 @@ def run(
                 coupons=decision.missing_coupons,
                 holder=decision.missing_profile or read.profile_read,
                 referrals=decision.missing_referral,
-                programs=decision.missing_ledgers,
+                ledgers=decision.missing_ledgers,
             )
             read = read.merged(more, decision.missing_profile)
             decision = decide_on(read)

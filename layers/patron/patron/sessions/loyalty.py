@@ -1,39 +1,76 @@
 """A session's loyalty points (docs/loyalty.md): the ledgers its profile has in the programs the live campaigns
-change are read with the session; the evaluation's changes are settled against them, tentatively while the
-session is open (the effects answer what the close would do), and for real at the close, whose one transaction
-writes each changed ledger (conditional on the version read) and each entry (once: its transaction id derives
-from the session and its version)."""
+change (in a card-based program: its loyalty card's, with the card) are read with the session; the evaluation's
+changes are settled against them, tentatively while the session is open (the effects answer what the close would
+do), and for real at the close, whose one transaction writes each changed ledger (conditional on the version
+read) and each entry (once: its transaction id derives from the session and its version)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 
 import msgspec
 
 from patron.dynamo import committer
-from patron.loyalty import items
+from patron.loyalty import cards, items
 from patron.loyalty.ledger import Ledger, ReturnPolicy, advance, give_back, revoke
 from patron.loyalty.program import join_date, points
 from patron.loyalty.settle import rollback_id, settle
 from patron.loyalty.tiers import carried
 from patron.promotions.definitions import LoyaltyProgram
-from patron.promotions.effects import Effect, RollbackLoyaltyPointsProps
-from patron.promotions.evaluator import Evaluation
+from patron.promotions.effects import Effect, RollbackLoyaltyPointsProps, RuleFailureReason
+from patron.promotions.evaluator import EFFECT_COULD_NOT_BE_APPLIED, Evaluation, LoyaltyChange
 from patron.promotions.rules import LoyaltyFacts
 from patron.promotions.ruleset import CompiledRuleset
-from patron.sessions.store import Read
+from patron.sessions.store import LedgerRef, Read
 
 
-def missing(ruleset: CompiledRuleset | None, read: Read, profile_id: str | None) -> frozenset[int]:
-    """The programs whose ledgers of the session's profile the read lacks (an anonymous session has none)."""
-    if ruleset is None or not ruleset.loyalty or profile_id is None:
+def holders(
+    programs: Mapping[int, LoyaltyProgram], wanted: Iterable[int], profile_id: str | None, card: str | None
+) -> dict[int, items.Holder]:
+    """Whose ledger each program changes: the profile's, or in a card-based program the session's loyalty card
+    (a program without one: none)."""
+    found: dict[int, items.Holder] = {}
+    for program_id in wanted:
+        program = programs.get(program_id)
+        if program is not None and program.card_based:
+            if card is not None:
+                found[program_id] = items.Card(card)
+        elif profile_id is not None:
+            found[program_id] = profile_id
+    return found
+
+
+def refs(
+    ruleset: CompiledRuleset | None, profile_id: str | None, card: str | None, wanted: Iterable[int] | None = None
+) -> frozenset[LedgerRef]:
+    """The ledgers (program, holder) of the programs `wanted` (default: those the live campaigns change)."""
+    if ruleset is None:
         return frozenset()
-    return read.lacks_ledgers(ruleset.loyalty, profile_id)
+    chosen = ruleset.loyalty if wanted is None else wanted
+    return frozenset(holders(ruleset.programs, chosen, profile_id, card).items())
+
+
+def missing(
+    ruleset: CompiledRuleset | None, read: Read, profile_id: str | None, card: str | None = None
+) -> frozenset[LedgerRef]:
+    """The ledgers of the session's profile (and card) the read lacks (an anonymous session has none)."""
+    if ruleset is None or not ruleset.loyalty:
+        return frozenset()
+    return read.lacks_ledgers(refs(ruleset, profile_id, card))
+
+
+def usable_card(read: Read, program_id: int, holder: items.Holder) -> bool:
+    """A card holder's card exists and is active (a blocked card neither earns nor spends)."""
+    if not isinstance(holder, items.Card):
+        return True
+    item = read.cards.get((program_id, holder))
+    return item is not None and cards.card_from_item(dict(item)).active
 
 
 POINTS_EFFECTS = ("addLoyaltyPoints", "deductLoyaltyPoints")
+CHANGE_EFFECTS = (*POINTS_EFFECTS, "changeLoyaltyTierLevel")  # each the effect of one LoyaltyChange, in order
 Written = tuple[int, items.Entry]  # (program id, entry): what a close wrote, kept with the session for its rollback
 
 
@@ -42,6 +79,7 @@ class Points(msgspec.Struct, frozen=True):
     writes: list[committer.Write] = []  # at a close or an event: the ledgers and entries
     written: list[Written] = []
     after: dict[int, Ledger] = {}  # the ledgers the changes touched, after them (tentative in an open session)
+    failures: list[RuleFailureReason] = []  # points effects whose program has no usable ledger (a card's)
 
 
 class ProgramLedgers(msgspec.Struct, frozen=True):
@@ -51,6 +89,7 @@ class ProgramLedgers(msgspec.Struct, frozen=True):
     before: Ledger
     after: Ledger
     joined: str | None
+    card: cards.StoredCard | None = None  # a card-based program's: the session's card, whose ledger it is
 
 
 def settled(
@@ -59,6 +98,7 @@ def settled(
     source: str,
     session_id: str | None,
     profile_id: str | None,
+    card: str | None,
     ruleset: CompiledRuleset,
     evaluation: Evaluation,
     effects: Sequence[Effect],
@@ -69,15 +109,24 @@ def settled(
     """The effects with their settled points and, `closing`, the writes that make them real and the entries
     written. `source` names what makes the changes, the same on every replay: `<session id>:<version>` for a
     session's close (a reopened session closes again at a later version), `event:<id>` for an event."""
-    if not evaluation.loyalty_changes or profile_id is None:
+    if not evaluation.loyalty_changes:
         return Points(list(effects))
+    wanted = {change.program_id for change in evaluation.loyalty_changes}
+    owners = {
+        program_id: holder
+        for program_id, holder in holders(ruleset.programs, wanted, profile_id, card).items()
+        if usable_card(read, program_id, holder)
+    }
+    changes, effects, failures = _applicable(ruleset, evaluation.loyalty_changes, effects, owners)
+    if not changes:
+        return Points(list(effects), failures=failures)
     stored = {
-        program_id: items.ledger_from_item(read.ledgers.get(program_id), now)
-        for program_id in {change.program_id for change in evaluation.loyalty_changes}
+        program_id: items.ledger_from_item(read.ledgers.get((program_id, owners[program_id])), now)
+        for program_id in {change.program_id for change in changes}
     }
     business_id = f"{application_id}:{source}"
     result = settle(
-        evaluation.loyalty_changes,
+        changes,
         effects,
         {program_id: one.ledger for program_id, one in stored.items()},
         ruleset.programs,
@@ -85,8 +134,9 @@ def settled(
         business_id,
         session_id,
     )
+    result = msgspec.structs.replace(result, effects=[_carded(effect, owners) for effect in result.effects])
     if not closing:
-        return Points(result.effects, after=result.ledgers)
+        return Points(result.effects, after=result.ledgers, failures=failures)
     writes: list[committer.Write] = []
     for program_id, ledger in result.ledgers.items():
         before = stored[program_id]
@@ -94,23 +144,78 @@ def settled(
         joined = join_date(program, before.joined, ledger, now)
         ledger = carried(before.ledger, ledger, program, now)
         after = items.StoredLedger(ledger, before.version + 1, joined)
-        writes += items.ledger_writes(table, application_id, program_id, profile_id, after, before.version)
+        writes += items.ledger_writes(table, application_id, program_id, owners[program_id], after, before.version)
+    written: list[Written] = []
     for program_id, entry in result.entries:
-        writes += items.entry_writes(table, application_id, program_id, profile_id, entry)
-    return Points(result.effects, writes, result.entries, result.ledgers)
+        holder = owners[program_id]
+        writes += items.entry_writes(table, application_id, program_id, holder, entry)
+        if isinstance(holder, items.Card):
+            entry = msgspec.structs.replace(entry, card=holder.identifier)
+        written.append((program_id, entry))
+    return Points(result.effects, writes, written, result.ledgers, failures)
+
+
+def _carded(effect: Effect, owners: Mapping[int, items.Holder]) -> Effect:
+    """A points effect of a card-based program names the card (`cardIdentifier`)."""
+    if effect.effect_type not in POINTS_EFFECTS:
+        return effect
+    holder = owners.get(effect.props.program_id)
+    if not isinstance(holder, items.Card):
+        return effect
+    return msgspec.structs.replace(
+        effect, props=msgspec.structs.replace(effect.props, card_identifier=holder.identifier)
+    )
+
+
+def _applicable(
+    ruleset: CompiledRuleset,
+    changes: Sequence[LoyaltyChange],
+    effects: Sequence[Effect],
+    owners: Mapping[int, items.Holder],
+) -> tuple[list[LoyaltyChange], list[Effect], list[RuleFailureReason]]:
+    """The changes (and their effects: the n-th change is the n-th points effect's) whose program has a ledger to
+    change; the others' effects fail (`EffectCouldNotBeApplied`): a card-based program without the session's card,
+    or with an unknown or inactive one."""
+    kept_changes: list[LoyaltyChange] = []
+    kept: list[Effect] = []
+    failures: list[RuleFailureReason] = []
+    pending = iter(changes)
+    for effect in effects:
+        if effect.effect_type not in CHANGE_EFFECTS:
+            kept.append(effect)
+            continue
+        change = next(pending)
+        if change.program_id in owners:
+            kept_changes.append(change)
+            kept.append(effect)
+            continue
+        indexed = ruleset.campaigns.get(effect.campaign_id)
+        failures.append(
+            RuleFailureReason(
+                campaign_id=effect.campaign_id,
+                campaign_name=indexed.campaign.name if indexed is not None else "",
+                ruleset_id=effect.ruleset_id,
+                rule_index=effect.rule_index,
+                rule_name=effect.rule_name,
+                details=EFFECT_COULD_NOT_BE_APPLIED,
+            )
+        )
+    return kept_changes, kept, failures
 
 
 def standing(
-    ruleset: CompiledRuleset, read: Read, profile_id: str | None, now: datetime
+    ruleset: CompiledRuleset, read: Read, profile_id: str | None, card: str | None, now: datetime
 ) -> dict[int, LoyaltyFacts] | None:
     """What the rule functions read of the customer's ledgers (`loyaltyPoints(1)`): each program's active and
-    pending points by subledger and its tier, as of now. None for an anonymous session."""
-    if profile_id is None or read.ledger_holder != profile_id:
+    pending points by subledger and its tier, as of now (a card-based program's: the session's card's). None for
+    an anonymous session without a card."""
+    if profile_id is None and card is None:
         return None
     found = {}
-    for program_id in ruleset.loyalty_read & read.ledgers_read:  # only what expressions read: a decode each
+    # Only the programs expressions read: a decode each.
+    for program_id, holder in refs(ruleset, profile_id, card, ruleset.loyalty_read) & read.ledgers_read:
         program = ruleset.programs[program_id]
-        stored = items.ledger_from_item(read.ledgers.get(program_id), now)
+        stored = items.ledger_from_item(read.ledgers.get((program_id, holder)), now)
         ledger = carried(stored.ledger, advance(stored.ledger, now), program, now)
         names = ["", *program.subledgers]
         balances = {name: ledger.balance(name) for name in names}
@@ -123,27 +228,43 @@ def standing(
 
 
 def ledgers(
-    ruleset: CompiledRuleset | None, read: Read, profile_id: str | None, after: dict[int, Ledger], now: datetime
+    ruleset: CompiledRuleset | None,
+    read: Read,
+    profile_id: str | None,
+    card: str | None,
+    after: dict[int, Ledger],
+    now: datetime,
 ) -> list[ProgramLedgers]:
-    """The customer's ledgers in the programs the live campaigns change (the session's `loyalty` answer)."""
-    if ruleset is None or profile_id is None or read.ledger_holder != profile_id:
+    """The customer's ledgers (a card-based program's: the card's, with the card; none for an unknown card) in the
+    programs the live campaigns change (the session's `loyalty` answer)."""
+    if ruleset is None:
         return []
     found = []
-    for program_id in sorted(ruleset.loyalty & read.ledgers_read):
-        stored = items.ledger_from_item(read.ledgers.get(program_id), now)
+    for program_id, holder in sorted(refs(ruleset, profile_id, card) & read.ledgers_read, key=str):
+        stored_card = None
+        if isinstance(holder, items.Card):
+            card_item = read.cards.get((program_id, holder))
+            if card_item is None:
+                continue
+            stored_card = cards.card_from_item(dict(card_item))
+        stored = items.ledger_from_item(read.ledgers.get((program_id, holder)), now)
         program = ruleset.programs[program_id]
         before = carried(stored.ledger, advance(stored.ledger, now), program, now)
         changed = after.get(program_id)
         then = before if changed is None else carried(stored.ledger, changed, program, now)
-        found.append(ProgramLedgers(program, before, then, stored.joined))
+        found.append(ProgramLedgers(program, before, then, stored.joined, stored_card))
     return found
 
 
-def lacking_for_rollback(written: Sequence[Written], read: Read, profile_id: str | None) -> frozenset[int]:
-    """The programs whose ledgers a rollback of `written` needs and the read lacks."""
-    if not written or profile_id is None:
-        return frozenset()
-    return read.lacks_ledgers(frozenset(program_id for program_id, _ in written), profile_id)
+def holder_of(entry: items.Entry, profile_id: str | None) -> items.Holder | None:
+    """Whose ledger a written entry changed: its card's, or the profile's."""
+    return items.Card(entry.card) if entry.card is not None else profile_id
+
+
+def lacking_for_rollback(written: Sequence[Written], read: Read, profile_id: str | None) -> frozenset[LedgerRef]:
+    """The ledgers a rollback of `written` needs and the read lacks."""
+    wanted = {(program_id, holder) for program_id, entry in written if (holder := holder_of(entry, profile_id))}
+    return read.lacks_ledgers(frozenset(wanted))
 
 
 def rolled_back(
@@ -166,9 +287,13 @@ def rolled_back(
     back and `source`; the effects take their campaign and rule from the close's effect of that transaction. A
     program no longer in the live ruleset rolls back as `only_pending`. Returns the effects, the writes, and what
     is left to roll back (the additions less what was taken)."""
-    if not written or profile_id is None:
+    owners = {program_id: holder for program_id, entry in written if (holder := holder_of(entry, profile_id))}
+    if not written or not owners:
         return [], [], list(written)
-    stored = {program_id: items.ledger_from_item(read.ledgers.get(program_id), now) for program_id, _ in written}
+    stored = {
+        program_id: items.ledger_from_item(read.ledgers.get((program_id, holder)), now)
+        for program_id, holder in owners.items()
+    }
     ledgers = {program_id: one.ledger for program_id, one in stored.items()}
     programs = ruleset.programs if ruleset is not None else {}
     by_transaction = {
@@ -178,6 +303,9 @@ def rolled_back(
     entries: list[Written] = []
     left: list[Written] = []
     for program_id, entry in written:
+        if program_id not in owners:
+            left.append((program_id, entry))
+            continue
         program = programs.get(program_id)
         policy = ReturnPolicy(program.return_policy) if program is not None else ReturnPolicy.ONLY_PENDING
         txn = rollback_id(application_id, entry.transaction_id, source)
@@ -210,9 +338,10 @@ def rolled_back(
             entry.session_id,
             starts=starts,
             rolls_back=entry.transaction_id,
+            card=entry.card,
         )
         entries.append((program_id, rollback))
-        props = RollbackLoyaltyPointsProps(program_id, entry.subledger, took, profile_id, txn)
+        props = RollbackLoyaltyPointsProps(program_id, entry.subledger, took, profile_id or "", txn, entry.card)
         template = by_transaction.get(entry.transaction_id)
         if template is not None:
             effects.append(msgspec.structs.replace(template, effect_type=effect_type, props=props))
@@ -223,7 +352,7 @@ def rolled_back(
             continue
         ledger = carried(before.ledger, ledger, programs.get(program_id), now)
         after = items.StoredLedger(ledger, before.version + 1, before.joined)
-        writes += items.ledger_writes(table, application_id, program_id, profile_id, after, before.version)
+        writes += items.ledger_writes(table, application_id, program_id, owners[program_id], after, before.version)
     for program_id, entry in entries:
-        writes.append(items.entry_write(table, application_id, program_id, profile_id, entry))
+        writes.append(items.entry_write(table, application_id, program_id, owners[program_id], entry))
     return effects, writes, [one for one in left if one[1].amount > 0]

@@ -64,7 +64,7 @@ from patron.sessions.model import (
     check_transition,
     new_session,
 )
-from patron.sessions.store import Read, SessionConflictError, SessionStore, StoredSession
+from patron.sessions.store import LedgerRef, Read, SessionConflictError, SessionStore, StoredSession
 
 _REMEMBERED_SESSIONS = 10_000  # per instance: a session's profile and the counters its last decision needed
 
@@ -75,6 +75,7 @@ class _Remembered(msgspec.Struct, frozen=True):
     identifiers: tuple[str, ...] = ()  # with the profile, the subjects of per-entity counters
     coupon_codes: tuple[str, ...] = ()  # the session's codes: read with it even when a call omits them
     referral_code: str | None = None
+    loyalty_card: str | None = None  # the session's card: its ledgers read with it
 
 
 _CLOSED_STATES = (SessionState.CLOSED, SessionState.PARTIALLY_RETURNED)
@@ -132,7 +133,7 @@ class _Decision(msgspec.Struct):
     missing_profile: str | None = None
     missing_coupons: frozenset[str] = frozenset()  # coupon codes (every stored form) to read, with their holdings
     missing_referral: frozenset[str] = frozenset()  # the referral code's stored forms, with the friend's record
-    missing_ledgers: frozenset[int] = frozenset()  # loyalty programs whose ledgers of the profile to read
+    missing_ledgers: frozenset[LedgerRef] = frozenset()  # loyalty ledgers (program, holder) to read
     # The counters this decision read: the next call on the session (on this instance) reads them at once.
     needed: frozenset[CounterKey] = frozenset()
 
@@ -198,6 +199,11 @@ def snapshot_of(
     )
 
 
+def card_of(session: Session) -> str | None:
+    """The session's loyalty card (Talon.One takes one): it holds the points of card-based programs."""
+    return session.loyalty_cards[0] if session.loyalty_cards else None
+
+
 def _survivors(effects: Sequence[Effect]) -> list[Effect]:
     """The effects a rollback leaves in place (Talon.One rolls back discounts only)."""
     return [effect for effect in effects if effect.rollback() is None]
@@ -252,11 +258,13 @@ class SessionService:
         codes = change.coupon_codes if change.coupon_codes is not UNSET else kept_codes
         kept_referral = remembered.referral_code if remembered is not None else None
         referral = change.referral_code if change.referral_code is not UNSET else kept_referral
+        kept_card = remembered.loyalty_card if remembered is not None else None
+        card = next(iter(change.loyalty_cards), None) if change.loyalty_cards is not UNSET else kept_card
 
         def decide_on(read: Read) -> _Decision:
             return self._decide_update(application_id, session_id, change, read, now, only, explain)
 
-        return self._run(application_id, session_id, profile_id, predicted, decide_on, dry, codes, referral)
+        return self._run(application_id, session_id, profile_id, predicted, decide_on, dry, codes, referral, card)
 
     def _predicted_counters(
         self, application_id: int, session_id: str, change: SessionChange, now: datetime
@@ -281,15 +289,16 @@ class SessionService:
         snapshot = snapshot_of(guess, None, {})
         return remembered | counters_to_read(ruleset, snapshot, now)
 
-    def _predicted_programs(self, application_id: int, profile_id: str | None) -> frozenset[int]:
-        """The loyalty programs whose ledgers of the profile the last ruleset seen here changes: read at once."""
-        ruleset = self._rulesets.last_seen(application_id) if profile_id is not None else None
-        return ruleset.loyalty if ruleset is not None else frozenset()
+    def _predicted_ledgers(self, application_id: int, profile_id: str | None, card: str | None) -> frozenset[LedgerRef]:
+        """The ledgers of the profile (and card) in the programs the last ruleset seen here changes: read at once."""
+        if profile_id is None and card is None:
+            return frozenset()
+        return loyalty.refs(self._rulesets.last_seen(application_id), profile_id, card)
 
     def _remember(self, application_id: int, session_id: str, kept: Session, needed: frozenset[CounterKey]) -> None:
         key = (application_id, session_id)
         self._needed[key] = _Remembered(
-            kept.profile_id, needed, kept.identifiers, kept.coupon_codes, kept.referral_code
+            kept.profile_id, needed, kept.identifiers, kept.coupon_codes, kept.referral_code, card_of(kept)
         )
         self._needed.move_to_end(key)
         while len(self._needed) > _REMEMBERED_SESSIONS:
@@ -305,6 +314,7 @@ class SessionService:
         dry: bool,
         coupon_codes: Sequence[str] = (),
         referral_code: str | None = None,
+        card: str | None = None,
     ) -> Outcome:
         try:
             decision, _ = cycle.run(
@@ -318,7 +328,7 @@ class SessionService:
                 conflict=session_conflict,
                 coupons=coupons.codes_to_read(coupon_codes),
                 referral=referrals.codes_to_read(referral_code),
-                programs=self._predicted_programs(application_id, profile_id),
+                ledgers=self._predicted_ledgers(application_id, profile_id, card),
             )
         except SessionConflictError:
             raise session_conflict() from None
@@ -376,7 +386,7 @@ class SessionService:
         if ruleset is not None:
             lacking = coupons.missing(session.coupon_codes, read, profile_id)
             lacking_referral = referrals.missing(session.referral_code, read, profile_id)
-            lacking_ledgers = loyalty.missing(ruleset, read, profile_id)
+            lacking_ledgers = loyalty.missing(ruleset, read, profile_id, card_of(session))
             if lacking or lacking_referral or lacking_ledgers:
                 pending = Outcome(StoredSession(session), [])
                 return _Decision(
@@ -388,7 +398,7 @@ class SessionService:
                 )
             presented = coupons.presented(ruleset, session.coupon_codes, read, profile_id, now, only, session_id)
             referral = referrals.presented(ruleset, session.referral_code, read, profile_id, now, only)
-            standing = loyalty.standing(ruleset, read, profile_id, now)
+            standing = loyalty.standing(ruleset, read, profile_id, card_of(session), now)
             snapshot = snapshot_of(session, profile, read.used, presented, referral, standing)
             decided = decide_on_read(ruleset, snapshot, now, read.counters_read, only)
             evaluation = decided.evaluation
@@ -412,6 +422,7 @@ class SessionService:
                 f"{session_id}:{session.version}",
                 session_id,
                 profile_id,
+                card_of(session),
                 ruleset,
                 evaluation,
                 effects,
@@ -420,7 +431,7 @@ class SessionService:
                 closing,
             )
             effects = points.effects
-        failures = evaluation.failures if evaluation else []
+        failures = [*evaluation.failures, *points.failures] if evaluation else []
         triggered = [campaign.id for campaign in evaluation.triggered] if evaluation else []
         version = ruleset.version if ruleset else None
         plan: list[committer.Write] = []
@@ -491,7 +502,8 @@ class SessionService:
         outcome.created_coupons = made
         outcome.created_referrals = referred
         outcome.referral = referrals.named(session.referral_code, read, ruleset)
-        outcome.loyalty = functools.partial(loyalty.ledgers, ruleset, read, profile_id, points.after, now)
+        card = card_of(session)
+        outcome.loyalty = functools.partial(loyalty.ledgers, ruleset, read, profile_id, card, points.after, now)
         return _Decision(outcome, plan, needed=needed_keys)
 
     def _consume(

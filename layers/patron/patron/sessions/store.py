@@ -45,6 +45,7 @@ from patron.sessions.model import CartItem, Session, SessionState
 from patron.settings import Tables
 
 SESSION_SK = "SESSION"
+LedgerRef = tuple[int, loyalty_items.Holder]  # a loyalty ledger: its program, and whose it is (a profile or a card)
 
 
 class SessionConflictError(Exception):
@@ -248,15 +249,14 @@ class Read(msgspec.Struct, frozen=True):
     referrals_read: frozenset[str] = frozenset()  # the referral codes looked up, found or not
     friend: FriendRecord = NOT_REFERRED  # what `friend_read` has been referred in
     friend_read: str | None = None  # the profile whose friend record was read with the referral (None: none)
-    ledgers: Mapping[int, Mapping[str, Any]] = msgspec.field(default_factory=dict)  # ledger items, by program id
-    ledgers_read: frozenset[int] = frozenset()  # the programs whose ledgers of `ledger_holder` were looked up
-    ledger_holder: str | None = None  # the profile whose loyalty ledgers were read (None: none)
+    # Loyalty ledger items by (program id, holder: a profile's integration id or a card), and those looked up.
+    ledgers: Mapping[LedgerRef, Mapping[str, Any]] = msgspec.field(default_factory=dict)
+    ledgers_read: frozenset[LedgerRef] = frozenset()
+    cards: Mapping[LedgerRef, Mapping[str, Any]] = msgspec.field(default_factory=dict)  # card items, read with theirs
 
-    def lacks_ledgers(self, programs: frozenset[int], holder: str) -> frozenset[int]:
-        """The programs whose ledgers of `holder` this read did not look up."""
-        if holder != self.ledger_holder:
-            return programs
-        return programs - self.ledgers_read
+    def lacks_ledgers(self, wanted: frozenset[LedgerRef]) -> frozenset[LedgerRef]:
+        """The ledgers wanted that this read did not look up."""
+        return wanted - self.ledgers_read
 
     def merged(self, more: Read, profile_id: str | None) -> Read:
         """This read with a second one's counters and coupons, its profile when the second read was for
@@ -284,11 +284,13 @@ class Read(msgspec.Struct, frozen=True):
         )
 
     def _merged_ledgers(self, more: Read) -> dict[str, Any]:
-        if more.ledger_holder is None:
+        if not more.ledgers_read:
             return {}
-        if more.ledger_holder != self.ledger_holder:
-            return {"ledgers": more.ledgers, "ledgers_read": more.ledgers_read, "ledger_holder": more.ledger_holder}
-        return {"ledgers": {**self.ledgers, **more.ledgers}, "ledgers_read": self.ledgers_read | more.ledgers_read}
+        return {
+            "ledgers": {**self.ledgers, **more.ledgers},
+            "ledgers_read": self.ledgers_read | more.ledgers_read,
+            "cards": {**self.cards, **more.cards},
+        }
 
 
 class SessionStore:
@@ -312,11 +314,12 @@ class SessionStore:
         coupons: Iterable[str] = (),
         holder: str | None = None,
         referrals: Iterable[str] = (),
-        programs: Iterable[int] = (),
+        ledgers: Iterable[LedgerRef] = (),
     ) -> Read:
         """One BatchGetItem (more only past 100 keys or for keys DynamoDB left unprocessed). `coupons`: codes as
         stored, each read with what `holder` (a profile's integration id) holds of it; `referrals`: referral codes
-        as stored, read with the holder's friend record (what it has been referred in)."""
+        as stored, read with the holder's friend record (what it has been referred in); `ledgers`: loyalty ledgers,
+        each with its card's item when a card holds it."""
         wanted: list[tuple[str, dict[str, str]]] = []
         if session_id is not None:
             wanted.append((self._orders, _session_key(application_id, session_id)))
@@ -338,13 +341,16 @@ class SessionStore:
         friend_holder = holder if referral_codes else None
         if friend_holder is not None:
             wanted.append((self._ledgers, referral_items.friend_key(application_id, friend_holder)))
-        program_ids = frozenset(programs) if holder is not None else frozenset()
-        ledger_holder = holder if program_ids else None
-        for program_id in sorted(program_ids):
-            assert holder is not None
-            wanted.append((self._ledgers, loyalty_items.ledger_key(application_id, program_id, holder)))
+        ledger_refs = frozenset(ledgers)
+        for program_id, ledger_holder in sorted(ledger_refs, key=str):
+            wanted.append((self._ledgers, loyalty_items.ledger_key(application_id, program_id, ledger_holder)))
+            if isinstance(ledger_holder, loyalty_items.Card):
+                wanted.append(
+                    (self._ledgers, loyalty_items.card_key(application_id, program_id, ledger_holder.identifier))
+                )
         found = self._get(wanted)
-        ledgers: dict[int, dict[str, Any]] = {}
+        found_ledgers: dict[LedgerRef, dict[str, Any]] = {}
+        found_cards: dict[LedgerRef, dict[str, Any]] = {}
         session = profile = order = None
         found_referrals: dict[str, Referral] = {}
         friend = NOT_REFERRED
@@ -370,7 +376,9 @@ class SessionStore:
                 referral = referral_items.referral_from_item(item)
                 found_referrals[referral.code] = referral
             elif item["SK"] == loyalty_items.LEDGER_SK:
-                ledgers[loyalty_items.program_of(item)] = item
+                found_ledgers[(loyalty_items.program_of(item), loyalty_items.holder_of(item))] = item
+            elif item["SK"] == loyalty_items.CARD_SK:
+                found_cards[(loyalty_items.program_of(item), loyalty_items.holder_of(item))] = item
             elif item["SK"] == referral_items.FRIEND_SK:
                 friend = referral_items.friend_record_from_item(item)
             elif str(item["SK"]).startswith(coupon_items.HOLDING_PREFIX):
@@ -394,9 +402,9 @@ class SessionStore:
             referral_codes,
             friend,
             friend_holder,
-            ledgers,
-            program_ids,
-            ledger_holder,
+            found_ledgers,
+            ledger_refs,
+            found_cards,
         )
 
     def _get(self, wanted: Sequence[tuple[str, dict[str, str]]]) -> list[tuple[str, dict[str, Any]]]:
