@@ -13,7 +13,7 @@ from patron.clock import SystemClock
 from patron.coupons import view as coupon_wire
 from patron.coupons.reservations import ReservationService
 from patron.dynamo.client import dynamodb_client
-from patron.errors import FieldIssue, PatronError, UnsupportedFeatureError, ValidationError
+from patron.errors import FieldIssue, PatronError, ValidationError
 from patron.events import wire as events_wire
 from patron.events.model import EventOutcome, TrackedEvent, check_custom_type, check_dry_only
 from patron.events.service import EventService
@@ -449,7 +449,6 @@ def get_loyalty_points(request: Request) -> PointsPage:
 
 def _points(request: Request, holder: loyalty_items.Holder) -> PointsPage:
     program_id = _program_id(request)
-    _refuse_unbuilt(request, "customerSessionIDs", "transactionUUIDs", "sort")
     status = history.PointsStatus(request.query_choice("status", tuple(history.PointsStatus), default="active"))
     return services().loyalty.points(
         request.caller.application_id,
@@ -459,7 +458,21 @@ def _points(request: Request, holder: loyalty_items.Holder) -> PointsPage:
         subledger=request.query.get("subledgerId"),
         page_size=request.query_int("pageSize", default=history.MAX_PAGE, minimum=1, maximum=history.MAX_PAGE),
         skip=_skip(request),
+        chosen=_chosen(request),
+        sort=request.query_choice("sort", history.POINTS_SORTS, default="") or None,
     )
+
+
+def _chosen(request: Request) -> history.Chosen:
+    """`customerSessionIDs` and `transactionUUIDs`, each repeated for several (Talon.One's); at most 100 each."""
+    picked: dict[str, frozenset[str] | None] = {}
+    for name in ("customerSessionIDs", "transactionUUIDs"):
+        values = request.query_list(name)
+        if len(values) > history.MAX_CHOSEN:
+            message = f"At most {history.MAX_CHOSEN} values of {name}."
+            raise ValidationError(message, [FieldIssue(f"query.{name}", "too_many_values", message)])
+        picked[name] = frozenset(values) if values else None
+    return history.Chosen(picked["customerSessionIDs"], picked["transactionUUIDs"])
 
 
 @api.route("GET", f"{_MEMBER}/transactions", answers=TransactionsPage)
@@ -473,7 +486,10 @@ def get_loyalty_transactions(request: Request) -> TransactionsPage:
 
 def _filters(request: Request) -> dict[str, Any]:
     """The transactions routes' filters and page (a profile's and a card's)."""
-    _refuse_unbuilt(request, "customerSessionIDs", "transactionUUIDs", "awaitsActivation")
+    awaiting = request.query_bool("awaitsActivation")
+    if awaiting is False:  # Talon.One's: only `true` filters; `false` is refused
+        message = "awaitsActivation filters with true only; leave it out for every transaction."
+        raise ValidationError(message, [FieldIssue("query.awaitsActivation", "invalid_value", message)])
     kind = request.query_choice("loyaltyTransactionType", history.TRANSACTION_TYPES, default="") or None
     start, end = request.query_instant("startDate"), request.query_instant("endDate")
     if start is not None and end is not None and end < start:
@@ -486,6 +502,8 @@ def _filters(request: Request) -> dict[str, Any]:
         "end": end,
         "page_size": request.query_int("pageSize", default=history.MAX_PAGE, minimum=1, maximum=history.MAX_PAGE),
         "skip": _skip(request),
+        "chosen": _chosen(request),
+        "awaiting": bool(awaiting),
     }
 
 
@@ -564,13 +582,6 @@ def _card_number(request: Request, holder: loyalty_items.Holder) -> int | None:
     if isinstance(holder, str):
         return None
     return card_id_number(request.caller.application_id, _program_id(request), holder.identifier)
-
-
-def _refuse_unbuilt(request: Request, *names: str) -> None:
-    """Talon.One's filters and orders not built yet: refused by name rather than ignored (docs/loyalty.md)."""
-    for name in names:
-        if name in request.query:
-            raise UnsupportedFeatureError(f"`{name}` is not available yet.", f"{name}_unavailable", f"query.{name}")
 
 
 def _skip(request: Request) -> int:

@@ -200,10 +200,8 @@ def test_bad_query_values_are_refused_naming_the_parameter(runtime):
         ("transactions", {"startDate": "2026-12-02", "endDate": "2026-12-01"}, "endDate"),
         ("transactions", {"pageSize": "1.5"}, "pageSize"),
         ("expirations", {"subledgerId": "shoes"}, "subledgerId"),
-        # Talon.One's filters and orders not built yet: refused, not ignored.
-        ("points", {"sort": "-expiryDate"}, "sort"),
-        ("transactions", {"awaitsActivation": "true"}, "awaitsActivation"),
-        ("transactions", {"customerSessionIDs": "s-1"}, "customerSessionIDs"),
+        ("points", {"sort": "-name"}, "sort"),
+        ("transactions", {"awaitsActivation": "false"}, "awaitsActivation"),  # Talon.One's: true only
     ]
     for route, query, name in refused:
         answer = get(runtime, tenant, customer, route, **query)
@@ -298,3 +296,44 @@ def test_a_balance_at_a_past_instant_is_what_was_read_then(runtime):
         assert replayed["subledgerBalances"] == then["subledgerBalances"], instant
     before = get(runtime, tenant, customer, "balances", endDate="2020-01-01T00:00:00Z").json()["balance"]
     assert (before["activePoints"], before["spentPoints"], before["pendingPoints"]) == (0, 0, 0)
+
+
+def test_listings_filter_by_sessions_and_transactions_sort_by_dates_and_find_points_awaiting_an_action(runtime):
+    """`customerSessionIDs` and `transactionUUIDs` (each repeated for several), `sort` of points by start or
+    expiry, and `awaitsActivation=true`: only what was asked, in the order asked."""
+    tenant, customer = history_tenant(runtime, defaultValidity="365D"), new_id("c")
+    first, second, third = new_id("s1"), new_id("s2"), new_id("s3")
+    earned = {
+        one: added(session(runtime, tenant, one, customer, price, state="closed"))
+        for one, price in ((first, 100), (second, 600), (third, 300))
+    }
+    path = f"/v1/loyalty_programs/1/profile/{customer}"
+
+    def listed_path(query: str) -> list[dict[str, Any]]:
+        answer = runtime.request("GET", f"{path}/{query}", headers=tenant.headers)
+        assert answer.status == 200, answer.body
+        data: list[dict[str, Any]] = answer.json()["data"]
+        return data
+
+    both = listed_path(f"transactions?customerSessionIDs={first}&customerSessionIDs={third}")
+    assert {entry["customerSessionId"] for entry in both} == {first, third} and len(both) == 4  # points + beauty
+    [one] = listed_path(f"transactions?transactionUUIDs={earned[second]['']}")
+    assert (one["customerSessionId"], one["amount"]) == (second, 600)
+    assert listed_path(f"transactions?transactionUUIDs={earned[second]['']}&customerSessionIDs={first}") == []
+
+    [lot] = listed_path(f"points?customerSessionIDs={second}")
+    assert (lot["amount"], lot["customerSessionId"]) == (600, second)
+    pending = listed_path("points?status=pending&sort=-startDate")  # the beauty points, 30 days off
+    assert [p["customerSessionId"] for p in pending] == [third, second, first]
+    ascending = listed_path("points?status=pending&sort=startDate")
+    assert [p["customerSessionId"] for p in ascending] == [first, second, third]
+    assert listed_path("transactions?awaitsActivation=true") == []  # nothing awaits an action here
+
+    waiting_tenant, member = history_tenant(runtime, defaultPending="on_action"), new_id("c")
+    close = session(runtime, waiting_tenant, new_id("s"), member, 50, state="closed")
+    answer = get(runtime, waiting_tenant, member, "transactions", awaitsActivation="true")
+    assert [entry["transactionUUID"] for entry in answer.json()["data"]] == [added(close)[""]]
+
+    many = "&".join(f"customerSessionIDs=s{n}" for n in range(101))
+    refused = runtime.request("GET", f"{path}/transactions?{many}", headers=tenant.headers)
+    assert refused.status == 400 and refused.json()["errors"][0]["path"] == "query.customerSessionIDs"

@@ -96,3 +96,21 @@ def test_unexpected_errors_are_logged_without_their_text(capsys):
     logged = capsys.readouterr().out
     assert "RuntimeError" in logged
     assert "mario" not in logged
+
+
+def test_a_repeated_query_parameter_gives_every_value_and_each_is_checked_for_text():
+    api, seen = make_api()
+    repeated = {
+        **event(body="{}"),
+        "queryStringParameters": {"id": "b"},
+        "multiValueQueryStringParameters": {"id": ["a", "b"]},
+    }
+    assert api.resolve(repeated)["statusCode"] == 200
+    assert seen[0].query_list("id") == ["a", "b"] and seen[0].query["id"] == "b"
+    assert seen[0].query_list("absent") == []
+    lone = "\ud800"  # a lone surrogate: not storable text
+    hostile = {**repeated, "multiValueQueryStringParameters": {"id": [lone, "b"]}}
+    response = api.resolve(hostile)
+    assert response["statusCode"] == 400
+    assert [error["path"] for error in body_of(response)["errors"]] == ["query.id"]
+    assert len(seen) == 1

@@ -70,6 +70,8 @@ class Request(msgspec.Struct):
     body: bytes
     caller: Caller
     request_id: str
+    # A parameter repeated (`?customerSessionIDs=a&customerSessionIDs=b`): all its values (`query` holds the last).
+    query_lists: dict[str, list[str]] = msgspec.field(default_factory=dict)
     _json: Any = _UNREAD  # the parsed body, once read (not a constructor argument by convention)
 
     def json(self) -> Any:
@@ -97,6 +99,12 @@ class Request(msgspec.Struct):
 
     def query_instant(self, name: str) -> datetime | None:
         return query_values.instant(self.query, name)
+
+    def query_list(self, name: str) -> list[str]:
+        """Every value of a parameter that may repeat (none: empty)."""
+        if name in self.query_lists:
+            return list(self.query_lists[name])
+        return [self.query[name]] if name in self.query else []
 
 
 class Response(msgspec.Struct):
@@ -186,6 +194,14 @@ def _caller(event: Mapping[str, Any]) -> Caller:
     except (KeyError, TypeError, ValueError):
         # Only reachable if a route were deployed without the authorizer: refuse rather than guess a tenant.
         raise UnauthorizedError() from None
+
+
+def _worst_values(lists: Mapping[str, list[str]]) -> dict[str, str]:
+    """A repeated parameter's value the text check should see: one that cannot be stored, if any."""
+    return {
+        name: next((one for one in values if jsonbody.is_unencodable(one)), values[-1])
+        for name, values in lists.items()
+    }
 
 
 def _idempotency_key(event: Mapping[str, Any]) -> str | None:
@@ -369,13 +385,18 @@ class RestApi:
                 body=raw,
                 caller=_caller(event),
                 request_id=request_id,
+                query_lists={
+                    str(k): [str(one) for one in v]
+                    for k, v in (event.get("multiValueQueryStringParameters") or {}).items()
+                    if isinstance(v, list) and len(v) > 1
+                },
             )
             # Before the route and the idempotency store: nothing of such a request is stored, its answer neither.
             if issues := unreadable_text(
                 path=request.path,
                 resource=resource,
                 path_params=request.path_params,
-                query=request.query,
+                query={**request.query, **_worst_values(request.query_lists)},
                 headers=request.headers,
                 body=raw,
                 check_body=spec.check_body_text,

@@ -12,7 +12,7 @@ figure for the lot can be too high (the balance's `expiredPoints` stays exact)."
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -34,6 +34,28 @@ TRANSACTION_TYPES = ("manual", "session", "import")
 _NAME = 255  # Talon.One's longest entry name ("Rollback: <name>" can be longer)
 _NEVER = datetime.max.replace(tzinfo=UTC)
 T = TypeVar("T")
+
+
+MAX_CHOSEN = 100  # values of customerSessionIDs or transactionUUIDs in one listing
+POINTS_SORTS = ("startDate", "-startDate", "expiryDate", "-expiryDate")
+
+
+class Chosen(msgspec.Struct, frozen=True):
+    """Talon.One's `customerSessionIDs` and `transactionUUIDs` filters (None: any)."""
+
+    sessions: frozenset[str] | None = None
+    transactions: frozenset[str] | None = None
+
+    def __bool__(self) -> bool:
+        return self.sessions is not None or self.transactions is not None
+
+    def keeps(self, transaction: str, session: str | None) -> bool:
+        return (self.transactions is None or transaction in self.transactions) and (
+            self.sessions is None or session in self.sessions
+        )
+
+
+ANY = Chosen()
 
 
 class PointsStatus(StrEnum):
@@ -110,6 +132,17 @@ def lot_view(program_id: int, open_lot: OpenLot, entry: Entry | None, as_of: dat
     )
 
 
+def sorted_points(
+    found: Sequence[T], sort: str | None, dates: Callable[[T], tuple[datetime | None, datetime | None]]
+) -> list[T]:
+    """Points listed by `sort` (`startDate`, `expiryDate`, `-` first for descending; None: as given). A start
+    awaiting an action and an expiry that never comes sort after every date."""
+    if sort is None:
+        return list(found)
+    field = 0 if sort.lstrip("-") == "startDate" else 1
+    return sorted(found, key=lambda one: dates(one)[field] or _NEVER, reverse=sort.startswith("-"))
+
+
 def expired(entries: Sequence[Entry], at: datetime, subledger: str | None) -> list[Expired]:
     """Each addition whose points expired by `at` with what of them expired (none: not listed), by expiry."""
     drawn: dict[str, list[tuple[Entry, Decimal]]] = {}
@@ -182,9 +215,12 @@ def transactions(
     kind: str | None,
     start: datetime | None,
     end: datetime | None,
+    picked: Chosen = ANY,
+    awaiting: bool = False,
 ) -> list[Entry]:
     """The entries of one subledger or all, of one origin (`TRANSACTION_TYPES`) or all, created within [start,
-    end]; newest first (one close's entries share their instant: then by transaction id)."""
+    end], of the sessions and transactions `picked`, and (`awaiting`) only additions still awaiting an action;
+    newest first (one close's entries share their instant: then by transaction id)."""
     chosen = [
         entry
         for entry in entries
@@ -192,6 +228,8 @@ def transactions(
         and (kind is None or origin(entry) == kind)
         and (start is None or entry.created >= start)
         and (end is None or entry.created <= end)
+        and picked.keeps(entry.transaction_id, entry.session_id)
+        and (not awaiting or (entry.kind == "addition" and entry.starts is None and entry.rolls_back is None))
     ]
     chosen.sort(key=lambda entry: entry.transaction_id)
     chosen.sort(key=lambda entry: entry.created, reverse=True)

@@ -130,10 +130,13 @@ class LoyaltyService:
         end: datetime | None = None,
         page_size: int = history.MAX_PAGE,
         skip: int = 0,
+        chosen: history.Chosen = history.ANY,
+        awaiting: bool = False,
     ) -> CardTransactionsPage:
         """A card's entries, as a profile's (`transactions`), each naming the card."""
+        holder = items.Card(identifier)
         page = self.transactions(
-            application_id, program_id, items.Card(identifier), subledger, kind, start, end, page_size, skip
+            application_id, program_id, holder, subledger, kind, start, end, page_size, skip, chosen, awaiting
         )
         data = [
             CardTransactionView(
@@ -191,19 +194,33 @@ class LoyaltyService:
         subledger: str | None = None,
         page_size: int = history.MAX_PAGE,
         skip: int = 0,
+        chosen: history.Chosen = history.ANY,
+        sort: str | None = None,
     ) -> PointsPage:
         """What is left of each addition, of one subledger or all: active or pending now (from the ledger item,
-        then the page's entries for their names and dates), or expired (replayed from all the entries)."""
+        then the page's entries for their names and dates), or expired (replayed from all the entries); of the
+        sessions and transactions `chosen` (all the entries read to know the lots' sessions), sorted by `sort`."""
         now = self._clock.now()
         _, stored, _ = self._member(application_id, program_id, integration_id, subledger, now)
         if status is history.PointsStatus.EXPIRED:
             found = history.expired(self._entries(application_id, program_id, integration_id), now, subledger)
+            found = [one for one in found if chosen.keeps(one.addition.transaction_id, one.addition.session_id)]
+            found = history.sorted_points(found, sort, lambda one: (one.addition.starts, one.addition.expires))
             shown, more = history.page(found, skip, page_size)
             return PointsPage(has_more=more, data=[history.expired_view(program_id, one) for one in shown])
         lots = history.open_lots(advance(stored.ledger, now), status is history.PointsStatus.ACTIVE, subledger, now)
+        everything: dict[str, items.Entry] | None = None
+        if chosen.sessions is not None:  # a lot's session is its entry's
+            everything = {one.transaction_id: one for one in self._entries(application_id, program_id, integration_id)}
+        if chosen:
+            lots = [one for one in lots if _keeps(chosen, one, application_id, everything)]
+        lots = history.sorted_points(lots, sort, lambda one: (one.lot.starts, one.lot.expires))
         shown_lots, more = history.page(lots, skip, page_size)
         sources = [history.source_of(one.lot.id, application_id) for one in shown_lots]
-        entries = self._entries_named(application_id, program_id, integration_id, sources)
+        if everything is not None:
+            entries = {source: everything[source] for source in sources if source in everything}
+        else:
+            entries = self._entries_named(application_id, program_id, integration_id, sources)
         data = [
             history.lot_view(program_id, one, entries.get(source), stored.ledger.as_of)
             for one, source in zip(shown_lots, sources, strict=True)
@@ -221,13 +238,16 @@ class LoyaltyService:
         end: datetime | None = None,
         page_size: int = history.MAX_PAGE,
         skip: int = 0,
+        chosen: history.Chosen = history.ANY,
+        awaiting: bool = False,
     ) -> TransactionsPage:
-        """The member's entries, newest first, filtered by subledger, origin (`history.TRANSACTION_TYPES`) and
-        creation within [start, end]."""
+        """The member's entries, newest first, filtered by subledger, origin (`history.TRANSACTION_TYPES`),
+        creation within [start, end], the sessions and transactions `chosen`, and (`awaiting`) additions still
+        awaiting an action."""
         self._member(application_id, program_id, integration_id, subledger, self._clock.now())
         entries = self._entries(application_id, program_id, integration_id)
-        chosen = history.transactions(entries, subledger, kind, start, end)
-        shown, more = history.page(chosen, skip, page_size)
+        found = history.transactions(entries, subledger, kind, start, end, chosen, awaiting)
+        shown, more = history.page(found, skip, page_size)
         backs = history.given_back(entries)
         return TransactionsPage(has_more=more, data=[history.transaction_view(program_id, e, backs) for e in shown])
 
@@ -319,6 +339,16 @@ class LoyaltyService:
 
     def _program(self, application_id: int, pointer: dict[str, Any] | None, program_id: int) -> LoyaltyProgram:
         return live_program(self._rulesets, application_id, pointer, program_id)
+
+
+def _keeps(
+    chosen: history.Chosen, open_lot: history.OpenLot, application_id: int, entries: dict[str, items.Entry] | None
+) -> bool:
+    """An open lot of the sessions and transactions chosen (its source entry's; `entries`: all of them, when
+    sessions are chosen)."""
+    source = history.source_of(open_lot.lot.id, application_id)
+    entry = entries.get(source) if entries is not None else None
+    return chosen.keeps(source, entry.session_id if entry is not None else None)
 
 
 def _view(balance: Balance, at: datetime) -> BalanceView:
