@@ -554,3 +554,61 @@ def test_points_and_a_tier_change_in_one_close_each_settle_on_their_own(runtime)
     assert ("addLoyaltyPoints", 600, None) in kinds and ("changeLoyaltyTierLevel", None, "Gold") in kinds
     balance = balances(runtime, tenant, customer, "?includeTiers=true").json()["balance"]
     assert balance["activePoints"] == 600 and balance["currentTier"]["name"] == "Gold"
+
+
+PER_ITEM = {
+    "id": 25,
+    "name": "Points per item, gifts aside",
+    "features": ["loyalty"],
+    "rules": [
+        {
+            "title": "A point per euro of each line",
+            "condition": "session.cartItemTotal > 0",
+            "effects": [
+                {
+                    "type": "addLoyaltyPoints",
+                    "programId": 1,
+                    "perItem": True,
+                    "value": "floor(item.price * item.quantity)",
+                    "filter": 'item.sku != "GIFT"',
+                }
+            ],
+        }
+    ],
+}
+
+
+def test_points_per_item_are_answered_line_by_line_and_returned_line_by_line(runtime):
+    """`perItem`: one addition whose effects name each line's points (`cartItemPosition`); a return takes back the
+    returned units of their line only, a cancel the rest."""
+    tenant = new_tenant(runtime)
+    definition = {**PROGRAM, "returnPolicy": "within_balance"}
+    publish(runtime, tenant.application_id, {"loyaltyPrograms": [definition], "campaigns": [PER_ITEM]})
+    customer, session_id = new_id("c"), new_id("s")
+    cart = [
+        {"sku": "SHOE", "price": 10, "quantity": 3},
+        {"sku": "BAG", "price": 25.5, "quantity": 1},
+        {"sku": "GIFT", "price": 5, "quantity": 1},
+    ]
+    body = {"customerSession": {"profileId": customer, "state": "closed", "cartItems": cart}}
+    closed = runtime.request("PUT", f"/v2/customer_sessions/{session_id}", headers=tenant.headers, body=body)
+    assert closed.status == 200, closed.body
+    lines = [(e["props"]["cartItemPosition"], e["props"]["value"]) for e in points_effects(closed.json())]
+    assert lines == [(0, 30), (1, 25)]
+    assert len({e["props"]["transactionUUID"] for e in points_effects(closed.json())}) == 1  # one addition
+    assert balances(runtime, tenant, customer).json()["balance"]["activePoints"] == 55
+
+    path = f"/v2/customer_sessions/{session_id}/returns"
+
+    def give_back(position: int, quantity: int) -> Any:
+        body = {"return": {"returnedCartItems": [{"position": position, "quantity": quantity}]}}
+        answer = runtime.request("POST", path, headers=tenant.headers, body=body)
+        assert answer.status == 200, answer.body
+        return answer.json()
+
+    assert rollbacks(give_back(0, 1)) == [("rollbackAddedLoyaltyPoints", 10)]  # a third of the shoes' 30
+    assert rollbacks(give_back(2, 1)) == []  # the gift earned nothing
+    assert rollbacks(give_back(1, 1)) == [("rollbackAddedLoyaltyPoints", 25)]
+    assert balances(runtime, tenant, customer).json()["balance"]["activePoints"] == 20
+    assert rollbacks(cancel(runtime, tenant, session_id)) == [("rollbackAddedLoyaltyPoints", 20)]
+    assert balances(runtime, tenant, customer).json()["balance"]["activePoints"] == 0

@@ -70,6 +70,18 @@ def test_two_programs_with_one_id_are_refused() -> None:
             "invalid_duration",
         ),
         ({"type": "addLoyaltyPoints", "programId": 1, "value": "session.nothing"}, ("loyalty",), "unknown_name"),
+        (
+            {"type": "addLoyaltyPoints", "programId": 1, "value": "1", "filter": 'item.sku == "A"'},
+            ("loyalty",),
+            "filter_needs_per_item",
+        ),
+        ({"type": "addLoyaltyPoints", "programId": 1, "value": "item.price"}, ("loyalty",), "unbound_name"),
+        (
+            {"type": "addLoyaltyPoints", "programId": 1, "value": "item.price", "perItem": True, "filter": "item.x"},
+            ("loyalty",),
+            "unknown_name",
+        ),
+        ({"type": "changeLoyaltyTierLevel", "programId": 1, "tier": "Platinum"}, ("loyalty",), "unknown_tier"),
     ],
 )
 def test_a_points_effect_is_checked_against_its_program(

@@ -81,6 +81,7 @@ class Entry(msgspec.Struct, frozen=True):
     into_debt: Decimal = Decimal(0)  # a subtraction's part beyond the active balance
     rolls_back: str | None = None  # a rollback's (cancel, reopen, return): the transaction it undoes
     card: str | None = None  # a card's ledger's (card-based programs): kept with the session, for its rollback
+    lines: Mapping[int, Decimal] = {}  # a per-item addition's points by cart item position: a return's are its lines'
 
 
 def member_pk(application_id: int, program_id: int, integration_id: Holder) -> str:

@@ -85,7 +85,7 @@ def settle(
             starts, expires, validity = lot_dates(change.pending, change.validity, now, zone)
             ledger = earn(ledger, change.subledger, Lot(txn, change.amount, starts, expires, validity), now)
             entry = Entry(txn, "addition", change.subledger, change.amount, change.name, now, session_id,
-                          change.campaign_id, starts, expires)  # fmt: skip
+                          change.campaign_id, starts, expires, lines=change.lines)  # fmt: skip
             props = msgspec.structs.replace(
                 effect.props,
                 transaction_uuid=txn,
@@ -112,5 +112,13 @@ def settle(
             props = msgspec.structs.replace(effect.props, transaction_uuid=txn, value=spent.deducted)
         after[change.program_id] = ledger
         entries.append((change.program_id, entry))
+        if change.lines:  # per item: the one addition answered line by line, as Talon.One answers it
+            settled += [
+                msgspec.structs.replace(
+                    effect, props=msgspec.structs.replace(props, value=amount, cart_item_position=position)
+                )
+                for position, amount in sorted(change.lines.items())
+            ]
+            continue
         settled.append(msgspec.structs.replace(effect, props=props))
     return Settled(after, entries, [effect for effect in settled if effect is not None])

@@ -461,6 +461,49 @@ def loyalty_points(
     return apply
 
 
+def loyalty_points_per_item(
+    program_id: int,
+    subledger: str,
+    name: str,
+    matches: ItemFilter | None,
+    value: ItemValue,
+    pending: str,
+    validity: str,
+    card_based: bool = False,
+) -> CompiledEffect:
+    """`addLoyaltyPoints` with `perItem`: `value` read for each cart line (of those `matches` keeps) with `item`
+    that line, two decimals rounded down; one change for them all (one addition, one lot), settled into one effect
+    per line (patron.loyalty.settle). Lines with no positive points give nothing."""
+
+    def apply(scope: Scope, effect_index: int) -> None:
+        facts = scope.facts
+        if facts.profile is None and not card_based:
+            scope.fail(EFFECT_COULD_NOT_BE_APPLIED, effect_index)
+            return
+        items = facts.items
+        lines: dict[int, Decimal] = {}
+        for index in range(len(items)) if matches is None else matches(facts):
+            asked = value(facts, items[index])
+            if asked is None or not asked.is_finite() or asked <= 0:
+                continue
+            amount = min(points(asked), MAX_POINTS)
+            if amount > 0:
+                lines[index] = amount
+        total = min(sum(lines.values(), ZERO), MAX_POINTS)
+        if total <= 0:
+            return
+        profile_id = facts.profile.integration_id if facts.profile is not None else ""
+        change = LoyaltyChange(
+            True, program_id, subledger, name or scope.rule_name, total, profile_id, scope.campaign.id,
+            pending, validity, lines=lines,
+        )  # fmt: skip
+        scope.outcome.loyalty_changes.append(change)
+        props = AddLoyaltyPointsProps(change.name, program_id, subledger, total, profile_id, "")
+        scope.outcome.effects.append(scope.effect("addLoyaltyPoints", props))
+
+    return apply
+
+
 def loyalty_tier(program_id: int, tier: str, expires_in: str | None) -> CompiledEffect:
     """`changeLoyaltyTierLevel`: a change the session settles against the customer's ledger (an upgrade only;
     the settlement drops the effect for a customer already in that tier or higher). Anonymous: the effect fails."""

@@ -167,6 +167,10 @@ class AddLoyaltyPoints(_Effect, frozen=True, tag="addLoyaltyPoints"):
     subledger: Annotated[str, msgspec.Meta(max_length=64)] = ""  # "": the main ledger
     pending: str | None = None  # "immediate", "on_action" or a duration (patron.loyalty.durations)
     validity: str | None = None  # "unlimited" or a duration
+    # Talon.One's "per item": `value` is each cart line's points, read with `item` the line (of those `filter`
+    # keeps); answered one effect per line (`cartItemPosition`), written as one addition, returned line by line.
+    per_item: bool = False
+    filter: Expression | None = None
 
 
 class DeductLoyaltyPoints(_Effect, frozen=True, tag="deductLoyaltyPoints"):

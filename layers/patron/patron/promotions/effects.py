@@ -126,6 +126,7 @@ class AddLoyaltyPointsProps(_Props, frozen=True):
     awaits_activation: bool | None = None
     validity_duration: str | None = None
     card_identifier: str | None = None  # a card-based program's: the card whose ledger gets the points
+    cart_item_position: int | None = None  # per item: the line these points are for
 
 
 class DeductLoyaltyPointsProps(_Props, frozen=True):

@@ -78,6 +78,7 @@ class LoyaltyChange(msgspec.Struct, frozen=True):
     pending: str = "immediate"  # an addition's: "immediate", "on_action" or a duration
     validity: str = "unlimited"  # an addition's: "unlimited" or a duration
     tier: str | None = None  # a `changeLoyaltyTierLevel`'s tier (no points change); `validity`: its expiresIn or ""
+    lines: Mapping[int, Decimal] = {}  # a per-item addition's points by cart item position (`amount` their sum)
 
 
 class CouponToCreate(msgspec.Struct, frozen=True):

@@ -488,7 +488,14 @@ class _CampaignCompiler:
             message = f"Program {program.id} has no subledger {effect.subledger!r} (its `subledgers`)."
             self._refuse(f"{at}.subledger", "unknown_subledger", message)
             return None
-        value = self.value(rule_index, f"{at}.value", effect.value)
+        per_item = isinstance(effect, AddLoyaltyPoints) and effect.per_item
+        if isinstance(effect, AddLoyaltyPoints) and effect.filter is not None and not per_item:
+            self._refuse(f"{at}.filter", "filter_needs_per_item", "A filter chooses lines: give `perItem: true`.")
+            return None
+        if per_item:
+            value = self.item_value(rule_index, f"{at}.value", effect.value)
+        else:
+            value = self.value(rule_index, f"{at}.value", effect.value)
         if value is None:
             return None
         if isinstance(effect, DeductLoyaltyPoints):
@@ -503,6 +510,13 @@ class _CampaignCompiler:
         except ValueError as error:
             self._refuse(at, "invalid_duration", str(error))
             return None
+        if per_item:
+            chosen = self.item_filter(rule_index, f"{at}.filter", effect.filter) if effect.filter else None
+            if effect.filter and chosen is None:
+                return None
+            return actions.loyalty_points_per_item(
+                program.id, effect.subledger, effect.name, chosen, value, pending, validity, program.card_based
+            )
         return actions.loyalty_points(
             True, program.id, effect.subledger, effect.name, value, pending, validity, program.card_based
         )

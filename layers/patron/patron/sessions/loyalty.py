@@ -278,11 +278,13 @@ def rolled_back(
     closed_effects: Sequence[Effect],
     share: Decimal | None = None,
     source: str = "rollback",
+    line_returns: Mapping[int, tuple[int, int]] | None = None,
 ) -> tuple[list[Effect], list[committer.Write], list[Written]]:
     """A cancel's or reopen's rollback of what the close wrote (`share` None): each addition taken back as the
     program's return policy allows (`rollbackAddedLoyaltyPoints`, with what it took), each deduction given back to
     the lots it drew (`rollbackDeductedLoyaltyPoints`). A return of some items (`share`: the part of the cart's
-    value not returned before that it returns) takes back that share of each addition, rounded down, and leaves
+    value not returned before that it returns) takes back that share of each addition, rounded down (a per-item
+    addition: each line's `line_returns`, (units it returns, units not returned before)), and leaves
     the deductions. Each rollback is an entry of its own, keyed by a transaction id derived from the one it rolls
     back and `source`; the effects take their campaign and rule from the close's effect of that transaction. A
     program no longer in the live ruleset rolls back as `only_pending`. Returns the effects, the writes, and what
@@ -312,10 +314,15 @@ def rolled_back(
         ledger = ledgers[program_id]
         if entry.kind == "addition":
             asked = entry.amount if share is None else points(entry.amount * share)
+            lines = entry.lines
+            if share is not None and entry.lines and line_returns is not None:  # per item: the returned lines'
+                taken = {at: _returned(amount, line_returns.get(at)) for at, amount in entry.lines.items()}
+                asked = sum(taken.values(), Decimal(0))
+                lines = {at: amount - taken[at] for at, amount in entry.lines.items() if amount > taken[at]}
             took = Decimal(0)
             if asked > 0:
                 ledger, took = revoke(ledger, entry.subledger, entry.transaction_id, asked, now, policy)
-            left.append((program_id, msgspec.structs.replace(entry, amount=entry.amount - asked)))
+            left.append((program_id, msgspec.structs.replace(entry, amount=entry.amount - asked, lines=lines)))
             if took <= 0:
                 continue
             kind, effect_type = "subtraction", "rollbackAddedLoyaltyPoints"
@@ -356,3 +363,12 @@ def rolled_back(
     for program_id, entry in entries:
         writes.append(items.entry_write(table, application_id, program_id, owners[program_id], entry))
     return effects, writes, [one for one in left if one[1].amount > 0]
+
+
+def _returned(amount: Decimal, returned: tuple[int, int] | None) -> Decimal:
+    """A line's points a return takes back: its units' part of what is left, the division last (30 x 1 / 3 is
+    10, not 9.99)."""
+    if returned is None or returned[1] <= 0:
+        return Decimal(0)
+    count, remaining = returned
+    return min(points(amount * count / remaining), amount)

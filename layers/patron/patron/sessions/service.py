@@ -784,6 +784,10 @@ class SessionService:
                 stored.effects,
                 share=min(share, Decimal(1)),
                 source=f"return:{record['id']}",
+                line_returns={
+                    position: (count, stored.session.cart_items[position].remaining_quantity)
+                    for position, count in units.items()
+                },
             )
             rollbacks = [*rollbacks, *points_back]
             kept = StoredSession(
