@@ -504,19 +504,28 @@ def loyalty_points_per_item(
     return apply
 
 
-def loyalty_tier(program_id: int, tier: str, expires_in: str | None) -> CompiledEffect:
+def loyalty_tier(program_id: int, tier: str, expires_in: str | None, card_based: bool = False) -> CompiledEffect:
     """`changeLoyaltyTierLevel`: a change the session settles against the customer's ledger (an upgrade only;
-    the settlement drops the effect for a customer already in that tier or higher). Anonymous: the effect fails."""
+    the settlement drops the effect for a customer already in that tier or higher). Anonymous: the effect fails,
+    but in a card-based program, whose ledger is the session's card (the settlement fails it without one)."""
 
     def apply(scope: Scope, effect_index: int) -> None:
         profile = scope.facts.profile
-        if profile is None:
+        if profile is None and not card_based:  # a card-based program's ledger is the session's card
             scope.fail(EFFECT_COULD_NOT_BE_APPLIED, effect_index)
             return
+        holder = profile.integration_id if profile is not None else ""
         change = LoyaltyChange(
-            False, program_id, "", scope.rule_name, ZERO, profile.integration_id, scope.campaign.id,
-            validity=expires_in or "", tier=tier,
-        )  # fmt: skip
+            False,
+            program_id,
+            "",
+            scope.rule_name,
+            ZERO,
+            holder,
+            scope.campaign.id,
+            validity=expires_in or "",
+            tier=tier,
+        )
         scope.outcome.loyalty_changes.append(change)
         props = ChangeLoyaltyTierLevelProps(scope.rule_name, program_id, "", tier)
         scope.outcome.effects.append(scope.effect("changeLoyaltyTierLevel", props))

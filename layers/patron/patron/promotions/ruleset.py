@@ -471,7 +471,7 @@ class _CampaignCompiler:
             except ValueError as error:
                 self._refuse(f"{at}.expiresIn", "invalid_duration", str(error))
                 return None
-        return actions.loyalty_tier(program.id, effect.tier, effect.expires_in)
+        return actions.loyalty_tier(program.id, effect.tier, effect.expires_in, program.card_based)
 
     def _loyalty(
         self, rule_index: int, at: str, effect: AddLoyaltyPoints | DeductLoyaltyPoints
