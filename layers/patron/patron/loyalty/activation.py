@@ -95,7 +95,7 @@ class PointsActivation:
             for name in sorted(set(waiting.values())):
                 ledger = activate(ledger, name, [lot_id for lot_id, sub in waiting.items() if sub == name], now,
                                   zone_of(program.timezone))  # fmt: skip
-            after = items.StoredLedger(ledger, stored.version + 1, stored.joined or now.isoformat())
+            after = items.StoredLedger(ledger, stored.version + 1, stored.joined or now.isoformat(), stored.noticed)
             writes = items.ledger_writes(table, application_id, program.id, member, after, stored.version)
             done: list[Activated] = []
             for name, balance in ledger.subledgers.items():

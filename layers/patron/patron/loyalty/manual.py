@@ -143,7 +143,7 @@ class LoyaltyDesk:
                 entry = items.Entry(member_txn, "subtraction", subledger, amount, change.name, now, draws=spent.draws,
                                     into_debt=spent.into_debt)  # fmt: skip
             before = stored[member]
-            after = items.StoredLedger(ledger, before.version + 1, before.joined)
+            after = items.StoredLedger(ledger, before.version + 1, before.joined, before.noticed)
             writes += items.ledger_writes(table, application_id, program.id, member, after, before.version)
             writes += items.entry_writes(table, application_id, program.id, member, entry)
             entries.append(entry)

@@ -106,7 +106,9 @@ class LoyaltyPersonalData:
                 before = items.ledger_from_item(target, now)
                 absorbed = items.ledger_from_item(source, now)
                 both = merged(before.ledger, absorbed.ledger, now)
-                after = items.StoredLedger(both, before.version + 1, before.joined or absorbed.joined)
+                after = items.StoredLedger(
+                    both, before.version + 1, before.joined or absorbed.joined, before.noticed + absorbed.noticed
+                )
                 writes = items.ledger_writes(self._table, application_id, program_id, to_id, after, before.version)
                 writes.append(
                     committer.delete(

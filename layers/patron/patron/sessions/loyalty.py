@@ -90,7 +90,7 @@ def settled(
         before = stored[program_id]
         joins = ruleset.programs[program_id].join_policy is not JoinPolicy.NOT_JOIN
         joined = before.joined or (now.isoformat() if joins else None)
-        after = items.StoredLedger(ledger, before.version + 1, joined)
+        after = items.StoredLedger(ledger, before.version + 1, joined, before.noticed)
         writes += items.ledger_writes(table, application_id, program_id, profile_id, after, before.version)
     for program_id, entry in result.entries:
         writes += items.entry_writes(table, application_id, program_id, profile_id, entry)
@@ -193,7 +193,7 @@ def rolled_back(
         before = stored[program_id]
         if ledger is before.ledger:
             continue
-        after = items.StoredLedger(ledger, before.version + 1, before.joined)
+        after = items.StoredLedger(ledger, before.version + 1, before.joined, before.noticed)
         writes += items.ledger_writes(table, application_id, program_id, profile_id, after, before.version)
     for program_id, entry in entries:
         writes.append(items.entry_write(table, application_id, program_id, profile_id, entry))
