@@ -14,7 +14,7 @@ from patron.clock import Clock
 from patron.dynamo import codec, committer
 from patron.dynamo.batch import read_batch
 from patron.errors import FieldIssue, NotFoundError, ValidationError
-from patron.loyalty import items
+from patron.loyalty import events, items
 from patron.loyalty.ledger import activate, advance
 from patron.loyalty.program import zone_of
 from patron.loyalty.service import live_program
@@ -44,6 +44,7 @@ class PointsActivation:
         self._rulesets = rulesets
         self._clock = clock
         self._committer = committer.Committer(client)
+        self._outbox = (tables.outbox, tables.outbox_ttl)  # loyalty events, with each change
 
     def activate(
         self, application_id: int, program_id: int, session_id: str | None, transaction_ids: Sequence[str]
@@ -97,6 +98,8 @@ class PointsActivation:
                                   zone_of(program.timezone))  # fmt: skip
             after = items.StoredLedger(ledger, stored.version + 1, stored.joined or now.isoformat(), stored.noticed)
             writes = items.ledger_writes(table, application_id, program.id, member, after, stored.version)
+            writes += events.change_writes(self._outbox, application_id, program.id, member, stored.ledger, ledger,
+                                           after.version, now, program.tiers)  # fmt: skip
             done: list[Activated] = []
             for name, balance in ledger.subledgers.items():
                 for lot in balance.lots:

@@ -21,9 +21,10 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from patron.clock import iso
+from patron.dynamo import committer
 from patron.loyalty.ledger import Balance, Ledger, Lot, advance
 from patron.loyalty.program import tier_of
-from patron.outbox.repository import OutboxRecord
+from patron.outbox.repository import OutboxRecord, record_write
 
 if TYPE_CHECKING:
     from patron.promotions.definitions import LoyaltyTier
@@ -100,6 +101,24 @@ def change_records(
         payload |= {"fromTier": tiers_moved[0], "toTier": tiers_moved[1]}
         records.append(change.record(TIER, str(change.version), at, payload))
     return records
+
+
+def change_writes(
+    outbox: tuple[str, int],
+    application_id: int,
+    program_id: int,
+    member: str,
+    before: Ledger,
+    after: Ledger,
+    version: int,
+    at: datetime,
+    tiers: Sequence[LoyaltyTier] = (),
+) -> list[committer.Write]:
+    """The outbox writes (`outbox`: table, TTL in seconds) of one member's ledger change, for the change's own
+    transaction: a writer other than the job (a management call, an activation) calls this next to
+    `items.ledger_writes`."""
+    change = Change(application_id, program_id, member, before, after, version)
+    return [record_write(outbox[0], outbox[1], record) for record in change_records(change, at, tiers)]
 
 
 def _figures(balance: Balance, at: datetime) -> tuple[Decimal, Decimal, Decimal]:

@@ -5,7 +5,9 @@ writes what integrations hear about: points expired, points expiring within the 
 tiers changed (`patron.loyalty.events`). It never Scans: per index shard (`items.DUE_SHARDS`), one paged Query of
 the due index (GSI1: the next start or expiry <= now), then one of the notice index (GSI2: an unnoticed lot's
 expiry <= now + the window). Each page of keys (at most PAGE) is read in one consistent BatchGetItem, then each
-ledger is advanced to now and written on the version read, its outbox records in the same transaction.
+ledger is advanced to now and written on the version read, its outbox records in the same transaction; a page's
+ledgers are written by WORKERS threads at once (a transaction is a round trip of ~10 ms: one at a time, a
+15-minute run would reach only ~90,000 ledgers).
 
 At-least-once safe: a ledger changed meanwhile (a session, a concurrent run) fails its condition and is skipped;
 it stays due and the next run takes it. A run stops before its time budget ends; what it did not reach stays
@@ -13,8 +15,10 @@ due. Memory holds one page."""
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -30,6 +34,7 @@ from patron.promotions.definitions import LoyaltyTier
 from patron.promotions.store import LiveRulesets, live_version, pointer_key
 
 PAGE = 100  # keys per Query page: one BatchGetItem's worth
+WORKERS = 8  # transactions in flight per page
 _log = get_logger("patron.loyalty.expiry")
 
 
@@ -59,6 +64,7 @@ class ExpiryJob:
         self._window = timedelta(days=notice_days)
         self._rulesets = rulesets
         self._committer = committer.Committer(client)
+        self._lock = threading.Lock()  # the tiers' cache and the report, shared by a page's workers
 
     def run(self, now: datetime, out_of_time: Callable[[], bool] = lambda: False) -> RunReport:
         """One run at `now`: the due ledgers, then those with a notice due, shard by shard, page by page."""
@@ -68,16 +74,18 @@ class ExpiryJob:
         passes = [(items.DUE_INDEX, items.due_pk, now)]
         if self._window > timedelta(0):
             passes.append((items.NOTICE_INDEX, items.notice_pk, now + self._window))
-        for index, partition, until in passes:
-            for shard in range(items.DUE_SHARDS):
-                for keys in self._due_pages(index, partition(shard), until):
-                    if out_of_time():
-                        report.finished = False
-                        report.kinds = dict(kinds)
-                        return report
-                    for item in read_all(self._client, self._ledgers, keys):
-                        report.examined += 1
-                        self._settle(item, now, tiers, report, kinds)
+        with ThreadPoolExecutor(WORKERS) as workers:
+            for index, partition, until in passes:
+                for shard in range(items.DUE_SHARDS):
+                    for keys in self._due_pages(index, partition(shard), until):
+                        if out_of_time():
+                            report.finished = False
+                            report.kinds = dict(kinds)
+                            return report
+                        page = read_all(self._client, self._ledgers, keys)
+                        report.examined += len(page)
+                        for _ in workers.map(lambda item: self._settle(item, now, tiers, report, kinds), page):
+                            pass
         report.kinds = dict(kinds)
         return report
 
@@ -124,13 +132,16 @@ class ExpiryJob:
             try:
                 self._committer.commit(writes)
             except items.LedgerChangedError:
-                report.conflicts += 1
+                with self._lock:
+                    report.conflicts += 1
                 return
-            report.written += 1
-            report.records += len(records)
-            kinds.update(record.kind for record in records)
+            with self._lock:
+                report.written += 1
+                report.records += len(records)
+                kinds.update(record.kind for record in records)
             return
-        report.too_large += 1
+        with self._lock:
+            report.too_large += 1
         _log.error("loyalty ledger has too many changes for one transaction", program=program_id)
 
     def _plan(
@@ -159,13 +170,16 @@ class ExpiryJob:
     def _tiers(
         self, application_id: int, program_id: int, cache: dict[tuple[int, int], list[LoyaltyTier]]
     ) -> list[LoyaltyTier]:
-        """The program's tiers in the application's live ruleset (read once per application and run)."""
+        """The program's tiers in the application's live ruleset (read once per program and run; the workers wait
+        for the first to read them)."""
         key = (application_id, program_id)
-        if key not in cache:
-            cache[key] = []
-            if self._rulesets is not None:
-                found = self._client.get_item(TableName=self._config, Key=codec.to_item(pointer_key(application_id)))
-                version = live_version(found.get("Item"))
-                program = self._rulesets.compiled(application_id, version).programs.get(program_id) if version else None
-                cache[key] = list(program.tiers) if program is not None else []
-        return cache[key]
+        with self._lock:
+            if key not in cache:
+                cache[key] = []
+                if self._rulesets is not None:
+                    pointer = codec.to_item(pointer_key(application_id))
+                    version = live_version(self._client.get_item(TableName=self._config, Key=pointer).get("Item"))
+                    compiled = self._rulesets.compiled(application_id, version) if version else None
+                    program = compiled.programs.get(program_id) if compiled else None
+                    cache[key] = list(program.tiers) if program is not None else []
+            return cache[key]

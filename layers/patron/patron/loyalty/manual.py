@@ -17,7 +17,7 @@ from patron.clock import Clock
 from patron.dynamo import codec, committer
 from patron.dynamo.batch import read_batch
 from patron.errors import FieldIssue, ValidationError
-from patron.loyalty import items
+from patron.loyalty import events, items
 from patron.loyalty.ledger import InsufficientPoints, Lot, earn, spend
 from patron.loyalty.program import check_pending, check_validity, lot_dates, points, zone_of
 from patron.loyalty.service import ProfileNotFoundError, live_program
@@ -58,6 +58,7 @@ class LoyaltyDesk:
         self._rulesets = rulesets
         self._clock = clock
         self._committer = committer.Committer(client)
+        self._outbox = (tables.outbox, tables.outbox_ttl)  # loyalty events, with each change
 
     def add(self, application_id: int, program_id: int, integration_id: str, change: ManualChange) -> Done:
         for text, field, check in (
@@ -145,6 +146,8 @@ class LoyaltyDesk:
             before = stored[member]
             after = items.StoredLedger(ledger, before.version + 1, before.joined, before.noticed)
             writes += items.ledger_writes(table, application_id, program.id, member, after, before.version)
+            writes += events.change_writes(self._outbox, application_id, program.id, member, before.ledger, ledger,
+                                           after.version, now, program.tiers)  # fmt: skip
             writes += items.entry_writes(table, application_id, program.id, member, entry)
             entries.append(entry)
         return writes, entries
