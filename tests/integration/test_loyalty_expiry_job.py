@@ -132,3 +132,18 @@ def test_points_changed_by_hand_record_the_balance_and_the_tier_in_the_same_tran
     assert balances_recorded == [(1, 900), (2, 1100)]
     [tier] = [r for r in records if r["kind"] == "loyalty_tier"]
     assert (tier["payload"]["fromTier"], tier["payload"]["toTier"], tier["payload"]["version"]) == ("Silver", "Gold", 2)
+
+
+def test_a_closed_session_records_its_points_balance_with_the_close(runtime):
+    tenant = loyalty_tenant(runtime)
+    member = new_id("member")
+    session(runtime, tenant, new_id("s"), member, 50, state="closed")  # a point per euro
+    [balance] = [r for r in outbox_of(runtime, tenant, member) if r["kind"] == "loyalty_balance"]
+    assert balance["payload"] == {
+        "programId": 1,
+        "subledgerId": "",
+        "version": 1,
+        "activePoints": 50,
+        "pendingPoints": 0,
+        "negativePoints": 0,
+    }

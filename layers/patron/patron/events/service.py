@@ -187,6 +187,7 @@ class EventService:
                 read,
                 now,
                 closing=True,
+                outbox=self._store.loyalty_outbox,
             )
             evaluation = msgspec.structs.replace(evaluation, effects=points.effects)
             plan += points.writes

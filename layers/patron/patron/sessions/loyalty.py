@@ -13,7 +13,7 @@ from decimal import Decimal
 import msgspec
 
 from patron.dynamo import committer
-from patron.loyalty import items
+from patron.loyalty import events, items
 from patron.loyalty.ledger import Ledger, ReturnPolicy, advance, give_back, revoke
 from patron.loyalty.program import points
 from patron.loyalty.settle import rollback_id, settle
@@ -63,6 +63,7 @@ def settled(
     read: Read,
     now: datetime,
     closing: bool,
+    outbox: tuple[str, int] | None = None,
 ) -> Points:
     """The effects with their settled points and, `closing`, the writes that make them real and the entries
     written. `source` names what makes the changes, the same on every replay: `<session id>:<version>` for a
@@ -92,6 +93,10 @@ def settled(
         joined = before.joined or (now.isoformat() if joins else None)
         after = items.StoredLedger(ledger, before.version + 1, joined, before.noticed)
         writes += items.ledger_writes(table, application_id, program_id, profile_id, after, before.version)
+        if outbox is not None:
+            tiers = ruleset.programs[program_id].tiers
+            writes += events.change_writes(outbox, application_id, program_id, profile_id, before.ledger, ledger,
+                                           after.version, now, tiers)  # fmt: skip
     for program_id, entry in result.entries:
         writes += items.entry_writes(table, application_id, program_id, profile_id, entry)
     return Points(result.effects, writes, result.entries, result.ledgers)
@@ -129,6 +134,7 @@ def rolled_back(
     closed_effects: Sequence[Effect],
     share: Decimal | None = None,
     source: str = "rollback",
+    outbox: tuple[str, int] | None = None,
 ) -> tuple[list[Effect], list[committer.Write], list[Written]]:
     """A cancel's or reopen's rollback of what the close wrote (`share` None): each addition taken back as the
     program's return policy allows (`rollbackAddedLoyaltyPoints`, with what it took), each deduction given back to
@@ -195,6 +201,10 @@ def rolled_back(
             continue
         after = items.StoredLedger(ledger, before.version + 1, before.joined, before.noticed)
         writes += items.ledger_writes(table, application_id, program_id, profile_id, after, before.version)
+        if outbox is not None:
+            tiers = programs[program_id].tiers if program_id in programs else []
+            writes += events.change_writes(outbox, application_id, program_id, profile_id, before.ledger, ledger,
+                                           after.version, now, tiers)  # fmt: skip
     for program_id, entry in entries:
         writes.append(items.entry_write(table, application_id, program_id, profile_id, entry))
     return effects, writes, [one for one in left if one[1].amount > 0]

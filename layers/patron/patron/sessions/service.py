@@ -415,6 +415,7 @@ class SessionService:
                 read,
                 now,
                 closing,
+                outbox=self._store.loyalty_outbox,
             )
             effects = points.effects
         failures = evaluation.failures if evaluation else []
@@ -636,6 +637,7 @@ class SessionService:
             read,
             self._clock.now(),
             stored.effects,
+            outbox=self._store.loyalty_outbox,
         )
         rollbacks = _rollbacks(stored.effects) + points_back
         survivors = [
@@ -768,6 +770,7 @@ class SessionService:
                 self._clock.now(),
                 stored.effects,
                 share=min(share, Decimal(1)),
+                outbox=self._store.loyalty_outbox,
                 source=f"return:{record['id']}",
             )
             rollbacks = [*rollbacks, *points_back]
