@@ -4,6 +4,7 @@ expired) and records the outbox events in the same transaction, each once howeve
 
 from __future__ import annotations
 
+import importlib
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -147,3 +148,18 @@ def test_a_closed_session_records_its_points_balance_with_the_close(runtime):
         "pendingPoints": 0,
         "negativePoints": 0,
     }
+
+
+def test_a_run_out_of_time_stops_before_its_first_page_and_leaves_everything_due(runtime):
+    tenant = loyalty_tenant(runtime)
+    desk = management(runtime, tenant)
+    member = member_with_points(runtime, tenant, desk, points=40, pendingDuration="1s")
+    time.sleep(1.2)
+    job = importlib.import_module(runtime.registry.functions["LoyaltyExpiryFunction"].module).expiry_job()
+    report = job.run(datetime.now(UTC), lambda: True)
+    assert (report.finished, report.written) == (False, 0)
+    assert [r for r in outbox_of(runtime, tenant, member) if r["payload"].get("version") == 2] == []
+    assert run_job(runtime)["written"] >= 1  # the next run takes it
+    assert [r["kind"] for r in outbox_of(runtime, tenant, member) if r["payload"].get("version") == 2] == [
+        "loyalty_balance"
+    ]
