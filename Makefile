@@ -8,7 +8,7 @@ SAM_VERSION := 1.170.0
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: run test lint typecheck unit integration contract template-check build bench bench-decide bench-sessions bench-coupons bench-import bench-import-memory openapi clean deps
+.PHONY: run test lint typecheck unit integration contract template-check build bench bench-decide bench-sessions bench-coupons bench-import bench-import-memory bench-loyalty-expiry openapi clean deps
 
 deps: $(STAMPS)/venv $(STAMPS)/node
 
@@ -97,6 +97,13 @@ bench-import: deps
 # The streaming import reader's peak memory, 200 MB against 20 MB files (about 40 s; `make bench` runs it too).
 bench-import-memory: deps
 	$(PY) -m bench.import_memory
+
+# The loyalty expiry job over a million lots (100,000 members x 10, every ledger due): time, reads and writes against
+# the minimum, peak memory (about 15 min here; `make bench` runs it too). `make bench-loyalty-expiry LOTS=20000` for
+# a quick look. docs/loyalty.md
+LOTS ?= 1000000
+bench-loyalty-expiry: deps
+	$(PY) -m bench.loyalty_expiry --lots $(LOTS)
 
 # docs/openapi.json from the template's routes; a test fails when it drifts.
 openapi: $(STAMPS)/venv

@@ -19,6 +19,7 @@ from bench import (
     coupons,
     decide,
     import_memory,
+    loyalty_expiry,
     rules,
     sessions,
 )
@@ -44,6 +45,7 @@ def main(argv: list[str] | None = None) -> None:
         coupons.run(runtime)
     finally:
         runtime.stop()
+    loyalty_expiry.run()  # its own DynamoDB Local, once the runtime's is gone
     memory = import_memory.run()
     print(f"\nbench: done in {time.perf_counter() - started:.0f} s; JSON in .patron/bench/")
     capacity_customers.check(per_route)  # a Scan on a request path fails the run, once every table is printed

@@ -273,6 +273,11 @@ def allows_the_tenant(replay: Replay, result: Any, event: dict[str, Any]) -> Non
     assert replay.tenant.key not in json.dumps(result)
 
 
+def runs_to_the_end(replay: Replay, result: Any, event: dict[str, Any]) -> None:
+    assert not isinstance(result, Exception), result
+    assert result["finished"] is True and result["examined"] >= result["written"] >= 0
+
+
 def listed(*names: str) -> Then:
     return lambda replay, body: [item["name"] for item in body["data"]] == list(names)
 
@@ -409,6 +414,11 @@ SCENARIOS: dict[str, Scenario] = {
         returns(NO_FAILURES, then=the_upload_failed), prepare=dead_letter_of_an_upload
     ),
     "import_upload_dead_letters/not_an_upload_event": Scenario(reports_the_record_failed, prepare=as_is, unhappy=True),
+    # The schedule's Input: a run over whatever ledgers are due now (those of other tests too), to the end.
+    "loyalty_expiry/scheduled_run": Scenario(runs_to_the_end, prepare=as_is),
+    "loyalty_expiry/unknown_job": Scenario(
+        raises("ValueError", "this function runs the 'loyalty-expiry' job only"), prepare=as_is, unhappy=True
+    ),
 }
 
 

@@ -258,3 +258,27 @@ def test_the_templates_rule_matches_upload_keys_only():
     assert not matches(pattern, created(upload_key(12, 345, InputFormat.JSON), bucket="elsewhere"))
     for key in ("imports/12/345/input.json", "imports/12/345/chunks/000001.json", "upload.json"):
         assert not matches(pattern, created(key))
+
+
+def test_the_loyalty_expiry_job_runs_on_a_schedule_and_reaches_only_ledgers_their_indexes_and_the_outbox():
+    properties = own_properties("LoyaltyExpiryFunction")
+    [schedule] = _events_of("LoyaltyExpiryFunction", "ScheduleV2").values()
+    assert schedule["ScheduleExpression"].startswith("rate(") and schedule["Input"] == '{"job": "loyalty-expiry"}'
+    assert properties["EventInvokeConfig"]["MaximumRetryAttempts"] == 0  # the next run is the retry
+    statements = [s for policy in properties["Policies"] for s in policy["Statement"]]
+    reach: dict[str, set[str]] = {}
+    for statement in statements:
+        resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        for resource in resources:
+            target = resource["Fn::Sub"] if "Fn::Sub" in resource else resource["Fn::GetAtt"][0]
+            reach.setdefault(target, set()).update(statement["Action"])
+    assert reach == {
+        "${LedgersTable.Arn}/index/GSI1": {"dynamodb:Query"},
+        "${LedgersTable.Arn}/index/GSI2": {"dynamodb:Query"},
+        "LedgersTable": {"dynamodb:BatchGetItem", "dynamodb:PutItem"},  # no Scan anywhere
+        "ConfigTable": {"dynamodb:GetItem"},  # the live ruleset's tiers (under APP#*#RULESET only)
+        "OutboxTable": {"dynamodb:PutItem"},
+    }
+    ledgers = TEMPLATE.resources["LedgersTable"]["Properties"]
+    assert [index["IndexName"] for index in ledgers["GlobalSecondaryIndexes"]] == ["GSI1", "GSI2"]
+    assert all(index["Projection"] == {"ProjectionType": "KEYS_ONLY"} for index in ledgers["GlobalSecondaryIndexes"])

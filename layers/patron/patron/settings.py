@@ -1,9 +1,10 @@
-"""Configuration: four settings groups read from the environment, every variable declared once.
+"""Configuration: five settings groups read from the environment, every variable declared once.
 
   Tables   the DynamoDB tables (and how long the items of those that expire live)
   Api      the HTTP edge: body limits, the account id Talon.One's shapes report
   Imports  the import's bucket, queue and state machine, and the limits of uploads
   Auth     the authorizer: how long a key lookup is trusted, the routes a public or management key may call
+  Loyalty  the loyalty expiry job: how many days ahead members hear that points expire
 
 Lambda functions get these variables from `template.yaml` (the local runtime sets the same ones from the same
 template); field `foo_bar` is read from `FOO_BAR`. A function is given only what it uses: its own tables, and so
@@ -214,6 +215,17 @@ class Auth(Settings, frozen=True):
 
     def management_route_set(self) -> frozenset[str]:
         return _routes(self.management_routes)
+
+
+class Loyalty(Settings, frozen=True):
+    """The loyalty expiry job's own settings."""
+
+    # Members hear that points expire this many days before (a `loyalty_expiring` outbox record per lot); 0: never.
+    loyalty_expiry_notice_days: Annotated[int, msgspec.Meta(ge=0, le=365)] | None = None
+
+    @property
+    def expiry_notice_days(self) -> int:
+        return given(self.loyalty_expiry_notice_days, "LOYALTY_EXPIRY_NOTICE_DAYS")
 
 
 def _routes(listed: str) -> frozenset[str]:

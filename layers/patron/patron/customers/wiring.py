@@ -36,6 +36,7 @@ def personal_data(
     # Orders move or go here, never take new fields: no catalog.
     service = order_service(client, tables, customer_resolver(profiles), None, orders)
     ledgers = tables.ledgers  # read now: a missing table is a configuration error at the start, not at a merge
+    loyalty_outbox = (tables.outbox, tables.outbox_ttl)
     return (
         OrdersPersonalData(orders, service),
         # Holdings, reservations, personal codes (the ruleset is read only by an export, for the coupons' states).
@@ -43,7 +44,7 @@ def personal_data(
         # Codes as advocate, codes made out to the person, what they were referred in (no ruleset read).
         Deferred("referrals", lambda: _referrals(client, ledgers)),
         # Loyalty ledgers and their entries, by the person's member index (no ruleset read).
-        Deferred("loyalty", lambda: _loyalty(client, ledgers)),
+        Deferred("loyalty", lambda: _loyalty(client, ledgers, loyalty_outbox)),
         StoredAnswersPersonalData(answers),
         NotificationsPersonalData(outbox),
     )
@@ -64,10 +65,10 @@ def _referrals(client: DynamoDBClient, ledgers: str) -> PersonalData:
     return ReferralsPersonalData(DynamoReferralPartition(client, ledgers), ledgers)
 
 
-def _loyalty(client: DynamoDBClient, ledgers: str) -> PersonalData:
+def _loyalty(client: DynamoDBClient, ledgers: str, outbox: tuple[str, int]) -> PersonalData:
     from patron.loyalty.personal_data import LoyaltyPersonalData
 
-    return LoyaltyPersonalData(client, ledgers)
+    return LoyaltyPersonalData(client, ledgers, outbox)
 
 
 def customer_eraser(profiles: ProfileService, holders: tuple[PersonalData, ...]) -> CustomerEraser:

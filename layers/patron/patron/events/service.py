@@ -198,6 +198,7 @@ class EventService:
                 read,
                 now,
                 closing=True,
+                outbox=self._store.loyalty_outbox,
             )
             failures = [*evaluation.failures, *points.failures]
             evaluation = msgspec.structs.replace(evaluation, effects=points.effects, failures=failures)

@@ -14,7 +14,7 @@ from patron.clock import Clock
 from patron.dynamo import codec, committer
 from patron.dynamo.batch import read_batch
 from patron.errors import FieldIssue, NotFoundError, ValidationError
-from patron.loyalty import items
+from patron.loyalty import events, items
 from patron.loyalty.ledger import activate, advance
 from patron.loyalty.program import join_date, zone_of
 from patron.loyalty.service import live_program
@@ -45,6 +45,7 @@ class PointsActivation:
         self._rulesets = rulesets
         self._clock = clock
         self._committer = committer.Committer(client)
+        self._outbox = (tables.outbox, tables.outbox_ttl)  # loyalty events, with each change
 
     def activate(
         self, application_id: int, program_id: int, session_id: str | None, transaction_ids: Sequence[str]
@@ -100,8 +101,11 @@ class PointsActivation:
                 ledger = activate(ledger, name, [lot_id for lot_id, sub in waiting.items() if sub == name], now,
                                   zone_of(program.timezone))  # fmt: skip
             ledger = carried(stored.ledger, ledger, program, now)
-            after = items.StoredLedger(ledger, stored.version + 1, join_date(program, stored.joined, ledger, now))
+            joined = join_date(program, stored.joined, ledger, now)
+            after = items.StoredLedger(ledger, stored.version + 1, joined, stored.noticed)
             writes = items.ledger_writes(table, application_id, program.id, member, after, stored.version)
+            writes += events.change_writes(self._outbox, application_id, program.id, member, stored.ledger, ledger,
+                                           after.version, now)  # fmt: skip
             done: list[Activated] = []
             for name, balance in ledger.subledgers.items():
                 for lot in balance.lots:

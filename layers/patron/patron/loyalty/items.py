@@ -20,12 +20,21 @@ A card-based program's ledgers are its cards' (`Card`): the same items under the
     PK APP#<app>#LOYALTY#<program>#CARD#<identifier>
        SK CARD                the card: status, block reason, linked profiles, users-per-card limit, version
        SK LEDGER, TXN#...     as a profile's
+
+The ledger item is in two sparse time indexes (KEYS_ONLY) the scheduled job Queries (`patron.loyalty.expiry`),
+each sharded by a stable hash of the ledger's key (`DUE_SHARDS`) so no index partition is hot:
+
+    GSI1PK LOYALTY#DUE#<nn>      GSI1SK the next start or expiry (`due.next_change`)
+    GSI2PK LOYALTY#NOTICE#<nn>   GSI2SK the earliest expiry of a lot not noticed yet (`due.next_notice`)
+
+Instants are ISO UTC with microseconds (`index_instant`): they sort as text.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -33,6 +42,7 @@ import msgspec
 
 from patron.dynamo import committer
 from patron.errors import ConflictError
+from patron.loyalty import due
 from patron.loyalty.ledger import Draw, Ledger
 
 LEDGER_SK = "LEDGER"
@@ -62,6 +72,7 @@ class StoredLedger(msgspec.Struct, frozen=True):
     ledger: Ledger
     version: int  # 0: not stored yet
     joined: str | None = None  # when the member joined the program (ISO)
+    noticed: tuple[str, ...] = ()  # open lots whose "expiring soon" notice was sent (the expiry job's)
 
 
 class Entry(msgspec.Struct, frozen=True):
@@ -161,7 +172,10 @@ def ledger_from_item(item: Mapping[str, Any] | None, now: datetime) -> StoredLed
         return StoredLedger(Ledger(as_of=now), 0)
     joined = item.get("joined")
     return StoredLedger(
-        _ledger_decoder.decode(str(item["ledger"])), int(item["version"]), str(joined) if joined else None
+        _ledger_decoder.decode(str(item["ledger"])),
+        int(item["version"]),
+        str(joined) if joined else None,
+        tuple(str(lot) for lot in item.get("noticed") or ()),
     )
 
 
@@ -197,6 +211,7 @@ def ledger_write(
     }
     if stored.joined:
         item["joined"] = stored.joined
+    item.update(index_attributes(item["PK"], stored))
     if read_version == 0:
         return committer.put(table, item, condition="attribute_not_exists(PK)", failed=LedgerChangedError)
     return committer.put(
@@ -207,6 +222,45 @@ def ledger_write(
         values={":read": read_version},
         failed=LedgerChangedError,
     )
+
+
+DUE_SHARDS = 16  # index partitions per time index: a Query each per run; 16 x 1,000 WCU/s of index writes
+DUE_INDEX = "GSI1"
+NOTICE_INDEX = "GSI2"
+
+
+def due_shard(pk: str) -> int:
+    """The ledger's index shard: a stable hash of its key (the same in every process, unlike `hash`)."""
+    return int.from_bytes(hashlib.blake2b(pk.encode(), digest_size=4).digest(), "big") % DUE_SHARDS
+
+
+def due_pk(shard: int) -> str:
+    return f"LOYALTY#DUE#{shard:02d}"
+
+
+def notice_pk(shard: int) -> str:
+    return f"LOYALTY#NOTICE#{shard:02d}"
+
+
+def index_instant(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def index_attributes(pk: str, stored: StoredLedger) -> dict[str, Any]:
+    """The ledger item's time-index keys (absent when nothing is due: the indexes are sparse) and its noticed lots
+    (only those still open)."""
+    attributes: dict[str, Any] = {}
+    shard = due_shard(pk)
+    change = due.next_change(stored.ledger)
+    if change is not None:
+        attributes |= {"GSI1PK": due_pk(shard), "GSI1SK": index_instant(change)}
+    noticed = due.still_noticed(stored.ledger, stored.noticed)
+    notice = due.next_notice(stored.ledger, noticed)
+    if notice is not None:
+        attributes |= {"GSI2PK": notice_pk(shard), "GSI2SK": index_instant(notice)}
+    if noticed:
+        attributes["noticed"] = list(noticed)
+    return attributes
 
 
 def entry_write(

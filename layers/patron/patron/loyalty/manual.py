@@ -17,7 +17,7 @@ from patron.clock import Clock
 from patron.dynamo import codec, committer
 from patron.dynamo.batch import read_batch
 from patron.errors import FieldIssue, ValidationError
-from patron.loyalty import cards, items
+from patron.loyalty import cards, events, items
 from patron.loyalty.ledger import InsufficientPoints, Lot, earn, spend
 from patron.loyalty.program import check_pending, check_validity, join_date, lot_dates, points, zone_of
 from patron.loyalty.service import ProfileNotFoundError, live_program
@@ -59,6 +59,7 @@ class LoyaltyDesk:
         self._rulesets = rulesets
         self._clock = clock
         self._committer = committer.Committer(client)
+        self._outbox = (tables.outbox, tables.outbox_ttl)  # loyalty events, with each change
 
     def add(self, application_id: int, program_id: int, integration_id: items.Holder, change: ManualChange) -> Done:
         for text, field, check in (
@@ -151,8 +152,11 @@ class LoyaltyDesk:
                                     into_debt=spent.into_debt)  # fmt: skip
             before = stored[member]
             joined = join_date(program, before.joined, ledger, now)
-            after = items.StoredLedger(carried(before.ledger, ledger, program, now), before.version + 1, joined)
+            ledger = carried(before.ledger, ledger, program, now)
+            after = items.StoredLedger(ledger, before.version + 1, joined, before.noticed)
             writes += items.ledger_writes(table, application_id, program.id, member, after, before.version)
+            writes += events.change_writes(self._outbox, application_id, program.id, member, before.ledger, ledger,
+                                           after.version, now)  # fmt: skip
             writes += items.entry_writes(table, application_id, program.id, member, entry)
             entries.append(entry)
         return writes, entries

@@ -24,7 +24,7 @@ import msgspec
 from patron.dynamo import codec, committer
 from patron.dynamo.batch import MAX_ITEMS, write_all
 from patron.errors import ConflictError
-from patron.loyalty import cards, items
+from patron.loyalty import cards, events, items
 from patron.loyalty.ledger import advance, merged
 
 _ATTEMPTS = 4
@@ -33,9 +33,10 @@ _ATTEMPTS = 4
 class LoyaltyPersonalData:
     section = "loyalty"
 
-    def __init__(self, client: Any, table: str):
+    def __init__(self, client: Any, table: str, outbox: tuple[str, int] | None = None):
         self._client = client
         self._table = table
+        self._outbox = outbox  # (table, TTL): a merge's balance event for the survivor, with the merge
         self._committer = committer.Committer(client)
 
     def absorb(self, application_id: int, survivor_id: str, absorbed_id: str) -> None:
@@ -131,8 +132,13 @@ class LoyaltyPersonalData:
                 before = items.ledger_from_item(target, now)
                 absorbed = items.ledger_from_item(source, now)
                 both = merged(before.ledger, absorbed.ledger, now)
-                after = items.StoredLedger(both, before.version + 1, before.joined or absorbed.joined)
+                after = items.StoredLedger(
+                    both, before.version + 1, before.joined or absorbed.joined, before.noticed + absorbed.noticed
+                )
                 writes = items.ledger_writes(self._table, application_id, program_id, to_id, after, before.version)
+                if self._outbox is not None:  # no tiers: a merge reads no ruleset (tier changes are not recorded)
+                    writes += events.change_writes(self._outbox, application_id, program_id, to_id, before.ledger,
+                                                   both, after.version, now)  # fmt: skip
                 writes.append(
                     committer.delete(
                         self._table,

@@ -13,7 +13,7 @@ from decimal import Decimal
 import msgspec
 
 from patron.dynamo import committer
-from patron.loyalty import cards, items
+from patron.loyalty import cards, events, items
 from patron.loyalty.ledger import Ledger, ReturnPolicy, advance, give_back, revoke
 from patron.loyalty.program import join_date, points
 from patron.loyalty.settle import rollback_id, settle
@@ -105,6 +105,7 @@ def settled(
     read: Read,
     now: datetime,
     closing: bool,
+    outbox: tuple[str, int] | None = None,
 ) -> Points:
     """The effects with their settled points and, `closing`, the writes that make them real and the entries
     written. `source` names what makes the changes, the same on every replay: `<session id>:<version>` for a
@@ -143,8 +144,11 @@ def settled(
         program = ruleset.programs[program_id]
         joined = join_date(program, before.joined, ledger, now)
         ledger = carried(before.ledger, ledger, program, now)
-        after = items.StoredLedger(ledger, before.version + 1, joined)
+        after = items.StoredLedger(ledger, before.version + 1, joined, before.noticed)
         writes += items.ledger_writes(table, application_id, program_id, owners[program_id], after, before.version)
+        if outbox is not None:
+            writes += events.change_writes(outbox, application_id, program_id, owners[program_id], before.ledger,
+                                           ledger, after.version, now)  # fmt: skip
     written: list[Written] = []
     for program_id, entry in result.entries:
         holder = owners[program_id]
@@ -279,6 +283,7 @@ def rolled_back(
     share: Decimal | None = None,
     source: str = "rollback",
     line_returns: Mapping[int, tuple[int, int]] | None = None,
+    outbox: tuple[str, int] | None = None,
 ) -> tuple[list[Effect], list[committer.Write], list[Written]]:
     """A cancel's or reopen's rollback of what the close wrote (`share` None): each addition taken back as the
     program's return policy allows (`rollbackAddedLoyaltyPoints`, with what it took), each deduction given back to
@@ -358,8 +363,11 @@ def rolled_back(
         if ledger is before.ledger:
             continue
         ledger = carried(before.ledger, ledger, programs.get(program_id), now)
-        after = items.StoredLedger(ledger, before.version + 1, before.joined)
+        after = items.StoredLedger(ledger, before.version + 1, before.joined, before.noticed)
         writes += items.ledger_writes(table, application_id, program_id, owners[program_id], after, before.version)
+        if outbox is not None:
+            writes += events.change_writes(outbox, application_id, program_id, owners[program_id], before.ledger,
+                                           ledger, after.version, now)  # fmt: skip
     for program_id, entry in entries:
         writes.append(items.entry_write(table, application_id, program_id, owners[program_id], entry))
     return effects, writes, [one for one in left if one[1].amount > 0]

@@ -429,6 +429,7 @@ class SessionService:
                 read,
                 now,
                 closing,
+                outbox=self._store.loyalty_outbox,
             )
             effects = points.effects
         failures = [*evaluation.failures, *points.failures] if evaluation else []
@@ -651,6 +652,7 @@ class SessionService:
             read,
             self._clock.now(),
             stored.effects,
+            outbox=self._store.loyalty_outbox,
         )
         rollbacks = _rollbacks(stored.effects) + points_back
         survivors = [
@@ -783,6 +785,7 @@ class SessionService:
                 self._clock.now(),
                 stored.effects,
                 share=min(share, Decimal(1)),
+                outbox=self._store.loyalty_outbox,
                 source=f"return:{record['id']}",
                 line_returns={
                     position: (count, stored.session.cart_items[position].remaining_quantity)

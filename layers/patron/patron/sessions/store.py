@@ -469,6 +469,11 @@ class SessionStore:
         return self._ledgers
 
     @property
+    def loyalty_outbox(self) -> tuple[str, int]:
+        """Where a ledger change's loyalty events go (table, TTL), with the change."""
+        return self._outbox, self._outbox_ttl
+
+    @property
     def profiles(self) -> str:
         return self._profiles
 
