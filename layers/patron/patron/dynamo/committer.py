@@ -73,6 +73,20 @@ def put(
     return Write("Put", request, failed)
 
 
+def put_on_version(
+    table: str, item: Mapping[str, Any], read_version: int, changed: Failure, exists: Failure | None = None
+) -> Write:
+    """`item` (its `version` the next) only if nobody changed it since it was read at `read_version`: 0, it did not
+    exist (else `exists`, default `changed`); otherwise its stored `version` is still the one read (else
+    `changed`)."""
+    if read_version == 0:
+        return put(table, item, condition="attribute_not_exists(PK)", failed=exists or changed)
+    return put(
+        table, item, condition="#version = :read", names={"#version": "version"}, values={":read": read_version},
+        failed=changed,
+    )  # fmt: skip
+
+
 def update(
     table: str,
     key: Mapping[str, Any],

@@ -135,16 +135,7 @@ def card_from_item(item: dict[str, Any]) -> StoredCard:
 def card_write(table: str, application_id: int, card: StoredCard, read_version: int) -> committer.Write:
     """The card, if nobody changed it since it was read at `read_version` (0: it did not exist)."""
     item = card_to_item(application_id, card)
-    if read_version == 0:
-        return committer.put(table, item, condition="attribute_not_exists(PK)", failed=CardExistsError)
-    return committer.put(
-        table,
-        item,
-        condition="#version = :read",
-        names={"#version": "version"},
-        values={":read": read_version},
-        failed=CardChangedError,
-    )
+    return committer.put_on_version(table, item, read_version, CardChangedError, exists=CardExistsError)
 
 
 def index_write(table: str, application_id: int, card: StoredCard, integration_id: str) -> committer.Write:

@@ -212,16 +212,7 @@ def ledger_write(
     if stored.joined:
         item["joined"] = stored.joined
     item.update(index_attributes(item["PK"], stored))
-    if read_version == 0:
-        return committer.put(table, item, condition="attribute_not_exists(PK)", failed=LedgerChangedError)
-    return committer.put(
-        table,
-        item,
-        condition="#version = :read",
-        names={"#version": "version"},
-        values={":read": read_version},
-        failed=LedgerChangedError,
-    )
+    return committer.put_on_version(table, item, read_version, LedgerChangedError)
 
 
 DUE_SHARDS = 16  # index partitions per time index: a Query each per run; 16 x 1,000 WCU/s of index writes

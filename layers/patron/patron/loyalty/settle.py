@@ -20,7 +20,8 @@ from patron.promotions.effects import Effect
 from patron.promotions.evaluator import LoyaltyChange
 
 _NAMESPACE = uuid.UUID("5b0f1c1e-6c38-4f3e-9d0e-7a1b7c3f2a10")  # Patron's: transaction ids from business ids
-_LOYALTY_EFFECTS = ("addLoyaltyPoints", "deductLoyaltyPoints", "changeLoyaltyTierLevel")
+# The effects of LoyaltyChanges, one each and in order (the n-th change is the n-th of these effects).
+CHANGE_EFFECTS = ("addLoyaltyPoints", "deductLoyaltyPoints", "changeLoyaltyTierLevel")
 
 
 class Settled(msgspec.Struct, frozen=True):
@@ -57,7 +58,7 @@ def settle(
     settled: list[Effect | None] = []
     pending = iter(changes)
     for effect in effects:
-        if effect.effect_type not in _LOYALTY_EFFECTS:
+        if effect.effect_type not in CHANGE_EFFECTS:
             settled.append(effect)
             continue
         change = next(pending)

@@ -63,12 +63,13 @@ class Outcome(msgspec.Struct):
 
 
 class LoyaltyChange(msgspec.Struct, frozen=True):
-    """An `addLoyaltyPoints` or `deductLoyaltyPoints` effect's change to the customer's points: settled against
-    the ledger by the session (patron.sessions.loyalty), tentatively while the session is open and for real at
-    its close. The n-th of an evaluation is that of its n-th loyalty effect, whose dates, transaction id and (for
-    a deduction) value the settlement fills in; the evaluation reads no ledger: it stays pure."""
+    """An `addLoyaltyPoints`, `deductLoyaltyPoints` or `changeLoyaltyTierLevel` effect's change to the customer's
+    points or tier: settled against the ledger by the session (patron.sessions.loyalty), tentatively while the
+    session is open and for real at its close. The n-th of an evaluation is that of its n-th such effect
+    (patron.loyalty.settle.CHANGE_EFFECTS), whose dates, transaction id and (for a deduction) value the settlement
+    fills in; the evaluation reads no ledger: it stays pure."""
 
-    add: bool  # True: addLoyaltyPoints; False: deductLoyaltyPoints
+    add: bool  # True: addLoyaltyPoints; False: deductLoyaltyPoints (or, with `tier`, a tier change)
     program_id: int
     subledger: str
     name: str

@@ -16,7 +16,7 @@ from patron.dynamo import committer
 from patron.loyalty import cards, events, items
 from patron.loyalty.ledger import Ledger, ReturnPolicy, advance, give_back, revoke
 from patron.loyalty.program import join_date, points
-from patron.loyalty.settle import rollback_id, settle
+from patron.loyalty.settle import CHANGE_EFFECTS, rollback_id, settle
 from patron.loyalty.tiers import carried
 from patron.promotions.definitions import LoyaltyProgram
 from patron.promotions.effects import Effect, RollbackLoyaltyPointsProps, RuleFailureReason
@@ -70,7 +70,6 @@ def usable_card(read: Read, program_id: int, holder: items.Holder) -> bool:
 
 
 POINTS_EFFECTS = ("addLoyaltyPoints", "deductLoyaltyPoints")
-CHANGE_EFFECTS = (*POINTS_EFFECTS, "changeLoyaltyTierLevel")  # each the effect of one LoyaltyChange, in order
 Written = tuple[int, items.Entry]  # (program id, entry): what a close wrote, kept with the session for its rollback
 
 
@@ -177,7 +176,7 @@ def _applicable(
     effects: Sequence[Effect],
     owners: Mapping[int, items.Holder],
 ) -> tuple[list[LoyaltyChange], list[Effect], list[RuleFailureReason]]:
-    """The changes (and their effects: the n-th change is the n-th points effect's) whose program has a ledger to
+    """The changes (and their effects: the n-th change is the n-th of CHANGE_EFFECTS) whose program has a ledger to
     change; the others' effects fail (`EffectCouldNotBeApplied`): a card-based program without the session's card,
     or with an unknown or inactive one."""
     kept_changes: list[LoyaltyChange] = []
