@@ -100,12 +100,16 @@ def test_a_change_records_its_balances_and_tier_with_keys_of_the_change() -> Non
     stored = spend(before, "", Decimal(5), at(1)).ledger  # as stored: the 5 came from the lot expiring first
     before = carried(before, stored, program, at(1))
     after = carried(before, advance(before, at(11)), program, at(11))  # the big lot expired: Silver
-    records = events.change_records(events.Change(3, 7, "alice", before, after, 9), at(11))
+    change = events.Change(3, 7, "alice", before, after, 9)
+    records = events.change_records(change, at(11))
     assert {(r.kind, r.entity_id) for r in records} == {
-        (events.EXPIRED, "7#big"),
-        (events.BALANCE, "7##9"),
-        (events.TIER, "7#9"),
+        (events.EXPIRED, f"7#{change.tag}#big"),
+        (events.BALANCE, f"7#{change.tag}##9"),
+        (events.TIER, f"7#{change.tag}#9"),
     }
+    # Another member's change of the same program and version is recorded under other keys.
+    other = events.change_records(events.Change(3, 7, "bob", before, after, 9), at(11))
+    assert not {r.entity_id for r in records} & {r.entity_id for r in other}
     tier = next(r for r in records if r.kind == events.TIER)
     assert tier.payload == {"programId": 7, "version": 9, "fromTier": "Gold", "toTier": "Silver"}
     assert all(r.customer_id == "alice" and r.application_id == 3 for r in records)

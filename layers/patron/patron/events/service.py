@@ -181,8 +181,12 @@ class EventService:
                 outcome = self._outcome(event_id, stamp, event, None, profile, ruleset)
                 return _Decision(outcome, missing_counters=decided.missing)
             evaluation = decided.evaluation
+            lacking_recipients = loyalty.recipients_lacking(evaluation, read)
+            if lacking_recipients:  # points for another profile: their ledger (and profile) read, decided again
+                outcome = self._outcome(event_id, stamp, event, None, profile, ruleset)
+                return _Decision(outcome, missing_ledgers=lacking_recipients)
         plan: list[committer.Write] = []
-        ledgers_after: dict[int, Ledger] = {}
+        ledgers_after: Mapping[LedgerRef, Ledger] = {}
         if evaluation is not None and ruleset is not None:
             # An event's points are written at once, as its other effects are.
             points = loyalty.settled(
@@ -199,6 +203,7 @@ class EventService:
                 now,
                 closing=True,
                 outbox=self._store.loyalty_outbox,
+                recipient_check=self._store.recipient_check,
             )
             failures = [*evaluation.failures, *points.failures]
             evaluation = msgspec.structs.replace(evaluation, effects=points.effects, failures=failures)

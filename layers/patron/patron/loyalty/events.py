@@ -18,6 +18,7 @@ a retry of the same change is the same item (keys derive from the change: progra
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -46,9 +47,13 @@ class Change:
         self.application_id, self.program_id = application_id, program_id
         self.member = f"card:{member.identifier}" if isinstance(member, Card) else member
         self.before, self.after, self.version = before, after, version
+        # In the record's key: two members' changes of one transaction (a close that also rewards a recipient)
+        # have the same versions; a digest, not the id, so the key names nobody.
+        self.tag = hashlib.blake2b(self.member.encode(), digest_size=6).hexdigest()
 
     def record(self, kind: str, entity: str, at: datetime, payload: dict[str, Any]) -> OutboxRecord:
-        return OutboxRecord(self.application_id, kind, f"{self.program_id}#{entity}", self.member, iso(at), payload)
+        entity_id = f"{self.program_id}#{self.tag}#{entity}"
+        return OutboxRecord(self.application_id, kind, entity_id, self.member, iso(at), payload)
 
 
 def tier_changed(before: Ledger, after: Ledger) -> tuple[str | None, str | None] | None:

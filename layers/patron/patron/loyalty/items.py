@@ -66,6 +66,7 @@ class Card(msgspec.Struct, frozen=True):
 
 
 Holder = str | Card  # whose ledger: a profile's integration id, or a card
+LedgerRef = tuple[int, Holder]  # a loyalty ledger: its program, and whose it is (a profile or a card)
 
 
 class StoredLedger(msgspec.Struct, frozen=True):
@@ -92,6 +93,7 @@ class Entry(msgspec.Struct, frozen=True):
     into_debt: Decimal = Decimal(0)  # a subtraction's part beyond the active balance
     rolls_back: str | None = None  # a rollback's (cancel, reopen, return): the transaction it undoes
     card: str | None = None  # a card's ledger's (card-based programs): kept with the session, for its rollback
+    recipient: str | None = None  # a recipient's ledger's (not the session's customer): kept likewise
     lines: Mapping[int, Decimal] = {}  # a per-item addition's points by cart item position: a return's are its lines'
 
 

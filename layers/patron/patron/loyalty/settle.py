@@ -11,7 +11,7 @@ from datetime import datetime
 
 import msgspec
 
-from patron.loyalty.items import Entry
+from patron.loyalty.items import Entry, Holder, LedgerRef
 from patron.loyalty.ledger import Ledger, Lot, earn, spend
 from patron.loyalty.program import lot_dates, zone_of
 from patron.loyalty.tiers import given
@@ -25,9 +25,16 @@ CHANGE_EFFECTS = ("addLoyaltyPoints", "deductLoyaltyPoints", "changeLoyaltyTierL
 
 
 class Settled(msgspec.Struct, frozen=True):
-    ledgers: dict[int, Ledger]  # by program id: those the changes touched, after them
-    entries: list[tuple[int, Entry]]  # (program id, entry)
+    ledgers: dict[LedgerRef, Ledger]  # those the changes touched, after them
+    entries: list[tuple[LedgerRef, Entry]]
     effects: list[Effect]
+
+
+def change_ref(change: LoyaltyChange, owners: Mapping[int, Holder]) -> LedgerRef:
+    """The ledger a change changes: its recipient's, else the session's in its program (`owners`: the profile's, or
+    the session's card in a card-based program)."""
+    holder = change.recipient if change.recipient is not None else owners[change.program_id]
+    return change.program_id, holder
 
 
 def transaction_id(business_id: str) -> str:
@@ -44,17 +51,19 @@ def rollback_id(application_id: int, transaction: str, source: str = "rollback")
 def settle(
     changes: Sequence[LoyaltyChange],
     effects: Sequence[Effect],
-    ledgers: Mapping[int, Ledger],
+    ledgers: Mapping[LedgerRef, Ledger],
     programs: Mapping[int, LoyaltyProgram],
     now: datetime,
     business_id: str,
     session_id: str | None = None,
+    owners: Mapping[int, Holder] | None = None,
 ) -> Settled:
     """`business_id` names what makes the changes (`<application>:<session>:<version>` for a session's close);
-    the n-th change's transaction id derives from it and n. A deduction takes only what can be deducted (all
+    the n-th change's transaction id derives from it and n. `owners`: whose ledger each program's changes change
+    but for a recipient's (default: the changes' `profile_id`). A deduction takes only what can be deducted (all
     of it where the program allows negative balances); one that can take nothing leaves no effect."""
-    after: dict[int, Ledger] = {}
-    entries: list[tuple[int, Entry]] = []
+    after: dict[LedgerRef, Ledger] = {}
+    entries: list[tuple[LedgerRef, Entry]] = []
     settled: list[Effect | None] = []
     pending = iter(changes)
     for effect in effects:
@@ -63,8 +72,9 @@ def settle(
             continue
         change = next(pending)
         program = programs[change.program_id]
-        stored = ledgers.get(change.program_id) or Ledger(as_of=now)
-        ledger = after.get(change.program_id) or stored
+        ref = change_ref(change, owners) if owners is not None else (change.program_id, change.profile_id)
+        stored = ledgers.get(ref) or Ledger(as_of=now)
+        ledger = after.get(ref) or stored
         if change.tier is not None:  # a tier given by a rule: no entry, no points
             moved = given(stored, ledger, program, change.tier, change.validity or None, now)
             if moved is None:
@@ -77,7 +87,7 @@ def settle(
                 previous_tier_name=previous.name if previous is not None else None,
                 expiry_date=expiry.isoformat() if expiry is not None else None,
             )
-            after[change.program_id] = ledger
+            after[ref] = ledger
             settled.append(msgspec.structs.replace(effect, props=props))
             continue
         txn = transaction_id(f"{business_id}#{len(entries)}")
@@ -86,7 +96,8 @@ def settle(
             starts, expires, validity = lot_dates(change.pending, change.validity, now, zone)
             ledger = earn(ledger, change.subledger, Lot(txn, change.amount, starts, expires, validity), now)
             entry = Entry(txn, "addition", change.subledger, change.amount, change.name, now, session_id,
-                          change.campaign_id, starts, expires, lines=change.lines)  # fmt: skip
+                          change.campaign_id, starts, expires, lines=change.lines,
+                          recipient=change.recipient)  # fmt: skip
             props = msgspec.structs.replace(
                 effect.props,
                 transaction_uuid=txn,
@@ -111,8 +122,8 @@ def settle(
             entry = Entry(txn, "subtraction", change.subledger, spent.deducted, change.name, now, session_id,
                           change.campaign_id, draws=spent.draws, into_debt=spent.into_debt)  # fmt: skip
             props = msgspec.structs.replace(effect.props, transaction_uuid=txn, value=spent.deducted)
-        after[change.program_id] = ledger
-        entries.append((change.program_id, entry))
+        after[ref] = ledger
+        entries.append((ref, entry))
         if change.lines:  # per item: the one addition answered line by line, as Talon.One answers it
             settled += [
                 msgspec.structs.replace(

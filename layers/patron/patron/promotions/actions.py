@@ -14,6 +14,7 @@ from typing import Any
 import msgspec
 
 from patron.loyalty.program import MAX_POINTS, points
+from patron.profiles.model import integration_id_issue
 from patron.promotions.definitions import DiscountScope, ItemDistribution
 from patron.promotions.effects import (
     AddFreeItemProps,
@@ -420,17 +421,18 @@ def loyalty_points(
     pending: str = "immediate",
     validity: str = "unlimited",
     card_based: bool = False,
+    recipient: Value | None = None,
 ) -> CompiledEffect:
     """`addLoyaltyPoints` (`add`) or `deductLoyaltyPoints`: the points asked for (two decimals, rounded down),
     recorded as a change the session settles against the customer's ledger (which fills in the transaction id,
     the dates and what a deduction could take). An anonymous session has no ledger: the effect fails (in a
     card-based program the session's card holds the ledger: the settlement fails the effect without one); a value
-    that is not a positive number of points gives nothing."""
+    that is not a positive number of points gives nothing. An addition's `recipient` names another earner."""
 
     def apply(scope: Scope, effect_index: int) -> None:
         facts = scope.facts
-        if facts.profile is None and not card_based:
-            scope.fail(EFFECT_COULD_NOT_BE_APPLIED, effect_index)
+        earner = _earner(scope, effect_index, recipient, card_based)
+        if earner is None:
             return
         asked = value(facts)
         if asked is None or not asked.is_finite() or asked <= 0:
@@ -438,7 +440,7 @@ def loyalty_points(
         amount = min(points(asked), MAX_POINTS)
         if amount <= 0:
             return
-        profile_id = facts.profile.integration_id if facts.profile is not None else ""
+        profile_id, other = earner
         change = LoyaltyChange(
             add,
             program_id,
@@ -449,6 +451,7 @@ def loyalty_points(
             scope.campaign.id,
             pending,
             validity,
+            recipient=other,
         )
         scope.outcome.loyalty_changes.append(change)
         if add:
@@ -470,6 +473,7 @@ def loyalty_points_per_item(
     pending: str,
     validity: str,
     card_based: bool = False,
+    recipient: Value | None = None,
 ) -> CompiledEffect:
     """`addLoyaltyPoints` with `perItem`: `value` read for each cart line (of those `matches` keeps) with `item`
     that line, two decimals rounded down; one change for them all (one addition, one lot), settled into one effect
@@ -477,8 +481,8 @@ def loyalty_points_per_item(
 
     def apply(scope: Scope, effect_index: int) -> None:
         facts = scope.facts
-        if facts.profile is None and not card_based:
-            scope.fail(EFFECT_COULD_NOT_BE_APPLIED, effect_index)
+        earner = _earner(scope, effect_index, recipient, card_based)
+        if earner is None:
             return
         items = facts.items
         lines: dict[int, Decimal] = {}
@@ -492,16 +496,37 @@ def loyalty_points_per_item(
         total = min(sum(lines.values(), ZERO), MAX_POINTS)
         if total <= 0:
             return
-        profile_id = facts.profile.integration_id if facts.profile is not None else ""
+        profile_id, other = earner
         change = LoyaltyChange(
             True, program_id, subledger, name or scope.rule_name, total, profile_id, scope.campaign.id,
-            pending, validity, lines=lines,
+            pending, validity, lines=lines, recipient=other,
         )  # fmt: skip
         scope.outcome.loyalty_changes.append(change)
         props = AddLoyaltyPointsProps(change.name, program_id, subledger, total, profile_id, "")
         scope.outcome.effects.append(scope.effect("addLoyaltyPoints", props))
 
     return apply
+
+
+def _earner(
+    scope: Scope, effect_index: int, recipient: Value | None, card_based: bool
+) -> tuple[str, str | None] | None:
+    """Whose ledger a points effect changes: (integration id, the recipient when it is not the session's customer);
+    None when it fails. The session's customer (anonymous: none, but in a card-based program, whose ledger is the
+    session's card's), or `recipient`'s value: an integration id that could name a profile (whether one does,
+    the session learns from its read)."""
+    profile = scope.facts.profile
+    own = profile.integration_id if profile is not None else None
+    if recipient is None:
+        if own is None and not card_based:
+            scope.fail(EFFECT_COULD_NOT_BE_APPLIED, effect_index)
+            return None
+        return own or "", None
+    named = recipient(scope.facts)
+    if not isinstance(named, str) or integration_id_issue(named) is not None:
+        scope.fail(EFFECT_COULD_NOT_BE_APPLIED, effect_index)
+        return None
+    return named, None if named == own else named
 
 
 def loyalty_tier(program_id: int, tier: str, expires_in: str | None, card_based: bool = False) -> CompiledEffect:

@@ -171,6 +171,10 @@ class AddLoyaltyPoints(_Effect, frozen=True, tag="addLoyaltyPoints"):
     # keeps); answered one effect per line (`cartItemPosition`), written as one addition, returned line by line.
     per_item: bool = False
     filter: Expression | None = None
+    # Another profile than the session's earns the points (Talon.One's recipient: a referral's advocate, say): an
+    # expression giving an existing profile's integration id (profile-based programs only). The effect fails
+    # (`EffectCouldNotBeApplied`) when it gives nothing or names no profile.
+    recipient: Expression | None = None
 
 
 class DeductLoyaltyPoints(_Effect, frozen=True, tag="deductLoyaltyPoints"):

@@ -80,6 +80,8 @@ class LoyaltyChange(msgspec.Struct, frozen=True):
     validity: str = "unlimited"  # an addition's: "unlimited" or a duration
     tier: str | None = None  # a `changeLoyaltyTierLevel`'s tier (no points change); `validity`: its expiresIn or ""
     lines: Mapping[int, Decimal] = {}  # a per-item addition's points by cart item position (`amount` their sum)
+    # An addition's earner when it is not the session's customer (`recipient`; `profile_id` is then theirs too).
+    recipient: str | None = None
 
 
 class CouponToCreate(msgspec.Struct, frozen=True):

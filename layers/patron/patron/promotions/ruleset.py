@@ -67,7 +67,7 @@ from patron.promotions.rules import (
 from patron.promotions.rules.errors import line_and_column
 from patron.promotions.rules.functions import LOYALTY_FUNCTIONS
 from patron.promotions.rules.index_keys import either, field_reader
-from patron.promotions.rules.schema import DYNAMIC, NUMBER, SchemaLike, Type
+from patron.promotions.rules.schema import DYNAMIC, NUMBER, STRING, SchemaLike, Type
 from patron.promotions.rules.tree import Call, Number, children, reads
 from patron.promotions.stored import storable_attributes
 
@@ -498,6 +498,15 @@ class _CampaignCompiler:
             value = self.value(rule_index, f"{at}.value", effect.value)
         if value is None:
             return None
+        recipient = None
+        if isinstance(effect, AddLoyaltyPoints) and effect.recipient is not None:
+            if program.card_based:
+                message = f"Program {program.id} is card-based: its points go to the session's card, not a recipient."
+                self._refuse(f"{at}.recipient", "recipient_card_based", message)
+                return None
+            recipient = self.value(rule_index, f"{at}.recipient", effect.recipient, STRING)
+            if recipient is None:
+                return None
         if isinstance(effect, DeductLoyaltyPoints):
             return actions.loyalty_points(
                 False, program.id, effect.subledger, effect.name, value, card_based=program.card_based
@@ -515,10 +524,11 @@ class _CampaignCompiler:
             if effect.filter and chosen is None:
                 return None
             return actions.loyalty_points_per_item(
-                program.id, effect.subledger, effect.name, chosen, value, pending, validity, program.card_based
-            )
+                program.id, effect.subledger, effect.name, chosen, value, pending, validity, program.card_based,
+                recipient,
+            )  # fmt: skip
         return actions.loyalty_points(
-            True, program.id, effect.subledger, effect.name, value, pending, validity, program.card_based
+            True, program.id, effect.subledger, effect.name, value, pending, validity, program.card_based, recipient
         )
 
     def _featured(self, at: str, feature: str, why: str) -> bool:

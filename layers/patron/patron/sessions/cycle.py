@@ -34,8 +34,8 @@ ATTEMPTS = 4  # reads and decisions when a counter or the profile moved meanwhil
 # A referral code a close's `createReferral` drew was taken meanwhile: deciding again draws another.
 REFERRAL_RACES = (FriendAlreadyReferredError, ReferralExhaustedError, ReferralChangedError, ReferralCodeTakenError)
 # A profile named by the stored session, the coupons it holds and the session names, then the counters its facts
-# make candidates.
-_MORE_READS = 3
+# make candidates, then the ledgers of the recipients the evaluation names.
+_MORE_READS = 4
 
 
 class Rulesets(Protocol):

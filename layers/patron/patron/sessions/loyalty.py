@@ -6,7 +6,7 @@ read) and each entry (once: its transaction id derives from the session and its 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 
@@ -16,7 +16,7 @@ from patron.dynamo import committer
 from patron.loyalty import cards, events, items
 from patron.loyalty.ledger import Ledger, ReturnPolicy, advance, give_back, revoke
 from patron.loyalty.program import join_date, points
-from patron.loyalty.settle import CHANGE_EFFECTS, rollback_id, settle
+from patron.loyalty.settle import CHANGE_EFFECTS, change_ref, rollback_id, settle
 from patron.loyalty.tiers import carried
 from patron.promotions.definitions import LoyaltyProgram
 from patron.promotions.effects import Effect, RollbackLoyaltyPointsProps, RuleFailureReason
@@ -61,6 +61,15 @@ def missing(
     return read.lacks_ledgers(refs(ruleset, profile_id, card))
 
 
+def recipients_lacking(evaluation: Evaluation | None, read: Read) -> frozenset[LedgerRef]:
+    """The ledgers of the recipients the evaluation's additions name (`recipient`: another profile than the
+    session's) that the read lacks: read (each with its profile) and the call decided again."""
+    if evaluation is None:
+        return frozenset()
+    wanted = {(c.program_id, c.recipient) for c in evaluation.loyalty_changes if c.recipient is not None}
+    return read.lacks_ledgers(frozenset(wanted))
+
+
 def usable_card(read: Read, program_id: int, holder: items.Holder) -> bool:
     """A card holder's card exists and is active (a blocked card neither earns nor spends)."""
     if not isinstance(holder, items.Card):
@@ -77,7 +86,7 @@ class Points(msgspec.Struct, frozen=True):
     effects: list[Effect]  # with their settled points
     writes: list[committer.Write] = []  # at a close or an event: the ledgers and entries
     written: list[Written] = []
-    after: dict[int, Ledger] = {}  # the ledgers the changes touched, after them (tentative in an open session)
+    after: dict[LedgerRef, Ledger] = {}  # the ledgers the changes touched, after them (tentative while open)
     failures: list[RuleFailureReason] = []  # points effects whose program has no usable ledger (a card's)
 
 
@@ -105,10 +114,12 @@ def settled(
     now: datetime,
     closing: bool,
     outbox: tuple[str, int] | None = None,
+    recipient_check: Callable[[int, str], committer.Write] | None = None,
 ) -> Points:
     """The effects with their settled points and, `closing`, the writes that make them real and the entries
     written. `source` names what makes the changes, the same on every replay: `<session id>:<version>` for a
-    session's close (a reopened session closes again at a later version), `event:<id>` for an event."""
+    session's close (a reopened session closes again at a later version), `event:<id>` for an event.
+    `recipient_check`: the write that makes a recipient's points conditional on their profile (SessionStore's)."""
     if not evaluation.loyalty_changes:
         return Points(list(effects))
     wanted = {change.program_id for change in evaluation.loyalty_changes}
@@ -117,40 +128,46 @@ def settled(
         for program_id, holder in holders(ruleset.programs, wanted, profile_id, card).items()
         if usable_card(read, program_id, holder)
     }
-    changes, effects, failures = _applicable(ruleset, evaluation.loyalty_changes, effects, owners)
+    changes, effects, failures = _applicable(ruleset, evaluation.loyalty_changes, effects, owners, read)
     if not changes:
         return Points(list(effects), failures=failures)
     stored = {
-        program_id: items.ledger_from_item(read.ledgers.get((program_id, owners[program_id])), now)
-        for program_id in {change.program_id for change in changes}
+        ref: items.ledger_from_item(read.ledgers.get(ref), now)
+        for ref in {change_ref(change, owners) for change in changes}
     }
     business_id = f"{application_id}:{source}"
     result = settle(
         changes,
         effects,
-        {program_id: one.ledger for program_id, one in stored.items()},
+        {ref: one.ledger for ref, one in stored.items()},
         ruleset.programs,
         now,
         business_id,
         session_id,
+        owners,
     )
     result = msgspec.structs.replace(result, effects=[_carded(effect, owners) for effect in result.effects])
     if not closing:
         return Points(result.effects, after=result.ledgers, failures=failures)
     writes: list[committer.Write] = []
-    for program_id, ledger in result.ledgers.items():
-        before = stored[program_id]
+    for (program_id, holder), ledger in result.ledgers.items():
+        before = stored[(program_id, holder)]
         program = ruleset.programs[program_id]
         joined = join_date(program, before.joined, ledger, now)
         ledger = carried(before.ledger, ledger, program, now)
         after = items.StoredLedger(ledger, before.version + 1, joined, before.noticed)
-        writes += items.ledger_writes(table, application_id, program_id, owners[program_id], after, before.version)
+        writes += items.ledger_writes(table, application_id, program_id, holder, after, before.version)
         if outbox is not None:
-            writes += events.change_writes(outbox, application_id, program_id, owners[program_id], before.ledger,
+            writes += events.change_writes(outbox, application_id, program_id, holder, before.ledger,
                                            ledger, after.version, now)  # fmt: skip
+    # A recipient's points go to a profile that exists when they are written (one erased meanwhile: read again).
+    recipients = {entry.recipient for _, entry in result.entries if entry.recipient is not None}
+    if recipients:
+        if recipient_check is None:
+            raise ValueError("A recipient's points need the check of their profile.")
+        writes += [recipient_check(application_id, recipient) for recipient in sorted(recipients)]
     written: list[Written] = []
-    for program_id, entry in result.entries:
-        holder = owners[program_id]
+    for (program_id, holder), entry in result.entries:
         writes += items.entry_writes(table, application_id, program_id, holder, entry)
         if isinstance(holder, items.Card):
             entry = msgspec.structs.replace(entry, card=holder.identifier)
@@ -175,10 +192,11 @@ def _applicable(
     changes: Sequence[LoyaltyChange],
     effects: Sequence[Effect],
     owners: Mapping[int, items.Holder],
+    read: Read,
 ) -> tuple[list[LoyaltyChange], list[Effect], list[RuleFailureReason]]:
-    """The changes (and their effects: the n-th change is the n-th of CHANGE_EFFECTS) whose program has a ledger to
-    change; the others' effects fail (`EffectCouldNotBeApplied`): a card-based program without the session's card,
-    or with an unknown or inactive one."""
+    """The changes (and their effects: the n-th change is the n-th of CHANGE_EFFECTS) that have a ledger to change;
+    the others' effects fail (`EffectCouldNotBeApplied`): a card-based program without the session's card, or with
+    an unknown or inactive one; a recipient that names no profile."""
     kept_changes: list[LoyaltyChange] = []
     kept: list[Effect] = []
     failures: list[RuleFailureReason] = []
@@ -188,7 +206,7 @@ def _applicable(
             kept.append(effect)
             continue
         change = next(pending)
-        if change.program_id in owners:
+        if read.recipient_exists(change.recipient) if change.recipient is not None else change.program_id in owners:
             kept_changes.append(change)
             kept.append(effect)
             continue
@@ -235,7 +253,7 @@ def ledgers(
     read: Read,
     profile_id: str | None,
     card: str | None,
-    after: dict[int, Ledger],
+    after: Mapping[LedgerRef, Ledger],
     now: datetime,
 ) -> list[ProgramLedgers]:
     """The customer's ledgers (a card-based program's: the card's, with the card; none for an unknown card) in the
@@ -253,15 +271,17 @@ def ledgers(
         stored = items.ledger_from_item(read.ledgers.get((program_id, holder)), now)
         program = ruleset.programs[program_id]
         before = carried(stored.ledger, advance(stored.ledger, now), program, now)
-        changed = after.get(program_id)
+        changed = after.get((program_id, holder))
         then = before if changed is None else carried(stored.ledger, changed, program, now)
         found.append(ProgramLedgers(program, before, then, stored.joined, stored_card))
     return found
 
 
 def holder_of(entry: items.Entry, profile_id: str | None) -> items.Holder | None:
-    """Whose ledger a written entry changed: its card's, or the profile's."""
-    return items.Card(entry.card) if entry.card is not None else profile_id
+    """Whose ledger a written entry changed: its card's, its recipient's, or the profile's."""
+    if entry.card is not None:
+        return items.Card(entry.card)
+    return entry.recipient if entry.recipient is not None else profile_id
 
 
 def lacking_for_rollback(written: Sequence[Written], read: Read, profile_id: str | None) -> frozenset[LedgerRef]:
@@ -293,29 +313,28 @@ def rolled_back(
     back and `source`; the effects take their campaign and rule from the close's effect of that transaction. A
     program no longer in the live ruleset rolls back as `only_pending`. Returns the effects, the writes, and what
     is left to roll back (the additions less what was taken)."""
-    owners = {program_id: holder for program_id, entry in written if (holder := holder_of(entry, profile_id))}
-    if not written or not owners:
+    refs = {(program_id, holder) for program_id, entry in written if (holder := holder_of(entry, profile_id))}
+    if not written or not refs:
         return [], [], list(written)
-    stored = {
-        program_id: items.ledger_from_item(read.ledgers.get((program_id, holder)), now)
-        for program_id, holder in owners.items()
-    }
-    ledgers = {program_id: one.ledger for program_id, one in stored.items()}
+    stored = {ref: items.ledger_from_item(read.ledgers.get(ref), now) for ref in refs}
+    ledgers = {ref: one.ledger for ref, one in stored.items()}
     programs = ruleset.programs if ruleset is not None else {}
     by_transaction = {
         effect.props.transaction_uuid: effect for effect in closed_effects if effect.effect_type in POINTS_EFFECTS
     }
     effects: list[Effect] = []
-    entries: list[Written] = []
+    entries: list[tuple[LedgerRef, items.Entry]] = []
     left: list[Written] = []
     for program_id, entry in written:
-        if program_id not in owners:
+        holder = holder_of(entry, profile_id)
+        if holder is None:
             left.append((program_id, entry))
             continue
+        ref = (program_id, holder)
         program = programs.get(program_id)
         policy = ReturnPolicy(program.return_policy) if program is not None else ReturnPolicy.ONLY_PENDING
         txn = rollback_id(application_id, entry.transaction_id, source)
-        ledger = ledgers[program_id]
+        ledger = ledgers[ref]
         if entry.kind == "addition":
             asked = entry.amount if share is None else points(entry.amount * share)
             lines = entry.lines
@@ -337,7 +356,7 @@ def rolled_back(
         else:
             left.append((program_id, entry))  # a partial return leaves what the customer paid with points
             continue
-        ledgers[program_id] = ledger
+        ledgers[ref] = ledger
         name, starts = f"Rollback: {entry.name}", now if kind == "addition" else None  # given back: active now
         rollback = items.Entry(
             txn,
@@ -350,25 +369,27 @@ def rolled_back(
             starts=starts,
             rolls_back=entry.transaction_id,
             card=entry.card,
+            recipient=entry.recipient,
         )
-        entries.append((program_id, rollback))
-        props = RollbackLoyaltyPointsProps(program_id, entry.subledger, took, profile_id or "", txn, entry.card)
+        entries.append((ref, rollback))
+        whose = entry.recipient or profile_id or ""
+        props = RollbackLoyaltyPointsProps(program_id, entry.subledger, took, whose, txn, entry.card)
         template = by_transaction.get(entry.transaction_id)
         if template is not None:
             effects.append(msgspec.structs.replace(template, effect_type=effect_type, props=props))
     writes: list[committer.Write] = []
-    for program_id, ledger in ledgers.items():
-        before = stored[program_id]
+    for (program_id, holder), ledger in ledgers.items():
+        before = stored[(program_id, holder)]
         if ledger is before.ledger:
             continue
         ledger = carried(before.ledger, ledger, programs.get(program_id), now)
         after = items.StoredLedger(ledger, before.version + 1, before.joined, before.noticed)
-        writes += items.ledger_writes(table, application_id, program_id, owners[program_id], after, before.version)
+        writes += items.ledger_writes(table, application_id, program_id, holder, after, before.version)
         if outbox is not None:
-            writes += events.change_writes(outbox, application_id, program_id, owners[program_id], before.ledger,
+            writes += events.change_writes(outbox, application_id, program_id, holder, before.ledger,
                                            ledger, after.version, now)  # fmt: skip
-    for program_id, entry in entries:
-        writes.append(items.entry_write(table, application_id, program_id, owners[program_id], entry))
+    for (program_id, holder), entry in entries:
+        writes.append(items.entry_write(table, application_id, program_id, holder, entry))
     return effects, writes, [one for one in left if one[1].amount > 0]
 
 

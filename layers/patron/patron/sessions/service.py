@@ -76,6 +76,7 @@ class _Remembered(msgspec.Struct, frozen=True):
     coupon_codes: tuple[str, ...] = ()  # the session's codes: read with it even when a call omits them
     referral_code: str | None = None
     loyalty_card: str | None = None  # the session's card: its ledgers read with it
+    recipients: frozenset[LedgerRef] = frozenset()  # recipients' ledgers its last decision read: read at once
 
 
 _CLOSED_STATES = (SessionState.CLOSED, SessionState.PARTIALLY_RETURNED)
@@ -295,10 +296,17 @@ class SessionService:
             return frozenset()
         return loyalty.refs(self._rulesets.last_seen(application_id), profile_id, card)
 
-    def _remember(self, application_id: int, session_id: str, kept: Session, needed: frozenset[CounterKey]) -> None:
+    def _remember(
+        self,
+        application_id: int,
+        session_id: str,
+        kept: Session,
+        needed: frozenset[CounterKey],
+        recipients: frozenset[LedgerRef] = frozenset(),
+    ) -> None:
         key = (application_id, session_id)
         self._needed[key] = _Remembered(
-            kept.profile_id, needed, kept.identifiers, kept.coupon_codes, kept.referral_code, card_of(kept)
+            kept.profile_id, needed, kept.identifiers, kept.coupon_codes, kept.referral_code, card_of(kept), recipients
         )
         self._needed.move_to_end(key)
         while len(self._needed) > _REMEMBERED_SESSIONS:
@@ -316,8 +324,11 @@ class SessionService:
         referral_code: str | None = None,
         card: str | None = None,
     ) -> Outcome:
+        remembered = self._needed.get((application_id, session_id))
+        recipients = remembered.recipients if remembered is not None else frozenset()
+        predicted = self._predicted_ledgers(application_id, profile_id, card)
         try:
-            decision, _ = cycle.run(
+            decision, read = cycle.run(
                 self._store,
                 application_id,
                 session_id,
@@ -328,12 +339,14 @@ class SessionService:
                 conflict=session_conflict,
                 coupons=coupons.codes_to_read(coupon_codes),
                 referral=referrals.codes_to_read(referral_code),
-                ledgers=self._predicted_ledgers(application_id, profile_id, card),
+                ledgers=predicted | recipients,
             )
         except SessionConflictError:
             raise session_conflict() from None
         kept = decision.outcome.stored.session
-        self._remember(application_id, session_id, kept, decision.needed)
+        # Recipients' ledgers are read with the next call's first read (a later update or the close names them too).
+        read_recipients = frozenset((p, h) for p, h in read.ledgers_read if isinstance(h, str) and h in read.recipients)
+        self._remember(application_id, session_id, kept, decision.needed, read_recipients)
         return decision.outcome
 
     def _decide_update(
@@ -404,6 +417,9 @@ class SessionService:
             evaluation = decided.evaluation
             if evaluation is None:
                 return _Decision(Outcome(StoredSession(session), []), [], missing_counters=decided.missing)
+            lacking_recipients = loyalty.recipients_lacking(evaluation, read)
+            if lacking_recipients:  # points for another profile: their ledger (and profile) read, decided again
+                return _Decision(Outcome(StoredSession(session), []), [], missing_ledgers=lacking_recipients)
             if explain:
                 explained = eligibility(ruleset, snapshot, now, evaluation, only)
             needed_keys = evaluation.consulted
@@ -430,6 +446,7 @@ class SessionService:
                 now,
                 closing,
                 outbox=self._store.loyalty_outbox,
+                recipient_check=self._store.recipient_check,
             )
             effects = points.effects
         failures = [*evaluation.failures, *points.failures] if evaluation else []

@@ -45,7 +45,7 @@ from patron.sessions.model import CartItem, Session, SessionState
 from patron.settings import Tables
 
 SESSION_SK = "SESSION"
-LedgerRef = tuple[int, loyalty_items.Holder]  # a loyalty ledger: its program, and whose it is (a profile or a card)
+LedgerRef = loyalty_items.LedgerRef
 
 
 class SessionConflictError(Exception):
@@ -253,6 +253,11 @@ class Read(msgspec.Struct, frozen=True):
     ledgers: Mapping[LedgerRef, Mapping[str, Any]] = msgspec.field(default_factory=dict)
     ledgers_read: frozenset[LedgerRef] = frozenset()
     cards: Mapping[LedgerRef, Mapping[str, Any]] = msgspec.field(default_factory=dict)  # card items, read with theirs
+    # Recipients (profiles other than the session's whose ledgers were read) whose profile exists.
+    recipients: frozenset[str] = frozenset()
+
+    def recipient_exists(self, integration_id: str) -> bool:
+        return integration_id in self.recipients
 
     def lacks_ledgers(self, wanted: frozenset[LedgerRef]) -> frozenset[LedgerRef]:
         """The ledgers wanted that this read did not look up."""
@@ -290,6 +295,7 @@ class Read(msgspec.Struct, frozen=True):
             "ledgers": {**self.ledgers, **more.ledgers},
             "ledgers_read": self.ledgers_read | more.ledgers_read,
             "cards": {**self.cards, **more.cards},
+            "recipients": self.recipients | more.recipients,
         }
 
 
@@ -319,7 +325,8 @@ class SessionStore:
         """One BatchGetItem (more only past 100 keys or for keys DynamoDB left unprocessed). `coupons`: codes as
         stored, each read with what `holder` (a profile's integration id) holds of it; `referrals`: referral codes
         as stored, read with the holder's friend record (what it has been referred in); `ledgers`: loyalty ledgers,
-        each with its card's item when a card holds it."""
+        each with its card's item when a card holds it, or its profile's when another profile than `holder`'s (the
+        session's) holds it (a recipient's: whether it exists)."""
         wanted: list[tuple[str, dict[str, str]]] = []
         if session_id is not None:
             wanted.append((self._orders, _session_key(application_id, session_id)))
@@ -348,6 +355,11 @@ class SessionStore:
                 wanted.append(
                     (self._ledgers, loyalty_items.card_key(application_id, program_id, ledger_holder.identifier))
                 )
+        others = {h for _, h in ledger_refs if isinstance(h, str) and h not in (profile_id, holder)}
+        for other in sorted(others):
+            wanted.append((self._profiles, {"PK": profile_pk(application_id, other), "SK": PROFILE_SK}))
+        own_pk = profile_pk(application_id, profile_id) if profile_id is not None else None
+        recipients: set[str] = set()
         found = self._get(wanted)
         found_ledgers: dict[LedgerRef, dict[str, Any]] = {}
         found_cards: dict[LedgerRef, dict[str, Any]] = {}
@@ -364,6 +376,8 @@ class SessionStore:
                 session = from_item(item)
             elif table == self._orders:
                 order = order_from_item(application_id, str(item["PK"]).split("#", 3)[3], item)
+            elif table == self._profiles and item["PK"] != own_pk:
+                recipients.add(profile_from_item(item).integration_id)
             elif table == self._profiles:
                 profile = profile_from_item(item)
             elif table == self._config:
@@ -405,6 +419,7 @@ class SessionStore:
             found_ledgers,
             ledger_refs,
             found_cards,
+            frozenset(recipients),
         )
 
     def _get(self, wanted: Sequence[tuple[str, dict[str, str]]]) -> list[tuple[str, dict[str, Any]]]:
@@ -472,6 +487,12 @@ class SessionStore:
     def loyalty_outbox(self) -> tuple[str, int]:
         """Where a ledger change's loyalty events go (table, TTL), with the change."""
         return self._outbox, self._outbox_ttl
+
+    def recipient_check(self, application_id: int, integration_id: str) -> committer.Write:
+        """A recipient's points go to a profile that exists when they are written (one erased or merged away since
+        the read: read again, and the effect fails)."""
+        key = {"PK": profile_pk(application_id, integration_id), "SK": PROFILE_SK}
+        return committer.check(self._profiles, key, "attribute_exists(PK)", failed=loyalty_items.LedgerChangedError)
 
     @property
     def profiles(self) -> str:
