@@ -58,9 +58,10 @@ EARN = {
 }
 
 
-def tenant_with(runtime: Any, *campaigns: dict[str, Any]) -> Tenant:
+def tenant_with(runtime: Any, *campaigns: dict[str, Any], policy: str = "within_balance") -> Tenant:
     tenant = new_tenant(runtime)
-    definitions = {"settings": {"currency": "EUR"}, "loyaltyPrograms": [PROGRAM], "campaigns": list(campaigns)}
+    program = {**PROGRAM, "returnPolicy": policy}
+    definitions = {"settings": {"currency": "EUR"}, "loyaltyPrograms": [program], "campaigns": list(campaigns)}
     publish(runtime, tenant.application_id, definitions)
     return tenant
 
@@ -211,3 +212,17 @@ def test_an_event_rewards_the_profile_it_names_at_once(runtime):
     body = {"type": "review_helpful", "profileId": reader, "attributes": {"author": new_id("nobody")}}
     answer = runtime.request("POST", "/v2/events", headers=tenant.headers, body=body)
     assert answer.status == 200 and earned(answer.json()) == []
+
+
+def test_a_cancel_after_the_recipients_erasure_takes_back_only_the_customers_points(runtime):
+    """Under `unlimited`, taking the advocate's 100 back from no ledger would make one, 100 in debt."""
+    tenant = tenant_with(runtime, REFERRAL_REWARD, EARN, policy="unlimited")
+    advocate, friend, session_id = new_id("adam"), new_id("fran"), new_id("s")
+    create_profile(runtime, tenant, advocate)
+    add_referral(runtime, tenant, "ADAM-REF", advocate=advocate, usage_limit=5)
+    session = {"profileId": friend, "cartItems": CART, "referralCode": "ADAM-REF", "state": "closed"}
+    put(runtime, tenant, session_id, session)
+    assert runtime.request("DELETE", f"/v1/customer_data/{advocate}", headers=tenant.headers).status == 204
+    cancelled = put(runtime, tenant, session_id, {"state": "cancelled"})
+    assert earned(cancelled) == [(friend, 40)]
+    assert active(runtime, tenant, advocate) == 404  # no ledger remade for the erased person

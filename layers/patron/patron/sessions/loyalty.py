@@ -313,6 +313,7 @@ def rolled_back(
     back and `source`; the effects take their campaign and rule from the close's effect of that transaction. A
     program no longer in the live ruleset rolls back as `only_pending`. Returns the effects, the writes, and what
     is left to roll back (the additions less what was taken)."""
+    written = [one for one in written if _still_there(one[1], read)]
     refs = {(program_id, holder) for program_id, entry in written if (holder := holder_of(entry, profile_id))}
     if not written or not refs:
         return [], [], list(written)
@@ -391,6 +392,11 @@ def rolled_back(
     for (program_id, holder), entry in entries:
         writes.append(items.entry_write(table, application_id, program_id, holder, entry))
     return effects, writes, [one for one in left if one[1].amount > 0]
+
+
+def _still_there(entry: items.Entry, read: Read) -> bool:
+    """A recipient erased (or merged away) since has no ledger left to take points back from: none is made."""
+    return entry.recipient is None or read.recipient_exists(entry.recipient)
 
 
 def _returned(amount: Decimal, returned: tuple[int, int] | None) -> Decimal:
