@@ -359,6 +359,10 @@ SCENARIOS: dict[str, Scenario] = {
         answers(200, then=lambda r, body: body["crmId"] == "CRM-42"), prepare=after("customers/update_customer")
     ),
     "customers/update_customer_invalid_phone": Scenario(answers(400), unhappy=True),
+    "expertsender/post_orders": Scenario(answers(201, then=lambda r, body: body == {"status": 0, "data": None})),
+    "expertsender/post_orders_not_a_number": Scenario(
+        answers(400, then=lambda r, body: body["errors"] == ["data[0].totalValue: Expected a number."]), unhappy=True
+    ),
     "orders/upsert_order": Scenario(answers(200, then=lambda r, body: body["customerId"] == "customer-42")),
     "orders/upsert_order_missing_amount": Scenario(answers(400), unhappy=True),
     "rfmcube/merge_order": Scenario(answers(200)),

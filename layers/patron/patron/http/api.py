@@ -278,10 +278,14 @@ class RestApi:
         self,
         max_body_bytes: Callable[[], int],
         idempotency: Callable[[], IdempotencyStore] | None = None,
+        errors: Callable[[PatronError, str], dict[str, Any]] = error_response,
     ):
+        """`errors`: the proxy response of an error on a route (its resource), in the dialect's own envelope
+        (default: Patron's, Talon.One's shape)."""
         self._routes: dict[tuple[str, str], _RouteSpec] = {}
         self._max_body_bytes = max_body_bytes
         self._idempotency = idempotency
+        self._errors = errors
 
     @overload
     def route(
@@ -440,15 +444,13 @@ class RestApi:
         except Exception as exc:
             return self._unexpected(exc, request.method, request.resource)
 
-    @staticmethod
-    def _error(error: PatronError, method: str, resource: str) -> dict[str, Any]:
+    def _error(self, error: PatronError, method: str, resource: str) -> dict[str, Any]:
         if error.status >= 500:
             _log.error("request failed", code=error.code, route=f"{method} {resource}")
-        return error_response(error, resource)
+        return self._errors(error, resource)
 
-    @staticmethod
-    def _unexpected(exc: Exception, method: str, resource: str) -> dict[str, Any]:
+    def _unexpected(self, exc: Exception, method: str, resource: str) -> dict[str, Any]:
         # Where it failed, never the exception's text: that may quote request values (personal data).
         frames = [f"{frame.filename}:{frame.lineno} {frame.name}" for frame in traceback.extract_tb(exc.__traceback__)]
         _log.error("unhandled error", route=f"{method} {resource}", error=type(exc).__name__, frames=frames[-8:])
-        return error_response(PatronError(message="Internal error.", code="internal_error", status=500))
+        return self._errors(PatronError(message="Internal error.", code="internal_error", status=500), resource)

@@ -37,6 +37,7 @@ class Order(msgspec.Struct, frozen=True):
     currency: str | None = None
     updated_at: str | None = None
     deleted: bool = False
+    default_state: OrderState | None = None  # the sending dialect's state for a status the mapping does not name
     items: list[dict[str, Any]] = msgspec.field(default_factory=list)
     # Everything else sent with the order (delivery, payment, custom fields), kept as sent.
     extra: dict[str, Any] = msgspec.field(default_factory=dict)

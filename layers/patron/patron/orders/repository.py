@@ -100,6 +100,7 @@ def order_to_item(order: Order) -> dict[str, Any]:
         "statusLabel": order.status_label,
         "currency": order.currency,
         "updatedAt": order.updated_at,
+        "defaultState": order.default_state.value if order.default_state is not None else None,
     }
     item.update({name: value for name, value in optional.items() if value is not None})
     if order.items:
@@ -122,6 +123,7 @@ def order_from_item(application_id: int, order_id: str, item: dict[str, Any]) ->
         currency=str(item["currency"]) if "currency" in item else None,
         updated_at=str(item["updatedAt"]) if "updatedAt" in item else None,
         deleted=bool(item.get("deleted", False)),
+        default_state=OrderState(str(item["defaultState"])) if "defaultState" in item else None,
         items=list(item.get("items", [])),
         extra=dict(item.get("extra", {})),
         version=int(item["version"]),

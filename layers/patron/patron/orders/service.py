@@ -97,6 +97,13 @@ def _no_other_orders(first: bool, last: bool) -> tuple[str | None, str | None]:
     raise AssertionError("an order only added never needs the customer's other orders")
 
 
+def _state(mapping: StatusMapping, status: str | None, default: OrderState | None) -> OrderState:
+    """The application's mapping of the status; for a status it does not name, the dialect's default if any."""
+    if default is not None and (status is None or status not in mapping.states):
+        return default
+    return mapping.state_of(status)
+
+
 def _as_order(
     application_id: int, order: OrderInput, customer_id: str, mapping: StatusMapping, old: Order | None
 ) -> Order:
@@ -107,12 +114,13 @@ def _as_order(
         customer_id=customer_id,
         created_at=order.created_at,
         amount=order.amount,
-        state=mapping.state_of(order.status),
+        state=_state(mapping, order.status, order.default_state),
         status=order.status,
         status_label=order.status_label,
         currency=order.currency,
         updated_at=order.updated_at,
         deleted=old.deleted if old else False,
+        default_state=order.default_state,
         items=order.items,
         extra=order.extra,
     )
@@ -227,12 +235,26 @@ class OrderService:
                 ],
             ) from None
 
-    def update_status(self, application_id: int, order_id: str, status: str, label: str | None) -> Order:
+    def update_status(
+        self,
+        application_id: int,
+        order_id: str,
+        status: str,
+        label: str | None,
+        default_state: OrderState | None = None,
+        expect: Callable[[Order], bool] | None = None,
+    ) -> Order:
+        """`default_state`: as OrderInput's; `expect`: the order must also pass it (ECDP's websiteId), else 404."""
         mapping = self._statuses.get(application_id)
 
         def restatus(old: Order | None) -> Order:
             assert old is not None
-            return msgspec.structs.replace(old, status=status, status_label=label, state=mapping.state_of(status))
+            if expect is not None and not expect(old):
+                raise NotFoundError("No order with this id.", code="order_not_found")
+            state = _state(mapping, status, default_state)
+            return msgspec.structs.replace(
+                old, status=status, status_label=label, state=state, default_state=default_state
+            )
 
         return self._change(application_id, order_id, restatus, must_exist=True)
 
@@ -266,7 +288,7 @@ class OrderService:
 
                     def restate(old: Order | None) -> Order:
                         assert old is not None
-                        return msgspec.structs.replace(old, state=mapping.state_of(old.status))
+                        return msgspec.structs.replace(old, state=_state(mapping, old.status, old.default_state))
 
                     self._change(application_id, summary.order_id, restate, must_exist=True)
                     changed += 1

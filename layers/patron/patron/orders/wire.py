@@ -57,6 +57,9 @@ class OrderInput(msgspec.Struct, frozen=True):
     status_label: str | None = None
     items: list[dict[str, Any]] = msgspec.field(default_factory=list)
     extra: dict[str, Any] = msgspec.field(default_factory=dict)
+    # The state the sending dialect gives its status when the application's mapping does not name it (ECDP's
+    # `canceled` is cancelled out of the box); None: the mapping's default.
+    default_state: OrderState | None = None
 
 
 # Ids and statuses arrive as strings or integers (Rfmcube sends both); both read as text. A number with a fraction

@@ -1,0 +1,216 @@
+"""ExpertSender ECDP's official plugins (Magento 2, WooCommerce) and third-party clients against Patron: every request
+body they send (tests/contract/fixtures/expertsender, written from the plugins' code: docs/research/expertsender-
+wire.md) replayed through the local runtime with `x-api-key`, each answered with the status its client requires
+and a body it can read; then what they sent is Patron's one customer and order model."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import Tenant, new_tenant
+
+FIXTURES = Path(__file__).parent / "fixtures" / "expertsender"
+# Routes no official plugin calls and Patron does not serve yet (docs/expertsender.md, "Not built yet").
+NOT_SERVED = {
+    "third-party/laravel_customers_get_by_id.json": 400,  # ECDP's numeric customer id: refused, named
+    "third-party/laravel_orders_get_by_id.json": 404,
+    "third-party/laravel_orders_delete.json": 404,
+    "third-party/docs_scenariocustomevents_sample.json": 404,
+    "third-party/laravel_scenariocustomevents.json": 404,
+}
+# Writes first, then what reads them: customers, orders, status changes, lookups, the lists.
+_ORDER = ("POST /customers", "POST /orders", "PUT /orders/status", "GET /customers", "GET /", "DELETE", "POST /")
+
+
+def fixtures() -> list[tuple[str, dict[str, Any]]]:
+    found = [(str(path.relative_to(FIXTURES)), json.loads(path.read_text())) for path in FIXTURES.glob("*/*.json")]
+
+    def rank(one: tuple[str, dict[str, Any]]) -> tuple[int, str]:
+        call = f"{one[1]['method']} {one[1]['path']}"
+        return next(i for i, prefix in enumerate(_ORDER) if call.startswith(prefix)), one[0]
+
+    return sorted(found, key=rank)
+
+
+def send(runtime: Any, tenant: Tenant, fixture: dict[str, Any]) -> Any:
+    headers = {name: value for name, value in fixture["headers"].items() if name.lower() != "x-api-key"}
+    headers["x-api-key"] = tenant.key
+    return runtime.request(fixture["method"], fixture["path"], headers=headers, body=fixture.get("body"))
+
+
+def seed(runtime: Any, tenant: Tenant) -> None:
+    """What a shop sets up before its plugin runs: consent channels 1 to 3 (ECDP numbers them; Patron's channel
+    `consent_<n>` has id n), and the customer the Magento lookup fixture reads."""
+    consents = {"consent_1": {"value": True}, "consent_2": {"value": True}}
+    body = {"email": "anna.kowalska+shop@example.com", "consents": consents}
+    assert runtime.request("PUT", "/v1/customers/seed-anna", headers=tenant.headers, body=body).status in (200, 201)
+    body = {"email": "lara@example.com", "consents": {"consent_3": {"value": False}}}
+    assert runtime.request("PUT", "/v1/customers/seed-lara", headers=tenant.headers, body=body).status in (200, 201)
+
+
+@pytest.fixture(scope="module")
+def replayed(runtime: Any) -> tuple[Tenant, dict[str, Any]]:
+    tenant = new_tenant(runtime)
+    seed(runtime, tenant)
+    return tenant, {name: send(runtime, tenant, fixture) for name, fixture in fixtures()}
+
+
+@pytest.mark.parametrize("name", [name for name, _ in fixtures()])
+def test_each_plugin_request_is_answered_as_its_client_requires(replayed, name):
+    _, answers = replayed
+    fixture = json.loads((FIXTURES / name).read_text())
+    answer = answers[name]
+    body: Any = answer.json() if answer.body else None
+    if name in NOT_SERVED:
+        assert answer.status == NOT_SERVED[name], answer.body  # refused, never pretended
+        return
+    assert answer.status == fixture["expect"]["status"], answer.body
+    # WooCommerce counts any answer with `errors` as failed; Magento and WooCommerce read `data`.
+    assert "errors" not in body and body["status"] == 0
+    for read in fixture["expect"].get("reads", []):
+        path = read.split(" ")[0].split(".")
+        value: Any = body
+        for part in path:
+            if part.endswith("[]"):
+                assert isinstance(value.get(part[:-2]), list)
+                value = value[part[:-2]][0] if value[part[:-2]] else {}
+            elif isinstance(value, dict) and value:
+                assert part in value, (read, body)
+                value = value[part]
+
+
+def test_what_the_plugins_sent_is_patrons_one_customer_and_order_model(replayed, runtime):
+    tenant, _ = replayed
+
+    def customer(email: str) -> Any:
+        answer = runtime.request("GET", f"/v1/customers?email={email}", headers=tenant.headers)
+        assert answer.status == 200, answer.body
+        return answer.json()
+
+    # WooCommerce's registration, account and address edits and checkout are one customer, with its names,
+    # crmId and the consent it gave (channel consent_1, id "1").
+    jan = customer("jan.zielinski@example.com")
+    assert jan["crmId"] is not None and jan["attributes"].get("firstName")
+    assert jan["consents"]["consent_1"]["value"] is True
+    # Magento's order counts in its customer's statistics, as a Talon.One or Rfmcube order does.
+    anna = customer("anna.kowalska@example.com")
+    assert anna["stats"]["ordersCount"] >= 1
+    order = runtime.request("GET", "/v1/orders/000000123", headers=tenant.headers).json()
+    assert order["status"] == "paid"  # PUT /orders/status after the Add
+    # WooCommerce's guest order, cancelled ("Cancelled"): stored, not counted; the consent it repeats is given.
+    cancelled = runtime.request("GET", "/v1/orders/1058", headers=tenant.headers).json()
+    assert (cancelled["status"], cancelled["state"], cancelled["countsAsSale"]) == ("canceled", "cancelled", False)
+    kasia = customer("kasia.lewandowska@example.com")
+    assert kasia["stats"]["ordersCount"] == 0 and kasia["consents"]["consent_1"]["value"] is True
+    lists = {}
+    for kind in ("customerconsents", "orderattributes", "productattributes", "customerattributes"):
+        lists[kind] = runtime.request("GET", f"/{kind}", headers={"x-api-key": tenant.key}).json()["data"]
+    assert {(c["id"], c["name"], c["type"]) for c in lists["customerconsents"]} >= {(1, "consent_1", "General")}
+    assert "shippingMethod" in {a["name"] for a in lists["orderattributes"]}
+    assert "color" in {a["name"] for a in lists["productattributes"]}
+    assert not {"firstName", "lastName", "gender", "dateOfBirth"} & {a["name"] for a in lists["customerattributes"]}
+
+
+def test_errors_are_problem_details_with_a_substatus_and_errors_lines(runtime):
+    tenant = new_tenant(runtime)
+    headers = {"x-api-key": tenant.key}
+    bad = {"mode": "Add", "data": [{"email": "not-an-email", "dateOfBirth": "yesterday"}, "x"]}
+    answer = runtime.request("POST", "/customers", headers=headers, body=bad)
+    assert answer.status == 400
+    body = answer.json()
+    assert answer.header("Content-Type") == "application/problem+json"
+    assert (body["status"], body["substatus"], body["instance"]) == (400, "CustomerInvalidModelState", "/customers")
+    assert sorted(body["errors"]) == sorted(
+        [
+            "data[0].dateOfBirth: Expected an ISO-8601 date.",
+            "data[1]: Expected an object.",
+        ]
+    ) or all(line.startswith("data[") for line in body["errors"])
+    # Nothing was written for the valid part of a refused batch.
+    good_and_bad = {"mode": "AddOrUpdate", "data": [{"email": "ok@example.com"}, {"email": "nope"}]}
+    assert runtime.request("POST", "/customers", headers=headers, body=good_and_bad).status == 400
+    assert runtime.request("GET", "/customers/email/ok@example.com", headers=headers).status == 404
+    # Add of an existing customer; Update of a missing one.
+    assert (
+        runtime.request(
+            "POST", "/customers", headers=headers, body={"mode": "Add", "data": [{"email": "a@example.com"}]}
+        ).status
+        == 201
+    )
+    again = runtime.request(
+        "POST", "/customers", headers=headers, body={"mode": "Add", "data": [{"email": "A@example.com"}]}
+    )
+    assert (again.status, again.json()["substatus"]) == (400, "CustomerAlreadyExists")
+    missing = runtime.request(
+        "POST", "/customers", headers=headers, body={"mode": "Update", "data": [{"email": "b@example.com"}]}
+    )
+    assert (missing.status, missing.json()["substatus"]) == (400, "CustomerDoesNotExist")
+    unknown = runtime.request("PUT", "/orders/status", headers=headers, body={"orderId": "nope", "orderStatus": "paid"})
+    assert (unknown.status, unknown.json()["substatus"]) == (404, "OrderNotFound")
+    malformed = runtime.request("POST", "/orders", headers={**headers, "Content-Type": "application/json"}, body=b"{")
+    assert malformed.status == 400 and malformed.json()["substatus"] == "OrderInvalidModelState"
+
+
+def test_another_applications_customers_and_orders_are_not_found(runtime):
+    a, b = new_tenant(runtime), new_tenant(runtime)
+    post = {"mode": "AddOrUpdate", "matchBy": "Email", "data": [{"email": "only.b@example.com"}]}
+    assert runtime.request("POST", "/customers", headers={"x-api-key": b.key}, body=post).status == 201
+    order = {"mode": "Add", "data": [{"id": "B-1", "totalValue": 10, "customer": {"email": "only.b@example.com"}}]}
+    assert runtime.request("POST", "/orders", headers={"x-api-key": b.key}, body=order).status == 201
+    headers = {"x-api-key": a.key}
+    assert runtime.request("GET", "/customers/email/only.b@example.com", headers=headers).status == 404
+    status = {"orderId": "B-1", "orderStatus": "canceled"}
+    assert runtime.request("PUT", "/orders/status", headers=headers, body=status).status == 404
+    assert runtime.request("GET", "/v1/orders/B-1", headers=b.headers).json()["status"] == "placed"
+
+
+def test_erasing_a_customer_the_plugins_sent_leaves_no_trace(runtime):
+    from tests.integration.test_erasure import everything
+
+    tenant = new_tenant(runtime)
+    canary = uuid.uuid4().hex
+    email = f"{canary[:12]}@example.com"
+    headers = {"x-api-key": tenant.key}
+    person = {"email": email, "lastName": f"L{canary}", "customAttributes": [{"name": "note", "value": canary}]}
+    post = {"mode": "AddOrUpdate", "matchBy": "Email", "data": [person]}
+    assert runtime.request("POST", "/customers", headers=headers, body=post).status == 201
+    order = {
+        "id": f"es-{canary[:8]}",
+        "totalValue": 20,
+        "customer": {"email": email, "crmId": f"crm-{canary}"},
+        "products": [{"id": "P", "productAttributes": [{"name": "engraving", "value": canary}]}],
+        "orderAttributes": [{"name": "giftNote", "value": canary}],
+    }
+    assert runtime.request("POST", "/orders", headers=headers, body={"mode": "Add", "data": [order]}).status == 201
+    assert canary in everything(runtime)
+    integration_id = runtime.request("GET", f"/v1/customers?email={email}", headers=tenant.headers).json()
+    path = f"/v1/customer_data/{integration_id['integrationId']}"
+    assert runtime.request("DELETE", path, headers=tenant.headers).status == 204
+    assert canary not in everything(runtime)
+    assert runtime.request("GET", f"/customers/email/{email}", headers=headers).status == 404
+
+
+def test_wrong_types_oversized_bodies_and_wrong_keys_are_refused_in_ecdps_envelope(runtime):
+    tenant = new_tenant(runtime)
+    headers = {"x-api-key": tenant.key}
+    order = {"id": "W-1", "totalValue": "abc", "customer": {"email": "w@example.com"}, "products": [{"id": {}}]}
+    wrong = runtime.request("POST", "/orders", headers=headers, body={"mode": "Sometimes", "data": [order]})
+    assert (wrong.status, wrong.json()["substatus"]) == (400, "OrderInvalidModelState")
+    assert sorted(line.split(":")[0] for line in wrong.json()["errors"]) == [
+        "data[0].products[0].id",
+        "data[0].totalValue",
+        "mode",
+    ]
+    assert runtime.request("GET", "/v1/orders/W-1", headers=tenant.headers).status == 404  # nothing written
+    huge = {"mode": "Add", "data": [{"email": "h@example.com", "lastName": "x" * 300_000}]}
+    too_large = runtime.request("POST", "/customers", headers=headers, body=huge)
+    assert (too_large.status, too_large.json()["substatus"]) == (413, "PayloadTooLarge")
+    unknown_key = runtime.request("GET", "/customerattributes", headers={"x-api-key": "patron_nope_nope"})
+    assert unknown_key.status in (401, 403)
+    many = {"mode": "AddOrUpdate", "data": [{"email": f"m{i}@example.com"} for i in range(1001)]}
+    assert runtime.request("POST", "/customers", headers=headers, body=many).json()["substatus"] == "TooManyItems"
