@@ -16,7 +16,7 @@ from patron.catalog.wiring import catalog_service
 from patron.dynamo.client import dynamodb_client
 from patron.expertsender import lists
 from patron.expertsender.customers import CustomerAnswer, Done, ExpertSenderCustomers
-from patron.expertsender.orders import ExpertSenderOrders
+from patron.expertsender.orders import ExpertSenderOrders, OrderAnswer
 from patron.expertsender.problems import problem_response
 from patron.http import jsonbody
 from patron.http.api import Request, Response, RestApi
@@ -50,7 +50,7 @@ def compose(environ: Mapping[str, str]) -> Services:
     return Services(
         max_body_bytes=Api.from_environ(environ).body_limit,
         customers=ExpertSenderCustomers(profiles, profiles, catalog, _guest_id),
-        orders=ExpertSenderOrders(orders, profiles, profiles, catalog, _guest_id),
+        orders=ExpertSenderOrders(orders, profiles, profiles, catalog, _guest_id, profiles),
         catalog=catalog,
     )
 
@@ -86,6 +86,25 @@ def post_orders(request: Request) -> Response:
 @api.route("PUT", "/orders/status", answers=Done)
 def put_order_status(request: Request) -> Done:
     services().orders.update_status(request.caller.application_id, jsonbody.loads(request.body))
+    return Done()
+
+
+@api.route("GET", "/orders/id/{orderId}", answers=OrderAnswer)
+@api.route("GET", "/orders/{orderId}", answers=OrderAnswer)
+def get_order(request: Request) -> OrderAnswer:
+    """The Laravel client's path, and the one symmetric to DELETE's; `?websiteId=` narrows it."""
+    found = services().orders.read(
+        request.caller.application_id, request.path_params["orderId"], request.query.get("websiteId")
+    )
+    return OrderAnswer(found)
+
+
+@api.route("DELETE", "/orders/{orderId}", answers=Done)
+@api.route("DELETE", "/orders/id/{orderId}", answers=Done)
+def delete_order(request: Request) -> Done:
+    """A soft delete (ECDP's IsDeleted): the order stays readable, with status Deleted, out of the statistics."""
+    orders = services().orders
+    orders.delete(request.caller.application_id, request.path_params["orderId"], request.query.get("websiteId"))
     return Done()
 
 

@@ -18,8 +18,6 @@ FIXTURES = Path(__file__).parent / "fixtures" / "expertsender"
 # Routes no official plugin calls and Patron does not serve yet (docs/expertsender.md, "Not built yet").
 NOT_SERVED = {
     "third-party/laravel_customers_get_by_id.json": 400,  # ECDP's numeric customer id: refused, named
-    "third-party/laravel_orders_get_by_id.json": 404,
-    "third-party/laravel_orders_delete.json": 404,
     "third-party/docs_scenariocustomevents_sample.json": 404,
     "third-party/laravel_scenariocustomevents.json": 404,
 }
@@ -214,3 +212,29 @@ def test_wrong_types_oversized_bodies_and_wrong_keys_are_refused_in_ecdps_envelo
     assert unknown_key.status in (401, 403)
     many = {"mode": "AddOrUpdate", "data": [{"email": f"m{i}@example.com"} for i in range(1001)]}
     assert runtime.request("POST", "/customers", headers=headers, body=many).json()["substatus"] == "TooManyItems"
+
+
+def test_an_order_reads_back_as_posted_and_a_delete_is_soft_and_idempotent(runtime):
+    tenant = new_tenant(runtime)
+    headers = {"x-api-key": tenant.key}
+    magento = json.loads((FIXTURES / "magento2/orders_add.json").read_text())["body"]
+    assert runtime.request("POST", "/orders", headers=headers, body=magento).status == 201
+    read = runtime.request("GET", "/orders/id/000000123", headers=headers).json()["data"]
+    assert (read["id"], read["status"], read["websiteId"], read["timeZone"]) == ("000000123", "placed", 3, "UTC")
+    assert (read["totalValue"], read["currency"], read["customer"]["email"]) == (
+        114.98,
+        "PLN",
+        "anna.kowalska@example.com",
+    )
+    [product] = read["products"]
+    assert (product["id"], product["price"], product["quantity"]) == ("MUG-RED-01", 49.99, 2)
+    assert product["productAttributes"] == [{"name": "color", "value": "czerwony"}]  # a null value is absent
+    assert read["orderAttributes"] == [{"name": "shippingMethod", "value": "flatrate_flatrate"}]
+    assert runtime.request("GET", "/orders/000000123?websiteId=4", headers=headers).status == 404
+    for _ in range(2):  # idempotent
+        assert runtime.request("DELETE", "/orders/000000123", headers=headers).status == 200
+    gone = runtime.request("GET", "/orders/000000123", headers=headers).json()["data"]
+    assert (gone["status"], gone["isDeleted"]) == ("Deleted", True)
+    anna = runtime.request("GET", "/v1/customers?email=anna.kowalska@example.com", headers=tenant.headers).json()
+    assert anna["stats"]["ordersCount"] == 0  # out of the statistics
+    assert runtime.request("DELETE", "/orders/id/nope", headers=headers).json()["substatus"] == "OrderNotFound"

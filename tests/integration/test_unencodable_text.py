@@ -89,6 +89,7 @@ def examples(customer: str, order: str) -> list[Example]:
         "customer": {"email": es_email},
         "products": [{"id": "P-1", "name": "Mug", "price": "5.25", "quantity": 2}],
         "orderAttributes": [{"name": "esChannel", "value": "web"}],
+        "websiteId": 3,
     }
 
     def closed_session(attributes: dict[str, Any]) -> dict[str, Any]:
@@ -310,8 +311,14 @@ def examples(customer: str, order: str) -> list[Example]:
         # ExpertSender's wire: its errors are ProblemDetails, whose `errors` lines start with the path.
         Example("POST", "/customers", body={"mode": "AddOrUpdate", "matchBy": "Email", "data": [es_customer]}),
         Example("GET", "/customers/{lookup}/{value}", {"lookup": "email", "value": es_email}),
-        Example("POST", "/orders", body={"mode": "AddOrReplace", "data": [es_order]}),
+        Example(
+            "POST", "/orders", body={"mode": "AddOrReplace", "data": [es_order, {**es_order, "id": f"{order}-es-gone"}]}
+        ),
         Example("PUT", "/orders/status", body={"orderId": es_order["id"], "orderStatus": "paid"}),
+        Example("GET", "/orders/{orderId}", {"orderId": es_order["id"]}, {"websiteId": "3"}),
+        Example("GET", "/orders/id/{orderId}", {"orderId": es_order["id"]}),
+        Example("DELETE", "/orders/{orderId}", {"orderId": f"{order}-es-gone"}),
+        Example("DELETE", "/orders/id/{orderId}", {"orderId": f"{order}-es-gone"}, {"websiteId": "3"}),
         Example("GET", "/customerattributes"),
         Example("GET", "/orderattributes"),
         Example("GET", "/productattributes"),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any, Protocol
 
 import msgspec
@@ -14,12 +15,12 @@ from patron.catalog.model import EntityKind
 from patron.errors import FieldIssue, NotFoundError, ValidationError
 from patron.expertsender.customers import Catalog, Profiles, Writer, consent_changes, sent_consents, usable_phone
 from patron.expertsender.lenient import Reader, name_values
-from patron.expertsender.lists import channels_by_id
+from patron.expertsender.lists import ORDER_MEMBERS, PRODUCT_MEMBERS, channels_by_id
 from patron.expertsender.problems import ExpertSenderError
 from patron.orders.model import Order, OrderState
 from patron.orders.wire import OrderInput, parse_order
 from patron.profiles.identifiers import KEEP, IdentifierKind, IdentifierPatch, parse_patch
-from patron.profiles.model import IdentifierTakenError
+from patron.profiles.model import CustomerProfile, IdentifierTakenError
 
 MAX_ITEMS = 1000
 MODES = {"add": "Add", "addorreplace": "AddOrReplace", "replace": "Replace"}
@@ -127,6 +128,8 @@ class Orders(Protocol):
 
     def get(self, application_id: int, order_id: str) -> Order: ...
 
+    def soft_delete(self, application_id: int, order_id: str) -> Order: ...
+
     def update_status(
         self,
         application_id: int,
@@ -138,8 +141,111 @@ class Orders(Protocol):
     ) -> Order: ...
 
 
+class Customers(Protocol):
+    def find_by_id(self, application_id: int, integration_id: str) -> CustomerProfile | None: ...
+
+
+class NameValue(msgspec.Struct, frozen=True):
+    name: str
+    value: Any
+
+
+class OrderCustomer(msgspec.Struct, frozen=True, rename="camel"):
+    email: str | None
+    phone: str | None
+    crm_id: str | None
+
+
+class ProductView(msgspec.Struct, frozen=True, rename="camel"):
+    id: str | None
+    name: str | None
+    price: Decimal | None
+    quantity: int | None
+    returned: int | None
+    url: str | None
+    image_url: str | None
+    category: str | None
+    product_attributes: list[NameValue]
+
+
+class OrderView(msgspec.Struct, frozen=True, rename="camel"):
+    id: str
+    date: str
+    time_zone: str | None
+    website_id: int | None
+    status: str | None
+    currency: str | None
+    total_value: Decimal
+    returns_value: Decimal | None
+    customer: OrderCustomer
+    products: list[ProductView]
+    order_attributes: list[NameValue]
+    is_deleted: bool
+
+
+class OrderAnswer(msgspec.Struct, frozen=True):
+    """ECDP's read answer: `{"status": 0, "data": {...}}`."""
+
+    data: OrderView
+    status: int = 0
+
+
+def _product(item: dict[str, Any]) -> ProductView:
+    def text(name: str) -> str | None:
+        value = item.get(name)
+        return str(value) if value is not None and not isinstance(value, dict | list) else None
+
+    def whole(name: str) -> int | None:
+        value = item.get(name)
+        return int(value) if isinstance(value, int | Decimal) and not isinstance(value, bool) else None
+
+    price = item.get("price")
+    return ProductView(
+        id=text("productId") or text("sku"),
+        name=text("name"),
+        price=Decimal(price) if isinstance(price, int | Decimal) and not isinstance(price, bool) else None,
+        quantity=whole("quantity"),
+        returned=whole("returned"),
+        url=text("url"),
+        image_url=text("imageUrl"),
+        category=text("category"),
+        product_attributes=[NameValue(k, v) for k, v in sorted(item.items()) if k not in PRODUCT_MEMBERS],
+    )
+
+
+def order_view(order: Order, customer: CustomerProfile | None) -> OrderView:
+    """An order (posted through any dialect) as ECDP's read answers it; a deleted one has status `Deleted`."""
+    found = order.extra.get("expertSender")
+    own: dict[str, Any] = found if isinstance(found, dict) else {}
+    ids = customer.identifiers if customer is not None else None
+    website, returns = own.get("websiteId"), own.get("returnsValue")
+    return OrderView(
+        id=order.order_id,
+        date=order.created_at,
+        time_zone=str(own["timeZone"]) if own.get("timeZone") is not None else None,
+        website_id=int(website) if website is not None else None,
+        status="Deleted" if order.deleted else order.status,
+        currency=order.currency,
+        total_value=order.amount,
+        returns_value=Decimal(returns) if returns is not None else None,
+        customer=OrderCustomer(ids.email, ids.phone, ids.crm_id) if ids else OrderCustomer(None, None, None),
+        products=[_product(item) for item in order.items],
+        order_attributes=[NameValue(k, v) for k, v in sorted(order.extra.items()) if k not in ORDER_MEMBERS],
+        is_deleted=order.deleted,
+    )
+
+
 class ExpertSenderOrders:
-    def __init__(self, orders: Orders, profiles: Profiles, writer: Writer, catalog: Catalog, new_id: Callable[[], str]):
+    def __init__(
+        self,
+        orders: Orders,
+        profiles: Profiles,
+        writer: Writer,
+        catalog: Catalog,
+        new_id: Callable[[], str],
+        customers: Customers,
+    ):
+        self._customers = customers
         self._orders = orders
         self._profiles = profiles
         self._writer = writer
@@ -224,6 +330,28 @@ class ExpertSenderOrders:
         except IdentifierTakenError:  # another request created them meanwhile: theirs now
             return self._customer(application_id, order)
         return guest
+
+    def read(self, application_id: int, order_id: str, website: str | None) -> OrderView:
+        """GET /orders/id/{id} (also /orders/{id}), `?websiteId=`: the order, or 404 OrderNotFound."""
+        order = self._found(application_id, order_id, website)
+        return order_view(order, self._customers.find_by_id(application_id, order.customer_id))
+
+    def delete(self, application_id: int, order_id: str, website: str | None) -> None:
+        """DELETE /orders/{id} (also /orders/id/{id}): a soft delete (status Deleted, out of the statistics);
+        deleting a deleted order changes nothing and succeeds."""
+        self._found(application_id, order_id, website)
+        self._orders.soft_delete(application_id, order_id)
+
+    def _found(self, application_id: int, order_id: str, website: str | None) -> Order:
+        reader = Reader()
+        wanted = reader.integer(website, "websiteId")
+        if reader.issues:
+            raise ValidationError("The website id is invalid.", reader.issues)
+        order = self._stored(application_id, order_id)
+        own = order.extra.get("expertSender") if order is not None else None
+        if order is None or (wanted is not None and (not isinstance(own, dict) or own.get("websiteId") != wanted)):
+            raise ExpertSenderError(404, "OrderNotFound", "No order with this id.", "order_not_found")
+        return order
 
     def update_status(self, application_id: int, payload: Any) -> Order:
         """PUT /orders/status `{orderId, orderStatus, websiteId?}`: 404 OrderNotFound for an unknown order, or
