@@ -83,8 +83,9 @@ def examples(customer: str, order: str) -> list[Example]:
         "firstName": "Ann",
         "customAttributes": [{"name": "esTier", "value": "gold"}],
     }
-    es_order = {
-        "id": f"{order}-es",
+    es_order_id = f"{order}-es"
+    es_order: dict[str, Any] = {
+        "id": es_order_id,
         "totalValue": "10.50",
         "customer": {"email": es_email},
         "products": [{"id": "P-1", "name": "Mug", "price": "5.25", "quantity": 2}],
@@ -314,9 +315,9 @@ def examples(customer: str, order: str) -> list[Example]:
         Example(
             "POST", "/orders", body={"mode": "AddOrReplace", "data": [es_order, {**es_order, "id": f"{order}-es-gone"}]}
         ),
-        Example("PUT", "/orders/status", body={"orderId": es_order["id"], "orderStatus": "paid"}),
-        Example("GET", "/orders/{orderId}", {"orderId": es_order["id"]}, {"websiteId": "3"}),
-        Example("GET", "/orders/id/{orderId}", {"orderId": es_order["id"]}),
+        Example("PUT", "/orders/status", body={"orderId": es_order_id, "orderStatus": "paid"}),
+        Example("GET", "/orders/{orderId}", {"orderId": es_order_id}, {"websiteId": "3"}),
+        Example("GET", "/orders/id/{orderId}", {"orderId": es_order_id}),
         Example("DELETE", "/orders/{orderId}", {"orderId": f"{order}-es-gone"}),
         Example("DELETE", "/orders/id/{orderId}", {"orderId": f"{order}-es-gone"}, {"websiteId": "3"}),
         Example("GET", "/customerattributes"),
