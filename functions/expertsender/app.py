@@ -14,7 +14,7 @@ from patron.catalog.model import EntityKind
 from patron.catalog.service import CatalogService
 from patron.catalog.wiring import catalog_service
 from patron.dynamo.client import dynamodb_client
-from patron.expertsender import lists
+from patron.expertsender import documented, lists
 from patron.expertsender.customers import CustomerAnswer, Done, ExpertSenderCustomers
 from patron.expertsender.orders import ExpertSenderOrders, OrderAnswer
 from patron.expertsender.problems import problem_response
@@ -62,7 +62,7 @@ api = RestApi(max_body_bytes=lambda: services().max_body_bytes, errors=problem_r
 _CREATED = {201: Done}
 
 
-@api.route("POST", "/customers", answers=_CREATED)
+@api.route("POST", "/customers", answers=_CREATED, documents=documented.EcdpCustomersRequest)
 def post_customers(request: Request) -> Response:
     services().customers.post(request.caller.application_id, jsonbody.loads(request.body))
     return Response(201, Done())
@@ -77,13 +77,13 @@ def find_customer(request: Request) -> CustomerAnswer:
     return CustomerAnswer(customers.view(application_id, found))
 
 
-@api.route("POST", "/orders", answers=_CREATED)
+@api.route("POST", "/orders", answers=_CREATED, documents=documented.EcdpOrdersRequest)
 def post_orders(request: Request) -> Response:
     services().orders.post(request.caller.application_id, jsonbody.loads(request.body))
     return Response(201, Done())
 
 
-@api.route("PUT", "/orders/status", answers=Done)
+@api.route("PUT", "/orders/status", answers=Done, documents=documented.EcdpOrderStatusRequest)
 def put_order_status(request: Request) -> Done:
     services().orders.update_status(request.caller.application_id, jsonbody.loads(request.body))
     return Done()

@@ -21,6 +21,7 @@ from typing import Any
 
 import msgspec
 
+from patron.expertsender.problems import problem_response
 from patron.http.wire import EXTRA, Open, schema_hook
 from patron_local.dynamodb_local import PROJECT_ROOT
 from patron_local.template import Template
@@ -54,6 +55,21 @@ _ERROR = {
                 },
             },
         },
+    },
+}
+_PROBLEM = {
+    "type": "object",
+    "description": "ExpertSender ECDP's error: RFC 7807 ProblemDetails with `substatus`, and `errors`, one line per "
+    "problem (`data[0].totalValue: Expected a number.`). docs/expertsender.md.",
+    "required": ["type", "title", "status", "substatus", "detail", "errors"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "substatus": {"type": "string"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+        "errors": {"type": "array", "items": {"type": "string"}},
     },
 }
 _ERRORS = {
@@ -120,9 +136,10 @@ def _operation(spec: Any) -> tuple[dict[str, Any] | None, dict[str, Any], set[ty
         raise ValueError(f"{name}: declare what the route answers (@api.route(..., answers=...))")
     models: set[type[msgspec.Struct]] = set()
     request_body = None
-    if spec.body is not None:
-        models.add(spec.body)
-        request_body = {"required": True, "content": {"application/json": {"schema": _ref(spec.body)}}}
+    documented = spec.body or spec.documents
+    if documented is not None:
+        models.add(documented)
+        request_body = {"required": True, "content": {"application/json": {"schema": _ref(documented)}}}
     responses: dict[str, Any] = {}
     for status, model in sorted(spec.answers.items()):
         response: dict[str, Any] = {"description": HTTPStatus(status).phrase + "."}
@@ -162,11 +179,14 @@ def build(template: Template) -> dict[str, Any]:
                         "schema": {"type": "string", "minLength": 1, "maxLength": 255},
                     }
                 )
+            # A dialect with its own envelope (ExpertSender's ProblemDetails) documents it; the others, Patron's.
+            problem = api.errors is problem_response
+            media, envelope = ("application/problem+json", "Problem") if problem else ("application/json", "Error")
             responses.update(
                 {
                     status: {
                         "description": text,
-                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+                        "content": {media: {"schema": {"$ref": f"#/components/schemas/{envelope}"}}},
                     }
                     for status, text in _ERRORS.items()
                 }
@@ -192,7 +212,10 @@ def build(template: Template) -> dict[str, Any]:
         "servers": [{"url": "http://127.0.0.1:3000", "description": "make run"}],
         "security": [{name: []} for name in _SECURITY],
         "paths": dict(sorted(paths.items())),
-        "components": {"securitySchemes": _SECURITY, "schemas": {"Error": _ERROR, **_schemas(models)}},
+        "components": {
+            "securitySchemes": _SECURITY,
+            "schemas": {"Error": _ERROR, "Problem": _PROBLEM, **_schemas(models)},
+        },
     }
 
 

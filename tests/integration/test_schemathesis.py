@@ -234,6 +234,20 @@ def test_answers_about_objects_that_exist_match_the_document(runtime, base_url, 
         {"runRuleEngine": "true"},
         body=profile_content,
     )
+    es_email, es_order = f"es-{suffix}@example.com", f"es{order}"
+    person = {"email": es_email, "firstName": "Ann", "customAttributes": [{"name": "esNote", "value": "x"}]}
+    check("POST", "/customers", body={"mode": "AddOrUpdate", "matchBy": "Email", "data": [person]})
+    check("GET", "/customers/{lookup}/{value}", {"lookup": "email", "value": es_email})
+    product = {"id": "P", "price": 5, "quantity": 2, "productAttributes": [{"name": "esColour", "value": "red"}]}
+    posted = {"id": es_order, "totalValue": 10, "websiteId": 3, "customer": {"email": es_email}, "products": [product]}
+    check("POST", "/orders", body={"mode": "Add", "data": [posted]})
+    check("PUT", "/orders/status", body={"orderId": es_order, "orderStatus": "paid", "websiteId": 3})
+    check("GET", "/orders/{orderId}", {"orderId": es_order})
+    check("GET", "/orders/id/{orderId}", {"orderId": es_order}, {"websiteId": "3"})
+    for listed in ("customerattributes", "orderattributes", "productattributes", "customerconsents"):
+        check("GET", f"/{listed}")
+    check("DELETE", "/orders/{orderId}", {"orderId": es_order})
+    check("DELETE", "/orders/id/{orderId}", {"orderId": es_order})
     check("DELETE", "/v1/orders/{orderId}", {"orderId": order})
     check("DELETE", "/v1/customer_data/{integrationId}", {"integrationId": customer})
     assert not {route: status for route, status in answered.items() if status >= 300}

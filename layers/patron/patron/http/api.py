@@ -139,6 +139,7 @@ class _RouteSpec(msgspec.Struct, frozen=True):
     body: type[msgspec.Struct] | None = None
     answers: Mapping[int, type[msgspec.Struct] | None] | None = None
     guard: Callable[[Request], None] | None = None
+    documents: type[msgspec.Struct] | None = None  # the body's documented shape, for a route reading it itself
 
     def call(self, request: Request) -> Response:
         """Runs the route on its decoded body; its answer must be one it declared (a 500 otherwise)."""
@@ -300,6 +301,7 @@ class RestApi:
         subjects: Subjects | None = None,
         check_body_text: bool = True,
         dry: bool = False,
+        documents: type[msgspec.Struct] | None = None,
     ) -> Callable[[BodyRoute[B]], BodyRoute[B]]: ...
 
     @overload
@@ -315,6 +317,7 @@ class RestApi:
         subjects: Subjects | None = None,
         check_body_text: bool = True,
         dry: bool = False,
+        documents: type[msgspec.Struct] | None = None,
     ) -> Callable[[Route], Route]: ...
 
     def route(
@@ -329,6 +332,7 @@ class RestApi:
         subjects: Subjects | None = None,
         check_body_text: bool = True,
         dry: bool = False,
+        documents: type[msgspec.Struct] | None = None,
     ) -> Callable[[Callable[..., Answer]], Callable[..., Answer]]:
         """`body=Struct`: the JSON body, decoded into the Struct, is the route's second argument (a 400 naming every
         wrong field otherwise, before the route runs). `answers=Struct` (200) or `{status: Struct or None}`: what
@@ -339,7 +343,8 @@ class RestApi:
         `check_body_text=False`: the route refuses text that cannot be stored in its body itself (an import
         rejects such a record alone); path, query and headers are checked all the same (patron.http.text).
         `dry=True`: the route honours `?dry=true` (decides, writes nothing), and a dry call's answer is never
-        stored under its Idempotency-Key: it changed nothing, so a retry simply decides again."""
+        stored under its Idempotency-Key: it changed nothing, so a retry simply decides again. `documents=Struct`:
+        the body's shape for docs/openapi.json when the route reads its body itself (a lenient dialect's)."""
         if idempotent and self._idempotency is None:
             raise ValueError(f"{method} {resource}: an idempotent route needs RestApi(idempotency=...)")
         if subjects is not None and not idempotent:
@@ -349,11 +354,16 @@ class RestApi:
 
         def register(handler: Callable[..., Answer]) -> Callable[..., Answer]:
             self._routes[(method.upper(), resource)] = _RouteSpec(
-                handler, idempotent, subjects, check_body_text, dry, body, declared, guard
+                handler, idempotent, subjects, check_body_text, dry, body, declared, guard, documents
             )
             return handler
 
         return register
+
+    @property
+    def errors(self) -> Callable[[PatronError, str], dict[str, Any]]:
+        """How this API answers errors (its dialect's envelope)."""
+        return self._errors
 
     @property
     def routes(self) -> frozenset[tuple[str, str]]:
