@@ -238,3 +238,31 @@ def test_an_order_reads_back_as_posted_and_a_delete_is_soft_and_idempotent(runti
     anna = runtime.request("GET", "/v1/customers?email=anna.kowalska@example.com", headers=tenant.headers).json()
     assert anna["stats"]["ordersCount"] == 0  # out of the statistics
     assert runtime.request("DELETE", "/orders/id/nope", headers=headers).json()["substatus"] == "OrderNotFound"
+
+
+def test_an_order_posted_the_ecdp_way_counts_in_a_talon_campaigns_figures(runtime):
+    from tests.integration.rulesets import publish
+
+    tenant = new_tenant(runtime)
+    rule = {
+        "title": "Returning customer",
+        "condition": "profile.ordersCount >= 1",
+        "effects": [{"type": "setDiscount", "name": "Welcome back", "value": 5}],
+    }
+    publish(runtime, tenant.application_id, {"campaigns": [{"id": 1, "name": "Welcome back", "rules": [rule]}]})
+    body = {"email": "tess@example.com"}
+    assert runtime.request("PUT", "/v1/customers/talon-tess", headers=tenant.headers, body=body).status in (200, 201)
+
+    def effects() -> list[str]:
+        cart = {"profileId": "talon-tess", "cartItems": [{"sku": "s", "price": 20, "quantity": 1}]}
+        path = f"/v2/customer_sessions/s-{uuid.uuid4().hex[:8]}"
+        answer = runtime.request("PUT", path, headers=tenant.headers, body={"customerSession": cart})
+        return [effect["effectType"] for effect in answer.json()["effects"]]
+
+    assert effects() == []
+    order = {"id": "WC-7", "status": "Paid", "totalValue": "20", "customer": {"email": "Tess@Example.com"}}
+    posted = runtime.request(
+        "POST", "/orders", headers={"x-api-key": tenant.key}, body={"mode": "Add", "data": [order]}
+    )
+    assert posted.status == 201
+    assert effects() == ["setDiscount"]  # the ECDP order is the Talon profile's order
