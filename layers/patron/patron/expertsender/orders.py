@@ -13,7 +13,15 @@ import msgspec
 
 from patron.catalog.model import EntityKind
 from patron.errors import FieldIssue, NotFoundError, ValidationError
-from patron.expertsender.customers import Catalog, Profiles, Writer, consent_changes, sent_consents, usable_phone
+from patron.expertsender.customers import (
+    Catalog,
+    NameValue,
+    Profiles,
+    Writer,
+    consent_changes,
+    sent_consents,
+    usable_phone,
+)
 from patron.expertsender.lenient import Reader, name_values
 from patron.expertsender.lists import ORDER_MEMBERS, PRODUCT_MEMBERS, channels_by_id
 from patron.expertsender.problems import ExpertSenderError
@@ -143,11 +151,6 @@ class Orders(Protocol):
 
 class Customers(Protocol):
     def find_by_id(self, application_id: int, integration_id: str) -> CustomerProfile | None: ...
-
-
-class NameValue(msgspec.Struct, frozen=True):
-    name: str
-    value: Any
 
 
 class OrderCustomer(msgspec.Struct, frozen=True, rename="camel"):
