@@ -114,9 +114,6 @@ def _schemas(models: set[type[msgspec.Struct]]) -> dict[str, Any]:
     _, components = msgspec.json.schema_components(
         ordered, schema_hook=schema_hook, ref_template="#/components/schemas/{name}"
     )
-    # msgspec names two Structs of one name (nested ones too) by their modules: refused, as the top-level ones are.
-    if qualified := sorted(name for name in components if "." in name):
-        raise ValueError(f"two Structs share a name ({', '.join(qualified)}): rename one")
     for schema in components.values():
         if "description" in schema:  # a Struct's docstring, as written in the class
             schema["description"] = inspect.cleandoc(schema["description"])
