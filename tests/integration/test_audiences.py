@@ -189,3 +189,11 @@ def test_attributes_are_set_on_every_member(runtime, tenant):
     assert bad.status == 400 and bad.json()["errors"][0]["path"] == "segment"
     missing = runtime.request("PUT", "/v2/audience_customers/999999/attributes", headers=tenant.headers, body={"a": 1})
     assert missing.status == 404
+
+
+def test_the_persons_export_lists_their_audiences(runtime, tenant, customer):
+    vip, gone = create(runtime, tenant), create(runtime, tenant, name="Gone")
+    assert act(runtime, tenant, ("add", customer, vip["id"]), ("add", customer, gone["id"])).status == 204
+    assert runtime.request("DELETE", f"/v2/audiences/{gone['id']}", headers=tenant.headers).status == 204
+    document = runtime.request("GET", f"/v1/customer_data/{customer}", headers=tenant.headers).json()
+    assert document["audiences"] == [{"id": vip["id"], "name": "VIP"}]
