@@ -73,6 +73,6 @@ def test_bad_audience_requests_are_400_or_404_for_the_sdk(base_url, tenant):
     with pytest.raises(NotFoundException):
         api.update_customer_profile_audiences(unknown)
     with pytest.raises(BadRequestException):
-        api.create_audience_v2({"name": "x", "integration": "segment"})  # a mirror without its integrationId
+        api.create_audience_v2(talon_one.NewAudience(name="x", integration="segment"))  # no integrationId
     with pytest.raises(NotFoundException):
         api.update_audience_customers_attributes(424242, {"a": 1})
