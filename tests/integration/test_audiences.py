@@ -197,3 +197,41 @@ def test_the_persons_export_lists_their_audiences(runtime, tenant, customer):
     assert runtime.request("DELETE", f"/v2/audiences/{gone['id']}", headers=tenant.headers).status == 204
     document = runtime.request("GET", f"/v1/customer_data/{customer}", headers=tenant.headers).json()
     assert document["audiences"] == [{"id": vip["id"], "name": "VIP"}]
+
+
+def test_a_campaign_for_an_audience_applies_to_its_members_only(runtime):
+    from tests.integration.rulesets import tenant_with
+
+    member, outsider = f"vip-{uuid.uuid4().hex[:8]}", f"out-{uuid.uuid4().hex[:8]}"
+    ten = {"type": "setDiscount", "name": "VIP ten", "value": "session.total * 0.1"}
+    tenant = tenant_with(
+        runtime,
+        {"id": 1, "name": "VIPs", "rules": [{"title": "VIP", "condition": "1 in profile.audiences", "effects": [ten]}]},
+    )
+    vip = create(runtime, tenant)
+    assert vip["id"] == 1
+    assert act(runtime, tenant, ("add", member, vip["id"])).status == 204
+    cart = [{"sku": "S-1", "name": "Shoe", "quantity": 1, "price": 100}]
+
+    def discounts(profile: str) -> list[str]:
+        body = {"customerSession": {"profileId": profile, "cartItems": cart}}
+        answer = runtime.request("PUT", f"/v2/customer_sessions/s-{profile}", headers=tenant.headers, body=body)
+        assert answer.status == 200, answer.body
+        return [effect["effectType"] for effect in answer.json()["effects"]]
+
+    assert discounts(member) == ["setDiscount"]
+    assert discounts(outsider) == []
+    # Leaving the audience: the next update of the member's session no longer gets it.
+    assert act(runtime, tenant, ("delete", member, vip["id"])).status == 204
+    assert discounts(member) == []
+
+
+def test_a_dry_profile_update_shows_its_audiences_and_writes_none(runtime, tenant, customer):
+    vip = create(runtime, tenant)
+    body = {"audiencesChanges": {"adds": [vip["id"]], "deletes": []}, "responseContent": ["customerProfile"]}
+    answer = runtime.request(
+        "PUT", f"/v2/customer_profiles/{customer}", headers=tenant.headers, body=body, query={"dry": "true"}
+    )
+    assert answer.status == 200, answer.body
+    assert answer.json()["customerProfile"]["audienceMemberships"] == [{"id": vip["id"], "name": "VIP"}]
+    assert runtime.request("GET", f"/v1/customer_profiles/{customer}/inventory", headers=tenant.headers).status == 404

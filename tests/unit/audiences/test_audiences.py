@@ -192,3 +192,13 @@ def test_emptying_removes_exactly_the_members_of_the_moment_whenever_its_job_run
     for audience, members in expected.items():
         assert set(world.repository.members_of(APP, audience)) == members
         assert {p for p in "abc" if audience in world.joined(p)} == members
+
+
+def test_a_job_keeps_attribute_values_exact_through_the_queue() -> None:
+    from decimal import Decimal
+
+    job = AudienceJob(JobKind.ATTRIBUTES, APP, 3, attributes={"score": Decimal("0.1"), "big": 10**30, "tags": ["a"]})
+    again = AudienceJob.decode(job.encode())
+    assert again == job and isinstance(again.attributes["score"], Decimal)  # type: ignore[index]
+    with pytest.raises(Exception):  # noqa: B017 - an unknown kind never runs (the message returns, then DLQ)
+        AudienceJob.decode('{"kind": "shuffle", "applicationId": 1, "audienceId": 1}')
