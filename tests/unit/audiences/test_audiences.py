@@ -202,3 +202,15 @@ def test_a_job_keeps_attribute_values_exact_through_the_queue() -> None:
     assert again == job and isinstance(again.attributes["score"], Decimal)  # type: ignore[index]
     with pytest.raises(Exception):  # noqa: B017 - an unknown kind never runs (the message returns, then DLQ)
         AudienceJob.decode('{"kind": "shuffle", "applicationId": 1, "audienceId": 1}')
+
+
+def test_an_anonymous_member_is_skipped_by_an_attribute_job_and_the_others_are_updated() -> None:
+    world = World()
+    vip = world.new()
+    plan = MembershipPlan(joins={"anon-1": {vip: 1}, "known": {vip: 1}}, leaves={}, audiences=frozenset({vip}))
+    world.memberships.apply(APP, plan)
+    world.audiences.update_members(APP, vip, {"segment": "vip"})
+    world.run_jobs()
+    known, anonymous = world.profiles.get(APP, "known"), world.profiles.get(APP, "anon-1")
+    assert known is not None and known.attributes == {"segment": "vip"}
+    assert anonymous is not None and anonymous.attributes == {}

@@ -9,7 +9,9 @@ import msgspec
 from patron.audiences.jobs import AudienceJob, JobKind
 from patron.audiences.model import AudienceState
 from patron.audiences.repository import AudienceRepository
+from patron.errors import ValidationError
 from patron.logs import get_logger
+from patron.profiles.model import is_anonymous
 from patron.profiles.service import ProfileService
 
 _log = get_logger("patron.audiences")
@@ -37,9 +39,7 @@ class AudienceWorker:
             if job.kind is JobKind.REMOVE:
                 done += self._repository.remove(job.application_id, job.audience_id, members, job.below)
             else:
-                attributes = job.attributes or {}
-                self._profiles.update_many(job.application_id, [(member, dict(attributes)) for member, _ in members])
-                done += len(members)
+                done += self._set_attributes(job, [member for member, _ in members])
             if cursor is None:
                 break
             if remaining_ms() < RESERVE_MS:
@@ -51,3 +51,16 @@ class AudienceWorker:
                 self._repository.drop(job.application_id, job.audience_id)
         _log.info("audience job done", audience_id=job.audience_id, kind=job.kind.value, members=done)
         return None
+
+    def _set_attributes(self, job: AudienceJob, members: list[str]) -> int:
+        """The page's members updated as a bulk profile update would; a member that cannot take the attributes (its
+        profile would pass 400 KB) is skipped and counted, never retried: the others are written, and a retry would
+        fail the same way. An anonymous member (Patron's own id, which no client update may name) is skipped too.
+        Throttling and other failures raise, and the page is done again."""
+        wanted = [member for member in members if not is_anonymous(member)]
+        attributes = job.attributes or {}
+        try:
+            self._profiles.update_many(job.application_id, [(member, dict(attributes)) for member in wanted])
+        except ValidationError as refused:
+            _log.warning("members skipped: their profiles cannot take the attributes", count=len(refused.details))
+        return len(wanted)
