@@ -8,7 +8,7 @@ SAM_VERSION := 1.170.0
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: run test lint typecheck unit integration contract template-check build bench bench-decide bench-sessions bench-coupons bench-import bench-import-memory bench-loyalty-expiry openapi clean deps
+.PHONY: run test lint typecheck unit integration contract template-check build bench bench-decide bench-sessions bench-coupons bench-import bench-import-memory bench-loyalty-expiry bench-audiences openapi clean deps
 
 deps: $(STAMPS)/venv $(STAMPS)/node
 
@@ -104,6 +104,11 @@ bench-import-memory: deps
 LOTS ?= 1000000
 bench-loyalty-expiry: deps
 	$(PY) -m bench.loyalty_expiry --lots $(LOTS)
+
+# Audience membership: 1,000 profiles added in one request (new and existing profiles) and the audience's deletion
+# job, DynamoDB calls and units against the minimum (about 30 s; `make bench` runs it too). docs/audiences.md
+bench-audiences: deps
+	$(PY) -m bench.audiences
 
 # docs/openapi.json from the template's routes; a test fails when it drifts.
 openapi: $(STAMPS)/venv

@@ -11,6 +11,7 @@ import argparse
 import time
 
 from bench import (
+    audiences,
     authorizer,
     bulk,
     capacity,
@@ -43,6 +44,7 @@ def main(argv: list[str] | None = None) -> None:
         bulk.run(runtime)
         sessions.run(runtime)
         coupons.run(runtime)
+        audiences.run(runtime)
     finally:
         runtime.stop()
     loyalty_expiry.run()  # its own DynamoDB Local, once the runtime's is gone

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 from msgspec import UNSET
 
+from patron.audiences.service import MembershipService
+from patron.audiences.wiring import membership_service
 from patron.catalog.wiring import catalog_service
 from patron.clock import SystemClock
 from patron.coupons.holdings import DynamoHoldings
@@ -27,6 +29,7 @@ from patron.idempotency.wiring import idempotency_store
 from patron.observability import api_handler
 from patron.outbox.wiring import outbox
 from patron.profiles import customers, talon
+from patron.profiles.model import CustomerProfile
 from patron.profiles.service import ProfileService
 from patron.profiles.wiring import profile_service
 from patron.referrals.inventory import ReferralInventory
@@ -46,6 +49,7 @@ class Services(msgspec.Struct, frozen=True):
     max_body_bytes: int
     account_id: int
     profiles: ProfileService
+    memberships: MembershipService
     eraser: CustomerEraser
     exporter: CustomerExporter
     idempotency: IdempotencyStore
@@ -67,6 +71,7 @@ def compose(environ: Mapping[str, str]) -> Services:
         max_body_bytes=settings.body_limit,
         account_id=settings.account,
         profiles=profiles,
+        memberships=membership_service(client, tables),
         eraser=customer_eraser(profiles, holders),
         exporter=customer_exporter(profiles, holders),
         idempotency=answers,
@@ -158,17 +163,25 @@ def update_customer_profile_v2(
     if content & _NOT_YET_CONTENT:
         part = sorted(content & _NOT_YET_CONTENT)[0]
         raise UnsupportedFeatureError(f"`{part}` is not available yet.", f"{part}_unavailable", "responseContent")
-    if body.audiences_changes and (body.audiences_changes.adds or body.audiences_changes.deletes):
-        raise UnsupportedFeatureError("Audiences are not available yet.", "audiences_unavailable", "audiencesChanges")
     application_id, integration_id = request.caller.application_id, request.path_params["integrationId"]
+    changes = body.audiences_changes or talon.AudiencesChanges()
+    if changes.adds or changes.deletes:
+        # Checked before the profile is written: an unknown audience is a 404 with nothing changed.
+        services().memberships.check_profile_changes(application_id, changes.adds, changes.deletes)
     profile = services().profiles.update(application_id, integration_id, body.attributes or {}, dry=dry)
+    if changes.adds or changes.deletes:
+        profile = _with_memberships(application_id, profile, changes, dry)
     account_id = services().account_id
     if not run:
         return TrackEventV2Response(
             effects=[],
             created_coupons=[],
             created_referrals=[],
-            customer_profile=talon.profile_response(profile, account_id) if "customerProfile" in content else UNSET,
+            customer_profile=(
+                talon.profile_response(profile, account_id, _memberships(profile))
+                if "customerProfile" in content
+                else UNSET
+            ),
         )
     engine = services().rule_engine()
     kind = PROFILE_CREATED if profile.version <= 1 else PROFILE_UPDATED
@@ -178,6 +191,25 @@ def update_customer_profile_v2(
     published = engine.rulesets.published(application_id, ruleset.version) if ruleset is not None else None
     now = SystemClock().now()
     return track_response(outcome, content, application_id, account_id, published, now)
+
+
+def _with_memberships(
+    application_id: int, profile: CustomerProfile, changes: talon.AudiencesChanges, dry: bool
+) -> CustomerProfile:
+    """The profile after its audiencesChanges (joins, then leaves), written unless dry; rules then see them."""
+    if not dry:
+        services().memberships.change_profile(application_id, profile.integration_id, changes.adds, changes.deletes)
+    audiences = dict(profile.audiences)
+    audiences.update(dict.fromkeys(changes.adds, 0))  # the generation is the repository's business; any value reads
+    for audience_id in changes.deletes:
+        audiences.pop(audience_id, None)
+    return msgspec.structs.replace(profile, audiences=audiences)
+
+
+def _memberships(profile: CustomerProfile) -> list[dict[str, Any]]:
+    """The profile's live audiences, as Talon.One's AudienceMembership."""
+    found = services().memberships.memberships(profile.application_id, profile.audiences)
+    return [{"id": one.audience_id, "name": one.name} for one in sorted(found, key=lambda one: one.audience_id)]
 
 
 @api.route(
@@ -234,7 +266,10 @@ def get_customer_inventory(request: Request) -> talon.CustomerInventory:
     wanted = request.query_bool("referrals")
     referrals = services().referrals.referrals(application_id, integration_id) if wanted else None
     loyalty = services().loyalty().loyalty(application_id, integration_id) if request.query_bool("loyalty") else None
-    return talon.inventory_response(profile, services().account_id, include_profile, coupons, referrals, loyalty)
+    memberships = _memberships(profile) if include_profile else None
+    return talon.inventory_response(
+        profile, services().account_id, include_profile, coupons, referrals, loyalty, memberships
+    )
 
 
 @api_handler

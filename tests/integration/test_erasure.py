@@ -66,6 +66,22 @@ def seed(runtime, tenant, canary: str) -> tuple[str, str]:
             ).status
             == 200
         )
+    # Audience memberships name the person in the audience's partition and on the profile; a member attribute too.
+    audiences = [
+        runtime.request("POST", "/v2/audiences", headers=tenant.headers, body={"name": f"aud-{i}"}).json()["id"]
+        for i in range(2)
+    ]
+    add = {"data": [{"action": "add", "profileIntegrationId": customer, "audienceId": audiences[0]}]}
+    keyed = {**tenant.headers, "Idempotency-Key": f"a-{canary[:8]}"}
+    assert runtime.request("POST", "/v2/customer_audiences", headers=keyed, body=add).status == 204
+    changes = {"audiencesChanges": {"adds": [audiences[1]], "deletes": []}}
+    assert (
+        runtime.request("PUT", f"/v2/customer_profiles/{customer}", headers=tenant.headers, body=changes).status == 200
+    )
+    attributes = {"memberNote": f"{canary} member"}
+    path = f"/v2/audience_customers/{audiences[0]}/attributes"
+    assert runtime.request("PUT", path, headers=tenant.headers, body=attributes).status == 204
+    assert runtime.wait_idle(60)
     # Changes recorded for third-party integrations name the person too.
     trigger = {"triggerIntegrations": True, "customer": {"id": customer, "email": email}}
     assert runtime.request("POST", "/v1/merge_customer", headers=tenant.headers, body=json.dumps(trigger)).status == 200
@@ -78,6 +94,7 @@ def test_erasure_leaves_no_canary_anywhere(runtime, tenant):
     text = everything(runtime)
     assert canary in text and customer in text and email in text
     assert text.count(f"{canary} street") > 3  # the orders and their stored idempotent answers
+    assert f"M#{customer}" in text and f"{canary} member" in text  # memberships and a member attribute
     assert runtime.request("DELETE", f"/v1/customer_data/{customer}", headers=tenant.headers).status == 204
     text = everything(runtime)
     assert canary not in text

@@ -209,6 +209,27 @@ def a_chunk_in_the_bucket(replay: Replay, event: dict[str, Any]) -> dict[str, An
     return with_body(event, message)
 
 
+def a_deleted_audience_with_members(replay: Replay, event: dict[str, Any]) -> dict[str, Any]:
+    """A job of the tenant's deleted audience of three members, as DELETE /v2/audiences/{id} sends it."""
+    headers = replay.tenant.headers
+    audience = replay.runtime.request("POST", "/v2/audiences", headers=headers, body={"name": "gone"}).json()["id"]
+    members = [f"m-{uuid.uuid4().hex[:8]}" for _ in range(3)]
+    data = [{"action": "add", "profileIntegrationId": m, "audienceId": audience} for m in members]
+    assert replay.runtime.request("POST", "/v2/customer_audiences", headers=headers, body={"data": data}).status == 204
+    assert replay.runtime.request("DELETE", f"/v2/audiences/{audience}", headers=headers).status == 204
+    assert replay.runtime.wait_idle(30)  # its own job ran: this file's is a second delivery, which must change nothing
+    message = {"kind": "remove", "applicationId": replay.tenant.application_id, "audienceId": audience, "below": None}
+    return with_body(event, message)
+
+
+def the_audience_is_gone(replay: Replay, event: dict[str, Any]) -> bool:
+    audience = json.loads(event["Records"][0]["body"])["audienceId"]
+    renamed = replay.runtime.request(
+        "PUT", f"/v2/audiences/{audience}", headers=replay.tenant.headers, body={"name": "back"}
+    )
+    return bool(renamed.status == 404)
+
+
 def dead_chunk_of_a_process(replay: Replay, event: dict[str, Any]) -> dict[str, Any]:
     """The message of a chunk of the tenant's process that kept failing, as SQS moved it to the DLQ."""
     message = replay.task(json.loads(event["Records"][0]["body"]))
@@ -420,6 +441,14 @@ SCENARIOS: dict[str, Scenario] = {
     "import_upload_dead_letters/not_an_upload_event": Scenario(reports_the_record_failed, prepare=as_is, unhappy=True),
     # The schedule's Input: a run over whatever ledgers are due now (those of other tests too), to the end.
     "loyalty_expiry/scheduled_run": Scenario(runs_to_the_end, prepare=as_is),
+    "audiences/create_audience": Scenario(answers(201, then=lambda r, body: body["name"] == "VIP customers")),
+    "audiences/create_audience_invalid": Scenario(
+        answers(400, then=lambda r, body: {e["path"] for e in body["errors"]} >= {"name"}), unhappy=True
+    ),
+    "audience_worker/remove_members": Scenario(
+        returns(NO_FAILURES, then=the_audience_is_gone), prepare=a_deleted_audience_with_members
+    ),
+    "audience_worker/unknown_job_kind": Scenario(reports_the_record_failed, prepare=as_is, unhappy=True),
     "loyalty_expiry/unknown_job": Scenario(
         raises("ValueError", "this function runs the 'loyalty-expiry' job only"), prepare=as_is, unhappy=True
     ),

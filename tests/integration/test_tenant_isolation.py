@@ -161,3 +161,43 @@ def test_coupons_reservations_and_referrals_of_another_application_are_404_or_it
     assert [e["props"]["rejectionReason"] for e in answer.json()["effects"]] == ["CouponNotFound", "ReferralNotFound"]
     after = stored(runtime, other_tenant, code)
     assert (after.usage_counter, after.reservation_counter) == (0, 1)
+
+
+def test_audiences_of_another_application_are_404_and_unchanged(runtime, tenant, other_tenant):
+    a, b = tenant.headers, other_tenant.headers
+    member = f"iso-aud-{uuid.uuid4().hex[:8]}"
+    audience = runtime.request("POST", "/v2/audiences", headers=b, body={"name": "B's"}).json()
+    add = {"data": [{"action": "add", "profileIntegrationId": member, "audienceId": audience["id"]}]}
+    assert runtime.request("POST", "/v2/customer_audiences", headers=b, body=add).status == 204
+    ours = audience["id"]  # A's applications hold no audience yet: this id is only B's
+    probes = [
+        ("PUT", f"/v2/audiences/{ours}", {"name": "A's now"}),
+        ("DELETE", f"/v2/audiences/{ours}/memberships", None),
+        ("PUT", f"/v2/audience_customers/{ours}/attributes", {"owner": "A"}),
+        ("DELETE", f"/v2/audiences/{ours}", None),
+        ("POST", "/v2/customer_audiences", add),
+        (
+            "POST",
+            "/v2/customer_audiences",
+            {"data": [{"action": "delete", "profileIntegrationId": member, "audienceId": ours}]},
+        ),
+        ("PUT", f"/v2/customer_profiles/{member}", {"audiencesChanges": {"adds": [ours], "deletes": []}}),
+        ("PUT", f"/v2/customer_profiles/{member}", {"audiencesChanges": {"adds": [], "deletes": [ours]}}),
+    ]
+    for method, path, body in probes:
+        response = runtime.request(method, path, headers=a, body=body)
+        assert response.status == 404, (method, path, response.status, response.body)
+    assert runtime.wait_idle(60)
+    profile = runtime.request(
+        "GET", f"/v1/customer_profiles/{member}/inventory", headers=b, query={"profile": "true"}
+    ).json()["profile"]
+    assert profile["audienceMemberships"] == [{"id": ours, "name": "B's"}] and profile["attributes"] == {}
+    # A's own audience of the same name and a profile of the same id are A's, B's stay as they were.
+    mine = runtime.request("POST", "/v2/audiences", headers=a, body={"name": "A's"}).json()
+    assert mine["id"] == ours
+    mine_add = {"data": [{"action": "add", "profileIntegrationId": member, "audienceId": mine["id"]}]}
+    assert runtime.request("POST", "/v2/customer_audiences", headers=a, body=mine_add).status == 204
+    again = runtime.request(
+        "GET", f"/v1/customer_profiles/{member}/inventory", headers=b, query={"profile": "true"}
+    ).json()["profile"]
+    assert again["audienceMemberships"] == [{"id": ours, "name": "B's"}]

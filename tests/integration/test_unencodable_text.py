@@ -337,6 +337,25 @@ def examples(customer: str, order: str) -> list[Example]:
             {"dry": "false"},
             {"attributes": profile, "responseContent": ["customerProfile"]},
         ),
+        # Audiences: a new tenant's first two get ids 1 and 2; the second is emptied, then deleted.
+        Example("POST", "/v2/audiences", body={"name": "VIP", "description": "Our best"}),
+        Example(
+            "POST", "/v2/audiences", body={"name": "M", "integration": "segment", "integrationId": f"s-{customer}"}
+        ),
+        Example("PUT", "/v2/audiences/{audienceId}", {"audienceId": "1"}, body={"name": "Gold"}),
+        Example(
+            "POST",
+            "/v2/customer_audiences",
+            body={
+                "data": [
+                    {"action": "add", "profileIntegrationId": customer, "audienceId": 1},
+                    {"action": "add", "profileIntegrationId": customer, "audienceId": 2},
+                ]
+            },
+        ),
+        Example("PUT", "/v2/audience_customers/{audienceId}/attributes", {"audienceId": "1"}, body={"segment": "vip"}),
+        Example("DELETE", "/v2/audiences/{audienceId}/memberships", {"audienceId": "2"}),
+        Example("DELETE", "/v2/audiences/{audienceId}", {"audienceId": "2"}),
     ]
 
 

@@ -13,14 +13,14 @@ from typing import Any
 import pytest
 
 from patron.errors import PatronError
-from patron.settings import Api, Auth, ConfigurationError, Imports, Loyalty, Settings, Tables
+from patron.settings import Api, Audiences, Auth, ConfigurationError, Imports, Loyalty, Settings, Tables
 from patron.wiring import CompositionRoot
 from patron_local.runtime import DEFAULT_TEMPLATE
 from patron_local.template import ACCOUNT, REGION, PhysicalResources, Template
 
 TEMPLATE = Template.load(DEFAULT_TEMPLATE)
 FUNCTIONS = sorted(TEMPLATE.resources_of("AWS::Serverless::Function"))
-GROUPS: list[type[Settings]] = [Tables, Api, Imports, Auth, Loyalty]
+GROUPS: list[type[Settings]] = [Tables, Api, Imports, Auth, Loyalty, Audiences]
 
 # A resource's physical name as AWS would give it (the roots validate them: a bucket name's length, an ARN's).
 _PHYSICAL = {

@@ -1,10 +1,11 @@
-"""Configuration: five settings groups read from the environment, every variable declared once.
+"""Configuration: six settings groups read from the environment, every variable declared once.
 
   Tables   the DynamoDB tables (and how long the items of those that expire live)
   Api      the HTTP edge: body limits, the account id Talon.One's shapes report
   Imports  the import's bucket, queue and state machine, and the limits of uploads
   Auth     the authorizer: how long a key lookup is trusted, the routes a public or management key may call
   Loyalty  the loyalty expiry job: how many days ahead members hear that points expire
+  Audiences the audience queue (background work on every member)
 
 Lambda functions get these variables from `template.yaml` (the local runtime sets the same ones from the same
 template); field `foo_bar` is read from `FOO_BAR`. A function is given only what it uses: its own tables, and so
@@ -230,3 +231,13 @@ class Loyalty(Settings, frozen=True):
 
 def _routes(listed: str) -> frozenset[str]:
     return frozenset(route.strip() for route in listed.split(",") if route.strip())
+
+
+class Audiences(Settings, frozen=True):
+    """The audience queue: work on every member of an audience (removals, attributes) runs behind it."""
+
+    audience_queue_url: Annotated[str, msgspec.Meta(min_length=10)] | None = None
+
+    @property
+    def queue_url(self) -> str:
+        return given(self.audience_queue_url, "AUDIENCE_QUEUE_URL")

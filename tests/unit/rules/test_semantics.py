@@ -249,3 +249,15 @@ def test_loyalty_functions_take_literal_program_ids_and_subledgers(text: str) ->
     with pytest.raises(RuleError) as raised:
         Compiler(SCHEMA).condition(f"{text} >= 1")
     assert "literal" in str(raised.value)
+
+
+def test_audience_membership_reads_the_profiles_audiences() -> None:
+    member = facts([], profile=ProfileFacts(integration_id="p-2", audiences=[7, 12]))
+    assert holds("7 in profile.audiences", member) and holds("12 in profile.audiences", member)
+    assert not holds("8 in profile.audiences", member)
+    assert holds("8 not in profile.audiences", member)
+    assert holds("contains(profile.audiences, 12)", member)
+    # No profile (an anonymous session): no audience, and no error.
+    anonymous = facts([])
+    assert not holds("7 in profile.audiences", anonymous)
+    assert not holds("7 in profile.audiences")  # a profile in no audience

@@ -35,6 +35,7 @@ def personal_data(
     orders = order_repository(client, tables)
     # Orders move or go here, never take new fields: no catalog.
     service = order_service(client, tables, customer_resolver(profiles), None, orders)
+    profiles_table = tables.profiles
     ledgers = tables.ledgers  # read now: a missing table is a configuration error at the start, not at a merge
     loyalty_outbox = (tables.outbox, tables.outbox_ttl)
     return (
@@ -45,6 +46,8 @@ def personal_data(
         Deferred("referrals", lambda: _referrals(client, ledgers)),
         # Loyalty ledgers and their entries, by the person's member index (no ruleset read).
         Deferred("loyalty", lambda: _loyalty(client, ledgers, loyalty_outbox)),
+        # Audience memberships, read from the profile item: moved to the survivor, or removed.
+        Deferred("audiences", lambda: _audiences(client, profiles_table)),
         StoredAnswersPersonalData(answers),
         NotificationsPersonalData(outbox),
     )
@@ -69,6 +72,13 @@ def _loyalty(client: DynamoDBClient, ledgers: str, outbox: tuple[str, int]) -> P
     from patron.loyalty.personal_data import LoyaltyPersonalData
 
     return LoyaltyPersonalData(client, ledgers, outbox)
+
+
+def _audiences(client: DynamoDBClient, profiles: str) -> PersonalData:
+    from patron.audiences.personal_data import AudiencesPersonalData
+    from patron.audiences.repository import DynamoAudienceRepository
+
+    return AudiencesPersonalData(DynamoAudienceRepository(client, profiles), DynamoProfileRepository(client, profiles))
 
 
 def customer_eraser(profiles: ProfileService, holders: tuple[PersonalData, ...]) -> CustomerEraser:

@@ -8,7 +8,7 @@ builds a profile key.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -19,6 +19,7 @@ from patron.profiles.keys import (
     CLOSED_SESSIONS,
     FIRST_ORDER_AT,
     LAST_ORDER_AT,
+    MEMBERSHIP_PREFIX,
     ORDERS_COUNT,
     PROFILE_SK,
     SALES_TOTAL,
@@ -190,3 +191,71 @@ def session_totals_write(
         sets.append(f"#a{index} = :a{index}")
     expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
     return versioned_update(table, application_id, integration_id, expression, names, values, expected_version)
+
+
+def membership_name(audience_id: int) -> str:
+    """The profile item's attribute recording one audience membership."""
+    return f"{MEMBERSHIP_PREFIX}{audience_id}"
+
+
+def join_audiences(
+    table: str, application_id: int, integration_id: str, joined: Mapping[int, int], now: str
+) -> dict[str, Any]:
+    """UpdateItem's parameters: the profile joins each audience of `joined` (audience id -> its generation),
+    created if absent (Talon.One: adding a profile to an audience creates it). Neither the version nor `updated`
+    moves for an existing profile: a membership is not a change of the profile's data, and it commutes with every
+    versioned write (each is its own attribute), so a session's update racing with an audience import does not 409."""
+    names = {"#pid": "profileId", "#created": "created", "#updated": "updated", "#activity": "lastActivity"}
+    names["#version"] = "version"
+    values: dict[str, Any] = {":pid": new_profile_id(), ":now": now, ":one": 1}
+    sets = [
+        "#pid = if_not_exists(#pid, :pid)",
+        "#created = if_not_exists(#created, :now)",
+        "#updated = if_not_exists(#updated, :now)",
+        "#activity = if_not_exists(#activity, :now)",
+        "#version = if_not_exists(#version, :one)",
+    ]
+    for index, (audience_id, generation) in enumerate(sorted(joined.items())):
+        names[f"#m{index}"] = membership_name(audience_id)
+        values[f":m{index}"] = generation
+        sets.append(f"#m{index} = :m{index}")
+    return {
+        "TableName": table,
+        "Key": codec.to_item(_key(application_id, integration_id)),
+        "UpdateExpression": "SET " + ", ".join(sets),
+        "ExpressionAttributeNames": names,
+        "ExpressionAttributeValues": codec.to_item(values),
+    }
+
+
+def leave_audiences(
+    table: str, application_id: int, integration_id: str, audience_ids: Sequence[int]
+) -> dict[str, Any]:
+    """UpdateItem's parameters: the profile leaves these audiences; a ConditionalCheckFailed means it does not exist
+    (nothing to leave: an update without the condition would create an empty item)."""
+    names = {"#pk": "PK", **{f"#m{index}": membership_name(one) for index, one in enumerate(sorted(audience_ids))}}
+    return {
+        "TableName": table,
+        "Key": codec.to_item(_key(application_id, integration_id)),
+        "UpdateExpression": "REMOVE " + ", ".join(name for name in names if name != "#pk"),
+        "ConditionExpression": "attribute_exists(#pk)",
+        "ExpressionAttributeNames": names,
+    }
+
+
+def leave_audience_before(
+    table: str, application_id: int, integration_id: str, audience_id: int, generation: int | None
+) -> dict[str, Any]:
+    """UpdateItem's parameters: the profile leaves the audience if it joined before `generation` (None: whenever);
+    a ConditionalCheckFailed means it is not a member, or joined again since the audience was emptied."""
+    request: dict[str, Any] = {
+        "TableName": table,
+        "Key": codec.to_item(_key(application_id, integration_id)),
+        "UpdateExpression": "REMOVE #m",
+        "ConditionExpression": "attribute_exists(#m)",
+        "ExpressionAttributeNames": {"#m": membership_name(audience_id)},
+    }
+    if generation is not None:
+        request["ConditionExpression"] = "#m < :generation"
+        request["ExpressionAttributeValues"] = codec.to_item({":generation": generation})
+    return request

@@ -11,6 +11,10 @@ IDENTIFIER_SK = "IDENT"
 # Custom attributes are stored as top-level item attributes under this prefix, so one UpdateItem can both
 # create a profile and merge attributes into it (a nested map cannot be created and updated in one expression).
 ATTRIBUTE_PREFIX = "a:"
+# Audience memberships, one top-level attribute per audience (`m:<audience id>` = the audience's generation when the
+# profile joined): on the profile item so that every read of the profile (a session's BatchGetItem) has them, and
+# each one added or removed on its own, conditionally, without touching the profile's version (docs/audiences.md).
+MEMBERSHIP_PREFIX = "m:"
 
 
 def profile_pk(application_id: int, integration_id: str) -> str:

@@ -67,6 +67,8 @@ class CustomerProfile(msgspec.Struct, frozen=True):
     identifiers: Identifiers = msgspec.field(default_factory=Identifiers)
     stats: CustomerStats = msgspec.field(default_factory=CustomerStats)
     consents: dict[str, Consent] = msgspec.field(default_factory=dict)
+    # The audiences the profile belongs to: audience id -> the audience's generation when it joined.
+    audiences: dict[int, int] = msgspec.field(default_factory=dict)
 
 
 def _is_text(value: str) -> bool:

@@ -23,6 +23,7 @@ from patron.profiles.keys import (
     FIRST_ORDER_AT,
     IDENTIFIER_SK,
     LAST_ORDER_AT,
+    MEMBERSHIP_PREFIX,
     ORDERS_COUNT,
     PROFILE_SK,
     SALES_TOTAL,
@@ -160,6 +161,11 @@ def profile_from_item(item: dict[str, Any]) -> CustomerProfile:
         identifiers=Identifiers.from_dict(item.get(IDENTIFIERS_ATTRIBUTE)),
         stats=CustomerStats.from_item(item),
         consents={channel: Consent.from_dict(value) for channel, value in (item.get(CONSENTS_ATTRIBUTE) or {}).items()},
+        audiences={
+            int(name[len(MEMBERSHIP_PREFIX) :]): int(value)
+            for name, value in item.items()
+            if name.startswith(MEMBERSHIP_PREFIX)
+        },
     )
 
 
@@ -188,6 +194,7 @@ def profile_to_item(profile: CustomerProfile) -> dict[str, Any]:
         item.update({ORDERS_COUNT: stats.orders_count, SALES_TOTAL: stats.sales_total})
         item.update({FIRST_ORDER_AT: stats.first_order_at, LAST_ORDER_AT: stats.last_order_at})
     item.update({ATTRIBUTE_PREFIX + name: value for name, value in profile.attributes.items()})
+    item.update({f"{MEMBERSHIP_PREFIX}{audience}": generation for audience, generation in profile.audiences.items()})
     return item
 
 
@@ -376,6 +383,7 @@ class DynamoProfileRepository:
             identifiers=change.identifiers,
             stats=current.stats if current else CustomerStats(),
             consents=change.consents if change.consents is not None else (current.consents if current else {}),
+            audiences=current.audiences if current else {},
         )
 
     def copy_missing_attributes(

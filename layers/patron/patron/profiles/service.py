@@ -147,6 +147,16 @@ class ProfileService:
             return self._repository.upsert(application_id, integration_id, update.set_attributes, update.remove, now)
         return self._write(application_id, update, additions)
 
+    def register_attributes(self, application_id: int, attributes: dict[str, Any]) -> None:
+        """What `update` checks of `attributes` (storable, typed as the catalog says), and the new ones registered
+        in the catalog: a change made later to many profiles (an audience's members) is refused now, or the
+        catalog agrees with it for every member, rather than member by member."""
+        issues = attribute_issues(attributes)
+        if issues:
+            raise ValidationError("The attributes are invalid.", issues)
+        for additions in self._check(application_id, EntityKind.CUSTOMER, [("", attributes)]):
+            self._register(additions)
+
     def _check(
         self,
         application_id: int,

@@ -83,7 +83,11 @@ class MultipleCustomerProfileIntegrationResponseV2(msgspec.Struct, rename="camel
     integration_states: list[CustomerProfileUpdateV2Response]
 
 
-def profile_response(profile: model.CustomerProfile, account_id: int) -> CustomerProfile:
+def profile_response(
+    profile: model.CustomerProfile, account_id: int, memberships: list[dict[str, Any]] | None = None
+) -> CustomerProfile:
+    """`memberships`: the profile's live audiences as AudienceMembership ({id, name}), read by the caller (the
+    profile item holds only their ids); [] when the caller did not read them."""
     return CustomerProfile(
         id=profile.profile_id,
         created=profile.created,
@@ -93,7 +97,7 @@ def profile_response(profile: model.CustomerProfile, account_id: int) -> Custome
         closed_sessions=profile.closed_sessions,
         total_sales=profile.total_sales,
         loyalty_memberships=None,
-        audience_memberships=[],
+        audience_memberships=memberships or [],
         last_activity=profile.last_activity,
         sandbox=False,
     )
@@ -117,9 +121,10 @@ def inventory_response(
     coupons: list[InventoryCoupon] | None = None,
     referrals: list[InventoryReferral] | None = None,
     loyalty: Any = None,
+    memberships: list[dict[str, Any]] | None = None,
 ) -> CustomerInventory:
     return CustomerInventory(
-        profile=profile_response(profile, account_id) if include_profile else msgspec.UNSET,
+        profile=profile_response(profile, account_id, memberships) if include_profile else msgspec.UNSET,
         referrals=referrals if referrals is not None else msgspec.UNSET,
         coupons=coupons if coupons is not None else msgspec.UNSET,
         loyalty=loyalty if loyalty is not None else msgspec.UNSET,

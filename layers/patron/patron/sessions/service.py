@@ -153,6 +153,7 @@ def profile_facts(profile: CustomerProfile | None, integration_id: str | None) -
         orders_count=stats.orders_count,
         first_order_at=_instant(stats.first_order_at),
         last_order_at=_instant(stats.last_order_at),
+        audiences=profile.audiences,
     )
 
 

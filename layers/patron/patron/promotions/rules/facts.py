@@ -99,6 +99,7 @@ class ProfileFacts:
 
     __slots__ = (
         "attributes",
+        "audiences",
         "average_order_value",
         "closed_sessions",
         "first_order_at",
@@ -119,8 +120,11 @@ class ProfileFacts:
         average_order_value: Decimal | None = None,
         first_order_at: datetime | None = None,
         last_order_at: datetime | None = None,
+        audiences: Iterable[int] = (),
     ):
         self.integration_id = integration_id
+        # The ids of the audiences the profile belongs to, as numbers (the language's one numeric type).
+        self.audiences = tuple(Decimal(one) for one in sorted(audiences))
         self.attributes: Mapping[str, Any] = attributes or {}
         self.closed_sessions = _number(closed_sessions)
         self.total_sales = _number(total_sales)

@@ -65,6 +65,8 @@ PROFILE: dict[str, tuple[Type, Reader]] = {
     "averageOrderValue": (NUMBER, lambda f, _: None if (p := f.profile) is None else p.average_order_value),
     "firstOrderAt": (TIME, lambda f, _: None if (p := f.profile) is None else p.first_order_at),
     "lastOrderAt": (TIME, lambda f, _: None if (p := f.profile) is None else p.last_order_at),
+    # `5 in profile.audiences`: the profile is a member of audience 5 (an anonymous session: absent, so false).
+    "audiences": (list_of(NUMBER), lambda f, _: None if (p := f.profile) is None else p.audiences),
 }
 EVENT: dict[str, tuple[Type, Reader]] = {
     "type": (STRING, lambda f, _: None if (e := f.event) is None else e.type),
