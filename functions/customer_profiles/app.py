@@ -105,6 +105,7 @@ def _engine_tables(tables: Tables) -> Tables:
         ledgers_table_name=tables.ledgers,
         outbox_table_name=tables.outbox,
         outbox_ttl_seconds=tables.outbox_ttl,
+        event_retention_days=tables.event_retention,
     )
 
 
@@ -116,7 +117,9 @@ def _rule_engine(client: Any, tables: Tables) -> RuleEngine:
     from patron.sessions.store import SessionStore
 
     rulesets = LiveRulesets(client, tables)
-    return RuleEngine(EventService(SessionStore(client, tables), rulesets, SystemClock()), rulesets)
+    # Built-in profile events are not stored (docs/events.md): the retention is the events context's all the same.
+    events = EventService(SessionStore(client, tables), rulesets, SystemClock(), tables.event_retention)
+    return RuleEngine(events, rulesets)
 
 
 services = CompositionRoot(compose)

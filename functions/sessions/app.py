@@ -85,7 +85,7 @@ def compose(environ: Mapping[str, str]) -> Services:
         max_body_bytes=settings.body_limit,
         account_id=settings.account,
         sessions=SessionService(store, rulesets, SystemClock(), extremes),
-        events=EventService(store, rulesets, SystemClock()),
+        events=EventService(store, rulesets, SystemClock(), tables.event_retention),
         rulesets=rulesets,
         idempotency=idempotency_store(client, tables),
         reservations=ReservationService(client, tables.ledgers, tables.profiles, SystemClock()),

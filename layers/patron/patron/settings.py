@@ -72,6 +72,9 @@ BucketName = Annotated[str, msgspec.Meta(min_length=3, max_length=63)]
 # longest request that can hold it in flight (Lambda's 15 minutes), or a running request's key could be taken over.
 IdempotencyTtl = Annotated[int, msgspec.Meta(ge=3600, le=30 * 86400)]
 OutboxTtl = Annotated[int, msgspec.Meta(ge=3600, le=90 * 86400)]
+# How long a tracked event is kept (docs/events.md), at most ten years. `eventCount` reads day counts kept apart,
+# so a retention shorter than its longest window does not shorten what rules count.
+RetentionDays = Annotated[int, msgspec.Meta(ge=1, le=3650)]
 # Lambda takes 6 MB per synchronous invocation, envelope included: 5 MB keeps room for the envelope.
 InlineBytes = Annotated[int, msgspec.Meta(gt=0, le=5 * 1024 * 1024)]
 # S3 takes at most 5 GiB in one PUT, and a presigned URL is one PUT.
@@ -91,6 +94,7 @@ class Tables(Settings, frozen=True):
     # Given with the table whose items expire.
     idempotency_ttl_seconds: IdempotencyTtl | None = None
     outbox_ttl_seconds: OutboxTtl | None = None
+    event_retention_days: RetentionDays | None = None
 
     @property
     def config(self) -> str:
@@ -125,6 +129,11 @@ class Tables(Settings, frozen=True):
     def outbox_ttl(self) -> int:
         """How long an outbox record waits before it expires, in seconds."""
         return given(self.outbox_ttl_seconds, "OUTBOX_TTL_SECONDS")
+
+    @property
+    def event_retention(self) -> int:
+        """How long a tracked custom event is kept before DynamoDB's TTL removes it, in days."""
+        return given(self.event_retention_days, "EVENT_RETENTION_DAYS")
 
     @property
     def processes(self) -> str:

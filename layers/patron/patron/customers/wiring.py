@@ -48,6 +48,8 @@ def personal_data(
         Deferred("loyalty", lambda: _loyalty(client, ledgers, loyalty_outbox)),
         # Audience memberships, read from the profile item: moved to the survivor, or removed.
         Deferred("audiences", lambda: _audiences(client, profiles_table)),
+        # Tracked custom events and their day counts, in the person's events partition of the orders table.
+        Deferred("events", lambda: _events(client, tables.orders)),
         StoredAnswersPersonalData(answers),
         NotificationsPersonalData(outbox),
     )
@@ -79,6 +81,13 @@ def _audiences(client: DynamoDBClient, profiles: str) -> PersonalData:
     from patron.audiences.repository import DynamoAudienceRepository
 
     return AudiencesPersonalData(DynamoAudienceRepository(client, profiles), DynamoProfileRepository(client, profiles))
+
+
+def _events(client: DynamoDBClient, orders: str) -> PersonalData:
+    from patron.events.personal_data import EventsPersonalData
+    from patron.events.repository import DynamoEventRepository
+
+    return EventsPersonalData(DynamoEventRepository(client, orders))
 
 
 def customer_eraser(profiles: ProfileService, holders: tuple[PersonalData, ...]) -> CustomerEraser:

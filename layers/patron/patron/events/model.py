@@ -27,6 +27,16 @@ class TrackedEvent(msgspec.Struct, frozen=True):
     attributes: Mapping[str, Any] = msgspec.field(default_factory=dict)
     store_integration_id: str | None = None
     loyalty_card: str | None = None  # the event's card: card-based programs' points change on it
+    # When it happened, if not at the tracking call (a dialect may say; counts and retention follow it).
+    occurred_at: datetime | None = None
+    source: str = "talon"  # the dialect that tracked it (stored with the event)
+    definition_id: int | None = None  # the custom event definition it was checked against
+
+    @property
+    def stored(self) -> bool:
+        """Custom events of a customer are kept (docs/events.md); Talon.One's built-in profile events are the profile
+        changes themselves, and an anonymous event belongs to nobody to export, erase or count."""
+        return self.profile_id is not None and not self.type.startswith(BUILT_IN_PREFIX)
 
 
 class EventOutcome(msgspec.Struct):

@@ -6,7 +6,9 @@ once, as sessions do (patron.sessions.service):
              bind (predicted from the ruleset this instance last saw; read again only when the prediction missed)
   2. decide  the engine's evaluation (pure) of the event with the profile; the event has no cart
   3. commit  one TransactWriteItems: the budget counters (conditional on their limits), the profile (created when
-             unknown, with what `updateAttribute` effects set), the webhooks the campaigns triggered (outbox)
+             unknown, with what `updateAttribute` effects set), the webhooks the campaigns triggered (outbox), and
+             a customer's custom event itself: its record (kept for the retention period) and one more in its
+             type's day count (patron.events.counts, read in step 1 with the counts `eventCount` rules read)
 
 An event is final at once: what it consumes is not given back (no state to cancel). Each event is its own
 "session" for budgets per session. A counter or the profile moved meanwhile is read and decided again, a few
@@ -17,7 +19,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -26,7 +28,9 @@ import msgspec
 from patron.clock import Clock, iso
 from patron.dynamo import committer
 from patron.errors import ConflictError
+from patron.events import counts, records
 from patron.events.model import EventOutcome, TrackedEvent
+from patron.events.records import StoredEvent
 from patron.loyalty.ledger import Ledger
 from patron.profiles import items as profile_items
 from patron.profiles.model import CustomerProfile, new_profile_id
@@ -38,7 +42,7 @@ from patron.promotions.rules import EventFacts, LoyaltyFacts
 from patron.promotions.ruleset import CompiledRuleset
 from patron.promotions.stored import storable_attributes
 from patron.promotions.webhooks import webhook_records
-from patron.sessions import cycle, loyalty
+from patron.sessions import cycle, loyalty, past_events
 from patron.sessions.service import profile_facts
 from patron.sessions.store import LedgerRef, Read, SessionStore
 
@@ -48,6 +52,7 @@ _REMEMBERED_VERSIONS = 64  # per instance: which campaigns of a ruleset version 
 class _Decision(msgspec.Struct):
     outcome: EventOutcome
     plan: list[committer.Write] = msgspec.field(default_factory=list)
+    missing_event_counts: frozenset[str] = frozenset()  # the customer's event count items to read
     missing_counters: frozenset[CounterKey] = frozenset()  # read these and decide again
     missing_profile: str | None = None  # (the event names its profile: always read at once)
     missing_coupons: frozenset[str] = frozenset()  # (an event presents no coupon)
@@ -60,8 +65,10 @@ def event_conflict() -> ConflictError:
 
 
 class EventService:
-    def __init__(self, store: SessionStore, rulesets: cycle.Rulesets, clock: Clock):
+    def __init__(self, store: SessionStore, rulesets: cycle.Rulesets, clock: Clock, retention_days: int):
+        """`retention_days`: how long a stored event is kept (EVENT_RETENTION_DAYS)."""
         self._store = store
+        self._retention_days = retention_days
         self._rulesets = cycle.SeenRulesets(rulesets)
         self._clock = clock
         self._for_events: dict[tuple[int, int], frozenset[int]] = {}
@@ -98,6 +105,7 @@ class EventService:
             dry=dry,
             conflict=event_conflict,
             ledgers=loyalty.refs(last, profile_id, event.loyalty_card),
+            event_types=past_events.predicted(last, profile_id, event.type if event.stored else None),
         )
         return decision.outcome
 
@@ -130,6 +138,7 @@ class EventService:
         profile: CustomerProfile | None,
         used: Mapping[CounterKey, Decimal],
         standing: Mapping[int, LoyaltyFacts] | None = None,
+        event_counts: Mapping[str, Mapping[date, int]] | None = None,
     ) -> Snapshot:
         # An event has no session: an empty one, in no state and never a first session, so campaigns written for
         # carts (`session.firstSession`, `session.state == "open"`) do not trigger on events.
@@ -142,6 +151,7 @@ class EventService:
             event=EventFacts(type=event.type, attributes=event.attributes),
             counters=used,
             loyalty=standing,
+            event_counts=event_counts,
         )
 
     def _predicted_counters(
@@ -168,13 +178,22 @@ class EventService:
         ruleset = self._rulesets.live(application_id, read.live_version)
         profile = read.profile
         evaluation: Evaluation | None = None
+        occurred = event.occurred_at or now
+        counted = event.stored and counts.countable(occurred.astimezone(UTC).date(), now.astimezone(UTC).date())
+        lacking_counts = past_events.missing(ruleset, read, event.profile_id, event.type if counted else None)
+        if lacking_counts:
+            outcome = self._outcome(event_id, stamp, event, None, profile, ruleset)
+            return _Decision(outcome, missing_event_counts=lacking_counts)
         if ruleset is not None:
             lacking_ledgers = loyalty.missing(ruleset, read, event.profile_id, event.loyalty_card)
             if lacking_ledgers:
                 outcome = self._outcome(event_id, stamp, event, None, profile, ruleset)
                 return _Decision(outcome, missing_ledgers=lacking_ledgers)
             standing = loyalty.standing(ruleset, read, event.profile_id, event.loyalty_card, now)
-            snapshot = self._snapshot(event_id, event, profile, read.used, standing)
+            # The event is stored by this call's transaction: its own count includes it.
+            plus = (event.type, occurred.astimezone(UTC).date()) if counted else None
+            past = past_events.counted(ruleset, read, event.profile_id, plus)
+            snapshot = self._snapshot(event_id, event, profile, read.used, standing, past)
             campaigns = self._event_campaigns(application_id, ruleset, only)
             decided = decide_on_read(ruleset, snapshot, now, read.counters_read, campaigns)
             if decided.evaluation is None:
@@ -216,6 +235,8 @@ class EventService:
             source = f"event:{event_id}"
             webhooks = webhook_records(application_id, evaluation.webhooks, event.profile_id, source, stamp)
             plan += self._store.outbox_writes(webhooks)
+        if event.stored and event.profile_id is not None:
+            plan += self._record(application_id, event_id, event.profile_id, event, occurred, now, read, counted)
         attributes = storable_attributes(evaluation.profile_attributes) if evaluation else {}
         if event.profile_id is not None and (profile is None or attributes):
             # Talon.One creates the profile an event names; rules' attribute updates land on it.
@@ -241,6 +262,37 @@ class EventService:
                 loyalty.ledgers, ruleset, read, event.profile_id, card, ledgers_after, now
             )
         return _Decision(outcome, plan)
+
+    def _record(
+        self,
+        application_id: int,
+        event_id: int,
+        profile_id: str,
+        event: TrackedEvent,
+        occurred: datetime,
+        now: datetime,
+        read: Read,
+        counted: bool,
+    ) -> list[committer.Write]:
+        """The event's record and, if a window can still reach its day, one more in its type's day count."""
+        table = self._store.events_table
+        stored = StoredEvent(
+            id=event_id,
+            type=event.type,
+            profile_id=profile_id,
+            created=iso(occurred),
+            attributes=event.attributes,
+            expires_at=records.expiry(occurred, self._retention_days),
+            source=event.source,
+            definition_id=event.definition_id,
+            store_integration_id=event.store_integration_id,
+        )
+        writes = [records.record_write(table, application_id, stored)]
+        if counted:
+            day, today = occurred.astimezone(UTC).date(), now.astimezone(UTC).date()
+            by_day = counts.days_of(read.event_counts.get(event.type))
+            writes.append(counts.bump(table, application_id, profile_id, event.type, day, by_day, today))
+        return writes
 
     @staticmethod
     def _outcome(

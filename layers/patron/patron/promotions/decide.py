@@ -9,7 +9,7 @@ to read before deciding again (then every candidate's, so the second decision la
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -55,6 +55,8 @@ class Snapshot(msgspec.Struct, frozen=True):
     coupons: Sequence[PresentedCoupon] = ()  # each code of `coupon_codes`, checked (patron.coupons.validation)
     referral: PresentedReferral | None = None  # `referral_code`, checked (patron.referrals.validation)
     loyalty: Mapping[int, LoyaltyFacts] | None = None  # the customer's standing by program (None: anonymous)
+    # The customer's events by type and UTC day, of the types the ruleset counts (None: anonymous, or not read).
+    event_counts: Mapping[str, Mapping[date, int]] | None = None
 
     @property
     def subjects(self) -> Subjects:
@@ -99,6 +101,7 @@ def facts_of(snapshot: Snapshot, ruleset: CompiledRuleset, now: datetime) -> Fac
         coupons=by_campaign(snapshot.coupons) if snapshot.coupons else None,
         referrals=_referrals(snapshot.referral),
         loyalty=snapshot.loyalty,
+        event_counts=snapshot.event_counts,
     )
 
 

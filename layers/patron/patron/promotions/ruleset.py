@@ -65,10 +65,10 @@ from patron.promotions.rules import (
     requirements,
 )
 from patron.promotions.rules.errors import line_and_column
-from patron.promotions.rules.functions import LOYALTY_FUNCTIONS
+from patron.promotions.rules.functions import EVENT_COUNT_FUNCTIONS, LOYALTY_FUNCTIONS
 from patron.promotions.rules.index_keys import either, field_reader
 from patron.promotions.rules.schema import DYNAMIC, NUMBER, STRING, SchemaLike, Type
-from patron.promotions.rules.tree import Call, Number, children, reads
+from patron.promotions.rules.tree import Call, Number, String, children, reads
 from patron.promotions.stored import storable_attributes
 
 _TEMPLATE = re.compile(r"\$\{([^}]*)\}")
@@ -205,6 +205,9 @@ class CompiledRuleset(msgspec.Struct, frozen=True):
     programs: Mapping[int, LoyaltyProgram] = {}  # the loyalty programs, by id
     loyalty: frozenset[int] = frozenset()  # the programs whose points the campaigns change or read (ledgers read)
     loyalty_read: frozenset[int] = frozenset()  # those whose standing expressions read (`loyaltyPoints(1)`)
+    # The event types whose per-day counts expressions read (`eventCount("review_written", 30)`): the customer's
+    # count items of these types are read in a call's one batch.
+    event_counts_read: frozenset[str] = frozenset()
 
     def candidates(self, facts: Facts, only: frozenset[int] | None = None) -> tuple[CompiledGroup, ...]:
         """The groups with only the campaigns that can match these facts: enabled (or, in a dry request, named
@@ -297,6 +300,7 @@ class _CampaignCompiler:
         self.programs = programs
         self.issues: list[DefinitionIssue] = []
         self.programs_read: set[int] = set()  # by loyaltyPoints(...), loyaltyTier(...): their ledgers are read
+        self.event_types_read: set[str] = set()  # by eventCount(...): their count items are read
 
     def _location(self, rule_index: int, path: str) -> RuleLocation:
         rule = self.campaign.rules[rule_index]
@@ -314,6 +318,8 @@ class _CampaignCompiler:
                     self._refuse(path, "unknown_program", f"No loyalty program has id {program_id}.")
                     return None
                 self.programs_read.add(program_id)
+        if "eventCount" in text:
+            self.event_types_read |= _event_types_counted(text)
         try:
             return build()
         except RuleError as error:
@@ -588,6 +594,7 @@ def compile_ruleset(
     programs = {program.id: program for program in ruleset.loyalty_programs}
     members: list[list[CompiledCampaign]] = [[] for _ in groups]
     programs_read: set[int] = set()
+    event_types_read: set[str] = set()
     indexed: dict[int, Indexed] = {}
     for position, campaign in enumerate(ruleset.campaigns):
         if campaign.state is CampaignState.ARCHIVED:
@@ -615,6 +622,7 @@ def compile_ruleset(
             needs = _loosest(needs, required)
         issues += one.issues
         programs_read |= one.programs_read
+        event_types_read |= one.event_types_read
         if one.issues or campaign.evaluation_group not in group_index:
             continue
         compiled = CompiledCampaign(
@@ -660,6 +668,7 @@ def compile_ruleset(
         )
         | programs_read,
         frozenset(programs_read),
+        frozenset(event_types_read),
     )
 
 
@@ -693,6 +702,23 @@ def _programs_read(text: str) -> set[int]:
             first = node.args[0]
             if isinstance(first, Number) and first.value == first.value.to_integral_value():
                 found.add(int(first.value))
+        stack.extend(children(node))
+    return found
+
+
+def _event_types_counted(text: str) -> set[str]:
+    """The event types an expression counts (`eventCount("review_written", 30) >= 2`)."""
+    try:
+        stack = [parse(text)]
+    except RuleError:
+        return set()  # the compiler reports it
+    found: set[str] = set()
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Call) and node.function in EVENT_COUNT_FUNCTIONS and node.args:
+            first = node.args[0]
+            if isinstance(first, String):
+                found.add(first.value)
         stack.extend(children(node))
     return found
 

@@ -84,6 +84,9 @@ class Decision(Protocol):
     @property
     def missing_ledgers(self) -> frozenset[LedgerRef]: ...
 
+    @property
+    def missing_event_counts(self) -> frozenset[str]: ...
+
 
 D = TypeVar("D", bound=Decision)
 
@@ -101,13 +104,14 @@ def run(
     coupons: Iterable[str] = (),
     referral: Iterable[str] = (),
     ledgers: Iterable[LedgerRef] = (),
+    event_types: Iterable[str] = (),
 ) -> tuple[D, Read]:
     """The decision that was committed (or, `dry`, would be) and the read it was made on. `coupons`: the coupon
     codes predicted (each read with the profile's holding of it); `ledgers`: the loyalty ledgers (program, holder)
-    predicted to be needed. Any other exception of the commit (the session's
-    own version lost) is the caller's to answer."""
+    predicted to be needed; `event_types`: the customer's event count items predicted. Any other exception of the
+    commit (the session's own version lost) is the caller's to answer."""
     keys, codes, referral_codes = set(counter_keys), frozenset(coupons), frozenset(referral)
-    program_ids = frozenset(ledgers)
+    program_ids, types = frozenset(ledgers), frozenset(event_types)
     for _ in range(ATTEMPTS):
         read = store.read(
             application_id,
@@ -118,6 +122,7 @@ def run(
             holder=profile_id,
             referrals=referral_codes,
             ledgers=program_ids,
+            event_types=types,
         )
         decision = decide_on(read)
         for _ in range(_MORE_READS):
@@ -133,12 +138,15 @@ def run(
                 holder=decision.missing_profile or read.profile_read,
                 referrals=decision.missing_referral,
                 ledgers=decision.missing_ledgers,
+                event_types=decision.missing_event_counts,
+                counts_of=decision.missing_profile or read.profile_read,
             )
             read = read.merged(more, decision.missing_profile)
             decision = decide_on(read)
         if _lacks(decision):  # a new version meanwhile, or a profile whose holdings are still to read: again
             keys, profile_id, codes = set(read.counters_read), read.profile_read, read.coupons_read
             referral_codes, program_ids = read.referrals_read, read.ledgers_read | decision.missing_ledgers
+            types = read.event_counts_read | decision.missing_event_counts
             continue
         if not dry and decision.plan:
             try:
@@ -154,6 +162,7 @@ def run(
                 # A counter, coupon, referral, ledger or profile moved since the read: read again, decide again.
                 keys, profile_id, codes = set(read.counters_read), read.profile_read, read.coupons_read
                 referral_codes, program_ids = read.referrals_read, read.ledgers_read
+                types = read.event_counts_read
                 continue
         return decision, read
     raise conflict()
@@ -166,4 +175,5 @@ def _lacks(decision: Decision) -> bool:
         or decision.missing_coupons
         or decision.missing_referral
         or decision.missing_ledgers
+        or decision.missing_event_counts
     )

@@ -21,7 +21,7 @@ from __future__ import annotations
 import functools
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -50,7 +50,7 @@ from patron.promotions.ruleset import CompiledRuleset
 from patron.promotions.stored import storable_attributes
 from patron.promotions.webhooks import webhook_records
 from patron.referrals.model import Referral
-from patron.sessions import coupons, cycle, loyalty, orders, referrals
+from patron.sessions import coupons, cycle, loyalty, orders, past_events, referrals
 from patron.sessions.loyalty import ProgramLedgers
 from patron.sessions.model import (
     UNSET,
@@ -135,6 +135,7 @@ class _Decision(msgspec.Struct):
     missing_coupons: frozenset[str] = frozenset()  # coupon codes (every stored form) to read, with their holdings
     missing_referral: frozenset[str] = frozenset()  # the referral code's stored forms, with the friend's record
     missing_ledgers: frozenset[LedgerRef] = frozenset()  # loyalty ledgers (program, holder) to read
+    missing_event_counts: frozenset[str] = frozenset()  # the customer's event count items (`eventCount`) to read
     # The counters this decision read: the next call on the session (on this instance) reads them at once.
     needed: frozenset[CounterKey] = frozenset()
 
@@ -168,6 +169,7 @@ def snapshot_of(
     presented: Sequence[PresentedCoupon] = (),
     referral: PresentedReferral | None = None,
     standing: Mapping[int, LoyaltyFacts] | None = None,
+    event_counts: Mapping[str, Mapping[date, int]] | None = None,
 ) -> Snapshot:
     """What the engine sees of a session: remaining quantities (returned units are no longer in the cart)."""
     lines = [
@@ -198,6 +200,7 @@ def snapshot_of(
         coupons=presented,
         referral=referral,
         loyalty=standing,
+        event_counts=event_counts,
     )
 
 
@@ -341,6 +344,7 @@ class SessionService:
                 coupons=coupons.codes_to_read(coupon_codes),
                 referral=referrals.codes_to_read(referral_code),
                 ledgers=predicted | recipients,
+                event_types=past_events.predicted(self._rulesets.last_seen(application_id), profile_id),
             )
         except SessionConflictError:
             raise session_conflict() from None
@@ -401,7 +405,8 @@ class SessionService:
             lacking = coupons.missing(session.coupon_codes, read, profile_id)
             lacking_referral = referrals.missing(session.referral_code, read, profile_id)
             lacking_ledgers = loyalty.missing(ruleset, read, profile_id, card_of(session))
-            if lacking or lacking_referral or lacking_ledgers:
+            lacking_counts = past_events.missing(ruleset, read, profile_id)
+            if lacking or lacking_referral or lacking_ledgers or lacking_counts:
                 pending = Outcome(StoredSession(session), [])
                 return _Decision(
                     pending,
@@ -409,11 +414,13 @@ class SessionService:
                     missing_coupons=lacking,
                     missing_referral=lacking_referral,
                     missing_ledgers=lacking_ledgers,
+                    missing_event_counts=lacking_counts,
                 )
             presented = coupons.presented(ruleset, session.coupon_codes, read, profile_id, now, only, session_id)
             referral = referrals.presented(ruleset, session.referral_code, read, profile_id, now, only)
             standing = loyalty.standing(ruleset, read, profile_id, card_of(session), now)
-            snapshot = snapshot_of(session, profile, read.used, presented, referral, standing)
+            past = past_events.counted(ruleset, read, profile_id)
+            snapshot = snapshot_of(session, profile, read.used, presented, referral, standing, past)
             decided = decide_on_read(ruleset, snapshot, now, read.counters_read, only)
             evaluation = decided.evaluation
             if evaluation is None:

@@ -26,6 +26,7 @@ from patron.coupons.holds import Holds, holds_from_item
 from patron.coupons.model import Coupon, Holding
 from patron.dynamo import codec, committer
 from patron.dynamo.batch import MAX_KEYS, read_batch
+from patron.events import keys as event_keys
 from patron.loyalty import items as loyalty_items
 from patron.orders.keys import ORDER_SK, customer_order_sk, customer_orders_pk, order_pk
 from patron.orders.model import Order
@@ -255,6 +256,18 @@ class Read(msgspec.Struct, frozen=True):
     cards: Mapping[LedgerRef, Mapping[str, Any]] = msgspec.field(default_factory=dict)  # card items, read with theirs
     # Recipients (profiles other than the session's whose ledgers were read) whose profile exists.
     recipients: frozenset[str] = frozenset()
+    # The customer's event count items (patron.events.counts) by event type, those looked up, and whose they are.
+    event_counts: Mapping[str, Mapping[str, Any]] = msgspec.field(default_factory=dict)
+    event_counts_read: frozenset[str] = frozenset()
+    counts_holder: str | None = None
+
+    def lacks_event_counts(self, holder: str | None, wanted: frozenset[str]) -> frozenset[str]:
+        """The count items of `holder` (None: no customer, nothing to read) wanted that this read did not look up."""
+        if holder is None or not wanted:
+            return frozenset()
+        if holder != self.counts_holder:
+            return wanted
+        return wanted - self.event_counts_read
 
     def recipient_exists(self, integration_id: str) -> bool:
         return integration_id in self.recipients
@@ -286,7 +299,22 @@ class Read(msgspec.Struct, frozen=True):
             holdings=holdings,
             holder_read=more.holder_read or self.holder_read,
             **self._merged_ledgers(more),
+            **self._merged_event_counts(more),
         )
+
+    def _merged_event_counts(self, more: Read) -> dict[str, Any]:
+        if more.counts_holder is None:
+            return {}
+        if more.counts_holder != self.counts_holder:
+            return {
+                "event_counts": more.event_counts,
+                "event_counts_read": more.event_counts_read,
+                "counts_holder": more.counts_holder,
+            }
+        return {
+            "event_counts": {**self.event_counts, **more.event_counts},
+            "event_counts_read": self.event_counts_read | more.event_counts_read,
+        }
 
     def _merged_ledgers(self, more: Read) -> dict[str, Any]:
         if not more.ledgers_read:
@@ -321,12 +349,15 @@ class SessionStore:
         holder: str | None = None,
         referrals: Iterable[str] = (),
         ledgers: Iterable[LedgerRef] = (),
+        event_types: Iterable[str] = (),
+        counts_of: str | None = None,
     ) -> Read:
         """One BatchGetItem (more only past 100 keys or for keys DynamoDB left unprocessed). `coupons`: codes as
         stored, each read with what `holder` (a profile's integration id) holds of it; `referrals`: referral codes
         as stored, read with the holder's friend record (what it has been referred in); `ledgers`: loyalty ledgers,
         each with its card's item when a card holds it, or its profile's when another profile than `holder`'s (the
-        session's) holds it (a recipient's: whether it exists)."""
+        session's) holds it (a recipient's: whether it exists); `event_types`: the count items of these event types
+        of `counts_of` (default: `profile_id`; none without a profile)."""
         wanted: list[tuple[str, dict[str, str]]] = []
         if session_id is not None:
             wanted.append((self._orders, _session_key(application_id, session_id)))
@@ -358,6 +389,11 @@ class SessionStore:
         others = {h for _, h in ledger_refs if isinstance(h, str) and h not in (profile_id, holder)}
         for other in sorted(others):
             wanted.append((self._profiles, {"PK": profile_pk(application_id, other), "SK": PROFILE_SK}))
+        counts_holder = counts_of or profile_id
+        types = frozenset(event_types) if counts_holder is not None else frozenset()
+        for event_type in sorted(types):
+            wanted.append((self._orders, event_keys.count_key(application_id, counts_holder or "", event_type)))
+        found_counts: dict[str, dict[str, Any]] = {}
         own_pk = profile_pk(application_id, profile_id) if profile_id is not None else None
         recipients: set[str] = set()
         found = self._get(wanted)
@@ -374,6 +410,8 @@ class SessionStore:
         for table, item in found:
             if table == self._orders and item["SK"] == SESSION_SK:
                 session = from_item(item)
+            elif table == self._orders and str(item["SK"]).startswith(event_keys.COUNT_PREFIX):
+                found_counts[str(item["SK"])[len(event_keys.COUNT_PREFIX) :]] = item
             elif table == self._orders:
                 order = order_from_item(application_id, str(item["PK"]).split("#", 3)[3], item)
             elif table == self._profiles and item["PK"] != own_pk:
@@ -420,6 +458,9 @@ class SessionStore:
             ledger_refs,
             found_cards,
             frozenset(recipients),
+            found_counts,
+            types,
+            counts_holder if types else None,
         )
 
     def _get(self, wanted: Sequence[tuple[str, dict[str, str]]]) -> list[tuple[str, dict[str, Any]]]:
@@ -497,6 +538,11 @@ class SessionStore:
     @property
     def profiles(self) -> str:
         return self._profiles
+
+    @property
+    def events_table(self) -> str:
+        """Where tracked events and their day counts live (patron.events.keys): the orders table."""
+        return self._orders
 
     def commit(self, plan: Sequence[committer.Write]) -> None:
         self._committer.commit(plan, conflict=SessionConflictError)

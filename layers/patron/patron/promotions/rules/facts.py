@@ -261,6 +261,7 @@ class Facts:
         "coupon",
         "coupons",
         "event",
+        "event_counts",
         "items",
         "loyalty",
         "memo",
@@ -283,8 +284,11 @@ class Facts:
         coupons: Mapping[int, CouponFacts] | None = None,
         referrals: Mapping[int, ReferralFacts] | None = None,
         loyalty: Mapping[int, LoyaltyFacts] | None = None,
+        event_counts: Mapping[str, Mapping[date, int]] | None = None,
     ):
         self.session = session
+        # Per event type the customer's events by UTC day (`eventCount`); None without a customer.
+        self.event_counts = event_counts
         # By program id; None for an anonymous session (no member: the loyalty functions are absent).
         self.loyalty = loyalty
         self.coupons: Mapping[int, CouponFacts] = coupons or {}

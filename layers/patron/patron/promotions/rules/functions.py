@@ -114,6 +114,36 @@ def _loyalty_tier(facts: Any, program: Decimal) -> str | None:
     return None if standing is None else standing.tier
 
 
+MAX_EVENT_WINDOW_DAYS = 365  # patron.events.counts.WINDOW_DAYS: the buckets a count item keeps
+
+
+def _event_count_arguments(args: list[Node]) -> str | None:
+    kind, days = args
+    if not isinstance(kind, String) or not 1 <= len(kind.value) <= 255:
+        return "its first argument is an event type, a string literal"
+    if (
+        not isinstance(days, Number)
+        or days.value != days.value.to_integral_value()
+        or not 1 <= days.value <= MAX_EVENT_WINDOW_DAYS
+    ):
+        return f"its second argument is a number of days, a whole number literal from 1 to {MAX_EVENT_WINDOW_DAYS}"
+    return None
+
+
+def _event_count(facts: Any, event_type: str, days: Decimal) -> Decimal | None:
+    """The customer's events of the type on the `days` UTC days ending today (docs/events.md); absent when the
+    evaluation has no customer (or, in a simulation, no counts were read)."""
+    counts = facts.event_counts
+    if counts is None:
+        return None
+    by_day = counts.get(event_type)
+    if not by_day:
+        return Decimal(0)
+    today = facts.time.instant.date()  # the instant in UTC: buckets are UTC days
+    first = today.toordinal() - int(days) + 1
+    return Decimal(sum(n for day, n in by_day.items() if first <= day.toordinal() <= today.toordinal()))
+
+
 def compatible(left: Type, right: Type) -> bool:
     """Whether two values may be compared for equality: the same type, or one of them dynamic."""
     if left.kind is Kind.DYNAMIC or right.kind is Kind.DYNAMIC:
@@ -206,8 +236,17 @@ FUNCTIONS: dict[str, Function] = {
         arguments=_program_arguments,
         reads_facts=True,
     ),
+    "eventCount": Function(
+        (2, 2),
+        lambda _: NUMBER,
+        _event_count,
+        'eventCount("eventType", days)',
+        arguments=_event_count_arguments,
+        reads_facts=True,
+    ),
 }
-LOYALTY_FUNCTIONS = frozenset(name for name, function in FUNCTIONS.items() if function.reads_facts)
+LOYALTY_FUNCTIONS = frozenset({"loyaltyPoints", "pendingLoyaltyPoints", "loyaltyTier"})
+EVENT_COUNT_FUNCTIONS = frozenset({"eventCount"})
 
 AGGREGATE_USAGE = {
     "count": "count(items) or count(items, condition)",
