@@ -28,7 +28,7 @@ import msgspec
 from patron.clock import Clock, iso
 from patron.dynamo import committer
 from patron.errors import ConflictError
-from patron.events import counts, records
+from patron.events import counts, definitions, records
 from patron.events.model import EventOutcome, TrackedEvent
 from patron.events.records import StoredEvent
 from patron.loyalty.ledger import Ledger
@@ -37,6 +37,7 @@ from patron.profiles.model import CustomerProfile, new_profile_id
 from patron.promotions import counters
 from patron.promotions.budgets import CounterKey
 from patron.promotions.decide import Snapshot, counters_to_read, decide_on_read
+from patron.promotions.definitions import CustomEventDefinition
 from patron.promotions.evaluator import Evaluation
 from patron.promotions.rules import EventFacts, LoyaltyFacts
 from patron.promotions.ruleset import CompiledRuleset
@@ -184,7 +185,9 @@ class EventService:
         if lacking_counts:
             outcome = self._outcome(event_id, stamp, event, None, profile, ruleset)
             return _Decision(outcome, missing_event_counts=lacking_counts)
+        definition = definitions.by_type(ruleset.ruleset, event.type) if ruleset is not None else None
         if ruleset is not None:
+            self._check_definition(event, definition, ruleset)
             lacking_ledgers = loyalty.missing(ruleset, read, event.profile_id, event.loyalty_card)
             if lacking_ledgers:
                 outcome = self._outcome(event_id, stamp, event, None, profile, ruleset)
@@ -236,7 +239,10 @@ class EventService:
             webhooks = webhook_records(application_id, evaluation.webhooks, event.profile_id, source, stamp)
             plan += self._store.outbox_writes(webhooks)
         if event.stored and event.profile_id is not None:
-            plan += self._record(application_id, event_id, event.profile_id, event, occurred, now, read, counted)
+            defined = definition.id if definition is not None else None
+            plan += self._record(
+                application_id, event_id, event.profile_id, event, defined, occurred, now, read, counted
+            )
         attributes = storable_attributes(evaluation.profile_attributes) if evaluation else {}
         if event.profile_id is not None and (profile is None or attributes):
             # Talon.One creates the profile an event names; rules' attribute updates land on it.
@@ -263,12 +269,30 @@ class EventService:
             )
         return _Decision(outcome, plan)
 
+    @staticmethod
+    def _check_definition(
+        event: TrackedEvent, definition: CustomEventDefinition | None, ruleset: CompiledRuleset
+    ) -> None:
+        """An event of a defined type carries the attributes its definition types; one tracked by a definition's id
+        (a dialect that names events by id) still names that definition in the ruleset read."""
+        if event.definition_id is not None and (definition is None or definition.id != event.definition_id):
+            raise ConflictError(
+                "The custom event's definition changed meanwhile; send the event again.", code="definition_changed"
+            )
+        if definition is not None:
+            definitions.check_attributes(definition, event.attributes, ruleset.ruleset.settings.currency)
+
+    def last_seen(self, application_id: int) -> CompiledRuleset | None:
+        """The live ruleset this instance last read for the application (None: none yet)."""
+        return self._rulesets.last_seen(application_id)
+
     def _record(
         self,
         application_id: int,
         event_id: int,
         profile_id: str,
         event: TrackedEvent,
+        definition_id: int | None,
         occurred: datetime,
         now: datetime,
         read: Read,
@@ -284,7 +308,7 @@ class EventService:
             attributes=event.attributes,
             expires_at=records.expiry(occurred, self._retention_days),
             source=event.source,
-            definition_id=event.definition_id,
+            definition_id=definition_id,
             store_integration_id=event.store_integration_id,
         )
         writes = [records.record_write(table, application_id, stored)]

@@ -362,6 +362,37 @@ class LoyaltyProgram(_Definition, frozen=True):
         check_program(self)
 
 
+class EventFieldType(StrEnum):
+    """ExpertSender's data field types; Talon.One's event attributes map onto them (docs/events.md)."""
+
+    STRING = "String"
+    TEXT = "Text"
+    NUMBER = "Number"
+    MONEY = "Money"
+    DATE = "Date"
+    DATETIME = "DateTime"
+    BOOLEAN = "Boolean"
+    URL = "URL"
+
+
+class EventField(_Definition, frozen=True):
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=255)]
+    type: EventFieldType
+    required: bool = False
+
+
+class CustomEventDefinition(_Definition, frozen=True):
+    """A custom event the application tracks (docs/events.md): ExpertSender names it by `id` (customEventId),
+    Talon.One by `type` (`POST /v2/events`). Its fields type the event's attributes: a tracked event of this type is
+    refused when a field has a value of another type, a required one is missing, or an attribute is not a field."""
+
+    id: Annotated[int, msgspec.Meta(ge=1, le=2**31 - 1)]
+    type: Annotated[str, msgspec.Meta(min_length=1, max_length=255, pattern=r"^[A-Za-z0-9_.:-]+$")]
+    name: Name
+    description: Annotated[str, msgspec.Meta(max_length=10_000)] = ""
+    fields: Annotated[list[EventField], msgspec.Meta(max_length=100)] = []
+
+
 class Ruleset(_Definition, frozen=True):
     """Everything an application evaluates: what `patron campaigns publish` sends and a version stores."""
 
@@ -370,6 +401,7 @@ class Ruleset(_Definition, frozen=True):
     evaluation_groups: Annotated[list[EvaluationGroup], msgspec.Meta(max_length=100)] = []
     campaigns: Annotated[list[Campaign], msgspec.Meta(max_length=5000)] = []
     loyalty_programs: Annotated[list[LoyaltyProgram], msgspec.Meta(max_length=50)] = []
+    custom_events: Annotated[list[CustomEventDefinition], msgspec.Meta(max_length=500)] = []
 
     def groups(self) -> list[EvaluationGroup]:
         named = {group.name for group in self.evaluation_groups}

@@ -1,7 +1,8 @@
 """Campaign files and API bodies -> one `Ruleset`, or every problem found, each naming its file and path.
 
 A directory of campaign files (the CLI reads YAML or JSON into plain data first) is merged in file-name order:
-`settings` may appear in one file only, `evaluationGroups`, `campaigns` and `loyaltyPrograms` are concatenated.
+`settings` may appear in one file only, `evaluationGroups`, `campaigns`, `loyaltyPrograms` and `customEvents` are
+concatenated.
 Each campaign, group, program and the settings are checked on their own, so one run reports a fault in each of
 them, not only the first.
 """
@@ -13,7 +14,14 @@ from typing import Any
 
 import msgspec
 
-from patron.promotions.definitions import Campaign, EvaluationGroup, LoyaltyProgram, Ruleset, Settings
+from patron.promotions.definitions import (
+    Campaign,
+    CustomEventDefinition,
+    EvaluationGroup,
+    LoyaltyProgram,
+    Ruleset,
+    Settings,
+)
 
 
 class DefinitionIssue(msgspec.Struct, frozen=True):
@@ -55,7 +63,7 @@ def _convert(kind: Any, data: Any, file: str, root: str, issues: list[Definition
         return None
 
 
-_SECTIONS = ("settings", "evaluationGroups", "campaigns", "loyaltyPrograms")
+_SECTIONS = ("settings", "evaluationGroups", "campaigns", "loyaltyPrograms", "customEvents")
 
 
 def merge(documents: Iterable[tuple[str, Any]]) -> Ruleset:
@@ -71,15 +79,14 @@ def merge_located(documents: Iterable[tuple[str, Any]]) -> tuple[Ruleset, dict[i
     groups: list[EvaluationGroup] = []
     campaigns: list[Campaign] = []
     programs: list[LoyaltyProgram] = []
+    custom_events: list[CustomEventDefinition] = []
     # Where each campaign was defined: its file and path there.
     seen: dict[int, tuple[str, str]] = {}
     for file, data in documents:
         if not isinstance(data, dict):
             issues.append(DefinitionIssue(file, "$", "invalid_definition", "A campaign file holds one mapping."))
             continue
-        unknown = sorted(
-            str(key) for key in data if key not in ("settings", "evaluationGroups", "campaigns", "loyaltyPrograms")
-        )
+        unknown = sorted(str(key) for key in data if key not in _SECTIONS)
         issues += [DefinitionIssue(file, name, "unknown_field", "Unknown field.") for name in unknown]
         if "settings" in data:
             if settings is not None:
@@ -115,8 +122,16 @@ def merge_located(documents: Iterable[tuple[str, Any]]) -> tuple[Ruleset, dict[i
                     break
             else:
                 programs.append(program)
+        for index, raw in enumerate(_list(data, "customEvents", file, issues)):
+            definition = _convert(CustomEventDefinition, raw, file, f"customEvents[{index}]", issues, None)
+            if definition is not None:
+                custom_events.append(definition)  # duplicates: compile_ruleset names them
     ruleset = Ruleset(
-        settings=settings or Settings(), evaluation_groups=groups, campaigns=campaigns, loyalty_programs=programs
+        settings=settings or Settings(),
+        evaluation_groups=groups,
+        campaigns=campaigns,
+        loyalty_programs=programs,
+        custom_events=custom_events,
     )
     issues += _check_references(ruleset, seen)
     if issues:

@@ -40,6 +40,7 @@ from patron.promotions.definitions import (
     CustomEffect,
     DeductLoyaltyPoints,
     EffectDefinition,
+    EventFieldType,
     Limit,
     LoyaltyProgram,
     ReserveCoupon,
@@ -581,7 +582,9 @@ def compile_ruleset(
     """Raises DefinitionError with every fault; `origins` names each campaign's file and path (loading.merge).
     `compiler` replaces the default `Compiler(schema, share_aggregates=True)` (bench/decide.py passes one that
     interprets every expression, and one that runs conditions in CEL, to measure the same ruleset)."""
-    issues: list[DefinitionIssue] = []
+    issues: list[DefinitionIssue] = _custom_event_issues(ruleset)
+    if schema is None and ruleset.custom_events:
+        schema = event_schema(ruleset)
     zone = _zone(ruleset.settings.timezone)
     if zone is None:
         message = f"Unknown timezone {ruleset.settings.timezone!r} (an IANA name, e.g. Europe/Rome)."
@@ -704,6 +707,56 @@ def _programs_read(text: str) -> set[int]:
                 found.add(int(first.value))
         stack.extend(children(node))
     return found
+
+
+# The condition language's type of each data field type (the attribute catalog's names: rules/schema.py).
+_FIELD_TYPES = {
+    EventFieldType.STRING: "string",
+    EventFieldType.TEXT: "string",
+    EventFieldType.URL: "string",
+    EventFieldType.NUMBER: "number",
+    EventFieldType.MONEY: "number",
+    EventFieldType.BOOLEAN: "boolean",
+    EventFieldType.DATE: "time",
+    EventFieldType.DATETIME: "time",
+}
+
+
+def event_schema(ruleset: Ruleset) -> dict[str, dict[str, str]]:
+    """`event.attributes.<field>` typed by the custom event definitions: a field every definition declaring it gives
+    the same type is declared (`event.attributes.amount >= 50` is checked as a number); others stay dynamic."""
+    seen: dict[str, set[str]] = {}
+    for definition in ruleset.custom_events:
+        for field in definition.fields:
+            seen.setdefault(field.name, set()).add(_FIELD_TYPES[field.type])
+    return {"event": {name: next(iter(kinds)) for name, kinds in sorted(seen.items()) if len(kinds) == 1}}
+
+
+def _custom_event_issues(ruleset: Ruleset) -> list[DefinitionIssue]:
+    issues: list[DefinitionIssue] = []
+    ids: set[int] = set()
+    types: set[str] = set()
+    for index, definition in enumerate(ruleset.custom_events):
+        at = f"customEvents[{index}]"
+        if definition.id in ids:
+            issues.append(
+                DefinitionIssue("", f"{at}.id", "duplicate_id", f"Custom event {definition.id} is defined twice.")
+            )
+        if definition.type in types:
+            message = f"Custom event type {definition.type!r} is defined twice."
+            issues.append(DefinitionIssue("", f"{at}.type", "duplicate_type", message))
+        if definition.type.startswith("talon_"):
+            message = "`talon_…` names Talon.One's built-in events; a custom event needs another type."
+            issues.append(DefinitionIssue("", f"{at}.type", "built_in_event", message))
+        ids.add(definition.id)
+        types.add(definition.type)
+        names: set[str] = set()
+        for position, field in enumerate(definition.fields):
+            if field.name in names:
+                message = f"Field {field.name!r} is defined twice."
+                issues.append(DefinitionIssue("", f"{at}.fields[{position}].name", "duplicate_field", message))
+            names.add(field.name)
+    return issues
 
 
 def _event_types_counted(text: str) -> set[str]:
