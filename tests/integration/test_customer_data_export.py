@@ -53,4 +53,13 @@ def test_every_context_holding_personal_data_is_wired_in(runtime):
     ]
     for user in users:
         sections = [holder.section for holder in user._holders]
-        assert sections == ["orders", "coupons", "referrals", "loyalty", "audiences", "storedAnswers", "notifications"]
+        assert sections == [
+            "orders",
+            "coupons",
+            "referrals",
+            "loyalty",
+            "audiences",
+            "events",
+            "storedAnswers",
+            "notifications",
+        ]

@@ -82,6 +82,9 @@ def seed(runtime, tenant, canary: str) -> tuple[str, str]:
     path = f"/v2/audience_customers/{audiences[0]}/attributes"
     assert runtime.request("PUT", path, headers=tenant.headers, body=attributes).status == 204
     assert runtime.wait_idle(60)
+    # A tracked custom event, stored with the person and counted (docs/events.md).
+    event = {"type": "store_visit", "profileId": customer, "attributes": {"note": f"{canary} event"}}
+    assert runtime.request("POST", "/v2/events", headers=tenant.headers, body=event).status == 200
     # Changes recorded for third-party integrations name the person too.
     trigger = {"triggerIntegrations": True, "customer": {"id": customer, "email": email}}
     assert runtime.request("POST", "/v1/merge_customer", headers=tenant.headers, body=json.dumps(trigger)).status == 200
@@ -95,6 +98,7 @@ def test_erasure_leaves_no_canary_anywhere(runtime, tenant):
     assert canary in text and customer in text and email in text
     assert text.count(f"{canary} street") > 3  # the orders and their stored idempotent answers
     assert f"M#{customer}" in text and f"{canary} member" in text  # memberships and a member attribute
+    assert f"{canary} event" in text  # the tracked event
     assert runtime.request("DELETE", f"/v1/customer_data/{customer}", headers=tenant.headers).status == 204
     text = everything(runtime)
     assert canary not in text
