@@ -10,8 +10,10 @@ generated ruleset and cart): DynamoDB round trips and capacity units per call, a
    read before and after the step through a client the meter does not see:
      read   one strongly consistent read of each item the decision needs, as it was before the step (an absent
             item still costs one unit): the session, its order (a closed session is one), the profile, the
-            live-ruleset pointer, and the budget counters of the candidate campaigns that have limits, taken as
-            the service read them (the decision cannot be made without them; each is one unit, well under 4 KB).
+            live-ruleset pointer, the budget counters of the candidate campaigns that have limits, taken as
+            the service read them (the decision cannot be made without them; each is one unit, well under 4 KB),
+            and the customer's event count item of each type the ruleset's `eventCount(...)` reads (examples/
+            campaigns count `store_purchase`; docs/events.md).
             Not in the minimum: the live version's GetItem, which an instance makes once per ruleset version to
             compile it (the first update here), and any second read of the same items.
      write  each item that changes, once, priced on the larger of its sizes before and after (as AWS charges a
@@ -171,6 +173,12 @@ class Subject:
             "pointer": self.sizes.item("ConfigTable", pointer_key(app)),
         }
 
+    def event_counts(self, types: Sequence[str]) -> list[int]:
+        """The customer's event count items of these types (0: absent), which `eventCount(...)` reads."""
+        from patron.events.keys import count_key
+
+        return [self.sizes.item("OrdersTable", count_key(self.application_id, self.customer, t)) for t in types]
+
     def session_attribute_bytes(self) -> dict[str, int]:
         """The stored session's attributes by size, largest first (what its units pay for)."""
         from patron.sessions.store import SESSION_SK, session_pk
@@ -265,6 +273,9 @@ def _steps(
     headers = {"Authorization": f"ApiKey-v1 {key}"}
     subjects: dict[int, Subject] = {}
     ledgers = runtime.table_names["LedgersTable"]
+    from patron.promotions.ruleset import compile_ruleset
+
+    counted = sorted(compile_ruleset(ruleset, 1).event_counts_read)
     rows = []
     for name, which, body in steps:
         if which not in subjects:
@@ -288,6 +299,7 @@ def _steps(
         counters = [ch for c in calls if c.operation == "BatchGetItem" for ch in c.charges if ch.table == ledgers]
         counter_reads = sum(ch.read_units for ch in counters)
         min_read = sum(read_units(size, consistent=True) for size in before.values()) + counter_reads
+        min_read += sum(read_units(size, consistent=True) for size in subject.event_counts(counted))
         if name == "close":
             written = [largest["session"], largest["order"], largest["profile"], *subject.closed_extras()]
             min_write = float(sum(write_units(size, transactional=True) for size in written))
