@@ -188,6 +188,9 @@ def test_a_replayed_idempotency_key_stores_and_counts_the_event_once(runtime, te
         ({"store": "vermilion"}, "attributes.amount", "required"),
         ({"amount": 5, "colour": "vermilion"}, "attributes.colour", "unknown_attribute"),
         ({"amount": 5, "store": "x" * 256}, "attributes.store", "attribute_type_mismatch"),
+        ({"amount": [5]}, "attributes.amount", "attribute_type_mismatch"),
+        ({"amount": {"value": 5}}, "attributes.amount", "attribute_type_mismatch"),
+        ({"amount": None}, "attributes.amount", "required"),
     ],
 )
 def test_an_event_against_its_definition_is_refused_whole(runtime, tenant, attributes, path, code):
@@ -304,3 +307,39 @@ def test_record_by_definition_id_types_the_data_fields(runtime, tenant):
     assert [(i.path, i.code) for i in refused.value.details] == [("occurredAt", "in_future")]
     assert len(export(runtime, tenant, customer)["events"]["events"]) == 4
     assert Decimal("19.90") == Decimal(str(first["attributes"]["amount"]))
+
+
+def test_tracking_an_event_keeps_one_batch_read_and_one_transaction(runtime, tenant, meter):
+    publish(
+        runtime, tenant.application_id, {"settings": SETTINGS, "customEvents": [STORE_PURCHASE], "campaigns": [REGULAR]}
+    )
+    customer = uid("c")
+    assert track(runtime, tenant, purchase(customer, 10)).status == 200  # the instance has seen the ruleset
+    mark = meter.mark()
+    assert track(runtime, tenant, purchase(customer, 10)).status == 200
+    calls = [call for call in meter.since(mark) if meter.function_of(call) == "SessionsFunction"]
+    assert [call.operation for call in calls] == ["BatchGetItem", "TransactWriteItems"]
+    # The record and the count item are written with the event (both well under 1 KB: 2 units each, transactional).
+    orders = [ch for ch in calls[1].charges if ch.table == runtime.table_names["OrdersTable"]]
+    assert sum(ch.write_units for ch in orders) == 4
+
+
+@pytest.mark.parametrize(
+    ("raw", "path"),
+    [
+        ('{"amount": 1e999999}', "attributes.amount"),
+        ('{"amount": ' + "9" * 5000 + "}", "attributes.amount"),
+        ('{"amount": 5, "store": "\\ud800"}', "attributes.store"),
+        ('{"amount": 5, "\\ud800": 1}', "attributes.\\ud800"),
+        ('{"amount": 5, "store": "a\\u0000b"}', "attributes.store"),  # a String holds no control character
+        ('{"amount": 5, "store": "a\\u001bb"}', "attributes.store"),
+    ],
+)
+def test_hostile_values_of_a_defined_event_are_400_with_their_path(runtime, tenant, raw, path):
+    publish(runtime, tenant.application_id, {"settings": SETTINGS, "customEvents": [STORE_PURCHASE]})
+    customer = uid("c")
+    body = '{"type": "store_purchase", "profileId": "' + customer + '", "attributes": ' + raw + "}"
+    answer = runtime.request("POST", "/v2/events", headers=tenant.headers, body=body)
+    assert answer.status == 400, answer.body
+    assert answer.json()["errors"][0]["path"] == path
+    assert events_items(runtime, tenant.application_id, customer) == []

@@ -97,6 +97,9 @@ def test_sessions_and_events_of_another_application_are_404_or_its_own(runtime, 
     )
     assert opened.status == 200
     assert runtime.request("POST", "/v2/events", headers=a, body={"type": "visit", "profileId": customer}).status == 200
+    # A's event is stored in A's application only: B's export of the person holds none (docs/events.md).
+    exported = runtime.request("GET", f"/v1/customer_data/{customer}", headers=b)
+    assert exported.status == 200 and "visit" not in str(exported.json().get("events"))
     assert runtime.request("GET", f"/v2/customer_sessions/{session}", headers=b).json() == before
     profile_after = runtime.request(
         "GET", f"/v1/customer_profiles/{customer}/inventory", headers=b, query={"profile": "true"}

@@ -22,7 +22,7 @@ EVERY = CustomEventDefinition(
 )
 GOOD: dict[str, Any] = {
     "string": "Roma",
-    "text": "long " * 100,
+    "text": "long\tline\r\n" * 100,
     "number": 1.5,
     "money": Decimal("19.90"),
     "date": "2026-12-04",
@@ -43,6 +43,9 @@ def test_values_of_every_type_fit() -> None:
     [
         ("string", "x" * 256, "EUR"),
         ("string", 5, "EUR"),
+        ("string", "a\x00b", "EUR"),
+        ("text", "a\x1bb", "EUR"),
+        ("url", "https://a.example/\nx", "EUR"),
         ("number", True, "EUR"),
         ("number", "5", "EUR"),
         ("money", Decimal("1.001"), "EUR"),

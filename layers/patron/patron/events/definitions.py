@@ -27,9 +27,12 @@ MAX_TEXT = 10_000
 MAX_URL = 2048
 _URL = re.compile(r"^https?://[^\s/?#]+[^\s]*$", re.IGNORECASE)
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# Control characters: none in a String or URL, only tab and line breaks in a Text (a value a person could type).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_TEXT_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _EXPECTED = {
-    EventFieldType.STRING: f"a string of at most {MAX_STRING} characters",
-    EventFieldType.TEXT: f"a string of at most {MAX_TEXT} characters",
+    EventFieldType.STRING: f"a string of at most {MAX_STRING} characters, without control characters",
+    EventFieldType.TEXT: f"a string of at most {MAX_TEXT} characters, no control characters but tabs and line breaks",
     EventFieldType.URL: "an absolute http(s) URL",
     EventFieldType.NUMBER: "a number",
     EventFieldType.MONEY: "an amount: a number with at most the currency's decimal places",
@@ -97,11 +100,11 @@ def fits(field: EventField, value: Any, currency: str) -> bool:
     if not isinstance(value, str):
         return False
     if kind is EventFieldType.STRING:
-        return len(value) <= MAX_STRING
+        return len(value) <= MAX_STRING and not _CONTROL.search(value)
     if kind is EventFieldType.TEXT:
-        return len(value) <= MAX_TEXT
+        return len(value) <= MAX_TEXT and not _TEXT_CONTROL.search(value)
     if kind is EventFieldType.URL:
-        return len(value) <= MAX_URL and bool(_URL.match(value))
+        return len(value) <= MAX_URL and bool(_URL.match(value)) and not _CONTROL.search(value)
     if kind is EventFieldType.DATE:
         return _calendar_date(value)
     return _instant(value)  # DateTime
