@@ -125,6 +125,9 @@ def _plan_text(plan: Plan) -> str:
     for program_id, name, change in plan.programs:
         sign = {"added": "+", "removed": "-", "changed": "~"}[change]
         lines.append(f"  {sign} loyalty program {program_id} {name!r} {change}")
+    for definition_id, event_type, change in plan.custom_events:
+        sign = {"added": "+", "removed": "-", "changed": "~"}[change]
+        lines.append(f"  {sign} custom event {definition_id} {event_type!r} {change}")
     if plan.settings:
         lines.append(f"  ~ settings: {', '.join(plan.settings)}")
     groups = plan.groups

@@ -343,3 +343,29 @@ def test_hostile_values_of_a_defined_event_are_400_with_their_path(runtime, tena
     assert answer.status == 400, answer.body
     assert answer.json()["errors"][0]["path"] == path
     assert events_items(runtime, tenant.application_id, customer) == []
+
+
+def test_definitions_are_published_planned_and_refused_through_the_management_api(runtime, tenant):
+    from patron.applications.model import Scope
+
+    key = runtime.applications().create_key(tenant.application_id, Scope.MANAGEMENT, "ops").secret
+    ops = {"Authorization": f"ApiKey-v1 {key}"}
+    rulesets = "/v1/management/rulesets"
+    first = runtime.request(
+        "POST", rulesets, headers=ops, body={"settings": SETTINGS, "customEvents": [STORE_PURCHASE]}
+    )
+    assert first.status == 201, first.body
+    assert first.json()["plan"]["customEvents"] == [{"id": 1, "name": "store_purchase", "change": "added"}]
+    # A definition alone changing is a change (a publish "if changed" does not skip it).
+    renamed = {**STORE_PURCHASE, "name": "Till purchase"}
+    planned = runtime.request(
+        "POST", f"{rulesets}/plan", headers=ops, body={"settings": SETTINGS, "customEvents": [renamed]}
+    )
+    assert planned.json()["changed"] and planned.json()["customEvents"][0]["change"] == "changed"
+    twice = {"settings": SETTINGS, "customEvents": [STORE_PURCHASE, {**STORE_PURCHASE, "id": 2}]}
+    refused = runtime.request("POST", rulesets, headers=ops, body=twice)
+    assert refused.status == 400, refused.body
+    assert [(e["path"], e["code"]) for e in refused.json()["errors"]] == [("customEvents[1].type", "duplicate_type")]
+    bad_type = {"settings": SETTINGS, "customEvents": [{**STORE_PURCHASE, "fields": [{"name": "a", "type": "Colour"}]}]}
+    refused = runtime.request("POST", rulesets, headers=ops, body=bad_type)
+    assert refused.status == 400 and refused.json()["errors"][0]["path"].startswith("customEvents[0].fields[0]")

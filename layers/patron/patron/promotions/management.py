@@ -104,13 +104,15 @@ class Plan(msgspec.Struct, frozen=True):
     campaigns: tuple[CampaignChange, ...]
     # Loyalty programs: (id, name, "added" | "removed" | "changed") of those that are not unchanged.
     programs: tuple[tuple[int, str, str], ...] = ()
+    # Custom event definitions: (id, type, "added" | "removed" | "changed") of those that are not unchanged.
+    custom_events: tuple[tuple[int, str, str], ...] = ()
 
     @property
     def changed(self) -> bool:
         groups = self.groups
         moved = groups.added or groups.removed or groups.changed or groups.reordered
         changed_campaigns = any(c.change != "unchanged" for c in self.campaigns)
-        return bool(self.settings or moved or changed_campaigns or self.programs)
+        return bool(self.settings or moved or changed_campaigns or self.programs or self.custom_events)
 
     def count(self, change: str) -> int:
         return sum(1 for campaign in self.campaigns if campaign.change == change)
@@ -155,7 +157,14 @@ def plan(live: Ruleset | None, based_on: int | None, proposed: Ruleset) -> Plan:
         changes.append(CampaignChange(campaign.id, campaign.name, "changed" if fields else "unchanged", fields))
     changes += [CampaignChange(c.id, c.name, "removed") for c in current.campaigns if c.id not in after]
     changes.sort(key=lambda change: change.id)
-    return Plan(based_on, settings, groups, tuple(changes), _program_changes(current, proposed))
+    return Plan(
+        based_on,
+        settings,
+        groups,
+        tuple(changes),
+        _program_changes(current, proposed),
+        _custom_event_changes(current, proposed),
+    )
 
 
 def _program_changes(current: Ruleset, proposed: Ruleset) -> tuple[tuple[int, str, str], ...]:
@@ -169,6 +178,18 @@ def _program_changes(current: Ruleset, proposed: Ruleset) -> tuple[tuple[int, st
     changes += [
         (program.id, program.name, "removed") for program in current.loyalty_programs if program.id not in after
     ]
+    return tuple(changes)
+
+
+def _custom_event_changes(current: Ruleset, proposed: Ruleset) -> tuple[tuple[int, str, str], ...]:
+    before = {definition.id: definition for definition in current.custom_events}
+    after = {definition.id for definition in proposed.custom_events}
+    changes = [
+        (definition.id, definition.type, "added" if definition.id not in before else "changed")
+        for definition in proposed.custom_events
+        if definition.id not in before or _fields(before[definition.id]) != _fields(definition)
+    ]
+    changes += [(d.id, d.type, "removed") for d in current.custom_events if d.id not in after]
     return tuple(changes)
 
 

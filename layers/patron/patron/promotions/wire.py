@@ -33,6 +33,7 @@ class RulesetRequest(_Wire, kw_only=True):
     evaluation_groups: list[Any] = []
     campaigns: list[Any] = []
     loyalty_programs: list[Any] = []
+    custom_events: list[Any] = []  # custom event definitions (docs/events.md)
 
     def definitions(self) -> Ruleset:
         """The Ruleset, or RulesetInvalidError naming every fault (path, code, message, campaign)."""
@@ -40,6 +41,7 @@ class RulesetRequest(_Wire, kw_only=True):
             "evaluationGroups": self.evaluation_groups,
             "campaigns": self.campaigns,
             "loyaltyPrograms": self.loyalty_programs,
+            "customEvents": self.custom_events,
         }
         if self.settings is not None:
             document["settings"] = self.settings
@@ -119,6 +121,7 @@ class RulesetPlanResponse(_Wire, kw_only=True):
     changed_campaigns: int
     unchanged: int
     loyalty_programs: list[ProgramChangeView] = []
+    custom_events: list[ProgramChangeView] = []  # custom event definitions: id, type, change
 
 
 class PublishedResponse(_Wire, kw_only=True):
@@ -201,6 +204,7 @@ def plan_response(plan: Plan) -> RulesetPlanResponse:
         changed_campaigns=plan.count("changed"),
         unchanged=plan.count("unchanged"),
         loyalty_programs=[ProgramChangeView(id=id_, name=name, change=change) for id_, name, change in plan.programs],
+        custom_events=[ProgramChangeView(id=id_, name=name, change=change) for id_, name, change in plan.custom_events],
     )
 
 
