@@ -369,3 +369,18 @@ def test_definitions_are_published_planned_and_refused_through_the_management_ap
     bad_type = {"settings": SETTINGS, "customEvents": [{**STORE_PURCHASE, "fields": [{"name": "a", "type": "Colour"}]}]}
     refused = runtime.request("POST", rulesets, headers=ops, body=bad_type)
     assert refused.status == 400 and refused.json()["errors"][0]["path"].startswith("customEvents[0].fields[0]")
+
+
+def test_parallel_events_of_one_customer_all_count(runtime, tenant):
+    from concurrent.futures import ThreadPoolExecutor
+
+    publish(runtime, tenant.application_id, {"settings": SETTINGS, "customEvents": [STORE_PURCHASE]})
+    customer = uid("c")
+    assert track(runtime, tenant, purchase(customer, 1)).status == 200  # the profile exists: no profile write
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda n: track(runtime, tenant, purchase(customer, n + 2)), range(12)))
+    # The day count's ADD commutes: no event conflicts with another, none is lost.
+    assert [answer.status for answer in answers] == [200] * 12, [a.body for a in answers if a.status != 200]
+    document = export(runtime, tenant, customer)["events"]
+    assert len(document["events"]) == 13
+    assert document["dayCounts"]["store_purchase"] == {datetime.now(UTC).date().isoformat(): 13}
