@@ -384,3 +384,13 @@ def test_parallel_events_of_one_customer_all_count(runtime, tenant):
     document = export(runtime, tenant, customer)["events"]
     assert len(document["events"]) == 13
     assert document["dayCounts"]["store_purchase"] == {datetime.now(UTC).date().isoformat(): 13}
+
+
+@pytest.mark.parametrize("raw_type", ['"\\ud800"', '"' + "\\ud834\\udd1e" * 255 + '"', '"   "'])
+def test_an_event_type_that_cannot_be_a_key_is_400(runtime, tenant, raw_type):
+    customer = uid("c")
+    body = '{"type": ' + raw_type + ', "profileId": "' + customer + '"}'
+    answer = runtime.request("POST", "/v2/events", headers=tenant.headers, body=body)
+    assert answer.status == 400, answer.body
+    assert answer.json()["errors"][0]["path"] == "type"
+    assert events_items(runtime, tenant.application_id, customer) == []

@@ -55,10 +55,20 @@ class EventOutcome(msgspec.Struct):
     loyalty: Callable[[], list[Any]] = list
 
 
+MAX_TYPE_BYTES = 1000  # a type is part of its day count's sort key (`COUNT#<type>`): DynamoDB takes 1,024 bytes
+
+
 def check_custom_type(event_type: str, path: str = "type") -> None:
     if event_type.startswith(BUILT_IN_PREFIX):
         message = f"`{BUILT_IN_PREFIX}…` names Talon.One's built-in events; track a custom event type."
         raise ValidationError("The event is invalid.", [FieldIssue(path, "built_in_event", message)])
+    try:
+        size = len(event_type.encode("utf-8"))
+    except UnicodeEncodeError:
+        raise ValidationError("The event is invalid.", [FieldIssue(path, "invalid_value", "Not valid text.")]) from None
+    if size > MAX_TYPE_BYTES or not event_type.strip():
+        message = f"An event type is 1 to {MAX_TYPE_BYTES} bytes of UTF-8, not only spaces."
+        raise ValidationError("The event is invalid.", [FieldIssue(path, "invalid_value", message)])
 
 
 def check_dry_only(
