@@ -15,7 +15,7 @@ from patron.coupons.reservations import ReservationService
 from patron.dynamo.client import dynamodb_client
 from patron.errors import FieldIssue, PatronError, ValidationError
 from patron.events import wire as events_wire
-from patron.events.model import EventOutcome, TrackedEvent, check_custom_type, check_dry_only
+from patron.events.model import EventOutcome, TrackedEvent, check_custom_type, check_dry_only, check_profile_id
 from patron.events.service import EventService
 from patron.http import subjects
 from patron.http.api import Request, Response, RestApi
@@ -400,6 +400,7 @@ def track_event_v2(request: Request, body: events_wire.IntegrationEventV2Request
     only = frozenset(body.evaluable_campaign_ids) if body.evaluable_campaign_ids is not None else None
     check_dry_only(dry, None, only, "evaluableCampaignIds")
     check_custom_type(body.type)
+    check_profile_id(body.profile_id)
     # Rules may copy the event's values into what is stored (profile attributes, webhook payloads).
     unstorable = value_issues(body.attributes or {}, "attributes")
     if unstorable:

@@ -394,3 +394,10 @@ def test_an_event_type_that_cannot_be_a_key_is_400(runtime, tenant, raw_type):
     assert answer.status == 400, answer.body
     assert answer.json()["errors"][0]["path"] == "type"
     assert events_items(runtime, tenant.application_id, customer) == []
+
+
+def test_a_profile_id_that_cannot_be_a_key_is_400(runtime, tenant):
+    body = '{"type": "visit", "profileId": "' + "\\ud834\\udd1e" * 1000 + '"}'  # 1,000 characters, 4,000 bytes
+    answer = runtime.request("POST", "/v2/events", headers=tenant.headers, body=body)
+    assert answer.status == 400, answer.body
+    assert [(e["path"], e["code"]) for e in answer.json()["errors"]] == [("profileId", "too_long")]

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from patron.errors import FieldIssue, ValidationError
-from patron.profiles.model import CustomerProfile
+from patron.profiles.model import CustomerProfile, integration_id_issue
 from patron.promotions.effects import Effect, RuleFailureReason
 
 if TYPE_CHECKING:
@@ -69,6 +69,16 @@ def check_custom_type(event_type: str, path: str = "type") -> None:
     if size > MAX_TYPE_BYTES or not event_type.strip():
         message = f"An event type is 1 to {MAX_TYPE_BYTES} bytes of UTF-8, not only spaces."
         raise ValidationError("The event is invalid.", [FieldIssue(path, "invalid_value", message)])
+
+
+def check_profile_id(profile_id: str | None, path: str = "profileId") -> None:
+    """A customer's id is part of the keys of its profile and events: valid text of at most 1,024 bytes (a longer
+    one would be a storage error, not an answer)."""
+    if not profile_id:
+        return  # anonymous
+    issue = integration_id_issue(profile_id)
+    if issue is not None:
+        raise ValidationError("The event is invalid.", [FieldIssue(path, issue.code, issue.message)])
 
 
 def check_dry_only(

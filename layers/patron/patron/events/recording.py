@@ -15,7 +15,7 @@ from patron.clock import Clock
 from patron.errors import FieldIssue, ValidationError
 from patron.events import definitions
 from patron.events.definitions import DataField
-from patron.events.model import EventOutcome, TrackedEvent, check_custom_type
+from patron.events.model import EventOutcome, TrackedEvent, check_custom_type, check_profile_id
 from patron.events.service import EventService
 from patron.profiles.model import value_issues
 from patron.promotions.definitions import CustomEventDefinition
@@ -57,6 +57,7 @@ class CustomEventService:
         ValidationError with FieldIssues: `customEventId` (no such definition), `dataFields[i].name|type|value`,
         `attributes.<name>`, `occurredAt` (in the future, or older than the retention period). Nothing is written
         then. Answers what `POST /v2/events` answers: the event's id and time, effects, the profile."""
+        check_profile_id(profile_id, "customerId")
         now = self._clock.now()
         issues: list[FieldIssue] = []
         if occurred_at is not None:
