@@ -3,6 +3,7 @@ returns), tracked events, coupon reservations, referral codes created for advoca
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -17,7 +18,11 @@ from patron.errors import FieldIssue, PatronError, ValidationError
 from patron.events import wire as events_wire
 from patron.events.model import EventOutcome, TrackedEvent, check_custom_type, check_dry_only, check_profile_id
 from patron.events.service import EventService
-from patron.http import subjects
+from patron.expertsender import documented as expertsender_wire
+from patron.expertsender.customers import Done
+from patron.expertsender.events import ExpertSenderEvents
+from patron.expertsender.problems import problem_response
+from patron.http import jsonbody, subjects
 from patron.http.api import Request, Response, RestApi
 from patron.idempotency.service import IdempotencyStore
 from patron.idempotency.wiring import idempotency_store
@@ -44,7 +49,7 @@ from patron.loyalty.wire import (
 from patron.observability import api_handler
 from patron.orders.repository import DynamoOrderRepository
 from patron.profiles import talon as profile_wire
-from patron.profiles.model import new_profile_id, value_issues
+from patron.profiles.model import GUEST_PREFIX, new_profile_id, value_issues
 from patron.promotions.store import LiveRulesets
 from patron.promotions.talon import Campaign, triggered_campaigns
 from patron.referrals import wire as referral_wire
@@ -71,6 +76,7 @@ class Services(msgspec.Struct, frozen=True):
     loyalty: LoyaltyService
     activation: PointsActivation
     cards: LoyaltyCards
+    scenario_events: Callable[[], ExpertSenderEvents]
 
 
 def compose(environ: Mapping[str, str]) -> Services:
@@ -81,11 +87,12 @@ def compose(environ: Mapping[str, str]) -> Services:
     rulesets = LiveRulesets(client, tables)
     # Only when a cancelled or reopened session's order held the customer's first or last order date.
     extremes = DynamoOrderRepository(client, tables.orders, tables.profiles).counted_extremes
+    events = EventService(store, rulesets, SystemClock(), tables.event_retention)
     return Services(
         max_body_bytes=settings.body_limit,
         account_id=settings.account,
         sessions=SessionService(store, rulesets, SystemClock(), extremes),
-        events=EventService(store, rulesets, SystemClock(), tables.event_retention),
+        events=events,
         rulesets=rulesets,
         idempotency=idempotency_store(client, tables),
         reservations=ReservationService(client, tables.ledgers, tables.profiles, SystemClock()),
@@ -93,7 +100,29 @@ def compose(environ: Mapping[str, str]) -> Services:
         loyalty=LoyaltyService(client, tables, rulesets, SystemClock()),
         activation=PointsActivation(client, tables, rulesets, SystemClock()),
         cards=LoyaltyCards(client, tables, rulesets, SystemClock()),
+        scenario_events=_scenario_events(client, tables, rulesets, events),
     )
+
+
+def _scenario_events(
+    client: Any, tables: Tables, rulesets: LiveRulesets, events: EventService
+) -> Callable[[], ExpertSenderEvents]:
+    """ExpertSender's custom events, built on first use: the event engine this function runs, and the profiles
+    that resolve a customer by identifier (a new one is a guest holding them)."""
+    built: list[ExpertSenderEvents] = []
+
+    def service() -> ExpertSenderEvents:
+        if not built:
+            from patron.events.wiring import custom_event_service
+            from patron.profiles.repository import DynamoProfileRepository
+            from patron.profiles.service import ProfileService
+
+            profiles = ProfileService(DynamoProfileRepository(client, tables.profiles))
+            recorder = custom_event_service(client, tables, rulesets, SystemClock(), events)
+            built.append(ExpertSenderEvents(recorder, profiles, profiles, lambda: f"{GUEST_PREFIX}{uuid.uuid4().hex}"))
+        return built[0]
+
+    return service
 
 
 def _referrals(client: Any, config: str, ledgers: str, rulesets: LiveRulesets) -> Callable[[], ReferralService]:
@@ -380,6 +409,20 @@ def create_referrals_for_multiple_advocates(
 @api_handler
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return api.resolve(event, context)
+
+
+@api.route(
+    "POST",
+    "/scenariocustomevents",
+    answers={201: Done},
+    documents=expertsender_wire.EcdpScenarioCustomEvent,
+    errors=problem_response,
+)
+def post_scenario_custom_event(request: Request) -> Response:
+    """ExpertSender's custom event (docs/expertsender.md): recorded by its definition's id as a tracked event is
+    (stored, counted, campaigns evaluated), in ECDP's envelope; this function runs the event engine."""
+    services().scenario_events().post(request.caller.application_id, jsonbody.loads(request.body))
+    return Response(201, Done())
 
 
 @api.route(

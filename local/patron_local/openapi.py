@@ -180,7 +180,7 @@ def build(template: Template) -> dict[str, Any]:
                     }
                 )
             # A dialect with its own envelope (ExpertSender's ProblemDetails) documents it; the others, Patron's.
-            problem = api.errors is problem_response
+            problem = api.errors_of(route.method, route.resource) is problem_response
             media, envelope = ("application/problem+json", "Problem") if problem else ("application/json", "Error")
             responses.update(
                 {

@@ -13,13 +13,12 @@ from typing import Any
 import pytest
 
 from tests.conftest import Tenant, new_tenant
+from tests.integration.rulesets import publish
 
 FIXTURES = Path(__file__).parent / "fixtures" / "expertsender"
 # Routes no official plugin calls and Patron does not serve yet (docs/expertsender.md, "Not built yet").
 NOT_SERVED = {
     "third-party/laravel_customers_get_by_id.json": 400,  # ECDP's numeric customer id: refused, named
-    "third-party/docs_scenariocustomevents_sample.json": 404,
-    "third-party/laravel_scenariocustomevents.json": 404,
 }
 # Writes first, then what reads them: customers, orders, status changes, lookups, the lists.
 _ORDER = ("POST /customers", "POST /orders", "PUT /orders/status", "GET /customers", "GET /", "DELETE", "POST /")
@@ -49,6 +48,28 @@ def seed(runtime: Any, tenant: Tenant) -> None:
     assert runtime.request("PUT", "/v1/customers/seed-anna", headers=tenant.headers, body=body).status in (200, 201)
     body = {"email": "lara@example.com", "consents": {"consent_3": {"value": False}}}
     assert runtime.request("PUT", "/v1/customers/seed-lara", headers=tenant.headers, body=body).status in (200, 201)
+    # The custom events the scenario fixtures send, as the shop defines them (ids 5 and 12).
+    visit = {
+        "id": 5,
+        "type": "store_visit",
+        "name": "Store visit",
+        "fields": [
+            {"name": "loyaltyCard", "type": "String"},
+            {"name": "amount", "type": "Money"},
+            {"name": "firstVisit", "type": "Boolean"},
+        ],
+    }
+    receipt = {
+        "id": 12,
+        "type": "store_receipt",
+        "name": "Store receipt",
+        "fields": [
+            {"name": "storeName", "type": "String"},
+            {"name": "receiptTotal", "type": "Number"},
+            {"name": "visitDate", "type": "DateTime"},
+        ],
+    }
+    publish(runtime, tenant.application_id, {"settings": {"currency": "PLN"}, "customEvents": [visit, receipt]})
 
 
 @pytest.fixture(scope="module")
@@ -241,8 +262,6 @@ def test_an_order_reads_back_as_posted_and_a_delete_is_soft_and_idempotent(runti
 
 
 def test_an_order_posted_the_ecdp_way_counts_in_a_talon_campaigns_figures(runtime):
-    from tests.integration.rulesets import publish
-
     tenant = new_tenant(runtime)
     rule = {
         "title": "Returning customer",
@@ -266,3 +285,22 @@ def test_an_order_posted_the_ecdp_way_counts_in_a_talon_campaigns_figures(runtim
     )
     assert posted.status == 201
     assert effects() == ["setDiscount"]  # the ECDP order is the Talon profile's order
+
+
+def test_a_scenario_custom_event_is_the_customers_tracked_event(replayed, runtime):
+    tenant, _ = replayed
+    anna = runtime.request("GET", "/v1/customers?email=anna.kowalska@example.com", headers=tenant.headers).json()
+    exported = runtime.request("GET", f"/v1/customer_data/{anna['integrationId']}", headers=tenant.headers).json()
+    [visit] = [event for event in exported["events"]["events"] if event["type"] == "store_visit"]
+    assert visit["attributes"] == {"loyaltyCard": "LC-0001", "amount": 120.5, "firstVisit": True}
+    assert visit["source"] == "expertsender" and visit["definitionId"] == 5
+    headers = {"x-api-key": tenant.key}
+    wrong = {"customEventId": 5, "customerEmail": "anna.kowalska@example.com", "dataFields": [
+        {"name": "amount", "type": "Number", "value": "1"}]}  # fmt: skip
+    refused = runtime.request("POST", "/scenariocustomevents", headers=headers, body=wrong)
+    assert (refused.status, refused.json()["substatus"]) == (400, "CustomEventInvalidModelState")
+    assert refused.json()["errors"][0].startswith("dataFields[0].type:")
+    unknown = {"customEventId": 99, "customerEmail": "anna.kowalska@example.com"}
+    assert runtime.request("POST", "/scenariocustomevents", headers=headers, body=unknown).status == 400
+    only_ecdp_id = {"customEventId": 5, "customerId": 53492}
+    assert runtime.request("POST", "/scenariocustomevents", headers=headers, body=only_ecdp_id).status == 400

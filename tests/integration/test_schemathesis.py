@@ -147,6 +147,7 @@ def test_answers_about_objects_that_exist_match_the_document(runtime, base_url, 
     first = {
         "campaigns": [campaign, coupons, referrals],
         "loyaltyPrograms": [program, card_program],
+        "customEvents": [{"id": 1, "type": "visit", "name": "Visit", "fields": [{"name": "shop", "type": "String"}]}],
         "basedOn": None,
         "note": "first",
     }
@@ -244,6 +245,8 @@ def test_answers_about_objects_that_exist_match_the_document(runtime, base_url, 
     check("PUT", "/orders/status", body={"orderId": es_order, "orderStatus": "paid", "websiteId": 3})
     check("GET", "/orders/{orderId}", {"orderId": es_order})
     check("GET", "/orders/id/{orderId}", {"orderId": es_order}, {"websiteId": "3"})
+    fields = [{"name": "shop", "type": "String", "value": "Roma"}]
+    check("POST", "/scenariocustomevents", body={"customEventId": 1, "customerEmail": es_email, "dataFields": fields})
     for listed in ("customerattributes", "orderattributes", "productattributes", "customerconsents"):
         check("GET", f"/{listed}")
     check("DELETE", "/orders/{orderId}", {"orderId": es_order})

@@ -77,6 +77,7 @@ def examples(customer: str, order: str) -> list[Example]:
     desk_card = "/v1/management/loyalty_programs/{loyaltyProgramId}/cards/{loyaltyCardId}"
     programs = [{"id": 1, "name": "txt"}, {"id": 2, "name": "txtcards", "cardBased": True, "usersPerCard": 3}]
 
+    visit = {"id": 1, "type": "txt_visit", "name": "Visit", "fields": [{"name": "shop", "type": "String"}]}
     es_email = f"{customer}-es@example.com"
     es_customer: dict[str, Any] = {
         "email": es_email,
@@ -113,7 +114,7 @@ def examples(customer: str, order: str) -> list[Example]:
         Example(
             "POST",
             rulesets,
-            body={"campaigns": [campaign], "loyaltyPrograms": programs, "note": "first"},
+            body={"campaigns": [campaign], "loyaltyPrograms": programs, "customEvents": [visit], "note": "first"},
             management=True,
         ),
         Example("POST", f"{rulesets}/plan", body={"campaigns": [campaign]}, management=True),
@@ -320,6 +321,15 @@ def examples(customer: str, order: str) -> list[Example]:
         Example("GET", "/orders/id/{orderId}", {"orderId": es_order_id}),
         Example("DELETE", "/orders/{orderId}", {"orderId": f"{order}-es-gone"}),
         Example("DELETE", "/orders/id/{orderId}", {"orderId": f"{order}-es-gone"}, {"websiteId": "3"}),
+        Example(
+            "POST",
+            "/scenariocustomevents",
+            body={
+                "customEventId": 1,
+                "customerEmail": es_email,
+                "dataFields": [{"name": "shop", "type": "String", "value": "Roma"}],
+            },
+        ),
         Example("GET", "/customerattributes"),
         Example("GET", "/orderattributes"),
         Example("GET", "/productattributes"),

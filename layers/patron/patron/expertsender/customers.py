@@ -20,7 +20,7 @@ from patron.expertsender.lenient import Reader, name_values
 from patron.expertsender.lists import CUSTOMER_MEMBERS, channels_by_id, stable_id
 from patron.expertsender.problems import ExpertSenderError
 from patron.profiles.identifiers import KEEP, Change, IdentifierKind, IdentifierPatch, normalise_phone, parse_patch
-from patron.profiles.model import GUEST_PREFIX, CustomerProfile
+from patron.profiles.model import GUEST_PREFIX, CustomerProfile, IdentifierTakenError
 
 MAX_ITEMS = 1000  # research D15
 SOURCE = "expertsender"  # the consents' source
@@ -299,6 +299,41 @@ class ExpertSenderCustomers:
             custom_attributes=custom,
             consents_data=ConsentsView(consents),
         )
+
+
+def resolve_customer(
+    profiles: Profiles,
+    writer: Writer,
+    new_id: Callable[[], str],
+    application_id: int,
+    email: str | None,
+    phone: str | None,
+    crm_id: str | None,
+) -> str:
+    """Whom an order or a custom event names: who holds its email, else its crmId, else its phone; else a guest of
+    its own, holding the email (or, without one, the phone and crmId). Never two e-mails merged through a crmId."""
+    patch, _ = parse_patch(email=email or KEEP, phone=usable_phone(phone) or KEEP, crm_id=crm_id or KEEP)
+    for kind, value in (
+        (IdentifierKind.EMAIL, patch.email),
+        (IdentifierKind.CRM_ID, patch.crm_id),
+        (IdentifierKind.PHONE, patch.phone),
+    ):
+        if isinstance(value, str):
+            try:
+                return profiles.find(application_id, kind, value).integration_id
+            except NotFoundError:
+                continue
+    if patch.empty:
+        raise ValidationError(
+            "No usable identifier.", [FieldIssue("customer", "missing_field", "An email, phone or crmId.")]
+        )
+    guest = new_id()
+    held = IdentifierPatch(email=patch.email) if isinstance(patch.email, str) else patch
+    try:
+        writer.update_customer(application_id, guest, {}, held)
+    except IdentifierTakenError:  # another request created them meanwhile: theirs now
+        return resolve_customer(profiles, writer, new_id, application_id, email, phone, crm_id)
+    return guest
 
 
 def usable_phone(value: str | None) -> str | None:

@@ -84,6 +84,20 @@ class EcdpOrdersRequest(msgspec.Struct):
     data: Annotated[list[EcdpOrder], Meta(min_length=1, max_length=1000)]
 
 
+class EcdpDataField(msgspec.Struct):
+    name: Annotated[str, Meta(min_length=1, max_length=256)]
+    type: Literal["String", "Text", "Number", "Money", "Date", "DateTime", "Boolean", "URL"]
+    value: str
+
+
+class EcdpScenarioCustomEvent(msgspec.Struct, rename="camel"):
+    custom_event_id: int
+    customer_email: Annotated[str, Meta(max_length=320)] | None = None
+    customer_phone: Annotated[str, Meta(max_length=20)] | None = None
+    customer_crm_id: Annotated[str, Meta(max_length=128)] | None = None
+    data_fields: list[EcdpDataField] | None = None
+
+
 class EcdpOrderStatusRequest(msgspec.Struct, rename="camel"):
     order_id: Annotated[str, Meta(min_length=1, max_length=128)]
     order_status: Literal["placed", "paid", "completed", "canceled"]

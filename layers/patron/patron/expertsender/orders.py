@@ -19,16 +19,16 @@ from patron.expertsender.customers import (
     Profiles,
     Writer,
     consent_changes,
+    resolve_customer,
     sent_consents,
-    usable_phone,
 )
 from patron.expertsender.lenient import Reader, name_values
 from patron.expertsender.lists import ORDER_MEMBERS, PRODUCT_MEMBERS, channels_by_id
 from patron.expertsender.problems import ExpertSenderError
 from patron.orders.model import Order, OrderState
 from patron.orders.wire import OrderInput, parse_order
-from patron.profiles.identifiers import KEEP, IdentifierKind, IdentifierPatch, parse_patch
-from patron.profiles.model import CustomerProfile, IdentifierTakenError
+from patron.profiles.identifiers import IdentifierPatch
+from patron.profiles.model import CustomerProfile
 
 MAX_ITEMS = 1000
 MODES = {"add": "Add", "addorreplace": "AddOrReplace", "replace": "Replace"}
@@ -296,7 +296,9 @@ class ExpertSenderOrders:
             status = order.status
             if not one.status_sent:  # Magento sends none: placed when new, else the stored one stays (D9)
                 status = old.status if old is not None and old.status is not None else "placed"
-            customer = self._customer(application_id, one)
+            customer = resolve_customer(
+                self._profiles, self._writer, self._new_id, application_id, one.email, one.phone, one.crm_id
+            )
             default = STATES.get(status or "")
             order = msgspec.structs.replace(order, customer_id=customer, status=status, default_state=default)
             self._orders.upsert(application_id, order, root=one.path)
@@ -309,30 +311,6 @@ class ExpertSenderOrders:
             return self._orders.get(application_id, order_id)
         except NotFoundError:
             return None
-
-    def _customer(self, application_id: int, order: SentOrder) -> str:
-        """The order's customer: who holds its email, else its crmId, else its phone; else a guest of its own,
-        holding the email (or, without one, the phone and crmId). Never two e-mails merged through a crmId."""
-        patch, _ = parse_patch(
-            email=order.email or KEEP, phone=usable_phone(order.phone) or KEEP, crm_id=order.crm_id or KEEP
-        )
-        for kind, value in (
-            (IdentifierKind.EMAIL, patch.email),
-            (IdentifierKind.CRM_ID, patch.crm_id),
-            (IdentifierKind.PHONE, patch.phone),
-        ):
-            if isinstance(value, str):
-                try:
-                    return self._profiles.find(application_id, kind, value).integration_id
-                except NotFoundError:
-                    continue
-        guest = self._new_id()
-        held = IdentifierPatch(email=patch.email) if isinstance(patch.email, str) else patch
-        try:
-            self._writer.update_customer(application_id, guest, {}, held)
-        except IdentifierTakenError:  # another request created them meanwhile: theirs now
-            return self._customer(application_id, order)
-        return guest
 
     def read(self, application_id: int, order_id: str, website: str | None) -> OrderView:
         """GET /orders/id/{id} (also /orders/{id}), `?websiteId=`: the order, or 404 OrderNotFound."""

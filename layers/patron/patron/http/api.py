@@ -140,6 +140,7 @@ class _RouteSpec(msgspec.Struct, frozen=True):
     answers: Mapping[int, type[msgspec.Struct] | None] | None = None
     guard: Callable[[Request], None] | None = None
     documents: type[msgspec.Struct] | None = None  # the body's documented shape, for a route reading it itself
+    errors: Callable[[PatronError, str], dict[str, Any]] | None = None  # its dialect's envelope, if not the API's
 
     def call(self, request: Request) -> Response:
         """Runs the route on its decoded body; its answer must be one it declared (a 500 otherwise)."""
@@ -302,6 +303,7 @@ class RestApi:
         check_body_text: bool = True,
         dry: bool = False,
         documents: type[msgspec.Struct] | None = None,
+        errors: Callable[[PatronError, str], dict[str, Any]] | None = None,
     ) -> Callable[[BodyRoute[B]], BodyRoute[B]]: ...
 
     @overload
@@ -318,6 +320,7 @@ class RestApi:
         check_body_text: bool = True,
         dry: bool = False,
         documents: type[msgspec.Struct] | None = None,
+        errors: Callable[[PatronError, str], dict[str, Any]] | None = None,
     ) -> Callable[[Route], Route]: ...
 
     def route(
@@ -333,6 +336,7 @@ class RestApi:
         check_body_text: bool = True,
         dry: bool = False,
         documents: type[msgspec.Struct] | None = None,
+        errors: Callable[[PatronError, str], dict[str, Any]] | None = None,
     ) -> Callable[[Callable[..., Answer]], Callable[..., Answer]]:
         """`body=Struct`: the JSON body, decoded into the Struct, is the route's second argument (a 400 naming every
         wrong field otherwise, before the route runs). `answers=Struct` (200) or `{status: Struct or None}`: what
@@ -344,7 +348,9 @@ class RestApi:
         rejects such a record alone); path, query and headers are checked all the same (patron.http.text).
         `dry=True`: the route honours `?dry=true` (decides, writes nothing), and a dry call's answer is never
         stored under its Idempotency-Key: it changed nothing, so a retry simply decides again. `documents=Struct`:
-        the body's shape for docs/openapi.json when the route reads its body itself (a lenient dialect's)."""
+        the body's shape for docs/openapi.json when the route reads its body itself (a lenient dialect's).
+        `errors`: this route's error envelope when its dialect is not the API's (ExpertSender's custom events,
+        served by the function that runs the event engine)."""
         if idempotent and self._idempotency is None:
             raise ValueError(f"{method} {resource}: an idempotent route needs RestApi(idempotency=...)")
         if subjects is not None and not idempotent:
@@ -354,16 +360,11 @@ class RestApi:
 
         def register(handler: Callable[..., Answer]) -> Callable[..., Answer]:
             self._routes[(method.upper(), resource)] = _RouteSpec(
-                handler, idempotent, subjects, check_body_text, dry, body, declared, guard, documents
+                handler, idempotent, subjects, check_body_text, dry, body, declared, guard, documents, errors
             )
             return handler
 
         return register
-
-    @property
-    def errors(self) -> Callable[[PatronError, str], dict[str, Any]]:
-        """How this API answers errors (its dialect's envelope)."""
-        return self._errors
 
     @property
     def routes(self) -> frozenset[tuple[str, str]]:
@@ -454,13 +455,19 @@ class RestApi:
         except Exception as exc:
             return self._unexpected(exc, request.method, request.resource)
 
+    def errors_of(self, method: str, resource: str) -> Callable[[PatronError, str], dict[str, Any]]:
+        """How a route answers errors: its own envelope, or the API's."""
+        spec = self._routes.get((method.upper(), resource))
+        return (spec.errors if spec is not None else None) or self._errors
+
     def _error(self, error: PatronError, method: str, resource: str) -> dict[str, Any]:
         if error.status >= 500:
             _log.error("request failed", code=error.code, route=f"{method} {resource}")
-        return self._errors(error, resource)
+        return self.errors_of(method, resource)(error, resource)
 
     def _unexpected(self, exc: Exception, method: str, resource: str) -> dict[str, Any]:
         # Where it failed, never the exception's text: that may quote request values (personal data).
         frames = [f"{frame.filename}:{frame.lineno} {frame.name}" for frame in traceback.extract_tb(exc.__traceback__)]
         _log.error("unhandled error", route=f"{method} {resource}", error=type(exc).__name__, frames=frames[-8:])
-        return self._errors(PatronError(message="Internal error.", code="internal_error", status=500), resource)
+        failure = PatronError(message="Internal error.", code="internal_error", status=500)
+        return self.errors_of(method, resource)(failure, resource)
