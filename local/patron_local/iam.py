@@ -101,11 +101,13 @@ def _partition_key(body: dict[str, Any]) -> str | None:
 _PARTIQL = re.compile(r'\s*(INSERT|UPDATE|DELETE|SELECT)\b.*?\b(?:INTO|FROM)?\s*"([^"]+)"', re.IGNORECASE | re.DOTALL)
 
 
-def _requests(operation: str, params: dict[str, Any]) -> list[tuple[str, str, str | None]]:
-    """(action, table, partition key) triples a call needs permission for."""
+def _requests(operation: str, params: dict[str, Any]) -> list[tuple[str, str, list[str | None]]]:
+    """(action, table, partition keys) a call needs permission for, each authorised as a whole. A transaction is
+    authorised item by item; a batch once per table, with every partition key of its items in LeadingKeys, so
+    one statement must allow them all (`ForAllValues`): two statements that each allow some keys do not."""
     if operation in ("TransactWriteItems", "TransactGetItems"):
         return [
-            (f"dynamodb:{_TRANSACT_ACTIONS[kind]}", str(body["TableName"]), _partition_key(body))
+            (f"dynamodb:{_TRANSACT_ACTIONS[kind]}", str(body["TableName"]), [_partition_key(body)])
             for item in params.get("TransactItems", [])
             for kind, body in item.items()
         ]
@@ -113,9 +115,11 @@ def _requests(operation: str, params: dict[str, Any]) -> list[tuple[str, str, st
         found = []
         for table, requests in params.get("RequestItems", {}).items():
             bodies = requests.get("Keys", []) if isinstance(requests, dict) else requests
-            for request in bodies:
-                body = next(iter(request.values())) if operation == "BatchWriteItem" else {"Key": request}
-                found.append((f"dynamodb:{operation}", str(table), _partition_key(body)))
+            keys = [
+                _partition_key(next(iter(request.values())) if operation == "BatchWriteItem" else {"Key": request})
+                for request in bodies
+            ]
+            found.append((f"dynamodb:{operation}", str(table), keys))
         return found
     if operation == "BatchExecuteStatement":
         # IAM checks each PartiQL statement as its own action on its table (PartiQLInsert, PartiQLSelect...).
@@ -123,10 +127,10 @@ def _requests(operation: str, params: dict[str, Any]) -> list[tuple[str, str, st
         for statement in params.get("Statements", []):
             match = _PARTIQL.match(str(statement.get("Statement", "")))
             verb, table = (match.group(1).capitalize(), match.group(2)) if match else ("Unknown", "")
-            found.append((f"dynamodb:PartiQL{verb}", table, _inserted_key(verb, statement)))
+            found.append((f"dynamodb:PartiQL{verb}", table, [_inserted_key(verb, statement)]))
         return found
     if "TableName" in params:
-        return [(f"dynamodb:{operation}", str(params["TableName"]), _partition_key(params))]
+        return [(f"dynamodb:{operation}", str(params["TableName"]), [_partition_key(params)])]
     return []
 
 
@@ -170,7 +174,7 @@ class DynamoDBPolicyEnforcer:
         if function is None or function not in self._grants:
             return
         operation = str(model.name)
-        for action, table, partition_key in _requests(operation, params):
+        for action, table, partition_keys in _requests(operation, params):
             arn = self._table_arns.get(table, f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{table}")
             if params.get("IndexName"):
                 arn = f"{arn}/index/{params['IndexName']}"
@@ -178,7 +182,7 @@ class DynamoDBPolicyEnforcer:
             if reaching is None:
                 reaching = [grant for grant in self._grants[function] if grant.reaches(action, arn)]
                 self._reaching[(function, action, arn)] = reaching
-            if not any(grant.allows_key(partition_key) for grant in reaching):
+            if not any(all(grant.allows_key(key) for key in partition_keys) for grant in reaching):
                 # As AWS words it, without the key (it may name a person).
                 message = f"{function} is not authorized to perform: {action} on resource: {arn}"
                 raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": message}}, operation)
