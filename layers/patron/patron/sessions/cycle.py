@@ -101,13 +101,14 @@ def run(
     coupons: Iterable[str] = (),
     referral: Iterable[str] = (),
     ledgers: Iterable[LedgerRef] = (),
+    skus: Iterable[str] = (),
 ) -> tuple[D, Read]:
     """The decision that was committed (or, `dry`, would be) and the read it was made on. `coupons`: the coupon
     codes predicted (each read with the profile's holding of it); `ledgers`: the loyalty ledgers (program, holder)
-    predicted to be needed. Any other exception of the commit (the session's
-    own version lost) is the caller's to answer."""
+    predicted to be needed; `skus`: the cart's, read with the cart item catalog. Any other exception of the commit
+    (the session's own version lost) is the caller's to answer."""
     keys, codes, referral_codes = set(counter_keys), frozenset(coupons), frozenset(referral)
-    program_ids = frozenset(ledgers)
+    program_ids, catalog_skus = frozenset(ledgers), frozenset(skus)
     for _ in range(ATTEMPTS):
         read = store.read(
             application_id,
@@ -118,6 +119,7 @@ def run(
             holder=profile_id,
             referrals=referral_codes,
             ledgers=program_ids,
+            skus=catalog_skus,
         )
         decision = decide_on(read)
         for _ in range(_MORE_READS):

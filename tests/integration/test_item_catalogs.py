@@ -1,0 +1,201 @@
+"""Cart item catalogs through the local runtime: the management routes, every sync action with Talon.One's
+errors, all-or-nothing syncs, and sessions priced and described from the catalog in their two round trips."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from tests.integration.item_catalogs import add, create_catalog, management_headers, sync
+
+
+def item(runtime: Any, tenant: Any, catalog_id: int, sku: str) -> Any:
+    return runtime.request(
+        "GET", f"/v1/management/catalogs/{catalog_id}/items/{sku}", headers=management_headers(runtime, tenant)
+    )
+
+
+def test_a_catalog_is_created_listed_read_and_deleted_by_management_keys(runtime, tenant):
+    manage = management_headers(runtime, tenant)
+    created = runtime.request(
+        "POST", "/v1/management/catalogs", headers=manage, body={"name": "Shop", "description": "SKUs"}
+    )
+    assert created.status == 201, created.body
+    body = created.json()
+    assert (body["id"], body["version"], body["name"]) == (1, 1, "Shop")
+    assert body["subscribedApplicationsIds"] == [tenant.application_id]
+    again = runtime.request("POST", "/v1/management/catalogs", headers=manage, body={"name": "Second"})
+    assert (again.status, again.json()["code"]) == (409, "catalog_exists")
+    listed = runtime.request("GET", "/v1/management/catalogs", headers=manage).json()
+    assert [c["id"] for c in listed["data"]] == [1]
+    # An integration key reaches no management route, a management key no integration route.
+    assert runtime.request("GET", "/v1/management/catalogs", headers=tenant.headers).status == 403
+    assert runtime.request("PUT", "/v1/catalogs/1/sync", headers=manage, body={"actions": [add("A")]}).status == 403
+
+    assert sync(runtime, tenant, 1, add("A", 10, attributes={"color": "red"})).status == 200
+    assert runtime.request("DELETE", "/v1/management/catalogs/1", headers=manage).status == 204
+    assert runtime.request("GET", "/v1/management/catalogs/1", headers=manage).status == 404
+    assert sync(runtime, tenant, 1, add("B", 1)).status == 404
+    # The next catalog is a new one: the deleted one's items are not in it.
+    assert create_catalog(runtime, tenant) == 2
+    assert item(runtime, tenant, 2, "A").status == 404
+    assert sync(runtime, tenant, 2, add("A", 12)).status == 200
+    assert item(runtime, tenant, 2, "A").json()["price"] == 12
+
+
+def test_every_action_type_and_its_errors(runtime, tenant):
+    catalog = create_catalog(runtime, tenant)
+    first = sync(
+        runtime,
+        tenant,
+        catalog,
+        add("S-1", 10, attributes={"color": "red", "size": 40}, product={"name": "Shoe"}),
+        add("S-2", 20, attributes={"color": "blue", "size": 42}),
+        add("S-3", 30, attributes={"color": "red", "size": 44}),
+    )
+    assert first.status == 200, first.body
+    assert first.json()["version"] == 2
+
+    exists = sync(runtime, tenant, catalog, add("S-4", 1), add("S-1", 11))
+    assert (exists.status, exists.json()["code"]) == (409, "catalog_item_exists")
+    assert [e["source"]["pointer"] for e in exists.json()["errors"]] == ["/actions/1/payload/sku"]
+    assert item(runtime, tenant, catalog, "S-4").status == 404  # nothing of a refused sync is written
+
+    replaced = sync(runtime, tenant, catalog, add("S-1", None, attributes={"color": "green"}, replaceIfExists=True))
+    assert replaced.status == 200
+    s1 = item(runtime, tenant, catalog, "S-1").json()
+    assert (s1["price"], s1["attributes"], s1.get("product")) == (10, {"color": "green"}, None)
+
+    patch = {"type": "PATCH", "payload": {"sku": "NOPE", "price": 5}}
+    missing = sync(runtime, tenant, catalog, patch)
+    assert (missing.status, missing.json()["code"]) == (404, "catalog_item_not_found")
+    created = sync(runtime, tenant, catalog, {"type": "PATCH", "payload": {"sku": "NOPE", "createIfNotExists": True}})
+    assert created.status == 200
+    patched = sync(
+        runtime, tenant, catalog, {"type": "PATCH", "payload": {"sku": "S-2", "attributes": {"size": None, "fit": 1}}}
+    )
+    assert patched.status == 200
+    assert item(runtime, tenant, catalog, "S-2").json()["attributes"] == {"color": "blue", "fit": 1}
+
+    many = {
+        "type": "PATCH_MANY",
+        "payload": {"price": 99, "filters": [{"attr": "color", "op": "IN", "value": "red,blue"}]},
+    }
+    assert sync(runtime, tenant, catalog, many).status == 200
+    assert [item(runtime, tenant, catalog, s).json()["price"] for s in ("S-1", "S-2", "S-3")] == [10, 99, 99]
+
+    remove_many = {"type": "REMOVE_MANY", "payload": {"filters": [{"attr": "size", "op": "GE", "value": 44}]}}
+    assert sync(runtime, tenant, catalog, remove_many).status == 200
+    assert item(runtime, tenant, catalog, "S-3").status == 404
+    assert item(runtime, tenant, catalog, "S-2").status == 200
+
+    not_numeric = {"type": "REMOVE_MANY", "payload": {"filters": [{"attr": "size", "op": "LT", "value": "big"}]}}
+    refused = sync(runtime, tenant, catalog, not_numeric)
+    assert refused.status == 400
+    assert refused.json()["errors"][0]["code"] == "filter_value_not_numeric"
+
+    assert sync(runtime, tenant, catalog, {"type": "REMOVE", "payload": {"sku": "NOPE"}}).status == 200
+    assert item(runtime, tenant, catalog, "NOPE").status == 404
+    gone = sync(runtime, tenant, catalog, {"type": "REMOVE", "payload": {"sku": "NOPE"}})
+    assert (gone.status, gone.json()["code"]) == (404, "catalog_item_not_found")
+
+
+def test_one_type_per_request_no_duplicate_skus_and_at_most_1000_actions(runtime, tenant):
+    catalog = create_catalog(runtime, tenant)
+    mixed = sync(runtime, tenant, catalog, add("A", 1), {"type": "REMOVE", "payload": {"sku": "B"}})
+    assert mixed.status == 400
+    assert mixed.json()["errors"][0]["code"] == "mixed_action_types"
+    twice = sync(runtime, tenant, catalog, add("A", 1), add("A", 2))
+    assert twice.status == 400
+    assert [(e["code"], e["source"]["pointer"]) for e in twice.json()["errors"]] == [
+        ("duplicate_sku", "/actions/1/payload/sku")
+    ]
+    too_many = sync(runtime, tenant, catalog, *[add(f"X-{n}", 1) for n in range(1001)])
+    assert too_many.status == 400
+    assert (
+        runtime.request(
+            "GET", f"/v1/management/catalogs/{catalog}", headers=management_headers(runtime, tenant)
+        ).json()["version"]
+        == 1
+    )
+
+
+def test_a_stale_version_is_409_and_the_current_one_syncs(runtime, tenant):
+    catalog = create_catalog(runtime, tenant)
+    assert sync(runtime, tenant, catalog, add("A", 1), version=1).json()["version"] == 2
+    stale = sync(runtime, tenant, catalog, add("B", 1), version=1)
+    assert (stale.status, stale.json()["code"]) == (409, "catalog_version_mismatch")
+    assert sync(runtime, tenant, catalog, add("B", 1), version=2).json()["version"] == 3
+
+
+def test_item_attributes_of_another_type_than_the_applications_products_are_refused(runtime, tenant):
+    catalog = create_catalog(runtime, tenant)
+    assert sync(runtime, tenant, catalog, add("A", 1, attributes={"size": 40})).status == 200
+    wrong = sync(runtime, tenant, catalog, add("B", 1, attributes={"size": "forty"}))
+    assert wrong.status == 400
+    assert wrong.json()["errors"][0]["path"] == "actions[0].payload.attributes.size"
+
+
+def test_a_session_takes_the_catalogs_price_and_attributes_in_two_round_trips(runtime, tenant, meter):
+    from tests.integration.rulesets import SETTINGS, publish
+
+    catalog = create_catalog(runtime, tenant)
+    publish(
+        runtime,
+        tenant.application_id,
+        {
+            "settings": SETTINGS,
+            "campaigns": [
+                {
+                    "id": 1,
+                    "name": "Red things",
+                    "rules": [
+                        {
+                            "title": "red",
+                            "condition": 'count(items, item.attributes.color == "red") >= 1',
+                            "effects": [{"type": "setDiscount", "name": "red", "value": 5}],
+                        }
+                    ],
+                }
+            ],
+        },
+    )
+    adjustment = {
+        "type": "ADD_PRICE_ADJUSTMENT",
+        "payload": {
+            "sku": "RED-1",
+            "adjustments": [
+                {"priceType": "base", "price": 35, "referenceId": "sale-1", "effectiveFrom": "2020-01-01T00:00:00Z"},
+                {"priceType": "members", "price": 30, "referenceId": "members-1"},
+            ],
+        },
+    }
+    assert sync(runtime, tenant, catalog, add("RED-1", 40, attributes={"color": "red"})).status == 200
+    assert sync(runtime, tenant, catalog, adjustment).status == 200
+    session = f"cat-{uuid.uuid4().hex[:8]}"
+    cart = [{"sku": "RED-1", "quantity": 2}, {"sku": "UNKNOWN", "quantity": 1, "price": 7}]
+    warm = {"customerSession": {"cartItems": cart}}  # the instance loads the live ruleset once
+    assert (
+        runtime.request("PUT", f"/v2/customer_sessions/{session}-warm", headers=tenant.headers, body=warm).status == 200
+    )
+    meter.reset()
+    answer = runtime.request(
+        "PUT",
+        f"/v2/customer_sessions/{session}",
+        headers=tenant.headers,
+        body={"customerSession": {"cartItems": cart}, "responseContent": ["customerSession"]},
+    )
+    assert answer.status == 200, answer.body
+    body = answer.json()
+    prices = [i["price"] for i in body["customerSession"]["cartItems"]]
+    assert prices == [35, 7]  # the base adjustment in effect; members prices are not applied
+    assert body["customerSession"]["cartItemTotal"] == 77
+    assert [e["effectType"] for e in body["effects"]] == ["setDiscount"]
+    sessions_calls = [call for call in meter.calls if meter.function_of(call) == "SessionsFunction"]
+    assert [call.operation for call in sessions_calls] == ["BatchGetItem", "PutItem"]
+    # A price sent wins, and the session's own attributes win over the catalog's.
+    sent = [{"sku": "RED-1", "quantity": 1, "price": 50, "attributes": {"color": "blue"}}]
+    again = runtime.request(
+        "PUT", f"/v2/customer_sessions/{session}", headers=tenant.headers, body={"customerSession": {"cartItems": sent}}
+    ).json()
+    assert again["effects"] == []
