@@ -199,3 +199,92 @@ def test_a_session_takes_the_catalogs_price_and_attributes_in_two_round_trips(ru
         "PUT", f"/v2/customer_sessions/{session}", headers=tenant.headers, body={"customerSession": {"cartItems": sent}}
     ).json()
     assert again["effects"] == []
+
+
+def test_hostile_syncs_are_precise_400s_and_write_nothing(runtime, tenant, meter):
+    catalog = create_catalog(runtime, tenant)
+    assert sync(runtime, tenant, catalog, add("KEEP", 1, attributes={"n": 1})).status == 200
+    huge = "x" * 70_000
+    cases: list[tuple[Any, str, str]] = [
+        ({"actions": []}, "actions", "invalid_value"),
+        ({"actions": [{"type": "UPSERT", "payload": {"sku": "A"}}]}, "actions[0].type", ""),
+        ({"actions": [{"type": "ADD", "payload": {"sku": 12}}]}, "actions[0].payload.sku", ""),
+        ({"actions": [{"type": "ADD", "payload": {"sku": ""}}]}, "actions[0].payload.sku", ""),
+        ({"actions": [{"type": "ADD", "payload": {"sku": "A", "price": -1}}]}, "actions[0].payload.price", ""),
+        ({"actions": [{"type": "ADD", "payload": {"sku": "A", "price": "12"}}]}, "actions[0].payload.price", ""),
+        (
+            {"actions": [{"type": "ADD", "payload": {"sku": "A", "attributes": []}}]},
+            "actions[0].payload.attributes",
+            "",
+        ),
+        ({"actions": [{"type": "ADD", "payload": {"sku": "A", "colour": "red"}}]}, "actions[0].payload.colour", ""),
+        ({"actions": [{"type": "ADD", "payload": {"sku": "é" * 600}}]}, "actions[0].payload.sku", "sku_too_long"),
+        (
+            {"actions": [{"type": "ADD", "payload": {"sku": "A", "attributes": {"big": huge}}}]},
+            "actions[0].payload",
+            "catalog_item_too_large",
+        ),
+        (
+            {"actions": [{"type": "ADD", "payload": {"sku": "A", "attributes": {"n": 1e200}}}]},
+            "actions[0].payload.attributes.n",
+            "",
+        ),
+        (
+            {"actions": [{"type": "REMOVE_MANY", "payload": {"filters": [{"attr": "n", "op": "LIKE", "value": 1}]}}]},
+            "actions[0].payload.filters[0].op",
+            "",
+        ),
+        (
+            {
+                "actions": [
+                    {
+                        "type": "ADD_PRICE_ADJUSTMENT",
+                        "payload": {
+                            "sku": "KEEP",
+                            "adjustments": [
+                                {
+                                    "priceType": "base",
+                                    "price": 1,
+                                    "referenceId": "r",
+                                    "effectiveFrom": "2026-02-01T00:00:00Z",
+                                    "effectiveUntil": "2026-01-01T00:00:00Z",
+                                }
+                            ],
+                        },
+                    }
+                ]
+            },
+            "actions[0].payload.adjustments[0].effectiveUntil",
+            "invalid_period",
+        ),
+        ({"actions": [add("A", 1)], "version": 0}, "version", ""),
+    ]
+    manage = management_headers(runtime, tenant)
+    for body, path, code in cases:
+        mark = meter.mark()
+        response = runtime.request("PUT", f"/v1/catalogs/{catalog}/sync", headers=tenant.headers, body=body)
+        assert response.status == 400, (path, response.status, response.body)
+        errors = response.json()["errors"]
+        assert path in [error["path"] for error in errors], (path, errors)
+        if code:
+            assert code in [error["code"] for error in errors], (code, errors)
+        writes = [c for c in meter.since(mark) if c.operation in ("PutItem", "UpdateItem", "BatchWriteItem")]
+        assert [c for c in writes if meter.function_of(c) == "ItemCatalogsFunction"] == [], path
+    assert runtime.request("GET", f"/v1/management/catalogs/{catalog}", headers=manage).json()["version"] == 2
+    for bad in ("abc", "0x1", "99999999999", "-1"):
+        response = runtime.request(
+            "PUT", f"/v1/catalogs/{bad}/sync", headers=tenant.headers, body={"actions": [add("A")]}
+        )
+        assert response.status == 404, (bad, response.status)
+    not_json = runtime.request("PUT", f"/v1/catalogs/{catalog}/sync", headers=tenant.headers, body=b"{nope")
+    assert not_json.status == 400
+
+
+def test_an_idempotency_key_makes_a_retried_sync_answer_the_first_outcome(runtime, tenant):
+    catalog = create_catalog(runtime, tenant)
+    headers = {**tenant.headers, "Idempotency-Key": f"sync-{uuid.uuid4().hex}"}
+    body = {"actions": [add("A", 1)]}
+    first = runtime.request("PUT", f"/v1/catalogs/{catalog}/sync", headers=headers, body=body)
+    again = runtime.request("PUT", f"/v1/catalogs/{catalog}/sync", headers=headers, body=body)
+    assert (first.status, again.status) == (200, 200)
+    assert first.json()["version"] == again.json()["version"] == 2  # not a 409: the first outcome, replayed
