@@ -288,3 +288,13 @@ def test_an_idempotency_key_makes_a_retried_sync_answer_the_first_outcome(runtim
     again = runtime.request("PUT", f"/v1/catalogs/{catalog}/sync", headers=headers, body=body)
     assert (first.status, again.status) == (200, 200)
     assert first.json()["version"] == again.json()["version"] == 2  # not a 409: the first outcome, replayed
+
+
+def test_make_run_gives_the_demo_application_catalog_1_empty_once(runtime, tenant):
+    from patron_local.__main__ import create_demo_catalog
+
+    catalog, created = create_demo_catalog(runtime, tenant.application_id)
+    assert (catalog.id, catalog.version, created) == (1, 1, True)
+    again, created_again = create_demo_catalog(runtime, tenant.application_id)
+    assert (again.id, created_again) == (1, False)
+    assert sync(runtime, tenant, 1, add("RUN-42", 60)).json()["version"] == 2  # a first sync works at once
