@@ -298,3 +298,27 @@ def test_make_run_gives_the_demo_application_catalog_1_empty_once(runtime, tenan
     again, created_again = create_demo_catalog(runtime, tenant.application_id)
     assert (again.id, created_again) == (1, False)
     assert sync(runtime, tenant, 1, add("RUN-42", 60)).json()["version"] == 2  # a first sync works at once
+
+
+def test_the_cli_creates_lists_shows_and_deletes_a_catalog(runtime, tenant, tmp_path, monkeypatch, capsys):
+    import json
+
+    from patron_cli.main import main
+    from patron_local.state import LocalState
+
+    path = tmp_path / "local.json"
+    LocalState("http://unused", runtime.dynamodb_endpoint, runtime.table_names["ConfigTable"], 0).save(path)
+    monkeypatch.setenv("PATRON_LOCAL_STATE", str(path))
+    app = str(tenant.application_id)
+    assert main(["catalogs", "create", app, "Shop", "--description", "all SKUs", "--json"]) == 0
+    created = json.loads(capsys.readouterr().out)
+    assert (created["id"], created["version"], created["subscribedApplicationsIds"]) == (1, 1, [tenant.application_id])
+    assert main(["catalogs", "create", app, "Again"]) == 1
+    assert "already has a cart item catalog" in capsys.readouterr().err
+    assert main(["catalogs", "list", app]) == 0
+    assert "Shop" in capsys.readouterr().out
+    assert sync(runtime, tenant, 1, add("A", 1)).status == 200  # the integration API syncs what the CLI created
+    assert main(["catalogs", "show", app, "1", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["version"] == 2
+    assert main(["catalogs", "delete", app, "1"]) == 0
+    assert main(["catalogs", "show", app, "1"]) == 1
