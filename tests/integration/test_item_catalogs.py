@@ -322,3 +322,24 @@ def test_the_cli_creates_lists_shows_and_deletes_a_catalog(runtime, tenant, tmp_
     assert json.loads(capsys.readouterr().out)["version"] == 2
     assert main(["catalogs", "delete", app, "1"]) == 0
     assert main(["catalogs", "show", app, "1"]) == 1
+
+
+def test_parallel_syncs_each_apply_whole_or_answer_409(runtime, tenant):
+    from concurrent.futures import ThreadPoolExecutor
+
+    catalog = create_catalog(runtime, tenant)
+    batches = {writer: [add(f"W{writer}-{n}", writer) for n in range(150)] for writer in range(4)}
+    with ThreadPoolExecutor(4) as pool:
+        answers = dict(
+            zip(batches, pool.map(lambda w: sync(runtime, tenant, catalog, *batches[w]), batches), strict=True)
+        )
+    statuses = {writer: answer.status for writer, answer in answers.items()}
+    assert set(statuses.values()) <= {200, 409} and 200 in statuses.values(), statuses
+    versions = sorted(answer.json()["version"] for answer in answers.values() if answer.status == 200)
+    assert len(set(versions)) == len(versions)  # each committed sync made its own version
+    for writer, answer in answers.items():
+        if answer.status == 409:
+            assert answer.json()["code"] == "catalog_sync_conflict"
+        expected = 200 if answer.status == 200 else 404
+        for sku in (f"W{writer}-0", f"W{writer}-149"):
+            assert item(runtime, tenant, catalog, sku).status == expected, (writer, sku)
