@@ -12,7 +12,7 @@ import msgspec
 from patron.applications.model import Scope
 from patron.catalog.wiring import catalog_service
 from patron.dynamo.client import dynamodb_client
-from patron.errors import ForbiddenError
+from patron.errors import ForbiddenError, PayloadTooLargeError
 from patron.http.api import Request, Response, RestApi
 from patron.idempotency.service import IdempotencyStore
 from patron.idempotency.wiring import idempotency_store
@@ -26,6 +26,7 @@ from patron.wiring import CompositionRoot
 
 class Services(msgspec.Struct, frozen=True):
     max_body_bytes: int
+    max_sync_bytes: int
     account_id: int
     catalogs: ItemCatalogService
     idempotency: IdempotencyStore
@@ -37,6 +38,7 @@ def compose(environ: Mapping[str, str]) -> Services:
     client, tables, settings = dynamodb_client(), Tables.from_environ(environ), Api.from_environ(environ)
     return Services(
         max_body_bytes=settings.body_limit,
+        max_sync_bytes=settings.catalog_sync_limit,
         account_id=settings.account,
         catalogs=item_catalog_service(client, tables.config, catalog_service(client, tables)),
         idempotency=idempotency_store(client, tables),
@@ -45,7 +47,15 @@ def compose(environ: Mapping[str, str]) -> Services:
 
 services = CompositionRoot(compose)
 
-api = RestApi(max_body_bytes=lambda: services().max_body_bytes, idempotency=lambda: services().idempotency)
+# The resolver's limit is the sync's (1,000 items with their attributes pass the API's usual limit); the
+# management routes keep the usual one (`_body_limit`).
+api = RestApi(max_body_bytes=lambda: services().max_sync_bytes, idempotency=lambda: services().idempotency)
+
+
+def _body_limit(request: Request) -> None:
+    limit = services().max_body_bytes
+    if len(request.body) > limit:
+        raise PayloadTooLargeError(limit)
 
 
 def _management(request: Request) -> int:
@@ -78,7 +88,7 @@ def sync_catalog(request: Request, body: wire.CatalogSyncRequest) -> wire.Catalo
 
 
 @api.route("POST", "/v1/management/catalogs", body=wire.NewCatalogRequest, answers={201: wire.CatalogResponse},
-           idempotent=True)  # fmt: skip
+           idempotent=True, guard=_body_limit)  # fmt: skip
 def create_catalog(request: Request, body: wire.NewCatalogRequest) -> Response:
     """The application's cart item catalog (one per application: 409 `catalog_exists` for a second)."""
     application_id = _management(request)

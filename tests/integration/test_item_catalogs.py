@@ -3,6 +3,7 @@ errors, all-or-nothing syncs, and sessions priced and described from the catalog
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
@@ -301,8 +302,6 @@ def test_make_run_gives_the_demo_application_catalog_1_empty_once(runtime, tenan
 
 
 def test_the_cli_creates_lists_shows_and_deletes_a_catalog(runtime, tenant, tmp_path, monkeypatch, capsys):
-    import json
-
     from patron_cli.main import main
     from patron_local.state import LocalState
 
@@ -343,3 +342,23 @@ def test_parallel_syncs_each_apply_whole_or_answer_409(runtime, tenant):
         expected = 200 if answer.status == 200 else 404
         for sku in (f"W{writer}-0", f"W{writer}-149"):
             assert item(runtime, tenant, catalog, sku).status == expected, (writer, sku)
+
+
+def test_a_sync_of_1000_items_may_pass_the_apis_usual_body_limit(runtime, tenant):
+    """Talon.One's 1,000 items with their attributes pass the API's 256 KB: the sync route has its own limit
+    (MaxCatalogSyncBytes, 4 MiB)."""
+    catalog = create_catalog(runtime, tenant)
+    description = "d" * 400
+    actions = [add(f"BIG-{n:04d}", n, attributes={"description": description, "rank": n}) for n in range(1000)]
+    body = {"actions": actions}
+    assert len(json.dumps(body)) > 262_144
+    answer = sync(runtime, tenant, catalog, *actions)
+    assert answer.status == 200, answer.body[:300]
+    assert item(runtime, tenant, catalog, "BIG-0999").json()["attributes"]["rank"] == 999
+    padded = json.dumps({"actions": actions[:10]}).encode() + b" " * 4_200_000  # past 4 MiB
+    too_big = runtime.request("PUT", f"/v1/catalogs/{catalog}/sync", headers=tenant.headers, body=padded)
+    assert too_big.status == 413
+    # The management routes keep the API's usual limit.
+    manage = management_headers(runtime, tenant)
+    large = json.dumps({"name": "n", "description": "x" * 300_000}).encode()
+    assert runtime.request("POST", "/v1/management/catalogs", headers=manage, body=large).status == 413

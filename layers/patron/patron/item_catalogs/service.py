@@ -132,28 +132,31 @@ class ItemCatalogService:
         if request.by_sku:
             staged, additions = self._decide_by_sku(application_id, catalog, request.by_sku, version, now)
             self._repository.claim(application_id, catalog, pending, aborted, now)
-            self._written(application_id, pending, lambda: self._stage(application_id, staged, additions))
+            committed = self._written(application_id, pending, lambda: self._stage(application_id, staged, additions))
         else:
             additions = self._check_attributes(application_id, request.many)
             self._repository.claim(application_id, catalog, pending, aborted, now)
             held = msgspec.structs.replace(catalog, aborted=aborted)
-            self._written(
+            committed = self._written(
                 application_id,
                 pending,
                 lambda: self._stage_many(application_id, held, request.many, version, additions),
             )
         return msgspec.structs.replace(
-            catalog, version=version, claimed=version, aborted=aborted, modified=iso(self._clock.now())
+            catalog, version=version, claimed=version, aborted=aborted, modified=committed, pending=None
         )
 
-    def _written(self, application_id: int, pending: Pending, stage: Callable[[], None]) -> None:
-        """Stages, then commits; anything failing between the claim and the commit voids this version."""
+    def _written(self, application_id: int, pending: Pending, stage: Callable[[], None]) -> str:
+        """Stages, then commits (returns when); anything failing between the claim and the commit voids this
+        version."""
         try:
             stage()
         except BaseException:
             self._repository.release(application_id, pending.token, pending.version)
             raise
-        self._repository.commit(application_id, pending.token, pending.version, iso(self._clock.now()))
+        committed = iso(self._clock.now())
+        self._repository.commit(application_id, pending.token, pending.version, committed)
+        return committed
 
     def _decide_by_sku(
         self, application_id: int, catalog: Catalog, actions: Sequence[act.BySku], version: int, now: str
