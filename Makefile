@@ -8,7 +8,7 @@ SAM_VERSION := 1.170.0
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: run test lint typecheck unit integration contract template-check build bench bench-decide bench-sessions bench-coupons bench-import bench-import-memory bench-loyalty-expiry bench-audiences openapi clean deps
+.PHONY: run test lint typecheck unit integration contract template-check build bench bench-decide bench-sessions bench-catalogs bench-coupons bench-import bench-import-memory bench-loyalty-expiry bench-audiences openapi clean deps
 
 deps: $(STAMPS)/venv $(STAMPS)/node
 
@@ -78,6 +78,11 @@ bench-decide: deps
 # with storage excluded (about 1 min; `make bench` runs it too). docs/benchmarks.md
 bench-sessions: deps
 	$(PY) -m bench.sessions
+
+# Cart item catalogs: a sync of 1,000 items (calls and capacity units against the minimum) and a session update
+# priced from the catalog (round trips: 2, or the run fails). About 30 s; `make bench` runs it too. docs/item-catalogs.md
+bench-catalogs: deps
+	$(PY) -m bench.catalogs
 
 # A million generated coupons written (PartiQL INSERTs, and conditional PutItems on fewer for contrast): time, write
 # units per coupon against the minimum (at most 1.05x, or the run fails), peak memory (`make bench` runs it too).

@@ -16,6 +16,7 @@ from bench import (
     bulk,
     capacity,
     capacity_customers,
+    catalogs,
     cold_start,
     coupons,
     decide,
@@ -45,6 +46,7 @@ def main(argv: list[str] | None = None) -> None:
         sessions.run(runtime)
         coupons.run(runtime)
         audiences.run(runtime)
+        catalogs.run(runtime)
     finally:
         runtime.stop()
     loyalty_expiry.run()  # its own DynamoDB Local, once the runtime's is gone

@@ -262,7 +262,9 @@ class DynamoMeter:
     def _on_response(
         self, http_response: Any, parsed: dict[str, Any], model: Any, context: dict[str, Any], **_: Any
     ) -> None:
-        params: dict[str, Any] = context.pop(_CONTEXT_KEY, None) or {}
+        params: dict[str, Any] | None = context.pop(_CONTEXT_KEY, None)
+        if params is None:  # the call began before this meter was attached (a background consumer's): not ours
+            return
         status = int(getattr(http_response, "status_code", 200) or 200)
         error = str(parsed.get("Error", {}).get("Code") or "error") if status >= 300 else None
         request, response = _PENDING.encode(params), _PENDING.encode(parsed)

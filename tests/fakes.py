@@ -24,6 +24,8 @@ from patron.idempotency.model import (
     stored_size,
 )
 from patron.idempotency.repository import IdempotencyRepository
+from patron.item_catalogs.model import Catalog, Pending, StoredItem
+from patron.item_catalogs.repository import CatalogBusyError, CatalogExistsError, ItemCatalogRepository
 from patron.profiles.consents import Consent
 from patron.profiles.identifiers import IdentifierKind, Identifiers
 from patron.profiles.model import CustomerProfile, IdentifierTakenError, VersionConflictError, new_profile_id
@@ -310,3 +312,72 @@ class InMemoryIdempotencyRepository:
 
 
 _idempotency_repository: IdempotencyRepository = InMemoryIdempotencyRepository()
+
+
+class InMemoryItemCatalogRepository:
+    """Cart item catalogs in dicts, with the DynamoDB repository's conditions. `fail_stage_after`: the number of
+    items staged before a stage call raises (a Lambda dying mid-sync), then None again."""
+
+    def __init__(self) -> None:
+        self.catalogs: dict[int, Catalog] = {}
+        self.stored: dict[tuple[int, str], StoredItem] = {}
+        self.fail_stage_after: int | None = None
+        self.released: list[int] = []
+
+    def catalog(self, application_id: int) -> Catalog | None:
+        return self.catalogs.get(application_id)
+
+    def create(self, application_id: int, catalog: Catalog) -> None:
+        existing = self.catalogs.get(application_id)
+        if existing is not None and not existing.deleted:
+            raise CatalogExistsError()
+        self.catalogs[application_id] = catalog
+
+    def delete(self, application_id: int, catalog: Catalog, now: str) -> None:
+        current = self.catalogs.get(application_id)
+        if current is None or current.deleted or current.version != catalog.version or current.holds(now):
+            raise CatalogBusyError()
+        self.catalogs[application_id] = replace(current, deleted=True, modified=now)
+
+    def items(self, application_id: int, skus: Any) -> dict[str, StoredItem]:
+        return {sku: item for sku in set(skus) if (item := self.stored.get((application_id, sku))) is not None}
+
+    def pages(self, application_id: int, page_size: int) -> Any:
+        ordered = [item for (app, _), item in sorted(self.stored.items()) if app == application_id]
+        for start in range(0, len(ordered), page_size):
+            yield [replace(item) for item in ordered[start : start + page_size]]
+
+    def claim(self, application_id: int, read: Catalog, pending: Pending, aborted: tuple[int, ...], now: str) -> None:
+        current = self.catalogs.get(application_id)
+        if (
+            current is None
+            or current.deleted
+            or (current.version, current.claimed) != (read.version, read.claimed)
+            or current.holds(now)
+        ):
+            raise CatalogBusyError()
+        self.catalogs[application_id] = replace(current, pending=pending, claimed=pending.version, aborted=aborted)
+
+    def stage(self, application_id: int, staged: Sequence[StoredItem]) -> None:
+        for item in staged:
+            if self.fail_stage_after is not None:
+                if self.fail_stage_after == 0:
+                    self.fail_stage_after = None
+                    raise ConnectionError("the Lambda died")
+                self.fail_stage_after -= 1
+            self.stored[(application_id, item.sku)] = item
+
+    def commit(self, application_id: int, token: str, version: int, now: str) -> None:
+        current = self.catalogs[application_id]
+        if current.pending is None or current.pending.token != token:
+            raise CatalogBusyError()
+        self.catalogs[application_id] = replace(current, version=version, modified=now, pending=None)
+
+    def release(self, application_id: int, token: str, version: int) -> None:
+        self.released.append(version)
+        current = self.catalogs[application_id]
+        if current.pending is not None and current.pending.token == token:
+            self.catalogs[application_id] = replace(current, pending=None, aborted=(*current.aborted, version))
+
+
+_item_catalogs: ItemCatalogRepository = InMemoryItemCatalogRepository()

@@ -14,6 +14,8 @@
                         --discount-limit D --profile-limit N --start T --expiry T --recipient ID] | --code CODE
   patron coupons import APP_ID CAMPAIGN_ID FILE.csv         patron coupons show APP_ID CODE
   patron coupons export APP_ID BATCH_ID [-o FILE]
+  patron catalogs create APP_ID NAME [--description D]     patron catalogs list APP_ID
+  patron catalogs show APP_ID CATALOG_ID                    patron catalogs delete APP_ID CATALOG_ID
 
 Without --stack the CLI acts on the local runtime (`make run`'s data). --stack NAME acts on a deployed stack
 with your AWS credentials. Every command takes --json. A new key's secret is printed once and never again.
@@ -35,7 +37,7 @@ from patron.applications.model import DEFAULT_RATE_LIMIT, ApiKey, Application, R
 from patron.applications.service import ApplicationService
 from patron.errors import PatronError
 from patron.promotions.simulation import DEFAULT_SESSIONS, MAX_SESSIONS
-from patron_cli import campaigns, coupons
+from patron_cli import campaigns, catalogs, coupons
 from patron_cli.calls import (
     DEFAULT_LIMIT,
     DEFAULT_SINCE,
@@ -50,11 +52,13 @@ from patron_cli.output import table as _table
 from patron_cli.targets import (
     TargetError,
     local_call_log,
+    local_catalogs,
     local_coupons,
     local_rulesets,
     local_service,
     local_simulations,
     stack_call_log,
+    stack_catalogs,
     stack_coupons,
     stack_rulesets,
     stack_service,
@@ -255,6 +259,7 @@ def _parser() -> argparse.ArgumentParser:
     show.add_argument("version", type=int, nargs="?")
     show.set_defaults(command=campaigns.show)
     coupons.add_commands(groups, common)
+    catalogs.add_commands(groups, common)
     return parser
 
 
@@ -265,6 +270,8 @@ def _target(args: argparse.Namespace) -> AbstractContextManager[Any]:
         return stack_simulations(args.stack, args.region) if args.stack else local_simulations()
     if args.group == "coupons":
         return stack_coupons(args.stack, args.region) if args.stack else local_coupons()
+    if args.group == "catalogs":
+        return stack_catalogs(args.stack, args.region) if args.stack else local_catalogs()
     if args.group == "campaigns":
         return stack_rulesets(args.stack, args.region) if args.stack else local_rulesets()
     if args.group in ("logs", "health"):

@@ -12,8 +12,12 @@ import boto3
 
 from patron.applications.repository import DynamoApplicationRepository
 from patron.applications.service import ApplicationService
+from patron.catalog.repository import DynamoCatalogRepository
+from patron.catalog.service import CatalogService
 from patron.coupons.service import CouponService
 from patron.coupons.wiring import coupon_service
+from patron.item_catalogs.service import ItemCatalogService
+from patron.item_catalogs.wiring import item_catalog_service
 from patron.promotions.management import RulesetService
 from patron.promotions.simulation import SimulationService
 from patron.promotions.wiring import ruleset_service, simulation_service
@@ -84,6 +88,28 @@ def local_coupons() -> Iterator[CouponService]:
     """Coupons in the local runtime's ledgers table, through the service the management API uses."""
     with local_tables() as (client, tables):
         yield coupon_service(client, tables["ConfigTable"], tables["LedgersTable"])
+
+
+@contextmanager
+def local_catalogs() -> Iterator[ItemCatalogService]:
+    """Cart item catalogs in the local runtime's config table, through the service the management API uses."""
+    with local_tables() as (client, tables):
+        yield _catalogs(client, tables["ConfigTable"])
+
+
+@contextmanager
+def stack_catalogs(stack_name: str, region: str | None) -> Iterator[ItemCatalogService]:
+    session = boto3.session.Session(region_name=region)
+    outputs = stack_outputs(session.client("cloudformation"), stack_name)
+    try:
+        config = outputs["ConfigTableName"]
+    except KeyError as missing:
+        raise TargetError(f"stack {stack_name} has no output {missing}; is it a Patron stack?") from None
+    yield _catalogs(session.client("dynamodb"), config)
+
+
+def _catalogs(client: Any, config: str) -> ItemCatalogService:
+    return item_catalog_service(client, config, CatalogService(DynamoCatalogRepository(client, config)))
 
 
 @contextmanager

@@ -25,6 +25,7 @@ from patron.coupons.batches import CouponTerms
 from patron.coupons.service import CouponNotFoundError
 from patron.coupons.wiring import coupon_service
 from patron.errors import PatronError
+from patron.item_catalogs.model import Catalog
 from patron.promotions.management import Published
 from patron.promotions.wiring import ruleset_service
 from patron_cli.campaigns import checked_ruleset
@@ -87,6 +88,22 @@ def create_demo_coupons(runtime: LocalRuntime, application_id: int) -> list[tupl
     return made
 
 
+def create_demo_catalog(runtime: LocalRuntime, application_id: int) -> tuple[Catalog, bool]:
+    """The demo application's cart item catalog (1, empty), created unless it has one: (catalog, created now)."""
+    from patron.catalog.repository import DynamoCatalogRepository
+    from patron.catalog.service import CatalogService
+    from patron.item_catalogs.wiring import item_catalog_service
+
+    client, config = runtime.dynamodb_client(), runtime.table_names["ConfigTable"]
+    service = item_catalog_service(client, config, CatalogService(DynamoCatalogRepository(client, config)))
+    existing = service.catalogs(application_id)
+    if existing:
+        return existing[0], False
+    return service.create(
+        application_id, "Demo products", "make run's catalog: sync it with PUT /v1/catalogs/1/sync"
+    ), True
+
+
 def run() -> int:
     in_memory = os.environ.get("PATRON_IN_MEMORY", "") in ("1", "true", "yes")
     host = os.environ.get("PATRON_HOST", "127.0.0.1")
@@ -101,6 +118,7 @@ def run() -> int:
         key = _demo_key(runtime, application)
         demo = publish_demo_campaigns(runtime, application.id)
         demo_coupons = create_demo_coupons(runtime, application.id)
+        demo_catalog, _ = create_demo_catalog(runtime, application.id)
         server = serve(runtime.gateway, host=host, port=port)
     except (PatronError, OSError) as error:
         runtime.stop()
@@ -122,6 +140,8 @@ def run() -> int:
         f"Demo coupons ({created} created now): {codes}. WELCOME10: 10 % off, once per profile;"
         " SINGLE-USE-n: 5 % off, one use each"
     )
+    catalog_id = demo_catalog.id
+    print(f"Demo cart item catalog: {catalog_id} (version {demo_catalog.version}): PUT /v1/catalogs/{catalog_id}/sync")
     print(
         f"Try: curl -X PUT {base_url}/v2/customer_profiles/alice -H 'Authorization: ApiKey-v1 {key}' "
         '-H \'Content-Type: application/json\' -d \'{"attributes": {"tier": "gold"}}\''

@@ -352,6 +352,16 @@ SCENARIOS: dict[str, Scenario] = {
     "sessions/get_loyalty_transactions": Scenario(answers(404, "loyalty_program_not_found"), unhappy=True),
     # Likewise no card-based program (tests/integration/test_loyalty_cards.py has them).
     "sessions/link_loyalty_card": Scenario(answers(404, "loyalty_program_not_found"), unhappy=True),
+    "item_catalogs/create_catalog": Scenario(
+        answers(201, then=lambda r, body: (body["id"], body["version"]) == (1, 1))
+    ),
+    "item_catalogs/sync_catalog": Scenario(
+        answers(200, then=lambda r, body: body["version"] == 2), prepare=after("item_catalogs/create_catalog")
+    ),
+    # Talon.One: a SKU named twice in one sync is refused, whatever the actions.
+    "item_catalogs/sync_catalog_duplicate_sku": Scenario(
+        answers(400, "invalid_request"), prepare=after("item_catalogs/create_catalog"), unhappy=True
+    ),
     "campaigns/publish_ruleset": Scenario(answers(201, then=lambda r, body: body["version"]["version"] == 1)),
     "campaigns/publish_ruleset_invalid": Scenario(
         answers(400, "invalid_ruleset", then=lambda r, body: len(body["errors"]) == 2), unhappy=True

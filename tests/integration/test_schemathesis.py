@@ -266,6 +266,14 @@ def test_answers_about_objects_that_exist_match_the_document(runtime, base_url, 
     answered["PUT /v2/audience_customers/{audienceId}/attributes"] = member_attributes.status_code
     check("DELETE", "/v2/audiences/{audienceId}/memberships", audience_id)
     check("DELETE", "/v2/audiences/{audienceId}", audience_id)
+    catalogs, catalog = "/v1/management/catalogs", {"catalogId": "1"}
+    check("POST", catalogs, body={"name": "Fuzz", "description": "every SKU"})
+    check("GET", catalogs)
+    check("GET", f"{catalogs}/{{catalogId}}", catalog)
+    synced = {"sku": "F-1", "price": 12.5, "attributes": {"color": "red"}, "product": {"name": "Fuzz"}}
+    check("PUT", "/v1/catalogs/{catalogId}/sync", catalog, body={"actions": [{"type": "ADD", "payload": synced}]})
+    check("GET", f"{catalogs}/{{catalogId}}/items/{{sku}}", {**catalog, "sku": "F-1"})
+    check("DELETE", f"{catalogs}/{{catalogId}}", catalog)
     check("DELETE", "/v1/orders/{orderId}", {"orderId": order})
     check("DELETE", "/v1/customer_data/{integrationId}", {"integrationId": customer})
     assert not {route: status for route, status in answered.items() if status >= 300}

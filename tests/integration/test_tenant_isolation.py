@@ -204,3 +204,47 @@ def test_audiences_of_another_application_are_404_and_unchanged(runtime, tenant,
         "GET", f"/v1/customer_profiles/{member}/inventory", headers=b, query={"profile": "true"}
     ).json()["profile"]
     assert again["audienceMemberships"] == [{"id": ours, "name": "B's"}]
+
+
+def test_cart_item_catalogs_of_another_application_are_404_or_its_own(runtime, tenant, other_tenant):
+    """B's catalog through A's integration and management keys: 404; A's catalog of the same id is its own, and
+    A's sessions never see B's prices."""
+    from tests.integration.item_catalogs import add, create_catalog, management_headers, sync
+
+    b_catalog = create_catalog(runtime, other_tenant)
+    assert sync(runtime, other_tenant, b_catalog, add("SHARED", 99, attributes={"owner": "B"})).status == 200
+    b_manage = management_headers(runtime, other_tenant)
+    before = runtime.request("GET", f"/v1/management/catalogs/{b_catalog}", headers=b_manage).json()
+
+    a_manage = management_headers(runtime, tenant)
+    for method, path, headers, body in (
+        ("GET", f"/v1/management/catalogs/{b_catalog}", a_manage, None),
+        ("GET", f"/v1/management/catalogs/{b_catalog}/items/SHARED", a_manage, None),
+        ("DELETE", f"/v1/management/catalogs/{b_catalog}", a_manage, None),
+        (
+            "PUT",
+            f"/v1/catalogs/{b_catalog}/sync",
+            tenant.headers,
+            {"actions": [add("SHARED", 1, replaceIfExists=True)]},
+        ),
+    ):
+        response = runtime.request(method, path, headers=headers, body=body)
+        assert response.status == 404, (method, path, response.status, response.body)
+    assert runtime.request("GET", "/v1/management/catalogs", headers=a_manage).json()["data"] == []
+
+    # A's catalog of the same id is A's own; B's is untouched, and A's sessions price from A's only.
+    assert create_catalog(runtime, tenant) == b_catalog
+    assert sync(runtime, tenant, b_catalog, add("OTHER", 5)).status == 200
+    session = runtime.request(
+        "PUT",
+        f"/v2/customer_sessions/iso-cat-{uuid.uuid4().hex[:8]}",
+        headers=tenant.headers,
+        body={
+            "customerSession": {"cartItems": [{"sku": "SHARED", "quantity": 1}]},
+            "responseContent": ["customerSession"],
+        },
+    ).json()
+    assert session["customerSession"]["cartItems"][0]["price"] == 0
+    assert runtime.request("GET", f"/v1/management/catalogs/{b_catalog}", headers=b_manage).json() == before
+    item = runtime.request("GET", f"/v1/management/catalogs/{b_catalog}/items/SHARED", headers=b_manage).json()
+    assert (item["price"], item["attributes"]) == (99, {"owner": "B"})

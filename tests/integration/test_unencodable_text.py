@@ -366,6 +366,36 @@ def examples(customer: str, order: str) -> list[Example]:
         Example("PUT", "/v2/audience_customers/{audienceId}/attributes", {"audienceId": "1"}, body={"segment": "vip"}),
         Example("DELETE", "/v2/audiences/{audienceId}/memberships", {"audienceId": "2"}),
         Example("DELETE", "/v2/audiences/{audienceId}", {"audienceId": "2"}),
+        # Cart item catalogs: created first, deleted last.
+        Example("POST", "/v1/management/catalogs", body={"name": "Products", "description": "all"}, management=True),
+        Example(
+            "PUT",
+            "/v1/catalogs/{catalogId}/sync",
+            {"catalogId": "1"},
+            body={
+                "actions": [
+                    {
+                        "type": "ADD",
+                        "payload": {
+                            "sku": f"{customer}-sku",
+                            "price": 10,
+                            "attributes": {"color": "red", "tags": ["a"]},
+                            "product": {"name": "Shoe"},
+                            "replaceIfExists": True,
+                        },
+                    }
+                ]
+            },
+        ),
+        Example("GET", "/v1/management/catalogs", management=True),
+        Example("GET", "/v1/management/catalogs/{catalogId}", {"catalogId": "1"}, management=True),
+        Example(
+            "GET",
+            "/v1/management/catalogs/{catalogId}/items/{sku}",
+            {"catalogId": "1", "sku": f"{customer}-sku"},
+            management=True,
+        ),
+        Example("DELETE", "/v1/management/catalogs/{catalogId}", {"catalogId": "1"}, management=True),
     ]
 
 

@@ -137,15 +137,23 @@ def test_public_routes_name_routes_that_exist():
     assert {route.strip() for route in public.split(",") if route.strip()} <= declared
 
 
-def test_management_routes_are_exactly_the_campaigns_function_routes():
+# The functions serving the management API (its own key scope).
+MANAGEMENT_FUNCTIONS = {"CampaignsFunction", "ItemCatalogsFunction"}
+
+
+def test_management_routes_are_exactly_the_management_functions_routes():
     """The authorizer keeps management keys on these routes and every other key off them: a route of the
     management API missing from the list would take integration keys, one listed elsewhere would refuse them."""
     listed = TEMPLATE.functions()["AuthorizerFunction"].environment["MANAGEMENT_ROUTES"]
-    campaigns = {
-        f"{route.method} {route.resource}" for route in TEMPLATE.routes() if route.function_id == "CampaignsFunction"
+    management = {
+        f"{route.method} {route.resource}"
+        for route in TEMPLATE.routes()
+        if route.resource.startswith("/v1/management/")
     }
-    assert {route.strip() for route in listed.split(",") if route.strip()} == campaigns
-    assert all(route.split(" ")[1].startswith("/v1/management/") for route in campaigns)
+    assert {route.strip() for route in listed.split(",") if route.strip()} == management
+    serving = {route.function_id for route in TEMPLATE.routes() if route.resource.startswith("/v1/management/")}
+    assert serving <= MANAGEMENT_FUNCTIONS
+    assert all(route.split(" ")[1].startswith("/v1/management/") for route in management)
 
 
 def test_the_revocation_bound_is_at_most_five_minutes():

@@ -154,12 +154,18 @@ class Api(Settings, frozen=True):
     # POST /v1/import takes bodies inline up to this many bytes (above: 416, pointing at the upload route). The
     # event holds the body as a JSON string, where an ordinary import body grows ~16 % (quotes escaped).
     max_import_inline_bytes: InlineBytes | None = None
+    # PUT /v1/catalogs/{catalogId}/sync takes bodies up to this many bytes (1,000 items with their attributes).
+    max_catalog_sync_bytes: InlineBytes | None = None
     # Reported as CustomerProfile.accountId (Talon.One's account); one Patron deployment is one account.
     account_id: Positive | None = None
 
     @property
     def body_limit(self) -> int:
         return given(self.max_body_bytes, "MAX_BODY_BYTES")
+
+    @property
+    def catalog_sync_limit(self) -> int:
+        return given(self.max_catalog_sync_bytes, "MAX_CATALOG_SYNC_BYTES")
 
     @property
     def import_inline_limit(self) -> int:

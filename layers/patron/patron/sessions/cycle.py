@@ -105,13 +105,15 @@ def run(
     referral: Iterable[str] = (),
     ledgers: Iterable[LedgerRef] = (),
     event_types: Iterable[str] = (),
+    skus: Iterable[str] = (),
 ) -> tuple[D, Read]:
     """The decision that was committed (or, `dry`, would be) and the read it was made on. `coupons`: the coupon
     codes predicted (each read with the profile's holding of it); `ledgers`: the loyalty ledgers (program, holder)
-    predicted to be needed; `event_types`: the customer's event count items predicted. Any other exception of the
-    commit (the session's own version lost) is the caller's to answer."""
+    predicted to be needed; `event_types`: the customer's event count items predicted; `skus`: the cart's, read
+    with the cart item catalog. Any other exception of the commit (the session's own version lost) is the
+    caller's to answer."""
     keys, codes, referral_codes = set(counter_keys), frozenset(coupons), frozenset(referral)
-    program_ids, types = frozenset(ledgers), frozenset(event_types)
+    program_ids, types, catalog_skus = frozenset(ledgers), frozenset(event_types), frozenset(skus)
     for _ in range(ATTEMPTS):
         read = store.read(
             application_id,
@@ -123,6 +125,7 @@ def run(
             referrals=referral_codes,
             ledgers=program_ids,
             event_types=types,
+            skus=catalog_skus,
         )
         decision = decide_on(read)
         for _ in range(_MORE_READS):

@@ -74,6 +74,10 @@ class CartItem(msgspec.Struct, frozen=True):
     # Quantity returned so far (returns), never more than `quantity`.
     returned_quantity: int = 0
     extra: Mapping[str, Any] = msgspec.field(default_factory=dict)  # every other field, as sent (weight, ...)
+    # False: sent without a price (0 unless the application's cart item catalog has one for the SKU).
+    priced: bool = True
+    # The catalog item's attributes when the cart was sent: rules see them under the item's own, which win.
+    catalog_attributes: Mapping[str, Any] = msgspec.field(default_factory=dict)
 
     @property
     def remaining_quantity(self) -> int:

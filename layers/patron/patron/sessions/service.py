@@ -51,6 +51,7 @@ from patron.promotions.stored import storable_attributes
 from patron.promotions.webhooks import webhook_records
 from patron.referrals.model import Referral
 from patron.sessions import coupons, cycle, loyalty, orders, past_events, referrals
+from patron.sessions.catalog import from_catalog
 from patron.sessions.loyalty import ProgramLedgers
 from patron.sessions.model import (
     UNSET,
@@ -180,7 +181,7 @@ def snapshot_of(
             price=item.price,
             name=item.name,
             category=item.category,
-            attributes=item.attributes,
+            attributes={**item.catalog_attributes, **item.attributes} if item.catalog_attributes else item.attributes,
         )
         for position, item in enumerate(session.cart_items)
     ]
@@ -269,7 +270,9 @@ class SessionService:
         def decide_on(read: Read) -> _Decision:
             return self._decide_update(application_id, session_id, change, read, now, only, explain)
 
-        return self._run(application_id, session_id, profile_id, predicted, decide_on, dry, codes, referral, card)
+        # A cart sent is priced and described from the catalog: its SKUs are read in the call's first read.
+        skus = frozenset(item.sku for item in change.cart_items) if change.cart_items is not UNSET else frozenset()
+        return self._run(application_id, session_id, profile_id, predicted, decide_on, dry, codes, referral, card, skus)
 
     def _predicted_counters(
         self, application_id: int, session_id: str, change: SessionChange, now: datetime
@@ -327,6 +330,7 @@ class SessionService:
         coupon_codes: Sequence[str] = (),
         referral_code: str | None = None,
         card: str | None = None,
+        skus: frozenset[str] = frozenset(),
     ) -> Outcome:
         remembered = self._needed.get((application_id, session_id))
         recipients = remembered.recipients if remembered is not None else frozenset()
@@ -345,6 +349,7 @@ class SessionService:
                 referral=referrals.codes_to_read(referral_code),
                 ledgers=predicted | recipients,
                 event_types=past_events.predicted(self._rulesets.last_seen(application_id), profile_id),
+                skus=skus,
             )
         except SessionConflictError:
             raise session_conflict() from None
@@ -373,6 +378,8 @@ class SessionService:
             session = new_session(session_id, new_profile_id(), change, stamp, first)
         else:
             session = apply_change(stored.session, change, stamp)
+        if change.cart_items is not UNSET:
+            session = msgspec.structs.replace(session, cart_items=from_catalog(session.cart_items, read, now))
         check_cart(session.cart_items)
         check_totals(session)
         profile_id = session.profile_id

@@ -27,6 +27,9 @@ from patron.coupons.model import Coupon, Holding
 from patron.dynamo import codec, committer
 from patron.dynamo.batch import MAX_KEYS, read_batch
 from patron.events import keys as event_keys
+from patron.item_catalogs import items as catalog_items
+from patron.item_catalogs.keys import catalog_key, item_key, storable_sku
+from patron.item_catalogs.model import Catalog, ItemState, StoredItem
 from patron.loyalty import items as loyalty_items
 from patron.orders.keys import ORDER_SK, customer_order_sk, customer_orders_pk, order_pk
 from patron.orders.model import Order
@@ -140,6 +143,10 @@ def _cart_to_item(item: CartItem) -> dict[str, Any]:
         stored["returnedQuantity"] = item.returned_quantity
     if item.extra:
         stored["extra"] = dict(item.extra)
+    if not item.priced:
+        stored["unpriced"] = True
+    if item.catalog_attributes:
+        stored["catalogAttributes"] = dict(item.catalog_attributes)
     return stored
 
 
@@ -153,6 +160,8 @@ def _cart_from_item(stored: Mapping[str, Any]) -> CartItem:
         attributes=stored.get("attributes") or {},
         returned_quantity=int(stored.get("returnedQuantity", 0)),
         extra=stored.get("extra") or {},
+        priced=not stored.get("unpriced", False),
+        catalog_attributes=stored.get("catalogAttributes") or {},
     )
 
 
@@ -269,6 +278,9 @@ class Read(msgspec.Struct, frozen=True):
             return wanted
         return wanted - self.event_counts_read
 
+    # The application's cart item catalog's items for the cart's SKUs, as visible now (those it has).
+    catalog_items: Mapping[str, ItemState] = msgspec.field(default_factory=dict)
+
     def recipient_exists(self, integration_id: str) -> bool:
         return integration_id in self.recipients
 
@@ -351,13 +363,15 @@ class SessionStore:
         ledgers: Iterable[LedgerRef] = (),
         event_types: Iterable[str] = (),
         counts_of: str | None = None,
+        skus: Iterable[str] = (),
     ) -> Read:
         """One BatchGetItem (more only past 100 keys or for keys DynamoDB left unprocessed). `coupons`: codes as
         stored, each read with what `holder` (a profile's integration id) holds of it; `referrals`: referral codes
         as stored, read with the holder's friend record (what it has been referred in); `ledgers`: loyalty ledgers,
         each with its card's item when a card holds it, or its profile's when another profile than `holder`'s (the
         session's) holds it (a recipient's: whether it exists); `event_types`: the count items of these event types
-        of `counts_of` (default: `profile_id`; none without a profile)."""
+        of `counts_of` (default: `profile_id`; none without a profile); `skus`: a cart's SKUs, read with the
+        application's cart item catalog (its items are visible only under it)."""
         wanted: list[tuple[str, dict[str, str]]] = []
         if session_id is not None:
             wanted.append((self._orders, _session_key(application_id, session_id)))
@@ -394,6 +408,10 @@ class SessionStore:
         for event_type in sorted(types):
             wanted.append((self._orders, event_keys.count_key(application_id, counts_holder or "", event_type)))
         found_counts: dict[str, dict[str, Any]] = {}
+        catalog_skus = sorted({sku for sku in skus if storable_sku(sku)})
+        if catalog_skus:
+            wanted.append((self._config, catalog_key(application_id)))
+            wanted += [(self._config, item_key(application_id, sku)) for sku in catalog_skus]
         own_pk = profile_pk(application_id, profile_id) if profile_id is not None else None
         recipients: set[str] = set()
         found = self._get(wanted)
@@ -407,6 +425,8 @@ class SessionStore:
         found_coupons: dict[str, Coupon] = {}
         coupon_holds: dict[str, Holds] = {}
         holdings: dict[str, Holding] = {}
+        catalog: Catalog | None = None
+        stored_items: list[StoredItem] = []
         for table, item in found:
             if table == self._orders and item["SK"] == SESSION_SK:
                 session = from_item(item)
@@ -418,6 +438,10 @@ class SessionStore:
                 recipients.add(profile_from_item(item).integration_id)
             elif table == self._profiles:
                 profile = profile_from_item(item)
+            elif table == self._config and catalog_items.is_catalog(item):
+                catalog = catalog_items.catalog_from_item(item)
+            elif table == self._config and catalog_items.is_item(item):
+                stored_items.append(catalog_items.stored_item_from_item(item))
             elif table == self._config:
                 version = live_version(codec.to_item(item))
             elif item["SK"] == coupon_items.COUPON_SK:
@@ -461,6 +485,7 @@ class SessionStore:
             found_counts,
             types,
             counts_holder if types else None,
+            {s.sku: state for s in stored_items if (state := s.visible(catalog)) is not None},
         )
 
     def _get(self, wanted: Sequence[tuple[str, dict[str, str]]]) -> list[tuple[str, dict[str, Any]]]:

@@ -244,6 +244,7 @@ def _cart_item(item: CartItem) -> ModelCartItem:
         attributes=item.attributes or {},
         returned_quantity=min(item.returned_quantity or 0, item.quantity),
         extra=extra,
+        priced=item.price is not None,
     )
 
 
