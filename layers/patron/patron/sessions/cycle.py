@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Protocol, TypeVar
 
+from patron.audiences.model import AudienceChangedError
 from patron.coupons.items import CouponChangedError, CouponExhaustedError
 from patron.dynamo import committer
 from patron.loyalty.items import LedgerChangedError
@@ -84,6 +85,9 @@ class Decision(Protocol):
     @property
     def missing_ledgers(self) -> frozenset[LedgerRef]: ...
 
+    @property
+    def missing_audiences(self) -> frozenset[int]: ...
+
 
 D = TypeVar("D", bound=Decision)
 
@@ -101,13 +105,14 @@ def run(
     coupons: Iterable[str] = (),
     referral: Iterable[str] = (),
     ledgers: Iterable[LedgerRef] = (),
+    audiences: Iterable[int] = (),
 ) -> tuple[D, Read]:
     """The decision that was committed (or, `dry`, would be) and the read it was made on. `coupons`: the coupon
     codes predicted (each read with the profile's holding of it); `ledgers`: the loyalty ledgers (program, holder)
     predicted to be needed. Any other exception of the commit (the session's
     own version lost) is the caller's to answer."""
     keys, codes, referral_codes = set(counter_keys), frozenset(coupons), frozenset(referral)
-    program_ids = frozenset(ledgers)
+    program_ids, audience_ids = frozenset(ledgers), frozenset(audiences)
     for _ in range(ATTEMPTS):
         read = store.read(
             application_id,
@@ -118,6 +123,7 @@ def run(
             holder=profile_id,
             referrals=referral_codes,
             ledgers=program_ids,
+            audiences=audience_ids,
         )
         decision = decide_on(read)
         for _ in range(_MORE_READS):
@@ -133,12 +139,14 @@ def run(
                 holder=decision.missing_profile or read.profile_read,
                 referrals=decision.missing_referral,
                 ledgers=decision.missing_ledgers,
+                audiences=decision.missing_audiences,
             )
             read = read.merged(more, decision.missing_profile)
             decision = decide_on(read)
         if _lacks(decision):  # a new version meanwhile, or a profile whose holdings are still to read: again
             keys, profile_id, codes = set(read.counters_read), read.profile_read, read.coupons_read
             referral_codes, program_ids = read.referrals_read, read.ledgers_read | decision.missing_ledgers
+            audience_ids = read.audiences_read | decision.missing_audiences
             continue
         if not dry and decision.plan:
             try:
@@ -149,11 +157,13 @@ def run(
                 CouponExhaustedError,
                 CouponChangedError,
                 LedgerChangedError,
+                AudienceChangedError,
                 *REFERRAL_RACES,
             ):
                 # A counter, coupon, referral, ledger or profile moved since the read: read again, decide again.
                 keys, profile_id, codes = set(read.counters_read), read.profile_read, read.coupons_read
                 referral_codes, program_ids = read.referrals_read, read.ledgers_read
+                audience_ids = read.audiences_read
                 continue
         return decision, read
     raise conflict()
@@ -166,4 +176,5 @@ def _lacks(decision: Decision) -> bool:
         or decision.missing_coupons
         or decision.missing_referral
         or decision.missing_ledgers
+        or decision.missing_audiences
     )

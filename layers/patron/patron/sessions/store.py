@@ -21,6 +21,9 @@ from typing import Any
 import msgspec
 from boto3.dynamodb.types import Binary
 
+from patron.audiences import keys as audience_keys
+from patron.audiences.model import Audience
+from patron.audiences.repository import audience_from
 from patron.coupons import items as coupon_items
 from patron.coupons.holds import Holds, holds_from_item
 from patron.coupons.model import Coupon, Holding
@@ -84,6 +87,8 @@ _PROPS: dict[str, type[Any]] = {
     "changeLoyaltyTierLevel": fx.ChangeLoyaltyTierLevelProps,
     "rollbackAddedLoyaltyPoints": fx.RollbackLoyaltyPointsProps,
     "rollbackDeductedLoyaltyPoints": fx.RollbackLoyaltyPointsProps,
+    "addToAudience": fx.AddToAudienceProps,
+    "removeFromAudience": fx.RemoveFromAudienceProps,
 }
 _EFFECTS = msgspec.json.Encoder(decimal_format="number")
 _STORED_EFFECTS = msgspec.json.Decoder(list[fx.Effect], float_hook=Decimal)
@@ -255,6 +260,9 @@ class Read(msgspec.Struct, frozen=True):
     cards: Mapping[LedgerRef, Mapping[str, Any]] = msgspec.field(default_factory=dict)  # card items, read with theirs
     # Recipients (profiles other than the session's whose ledgers were read) whose profile exists.
     recipients: frozenset[str] = frozenset()
+    # The audiences the ruleset's membership effects name (deleted ones included), and those looked up.
+    audiences: Mapping[int, Audience] = msgspec.field(default_factory=dict)
+    audiences_read: frozenset[int] = frozenset()
 
     def recipient_exists(self, integration_id: str) -> bool:
         return integration_id in self.recipients
@@ -286,6 +294,8 @@ class Read(msgspec.Struct, frozen=True):
             holdings=holdings,
             holder_read=more.holder_read or self.holder_read,
             **self._merged_ledgers(more),
+            audiences={**self.audiences, **more.audiences},
+            audiences_read=self.audiences_read | more.audiences_read,
         )
 
     def _merged_ledgers(self, more: Read) -> dict[str, Any]:
@@ -321,12 +331,13 @@ class SessionStore:
         holder: str | None = None,
         referrals: Iterable[str] = (),
         ledgers: Iterable[LedgerRef] = (),
+        audiences: Iterable[int] = (),
     ) -> Read:
         """One BatchGetItem (more only past 100 keys or for keys DynamoDB left unprocessed). `coupons`: codes as
         stored, each read with what `holder` (a profile's integration id) holds of it; `referrals`: referral codes
         as stored, read with the holder's friend record (what it has been referred in); `ledgers`: loyalty ledgers,
         each with its card's item when a card holds it, or its profile's when another profile than `holder`'s (the
-        session's) holds it (a recipient's: whether it exists)."""
+        session's) holds it (a recipient's: whether it exists); `audiences`: audience items (membership effects)."""
         wanted: list[tuple[str, dict[str, str]]] = []
         if session_id is not None:
             wanted.append((self._orders, _session_key(application_id, session_id)))
@@ -358,6 +369,8 @@ class SessionStore:
         others = {h for _, h in ledger_refs if isinstance(h, str) and h not in (profile_id, holder)}
         for other in sorted(others):
             wanted.append((self._profiles, {"PK": profile_pk(application_id, other), "SK": PROFILE_SK}))
+        audience_ids = frozenset(audiences)
+        wanted += [(self._profiles, audience_keys.audience_key(application_id, one)) for one in sorted(audience_ids)]
         own_pk = profile_pk(application_id, profile_id) if profile_id is not None else None
         recipients: set[str] = set()
         found = self._get(wanted)
@@ -371,8 +384,12 @@ class SessionStore:
         found_coupons: dict[str, Coupon] = {}
         coupon_holds: dict[str, Holds] = {}
         holdings: dict[str, Holding] = {}
+        found_audiences: dict[int, Audience] = {}
         for table, item in found:
-            if table == self._orders and item["SK"] == SESSION_SK:
+            if table == self._profiles and item["SK"] == audience_keys.AUDIENCE_SK:
+                audience = audience_from(item)
+                found_audiences[audience.audience_id] = audience
+            elif table == self._orders and item["SK"] == SESSION_SK:
                 session = from_item(item)
             elif table == self._orders:
                 order = order_from_item(application_id, str(item["PK"]).split("#", 3)[3], item)
@@ -420,6 +437,8 @@ class SessionStore:
             ledger_refs,
             found_cards,
             frozenset(recipients),
+            found_audiences,
+            audience_ids,
         )
 
     def _get(self, wanted: Sequence[tuple[str, dict[str, str]]]) -> list[tuple[str, dict[str, Any]]]:
