@@ -8,7 +8,7 @@ SAM_VERSION := 1.170.0
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: run test lint typecheck unit integration contract template-check build bench bench-decide bench-sessions bench-catalogs bench-coupons bench-import bench-import-memory bench-loyalty-expiry bench-audiences openapi clean deps
+.PHONY: run test lint typecheck unit integration contract template-check build bench bench-decide bench-sessions bench-catalogs bench-coupons bench-import bench-import-memory bench-loyalty-expiry bench-audiences bench-audience-effects openapi clean deps
 
 deps: $(STAMPS)/venv $(STAMPS)/node
 
@@ -114,6 +114,9 @@ bench-loyalty-expiry: deps
 # job, DynamoDB calls and units against the minimum (about 30 s; `make bench` runs it too). docs/audiences.md
 bench-audiences: deps
 	$(PY) -m bench.audiences
+
+bench-audience-effects: deps
+	$(PY) -m bench.audience_effects
 
 # docs/openapi.json from the template's routes; a test fails when it drifts.
 openapi: $(STAMPS)/venv

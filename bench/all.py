@@ -11,6 +11,7 @@ import argparse
 import time
 
 from bench import (
+    audience_effects,
     audiences,
     authorizer,
     bulk,
@@ -47,6 +48,7 @@ def main(argv: list[str] | None = None) -> None:
         coupons.run(runtime)
         audiences.run(runtime)
         catalogs.run(runtime)
+        audience_effects.run(runtime)
     finally:
         runtime.stop()
     loyalty_expiry.run()  # its own DynamoDB Local, once the runtime's is gone

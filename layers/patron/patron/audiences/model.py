@@ -59,6 +59,11 @@ class AudienceNotFoundError(NotFoundError):
         super().__init__("No audience with this id.", code="audience_not_found")
 
 
+class AudienceChangedError(Exception):
+    """An audience a rule's membership change names was deleted or emptied since the session read it: read again,
+    decide again (patron.sessions.cycle)."""
+
+
 class AudienceExistsError(ConflictError):
     """A third-party audience (`integration`, `integrationId`) already mirrored: Talon.One's 409."""
 

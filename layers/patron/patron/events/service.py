@@ -43,7 +43,7 @@ from patron.promotions.rules import EventFacts, LoyaltyFacts
 from patron.promotions.ruleset import CompiledRuleset
 from patron.promotions.stored import storable_attributes
 from patron.promotions.webhooks import webhook_records
-from patron.sessions import cycle, loyalty, past_events
+from patron.sessions import cycle, loyalty, memberships, past_events
 from patron.sessions.service import profile_facts
 from patron.sessions.store import LedgerRef, Read, SessionStore
 
@@ -59,6 +59,7 @@ class _Decision(msgspec.Struct):
     missing_coupons: frozenset[str] = frozenset()  # (an event presents no coupon)
     missing_referral: frozenset[str] = frozenset()  # (nor a referral code)
     missing_ledgers: frozenset[LedgerRef] = frozenset()  # loyalty ledgers (program, holder) to read
+    missing_audiences: frozenset[int] = frozenset()  # audiences the ruleset's membership effects name
 
 
 def event_conflict() -> ConflictError:
@@ -107,6 +108,7 @@ class EventService:
             conflict=event_conflict,
             ledgers=loyalty.refs(last, profile_id, event.loyalty_card),
             event_types=past_events.predicted(last, profile_id, event.type if event.stored else None),
+            audiences=memberships.refs(last, profile_id),
         )
         return decision.outcome
 
@@ -189,9 +191,10 @@ class EventService:
         if ruleset is not None:
             self._check_definition(event, definition, ruleset)
             lacking_ledgers = loyalty.missing(ruleset, read, event.profile_id, event.loyalty_card)
-            if lacking_ledgers:
+            lacking_audiences = memberships.missing(ruleset, read, event.profile_id)
+            if lacking_ledgers or lacking_audiences:
                 outcome = self._outcome(event_id, stamp, event, None, profile, ruleset)
-                return _Decision(outcome, missing_ledgers=lacking_ledgers)
+                return _Decision(outcome, missing_ledgers=lacking_ledgers, missing_audiences=lacking_audiences)
             standing = loyalty.standing(ruleset, read, event.profile_id, event.loyalty_card, now)
             # The event is stored by this call's transaction: its own count includes it.
             plus = (event.type, occurred.astimezone(UTC).date()) if counted else None
@@ -209,6 +212,7 @@ class EventService:
                 return _Decision(outcome, missing_ledgers=lacking_recipients)
         plan: list[committer.Write] = []
         ledgers_after: Mapping[LedgerRef, Ledger] = {}
+        joined: dict[int, int | None] = {}
         if evaluation is not None and ruleset is not None:
             # An event's points are written at once, as its other effects are.
             points = loyalty.settled(
@@ -227,9 +231,15 @@ class EventService:
                 outbox=self._store.loyalty_outbox,
                 recipient_check=self._store.recipient_check,
             )
-            failures = [*evaluation.failures, *points.failures]
-            evaluation = msgspec.structs.replace(evaluation, effects=points.effects, failures=failures)
+            # Memberships rules change are written at once too (patron.sessions.memberships).
+            members = memberships.settled(
+                self._store.profiles, application_id, ruleset, points.effects, read, event.profile_id, profile, True
+            )
+            failures = [*evaluation.failures, *points.failures, *members.failures]
+            evaluation = msgspec.structs.replace(evaluation, effects=members.effects, failures=failures)
             plan += points.writes
+            plan += members.writes
+            joined = members.changes
             ledgers_after = points.after
             snapshot_subjects = self._snapshot(event_id, event, profile, {}).subjects
             plan += counters.consumption_writes(
@@ -244,9 +254,9 @@ class EventService:
                 application_id, event_id, event.profile_id, event, defined, occurred, now, read, counted
             )
         attributes = storable_attributes(evaluation.profile_attributes) if evaluation else {}
-        if event.profile_id is not None and (profile is None or attributes):
-            # Talon.One creates the profile an event names; rules' attribute updates land on it.
-            after = _profile_after(application_id, event.profile_id, profile, attributes, stamp)
+        if event.profile_id is not None and (profile is None or attributes or joined):
+            # Talon.One creates the profile an event names; rules' attribute and membership updates land on it.
+            after = _profile_after(application_id, event.profile_id, profile, attributes, stamp, joined)
             plan.append(
                 profile_items.session_totals_write(
                     self._store.profiles,
@@ -258,6 +268,7 @@ class EventService:
                     stamp,
                     new_id=after.profile_id,
                     attributes=attributes,
+                    memberships=joined,
                 )
             )
             profile = after
@@ -340,7 +351,12 @@ class EventService:
 
 
 def _profile_after(
-    application_id: int, profile_id: str, profile: CustomerProfile | None, attributes: Mapping[str, Any], stamp: str
+    application_id: int,
+    profile_id: str,
+    profile: CustomerProfile | None,
+    attributes: Mapping[str, Any],
+    stamp: str,
+    joined: Mapping[int, int | None],
 ) -> CustomerProfile:
     if profile is None:
         return CustomerProfile(
@@ -352,6 +368,7 @@ def _profile_after(
             last_activity=stamp,
             version=1,
             attributes=dict(attributes),
+            audiences=memberships.audiences_after({}, joined),
         )
     return msgspec.structs.replace(
         profile,
@@ -359,4 +376,5 @@ def _profile_after(
         last_activity=stamp,
         version=profile.version + 1,
         attributes={**profile.attributes, **attributes},
+        audiences=memberships.audiences_after(profile.audiences, joined),
     )

@@ -141,13 +141,15 @@ def session_totals_write(
     new_id: int | None = None,
     stats: CustomerStats | None = None,
     attributes: Mapping[str, Any] | None = None,
+    memberships: Mapping[int, int | None] | None = None,
 ) -> Write:
     """A session's mark on its profile, if the profile is still at `expected_version` (0: absent, created here, as
     Talon.One creates the profile a session names): `closedSessions` and `totalSales` moved by the given amounts
     (a close adds, a cancel, return or reopen subtracts; zero for a session that only names the profile), and,
     when the session's order changed, the order statistics the orders context recomputed (absolute values, as
     `stats_write` sets them: one update, since a transaction may touch the profile once); `attributes` set by
-    campaign rules (updateAttribute), in the same update."""
+    campaign rules (updateAttribute), in the same update; `memberships` too (addToAudience, removeFromAudience:
+    audience id -> the generation joined, or None: left)."""
     names = {
         "#pid": "profileId",
         "#created": "created",
@@ -189,6 +191,13 @@ def session_totals_write(
         names[f"#a{index}"] = ATTRIBUTE_PREFIX + name
         values[f":a{index}"] = value
         sets.append(f"#a{index} = :a{index}")
+    for index, (audience_id, generation) in enumerate(sorted((memberships or {}).items())):
+        names[f"#m{index}"] = membership_name(audience_id)
+        if generation is None:
+            removes.append(f"#m{index}")
+        else:
+            values[f":m{index}"] = generation
+            sets.append(f"#m{index} = :m{index}")
     expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
     return versioned_update(table, application_id, integration_id, expression, names, values, expected_version)
 

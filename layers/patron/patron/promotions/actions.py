@@ -19,11 +19,13 @@ from patron.promotions.definitions import DiscountScope, ItemDistribution
 from patron.promotions.effects import (
     AddFreeItemProps,
     AddLoyaltyPointsProps,
+    AddToAudienceProps,
     ChangeLoyaltyTierLevelProps,
     CouponCreatedProps,
     CustomEffectProps,
     DeductLoyaltyPointsProps,
     ReferralCreatedProps,
+    RemoveFromAudienceProps,
     ReserveCouponProps,
     SetDiscountPerAdditionalCostProps,
     SetDiscountPerItemProps,
@@ -554,5 +556,23 @@ def loyalty_tier(program_id: int, tier: str, expires_in: str | None, card_based:
         scope.outcome.loyalty_changes.append(change)
         props = ChangeLoyaltyTierLevelProps(scope.rule_name, program_id, "", tier)
         scope.outcome.effects.append(scope.effect("changeLoyaltyTierLevel", props))
+
+    return apply
+
+
+def audience_membership(audience_id: int, join: bool) -> CompiledEffect:
+    """`addToAudience` (`join`) or `removeFromAudience`: answered in an open session, written by the close (or at
+    once for an event), which reads the audience, fills in its name and the profile's id, and fails the effect for
+    an audience that does not exist or was deleted (patron.sessions.memberships). The evaluation reads nothing: it
+    stays pure. An anonymous session has no customer to add: the effect fails."""
+    kind, props_of = ("addToAudience", AddToAudienceProps) if join else ("removeFromAudience", RemoveFromAudienceProps)
+
+    def apply(scope: Scope, effect_index: int) -> None:
+        profile = scope.facts.profile
+        if profile is None:
+            scope.fail(EFFECT_COULD_NOT_BE_APPLIED, effect_index)
+            return
+        props = props_of(audience_id=audience_id, audience_name="", profile_integration_id=profile.integration_id)
+        scope.outcome.effects.append(scope.effect(kind, props))
 
     return apply

@@ -197,6 +197,25 @@ class ChangeLoyaltyTierLevel(_Effect, frozen=True, tag="changeLoyaltyTierLevel")
     expires_in: Annotated[str, msgspec.Meta(max_length=16)] | None = None
 
 
+# -- audiences (docs/audiences.md, "Effects") -------------------------------------------------------------------
+AudienceId = Annotated[int, msgspec.Meta(ge=1, le=2**31 - 1, description="An audience's id (POST /v2/audiences).")]
+
+
+class AddToAudience(_Effect, frozen=True, tag="addToAudience"):
+    """Talon.One's "add customer to audience": the session's customer joins audience `audienceId`, when the session
+    closes (tentative while it is open) or at once for an event. An anonymous session, or an audience that does not
+    exist or was deleted: the effect fails (`EffectCouldNotBeApplied`)."""
+
+    audience_id: AudienceId
+
+
+class RemoveFromAudience(_Effect, frozen=True, tag="removeFromAudience"):
+    """Talon.One's "remove customer from audience": the session's customer leaves audience `audienceId`, as
+    `addToAudience` joins it (a customer who is not a member: nothing written)."""
+
+    audience_id: AudienceId
+
+
 EffectDefinition = (
     SetDiscount
     | SetDiscountPerItem
@@ -212,6 +231,8 @@ EffectDefinition = (
     | AddLoyaltyPoints
     | DeductLoyaltyPoints
     | ChangeLoyaltyTierLevel
+    | AddToAudience
+    | RemoveFromAudience
 )
 
 

@@ -150,6 +150,25 @@ class ChangeLoyaltyTierLevelProps(_Props, frozen=True):
     expiry_date: str | None = None
 
 
+class AddToAudienceProps(_Props, frozen=True):
+    """`addToAudience`: the session's customer joins the audience (written at close, or at once for an event).
+    `audienceName` and `profileId` are filled in by the session or event, which read the audience and profile."""
+
+    audience_id: int
+    audience_name: str
+    profile_integration_id: str
+    profile_id: int | None = None
+
+
+class RemoveFromAudienceProps(_Props, frozen=True):
+    """`removeFromAudience`: the session's customer leaves the audience (as `addToAudience` joins it)."""
+
+    audience_id: int
+    audience_name: str
+    profile_integration_id: str
+    profile_id: int | None = None
+
+
 class RollbackLoyaltyPointsProps(_Props, frozen=True):
     """`rollbackAddedLoyaltyPoints` (what a cancel took back of the points the close added) and
     `rollbackDeductedLoyaltyPoints` (the points it gave back): `transactionUUID` is the rollback's own entry."""
@@ -207,6 +226,8 @@ Props = (
     | RejectionProps
     | RollbackCouponProps
     | RollbackDiscountProps
+    | AddToAudienceProps
+    | RemoveFromAudienceProps
 )
 
 DISCOUNT_TYPES = frozenset({"setDiscount", "setDiscountPerItem", "setDiscountPerAdditionalCost"})

@@ -32,6 +32,7 @@ from patron.promotions.budgets import (
 from patron.promotions.definitions import (
     AddFreeItem,
     AddLoyaltyPoints,
+    AddToAudience,
     Campaign,
     CampaignState,
     ChangeLoyaltyTierLevel,
@@ -43,6 +44,7 @@ from patron.promotions.definitions import (
     EventFieldType,
     Limit,
     LoyaltyProgram,
+    RemoveFromAudience,
     ReserveCoupon,
     Ruleset,
     SetDiscount,
@@ -209,6 +211,7 @@ class CompiledRuleset(msgspec.Struct, frozen=True):
     # The event types whose per-day counts expressions read (`eventCount("review_written", 30)`): the customer's
     # count items of these types are read in a call's one batch.
     event_counts_read: frozenset[str] = frozenset()
+    audiences: frozenset[int] = frozenset()  # the audiences the campaigns' effects name: read with the session
 
     def candidates(self, facts: Facts, only: frozenset[int] | None = None) -> tuple[CompiledGroup, ...]:
         """The groups with only the campaigns that can match these facts: enabled (or, in a dry request, named
@@ -459,6 +462,8 @@ class _CampaignCompiler:
                 return self._loyalty(rule_index, at, effect)
             case ChangeLoyaltyTierLevel():
                 return self._tier(at, effect)
+            case AddToAudience() | RemoveFromAudience():  # no feature: any campaign may (Talon.One's)
+                return actions.audience_membership(effect.audience_id, isinstance(effect, AddToAudience))
         return None
 
     def _tier(self, at: str, effect: ChangeLoyaltyTierLevel) -> CompiledEffect | None:
@@ -644,6 +649,7 @@ def compile_ruleset(
         indexed[campaign.id] = Indexed(
             compiled, requires, tuple(campaign.limits), campaign.state is CampaignState.ENABLED
         )
+    issues += _audience_issues(ruleset, origins)
     if issues:
         raise DefinitionError(issues)
     compiled_groups = tuple(
@@ -672,7 +678,43 @@ def compile_ruleset(
         | programs_read,
         frozenset(programs_read),
         frozenset(event_types_read),
+        _audiences_named(ruleset),
     )
+
+
+# Each audience the effects name is one more key of every session's read and, when a close changes the membership,
+# three more items of its transaction (DynamoDB's holds 100): a bound keeps both small.
+MAX_AUDIENCES = 20
+
+
+def _audience_effects(ruleset: Ruleset) -> list[tuple[str, int]]:
+    """(path, audience id) of every membership effect of the campaigns that can run."""
+    return [
+        (f"campaigns[{position}].rules[{rule_index}].effects[{index}].audienceId", effect.audience_id)
+        for position, campaign in enumerate(ruleset.campaigns)
+        if campaign.state is not CampaignState.ARCHIVED
+        for rule_index, rule in enumerate(campaign.rules)
+        for index, effect in enumerate(rule.effects)
+        if isinstance(effect, AddToAudience | RemoveFromAudience)
+    ]
+
+
+def _audiences_named(ruleset: Ruleset) -> frozenset[int]:
+    return frozenset(audience_id for _, audience_id in _audience_effects(ruleset))
+
+
+def _audience_issues(ruleset: Ruleset, origins: Mapping[int, tuple[str, str]] | None) -> list[DefinitionIssue]:
+    """More than MAX_AUDIENCES distinct audiences named: refused at the first effect past the bound."""
+    seen: set[int] = set()
+    for path, audience_id in _audience_effects(ruleset):
+        seen.add(audience_id)
+        if len(seen) > MAX_AUDIENCES:
+            position = int(path.split("]", 1)[0].removeprefix("campaigns["))
+            campaign = ruleset.campaigns[position]
+            file, root = (origins or {}).get(campaign.id, ("", f"campaigns[{position}]"))
+            message = f"A ruleset's effects name at most {MAX_AUDIENCES} audiences."
+            return [DefinitionIssue(file, root + path.split("]", 1)[1], "too_many_audiences", message, campaign.name)]
+    return []
 
 
 def _cost_names(ruleset: Ruleset) -> set[str]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Protocol, TypeVar
 
+from patron.audiences.model import AudienceChangedError
 from patron.coupons.items import CouponChangedError, CouponExhaustedError
 from patron.dynamo import committer
 from patron.loyalty.items import LedgerChangedError
@@ -87,6 +88,9 @@ class Decision(Protocol):
     @property
     def missing_event_counts(self) -> frozenset[str]: ...
 
+    @property
+    def missing_audiences(self) -> frozenset[int]: ...
+
 
 D = TypeVar("D", bound=Decision)
 
@@ -106,14 +110,16 @@ def run(
     ledgers: Iterable[LedgerRef] = (),
     event_types: Iterable[str] = (),
     skus: Iterable[str] = (),
+    audiences: Iterable[int] = (),
 ) -> tuple[D, Read]:
     """The decision that was committed (or, `dry`, would be) and the read it was made on. `coupons`: the coupon
     codes predicted (each read with the profile's holding of it); `ledgers`: the loyalty ledgers (program, holder)
     predicted to be needed; `event_types`: the customer's event count items predicted; `skus`: the cart's, read
-    with the cart item catalog. Any other exception of the commit (the session's own version lost) is the
-    caller's to answer."""
+    with the cart item catalog; `audiences`: those the ruleset's membership effects name. Any other exception of
+    the commit (the session's own version lost) is the caller's to answer."""
     keys, codes, referral_codes = set(counter_keys), frozenset(coupons), frozenset(referral)
     program_ids, types, catalog_skus = frozenset(ledgers), frozenset(event_types), frozenset(skus)
+    audience_ids = frozenset(audiences)
     for _ in range(ATTEMPTS):
         read = store.read(
             application_id,
@@ -126,6 +132,7 @@ def run(
             ledgers=program_ids,
             event_types=types,
             skus=catalog_skus,
+            audiences=audience_ids,
         )
         decision = decide_on(read)
         for _ in range(_MORE_READS):
@@ -143,6 +150,7 @@ def run(
                 ledgers=decision.missing_ledgers,
                 event_types=decision.missing_event_counts,
                 counts_of=decision.missing_profile or read.profile_read,
+                audiences=decision.missing_audiences,
             )
             read = read.merged(more, decision.missing_profile)
             decision = decide_on(read)
@@ -150,6 +158,7 @@ def run(
             keys, profile_id, codes = set(read.counters_read), read.profile_read, read.coupons_read
             referral_codes, program_ids = read.referrals_read, read.ledgers_read | decision.missing_ledgers
             types = read.event_counts_read | decision.missing_event_counts
+            audience_ids = read.audiences_read | decision.missing_audiences
             continue
         if not dry and decision.plan:
             try:
@@ -160,12 +169,14 @@ def run(
                 CouponExhaustedError,
                 CouponChangedError,
                 LedgerChangedError,
+                AudienceChangedError,
                 *REFERRAL_RACES,
             ):
                 # A counter, coupon, referral, ledger or profile moved since the read: read again, decide again.
                 keys, profile_id, codes = set(read.counters_read), read.profile_read, read.coupons_read
                 referral_codes, program_ids = read.referrals_read, read.ledgers_read
                 types = read.event_counts_read
+                audience_ids = read.audiences_read
                 continue
         return decision, read
     raise conflict()
@@ -179,4 +190,5 @@ def _lacks(decision: Decision) -> bool:
         or decision.missing_referral
         or decision.missing_ledgers
         or decision.missing_event_counts
+        or decision.missing_audiences
     )

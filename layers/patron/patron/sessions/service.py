@@ -50,7 +50,7 @@ from patron.promotions.ruleset import CompiledRuleset
 from patron.promotions.stored import storable_attributes
 from patron.promotions.webhooks import webhook_records
 from patron.referrals.model import Referral
-from patron.sessions import coupons, cycle, loyalty, orders, past_events, referrals
+from patron.sessions import coupons, cycle, loyalty, memberships, orders, past_events, referrals
 from patron.sessions.catalog import from_catalog
 from patron.sessions.loyalty import ProgramLedgers
 from patron.sessions.model import (
@@ -137,6 +137,7 @@ class _Decision(msgspec.Struct):
     missing_referral: frozenset[str] = frozenset()  # the referral code's stored forms, with the friend's record
     missing_ledgers: frozenset[LedgerRef] = frozenset()  # loyalty ledgers (program, holder) to read
     missing_event_counts: frozenset[str] = frozenset()  # the customer's event count items (`eventCount`) to read
+    missing_audiences: frozenset[int] = frozenset()  # audiences the ruleset's membership effects name
     # The counters this decision read: the next call on the session (on this instance) reads them at once.
     needed: frozenset[CounterKey] = frozenset()
 
@@ -350,6 +351,7 @@ class SessionService:
                 ledgers=predicted | recipients,
                 event_types=past_events.predicted(self._rulesets.last_seen(application_id), profile_id),
                 skus=skus,
+                audiences=memberships.refs(self._rulesets.last_seen(application_id), profile_id),
             )
         except SessionConflictError:
             raise session_conflict() from None
@@ -413,7 +415,8 @@ class SessionService:
             lacking_referral = referrals.missing(session.referral_code, read, profile_id)
             lacking_ledgers = loyalty.missing(ruleset, read, profile_id, card_of(session))
             lacking_counts = past_events.missing(ruleset, read, profile_id)
-            if lacking or lacking_referral or lacking_ledgers or lacking_counts:
+            lacking_audiences = memberships.missing(ruleset, read, profile_id)
+            if lacking or lacking_referral or lacking_ledgers or lacking_counts or lacking_audiences:
                 pending = Outcome(StoredSession(session), [])
                 return _Decision(
                     pending,
@@ -422,6 +425,7 @@ class SessionService:
                     missing_referral=lacking_referral,
                     missing_ledgers=lacking_ledgers,
                     missing_event_counts=lacking_counts,
+                    missing_audiences=lacking_audiences,
                 )
             presented = coupons.presented(ruleset, session.coupon_codes, read, profile_id, now, only, session_id)
             referral = referrals.presented(ruleset, session.referral_code, read, profile_id, now, only)
@@ -464,7 +468,14 @@ class SessionService:
                 recipient_check=self._store.recipient_check,
             )
             effects = points.effects
-        failures = [*evaluation.failures, *points.failures] if evaluation else []
+            # Memberships rules change: answered while open, written by the close (patron.sessions.memberships).
+            members = memberships.settled(
+                self._store.profiles, application_id, ruleset, effects, read, profile_id, profile, closing
+            )
+            effects = members.effects
+        else:
+            members = memberships.Memberships(effects, [], {}, [])
+        failures = [*evaluation.failures, *points.failures, *members.failures] if evaluation else []
         triggered = [campaign.id for campaign in evaluation.triggered] if evaluation else []
         version = ruleset.version if ruleset else None
         plan: list[committer.Write] = []
@@ -505,9 +516,10 @@ class SessionService:
             # What rules set on the profile and the webhooks they triggered become real with the close, as budgets do.
             attributes = storable_attributes(evaluation.profile_attributes) if evaluation else {}
             writes, after = self._profile_writes(
-                application_id, profile_id, profile, 1, paid, stamp, sale, attributes=attributes
+                application_id, profile_id, profile, 1, paid, stamp, sale, attributes, members.changes
             )
             plan += writes
+            plan += members.writes
             if evaluation and evaluation.webhooks:
                 source = f"session:{session.integration_id}:{session.version}"
                 records = webhook_records(application_id, evaluation.webhooks, profile_id, source, stamp)
@@ -559,6 +571,7 @@ class SessionService:
         stamp: str,
         order: _OrderPart | None = None,
         attributes: Mapping[str, Any] | None = None,
+        audiences: Mapping[int, int | None] | None = None,
     ) -> tuple[list[committer.Write], CustomerProfile | None]:
         """The profile's part, and the profile as it will be: created when the session names an unknown one; its
         session totals moved on close and give-back; with `order` (the session, its order as read, what it becomes,
@@ -570,7 +583,7 @@ class SessionService:
         stats: CustomerStats | None = None
         if order is not None:
             writes, stats = self._order_writes(application_id, profile_id, profile, *order, stamp)
-        if profile is not None and not closed and not sales and stats is None and not attributes:
+        if profile is not None and not closed and not sales and stats is None and not attributes and not audiences:
             return writes, profile
         if profile is None:
             after = CustomerProfile(
@@ -585,6 +598,7 @@ class SessionService:
                 total_sales=sales,
                 stats=stats or CustomerStats(),
                 attributes=dict(attributes or {}),
+                audiences=memberships.audiences_after({}, audiences or {}),
             )
         else:
             after = msgspec.structs.replace(
@@ -596,6 +610,7 @@ class SessionService:
                 total_sales=profile.total_sales + sales,
                 stats=stats or profile.stats,
                 attributes={**profile.attributes, **(attributes or {})},
+                audiences=memberships.audiences_after(profile.audiences, audiences or {}),
             )
         write = profile_items.session_totals_write(
             self._store.profiles,
@@ -608,6 +623,7 @@ class SessionService:
             new_id=after.profile_id,
             stats=stats,
             attributes=attributes,
+            memberships=audiences,
         )
         return [*writes, write], after
 

@@ -21,6 +21,9 @@ from typing import Any
 import msgspec
 from boto3.dynamodb.types import Binary
 
+from patron.audiences import keys as audience_keys
+from patron.audiences.model import Audience
+from patron.audiences.repository import audience_from
 from patron.coupons import items as coupon_items
 from patron.coupons.holds import Holds, holds_from_item
 from patron.coupons.model import Coupon, Holding
@@ -88,6 +91,8 @@ _PROPS: dict[str, type[Any]] = {
     "changeLoyaltyTierLevel": fx.ChangeLoyaltyTierLevelProps,
     "rollbackAddedLoyaltyPoints": fx.RollbackLoyaltyPointsProps,
     "rollbackDeductedLoyaltyPoints": fx.RollbackLoyaltyPointsProps,
+    "addToAudience": fx.AddToAudienceProps,
+    "removeFromAudience": fx.RemoveFromAudienceProps,
 }
 _EFFECTS = msgspec.json.Encoder(decimal_format="number")
 _STORED_EFFECTS = msgspec.json.Decoder(list[fx.Effect], float_hook=Decimal)
@@ -280,6 +285,9 @@ class Read(msgspec.Struct, frozen=True):
 
     # The application's cart item catalog's items for the cart's SKUs, as visible now (those it has).
     catalog_items: Mapping[str, ItemState] = msgspec.field(default_factory=dict)
+    # The audiences the ruleset's membership effects name (deleted ones included), and those looked up.
+    audiences: Mapping[int, Audience] = msgspec.field(default_factory=dict)
+    audiences_read: frozenset[int] = frozenset()
 
     def recipient_exists(self, integration_id: str) -> bool:
         return integration_id in self.recipients
@@ -312,6 +320,8 @@ class Read(msgspec.Struct, frozen=True):
             holder_read=more.holder_read or self.holder_read,
             **self._merged_ledgers(more),
             **self._merged_event_counts(more),
+            audiences={**self.audiences, **more.audiences},
+            audiences_read=self.audiences_read | more.audiences_read,
         )
 
     def _merged_event_counts(self, more: Read) -> dict[str, Any]:
@@ -364,6 +374,7 @@ class SessionStore:
         event_types: Iterable[str] = (),
         counts_of: str | None = None,
         skus: Iterable[str] = (),
+        audiences: Iterable[int] = (),
     ) -> Read:
         """One BatchGetItem (more only past 100 keys or for keys DynamoDB left unprocessed). `coupons`: codes as
         stored, each read with what `holder` (a profile's integration id) holds of it; `referrals`: referral codes
@@ -371,7 +382,8 @@ class SessionStore:
         each with its card's item when a card holds it, or its profile's when another profile than `holder`'s (the
         session's) holds it (a recipient's: whether it exists); `event_types`: the count items of these event types
         of `counts_of` (default: `profile_id`; none without a profile); `skus`: a cart's SKUs, read with the
-        application's cart item catalog (its items are visible only under it)."""
+        application's cart item catalog (its items are visible only under it); `audiences`: audience items
+        (membership effects)."""
         wanted: list[tuple[str, dict[str, str]]] = []
         if session_id is not None:
             wanted.append((self._orders, _session_key(application_id, session_id)))
@@ -412,6 +424,8 @@ class SessionStore:
         if catalog_skus:
             wanted.append((self._config, catalog_key(application_id)))
             wanted += [(self._config, item_key(application_id, sku)) for sku in catalog_skus]
+        audience_ids = frozenset(audiences)
+        wanted += [(self._profiles, audience_keys.audience_key(application_id, one)) for one in sorted(audience_ids)]
         own_pk = profile_pk(application_id, profile_id) if profile_id is not None else None
         recipients: set[str] = set()
         found = self._get(wanted)
@@ -427,8 +441,12 @@ class SessionStore:
         holdings: dict[str, Holding] = {}
         catalog: Catalog | None = None
         stored_items: list[StoredItem] = []
+        found_audiences: dict[int, Audience] = {}
         for table, item in found:
-            if table == self._orders and item["SK"] == SESSION_SK:
+            if table == self._profiles and item["SK"] == audience_keys.AUDIENCE_SK:
+                audience = audience_from(item)
+                found_audiences[audience.audience_id] = audience
+            elif table == self._orders and item["SK"] == SESSION_SK:
                 session = from_item(item)
             elif table == self._orders and str(item["SK"]).startswith(event_keys.COUNT_PREFIX):
                 found_counts[str(item["SK"])[len(event_keys.COUNT_PREFIX) :]] = item
@@ -486,6 +504,8 @@ class SessionStore:
             types,
             counts_holder if types else None,
             {s.sku: state for s in stored_items if (state := s.visible(catalog)) is not None},
+            found_audiences,
+            audience_ids,
         )
 
     def _get(self, wanted: Sequence[tuple[str, dict[str, str]]]) -> list[tuple[str, dict[str, Any]]]:
