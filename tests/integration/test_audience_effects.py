@@ -60,12 +60,17 @@ def membership_effects(answer: dict[str, Any]) -> list[tuple[str, dict[str, Any]
     return [(e["effectType"], e["props"]) for e in answer["effects"] if e["effectType"] in kinds]
 
 
-def audiences_of(runtime: Any, tenant: Tenant, customer: str) -> list[int]:
+def profile_of(runtime: Any, tenant: Tenant, customer: str) -> dict[str, Any]:
     response = runtime.request(
         "GET", f"/v1/customer_profiles/{customer}/inventory", headers=tenant.headers, query={"profile": "true"}
     )
     assert response.status == 200, response.body
-    return [one["id"] for one in response.json()["profile"]["audienceMemberships"]]
+    profile: dict[str, Any] = response.json()["profile"]
+    return profile
+
+
+def audiences_of(runtime: Any, tenant: Tenant, customer: str) -> list[int]:
+    return [one["id"] for one in profile_of(runtime, tenant, customer)["audienceMemberships"]]
 
 
 def member_item(runtime: Any, tenant: Tenant, audience_id: int, customer: str) -> dict[str, Any] | None:
@@ -85,13 +90,14 @@ def test_an_open_session_announces_the_membership_and_its_close_writes_it(runtim
     [(kind, props)] = membership_effects(opened)
     assert kind == "addToAudience"
     assert (props["audienceId"], props["audienceName"], props["profileIntegrationId"]) == (vip, "VIP", customer)
-    assert "profileId" not in props  # the call creates the profile: its internal id is not known yet
+    created = profile_of(runtime, tenant, customer)["id"]  # the call created the profile, and names its id
+    assert props["profileId"] == created
     assert audiences_of(runtime, tenant, customer) == []  # tentative: nothing written while open
     assert member_item(runtime, tenant, vip, customer) is None
 
     closed = put(runtime, tenant, session_id, {"state": "closed"})
     [(kind, props)] = membership_effects(closed)
-    assert kind == "addToAudience" and isinstance(props["profileId"], int)
+    assert kind == "addToAudience" and props["profileId"] == created
     assert audiences_of(runtime, tenant, customer) == [vip]
     member = member_item(runtime, tenant, vip, customer)
     assert member is not None and member["g"] == 1
@@ -140,7 +146,8 @@ def test_a_removal_writes_only_for_a_member_and_an_event_applies_at_once(runtime
         assert answer.status == 200, answer.body
         return answer.json()
 
-    assert [kind for kind, _ in membership_effects(track(member, "vip_joined"))] == ["addToAudience"]
+    [(kind, props)] = membership_effects(track(member, "vip_joined"))  # the event creates the profile
+    assert kind == "addToAudience" and props["profileId"] == profile_of(runtime, tenant, member)["id"]
     assert audiences_of(runtime, tenant, member) == [vip]
     assert member_item(runtime, tenant, vip, member) is not None
     # Leaving an audience one is not in: answered, nothing written, no error.

@@ -213,6 +213,8 @@ class EventService:
         plan: list[committer.Write] = []
         ledgers_after: Mapping[LedgerRef, Ledger] = {}
         joined: dict[int, int | None] = {}
+        # The internal id of the profile this event creates: drawn now, so that effects can name it.
+        created_id = new_profile_id() if profile is None and event.profile_id is not None else None
         if evaluation is not None and ruleset is not None:
             # An event's points are written at once, as its other effects are.
             points = loyalty.settled(
@@ -233,7 +235,15 @@ class EventService:
             )
             # Memberships rules change are written at once too (patron.sessions.memberships).
             members = memberships.settled(
-                self._store.profiles, application_id, ruleset, points.effects, read, event.profile_id, profile, True
+                self._store.profiles,
+                application_id,
+                ruleset,
+                points.effects,
+                read,
+                event.profile_id,
+                profile,
+                True,
+                internal_id=created_id,
             )
             failures = [*evaluation.failures, *points.failures, *members.failures]
             evaluation = msgspec.structs.replace(evaluation, effects=members.effects, failures=failures)
@@ -256,7 +266,7 @@ class EventService:
         attributes = storable_attributes(evaluation.profile_attributes) if evaluation else {}
         if event.profile_id is not None and (profile is None or attributes or joined):
             # Talon.One creates the profile an event names; rules' attribute and membership updates land on it.
-            after = _profile_after(application_id, event.profile_id, profile, attributes, stamp, joined)
+            after = _profile_after(application_id, event.profile_id, profile, attributes, stamp, joined, created_id)
             plan.append(
                 profile_items.session_totals_write(
                     self._store.profiles,
@@ -357,12 +367,13 @@ def _profile_after(
     attributes: Mapping[str, Any],
     stamp: str,
     joined: Mapping[int, int | None],
+    new_id: int | None,
 ) -> CustomerProfile:
     if profile is None:
         return CustomerProfile(
             application_id=application_id,
             integration_id=profile_id,
-            profile_id=new_profile_id(),
+            profile_id=new_id if new_id is not None else new_profile_id(),
             created=stamp,
             updated=stamp,
             last_activity=stamp,

@@ -58,10 +58,11 @@ def settled(
     profile_id: str | None,
     profile: CustomerProfile | None,
     writing: bool,
+    internal_id: int | None = None,
 ) -> Memberships:
     """The effects with their audiences named (an unknown or deleted audience's dropped, and failed) and, when
     `writing`, what they change: the last effect on an audience decides (a rule adding and a later one removing:
-    removed)."""
+    removed). `internal_id`: the internal id of the profile this call creates (none when `profile` exists)."""
     kept: list[Effect] = []
     failures: list[RuleFailureReason] = []
     wanted: dict[int, bool] = {}
@@ -84,7 +85,7 @@ def settled(
                 )
             )
             continue
-        internal = profile.profile_id if profile is not None else None  # (a profile the close creates: none yet)
+        internal = profile.profile_id if profile is not None else internal_id
         named = msgspec.structs.replace(props, audience_name=audience.name, profile_id=internal)
         kept.append(msgspec.structs.replace(effect, props=named))
         wanted[props.audience_id] = isinstance(props, AddToAudienceProps)

@@ -448,6 +448,8 @@ class SessionService:
         else:
             needed_keys = frozenset()
         effects = evaluation.effects if evaluation else []
+        # The internal id of the profile this call creates: drawn now, so that effects can name it.
+        created_id = new_profile_id() if profile is None and profile_id is not None else None
         points = loyalty.Points(effects)
         if evaluation is not None and ruleset is not None:
             closing = change.state is SessionState.CLOSED
@@ -470,7 +472,15 @@ class SessionService:
             effects = points.effects
             # Memberships rules change: answered while open, written by the close (patron.sessions.memberships).
             members = memberships.settled(
-                self._store.profiles, application_id, ruleset, effects, read, profile_id, profile, closing
+                self._store.profiles,
+                application_id,
+                ruleset,
+                effects,
+                read,
+                profile_id,
+                profile,
+                closing,
+                internal_id=created_id,
             )
             effects = members.effects
         else:
@@ -516,7 +526,7 @@ class SessionService:
             # What rules set on the profile and the webhooks they triggered become real with the close, as budgets do.
             attributes = storable_attributes(evaluation.profile_attributes) if evaluation else {}
             writes, after = self._profile_writes(
-                application_id, profile_id, profile, 1, paid, stamp, sale, attributes, members.changes
+                application_id, profile_id, profile, 1, paid, stamp, sale, attributes, members.changes, created_id
             )
             plan += writes
             plan += members.writes
@@ -527,7 +537,9 @@ class SessionService:
         else:
             kept = StoredSession(session, effects, ruleset_version=version)
             plan.append(self._store.session_write(application_id, kept, read_version))
-            writes, after = self._profile_writes(application_id, profile_id, profile, 0, Decimal(0), stamp)
+            writes, after = self._profile_writes(
+                application_id, profile_id, profile, 0, Decimal(0), stamp, new_id=created_id
+            )
             plan += writes
             # Checkout holds: this session's uses of its accepted coupons held on, the others' released.
             ledgers = self._store.ledgers
@@ -572,11 +584,12 @@ class SessionService:
         order: _OrderPart | None = None,
         attributes: Mapping[str, Any] | None = None,
         audiences: Mapping[int, int | None] | None = None,
+        new_id: int | None = None,
     ) -> tuple[list[committer.Write], CustomerProfile | None]:
         """The profile's part, and the profile as it will be: created when the session names an unknown one; its
         session totals moved on close and give-back; with `order` (the session, its order as read, what it becomes,
         the currency), the session's order and the customer's order statistics in the same plan. No write when the
-        profile exists and nothing moves."""
+        profile exists and nothing moves. `new_id`: the internal id a created profile gets (default: a new one)."""
         if profile_id is None:
             return [], None
         writes: list[committer.Write] = []
@@ -589,7 +602,7 @@ class SessionService:
             after = CustomerProfile(
                 application_id=application_id,
                 integration_id=profile_id,
-                profile_id=new_profile_id(),
+                profile_id=new_id if new_id is not None else new_profile_id(),
                 created=stamp,
                 updated=stamp,
                 last_activity=stamp,
