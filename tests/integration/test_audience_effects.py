@@ -274,3 +274,53 @@ def test_more_audiences_than_the_bound_are_refused_at_publish(runtime):
         live(runtime, tenant, campaign(1, "true", *effects))
     [issue] = refused.value.issues
     assert issue.code == "too_many_audiences" and issue.path.endswith("effects[20].audienceId"), issue
+
+
+@pytest.mark.parametrize(
+    ("change", "joined_at"),
+    [("emptied", 2), ("deleted", None)],
+)
+def test_an_audience_changed_between_the_closes_read_and_its_write_is_read_again(
+    runtime, meter, monkeypatch, change, joined_at
+):
+    """The close read the audience at generation 1; another request empties it (generation 2) or deletes it before
+    the close's transaction lands. The transaction's check on the audience fails, nothing of it is written, and the
+    close reads again: it joins at the new generation, or the effect fails on the deleted audience and the close
+    still lands."""
+    from patron.sessions.store import SessionStore
+
+    tenant, customer, session_id = new_tenant(runtime), new_id("c"), new_id("s")
+    vip = create_audience(runtime, tenant, "VIP")
+    live(runtime, tenant, campaign(1, "true", join(vip)))
+    put(runtime, tenant, session_id, {"profileId": customer, "cartItems": CART})
+    real, reads = SessionStore.read, []
+
+    def another_request_between(self: SessionStore, *args: Any, **kwargs: Any) -> Any:
+        found = real(self, *args, **kwargs)
+        reads.append(found)
+        if len(reads) == 1:
+            update = "SET generation = :two" if change == "emptied" else "SET #state = :deleted"
+            values = {":two": 2} if change == "emptied" else {":deleted": "deleted"}
+            runtime.dynamodb_client().update_item(
+                TableName=runtime.table_names["ProfilesTable"],
+                Key=codec.to_item(keys.audience_key(tenant.application_id, vip)),
+                UpdateExpression=update,
+                ExpressionAttributeValues=codec.to_item(values),
+                **({"ExpressionAttributeNames": {"#state": "state"}} if change == "deleted" else {}),
+            )
+        return found
+
+    monkeypatch.setattr(SessionStore, "read", another_request_between)
+    mark = meter.mark()
+    closed = put(runtime, tenant, session_id, {"state": "closed"})
+    operations = [call.operation for call in meter.since(mark) if meter.function_of(call) == "SessionsFunction"]
+    assert operations == ["BatchGetItem", "TransactWriteItems", "BatchGetItem", "TransactWriteItems"]
+    assert len(reads) == 2
+    member = member_item(runtime, tenant, vip, customer)
+    if joined_at is None:
+        assert member is None and membership_effects(closed) == []
+        [failure] = closed["ruleFailureReasons"]
+        assert failure["details"] == "EffectCouldNotBeApplied"
+    else:
+        assert member is not None and member["g"] == joined_at
+        assert audiences_of(runtime, tenant, customer) == [vip]
