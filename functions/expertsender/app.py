@@ -4,7 +4,6 @@ and `errors`). Every route goes through the same domain services as the other di
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -22,7 +21,6 @@ from patron.http import jsonbody
 from patron.http.api import Request, Response, RestApi
 from patron.observability import api_handler
 from patron.orders.wiring import customer_resolver, order_service
-from patron.profiles.model import GUEST_PREFIX
 from patron.profiles.wiring import profile_service
 from patron.settings import Api, Tables
 from patron.wiring import CompositionRoot
@@ -37,10 +35,6 @@ class Services(msgspec.Struct, frozen=True):
     catalog: CatalogService
 
 
-def _guest_id() -> str:
-    return f"{GUEST_PREFIX}{uuid.uuid4().hex}"
-
-
 def compose(environ: Mapping[str, str]) -> Services:
     """This function's composition root: profiles and orders with the one attribute catalog."""
     client, tables = dynamodb_client(), Tables.from_environ(environ)
@@ -49,8 +43,8 @@ def compose(environ: Mapping[str, str]) -> Services:
     orders = order_service(client, tables, customer_resolver(profiles), catalog)
     return Services(
         max_body_bytes=Api.from_environ(environ).body_limit,
-        customers=ExpertSenderCustomers(profiles, profiles, catalog, _guest_id),
-        orders=ExpertSenderOrders(orders, profiles, profiles, catalog, _guest_id, profiles),
+        customers=ExpertSenderCustomers(profiles, catalog),
+        orders=ExpertSenderOrders(orders, profiles, catalog),
         catalog=catalog,
     )
 

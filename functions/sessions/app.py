@@ -3,7 +3,6 @@ returns), tracked events, coupon reservations, referral codes created for advoca
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -49,7 +48,7 @@ from patron.loyalty.wire import (
 from patron.observability import api_handler
 from patron.orders.repository import DynamoOrderRepository
 from patron.profiles import talon as profile_wire
-from patron.profiles.model import GUEST_PREFIX, new_profile_id, value_issues
+from patron.profiles.model import new_profile_id, value_issues
 from patron.promotions.store import LiveRulesets
 from patron.promotions.talon import Campaign, triggered_campaigns
 from patron.referrals import wire as referral_wire
@@ -119,7 +118,7 @@ def _scenario_events(
 
             profiles = ProfileService(DynamoProfileRepository(client, tables.profiles))
             recorder = custom_event_service(client, tables, rulesets, SystemClock(), events)
-            built.append(ExpertSenderEvents(recorder, profiles, profiles, lambda: f"{GUEST_PREFIX}{uuid.uuid4().hex}"))
+            built.append(ExpertSenderEvents(recorder, profiles))
         return built[0]
 
     return service

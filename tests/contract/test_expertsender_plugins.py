@@ -304,3 +304,36 @@ def test_a_scenario_custom_event_is_the_customers_tracked_event(replayed, runtim
     assert runtime.request("POST", "/scenariocustomevents", headers=headers, body=unknown).status == 400
     only_ecdp_id = {"customEventId": 5, "customerId": 53492}
     assert runtime.request("POST", "/scenariocustomevents", headers=headers, body=only_ecdp_id).status == 400
+
+
+def test_a_write_reads_each_customer_and_order_once(runtime, meter):
+    """POST /customers finds each customer once (its `mode` check and its write share the lookup); POST /orders
+    reads each stored order once (its `mode` check, Magento's kept status and the write share it)."""
+    tenant = new_tenant(runtime)
+    headers = {"x-api-key": tenant.key}
+    body = {"mode": "AddOrUpdate", "matchBy": "Email", "data": [{"email": "once@example.com", "firstName": "Una"}]}
+    assert runtime.request("POST", "/customers", headers=headers, body=body).status == 201
+    mark = meter.mark()
+    assert runtime.request("POST", "/customers", headers=headers, body=body).status == 201
+    # The e-mail's claim and its profile, then the update's own read of the profile, and its write.
+    assert [call.operation for call in meter.since(mark)] == ["GetItem", "GetItem", "GetItem", "UpdateItem"]
+    order = {"id": "ONCE-1", "status": "Paid", "totalValue": "20", "customer": {"email": "once@example.com"}}
+    assert runtime.request("POST", "/orders", headers=headers, body={"mode": "Add", "data": [order]}).status == 201
+    mark = meter.mark()
+    again = {**order, "status": "Completed"}
+    posted = runtime.request("POST", "/orders", headers=headers, body={"mode": "AddOrReplace", "data": [again]})
+    assert posted.status == 201
+    orders_table = runtime.table_names["OrdersTable"]
+    reads = [call for call in meter.since(mark) if call.operation == "GetItem" and orders_table in call.tables]
+    assert len(reads) == 1
+
+
+def test_an_order_named_only_by_an_unusable_phone_is_refused_before_any_order_is_written(runtime):
+    tenant = new_tenant(runtime)
+    headers = {"x-api-key": tenant.key}
+    good = {"id": "PH-1", "status": "Paid", "totalValue": "20", "customer": {"email": "ph@example.com"}}
+    national = {"id": "PH-2", "status": "Paid", "totalValue": "20", "customer": {"phone": "600 700 800"}}
+    answer = runtime.request("POST", "/orders", headers=headers, body={"mode": "Add", "data": [good, national]})
+    assert answer.status == 400, answer.body
+    assert any("data[1].customer.phone" in line for line in answer.json()["errors"])
+    assert runtime.request("GET", "/orders/id/PH-1", headers=headers).status == 404  # nothing of the batch written

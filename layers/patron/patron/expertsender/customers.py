@@ -7,7 +7,6 @@ later claims one of its identifiers (a Talon.One profile of the same e-mail), as
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from datetime import date
 from typing import Any, Protocol
@@ -20,7 +19,7 @@ from patron.expertsender.lenient import Reader, name_values
 from patron.expertsender.lists import CUSTOMER_MEMBERS, channels_by_id, stable_id
 from patron.expertsender.problems import ExpertSenderError
 from patron.profiles.identifiers import KEEP, Change, IdentifierKind, IdentifierPatch, normalise_phone, parse_patch
-from patron.profiles.model import GUEST_PREFIX, CustomerProfile, IdentifierTakenError
+from patron.profiles.model import CustomerProfile, IdentifierTakenError, new_guest_id
 
 MAX_ITEMS = 1000  # research D15
 SOURCE = "expertsender"  # the consents' source
@@ -162,14 +161,12 @@ def parse_customers(payload: Any) -> CustomersPost:
 
 
 class Profiles(Protocol):
+    """Patron's one customer model, as ECDP's customers, orders and events use it (ProfileService)."""
+
     def find(self, application_id: int, kind: IdentifierKind, value: str) -> CustomerProfile: ...
 
+    def find_by_id(self, application_id: int, integration_id: str) -> CustomerProfile | None: ...
 
-class Catalog(Protocol):
-    def list(self, application_id: int, kind: EntityKind) -> list[AttributeDescriptor]: ...
-
-
-class Writer(Protocol):
     def update_customer(
         self,
         application_id: int,
@@ -179,6 +176,10 @@ class Writer(Protocol):
         expected_version: int | None = None,
         consents: dict[str, Any] | None = None,
     ) -> CustomerProfile: ...
+
+
+class Catalog(Protocol):
+    def list(self, application_id: int, kind: EntityKind) -> list[AttributeDescriptor]: ...
 
 
 class _Prepared(msgspec.Struct, frozen=True):
@@ -193,11 +194,10 @@ def _given(value: str | None) -> Change:
 
 
 class ExpertSenderCustomers:
-    def __init__(self, profiles: Profiles, writer: Writer, catalog: Catalog, new_id: Callable[[], str] | None = None):
+    def __init__(self, profiles: Profiles, catalog: Catalog, new_id: Callable[[], str] = new_guest_id):
         self._profiles = profiles
-        self._writer = writer
         self._catalog = catalog
-        self._new_id = new_id or (lambda: f"{GUEST_PREFIX}{uuid.uuid4().hex}")
+        self._new_id = new_id
 
     def post(self, application_id: int, payload: Any) -> int:
         """Adds or updates every customer of a POST /customers, or none when one is invalid (400 naming each
@@ -205,18 +205,24 @@ class ExpertSenderCustomers:
         many were written. Each customer is its own write: a failure midway (409) leaves the earlier ones."""
         request = parse_customers(payload)
         prepared = self._prepare(application_id, request)
+        owners: dict[str, CustomerProfile | None] = {}
         for one in prepared:
-            exists = self._owner(application_id, request.match_by, one.key) is not None
+            if one.key not in owners:
+                owners[one.key] = self._owner(application_id, request.match_by, one.key)
+            exists = owners[one.key] is not None
             if request.mode == "Add" and exists:
                 raise ExpertSenderError(400, "CustomerAlreadyExists", f"{one.sent.path}: the customer exists (Add).")
             if request.mode == "Update" and not exists:
                 message = f"{one.sent.path}: no such customer (Update)."
                 raise ExpertSenderError(400, "CustomerDoesNotExist", message)
+        written: set[str] = set()
         for one in prepared:
-            # Found again at the write: an earlier customer of the same request may have created it.
-            owner = self._owner(application_id, request.match_by, one.key)
+            # Found again only when an earlier customer of the same request had the same key (and may have created
+            # it); otherwise as found above.
+            owner = self._owner(application_id, request.match_by, one.key) if one.key in written else owners[one.key]
             integration_id = owner.integration_id if owner is not None else self._new_id()
-            self._writer.update_customer(
+            written.add(one.key)
+            self._profiles.update_customer(
                 application_id, integration_id, one.sent.attributes, one.patch, None, one.consents or None
             )
         return len(prepared)
@@ -303,7 +309,6 @@ class ExpertSenderCustomers:
 
 def resolve_customer(
     profiles: Profiles,
-    writer: Writer,
     new_id: Callable[[], str],
     application_id: int,
     email: str | None,
@@ -330,9 +335,9 @@ def resolve_customer(
     guest = new_id()
     held = IdentifierPatch(email=patch.email) if isinstance(patch.email, str) else patch
     try:
-        writer.update_customer(application_id, guest, {}, held)
+        profiles.update_customer(application_id, guest, {}, held)
     except IdentifierTakenError:  # another request created them meanwhile: theirs now
-        return resolve_customer(profiles, writer, new_id, application_id, email, phone, crm_id)
+        return resolve_customer(profiles, new_id, application_id, email, phone, crm_id)
     return guest
 
 

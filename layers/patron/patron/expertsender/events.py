@@ -10,8 +10,9 @@ from typing import Any, Protocol
 from patron.errors import FieldIssue, UnsupportedFeatureError, ValidationError
 from patron.events.definitions import DataField
 from patron.events.model import EventOutcome
-from patron.expertsender.customers import Profiles, Writer, resolve_customer
+from patron.expertsender.customers import Profiles, resolve_customer
 from patron.expertsender.lenient import Reader
+from patron.profiles.model import new_guest_id
 
 # ECDP's field types, and the names clients use for them (a Laravel client sends `int`, `string`, `dateTime`).
 FIELD_TYPES = {
@@ -43,10 +44,9 @@ class Recorder(Protocol):
 
 
 class ExpertSenderEvents:
-    def __init__(self, recorder: Recorder, profiles: Profiles, writer: Writer, new_id: Callable[[], str]):
+    def __init__(self, recorder: Recorder, profiles: Profiles, new_id: Callable[[], str] = new_guest_id):
         self._recorder = recorder
         self._profiles = profiles
-        self._writer = writer
         self._new_id = new_id
 
     def post(self, application_id: int, payload: Any) -> EventOutcome:
@@ -82,9 +82,7 @@ class ExpertSenderEvents:
             issue = FieldIssue("customerEmail", "missing_field", "A customerEmail, customerPhone or customerCrmId.")
             raise ValidationError("The custom event is invalid.", [issue])
         try:
-            customer = resolve_customer(
-                self._profiles, self._writer, self._new_id, application_id, email, phone, crm_id
-            )
+            customer = resolve_customer(self._profiles, self._new_id, application_id, email, phone, crm_id)
         except ValidationError:
             issue = FieldIssue("customerPhone", "invalid_value", "A phone number in international form.")
             raise ValidationError("The custom event is invalid.", [issue]) from None

@@ -17,18 +17,19 @@ from patron.expertsender.customers import (
     Catalog,
     NameValue,
     Profiles,
-    Writer,
     consent_changes,
     resolve_customer,
     sent_consents,
+    usable_phone,
 )
 from patron.expertsender.lenient import Reader, name_values
 from patron.expertsender.lists import ORDER_MEMBERS, PRODUCT_MEMBERS, channels_by_id
 from patron.expertsender.problems import ExpertSenderError
 from patron.orders.model import Order, OrderState
+from patron.orders.service import NOT_READ, NotRead
 from patron.orders.wire import OrderInput, parse_order
 from patron.profiles.identifiers import IdentifierPatch
-from patron.profiles.model import CustomerProfile
+from patron.profiles.model import CustomerProfile, new_guest_id
 
 MAX_ITEMS = 1000
 MODES = {"add": "Add", "addorreplace": "AddOrReplace", "replace": "Replace"}
@@ -132,7 +133,9 @@ def _renamed(issue: FieldIssue, root: str) -> FieldIssue:
 
 
 class Orders(Protocol):
-    def upsert(self, application_id: int, order: OrderInput, root: str = "") -> Order: ...
+    def upsert(
+        self, application_id: int, order: OrderInput, root: str = "", *, stored: Order | NotRead | None = NOT_READ
+    ) -> Order: ...
 
     def get(self, application_id: int, order_id: str) -> Order: ...
 
@@ -147,10 +150,6 @@ class Orders(Protocol):
         default_state: OrderState | None = None,
         expect: Callable[[Order], bool] | None = None,
     ) -> Order: ...
-
-
-class Customers(Protocol):
-    def find_by_id(self, application_id: int, integration_id: str) -> CustomerProfile | None: ...
 
 
 class OrderCustomer(msgspec.Struct, frozen=True, rename="camel"):
@@ -243,15 +242,11 @@ class ExpertSenderOrders:
         self,
         orders: Orders,
         profiles: Profiles,
-        writer: Writer,
         catalog: Catalog,
-        new_id: Callable[[], str],
-        customers: Customers,
+        new_id: Callable[[], str] = new_guest_id,
     ):
-        self._customers = customers
         self._orders = orders
         self._profiles = profiles
-        self._writer = writer
         self._catalog = catalog
         self._new_id = new_id
 
@@ -274,6 +269,10 @@ class ExpertSenderOrders:
             if one.email is None and one.phone is None and one.crm_id is None:
                 message = "An email, phone or crmId names the customer."
                 issues.append(FieldIssue(f"{one.path}.customer", "missing_field", message))
+            elif one.email is None and one.crm_id is None and usable_phone(one.phone) is None:
+                # Refused before any order is written: the phone alone would name nobody.
+                message = "A phone number in international form."
+                issues.append(FieldIssue(f"{one.path}.customer.phone", "invalid_value", message))
             try:
                 inputs.append((one, parse_order({**one.payload, "customerId": "pending"}, root=one.path)))
             except ValidationError as error:
@@ -296,14 +295,14 @@ class ExpertSenderOrders:
             status = order.status
             if not one.status_sent:  # Magento sends none: placed when new, else the stored one stays (D9)
                 status = old.status if old is not None and old.status is not None else "placed"
-            customer = resolve_customer(
-                self._profiles, self._writer, self._new_id, application_id, one.email, one.phone, one.crm_id
-            )
+            customer = resolve_customer(self._profiles, self._new_id, application_id, one.email, one.phone, one.crm_id)
             default = STATES.get(status or "")
             order = msgspec.structs.replace(order, customer_id=customer, status=status, default_state=default)
-            self._orders.upsert(application_id, order, root=one.path)
+            self._orders.upsert(application_id, order, root=one.path, stored=old)
             if consents.get(one.path):
-                self._writer.update_customer(application_id, customer, {}, IdentifierPatch(), None, consents[one.path])
+                self._profiles.update_customer(
+                    application_id, customer, {}, IdentifierPatch(), None, consents[one.path]
+                )
         return len(inputs)
 
     def _stored(self, application_id: int, order_id: str) -> Order | None:
@@ -315,7 +314,7 @@ class ExpertSenderOrders:
     def read(self, application_id: int, order_id: str, website: str | None) -> OrderView:
         """GET /orders/id/{id} (also /orders/{id}), `?websiteId=`: the order, or 404 OrderNotFound."""
         order = self._found(application_id, order_id, website)
-        return order_view(order, self._customers.find_by_id(application_id, order.customer_id))
+        return order_view(order, self._profiles.find_by_id(application_id, order.customer_id))
 
     def delete(self, application_id: int, order_id: str, website: str | None) -> None:
         """DELETE /orders/{id} (also /orders/id/{id}): a soft delete (status Deleted, out of the statistics);

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import uuid
-
 from patron.errors import NotFoundError
 from patron.profiles.identifiers import IdentifierKind, IdentifierPatch
-from patron.profiles.model import GUEST_PREFIX, IdentifierTakenError
+from patron.profiles.model import IdentifierTakenError, new_guest_id
 from patron.profiles.service import ProfileService
 
 
@@ -26,7 +24,7 @@ class ProfileCustomerResolver:
         except NotFoundError:
             pass
         # A guest (Rfmcube: an email and no id): a customer of its own, found by that email from now on.
-        guest = f"{GUEST_PREFIX}{uuid.uuid4().hex}"
+        guest = new_guest_id()
         try:
             self._profiles.update_customer(application_id, guest, {}, IdentifierPatch(email=email))
         except IdentifierTakenError:

@@ -29,6 +29,13 @@ PRODUCT_FIELDS = frozenset(
 MAX_PAGE_SIZE = 100
 
 
+class NotRead:
+    """The caller did not read the stored order (its absence is None)."""
+
+
+NOT_READ = NotRead()
+
+
 class CustomerResolver(Protocol):
     def exists(self, application_id: int, customer_id: str) -> bool: ...
 
@@ -141,9 +148,12 @@ class OrderService:
         self._clock = clock or SystemClock()
         self._catalog = catalog
 
-    def upsert(self, application_id: int, order: OrderInput, root: str = "") -> Order:
+    def upsert(
+        self, application_id: int, order: OrderInput, root: str = "", *, stored: Order | NotRead | None = NOT_READ
+    ) -> Order:
         """Creates or replaces the order. Replaying the same order changes nothing (and writes nothing).
-        `root` names where the order sits in the request, for error paths (Rfmcube: `order`)."""
+        `root` names where the order sits in the request, for error paths (Rfmcube: `order`). `stored`: the order
+        as the caller just read it (None: absent), so it is not read again; a conflict reads it afresh."""
         self._register(application_id, order, root)
         # An anonymous profile Patron created (a device's, a guest's) may be named; a client may not make one.
         anonymous = order.customer_id is not None and is_anonymous(order.customer_id)
@@ -157,7 +167,7 @@ class OrderService:
         def replace(old: Order | None) -> Order:
             return _as_order(application_id, order, customer_id, mapping, old)
 
-        return self._change(application_id, order.order_id, replace, must_exist=False)
+        return self._change(application_id, order.order_id, replace, must_exist=False, stored=stored)
 
     def new_order(
         self, application_id: int, order: OrderInput, customer_id: str, root: str = "", *, pending: PendingAdditions
@@ -357,11 +367,17 @@ class OrderService:
         return stamped
 
     def _change(
-        self, application_id: int, order_id: str, build: Callable[[Order | None], Order], must_exist: bool
+        self,
+        application_id: int,
+        order_id: str,
+        build: Callable[[Order | None], Order],
+        must_exist: bool,
+        stored: Order | NotRead | None = NOT_READ,
     ) -> Order:
         _check_order_id(order_id)
         for _ in range(WRITE_ATTEMPTS):
-            old = self._orders.get(application_id, order_id)
+            old = self._orders.get(application_id, order_id) if isinstance(stored, NotRead) else stored
+            stored = NOT_READ  # a retry reads it afresh
             if old is None and must_exist:
                 raise NotFoundError("No order with this id.", code="order_not_found")
             candidate = build(old)

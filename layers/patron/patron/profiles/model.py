@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import time
+import uuid
 from decimal import Decimal
 from typing import Any
 
@@ -32,6 +33,11 @@ MAX_NUMBER_DIGITS = 38
 # guest known only by email (Rfmcube). When a known customer claims one of their identifiers, they merge into it.
 DEVICE_PREFIX = "anon-"
 GUEST_PREFIX = "guest-"
+
+
+def new_guest_id() -> str:
+    """The id of a guest: a customer Patron creates, known only by the identifiers an order or event names."""
+    return f"{GUEST_PREFIX}{uuid.uuid4().hex}"
 
 
 def is_anonymous(integration_id: str) -> bool:
