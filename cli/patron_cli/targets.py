@@ -144,7 +144,9 @@ def stack_service(stack_name: str, region: str | None) -> Iterator[ApplicationSe
         table, api_id, stage = outputs["ConfigTableName"], outputs["RestApiId"], outputs["StageName"]
     except KeyError as missing:
         raise TargetError(f"stack {stack_name} has no output {missing}; is it a Patron stack?") from None
-    usage_plans = ApiGatewayUsagePlans(session.client("apigateway"), api_id, stage)
+    # ExpertSender's wire is an API of its own (stacks deployed before it have none).
+    more = tuple(outputs[name] for name in ("ExpertSenderRestApiId",) if name in outputs)
+    usage_plans = ApiGatewayUsagePlans(session.client("apigateway"), api_id, stage, more)
     yield ApplicationService(DynamoApplicationRepository(session.client("dynamodb"), table), usage_plans)
 
 

@@ -12,12 +12,14 @@ class ApiGatewayUsagePlans:
 
     Names carry the REST API id, so two stacks in one account (staging, prod) never touch each other's plans.
     Each step first looks for what an interrupted earlier run left, so running a command again completes it.
+    One plan covers every REST API of the stack (the main one and ExpertSender's wire: `more_api_ids`), so one key
+    is throttled the same on each; registering again attaches an API a plan made before it existed lacks.
     """
 
-    def __init__(self, client: Any, rest_api_id: str, stage: str):
+    def __init__(self, client: Any, rest_api_id: str, stage: str, more_api_ids: tuple[str, ...] = ()):
         self._client = client
         self._rest_api_id = rest_api_id
-        self._api_stage = {"apiId": rest_api_id, "stage": stage}
+        self._api_stages = [{"apiId": api_id, "stage": stage} for api_id in (rest_api_id, *more_api_ids)]
 
     def plan_name(self, application: Application) -> str:
         return f"patron-{self._rest_api_id}-app-{application.id}"
@@ -37,10 +39,11 @@ class ApiGatewayUsagePlans:
             self._find("get_usage_plans", name)
             or self._client.create_usage_plan(
                 name=name,
-                apiStages=[self._api_stage],
+                apiStages=self._api_stages,
                 throttle={"rateLimit": application.rate_limit.rate, "burstLimit": application.rate_limit.burst},
             )["id"]
         )
+        self._attach_missing_stages(plan_id)
         attached = self._client.get_usage_plan_keys(usagePlanId=plan_id).get("items", [])
         if not any(item.get("id") == key_id for item in attached):
             self._client.create_usage_plan_key(usagePlanId=plan_id, keyId=key_id, keyType="API_KEY")
@@ -56,6 +59,19 @@ class ApiGatewayUsagePlans:
                 {"op": "replace", "path": "/throttle/burstLimit", "value": str(application.rate_limit.burst)},
             ],
         )
+
+    def _attach_missing_stages(self, plan_id: str) -> None:
+        attached = {
+            (s["apiId"], s["stage"]) for s in self._client.get_usage_plan(usagePlanId=plan_id).get("apiStages", [])
+        }
+        missing = [s for s in self._api_stages if (s["apiId"], s["stage"]) not in attached]
+        if missing:
+            self._client.update_usage_plan(
+                usagePlanId=plan_id,
+                patchOperations=[
+                    {"op": "add", "path": "/apiStages", "value": f"{s['apiId']}:{s['stage']}"} for s in missing
+                ],
+            )
 
     def _find(self, operation: str, name: str) -> str | None:
         for page in self._client.get_paginator(operation).paginate():

@@ -143,24 +143,28 @@ class ApiGateway:
         self._stage = stage
         self._routes = [_CompiledRoute(route) for route in template.routes()]
         self._authorizer = template.authorizer_function()
-        self._responses = template.gateway_responses()
+        # Each REST API answers its own refusals (ExpertSender's wire: ProblemDetails). A request no route matches
+        # is refused by the API whose routes start with its first path segment (on AWS: the API at its host).
+        self._responses = {name: template.gateway_responses(name) for name in template.apis()}
+        self._main_api = template.api()[0]
+        self._api_by_segment = {route.resource.split("/")[1]: route.api for route in template.routes()}
         self._limits = limits
         self._throttle = throttle or Throttle()
 
     def handle(self, request: HttpRequest) -> HttpResponse:
         request_id = str(uuid.uuid4())
         if len(request.body) > API_GATEWAY_MAX_PAYLOAD:
-            return self._gateway_response("REQUEST_TOO_LARGE", request_id)
+            return self._gateway_response("REQUEST_TOO_LARGE", request_id, api=self._api_of(request.path))
         found = self._match(request.method.upper(), request.path)
         if found is None:
-            return self._gateway_response("MISSING_AUTHENTICATION_TOKEN", request_id)
+            return self._gateway_response("MISSING_AUTHENTICATION_TOKEN", request_id, api=self._api_of(request.path))
         route, path_params = found
         method_arn = (
             f"arn:aws:execute-api:{REGION}:{ACCOUNT}:{API_ID}/{self._stage}/{request.method.upper()}{request.path}"
         )
         # Measured with the path decoded, the lenient reading of AWS's quota: what is refused here is refused there.
         if route.authorized and len(unquote_to_bytes(method_arn)) > METHOD_ARN_MAX_BYTES:
-            return self.refuse(414, "Request URI too long")
+            return self.refuse(414, "Request URI too long", route.api)
         authorizer_context: dict[str, Any] = {}
         usage_key: str | None = None
         if route.authorized and self._authorizer:
@@ -169,24 +173,29 @@ class ApiGateway:
                 return outcome
             authorizer_context, usage_key = outcome
         if route.api_key_required:
-            refused = self._check_usage_plan(usage_key, authorizer_context, request_id)
+            refused = self._check_usage_plan(usage_key, authorizer_context, request_id, route.api)
             if refused is not None:
                 return refused
         event = self._proxy_event(request, route, path_params, authorizer_context, request_id)
         if len(json.dumps(event).encode("utf-8")) > LAMBDA_MAX_SYNC_PAYLOAD:
             # Lambda refuses the invocation (RequestTooLargeException); API Gateway reports an integration failure.
-            return self._gateway_response("INTEGRATION_FAILURE", request_id)
+            return self._gateway_response("INTEGRATION_FAILURE", request_id, api=route.api)
         try:
             result = self._registry.invoke(route.function_id, event)
-            return self._from_proxy_response(result)
+            return self._from_proxy_response(result, route.api)
         except Exception:
-            return self._gateway_response("DEFAULT_5XX", request_id, status=502, message="Internal server error")
+            message = "Internal server error"
+            return self._gateway_response("DEFAULT_5XX", request_id, status=502, message=message, api=route.api)
 
-    def refuse(self, status: int, message: str) -> HttpResponse:
+    def _api_of(self, path: str) -> str:
+        parts = path.split("/")
+        return self._api_by_segment.get(parts[1] if len(parts) > 1 else "", self._main_api)
+
+    def refuse(self, status: int, message: str, api: str | None = None) -> HttpResponse:
         """A refusal no response type of API Gateway's names (a URL or head past its quotas): the template's
         DEFAULT_4XX (or DEFAULT_5XX) with this status, as API Gateway answers any 4XX without a type of its own."""
         family = "DEFAULT_4XX" if status < 500 else "DEFAULT_5XX"
-        return self._gateway_response(family, str(uuid.uuid4()), status=status, message=message)
+        return self._gateway_response(family, str(uuid.uuid4()), status=status, message=message, api=api)
 
     # -- steps ---------------------------------------------------------------------------------------------
 
@@ -237,29 +246,29 @@ class ApiGateway:
             result = self._registry.invoke(self._authorizer, event)
         except Exception as exc:
             if str(exc) == "Unauthorized":
-                return self._gateway_response("UNAUTHORIZED", request_id)
-            return self._gateway_response("AUTHORIZER_FAILURE", request_id)
+                return self._gateway_response("UNAUTHORIZED", request_id, api=route.api)
+            return self._gateway_response("AUTHORIZER_FAILURE", request_id, api=route.api)
         if not isinstance(result, dict) or "policyDocument" not in result or "principalId" not in result:
-            return self._gateway_response("AUTHORIZER_CONFIGURATION_ERROR", request_id)
+            return self._gateway_response("AUTHORIZER_CONFIGURATION_ERROR", request_id, api=route.api)
         if not _policy_allows(result["policyDocument"], method_arn):
-            return self._gateway_response("ACCESS_DENIED", request_id)
+            return self._gateway_response("ACCESS_DENIED", request_id, api=route.api)
         context = {key: value for key, value in (result.get("context") or {}).items()}
         context["principalId"] = result["principalId"]
         context["integrationLatency"] = int((time.perf_counter() - started) * 1000)
         return context, result.get("usageIdentifierKey")
 
     def _check_usage_plan(
-        self, usage_key: str | None, authorizer_context: dict[str, Any], request_id: str
+        self, usage_key: str | None, authorizer_context: dict[str, Any], request_id: str, api: str
     ) -> HttpResponse | None:
         if not usage_key or self._limits is None:
-            return self._gateway_response("INVALID_API_KEY", request_id) if not usage_key else None
+            return self._gateway_response("INVALID_API_KEY", request_id, api=api) if not usage_key else None
         limits = self._limits(usage_key, authorizer_context)
         if limits is None:
-            return self._gateway_response("INVALID_API_KEY", request_id)
+            return self._gateway_response("INVALID_API_KEY", request_id, api=api)
         wait = self._throttle.acquire(usage_key, limits.rate, limits.burst)
         if wait is None:
             return None
-        return self._gateway_response("THROTTLED", request_id, retry_after=retry_after_header(wait))
+        return self._gateway_response("THROTTLED", request_id, retry_after=retry_after_header(wait), api=api)
 
     def _request_context(
         self, request: HttpRequest, route: Route, request_id: str, authorizer: dict[str, Any]
@@ -314,7 +323,7 @@ class ApiGateway:
             "isBase64Encoded": False,
         }
 
-    def _from_proxy_response(self, result: Any) -> HttpResponse:
+    def _from_proxy_response(self, result: Any, api: str) -> HttpResponse:
         # Lambda serialises the handler's return value as JSON; API Gateway then needs an integer status and,
         # if any, a string body and string header values. Anything else is a malformed proxy response (502).
         try:
@@ -328,7 +337,7 @@ class ApiGateway:
             and all(isinstance(v, str | int | float | bool) for v in (result.get("headers") or {}).values())
         )
         if not well_formed:
-            return self._gateway_response("DEFAULT_5XX", "", status=502, message="Internal server error")
+            return self._gateway_response("DEFAULT_5XX", "", status=502, message="Internal server error", api=api)
         headers: list[tuple[str, str]] = [(str(k), str(v)) for k, v in (result.get("headers") or {}).items()]
         for name, values in (result.get("multiValueHeaders") or {}).items():
             headers.extend((str(name), str(value)) for value in values)
@@ -343,10 +352,13 @@ class ApiGateway:
         status: int | None = None,
         message: str | None = None,
         retry_after: str | None = None,
+        api: str | None = None,
     ) -> HttpResponse:
+        """`api`: the REST API answering (default: the main one)."""
         default_status, default_message = _DEFAULTS.get(kind, (status or 500, message or "Internal server error"))
         family = "DEFAULT_4XX" if (status or default_status) < 500 else "DEFAULT_5XX"
-        spec = self._responses.get(kind) or self._responses.get(family) or GatewayResponse(None, None)
+        responses = self._responses.get(api if api is not None else self._main_api, {})
+        spec = responses.get(kind) or responses.get(family) or GatewayResponse(None, None)
         text = message or default_message
         body = spec.body or json.dumps({"message": text})
         body = (
@@ -355,7 +367,9 @@ class ApiGateway:
             .replace("$context.error.message", text)
             .replace("$context.requestId", request_id)
         )
-        headers = [("Content-Type", "application/json"), *spec.headers.items()]
+        own = {name.lower() for name in spec.headers}
+        default = [] if "content-type" in own else [("Content-Type", "application/json")]
+        headers = [*default, *spec.headers.items()]
         if retry_after is not None:
             headers = [(name, value) for name, value in headers if name.lower() != "retry-after"]
             headers.append(("Retry-After", retry_after))

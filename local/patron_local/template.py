@@ -75,6 +75,7 @@ class Route:
     resource: str  # as API Gateway names it: /v2/customer_profiles/{integrationId}
     authorized: bool = True
     api_key_required: bool = True
+    api: str = ""  # the logical id of the REST API that serves it
 
 
 @dataclass(frozen=True)
@@ -155,21 +156,24 @@ class Template:
             )
         return result
 
-    def api(self) -> tuple[str, dict[str, Any]]:
-        """The template's REST API; a template without one (only queues and workflows) has an empty one."""
-        apis = self.resources_of("AWS::Serverless::Api")
-        if len(apis) > 1:
-            raise ValueError("the local runtime serves at most one AWS::Serverless::Api")
+    def apis(self) -> dict[str, dict[str, Any]]:
+        """Every REST API's properties, by logical id, in the template's order (the first is the main one)."""
+        return {
+            name: dict(res.get("Properties", {})) for name, res in self.resources_of("AWS::Serverless::Api").items()
+        }
+
+    def api(self, name: str | None = None) -> tuple[str, dict[str, Any]]:
+        """A REST API (default: the template's first, the main one); a template without one (only queues and
+        workflows) has an empty one."""
+        apis = self.apis()
         if not apis:
             return "", {}
-        name, resource = next(iter(apis.items()))
-        return name, dict(resource.get("Properties", {}))
+        name = name if name is not None else next(iter(apis))
+        return name, apis[name]
 
     def routes(self) -> list[Route]:
-        api_id, api = self.api()
-        auth = api.get("Auth", {})
-        default_authorizer = auth.get("DefaultAuthorizer")
-        default_key_required = bool(auth.get("ApiKeyRequired", False))
+        """The routes of every REST API."""
+        apis = self.apis()
         routes = []
         for logical_id in self.resources_of("AWS::Serverless::Function"):
             events = self.function_properties(logical_id).get("Events", {}) or {}
@@ -177,8 +181,12 @@ class Template:
                 if event.get("Type") != "Api":
                     continue
                 properties = event.get("Properties", {})
-                if properties.get("RestApiId", {}).get("Ref") != api_id:
+                api_id = properties.get("RestApiId", {}).get("Ref")
+                if api_id not in apis:
                     continue
+                auth = apis[api_id].get("Auth", {})
+                default_authorizer = auth.get("DefaultAuthorizer")
+                default_key_required = bool(auth.get("ApiKeyRequired", False))
                 route_auth = properties.get("Auth", {})
                 authorizer = route_auth.get("Authorizer", default_authorizer)
                 routes.append(
@@ -189,6 +197,7 @@ class Template:
                         resource=str(properties["Path"]),
                         authorized=authorizer not in (None, "NONE"),
                         api_key_required=bool(route_auth.get("ApiKeyRequired", default_key_required)),
+                        api=api_id,
                     )
                 )
         return routes
@@ -202,8 +211,9 @@ class Template:
         arn = auth["Authorizers"][name]["FunctionArn"]
         return str(arn["Fn::GetAtt"][0])
 
-    def gateway_responses(self) -> dict[str, GatewayResponse]:
-        _, api = self.api()
+    def gateway_responses(self, api_name: str | None = None) -> dict[str, GatewayResponse]:
+        """The gateway responses of a REST API (default: the main one)."""
+        _, api = self.api(api_name)
         responses = {}
         for kind, spec in (api.get("GatewayResponses") or {}).items():
             headers = {

@@ -337,3 +337,36 @@ def test_an_order_named_only_by_an_unusable_phone_is_refused_before_any_order_is
     assert answer.status == 400, answer.body
     assert any("data[1].customer.phone" in line for line in answer.json()["errors"])
     assert runtime.request("GET", "/orders/id/PH-1", headers=headers).status == 404  # nothing of the batch written
+
+
+def _a_failure_woocommerce_records(answer: Any, status: int, substatus: str) -> None:
+    """ProblemDetails with ECDP's substatus and `errors` as strings: WooCommerce records a failure only then."""
+    body = answer.json()
+    assert answer.status == status, answer.body
+    assert answer.header("Content-Type") == "application/problem+json"
+    assert (body["status"], body["substatus"]) == (status, substatus)
+    assert body["errors"] and all(isinstance(line, str) for line in body["errors"])
+
+
+def test_api_gateways_own_refusals_are_problem_details_with_errors(runtime):
+    """A wrong key, a key of another scope, throttling and an unknown route never reach a function: API Gateway
+    answers them from the ExpertSender API's own gateway responses, in ECDP's envelope."""
+    from patron.applications.model import RateLimit, Scope
+
+    order = {"mode": "Add", "data": [{"id": "GW-1", "customer": {"email": "gw@example.com"}}]}
+    wrong = runtime.request("POST", "/orders", headers={"x-api-key": "patron_nope_nope"}, body=order)
+    _a_failure_woocommerce_records(wrong, 401, "ApiKeyInvalid")
+    public = new_tenant(runtime, scope=Scope.PUBLIC)
+    _a_failure_woocommerce_records(
+        runtime.request("POST", "/orders", headers={"x-api-key": public.key}, body=order), 403, "ApiKeyForbidden"
+    )
+    unknown = runtime.request("GET", "/customers", headers={"x-api-key": new_tenant(runtime).key})
+    _a_failure_woocommerce_records(unknown, 404, "RouteNotFound")
+    limited = new_tenant(runtime, rate=RateLimit(rate=1, burst=2))
+    answers = [runtime.request("GET", "/customerattributes", headers={"x-api-key": limited.key}) for _ in range(4)]
+    assert [answer.status for answer in answers[:2]] == [200, 200]
+    _a_failure_woocommerce_records(answers[-1], 429, "RateLimitExceeded")
+    assert int(answers[-1].header("Retry-After") or 0) >= 1
+    # The main API's refusals stay in Patron's envelope.
+    talon = runtime.request("GET", "/v1/customer_profiles/x/inventory", headers={"x-api-key": "patron_nope_nope"})
+    assert talon.status == 401 and talon.json()["code"] == "unauthorized" and "errors" not in talon.json()

@@ -100,11 +100,13 @@ def test_a_deployed_stack_is_found_by_name_and_gets_usage_plans(aws_account, mon
     )
     apigateway = boto3.client("apigateway", region_name=region)
     api_id = apigateway.create_rest_api(name="patron")["id"]
+    ecdp_id = apigateway.create_rest_api(name="patron-expertsender")["id"]
     stack_body = {
         "Resources": {"Queue": {"Type": "AWS::SQS::Queue"}},
         "Outputs": {
             "ConfigTableName": {"Value": "patron-config"},
             "RestApiId": {"Value": api_id},
+            "ExpertSenderRestApiId": {"Value": ecdp_id},
             "StageName": {"Value": "live"},
         },
     }
@@ -130,7 +132,8 @@ def test_a_deployed_stack_is_found_by_name_and_gets_usage_plans(aws_account, mon
     assert [(p["name"], p["throttle"]) for p in plans] == [
         (f"patron-{api_id}-app-{application['id']}", {"rateLimit": 2.0, "burstLimit": 20})
     ]
-    assert plans[0]["apiStages"] == [{"apiId": api_id, "stage": "live"}]
+    # One plan for both of the stack's APIs: a key is throttled the same on ExpertSender's wire.
+    assert plans[0]["apiStages"] == [{"apiId": api_id, "stage": "live"}, {"apiId": ecdp_id, "stage": "live"}]
     assert len(apigateway.get_usage_plan_keys(usagePlanId=plans[0]["id"])["items"]) == 1
 
     # Registering again (an interrupted earlier run) completes without duplicating anything.
@@ -139,6 +142,12 @@ def test_a_deployed_stack_is_found_by_name_and_gets_usage_plans(aws_account, mon
     assert len(apigateway.get_usage_plans()["items"]) == 1
     assert len(apigateway.get_api_keys()["items"]) == 1
     assert len(apigateway.get_usage_plan_keys(usagePlanId=plans[0]["id"])["items"]) == 1
+    # A plan made before the stack had ExpertSender's API (registered with the main API only) gains it.
+    before = Application(application["id"] + 1, "older", "", RateLimit(2, 20), usage_key="y" * 30)
+    ApiGatewayUsagePlans(apigateway, api_id, "live").register(before)
+    ApiGatewayUsagePlans(apigateway, api_id, "live", (ecdp_id,)).register(before)
+    (older,) = [p for p in apigateway.get_usage_plans()["items"] if p["name"].endswith(f"-app-{before.id}")]
+    assert {(stage["apiId"], stage["stage"]) for stage in older["apiStages"]} == {(api_id, "live"), (ecdp_id, "live")}
 
     run_json(
         capsys,

@@ -163,8 +163,12 @@ def test_every_state_machine_alarms_on_failed_and_timed_out_executions(state_mac
         assert alarms_on("AWS/States", metric, "Sum", StateMachineArn={"Ref": state_machine}), (state_machine, metric)
 
 
-def test_the_apis_5xx_rate_is_alarmed_above_the_threshold_parameter():
-    _, api = TEMPLATE.api()
+APIS = sorted(TEMPLATE.apis())
+
+
+@pytest.mark.parametrize("api_name", APIS)
+def test_the_apis_5xx_rate_is_alarmed_above_the_threshold_parameter(api_name):
+    _, api = TEMPLATE.api(api_name)
     # API Gateway names a REST API's metrics by its name and stage: the template names the API explicitly.
     dimensions = {"ApiName": api["Name"], "Stage": api["StageName"]}
     (name,) = [
@@ -336,10 +340,14 @@ def test_the_dashboard_shows_every_state_machines_executions(state_machine):
         assert _drawn("AWS/States", metric, StateMachineArn=f"${{{state_machine}}}"), (state_machine, metric)
 
 
-def test_the_dashboard_shows_the_apis_requests_errors_and_latency():
-    _, api = TEMPLATE.api()
-    assert api["Name"] == {"Ref": "AWS::StackName"} and api["StageName"] == {"Ref": "StageName"}
-    api_dims = {"ApiName": "${AWS::StackName}", "Stage": "${StageName}"}
+@pytest.mark.parametrize("api_name", APIS)
+def test_the_dashboard_shows_the_apis_requests_errors_and_latency(api_name):
+    _, api = TEMPLATE.api(api_name)
+    assert api["StageName"] == {"Ref": "StageName"}
+    # The name API Gateway's metrics carry: the stack's (main API) or `<stack>-expertsender`.
+    name = api["Name"]["Ref"] if "Ref" in api["Name"] else api["Name"]["Fn::Sub"]
+    name = name if name.startswith("$") else f"${{{name}}}"
+    api_dims = {"ApiName": name, "Stage": "${StageName}"}
     for metric in ("Count", "4XXError", "5XXError"):
         assert _drawn("AWS/ApiGateway", metric, "Sum", **api_dims), metric
     for stat in ("p50", "p99"):
@@ -356,6 +364,9 @@ def test_tracing_is_one_parameter_applied_to_every_function_and_the_api_stage():
     assert TEMPLATE.globals_function()["Tracing"] == {"Ref": "Tracing"}
     for function in FUNCTIONS:
         assert "Tracing" not in TEMPLATE.resources[function].get("Properties", {}), f"{function} overrides Tracing"
+    for name in APIS:
+        _, api = TEMPLATE.api(name)
+        assert api["TracingEnabled"] == TEMPLATE.api()[1]["TracingEnabled"], name
     _, api = TEMPLATE.api()
     condition, when_true, when_false = api["TracingEnabled"]["Fn::If"]
     assert (when_true, when_false) == (True, False)

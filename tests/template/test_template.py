@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import json
 from typing import Any
 
 import pytest
@@ -97,14 +98,47 @@ def test_tables_are_on_demand_encrypted_recoverable_and_retained(table):
     assert "TableName" not in properties  # names reach code through settings, never hard-coded
 
 
-def test_every_route_is_behind_the_authorizer_and_a_usage_plan():
-    _, api = TEMPLATE.api()
+APIS = sorted(TEMPLATE.apis())
+
+
+@pytest.mark.parametrize("api_name", APIS)
+def test_every_route_is_behind_the_authorizer_and_a_usage_plan(api_name):
+    _, api = TEMPLATE.api(api_name)
     assert api["Auth"]["DefaultAuthorizer"] == "ApiKeyAuthorizer"
+    assert api["Auth"]["Authorizers"]["ApiKeyAuthorizer"]["FunctionArn"] == {
+        "Fn::GetAtt": ["AuthorizerFunction", "Arn"]
+    }
     assert api["Auth"]["ApiKeyRequired"] is True and api["ApiKeySourceType"] == "AUTHORIZER"
     # No identity source means no API Gateway cache: revocation is bounded by the authorizer's own cache.
     assert api["Auth"]["Authorizers"]["ApiKeyAuthorizer"]["Identity"]["ReauthorizeEvery"] == 0
-    routes = TEMPLATE.routes()
+    routes = [route for route in TEMPLATE.routes() if route.api == api_name]
     assert routes and all(route.authorized and route.api_key_required for route in routes)
+
+
+def test_expertsenders_wire_is_an_api_of_its_own_answering_every_refusal_as_problem_details():
+    """ECDP's clients read a failure only from ProblemDetails with `errors` (a list of strings): WooCommerce counts
+    any other answer as a success and never sends again. API Gateway's own refusals (wrong key, throttling, unknown
+    route) have one static body per API, so ECDP's routes, and only they, are on an API of their own."""
+    on_it = {route.function_id for route in TEMPLATE.routes() if route.api == "ExpertSenderApi"}
+    assert on_it == {"ExpertSenderFunction", "SessionsFunction"}
+    assert {r.resource for r in TEMPLATE.routes() if r.function_id == "ExpertSenderFunction"} and all(
+        r.api == "ExpertSenderApi" for r in TEMPLATE.routes() if r.function_id == "ExpertSenderFunction"
+    )
+    sessions = {
+        r.resource for r in TEMPLATE.routes() if r.api == "ExpertSenderApi" and r.function_id == "SessionsFunction"
+    }
+    assert sessions == {"/scenariocustomevents"}
+    main, ecdp = TEMPLATE.gateway_responses(), TEMPLATE.gateway_responses("ExpertSenderApi")
+    assert set(ecdp) == set(main)  # every refusal the main API shapes, this one shapes too
+    for kind, response in ecdp.items():
+        assert response.status == main[kind].status, kind
+        assert response.headers.get("Content-Type") == "application/problem+json", kind
+        body = json.loads((response.body or "").replace("$context.error.messageString", '"message"'))
+        assert {"type", "title", "substatus", "detail", "errors"} <= set(body), kind
+        assert body["errors"] and all(isinstance(line, str) for line in body["errors"]), kind
+        if response.status is not None:
+            assert body["status"] == response.status, kind
+    assert ecdp["THROTTLED"].headers.get("Retry-After") == "1"
 
 
 def test_gateway_errors_are_json_with_stable_codes():
@@ -122,10 +156,11 @@ def test_gateway_errors_are_json_with_stable_codes():
     assert "Retry-After" in responses["THROTTLED"].headers
 
 
-def test_no_gateway_response_that_can_quote_a_key_echoes_the_request():
+@pytest.mark.parametrize("api_name", APIS)
+def test_no_gateway_response_that_can_quote_a_key_echoes_the_request(api_name):
     """API Gateway's messages for a bad signature quote the Authorization header (an API key here): those
     responses are static, and no response that names the request's headers uses the error's own message."""
-    responses = TEMPLATE.gateway_responses()
+    responses = TEMPLATE.gateway_responses(api_name)
     for kind in ("MISSING_AUTHENTICATION_TOKEN", "INCOMPLETE_SIGNATURE", "INVALID_SIGNATURE", "UNAUTHORIZED"):
         assert kind in responses, kind
         assert "$context.error" not in (responses[kind].body or ""), kind
