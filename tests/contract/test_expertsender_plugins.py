@@ -16,9 +16,10 @@ from tests.conftest import Tenant, new_tenant
 from tests.integration.rulesets import publish
 
 FIXTURES = Path(__file__).parent / "fixtures" / "expertsender"
-# Routes no official plugin calls and Patron does not serve yet (docs/expertsender.md, "Not built yet").
-NOT_SERVED = {
-    "third-party/laravel_customers_get_by_id.json": 400,  # ECDP's numeric customer id: refused, named
+# Requests answered otherwise than their fixture expects, and why.
+ANSWERED_OTHERWISE = {
+    # ECDP's customer id is Patron's numeric profile id: no customer of this test has the fixture's 53492.
+    "third-party/laravel_customers_get_by_id.json": 404,
 }
 # Writes first, then what reads them: customers, orders, status changes, lookups, the lists.
 _ORDER = ("POST /customers", "POST /orders", "PUT /orders/status", "GET /customers", "GET /", "DELETE", "POST /")
@@ -85,8 +86,8 @@ def test_each_plugin_request_is_answered_as_its_client_requires(replayed, name):
     fixture = json.loads((FIXTURES / name).read_text())
     answer = answers[name]
     body: Any = answer.json() if answer.body else None
-    if name in NOT_SERVED:
-        assert answer.status == NOT_SERVED[name], answer.body  # refused, never pretended
+    if name in ANSWERED_OTHERWISE:
+        assert answer.status == ANSWERED_OTHERWISE[name], answer.body  # as the comment beside it says
         return
     assert answer.status == fixture["expect"]["status"], answer.body
     # WooCommerce counts any answer with `errors` as failed; Magento and WooCommerce read `data`.
@@ -302,8 +303,28 @@ def test_a_scenario_custom_event_is_the_customers_tracked_event(replayed, runtim
     assert refused.json()["errors"][0].startswith("dataFields[0].type:")
     unknown = {"customEventId": 99, "customerEmail": "anna.kowalska@example.com"}
     assert runtime.request("POST", "/scenariocustomevents", headers=headers, body=unknown).status == 400
-    only_ecdp_id = {"customEventId": 5, "customerId": 53492}
-    assert runtime.request("POST", "/scenariocustomevents", headers=headers, body=only_ecdp_id).status == 400
+    # ECDP's customer id is the numeric id lookups answer: it names that customer, or nobody (404).
+    anna_id = runtime.request("GET", "/customers/email/anna.kowalska@example.com", headers=headers).json()["data"]["id"]
+    by_id = {
+        "customEventId": 5,
+        "customerId": str(anna_id),
+        "dataFields": [{"name": "amount", "type": "Money", "value": "3"}],
+    }
+    assert runtime.request("POST", "/scenariocustomevents", headers=headers, body=by_id).status == 201
+    exported = runtime.request("GET", f"/v1/customer_data/{anna['integrationId']}", headers=tenant.headers).json()
+    assert sorted(
+        e["attributes"].get("amount") for e in exported["events"]["events"] if e["type"] == "store_visit"
+    ) == [3, 120.5]
+    nobody = runtime.request(
+        "POST", "/scenariocustomevents", headers=headers, body={"customEventId": 5, "customerId": 53492}
+    )
+    assert (nobody.status, nobody.json()["substatus"]) == (404, "CustomerNotFound")
+    hashes_only = {"customEventId": 5, "customerEmailMd5": "0f1e2d3c4b5a69788796a5b4c3d2e1f0"}
+    assert runtime.request("POST", "/scenariocustomevents", headers=headers, body=hashes_only).status == 400
+    not_an_id = runtime.request(
+        "POST", "/scenariocustomevents", headers=headers, body={"customEventId": 5, "customerId": "x1"}
+    )
+    assert not_an_id.status == 400 and not_an_id.json()["errors"][0].startswith("customerId:")
 
 
 def test_a_write_reads_each_customer_and_order_once(runtime, meter):
@@ -370,3 +391,23 @@ def test_api_gateways_own_refusals_are_problem_details_with_errors(runtime):
     # The main API's refusals stay in Patron's envelope.
     talon = runtime.request("GET", "/v1/customer_profiles/x/inventory", headers={"x-api-key": "patron_nope_nope"})
     assert talon.status == 401 and talon.json()["code"] == "unauthorized" and "errors" not in talon.json()
+
+
+def test_a_customer_is_found_by_the_id_lookups_answer_and_only_in_its_application(runtime):
+    tenant, other = new_tenant(runtime), new_tenant(runtime)
+    headers = {"x-api-key": tenant.key}
+    body = {"mode": "AddOrUpdate", "matchBy": "Email", "data": [{"email": "ida@example.com", "firstName": "Ida"}]}
+    assert runtime.request("POST", "/customers", headers=headers, body=body).status == 201
+    found = runtime.request("GET", "/customers/email/ida@example.com", headers=headers).json()["data"]
+    by_id = runtime.request("GET", f"/customers/id/{found['id']}", headers=headers)
+    assert by_id.status == 200 and by_id.json()["data"] == found
+    assert runtime.request("GET", f"/customers/ID/{found['id']}", headers=headers).json()["data"] == found
+    elsewhere = runtime.request("GET", f"/customers/id/{found['id']}", headers={"x-api-key": other.key})
+    assert (elsewhere.status, elsewhere.json()["substatus"]) == (404, "CustomerNotFound")
+    for wrong in ("abc", "-1", "1.5", "9007199254740993"):
+        refused = runtime.request("GET", f"/customers/id/{wrong}", headers=headers)
+        assert (refused.status, refused.json()["errors"][0].split(":")[0]) == (400, "id"), wrong
+    # An erased customer's id names nobody.
+    ida = runtime.request("GET", "/v1/customers?email=ida@example.com", headers=tenant.headers).json()
+    assert runtime.request("DELETE", f"/v1/customer_data/{ida['integrationId']}", headers=tenant.headers).status == 204
+    assert runtime.request("GET", f"/customers/id/{found['id']}", headers=headers).status == 404

@@ -167,6 +167,8 @@ class Profiles(Protocol):
 
     def find_by_id(self, application_id: int, integration_id: str) -> CustomerProfile | None: ...
 
+    def find_by_number(self, application_id: int, profile_id: int) -> CustomerProfile: ...
+
     def update_customer(
         self,
         application_id: int,
@@ -265,18 +267,21 @@ class ExpertSenderCustomers:
         return prepared
 
     def find(self, application_id: int, lookup: str, value: str) -> CustomerProfile:
-        """GET /customers/{email|phone|crmId}/{value} (any letter case): the customer, or 404 CustomerNotFound."""
+        """GET /customers/{id|email|phone|crmId}/{value} (any letter case): the customer, or 404 CustomerNotFound.
+        `id` is the customer's numeric id, as every lookup answers it (Patron's profile id)."""
         kinds = {"email": IdentifierKind.EMAIL, "phone": IdentifierKind.PHONE, "crmid": IdentifierKind.CRM_ID}
         kind = kinds.get(lookup.lower())
-        if kind is None:
-            if lookup.lower() == "id":
-                raise UnsupportedFeatureError(
-                    "Customers are looked up by email, phone or crmId.", "lookup_unsupported", "id"
-                )
+        if kind is None and lookup.lower() != "id":
             raise ExpertSenderError(404, "RouteNotFound", "No such route.", code="route_not_found")
         if kind is IdentifierKind.PHONE:
             value = usable_phone(value) or value
         try:
+            if kind is None:
+                reader = Reader()
+                number = customer_number(reader, value, "id", required=True)
+                if number is None:
+                    raise ValidationError("The customer id is invalid.", reader.issues)
+                return self._profiles.find_by_number(application_id, number)
             return self._profiles.find(application_id, kind, value)
         except NotFoundError:
             raise ExpertSenderError(
@@ -339,6 +344,17 @@ def resolve_customer(
     except IdentifierTakenError:  # another request created them meanwhile: theirs now
         return resolve_customer(profiles, new_id, application_id, email, phone, crm_id)
     return guest
+
+
+def customer_number(reader: Reader, value: Any, path: str, required: bool = False) -> int | None:
+    """ECDP's customer id: Patron's numeric profile id (a positive whole number, as text or a number)."""
+    number = reader.number(value, path, required)
+    if number is None:
+        return None
+    if number != number.to_integral_value() or not 0 < number < 2**53:
+        reader.problem(path, "A customer id: a positive whole number.")
+        return None
+    return int(number)
 
 
 def usable_phone(value: str | None) -> str | None:

@@ -7,11 +7,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
-from patron.errors import FieldIssue, UnsupportedFeatureError, ValidationError
+from patron.errors import FieldIssue, NotFoundError, UnsupportedFeatureError, ValidationError
 from patron.events.definitions import DataField
 from patron.events.model import EventOutcome
-from patron.expertsender.customers import Profiles, resolve_customer
+from patron.expertsender.customers import Profiles, customer_number, resolve_customer
 from patron.expertsender.lenient import Reader
+from patron.expertsender.problems import ExpertSenderError
 from patron.profiles.model import new_guest_id
 
 # ECDP's field types, and the names clients use for them (a Laravel client sends `int`, `string`, `dateTime`).
@@ -50,14 +51,17 @@ class ExpertSenderEvents:
         self._new_id = new_id
 
     def post(self, application_id: int, payload: Any) -> EventOutcome:
-        """`{customEventId, customerEmail | customerPhone | customerCrmId, dataFields: [{name, type, value}]}`.
-        ECDP's own customer id and the e-mail hashes name no Patron customer: refused when nothing else does."""
+        """`{customEventId, customerId | customerEmail | customerPhone | customerCrmId, dataFields: [{name, type,
+        value}]}`. `customerId` (the numeric id lookups answer) names an existing customer, or 404; the other
+        identifiers find one or make a guest. The e-mail hashes name no Patron customer: refused when nothing else
+        does."""
         reader = Reader()
         body = reader.object(payload, "$", required=True) or {}
         event_id = reader.integer(body.get("customeventid"), "customEventId", required=True)
         email = reader.text(body.get("customeremail"), "customerEmail", 320)
         phone = reader.text(body.get("customerphone"), "customerPhone", 20)
         crm_id = reader.text(body.get("customercrmid"), "customerCrmId", 128)
+        number = customer_number(reader, body.get("customerid"), "customerId")
         fields: list[DataField] = []
         for index, raw in enumerate(reader.array(body.get("datafields"), "dataFields")):
             at = f"dataFields[{index}]"
@@ -74,13 +78,25 @@ class ExpertSenderEvents:
                 fields.append(DataField(name, kind, text))
         if reader.issues or event_id is None:
             raise ValidationError("The custom event is invalid.", reader.issues)
+        if number is not None:
+            # ECDP's customer id first; when it names nobody, the other identifiers sent (if any) decide.
+            try:
+                customer = self._profiles.find_by_number(application_id, number).integration_id
+            except NotFoundError:
+                if email is None and phone is None and crm_id is None:
+                    message = "No customer with this id."
+                    raise ExpertSenderError(404, "CustomerNotFound", message, "customer_not_found") from None
+            else:
+                return self._recorder.record(application_id, customer, event_id, fields, source="expertsender")
         if email is None and phone is None and crm_id is None:
-            others = [name for name in ("customerid", "customeremailmd5", "customeremailsha256") if body.get(name)]
-            if others:
-                message = "Customers are named by customerEmail, customerPhone or customerCrmId here."
-                raise UnsupportedFeatureError(message, "customer_lookup_unsupported", "customerId")
-            issue = FieldIssue("customerEmail", "missing_field", "A customerEmail, customerPhone or customerCrmId.")
-            raise ValidationError("The custom event is invalid.", [issue])
+            hashes = [name for name in ("customeremailmd5", "customeremailsha256") if body.get(name)]
+            if hashes:
+                message = "Customers are named by customerId, customerEmail, customerPhone or customerCrmId here."
+                raise UnsupportedFeatureError(message, "customer_lookup_unsupported", "customerEmailMd5")
+            message = "A customerId, customerEmail, customerPhone or customerCrmId."
+            raise ValidationError(
+                "The custom event is invalid.", [FieldIssue("customerEmail", "missing_field", message)]
+            )
         try:
             customer = resolve_customer(self._profiles, self._new_id, application_id, email, phone, crm_id)
         except ValidationError:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 PROFILE_SK = "PROFILE"
+# The index of profiles by numeric id (`profileId`, on profile items only): template.yaml's ProfilesTable.
+PROFILE_ID_INDEX = "ProfileIdIndex"
 # Order statistics on the profile item, kept exact by the orders context's transactions.
 ORDERS_COUNT, SALES_TOTAL, FIRST_ORDER_AT, LAST_ORDER_AT = "ordersCount", "salesTotal", "firstOrderAt", "lastOrderAt"
 # What closed customer sessions add to the profile (Talon.One's closedSessions and totalSales).

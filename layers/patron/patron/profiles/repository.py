@@ -25,6 +25,7 @@ from patron.profiles.keys import (
     LAST_ORDER_AT,
     MEMBERSHIP_PREFIX,
     ORDERS_COUNT,
+    PROFILE_ID_INDEX,
     PROFILE_SK,
     SALES_TOTAL,
     identifier_pk,
@@ -114,6 +115,11 @@ class ProfileRepository(Protocol):
 
     def owner_of(self, application_id: int, kind: IdentifierKind, value: str) -> str | None:
         """The integration id of the profile holding this identifier, if any."""
+        ...
+
+    def holder_of_number(self, application_id: int, profile_id: int) -> str | None:
+        """The integration id of this application's profile with this numeric id (Talon.One's CustomerProfile.id),
+        if any. Read from an index: a profile created a moment ago may not be found yet."""
         ...
 
     def copy_missing_attributes(
@@ -458,6 +464,21 @@ class DynamoProfileRepository:
             ConsistentRead=True,
         )
         return str(codec.from_item(result["Item"])["owner"]) if "Item" in result else None
+
+    def holder_of_number(self, application_id: int, profile_id: int) -> str | None:
+        # Numeric ids are unique per application, not across them: another application's profile of the same id
+        # is skipped (keys only; one page holds thousands).
+        own = f"APP#{application_id}#PROFILE#"
+        result = self._client.query(
+            TableName=self._table,
+            IndexName=PROFILE_ID_INDEX,
+            KeyConditionExpression="profileId = :id",
+            ExpressionAttributeValues=codec.to_item({":id": profile_id}),
+        )
+        for item in (codec.from_item(raw) for raw in result.get("Items", [])):
+            if str(item["PK"]).startswith(own) and item["SK"] == PROFILE_SK:
+                return parse_profile_pk(str(item["PK"]))[1]
+        return None
 
     def erase(self, application_id: int, integration_id: str, current: CustomerProfile | None = None) -> bool:
         """The profile and every identifier claim it holds, in one transaction conditional on the version read;

@@ -339,6 +339,14 @@ class ProfileService:
             raise NotFoundError("No customer with this identifier.", code="customer_not_found")
         return profile
 
+    def find_by_number(self, application_id: int, profile_id: int) -> CustomerProfile:
+        """The customer with this numeric id (Talon.One's CustomerProfile.id; ExpertSender's customer id)."""
+        holder = self._repository.holder_of_number(application_id, profile_id)
+        profile = self._repository.get(application_id, holder) if holder is not None else None
+        if profile is None:
+            raise NotFoundError("No customer with this id.", code="customer_not_found")
+        return profile
+
     def find_by_id(self, application_id: int, integration_id: str) -> CustomerProfile | None:
         """The profile, or None (also for an id that cannot exist)."""
         if integration_id_issue(integration_id) is not None:
