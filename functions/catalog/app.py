@@ -8,12 +8,14 @@ from typing import Any
 import msgspec
 
 from patron.catalog import wire
-from patron.catalog.model import EntityKind, entity_kind
+from patron.catalog.model import AttributeType, EntityKind, entity_kind
 from patron.catalog.service import CatalogService
 from patron.catalog.wiring import catalog_service
 from patron.dynamo.client import dynamodb_client
-from patron.http.api import Request, RestApi
+from patron.errors import FieldIssue, ValidationError
+from patron.http.api import Request, Response, RestApi
 from patron.observability import api_handler
+from patron.profiles.consents import is_channel_name
 from patron.settings import Api, Tables
 from patron.wiring import CompositionRoot
 
@@ -33,6 +35,7 @@ def compose(environ: Mapping[str, str]) -> Services:
 
 
 services = CompositionRoot(compose)
+BOOLEAN = AttributeType.BOOLEAN  # a consent channel's values are given or refused
 
 api = RestApi(max_body_bytes=lambda: services().max_body_bytes)
 
@@ -41,6 +44,36 @@ api = RestApi(max_body_bytes=lambda: services().max_body_bytes)
 def list_entity_attributes(request: Request) -> wire.AttributeListResponse:
     kind = entity_kind(request.path_params["entity"])
     return wire.attribute_list_response(services().catalog.list(request.caller.application_id, kind))
+
+
+@api.route(
+    "POST",
+    "/v1/attributes/{entity}",
+    body=wire.NewAttribute,
+    answers={201: wire.AttributeItem, 200: wire.AttributeItem},
+)
+def declare_attribute(request: Request, body: wire.NewAttribute) -> Response:
+    """Declares an attribute before any value carries it (201; 200 when it exists with this type; 409
+    `attribute_type_conflict` with another)."""
+    kind = entity_kind(request.path_params["entity"])
+    declared, created = services().catalog.declare(request.caller.application_id, kind, body.name, body.type)
+    return Response(status=201 if created else 200, body=wire.attribute_response(declared))
+
+
+@api.route(
+    "POST",
+    "/v1/consents",
+    body=wire.NewConsentChannel,
+    answers={201: wire.ConsentChannelItem, 200: wire.ConsentChannelItem},
+)
+def declare_consent_channel(request: Request, body: wire.NewConsentChannel) -> Response:
+    """Declares a consent channel before any customer gives or refuses it (201; 200 when it exists)."""
+    if not is_channel_name(body.channel):
+        issue = FieldIssue("channel", "invalid_name", "A channel is lower case letters, digits and _.")
+        raise ValidationError("The channel is invalid.", [issue])
+    catalog = services().catalog
+    declared, created = catalog.declare(request.caller.application_id, EntityKind.CONSENT, body.channel, BOOLEAN)
+    return Response(status=201 if created else 200, body=wire.consent_response(declared))
 
 
 @api.route("GET", "/v1/consents", answers=wire.ConsentChannelListResponse)

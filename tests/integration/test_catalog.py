@@ -9,6 +9,7 @@ import json
 import threading
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -194,3 +195,57 @@ def test_the_event_files_replay_through_the_handler(runtime, tenant):
     unknown = runtime.registry.invoke("CatalogFunction", with_tenant(load_event("list_unknown_entity"), tenant))
     assert unknown["statusCode"] == 400
     assert json.loads(unknown["body"])["errors"][0]["path"] == "entity"
+
+
+def declare(runtime, tenant, entity: str, body: Any) -> Any:
+    return runtime.request("POST", f"/v1/attributes/{entity}", headers=tenant.headers, body=body)
+
+
+def test_an_attribute_declared_before_any_value_is_listed_and_checks_values(runtime, tenant, other_tenant):
+    """A Magento admin maps ExpertSender's attributes from the lists before data flows: declared ones show at once
+    (in Patron's list and ECDP's), and values are then checked against the declared type."""
+    created = declare(runtime, tenant, "customer", {"name": "loyaltyTier", "type": "string"})
+    assert created.status == 201, created.body
+    assert (created.json()["name"], created.json()["type"]) == ("loyaltyTier", "string")
+    again = declare(runtime, tenant, "customer", {"name": "loyaltyTier", "type": "string"})
+    assert again.status == 200 and again.json()["firstSeen"] == created.json()["firstSeen"]
+    conflict = declare(runtime, tenant, "customer", {"name": "loyaltyTier", "type": "number"})
+    assert (conflict.status, conflict.json()["code"]) == (409, "attribute_type_conflict")
+    assert [item["name"] for item in attributes(runtime, tenant, "customer").json()["data"]] == ["loyaltyTier"]
+    ecdp = runtime.request("GET", "/customerattributes", headers={"x-api-key": tenant.key}).json()["data"]
+    assert [(item["name"], item["type"]) for item in ecdp] == [("loyaltyTier", "String")]
+    assert attributes(runtime, other_tenant, "customer").json() == {"data": []}  # another application's catalog
+    wrong = runtime.request(
+        "PUT", "/v1/customers/decl-1", headers=tenant.headers, body={"attributes": {"loyaltyTier": 3}}
+    )
+    assert (wrong.status, wrong.json()["errors"][0]["code"]) == (400, "attribute_type_mismatch")
+
+
+@pytest.mark.parametrize(
+    ("entity", "body", "path"),
+    [
+        ("customer", {"name": "x", "type": "money"}, "type"),
+        ("customer", {"name": "", "type": "string"}, "name"),
+        ("customer", {"name": "x" * 1023, "type": "string"}, "name"),
+        ("customer", {"name": "x"}, "type"),
+        ("customer", {"name": "x", "type": "string", "extra": 1}, "extra"),
+        ("customers", {"name": "x", "type": "string"}, "entity"),
+    ],
+)
+def test_a_wrong_declaration_is_a_400_naming_the_field_and_declares_nothing(runtime, tenant, entity, body, path):
+    refused = declare(runtime, tenant, entity, body)
+    assert refused.status == 400, refused.body
+    assert [error["path"] for error in refused.json()["errors"]] == [path]
+    assert attributes(runtime, tenant, "customer").json() == {"data": []}
+
+
+def test_a_consent_channel_declared_before_any_customer_is_listed(runtime, tenant):
+    created = runtime.request("POST", "/v1/consents", headers=tenant.headers, body={"channel": "consent_3"})
+    assert created.status == 201, created.body
+    assert runtime.request("POST", "/v1/consents", headers=tenant.headers, body={"channel": "consent_3"}).status == 200
+    listed = runtime.request("GET", "/v1/consents", headers=tenant.headers).json()["data"]
+    assert [item["channel"] for item in listed] == ["consent_3"]
+    ecdp = runtime.request("GET", "/customerconsents", headers={"x-api-key": tenant.key}).json()["data"]
+    assert [(item["id"], item["name"]) for item in ecdp] == [(3, "consent_3")]
+    bad = runtime.request("POST", "/v1/consents", headers=tenant.headers, body={"channel": "Consent 3"})
+    assert (bad.status, bad.json()["errors"][0]["path"]) == (400, "channel")

@@ -262,7 +262,9 @@ def examples(customer: str, order: str) -> list[Example]:
             },
         ),
         Example("GET", "/v1/attributes/{entity}", {"entity": "customer"}),
+        Example("POST", "/v1/attributes/{entity}", {"entity": "customer"}, body={"name": "declared", "type": "string"}),
         Example("GET", "/v1/consents"),
+        Example("POST", "/v1/consents", body={"channel": "declared_channel"}),
         Example("GET", "/v1/customer_data/{integrationId}", {"integrationId": customer}),
         Example(
             "DELETE", "/v1/customer_data/{integrationId}", {"integrationId": f"{customer}-gone"}, {"anonymise": "true"}

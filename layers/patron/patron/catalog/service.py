@@ -323,6 +323,25 @@ class CatalogService:
             raise _refuse(issues)
         return still
 
+    def declare(
+        self, application_id: int, kind: EntityKind, name: str, attribute_type: AttributeType
+    ) -> tuple[AttributeDescriptor, bool]:
+        """An attribute (or consent channel) declared before any value carries it, so that lists show it at once
+        (a Magento admin maps ExpertSender's attributes from them). The descriptor and whether this call created
+        it: declaring it again with its type changes nothing; with another type, 409 `attribute_type_conflict`
+        (a descriptor's type is what values were checked against: it is never changed by a declaration)."""
+        if (issue := _name_issue("", name)) is not None:
+            raise ValidationError("The name is invalid.", [FieldIssue("name", issue.code, issue.message)])
+        descriptor = AttributeDescriptor(name, attribute_type, iso(self._clock.now()))
+        winner = self._repository.add_if_absent(application_id, kind, descriptor)
+        self._remember(application_id, kind, winner or descriptor)
+        if winner is None:
+            _log.info("attribute declared", kind=kind.value)
+            return descriptor, True
+        if winner.type is not attribute_type:
+            raise ConflictError(f"The attribute exists with type {winner.type.value}.", "attribute_type_conflict")
+        return winner, False
+
     def list(self, application_id: int, kind: EntityKind) -> list[AttributeDescriptor]:
         """Every descriptor, sorted by name. Always read from the table (one Query), never from the cache."""
         return sorted(self._load(application_id, kind).values(), key=lambda descriptor: descriptor.name)

@@ -26,6 +26,23 @@ class ConsentChannelListResponse(msgspec.Struct):
     data: list[ConsentChannelItem]
 
 
+class NewAttribute(msgspec.Struct, forbid_unknown_fields=True):
+    """POST /v1/attributes/{entity}: an attribute declared before any value carries it."""
+
+    name: str
+    type: AttributeType
+
+
+class NewConsentChannel(msgspec.Struct, forbid_unknown_fields=True):
+    """POST /v1/consents: a consent channel declared before any customer gives or refuses it."""
+
+    channel: str
+
+
+def consent_response(descriptor: AttributeDescriptor) -> ConsentChannelItem:
+    return ConsentChannelItem(descriptor.name, descriptor.first_seen)
+
+
 def attribute_response(descriptor: AttributeDescriptor) -> AttributeItem:
     return AttributeItem(name=descriptor.name, type=descriptor.type, first_seen=descriptor.first_seen)
 

@@ -21,6 +21,11 @@ MAX_SOURCE_LENGTH = 100
 _CHANNEL = re.compile(r"^[a-z][a-z0-9_]{0,49}$")
 
 
+def is_channel_name(channel: str) -> bool:
+    """A consent channel's name: a lower-case letter, then up to 49 lower-case letters, digits and _."""
+    return _CHANNEL.fullmatch(channel) is not None
+
+
 class Consent(msgspec.Struct, frozen=True):
     value: bool
     time: str  # UTC, sortable (patron.orders.model.normalise_timestamp's form)
@@ -53,7 +58,7 @@ def parse_consents(raw: dict[str, Any], now: str, normalise_time: Any) -> tuple[
         issues.append(FieldIssue("consents", "too_many", f"At most {MAX_CHANNELS} channels."))
     for channel, value in raw.items():
         path = f"consents.{channel}"
-        if not _CHANNEL.fullmatch(channel):
+        if not is_channel_name(channel):
             issues.append(FieldIssue(path, "invalid_name", "A channel is lower case letters, digits and _."))
             continue
         try:
