@@ -352,6 +352,12 @@ class InMemoryItemCatalogRepository:
         for start in range(0, len(ordered), page_size):
             yield [replace(item) for item in ordered[start : start + page_size]]
 
+    def page(self, application_id: int, limit: int, after: str | None) -> tuple[list[StoredItem], str | None]:
+        ordered = [item for (app, sku), item in sorted(self.stored.items()) if app == application_id]
+        rest = [item for item in ordered if after is None or item.sku > after]
+        found = [replace(item) for item in rest[:limit]]
+        return found, found[-1].sku if len(rest) > limit else None
+
     def claim(self, application_id: int, read: Catalog, pending: Pending, aborted: tuple[int, ...], now: str) -> None:
         current = self.catalogs.get(application_id)
         if (

@@ -114,6 +114,16 @@ def delete_catalog(request: Request) -> Response:
     return Response(204, None)
 
 
+@api.route("GET", "/v1/management/catalogs/{catalogId}/items", answers=wire.CatalogItemListResponse)
+def list_catalog_items(request: Request) -> wire.CatalogItemListResponse:
+    """The items as sessions see them now, in SKU order, `limit` (1 to 1,000, default 50) a page; `cursor`: the
+    `nextCursor` of the page before."""
+    application_id = _management(request)
+    limit = request.query_int("limit", default=50, minimum=1, maximum=1000)
+    states, cursor = services().catalogs.items_page(application_id, _catalog_id(request), limit, request.query_cursor())
+    return wire.CatalogItemListResponse([wire.item_view(state) for state in states], cursor is not None, cursor)
+
+
 @api.route("GET", "/v1/management/catalogs/{catalogId}/items/{sku}", answers=wire.CatalogItemView)
 def get_catalog_item(request: Request) -> wire.CatalogItemView:
     """One item as sessions see it now (404 `catalog_item_not_found`)."""

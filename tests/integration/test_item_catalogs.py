@@ -362,3 +362,40 @@ def test_a_sync_of_1000_items_may_pass_the_apis_usual_body_limit(runtime, tenant
     manage = management_headers(runtime, tenant)
     large = json.dumps({"name": "n", "description": "x" * 300_000}).encode()
     assert runtime.request("POST", "/v1/management/catalogs", headers=manage, body=large).status == 413
+
+
+def test_a_catalogs_items_are_listed_in_pages_as_sessions_see_them(runtime, tenant, other_tenant):
+    manage = management_headers(runtime, tenant)
+    first = create_catalog(runtime, tenant)
+    assert sync(runtime, tenant, first, add("OLD", 1)).status == 200
+    assert runtime.request("DELETE", f"/v1/management/catalogs/{first}", headers=manage).status == 204
+    catalog = create_catalog(runtime, tenant)
+    skus = [f"SKU-{n:02}" for n in range(7)]
+    assert sync(runtime, tenant, catalog, *[add(sku, n) for n, sku in enumerate(skus)]).status == 200
+
+    def page(**query: Any) -> Any:
+        path = f"/v1/management/catalogs/{catalog}/items"
+        return runtime.request("GET", path, headers=manage, query={k: str(v) for k, v in query.items()})
+
+    seen, cursor, pages = [], None, 0
+    while True:
+        answer = page(limit=3, **({"cursor": cursor} if cursor else {}))
+        assert answer.status == 200, answer.body
+        body = answer.json()
+        seen += [(one["sku"], one["price"]) for one in body["data"]]
+        pages += 1
+        if not body["hasMore"]:
+            assert "nextCursor" not in body or body["nextCursor"] is None
+            break
+        cursor = body["nextCursor"]
+    # The deleted catalog's item (stored under the same partition) is not this catalog's.
+    assert seen == [(sku, n) for n, sku in enumerate(skus)] and pages == 3
+    assert (page(limit=0).status, page(limit=1001).status) == (400, 400)
+    forged = page(cursor="bm90LW91cnM")
+    assert (forged.status, forged.json()["errors"][0]["path"]) == (400, "query.cursor")
+    # Another application's management key: its own catalog is another (absent) one.
+    other = runtime.request(
+        "GET", f"/v1/management/catalogs/{catalog}/items", headers=management_headers(runtime, other_tenant)
+    )
+    assert other.status == 404
+    assert runtime.request("GET", f"/v1/management/catalogs/{catalog}/items", headers=tenant.headers).status == 403

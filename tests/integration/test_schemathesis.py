@@ -274,6 +274,7 @@ def test_answers_about_objects_that_exist_match_the_document(runtime, base_url, 
     check("GET", f"{catalogs}/{{catalogId}}", catalog)
     synced = {"sku": "F-1", "price": 12.5, "attributes": {"color": "red"}, "product": {"name": "Fuzz"}}
     check("PUT", "/v1/catalogs/{catalogId}/sync", catalog, body={"actions": [{"type": "ADD", "payload": synced}]})
+    check("GET", f"{catalogs}/{{catalogId}}/items", catalog, {"limit": "10"})
     check("GET", f"{catalogs}/{{catalogId}}/items/{{sku}}", {**catalog, "sku": "F-1"})
     check("DELETE", f"{catalogs}/{{catalogId}}", catalog)
     check("DELETE", "/v1/orders/{orderId}", {"orderId": order})

@@ -392,6 +392,9 @@ def examples(customer: str, order: str) -> list[Example]:
         Example("GET", "/v1/management/catalogs", management=True),
         Example("GET", "/v1/management/catalogs/{catalogId}", {"catalogId": "1"}, management=True),
         Example(
+            "GET", "/v1/management/catalogs/{catalogId}/items", {"catalogId": "1"}, {"limit": "5"}, management=True
+        ),
+        Example(
             "GET",
             "/v1/management/catalogs/{catalogId}/items/{sku}",
             {"catalogId": "1", "sku": f"{customer}-sku"},

@@ -64,6 +64,11 @@ class ItemCatalogRepository(Protocol):
         """Every stored item of the application's catalog partition, a page at a time (consistent Query)."""
         ...
 
+    def page(self, application_id: int, limit: int, after: str | None) -> tuple[list[StoredItem], str | None]:
+        """Up to `limit` stored items in SKU order, after the SKU `after`, and the SKU to resume after (None: no
+        more). One Query."""
+        ...
+
     def claim(self, application_id: int, read: Catalog, pending: Pending, aborted: tuple[int, ...], now: str) -> None:
         """The catalog held for a sync if it is still as read and nobody holds it (else CatalogBusyError)."""
         ...
@@ -149,6 +154,26 @@ class DynamoItemCatalogRepository:
             start = answer.get("LastEvaluatedKey")
             if not start:
                 return
+
+    def page(self, application_id: int, limit: int, after: str | None) -> tuple[list[StoredItem], str | None]:
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "PK = :pk AND begins_with(SK, :prefix)",
+            "ExpressionAttributeValues": codec.to_item(
+                {":pk": keys.catalog_pk(application_id), ":prefix": keys.ITEM_SK_PREFIX}
+            ),
+            "ConsistentRead": True,  # a sync answered a moment ago shows
+            "Limit": limit,
+        }
+        if after is not None:
+            request["ExclusiveStartKey"] = codec.to_item(keys.item_key(application_id, after))
+        try:
+            answer = self._client.query(**request)
+        except ClientError as exc:
+            raise translate(exc) from exc
+        found = [items.stored_item_from_item(codec.from_item(item)) for item in answer.get("Items", [])]
+        last = answer.get("LastEvaluatedKey")
+        return found, keys.sku_of(str(codec.from_item(last)["SK"])) if last else None
 
     def claim(self, application_id: int, read: Catalog, pending: Pending, aborted: tuple[int, ...], now: str) -> None:
         values: dict[str, Any] = {

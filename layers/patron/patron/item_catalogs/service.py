@@ -14,8 +14,10 @@ import msgspec
 from patron.catalog.model import EntityKind
 from patron.catalog.service import CatalogAdditions, CatalogService
 from patron.clock import Clock, iso
+from patron.dynamo import cursor as cursor_codec
 from patron.errors import ConflictError, FieldIssue, NotFoundError, PatronError
 from patron.item_catalogs import actions as act
+from patron.item_catalogs import keys
 from patron.item_catalogs.model import Catalog, ItemState, Pending, StoredItem
 from patron.item_catalogs.repository import CatalogBusyError, CatalogExistsError, ItemCatalogRepository
 
@@ -102,6 +104,18 @@ class ItemCatalogService:
         if state is None:
             raise act.CatalogItemNotFoundError([])
         return state
+
+    def items_page(
+        self, application_id: int, catalog_id: int, limit: int, cursor: str | None
+    ) -> tuple[list[ItemState], str | None]:
+        """A page of the items sessions see now, in SKU order, and the cursor of the next page (None: no more).
+        One Query of `limit` stored items: a page may hold fewer visible ones (a sync's staged SKUs, a deleted
+        catalog's leftovers), and the next cursor goes on past them."""
+        catalog = self.get(application_id, catalog_id)
+        after = cursor_codec.decode(cursor, keys.ITEM_SK_PREFIX)[len(keys.ITEM_SK_PREFIX) :] if cursor else None
+        stored, last = self._repository.page(application_id, limit, after)
+        visible = [state for item in stored if (state := item.visible(catalog)) is not None]
+        return visible, cursor_codec.encode(f"{keys.ITEM_SK_PREFIX}{last}") if last is not None else None
 
     def catalogs(self, application_id: int) -> list[Catalog]:
         catalog = self._repository.catalog(application_id)

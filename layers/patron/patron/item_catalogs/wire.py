@@ -265,6 +265,14 @@ class CatalogItemView(_Out):
     prices: dict[str, Any] | None = None
 
 
+class CatalogItemListResponse(msgspec.Struct, rename="camel"):
+    """A page of a catalog's items, in SKU order; `nextCursor` (absent on the last page) asks for the next."""
+
+    data: list[CatalogItemView]
+    has_more: bool
+    next_cursor: str | None = None
+
+
 def item_view(state: ItemState) -> CatalogItemView:
     prices = None
     if state.adjustments:
