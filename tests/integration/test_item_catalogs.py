@@ -399,3 +399,36 @@ def test_a_catalogs_items_are_listed_in_pages_as_sessions_see_them(runtime, tena
     )
     assert other.status == 404
     assert runtime.request("GET", f"/v1/management/catalogs/{catalog}/items", headers=tenant.headers).status == 403
+
+
+def test_an_application_without_a_catalog_pays_no_read_per_sku_and_sees_one_created_later(runtime, tenant, meter):
+    """A read of a missing item costs as much as a found one: once an instance found the application without a
+    live catalog, a session reads only the catalog item (1 RCU), not one item per SKU. A catalog created later is
+    seen by the next update, which then reads the cart's SKUs in one more batch and prices from them."""
+    cart = [{"sku": f"NC-{n}", "quantity": 1, "price": 10} for n in range(20)]
+
+    def update(session: str, items: list[dict[str, Any]]) -> tuple[list[str], float, Any]:
+        mark = meter.mark()
+        body = {"customerSession": {"cartItems": items}, "responseContent": ["customerSession"]}
+        answer = runtime.request("PUT", f"/v2/customer_sessions/{session}", headers=tenant.headers, body=body)
+        assert answer.status == 200, answer.body
+        calls = [call for call in meter.since(mark) if meter.function_of(call) == "SessionsFunction"]
+        config = runtime.table_names["ConfigTable"]
+        units = sum(charge.read_units for call in calls for charge in call.charges if charge.table == config)
+        return [call.operation for call in calls], units, answer.json()
+
+    base = f"nc-{uuid.uuid4().hex[:8]}"
+    update(f"{base}-warm", cart)  # the instance learns there is no catalog
+    operations, config_units, _ = update(f"{base}-1", cart)
+    assert operations == ["BatchGetItem", "PutItem"]
+    assert config_units <= 2  # the catalog item (and the live-ruleset pointer), not 20 SKUs
+
+    catalog = create_catalog(runtime, tenant)
+    assert sync(runtime, tenant, catalog, add("NC-3", 99, attributes={"color": "red"})).status == 200
+    unpriced = [{"sku": "NC-3", "quantity": 1}]
+    operations, _, body = update(f"{base}-2", unpriced)
+    assert operations == ["BatchGetItem", "BatchGetItem", "PutItem"]  # the catalog found, then its items
+    assert body["customerSession"]["cartItems"][0]["price"] == 99
+    operations, _, body = update(f"{base}-3", unpriced)
+    assert operations == ["BatchGetItem", "PutItem"]  # known now: the SKUs ride in the first read again
+    assert body["customerSession"]["cartItems"][0]["price"] == 99

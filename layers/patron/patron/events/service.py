@@ -60,6 +60,7 @@ class _Decision(msgspec.Struct):
     missing_referral: frozenset[str] = frozenset()  # (nor a referral code)
     missing_ledgers: frozenset[LedgerRef] = frozenset()  # loyalty ledgers (program, holder) to read
     missing_audiences: frozenset[int] = frozenset()  # audiences the ruleset's membership effects name
+    missing_skus: frozenset[str] = frozenset()  # (an event has no cart)
 
 
 def event_conflict() -> ConflictError:

@@ -91,6 +91,9 @@ class Decision(Protocol):
     @property
     def missing_audiences(self) -> frozenset[int]: ...
 
+    @property
+    def missing_skus(self) -> frozenset[str]: ...
+
 
 D = TypeVar("D", bound=Decision)
 
@@ -111,12 +114,14 @@ def run(
     event_types: Iterable[str] = (),
     skus: Iterable[str] = (),
     audiences: Iterable[int] = (),
+    catalog: bool = False,
 ) -> tuple[D, Read]:
     """The decision that was committed (or, `dry`, would be) and the read it was made on. `coupons`: the coupon
     codes predicted (each read with the profile's holding of it); `ledgers`: the loyalty ledgers (program, holder)
     predicted to be needed; `event_types`: the customer's event count items predicted; `skus`: the cart's, read
-    with the cart item catalog; `audiences`: those the ruleset's membership effects name. Any other exception of
-    the commit (the session's own version lost) is the caller's to answer."""
+    with the cart item catalog; `catalog`: the catalog item without the SKUs (an instance that saw no catalog:
+    a decision that finds one asks for the SKUs, `missing_skus`); `audiences`: those the ruleset's membership
+    effects name. Any other exception of the commit (the session's own version lost) is the caller's to answer."""
     keys, codes, referral_codes = set(counter_keys), frozenset(coupons), frozenset(referral)
     program_ids, types, catalog_skus = frozenset(ledgers), frozenset(event_types), frozenset(skus)
     audience_ids = frozenset(audiences)
@@ -133,6 +138,7 @@ def run(
             event_types=types,
             skus=catalog_skus,
             audiences=audience_ids,
+            catalog=catalog,
         )
         decision = decide_on(read)
         for _ in range(_MORE_READS):
@@ -151,6 +157,7 @@ def run(
                 event_types=decision.missing_event_counts,
                 counts_of=decision.missing_profile or read.profile_read,
                 audiences=decision.missing_audiences,
+                skus=decision.missing_skus,
             )
             read = read.merged(more, decision.missing_profile)
             decision = decide_on(read)
@@ -159,6 +166,7 @@ def run(
             referral_codes, program_ids = read.referrals_read, read.ledgers_read | decision.missing_ledgers
             types = read.event_counts_read | decision.missing_event_counts
             audience_ids = read.audiences_read | decision.missing_audiences
+            catalog_skus = read.skus_read | decision.missing_skus
             continue
         if not dry and decision.plan:
             try:
@@ -177,6 +185,7 @@ def run(
                 referral_codes, program_ids = read.referrals_read, read.ledgers_read
                 types = read.event_counts_read
                 audience_ids = read.audiences_read
+                catalog_skus = read.skus_read
                 continue
         return decision, read
     raise conflict()
@@ -191,4 +200,5 @@ def _lacks(decision: Decision) -> bool:
         or decision.missing_ledgers
         or decision.missing_event_counts
         or decision.missing_audiences
+        or decision.missing_skus
     )

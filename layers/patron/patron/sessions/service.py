@@ -68,6 +68,7 @@ from patron.sessions.model import (
 from patron.sessions.store import LedgerRef, Read, SessionConflictError, SessionStore, StoredSession
 
 _REMEMBERED_SESSIONS = 10_000  # per instance: a session's profile and the counters its last decision needed
+_REMEMBERED_APPLICATIONS = 4_096  # per instance: whether an application has a live cart item catalog
 
 
 class _Remembered(msgspec.Struct, frozen=True):
@@ -138,6 +139,7 @@ class _Decision(msgspec.Struct):
     missing_ledgers: frozenset[LedgerRef] = frozenset()  # loyalty ledgers (program, holder) to read
     missing_event_counts: frozenset[str] = frozenset()  # the customer's event count items (`eventCount`) to read
     missing_audiences: frozenset[int] = frozenset()  # audiences the ruleset's membership effects name
+    missing_skus: frozenset[str] = frozenset()  # the cart's SKUs, now that a live catalog was found
     # The counters this decision read: the next call on the session (on this instance) reads them at once.
     needed: frozenset[CounterKey] = frozenset()
 
@@ -229,6 +231,7 @@ class SessionService:
         # Each session's profile and the counters its last decision consulted: the first read fetches them even
         # when a call omits the cart or the profileId.
         self._needed: OrderedDict[tuple[int, str], _Remembered] = OrderedDict()
+        self._has_catalog: dict[int, bool] = {}  # as the last read on this instance found it
 
     # -- reads ------------------------------------------------------------------------------------------------
 
@@ -274,6 +277,22 @@ class SessionService:
         # A cart sent is priced and described from the catalog: its SKUs are read in the call's first read.
         skus = frozenset(item.sku for item in change.cart_items) if change.cart_items is not UNSET else frozenset()
         return self._run(application_id, session_id, profile_id, predicted, decide_on, dry, codes, referral, card, skus)
+
+    def _catalog_reads(self, application_id: int, skus: frozenset[str]) -> tuple[frozenset[str], bool]:
+        """What the first read asks of the cart item catalog: the cart's SKUs with the catalog item, unless this
+        instance's last read found the application without a live catalog. Then only the catalog item (1 RCU
+        instead of one per SKU: a read of a missing item costs as much as a found one), and a decision that finds
+        a catalog created meanwhile reads the SKUs (`missing_skus`)."""
+        if not skus or self._has_catalog.get(application_id, True):
+            return skus, False
+        return frozenset(), True
+
+    def _saw_catalog(self, application_id: int, read: Read) -> None:
+        if read.catalog_live is None:
+            return
+        if len(self._has_catalog) >= _REMEMBERED_APPLICATIONS and application_id not in self._has_catalog:
+            self._has_catalog.clear()
+        self._has_catalog[application_id] = read.catalog_live
 
     def _predicted_counters(
         self, application_id: int, session_id: str, change: SessionChange, now: datetime
@@ -336,6 +355,7 @@ class SessionService:
         remembered = self._needed.get((application_id, session_id))
         recipients = remembered.recipients if remembered is not None else frozenset()
         predicted = self._predicted_ledgers(application_id, profile_id, card)
+        skus, catalog_only = self._catalog_reads(application_id, skus)
         try:
             decision, read = cycle.run(
                 self._store,
@@ -352,9 +372,11 @@ class SessionService:
                 event_types=past_events.predicted(self._rulesets.last_seen(application_id), profile_id),
                 skus=skus,
                 audiences=memberships.refs(self._rulesets.last_seen(application_id), profile_id),
+                catalog=catalog_only,
             )
         except SessionConflictError:
             raise session_conflict() from None
+        self._saw_catalog(application_id, read)
         kept = decision.outcome.stored.session
         # Recipients' ledgers are read with the next call's first read (a later update or the close names them too).
         read_recipients = frozenset((p, h) for p, h in read.ledgers_read if isinstance(h, str) and h in read.recipients)
@@ -381,6 +403,9 @@ class SessionService:
         else:
             session = apply_change(stored.session, change, stamp)
         if change.cart_items is not UNSET:
+            unread = read.lacks_skus(item.sku for item in session.cart_items)
+            if unread:  # a catalog this instance had not seen: its items for the cart, then decide
+                return _Decision(Outcome(StoredSession(session), []), [], missing_skus=unread)
             session = msgspec.structs.replace(session, cart_items=from_catalog(session.cart_items, read, now))
         check_cart(session.cart_items)
         check_totals(session)

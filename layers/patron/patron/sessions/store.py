@@ -288,6 +288,16 @@ class Read(msgspec.Struct, frozen=True):
     # The audiences the ruleset's membership effects name (deleted ones included), and those looked up.
     audiences: Mapping[int, Audience] = msgspec.field(default_factory=dict)
     audiences_read: frozenset[int] = frozenset()
+    # Whether the application has a live cart item catalog (None: its catalog item was not read), and the SKUs
+    # whose items were looked up.
+    catalog_live: bool | None = None
+    skus_read: frozenset[str] = frozenset()
+
+    def lacks_skus(self, skus: Iterable[str]) -> frozenset[str]:
+        """The cart's SKUs a live catalog may hold that this read did not look up (none without a live catalog)."""
+        if not self.catalog_live:
+            return frozenset()
+        return frozenset(sku for sku in skus if storable_sku(sku)) - self.skus_read
 
     def recipient_exists(self, integration_id: str) -> bool:
         return integration_id in self.recipients
@@ -322,6 +332,9 @@ class Read(msgspec.Struct, frozen=True):
             **self._merged_event_counts(more),
             audiences={**self.audiences, **more.audiences},
             audiences_read=self.audiences_read | more.audiences_read,
+            catalog_items={**self.catalog_items, **more.catalog_items},
+            catalog_live=more.catalog_live if more.catalog_live is not None else self.catalog_live,
+            skus_read=self.skus_read | more.skus_read,
         )
 
     def _merged_event_counts(self, more: Read) -> dict[str, Any]:
@@ -375,6 +388,7 @@ class SessionStore:
         counts_of: str | None = None,
         skus: Iterable[str] = (),
         audiences: Iterable[int] = (),
+        catalog: bool = False,
     ) -> Read:
         """One BatchGetItem (more only past 100 keys or for keys DynamoDB left unprocessed). `coupons`: codes as
         stored, each read with what `holder` (a profile's integration id) holds of it; `referrals`: referral codes
@@ -382,8 +396,8 @@ class SessionStore:
         each with its card's item when a card holds it, or its profile's when another profile than `holder`'s (the
         session's) holds it (a recipient's: whether it exists); `event_types`: the count items of these event types
         of `counts_of` (default: `profile_id`; none without a profile); `skus`: a cart's SKUs, read with the
-        application's cart item catalog (its items are visible only under it); `audiences`: audience items
-        (membership effects)."""
+        application's cart item catalog (its items are visible only under it); `catalog`: the catalog item even
+        without SKUs (whether the application has one); `audiences`: audience items (membership effects)."""
         wanted: list[tuple[str, dict[str, str]]] = []
         if session_id is not None:
             wanted.append((self._orders, _session_key(application_id, session_id)))
@@ -421,7 +435,7 @@ class SessionStore:
             wanted.append((self._orders, event_keys.count_key(application_id, counts_holder or "", event_type)))
         found_counts: dict[str, dict[str, Any]] = {}
         catalog_skus = sorted({sku for sku in skus if storable_sku(sku)})
-        if catalog_skus:
+        if catalog_skus or catalog:
             wanted.append((self._config, catalog_key(application_id)))
             wanted += [(self._config, item_key(application_id, sku)) for sku in catalog_skus]
         audience_ids = frozenset(audiences)
@@ -439,7 +453,7 @@ class SessionStore:
         found_coupons: dict[str, Coupon] = {}
         coupon_holds: dict[str, Holds] = {}
         holdings: dict[str, Holding] = {}
-        catalog: Catalog | None = None
+        found_catalog: Catalog | None = None
         stored_items: list[StoredItem] = []
         found_audiences: dict[int, Audience] = {}
         for table, item in found:
@@ -457,7 +471,7 @@ class SessionStore:
             elif table == self._profiles:
                 profile = profile_from_item(item)
             elif table == self._config and catalog_items.is_catalog(item):
-                catalog = catalog_items.catalog_from_item(item)
+                found_catalog = catalog_items.catalog_from_item(item)
             elif table == self._config and catalog_items.is_item(item):
                 stored_items.append(catalog_items.stored_item_from_item(item))
             elif table == self._config:
@@ -503,9 +517,11 @@ class SessionStore:
             found_counts,
             types,
             counts_holder if types else None,
-            {s.sku: state for s in stored_items if (state := s.visible(catalog)) is not None},
+            {s.sku: state for s in stored_items if (state := s.visible(found_catalog)) is not None},
             found_audiences,
             audience_ids,
+            (found_catalog is not None and not found_catalog.deleted) if catalog_skus or catalog else None,
+            frozenset(catalog_skus),
         )
 
     def _get(self, wanted: Sequence[tuple[str, dict[str, str]]]) -> list[tuple[str, dict[str, Any]]]:
