@@ -152,10 +152,8 @@ class InMemoryProfileRepository:
     def owner_of(self, application_id: int, kind: IdentifierKind, value: str) -> str | None:
         return self.claims.get((application_id, kind, value))
 
-    def holder_of_number(self, application_id: int, profile_id: int) -> str | None:
-        return next(
-            (i for (a, i), p in self.profiles.items() if a == application_id and p.profile_id == profile_id), None
-        )
+    def holders_of_number(self, application_id: int, profile_id: int) -> list[str]:
+        return [i for (a, i), p in self.profiles.items() if a == application_id and p.profile_id == profile_id]
 
     def copy_missing_attributes(
         self, application_id: int, integration_id: str, attributes: dict[str, Any], now: str

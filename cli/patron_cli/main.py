@@ -3,6 +3,7 @@
   patron applications create NAME [--rate R --burst B]     patron keys create APP_ID [--scope S] [--label L]
   patron applications list                                  patron keys list APP_ID
   patron applications set-rate-limit APP_ID --rate R --burst B
+  patron applications sync-usage-plans      (after a deploy that adds an API)
                                                             patron keys revoke KEY_ID
   patron logs APP_ID [--since 1h] [--limit 50] [--route "PUT /v1/orders/{orderId}"] [--errors]
   patron health APP_ID [--since 1h]
@@ -117,6 +118,11 @@ def set_rate_limit(service: ApplicationService, args: argparse.Namespace) -> tup
     )
 
 
+def sync_usage_plans(service: ApplicationService, args: argparse.Namespace) -> tuple[Any, str]:
+    views = [_application_view(app) for app in service.sync_usage_plans()]
+    return views, f"{len(views)} applications' usage plans cover every API of the stack."
+
+
 def create_key(service: ApplicationService, args: argparse.Namespace) -> tuple[Any, str]:
     new = service.create_key(args.application_id, Scope(args.scope), args.label)
     view = {**_key_view(new.key), "key": new.secret}
@@ -189,6 +195,10 @@ def _parser() -> argparse.ArgumentParser:
     limit.add_argument("--rate", type=float, required=True)
     limit.add_argument("--burst", type=int, required=True)
     limit.set_defaults(command=set_rate_limit)
+    sync = apps.add_parser(
+        "sync-usage-plans", parents=[common], help="attach every application's usage plan to each of the stack's APIs"
+    )
+    sync.set_defaults(command=sync_usage_plans)
 
     keys = groups.add_parser("keys", help="API keys").add_subparsers(dest="action", required=True)
     key_create = keys.add_parser("create", parents=[common], help="create a key (shown once)")

@@ -52,6 +52,7 @@ class ApiGatewayUsagePlans:
         plan_id = self._find("get_usage_plans", self.plan_name(application))
         if plan_id is None:
             raise LookupError(f"usage plan {self.plan_name(application)} not found")
+        self._attach_missing_stages(plan_id)
         self._client.update_usage_plan(
             usagePlanId=plan_id,
             patchOperations=[

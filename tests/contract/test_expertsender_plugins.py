@@ -411,3 +411,40 @@ def test_a_customer_is_found_by_the_id_lookups_answer_and_only_in_its_applicatio
     ida = runtime.request("GET", "/v1/customers?email=ida@example.com", headers=tenant.headers).json()
     assert runtime.request("DELETE", f"/v1/customer_data/{ida['integrationId']}", headers=tenant.headers).status == 204
     assert runtime.request("GET", f"/customers/id/{found['id']}", headers=headers).status == 404
+
+
+def test_an_order_sent_twice_in_one_request_ends_as_the_last_one_sent(runtime):
+    """The request's first copy changes the stored order; the second (the stored content again) is then a change
+    too, decided on what the first wrote, not on the order as read before the request's writes."""
+    tenant = new_tenant(runtime)
+    headers = {"x-api-key": tenant.key}
+    paid = {"id": "TWICE-1", "status": "Paid", "totalValue": "20", "customer": {"email": "twice@example.com"}}
+    completed = {**paid, "status": "Completed"}
+    assert runtime.request("POST", "/orders", headers=headers, body={"mode": "Add", "data": [paid]}).status == 201
+    body = {"mode": "AddOrReplace", "data": [completed, paid]}
+    assert runtime.request("POST", "/orders", headers=headers, body=body).status == 201
+    assert runtime.request("GET", "/orders/id/TWICE-1", headers=headers).json()["data"]["status"] == "paid"
+
+
+def test_a_customer_created_by_another_request_after_the_lookup_is_updated_not_refused(runtime, monkeypatch):
+    """POST /customers looks its customers up before writing them; one that another request creates in between
+    makes the guest write fail on its e-mail: the customer is looked up again and updated, not answered 409."""
+    from patron.expertsender.customers import ExpertSenderCustomers
+
+    tenant = new_tenant(runtime)
+    headers = {"x-api-key": tenant.key}
+    first = {"mode": "AddOrUpdate", "matchBy": "Email", "data": [{"email": "race@example.com", "firstName": "A"}]}
+    assert runtime.request("POST", "/customers", headers=headers, body=first).status == 201
+    real, calls = ExpertSenderCustomers._owner, []
+
+    def stale_first(self: Any, *args: Any) -> Any:
+        calls.append(args)
+        return None if len(calls) == 1 else real(self, *args)  # the first lookup predates the other request
+
+    monkeypatch.setattr(ExpertSenderCustomers, "_owner", stale_first)
+    second = {"mode": "AddOrUpdate", "matchBy": "Email", "data": [{"email": "race@example.com", "firstName": "B"}]}
+    answer = runtime.request("POST", "/customers", headers=headers, body=second)
+    assert answer.status == 201, answer.body
+    assert len(calls) == 2
+    found = runtime.request("GET", "/customers/email/race@example.com", headers=headers).json()["data"]
+    assert found["firstName"] == "B"

@@ -113,6 +113,14 @@ def test_empty_path_segments_match_no_route(runtime, tenant):
 
 
 def test_responses_without_a_template_entry_fall_back_to_default_4xx_as_valid_json(runtime):
-    response = runtime.gateway._gateway_response("INVALID_API_KEY", "req-1")
-    assert response.status == 403
-    assert response.json() == {"code": "bad_request", "message": "Forbidden"}
+    response = runtime.gateway._gateway_response("BAD_REQUEST_BODY", "req-1", status=400, message="Invalid body")
+    assert response.status == 400
+    assert response.json() == {"code": "bad_request", "message": "Invalid body"}
+
+
+def test_a_key_whose_usage_plan_lacks_the_api_is_a_403_in_each_apis_envelope(runtime):
+    """A plan made before ExpertSender's API existed (`patron applications sync-usage-plans` attaches it)."""
+    main = runtime.gateway._gateway_response("INVALID_API_KEY", "req-1")
+    assert (main.status, main.json()["code"]) == (403, "forbidden")
+    ecdp = runtime.gateway._gateway_response("INVALID_API_KEY", "req-1", api="ExpertSenderApi")
+    assert (ecdp.status, ecdp.json()["substatus"]) == (403, "ApiKeyForbidden") and ecdp.json()["errors"]

@@ -71,6 +71,14 @@ class ApplicationService:
     def list_applications(self) -> list[Application]:
         return self._repository.list_applications()
 
+    def sync_usage_plans(self) -> list[Application]:
+        """Provisions every application's usage plan again (each step finds what exists): after a deploy that adds
+        an API (ExpertSender's wire), the plans made before it gain its stage, so existing keys reach it."""
+        applications = self._repository.list_applications()
+        for application in applications:
+            self._usage_plans.register(application)
+        return applications
+
     def set_rate_limit(self, application_id: int, rate_limit: RateLimit) -> Application:
         _check_rate_limit(rate_limit)
         application = self._repository.update_rate_limit(application_id, rate_limit)

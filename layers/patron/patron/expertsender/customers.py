@@ -222,12 +222,21 @@ class ExpertSenderCustomers:
             # Found again only when an earlier customer of the same request had the same key (and may have created
             # it); otherwise as found above.
             owner = self._owner(application_id, request.match_by, one.key) if one.key in written else owners[one.key]
-            integration_id = owner.integration_id if owner is not None else self._new_id()
             written.add(one.key)
-            self._profiles.update_customer(
-                application_id, integration_id, one.sent.attributes, one.patch, None, one.consents or None
-            )
+            try:
+                self._write(application_id, owner.integration_id if owner is not None else self._new_id(), one)
+            except IdentifierTakenError:
+                # Another request created this customer since it was looked up: update theirs (else the 409 stands).
+                found = None if owner is not None else self._owner(application_id, request.match_by, one.key)
+                if found is None:
+                    raise
+                self._write(application_id, found.integration_id, one)
         return len(prepared)
+
+    def _write(self, application_id: int, integration_id: str, one: _Prepared) -> None:
+        self._profiles.update_customer(
+            application_id, integration_id, one.sent.attributes, one.patch, None, one.consents or None
+        )
 
     def _owner(self, application_id: int, match_by: str, key: str) -> CustomerProfile | None:
         try:

@@ -290,8 +290,11 @@ class ExpertSenderOrders:
                 raise ExpertSenderError(400, "OrderAlreadyExists", f"{one.path}: the order exists (Add).")
             if mode == "Replace" and stored[one.path] is None:
                 raise ExpertSenderError(400, "OrderDoesNotExist", f"{one.path}: no such order (Replace).")
+        written: set[str] = set()
         for one, order in inputs:
-            old = stored[one.path]
+            # An order sent twice in one request: the later one reads what the earlier one wrote.
+            old = self._stored(application_id, order.order_id) if order.order_id in written else stored[one.path]
+            written.add(order.order_id)
             status = order.status
             if not one.status_sent:  # Magento sends none: placed when new, else the stored one stays (D9)
                 status = old.status if old is not None and old.status is not None else "placed"

@@ -376,12 +376,15 @@ class OrderService:
     ) -> Order:
         _check_order_id(order_id)
         for _ in range(WRITE_ATTEMPTS):
-            old = self._orders.get(application_id, order_id) if isinstance(stored, NotRead) else stored
+            given = not isinstance(stored, NotRead)
+            old = stored if not isinstance(stored, NotRead) else self._orders.get(application_id, order_id)
             stored = NOT_READ  # a retry reads it afresh
             if old is None and must_exist:
                 raise NotFoundError("No order with this id.", code="order_not_found")
             candidate = build(old)
             if old is not None and old.same_content(candidate):
+                if given:  # the caller's copy may be stale: a write is conditional, but "nothing to do" is not
+                    continue
                 return old
             now = iso(self._clock.now())
             new = msgspec.structs.replace(candidate, version=(old.version if old else 0) + 1, written=now)

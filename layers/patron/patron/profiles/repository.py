@@ -117,9 +117,10 @@ class ProfileRepository(Protocol):
         """The integration id of the profile holding this identifier, if any."""
         ...
 
-    def holder_of_number(self, application_id: int, profile_id: int) -> str | None:
-        """The integration id of this application's profile with this numeric id (Talon.One's CustomerProfile.id),
-        if any. Read from an index: a profile created a moment ago may not be found yet."""
+    def holders_of_number(self, application_id: int, profile_id: int) -> list[str]:
+        """The integration ids of this application's profiles with this numeric id (Talon.One's CustomerProfile.id):
+        one, or none; more only if two profiles drew the same id. Read from an index: a profile created a moment
+        ago may not be found yet."""
         ...
 
     def copy_missing_attributes(
@@ -465,9 +466,8 @@ class DynamoProfileRepository:
         )
         return str(codec.from_item(result["Item"])["owner"]) if "Item" in result else None
 
-    def holder_of_number(self, application_id: int, profile_id: int) -> str | None:
-        # Numeric ids are unique per application, not across them: another application's profile of the same id
-        # is skipped (keys only; one page holds thousands).
+    def holders_of_number(self, application_id: int, profile_id: int) -> list[str]:
+        # Another application's profile of the same id is skipped (keys only; one page holds thousands).
         own = f"APP#{application_id}#PROFILE#"
         result = self._client.query(
             TableName=self._table,
@@ -475,10 +475,12 @@ class DynamoProfileRepository:
             KeyConditionExpression="profileId = :id",
             ExpressionAttributeValues=codec.to_item({":id": profile_id}),
         )
-        for item in (codec.from_item(raw) for raw in result.get("Items", [])):
-            if str(item["PK"]).startswith(own) and item["SK"] == PROFILE_SK:
-                return parse_profile_pk(str(item["PK"]))[1]
-        return None
+        found = [codec.from_item(raw) for raw in result.get("Items", [])]
+        return [
+            parse_profile_pk(str(item["PK"]))[1]
+            for item in found
+            if str(item["PK"]).startswith(own) and item["SK"] == PROFILE_SK
+        ]
 
     def erase(self, application_id: int, integration_id: str, current: CustomerProfile | None = None) -> bool:
         """The profile and every identifier claim it holds, in one transaction conditional on the version read;

@@ -341,8 +341,12 @@ class ProfileService:
 
     def find_by_number(self, application_id: int, profile_id: int) -> CustomerProfile:
         """The customer with this numeric id (Talon.One's CustomerProfile.id; ExpertSender's customer id)."""
-        holder = self._repository.holder_of_number(application_id, profile_id)
-        profile = self._repository.get(application_id, holder) if holder is not None else None
+        holders = self._repository.holders_of_number(application_id, profile_id)
+        if len(holders) > 1:
+            # Ids are time-ordered with 12 random bits per millisecond: two profiles of one application created in
+            # the same millisecond may share one. Never answer for the wrong person.
+            raise ConflictError("Several customers have this id.", code="customer_id_ambiguous")
+        profile = self._repository.get(application_id, holders[0]) if holders else None
         if profile is None:
             raise NotFoundError("No customer with this id.", code="customer_not_found")
         return profile
