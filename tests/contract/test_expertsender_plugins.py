@@ -325,6 +325,9 @@ def test_a_scenario_custom_event_is_the_customers_tracked_event(replayed, runtim
         "POST", "/scenariocustomevents", headers=headers, body={"customEventId": 5, "customerId": "x1"}
     )
     assert not_an_id.status == 400 and not_an_id.json()["errors"][0].startswith("customerId:")
+    # Beside an identifier that names the customer, an id Patron never gave is read past.
+    guid = {"customEventId": 5, "customerId": "a3f1-77", "customerEmail": "anna.kowalska@example.com"}
+    assert runtime.request("POST", "/scenariocustomevents", headers=headers, body=guid).status == 201
 
 
 def test_a_write_reads_each_customer_and_order_once(runtime, meter):

@@ -61,7 +61,10 @@ class ExpertSenderEvents:
         email = reader.text(body.get("customeremail"), "customerEmail", 320)
         phone = reader.text(body.get("customerphone"), "customerPhone", 20)
         crm_id = reader.text(body.get("customercrmid"), "customerCrmId", 128)
-        number = customer_number(reader, body.get("customerid"), "customerId")
+        # ECDP's own customer id may be one Patron never gave (a GUID, say): read past it when another identifier
+        # names the customer, refused only when it is all there is.
+        alone = email is None and phone is None and crm_id is None
+        number = customer_number(reader if alone else Reader(), body.get("customerid"), "customerId")
         fields: list[DataField] = []
         for index, raw in enumerate(reader.array(body.get("datafields"), "dataFields")):
             at = f"dataFields[{index}]"
