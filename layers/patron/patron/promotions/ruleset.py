@@ -9,7 +9,7 @@ validate` and the management API refuse a ruleset before it is published, never 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime, tzinfo
 from decimal import Decimal
 from typing import Any
@@ -54,7 +54,14 @@ from patron.promotions.definitions import (
     TriggerWebhook,
     UpdateAttribute,
 )
-from patron.promotions.evaluator import CompiledCampaign, CompiledEffect, CompiledGroup, CompiledRule
+from patron.promotions.effects import Effect, RuleFailureReason
+from patron.promotions.evaluator import (
+    EFFECT_COULD_NOT_BE_APPLIED,
+    CompiledCampaign,
+    CompiledEffect,
+    CompiledGroup,
+    CompiledRule,
+)
 from patron.promotions.loading import DefinitionError, DefinitionIssue
 from patron.promotions.money import Money
 from patron.promotions.rules import (
@@ -71,7 +78,7 @@ from patron.promotions.rules.errors import line_and_column
 from patron.promotions.rules.functions import EVENT_COUNT_FUNCTIONS, LOYALTY_FUNCTIONS
 from patron.promotions.rules.index_keys import either, field_reader
 from patron.promotions.rules.schema import DYNAMIC, NUMBER, STRING, SchemaLike, Type
-from patron.promotions.rules.tree import Call, Number, String, children, reads
+from patron.promotions.rules.tree import Call, Node, Number, String, children, reads
 from patron.promotions.stored import storable_attributes
 
 _TEMPLATE = re.compile(r"\$\{([^}]*)\}")
@@ -212,6 +219,19 @@ class CompiledRuleset(msgspec.Struct, frozen=True):
     # count items of these types are read in a call's one batch.
     event_counts_read: frozenset[str] = frozenset()
     audiences: frozenset[int] = frozenset()  # the audiences the campaigns' effects name: read with the session
+
+    def not_applied(self, effect: Effect) -> RuleFailureReason:
+        """The failure of an effect the evaluation answered but its settlement could not apply (a ledger or
+        audience that is not there): Talon.One's `EffectCouldNotBeApplied`, naming its campaign and rule."""
+        indexed = self.campaigns.get(effect.campaign_id)
+        return RuleFailureReason(
+            campaign_id=effect.campaign_id,
+            campaign_name=indexed.campaign.name if indexed is not None else "",
+            ruleset_id=effect.ruleset_id,
+            rule_index=effect.rule_index,
+            rule_name=effect.rule_name,
+            details=EFFECT_COULD_NOT_BE_APPLIED,
+        )
 
     def candidates(self, facts: Facts, only: frozenset[int] | None = None) -> tuple[CompiledGroup, ...]:
         """The groups with only the campaigns that can match these facts: enabled (or, in a dry request, named
@@ -734,21 +754,29 @@ def _reads(text: str, root: str) -> bool:
         return False  # the compiler reports it
 
 
-def _programs_read(text: str) -> set[int]:
-    """The loyalty programs an expression reads (`loyaltyPoints(1) >= 500`)."""
+def _first_arguments(text: str, functions: Collection[str]) -> list[Node]:
+    """The first argument of every call to one of `functions` in an expression (none if it does not parse: the
+    compiler reports it)."""
     try:
         stack = [parse(text)]
     except RuleError:
-        return set()  # the compiler reports it
-    found: set[int] = set()
+        return []
+    found: list[Node] = []
     while stack:
         node = stack.pop()
-        if isinstance(node, Call) and node.function in LOYALTY_FUNCTIONS and node.args:
-            first = node.args[0]
-            if isinstance(first, Number) and first.value == first.value.to_integral_value():
-                found.add(int(first.value))
+        if isinstance(node, Call) and node.function in functions and node.args:
+            found.append(node.args[0])
         stack.extend(children(node))
     return found
+
+
+def _programs_read(text: str) -> set[int]:
+    """The loyalty programs an expression reads (`loyaltyPoints(1) >= 500`)."""
+    return {
+        int(first.value)
+        for first in _first_arguments(text, LOYALTY_FUNCTIONS)
+        if isinstance(first, Number) and first.value == first.value.to_integral_value()
+    }
 
 
 # The condition language's type of each data field type (the attribute catalog's names: rules/schema.py).
@@ -803,19 +831,7 @@ def _custom_event_issues(ruleset: Ruleset) -> list[DefinitionIssue]:
 
 def _event_types_counted(text: str) -> set[str]:
     """The event types an expression counts (`eventCount("review_written", 30) >= 2`)."""
-    try:
-        stack = [parse(text)]
-    except RuleError:
-        return set()  # the compiler reports it
-    found: set[str] = set()
-    while stack:
-        node = stack.pop()
-        if isinstance(node, Call) and node.function in EVENT_COUNT_FUNCTIONS and node.args:
-            first = node.args[0]
-            if isinstance(first, String):
-                found.add(first.value)
-        stack.extend(children(node))
-    return found
+    return {first.value for first in _first_arguments(text, EVENT_COUNT_FUNCTIONS) if isinstance(first, String)}
 
 
 def _requirements_of(text: str) -> Requirements:

@@ -20,7 +20,7 @@ from patron.loyalty.settle import CHANGE_EFFECTS, change_ref, rollback_id, settl
 from patron.loyalty.tiers import carried
 from patron.promotions.definitions import LoyaltyProgram
 from patron.promotions.effects import Effect, RollbackLoyaltyPointsProps, RuleFailureReason
-from patron.promotions.evaluator import EFFECT_COULD_NOT_BE_APPLIED, Evaluation, LoyaltyChange
+from patron.promotions.evaluator import Evaluation, LoyaltyChange
 from patron.promotions.rules import LoyaltyFacts
 from patron.promotions.ruleset import CompiledRuleset
 from patron.sessions.store import LedgerRef, Read
@@ -210,17 +210,7 @@ def _applicable(
             kept_changes.append(change)
             kept.append(effect)
             continue
-        indexed = ruleset.campaigns.get(effect.campaign_id)
-        failures.append(
-            RuleFailureReason(
-                campaign_id=effect.campaign_id,
-                campaign_name=indexed.campaign.name if indexed is not None else "",
-                ruleset_id=effect.ruleset_id,
-                rule_index=effect.rule_index,
-                rule_name=effect.rule_name,
-                details=EFFECT_COULD_NOT_BE_APPLIED,
-            )
-        )
+        failures.append(ruleset.not_applied(effect))
     return kept_changes, kept, failures
 
 

@@ -23,7 +23,6 @@ from patron.audiences.model import AudienceChangedError, AudienceState
 from patron.dynamo import committer
 from patron.profiles.model import CustomerProfile
 from patron.promotions.effects import AddToAudienceProps, Effect, RemoveFromAudienceProps, RuleFailureReason
-from patron.promotions.evaluator import EFFECT_COULD_NOT_BE_APPLIED
 from patron.promotions.ruleset import CompiledRuleset
 from patron.sessions.store import Read
 
@@ -73,17 +72,7 @@ def settled(
             continue
         audience = read.audiences.get(props.audience_id)
         if audience is None or audience.state is not AudienceState.LIVE:
-            indexed = ruleset.campaigns.get(effect.campaign_id)
-            failures.append(
-                RuleFailureReason(
-                    campaign_id=effect.campaign_id,
-                    campaign_name=indexed.campaign.name if indexed is not None else "",
-                    ruleset_id=effect.ruleset_id,
-                    rule_index=effect.rule_index,
-                    rule_name=effect.rule_name,
-                    details=EFFECT_COULD_NOT_BE_APPLIED,
-                )
-            )
+            failures.append(ruleset.not_applied(effect))
             continue
         internal = profile.profile_id if profile is not None else internal_id
         named = msgspec.structs.replace(props, audience_name=audience.name, profile_id=internal)
