@@ -35,7 +35,6 @@ def compose(environ: Mapping[str, str]) -> Services:
 
 
 services = CompositionRoot(compose)
-BOOLEAN = AttributeType.BOOLEAN  # a consent channel's values are given or refused
 
 api = RestApi(max_body_bytes=lambda: services().max_body_bytes)
 
@@ -71,8 +70,9 @@ def declare_consent_channel(request: Request, body: wire.NewConsentChannel) -> R
     if not is_channel_name(body.channel):
         issue = FieldIssue("channel", "invalid_name", "A channel is lower case letters, digits and _.")
         raise ValidationError("The channel is invalid.", [issue])
-    catalog = services().catalog
-    declared, created = catalog.declare(request.caller.application_id, EntityKind.CONSENT, body.channel, BOOLEAN)
+    # A channel's values are given or refused: typed boolean, as a customer's first consent registers it.
+    kind, boolean = EntityKind.CONSENT, AttributeType.BOOLEAN
+    declared, created = services().catalog.declare(request.caller.application_id, kind, body.channel, boolean)
     return Response(status=201 if created else 200, body=wire.consent_response(declared))
 
 
